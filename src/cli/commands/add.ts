@@ -1,0 +1,25 @@
+import { add } from '../../workspace/add.js';
+import { openRepo } from '../../workspace/repo.js';
+import { formatBytes, type Output } from '../output.js';
+import { startProgress } from '../progress.js';
+
+export async function run(out: Output, paths: string[]): Promise<void> {
+  const repo = await openRepo(out.cwd);
+  const progress = await startProgress(out, 'adding');
+  let res;
+  try {
+    res = await add(repo, out.cwd, paths, { progress: progress.report, onLockWait: (o) => out.info(`waiting for another mlx process (pid ${o.pid}) to finish...`) });
+  } finally {
+    progress.stop();
+  }
+  for (const s of res.skipped) out.warn(`skipped ${s.path}: ${s.why}`);
+  out.result(res, () => [
+    ...res.paths.map((p) => `${p.changed ? 'added' : 'unchanged'}  ${p.path}  (${p.kind === 'dir' ? `${p.files} files, ` : ''}${formatBytes(p.size)})`),
+    ...(res.paths.some((p) => p.changed) ? [`To track the changes with git, run:\n  git add ${res.paths.filter((p) => p.changed).map((p) => `${quote(p.path)}.mlx`).join(' ')} .gitignore`] : []),
+  ]);
+  out.verbose(`hashed ${res.hashedFiles} file(s), ${formatBytes(res.hashedBytes)}`);
+}
+
+function quote(p: string): string {
+  return /^[\w./@%+=:,-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
+}

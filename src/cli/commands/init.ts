@@ -1,0 +1,7 @@
+import { init } from '../../workspace/init.js';
+import type { Output } from '../output.js';
+
+export async function run(out: Output): Promise<void> {
+  const res = init(out.cwd);
+  out.result(res, () => [res.created ? `Initialised mlx in ${res.root}/.mlx` : `mlx is already initialised in ${res.root}`, ...(res.created ? ['Commit .mlx/config.yaml and .mlx/.gitignore.'] : [])]);
+}

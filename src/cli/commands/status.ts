@@ -1,0 +1,35 @@
+import { openRepo } from '../../workspace/repo.js';
+import { status, type PathStatus } from '../../workspace/status.js';
+import type { Output } from '../output.js';
+
+const MAX_LISTED = 20;
+
+export async function run(out: Output, paths: string[]): Promise<void> {
+  const repo = await openRepo(out.cwd);
+  const res = await status(repo, out.cwd, paths);
+  out.result(res, () => {
+    const lines: string[] = [];
+    for (const p of res.paths) lines.push(...describe(p));
+    for (const p of res.problems) lines.push(`problem:      ${p.pointer}: ${p.message}`);
+    if (res.paths.length === 0 && res.problems.length === 0) lines.push('no tracked paths');
+    else if (res.paths.every((p) => p.state === 'clean' && p.cache === 'ok') && res.problems.length === 0) lines.push('everything is up to date');
+    return lines;
+  });
+  out.verbose(`hashed ${res.hashedFiles} file(s)`);
+}
+
+function describe(p: PathStatus): string[] {
+  if (p.state === 'clean' && p.cache === 'ok') return [];
+  const cache = p.cache === 'ok' ? '' : p.cache === 'partial' ? '  [some objects not in cache]' : '  [not in cache]';
+  const lines = [`${(p.state === 'unknown' ? 'not in cache' : p.state) + ':'}`.padEnd(14) + p.path + cache];
+  if (p.changes) {
+    const rows = [
+      ...p.changes.modified.map((f) => `    modified: ${p.path}/${f}`),
+      ...p.changes.added.map((f) => `    added:    ${p.path}/${f}`),
+      ...p.changes.deleted.map((f) => `    deleted:  ${p.path}/${f}`),
+    ];
+    lines.push(...rows.slice(0, MAX_LISTED));
+    if (rows.length > MAX_LISTED) lines.push(`    ... and ${rows.length - MAX_LISTED} more (use --json for all)`);
+  }
+  return lines;
+}

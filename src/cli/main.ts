@@ -1,0 +1,79 @@
+import { Command, CommanderError } from 'commander';
+import { MlxError } from '../util/errors.js';
+import { Output, type GlobalOptions } from './output.js';
+import { version } from './version.js';
+
+/**
+ * The CLI entry: declares commands, imports each command's module only when it runs (so `--help`
+ * starts fast), and is the only place that prints errors and picks the exit code.
+ */
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('mlx')
+    .description('Version datasets, checkpoints and experiment records next to your code in git.')
+    .version(version(), '-V, --version')
+    .option('--json', 'print machine-readable JSON on stdout')
+    .option('-q, --quiet', 'print nothing but errors')
+    .option('-v, --verbose', 'print more detail')
+    .option('-C, --cwd <dir>', 'run as if started in <dir>')
+    .exitOverride()
+    .showSuggestionAfterError();
+  const out = () => new Output(program.opts<GlobalOptions>());
+
+  program.command('init').description('set up mlx in the current git repository').action(async () => (await import('./commands/init.js')).run(out()));
+  program
+    .command('add')
+    .description('store files or directories in the cache and write their .mlx pointer files')
+    .argument('<paths...>', 'files or directories to track')
+    .action(async (paths: string[]) => (await import('./commands/add.js')).run(out(), paths));
+  program
+    .command('status')
+    .description('show tracked paths that differ from their pointers or are missing from the cache')
+    .argument('[paths...]', 'limit to these tracked paths')
+    .action(async (paths: string[]) => (await import('./commands/status.js')).run(out(), paths));
+  program
+    .command('checkout')
+    .description('make the workspace match the pointer files')
+    .argument('[paths...]', 'limit to these tracked paths (or paths inside them)')
+    .option('-f, --force', 'overwrite or delete workspace content that is not in the cache')
+    .action(async (paths: string[], opts: { force?: boolean }) => (await import('./commands/checkout.js')).run(out(), paths, opts));
+  program
+    .command('config')
+    .description('get or set configuration (cache.dir, cache.type, cache.verify, core.remote)')
+    .argument('[key]', 'dotted key, e.g. cache.type')
+    .argument('[value]', 'new value')
+    .option('--local', 'write to the git-ignored .mlx/config.local.yaml')
+    .option('--unset', 'remove the key')
+    .option('-l, --list', 'list all settings')
+    .action(async (key: string | undefined, value: string | undefined, opts: { local?: boolean; unset?: boolean; list?: boolean }) =>
+      (await import('./commands/config.js')).run(out(), key, value, opts),
+    );
+  program.command('doctor').description('show versions, cache location and supported link types').action(async () => (await import('./commands/doctor.js')).run(out()));
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    return reportError(err, program.opts<GlobalOptions>());
+  }
+}
+
+function reportError(err: unknown, opts: GlobalOptions): number {
+  if (err instanceof CommanderError) {
+    // commander has printed its own message (or help/version output)
+    return err.exitCode === 0 ? 0 : 2;
+  }
+  if (err instanceof MlxError) {
+    if (opts.json) process.stdout.write(`${JSON.stringify({ error: { code: err.code, message: err.message, hint: err.hint, data: err.data } }, null, 2)}\n`);
+    process.stderr.write(`mlx: error: ${err.message}${err.hint ? ` (hint: ${err.hint})` : ''}\n`);
+    return 1;
+  }
+  const e = err as NodeJS.ErrnoException;
+  // System errors (permissions, full disk, ...) get their one-line message; anything else is a bug.
+  if (e && typeof e.code === 'string' && typeof e.syscall === 'string') {
+    process.stderr.write(`mlx: error: ${e.message}\n`);
+  } else {
+    process.stderr.write(`mlx: internal error: ${e?.message ?? String(err)}\n`);
+  }
+  if (opts.verbose || process.env.MLX_DEBUG) process.stderr.write(`${e?.stack ?? ''}\n`);
+  return 1;
+}

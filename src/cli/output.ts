@@ -1,0 +1,50 @@
+/** How the user asked to be spoken to: global flags shared by every command. */
+export interface GlobalOptions {
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  cwd?: string;
+}
+
+/** The one place that writes to stdout/stderr for commands. */
+export class Output {
+  constructor(readonly opts: GlobalOptions) {}
+
+  get cwd(): string {
+    return this.opts.cwd ?? process.cwd();
+  }
+
+  /** Prints a command's result: JSON with --json, else the text lines (nothing with -q). */
+  result(data: unknown, lines: () => string[]): void {
+    if (this.opts.json) {
+      process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+      return;
+    }
+    if (this.opts.quiet) return;
+    const text = lines();
+    if (text.length) process.stdout.write(`${text.join('\n')}\n`);
+  }
+
+  info(line: string): void {
+    if (!this.opts.quiet && !this.opts.json) process.stderr.write(`${line}\n`);
+  }
+
+  verbose(line: string): void {
+    if (this.opts.verbose) process.stderr.write(`${line}\n`);
+  }
+
+  warn(line: string): void {
+    process.stderr.write(`mlx: warning: ${line}\n`);
+  }
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
+}

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import YAML from 'yaml';
+import { E, MlxError } from '../util/errors.js';
+import { describeZodError } from './zod-error.js';
+
+export const LINK_TYPES = ['reflink', 'copy', 'hardlink', 'symlink'] as const;
+export type LinkType = (typeof LINK_TYPES)[number];
+
+const linkList = z
+  .string()
+  .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
+  .pipe(z.array(z.enum(LINK_TYPES)).min(1, 'name at least one link type'));
+
+/** `.mlx/config.yaml` (committed) and `.mlx/config.local.yaml` (git-ignored), merged in that order. */
+export const ConfigSchema = z.strictObject({
+  cache: z
+    .strictObject({
+      /** A cache shared by several repositories; relative paths are relative to `.mlx/`. */
+      dir: z.string().min(1).optional(),
+      /** Ordered link types to try at checkout, e.g. `reflink,copy` or `hardlink,copy`. */
+      type: z.string().optional(),
+      /** Re-hash cache objects before linking them into the workspace (copy always verifies). */
+      verify: z.boolean().optional(),
+    })
+    .optional(),
+  core: z
+    .strictObject({
+      remote: z.string().optional(),
+    })
+    .optional(),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Settable keys with their value parsers, for `mlx config KEY VALUE`. */
+export const CONFIG_KEYS: Record<string, (v: string) => unknown> = {
+  'cache.dir': (v) => v,
+  'cache.type': (v) => {
+    parseLinkTypes(v);
+    return v;
+  },
+  'cache.verify': (v) => parseBool(v),
+  'core.remote': (v) => v,
+};
+
+export function parseLinkTypes(value: string | undefined): LinkType[] {
+  const parsed = linkList.safeParse(value ?? 'reflink,copy');
+  if (!parsed.success) {
+    throw new MlxError(E.BAD_CONFIG, `cache.type ${JSON.stringify(value)} is invalid: ${describeZodError(parsed.error)} (choose from ${LINK_TYPES.join(', ')})`);
+  }
+  return parsed.data;
+}
+
+function parseBool(v: string): boolean {
+  if (['true', 'yes', '1', 'on'].includes(v)) return true;
+  if (['false', 'no', '0', 'off'].includes(v)) return false;
+  throw new MlxError(E.BAD_CONFIG, `expected true or false, got ${JSON.stringify(v)}`);
+}
+
+export function parseConfig(text: string, source: string): Config {
+  let raw: unknown;
+  try {
+    raw = YAML.parse(text) ?? {};
+  } catch (err) {
+    throw new MlxError(E.BAD_CONFIG, `config ${source} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new MlxError(E.BAD_CONFIG, `config ${source} is invalid: ${describeZodError(parsed.error)}`);
+  return parsed.data;
+}
+
+export function serializeConfig(config: Config): string {
+  return YAML.stringify(config);
+}

@@ -1,0 +1,264 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import type { HasherFactory } from '../hash/blake3.js';
+import { hashBytes, hashFd } from '../hash/hash-file.js';
+import { oidHex, type Oid } from '../hash/oid.js';
+import { E, MlxError, isErrno } from '../util/errors.js';
+
+/** Objects are read-only so an in-place edit of a linked workspace file cannot silently change them. */
+const OBJECT_MODE = 0o444;
+/** Above this many lookups, listing the 256 fan-out folders beats one stat per object. */
+const LIST_THRESHOLD = 2048;
+
+export interface ImportResult {
+  oid: Oid;
+  size: number;
+}
+
+/**
+ * A content-addressed object store: `objects/<2 hex>/<62 hex>` holding raw bytes.
+ * It knows oids and bytes only, never workspace paths, pointers or remotes.
+ *
+ * Invariants: an object file only ever appears through an atomic rename of a fully written temp file
+ * whose bytes were hashed on the way in; every read that matters re-hashes what it reads.
+ */
+export class ObjectStore {
+  readonly objectsDir: string;
+  readonly tmpDir: string;
+  readonly quarantineDir: string;
+  private readonly knownFanout = new Set<string>();
+
+  constructor(readonly root: string, private readonly newHasher: HasherFactory) {
+    this.objectsDir = path.join(root, 'objects');
+    this.tmpDir = path.join(root, 'tmp');
+    this.quarantineDir = path.join(root, 'quarantine');
+  }
+
+  /** Creates the store's folders; safe to call again. */
+  init(): void {
+    for (const dir of [this.objectsDir, this.tmpDir, this.quarantineDir]) fs.mkdirSync(dir, { recursive: true });
+  }
+
+  pathOf(oid: Oid): string {
+    const hex = oidHex(oid);
+    return path.join(this.objectsDir, hex.slice(0, 2), hex.slice(2));
+  }
+
+  has(oid: Oid): boolean {
+    return fs.existsSync(this.pathOf(oid));
+  }
+
+  /** The subset of `oids` not present in the store, checked in one batch. */
+  missing(oids: Iterable<Oid>): Set<Oid> {
+    const wanted = new Set(oids);
+    const missing = new Set<Oid>();
+    if (wanted.size < LIST_THRESHOLD) {
+      for (const oid of wanted) if (!this.has(oid)) missing.add(oid);
+      return missing;
+    }
+    const listed = new Map<string, Set<string>>();
+    for (const oid of wanted) {
+      const hex = oidHex(oid);
+      const fan = hex.slice(0, 2);
+      let names = listed.get(fan);
+      if (!names) {
+        names = new Set(readdirOrEmpty(path.join(this.objectsDir, fan)));
+        listed.set(fan, names);
+      }
+      if (!names.has(hex.slice(2))) missing.add(oid);
+    }
+    return missing;
+  }
+
+  /** Stores an in-memory buffer (manifests, records). */
+  putBytes(data: Uint8Array): Oid {
+    const oid = hashBytes(this.newHasher, data);
+    if (this.has(oid) && this.isIntact(oid, data.length)) return oid;
+    const tmp = this.newTempPath();
+    try {
+      fs.writeFileSync(tmp, data, { flag: 'wx', mode: OBJECT_MODE });
+      this.moveIntoPlace(tmp, oid);
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
+    return oid;
+  }
+
+  /**
+   * Copies a file into the store, hashing exactly the bytes that are written, in one pass over a reused
+   * buffer. A process killed half-way leaves only a temp file, never a partial object.
+   */
+  importFile(src: string, onProgress?: (bytes: number) => void): ImportResult {
+    const tmp = this.newTempPath();
+    const input = fs.openSync(src, 'r');
+    try {
+      const output = fs.openSync(tmp, 'wx', OBJECT_MODE);
+      let result: ImportResult;
+      try {
+        result = hashFd(this.newHasher, input, (chunk) => writeAll(output, chunk), onProgress);
+      } finally {
+        fs.closeSync(output);
+      }
+      this.moveIntoPlace(tmp, result.oid);
+      return result;
+    } finally {
+      fs.closeSync(input);
+      fs.rmSync(tmp, { force: true });
+    }
+  }
+
+  /** Reads a whole object into memory and checks it against its oid. For small objects only. */
+  readBytes(oid: Oid): Buffer {
+    let data: Buffer;
+    try {
+      data = fs.readFileSync(this.pathOf(oid));
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw missingObject(oid);
+      throw err;
+    }
+    if (hashBytes(this.newHasher, data) !== oid) throw this.corrupt(oid);
+    return data;
+  }
+
+  /**
+   * Writes the object's bytes to `tmpDest` (a new file), hashing on the way; if the bytes do not match
+   * the oid the temp file is removed, the object quarantined and OBJECT_CORRUPT thrown.
+   */
+  copyOutVerified(oid: Oid, tmpDest: string, mode: number, onProgress?: (bytes: number) => void): void {
+    let input: number;
+    try {
+      input = fs.openSync(this.pathOf(oid), 'r');
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw missingObject(oid);
+      throw err;
+    }
+    try {
+      const output = fs.openSync(tmpDest, 'wx', mode);
+      let actual: Oid;
+      try {
+        actual = hashFd(this.newHasher, input, (chunk) => writeAll(output, chunk), onProgress).oid;
+      } finally {
+        fs.closeSync(output);
+      }
+      if (actual !== oid) {
+        fs.rmSync(tmpDest, { force: true });
+        throw this.corrupt(oid);
+      }
+    } finally {
+      fs.closeSync(input);
+    }
+  }
+
+  /** Re-hashes an object; a mismatch quarantines it and throws OBJECT_CORRUPT. */
+  verify(oid: Oid, onProgress?: (bytes: number) => void): void {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.pathOf(oid), 'r');
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw missingObject(oid);
+      throw err;
+    }
+    let actual: Oid;
+    try {
+      actual = hashFd(this.newHasher, fd, undefined, onProgress).oid;
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (actual !== oid) throw this.corrupt(oid);
+  }
+
+  /** Every oid in the store (for doctor, gc and verify). */
+  *list(): Generator<Oid> {
+    for (const fan of readdirOrEmpty(this.objectsDir)) {
+      if (!/^[0-9a-f]{2}$/.test(fan)) continue;
+      for (const rest of readdirOrEmpty(path.join(this.objectsDir, fan))) {
+        if (/^[0-9a-f]{62}$/.test(rest)) yield `b3:${fan}${rest}`;
+      }
+    }
+  }
+
+  /** A fresh temp path inside the store, on the same filesystem as the objects. */
+  newTempPath(): string {
+    return path.join(this.tmpDir, `${process.pid}-${crypto.randomBytes(8).toString('hex')}`);
+  }
+
+  /**
+   * Removes temp files left by processes that were killed. Only files older than `maxAgeMs` go, so a
+   * concurrent writer's live temp file is never touched.
+   */
+  sweepTemp(maxAgeMs = 60 * 60 * 1000): number {
+    let removed = 0;
+    const cutoff = Date.now() - maxAgeMs;
+    for (const name of readdirOrEmpty(this.tmpDir)) {
+      const file = path.join(this.tmpDir, name);
+      try {
+        if (fs.lstatSync(file).mtimeMs < cutoff) {
+          fs.rmSync(file, { force: true });
+          removed++;
+        }
+      } catch {
+        // raced with its owner finishing: nothing to do
+      }
+    }
+    return removed;
+  }
+
+  private isIntact(oid: Oid, size: number): boolean {
+    try {
+      return fs.statSync(this.pathOf(oid)).size === size && hashBytes(this.newHasher, fs.readFileSync(this.pathOf(oid))) === oid;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Renames a fully written, hashed temp file to the object's path. An object already there is
+   * replaced by these verified bytes (same content when intact; a repair when it was not).
+   */
+  private moveIntoPlace(tmp: string, oid: Oid): void {
+    const dest = this.pathOf(oid);
+    const fanout = path.dirname(dest);
+    if (!this.knownFanout.has(fanout)) {
+      fs.mkdirSync(fanout, { recursive: true });
+      this.knownFanout.add(fanout);
+    }
+    fs.renameSync(tmp, dest);
+  }
+
+  private corrupt(oid: Oid): MlxError {
+    const file = this.pathOf(oid);
+    const moved = path.join(this.quarantineDir, `${oidHex(oid)}.${Date.now()}`);
+    try {
+      fs.mkdirSync(this.quarantineDir, { recursive: true });
+      fs.renameSync(file, moved);
+    } catch {
+      // leave it in place if it cannot be moved; the error below still reports it
+    }
+    return new MlxError(E.OBJECT_CORRUPT, `cache object ${oid} is corrupt (its content does not match its id); moved to ${moved}`, {
+      hint: 'fetch it again from a remote, or re-add the original file',
+      data: { oid, quarantined: moved },
+    });
+  }
+}
+
+export function missingObject(oid: Oid): MlxError {
+  return new MlxError(E.OBJECT_MISSING, `object ${oid} is not in the cache`, {
+    hint: 'fetch it from a remote (mlx pull) or re-add the original data',
+    data: { oid },
+  });
+}
+
+function writeAll(fd: number, chunk: Uint8Array): void {
+  let off = 0;
+  while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off);
+}
+
+function readdirOrEmpty(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return [];
+    throw err;
+  }
+}

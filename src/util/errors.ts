@@ -1,0 +1,41 @@
+/**
+ * One error base for everything mlx reports to a user. Callers branch on `code`, never on message text;
+ * `hint` tells the user what to do next; `data` carries structured detail for `--json` output.
+ */
+export class MlxError extends Error {
+  readonly code: string;
+  readonly hint?: string;
+  readonly data: Record<string, unknown>;
+
+  constructor(code: string, message: string, opts: { hint?: string; data?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'MlxError';
+    this.code = code;
+    this.hint = opts.hint;
+    this.data = opts.data ?? {};
+  }
+}
+
+/** Stable error codes. Tests and callers match on these. */
+export const E = {
+  NOT_A_GIT_REPO: 'ENOTGITREPO',
+  NOT_INITIALISED: 'ENOTINIT',
+  BAD_PATH: 'EBADPATH',
+  PATH_NOT_FOUND: 'EPATHNOTFOUND',
+  BAD_POINTER: 'EBADPOINTER',
+  BAD_MANIFEST: 'EBADMANIFEST',
+  BAD_CONFIG: 'EBADCONFIG',
+  BAD_OID: 'EBADOID',
+  BAD_STATE: 'EBADSTATE',
+  OBJECT_MISSING: 'EOBJECTMISSING',
+  OBJECT_CORRUPT: 'EOBJECTCORRUPT',
+  OVERLAP: 'EOVERLAP',
+  LOCAL_CHANGES: 'ELOCALCHANGES',
+  LOCKED: 'ELOCKED',
+  LINK_FAILED: 'ELINKFAILED',
+  USAGE: 'EUSAGE',
+} as const;
+
+export function isErrno(err: unknown, ...codes: string[]): err is NodeJS.ErrnoException {
+  return typeof err === 'object' && err !== null && codes.includes((err as NodeJS.ErrnoException).code ?? '');
+}

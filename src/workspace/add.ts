@@ -1,0 +1,123 @@
+import type { Oid } from '../hash/oid.js';
+import { isFileEntry, parseManifest, serializeManifest, type ManifestEntry } from '../formats/manifest.js';
+import { POINTER_SUFFIX, POINTER_VERSION, type Pointer } from '../formats/pointer.js';
+import { E, MlxError } from '../util/errors.js';
+import { lstatIfExists } from '../util/fs.js';
+import { checkout } from './checkout.js';
+import { ensureIgnored } from './gitignore.js';
+import { acquireLock } from './lock.js';
+import { writePointer, readPointer } from './pointers.js';
+import { absPath, type Repo } from './repo.js';
+import { StatIndex } from './stat-index.js';
+import { resolveTargets } from './targets.js';
+import { readWorkTree, type Progress, type WorkTreeStats } from './work-tree.js';
+
+export interface AddedPath {
+  path: string;
+  kind: 'file' | 'dir';
+  oid: Oid;
+  size: number;
+  files?: number;
+  /** Whether the pointer changed (false: the data was already tracked as is). */
+  changed: boolean;
+}
+
+export interface AddResult {
+  paths: AddedPath[];
+  hashedFiles: number;
+  hashedBytes: number;
+  skipped: { path: string; why: string }[];
+}
+
+export interface AddOptions {
+  progress?: Progress;
+  onLockWait?: (owner: { pid: number }) => void;
+}
+
+/**
+ * `mlx add`: stores files and directories in the cache and writes their pointers. Paths inside a
+ * tracked directory update that directory. Unchanged files are recognised by the stat index and not
+ * read again, so re-adding unchanged data does no hashing and writes nothing.
+ */
+export async function add(repo: Repo, cwd: string, userPaths: string[], opts: AddOptions = {}): Promise<AddResult> {
+  if (userPaths.length === 0) throw new MlxError(E.USAGE, 'name at least one path to add');
+  const targets = resolveTargets(repo, cwd, userPaths);
+  for (const t of targets) {
+    if (!lstatIfExists(absPath(repo, t.tracked))) {
+      throw new MlxError(E.PATH_NOT_FOUND, `${t.tracked}: no such file or directory`, { data: { path: t.tracked } });
+    }
+  }
+  const result = await addLocked(repo, targets.map((t) => t.tracked), opts);
+  // With hardlink/symlink caches the workspace files become links to the (read-only) objects, as in DVC.
+  if (repo.linkTypes[0] === 'hardlink' || repo.linkTypes[0] === 'symlink') {
+    await checkout(repo, repo.root, result.paths.map((p) => p.path), { onLockWait: opts.onLockWait });
+  }
+  return result;
+}
+
+async function addLocked(repo: Repo, tracked: string[], opts: AddOptions): Promise<AddResult> {
+  const release = await acquireLock(repo.layout.lockFile, { onWait: opts.onLockWait });
+  try {
+    const index = StatIndex.load(repo.layout.statIndexFile);
+    const stats: WorkTreeStats = { hashedFiles: 0, hashedBytes: 0 };
+    const result: AddResult = { paths: [], hashedFiles: 0, hashedBytes: 0, skipped: [] };
+    for (const rel of tracked) result.paths.push(addOne(repo, index, rel, stats, opts.progress, result.skipped));
+    ensureIgnored(repo.root, tracked);
+    index.save();
+    result.hashedFiles = stats.hashedFiles;
+    result.hashedBytes = stats.hashedBytes;
+    return result;
+  } finally {
+    release();
+  }
+}
+
+function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats, progress: Progress | undefined, skipped: AddResult['skipped']): AddedPath {
+  const previous = readPointer(repo, rel);
+  const knownPresent = previousObjects(repo, previous?.pointer);
+  const tree = readWorkTree(repo, index, rel, { mode: 'store', knownPresent, progress, stats });
+  let pointer: Pointer;
+  if (tree.kind === 'missing') throw new MlxError(E.PATH_NOT_FOUND, `${rel}: no such file or directory`);
+  if (tree.kind === 'file') {
+    pointer = { version: POINTER_VERSION, path: rel, kind: 'file', oid: tree.oid, size: tree.size };
+  } else {
+    assertNoNestedPointers(rel, tree.entries);
+    skipped.push(...tree.skipped.map((s) => ({ path: `${rel}/${s.rel}`, why: s.why })));
+    const manifestOid = repo.store.putBytes(Buffer.from(serializeManifest(tree.entries)));
+    const files = tree.entries.filter(isFileEntry);
+    pointer = { version: POINTER_VERSION, path: rel, kind: 'dir', oid: manifestOid, size: files.reduce((n, f) => n + f.s, 0), files: files.length };
+  }
+  const changed = writePointer(repo, pointer);
+  return { path: rel, kind: pointer.kind, oid: pointer.oid, size: pointer.size, files: pointer.kind === 'dir' ? pointer.files : undefined, changed };
+}
+
+/** Objects the previous version of a directory referenced: present already, so not checked again. */
+function previousObjects(repo: Repo, pointer: Pointer | undefined): Set<Oid> {
+  const out = new Set<Oid>();
+  if (!pointer) return out;
+  if (pointer.kind === 'file') {
+    if (repo.store.has(pointer.oid)) out.add(pointer.oid);
+    return out;
+  }
+  if (!repo.store.has(pointer.oid)) return out;
+  try {
+    const manifest = parseManifest(repo.store.readBytes(pointer.oid).toString('utf8'), pointer.oid);
+    const oids = manifest.entries.filter(isFileEntry).map((e) => e.o);
+    const missing = repo.store.missing(oids);
+    for (const o of oids) if (!missing.has(o)) out.add(o);
+  } catch (err) {
+    // A corrupt previous manifest only costs presence checks; the new one is built from the workspace.
+    if (!(err instanceof MlxError)) throw err;
+  }
+  return out;
+}
+
+function assertNoNestedPointers(rel: string, entries: ManifestEntry[]): void {
+  const nested = entries.find((e) => e.p.endsWith(POINTER_SUFFIX) && isFileEntry(e));
+  if (nested) {
+    throw new MlxError(E.OVERLAP, `${rel} contains the pointer file ${rel}/${nested.p}: a tracked path cannot contain another`, {
+      hint: `remove ${rel}/${nested.p} (and its data from mlx) or track the inner paths separately`,
+      data: { path: rel },
+    });
+  }
+}

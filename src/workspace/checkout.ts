@@ -1,0 +1,262 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Oid } from '../hash/oid.js';
+import { hashFileSync } from '../hash/hash-file.js';
+import { isFileEntry, parseManifest, type FileEntry, type ManifestEntry } from '../formats/manifest.js';
+import { E, MlxError } from '../util/errors.js';
+import { lstatIfExists } from '../util/fs.js';
+import { isLinkedTo, materialize } from './link.js';
+import { acquireLock } from './lock.js';
+import { findPointers, readPointer, type TrackedPath } from './pointers.js';
+import { absPath, type Repo } from './repo.js';
+import { scanTree, type Scanned } from './scan.js';
+import { StatIndex } from './stat-index.js';
+import { resolveTargets } from './targets.js';
+import type { Progress } from './work-tree.js';
+
+export interface CheckoutOptions {
+  /** Overwrite or delete workspace content that is not in the cache (it would be lost). */
+  force?: boolean;
+  progress?: Progress;
+  onLockWait?: (owner: { pid: number }) => void;
+}
+
+export interface CheckoutPathResult {
+  path: string;
+  written: number;
+  removed: number;
+  unchanged: number;
+}
+
+export interface CheckoutResult {
+  paths: CheckoutPathResult[];
+}
+
+/** What checkout will do to one tracked path; computed in full before anything is touched. */
+interface Plan {
+  tracked: TrackedPath;
+  removeFiles: string[];
+  removeDirs: string[];
+  makeDirs: string[];
+  writes: FileEntry[];
+  links: { p: string; l: string }[];
+  chmods: FileEntry[];
+  unchanged: number;
+  conflicts: string[];
+  desiredFiles: Set<string>;
+}
+
+/**
+ * `mlx checkout`: makes the workspace match the pointer files. Everything is planned first; nothing is
+ * changed when any object is missing or when content that is not in the cache would be overwritten
+ * (unless `force`). Only files whose content differs are written.
+ */
+export async function checkout(repo: Repo, cwd: string, userPaths: string[], opts: CheckoutOptions = {}): Promise<CheckoutResult> {
+  const selection = select(repo, cwd, userPaths);
+  const release = await acquireLock(repo.layout.lockFile, { onWait: opts.onLockWait });
+  try {
+    const index = StatIndex.load(repo.layout.statIndexFile);
+    const plans = selection.map(({ tracked, sub }) => plan(repo, index, tracked, sub, !!opts.force));
+    const conflicts = plans.flatMap((p) => p.conflicts);
+    if (conflicts.length > 0) {
+      index.save();
+      throw new MlxError(E.LOCAL_CHANGES, `checkout would overwrite ${conflicts.length} path(s) whose content is not in the cache: ${preview(conflicts)}`, {
+        hint: 'mlx add them first to keep them, or pass --force to discard them',
+        data: { paths: conflicts },
+      });
+    }
+    const needed = plans.flatMap((p) => p.writes.map((w) => w.o));
+    const missing = repo.store.missing(needed);
+    if (missing.size > 0) {
+      throw new MlxError(E.OBJECT_MISSING, `${missing.size} object(s) needed for checkout are not in the cache (first: ${[...missing][0]})`, {
+        hint: 'fetch them with mlx pull, or re-add the original data',
+        data: { oids: [...missing] },
+      });
+    }
+    opts.progress?.({
+      totalFiles: plans.reduce((n, p) => n + p.writes.length, 0),
+      totalBytes: plans.reduce((n, p) => n + p.writes.reduce((m, w) => m + w.s, 0), 0),
+    });
+    const results = plans.map((p) => apply(repo, index, p, opts.progress));
+    index.save();
+    return { paths: results };
+  } finally {
+    release();
+  }
+}
+
+function select(repo: Repo, cwd: string, userPaths: string[]): { tracked: TrackedPath; sub?: string }[] {
+  if (userPaths.length === 0) {
+    const scan = findPointers(repo);
+    if (scan.problems.length > 0) throw new MlxError(scan.problems[0]!.code, scan.problems[0]!.message);
+    return scan.tracked.map((tracked) => ({ tracked }));
+  }
+  return resolveTargets(repo, cwd, userPaths).map((t) => {
+    const tracked = t.exists ? readPointer(repo, t.tracked) : undefined;
+    if (!tracked) throw new MlxError(E.PATH_NOT_FOUND, `${t.tracked} is not tracked by mlx (no ${t.tracked}.mlx)`, { data: { path: t.tracked } });
+    return { tracked, sub: t.sub };
+  });
+}
+
+function desiredEntries(repo: Repo, t: TrackedPath): ManifestEntry[] {
+  const p = t.pointer;
+  if (p.kind === 'file') return [{ p: '', o: p.oid, s: p.size, x: false }];
+  if (!repo.store.has(p.oid)) {
+    throw new MlxError(E.OBJECT_MISSING, `the manifest of ${t.path} (${p.oid}) is not in the cache`, { hint: 'fetch it with mlx pull', data: { oid: p.oid } });
+  }
+  return parseManifest(repo.store.readBytes(p.oid).toString('utf8'), `${p.oid} (${t.path})`).entries;
+}
+
+/** Paths are relative to the tracked root; '' is the root itself (a tracked file). */
+function plan(repo: Repo, index: StatIndex, tracked: TrackedPath, sub: string | undefined, force: boolean): Plan {
+  const rootAbs = absPath(repo, tracked.path);
+  const inScope = (p: string) => sub === undefined || p === sub || p.startsWith(`${sub}/`);
+  const all = desiredEntries(repo, tracked);
+  const desired = new Map(all.filter((e) => inScope(e.p)).map((e) => [e.p, e]));
+  const desiredDirs = new Set<string>();
+  for (const e of desired.values()) {
+    if (!isFileEntry(e) && e.t === 'd') desiredDirs.add(e.p);
+    for (let i = e.p.indexOf('/'); i !== -1; i = e.p.indexOf('/', i + 1)) desiredDirs.add(e.p.slice(0, i));
+  }
+  const out: Plan = {
+    tracked, removeFiles: [], removeDirs: [], makeDirs: [], writes: [], links: [], chmods: [], unchanged: 0, conflicts: [],
+    desiredFiles: new Set(all.filter(isFileEntry).map((e) => e.p)),
+  };
+  const keyOf = (p: string) => (p === '' ? tracked.path : `${tracked.path}/${p}`);
+  const absOf = (p: string) => (p === '' ? rootAbs : path.join(rootAbs, ...p.split('/')));
+  const guard = (p: string, st: fs.Stats, oid?: Oid) => {
+    if (force) return;
+    if (st.isSymbolicLink()) {
+      if (!fs.readlinkSync(absOf(p)).startsWith(repo.store.objectsDir)) out.conflicts.push(keyOf(p));
+      return;
+    }
+    const actual = oid ?? workspaceOid(repo, index, keyOf(p), absOf(p), st);
+    if (!repo.store.has(actual)) out.conflicts.push(keyOf(p));
+  };
+
+  // What the workspace holds now, in scope.
+  const rootSt = lstatIfExists(rootAbs);
+  const present = new Map<string, Scanned | { kind: 'file' | 'link'; rel: string }>();
+  const presentDirs = new Set<string>();
+  if (rootSt?.isDirectory() && tracked.pointer.kind === 'dir') {
+    for (const s of scanTree(rootAbs).entries) {
+      if (!inScope(s.rel) && !(sub && sub.startsWith(`${s.rel}/`))) continue;
+      present.set(s.rel, s);
+      if (s.kind === 'emptydir') presentDirs.add(s.rel);
+      for (let i = s.rel.indexOf('/'); i !== -1; i = s.rel.indexOf('/', i + 1)) presentDirs.add(s.rel.slice(0, i));
+    }
+  } else if (rootSt?.isDirectory()) {
+    // A directory where a file should be: everything in it goes.
+    for (const s of scanTree(rootAbs).entries) {
+      if (s.kind === 'file') guard(s.rel, s.stat);
+      else if (s.kind === 'link') guard(s.rel, fs.lstatSync(absOf(s.rel)));
+    }
+    out.removeDirs.push('');
+  } else if (rootSt) {
+    present.set('', rootSt.isSymbolicLink() ? { kind: 'link', rel: '' } : { kind: 'file', rel: '' });
+  }
+
+  for (const [p, w] of present) {
+    const d = desired.get(p);
+    if (w.kind === 'emptydir') {
+      if (desiredDirs.has(p)) {
+        if (d) out.unchanged++;
+      } else out.removeDirs.push(p);
+      continue;
+    }
+    const st = fs.lstatSync(absOf(p));
+    if (w.kind === 'file' && d && isFileEntry(d)) {
+      const oid = workspaceOid(repo, index, keyOf(p), absOf(p), st);
+      if (oid === d.o) {
+        if (!isLinkedTo(repo, st, absOf(p), d.o)) out.writes.push({ ...d, p });
+        else {
+          out.unchanged++;
+          if (repo.linkTypes[0] !== 'hardlink' && ((st.mode & 0o111) !== 0) !== d.x && tracked.pointer.kind === 'dir') out.chmods.push(d);
+        }
+        continue;
+      }
+      guard(p, st, oid);
+      out.writes.push(d);
+      continue;
+    }
+    if (w.kind === 'link' && d) {
+      if (!isFileEntry(d) && d.t === 'l' && fs.readlinkSync(absOf(p)) === d.l) {
+        out.unchanged++;
+        continue;
+      }
+      if (isFileEntry(d) && isLinkedTo(repo, st, absOf(p), d.o) && st.isSymbolicLink()) {
+        out.unchanged++;
+        continue;
+      }
+    }
+    // Anything else present here is replaced or removed.
+    guard(p, st);
+    out.removeFiles.push(p);
+    if (d && isFileEntry(d)) out.writes.push(d);
+    else if (d && d.t === 'l') out.links.push({ p, l: d.l });
+  }
+  for (const [p, d] of desired) {
+    if (present.has(p)) continue;
+    if (isFileEntry(d)) out.writes.push(d);
+    else if (d.t === 'l') out.links.push({ p, l: d.l });
+    else if (!presentDirs.has(p)) out.makeDirs.push(p);
+  }
+  for (const dir of presentDirs) if (!desiredDirs.has(dir) && !present.has(dir)) out.removeDirs.push(dir);
+  out.removeDirs.sort((a, b) => b.length - a.length);
+  return out;
+}
+
+function apply(repo: Repo, index: StatIndex, plan: Plan, progress?: Progress): CheckoutPathResult {
+  const rel = plan.tracked.path;
+  const rootAbs = absPath(repo, rel);
+  const absOf = (p: string) => (p === '' ? rootAbs : path.join(rootAbs, ...p.split('/')));
+  const keyOf = (p: string) => (p === '' ? rel : `${rel}/${p}`);
+  for (const p of plan.removeFiles) fs.rmSync(absOf(p), { force: true });
+  for (const p of plan.removeDirs) fs.rmSync(absOf(p), { recursive: true, force: true });
+  fs.mkdirSync(path.dirname(rootAbs), { recursive: true });
+  if (plan.tracked.pointer.kind === 'dir') makeDirUnder(rootAbs, '');
+  for (const p of plan.makeDirs) makeDirUnder(rootAbs, p);
+  fs.mkdirSync(repo.layout.tmpDir, { recursive: true });
+  for (const w of plan.writes) {
+    if (w.p !== '') makeDirUnder(rootAbs, w.p.slice(0, Math.max(0, w.p.lastIndexOf('/'))));
+    const dest = absOf(w.p);
+    const type = materialize(repo, w.o, dest, w.x, progress ? (n) => progress({ bytes: n }) : undefined);
+    if (type !== 'symlink') index.record(keyOf(w.p), fs.lstatSync(dest), w.o, Date.now());
+    progress?.({ files: 1 });
+  }
+  for (const l of plan.links) {
+    makeDirUnder(rootAbs, l.p.slice(0, Math.max(0, l.p.lastIndexOf('/'))));
+    fs.symlinkSync(l.l, absOf(l.p));
+  }
+  for (const c of plan.chmods) fs.chmodSync(absOf(c.p), (c.x ? 0o777 : 0o666) & ~process.umask());
+  index.prune(rel, (p) => plan.desiredFiles.has(p === rel ? '' : p.slice(rel.length + 1)));
+  return { path: rel, written: plan.writes.length + plan.links.length, removed: plan.removeFiles.length + plan.removeDirs.length, unchanged: plan.unchanged };
+}
+
+/**
+ * Creates `relDir` under `rootAbs` one component at a time, refusing to pass through anything that is
+ * not a real directory, so a symlink in the workspace can never redirect a write.
+ */
+function makeDirUnder(rootAbs: string, relDir: string): void {
+  let cur = rootAbs;
+  const parts = relDir === '' ? [] : relDir.split('/');
+  for (let i = -1; i < parts.length; i++) {
+    if (i >= 0) cur = path.join(cur, parts[i]!);
+    const st = lstatIfExists(cur);
+    if (!st) fs.mkdirSync(cur);
+    else if (!st.isDirectory()) throw new MlxError(E.BAD_STATE, `${cur} is in the way of a directory checkout needs to create`);
+  }
+}
+
+/** The oid of a workspace file: from the stat index when trusted, otherwise by hashing it. */
+function workspaceOid(repo: Repo, index: StatIndex, key: string, abs: string, st: fs.Stats): Oid {
+  const known = index.lookup(key, st);
+  if (known) return known;
+  const { oid } = hashFileSync(repo.newHasher, abs);
+  index.record(key, st, oid, Date.now());
+  return oid;
+}
+
+function preview(paths: string[]): string {
+  return paths.slice(0, 3).join(', ') + (paths.length > 3 ? ` and ${paths.length - 3} more` : '');
+}

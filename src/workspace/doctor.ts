@@ -1,0 +1,44 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import { hashBackend } from '../hash/blake3.js';
+import type { LinkType } from '../formats/config.js';
+import { probeLinkTypes } from './link.js';
+import type { Repo } from './repo.js';
+
+export interface DoctorReport {
+  mlx: string;
+  node: string;
+  platform: string;
+  hash: { algorithm: 'blake3'; backend: string };
+  repo: string;
+  cache: { dir: string; objects: number; bytes: number; freeBytes?: number };
+  linkTypes: { configured: LinkType[]; supported: Record<LinkType, boolean> };
+  staleTempFilesRemoved: number;
+}
+
+/** `mlx doctor`: versions, cache location and size, and which link types this machine supports. */
+export function doctor(repo: Repo, version: string): DoctorReport {
+  let objects = 0;
+  let bytes = 0;
+  for (const oid of repo.store.list()) {
+    objects++;
+    bytes += fs.statSync(repo.store.pathOf(oid)).size;
+  }
+  let freeBytes: number | undefined;
+  try {
+    const s = fs.statfsSync(repo.store.root);
+    freeBytes = s.bavail * s.bsize;
+  } catch {
+    freeBytes = undefined;
+  }
+  return {
+    mlx: version,
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    hash: { algorithm: 'blake3', backend: hashBackend },
+    repo: repo.root,
+    cache: { dir: repo.store.root, objects, bytes, freeBytes },
+    linkTypes: { configured: repo.linkTypes, supported: probeLinkTypes(repo) },
+    staleTempFilesRemoved: repo.store.sweepTemp(),
+  };
+}

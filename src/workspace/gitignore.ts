@@ -1,0 +1,24 @@
+import path from 'node:path';
+import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
+
+/** Escapes a path for a .gitignore line so it matches exactly this path and nothing else. */
+export function gitignorePattern(rel: string): string {
+  let p = rel.replace(/[\\*?[\]!#]/g, (c) => `\\${c}`);
+  p = p.replace(/ $/, '\\ ');
+  return `/${p}`;
+}
+
+/**
+ * Adds anchored entries for `rels` to the root `.gitignore`, keeping the user's lines and order and
+ * never duplicating an entry. Returns whether the file changed.
+ */
+export function ensureIgnored(root: string, rels: string[]): boolean {
+  const file = path.join(root, '.gitignore');
+  const text = readFileIfExists(file) ?? '';
+  const lines = new Set(text.split('\n').map((l) => l.replace(/\r$/, '')));
+  const missing = rels.map(gitignorePattern).filter((p) => !lines.has(p));
+  if (missing.length === 0) return false;
+  const sep = text === '' || text.endsWith('\n') ? '' : '\n';
+  writeFileAtomicSync(file, `${text}${sep}${[...new Set(missing)].join('\n')}\n`);
+  return true;
+}

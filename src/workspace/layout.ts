@@ -1,0 +1,34 @@
+import path from 'node:path';
+
+/** Where everything lives inside a repository's `.mlx/` folder. */
+export interface Layout {
+  root: string;
+  mlxDir: string;
+  configFile: string;
+  localConfigFile: string;
+  defaultCacheDir: string;
+  stateDir: string;
+  statIndexFile: string;
+  lockFile: string;
+  tmpDir: string;
+}
+
+export const MLX_DIR = '.mlx';
+
+export function layoutOf(root: string): Layout {
+  const mlxDir = path.join(root, MLX_DIR);
+  return {
+    root,
+    mlxDir,
+    configFile: path.join(mlxDir, 'config.yaml'),
+    localConfigFile: path.join(mlxDir, 'config.local.yaml'),
+    defaultCacheDir: path.join(mlxDir, 'cache'),
+    stateDir: path.join(mlxDir, 'state'),
+    statIndexFile: path.join(mlxDir, 'state', 'index.json'),
+    lockFile: path.join(mlxDir, 'state', 'lock'),
+    tmpDir: path.join(mlxDir, 'tmp'),
+  };
+}
+
+/** What `.mlx/.gitignore` keeps out of git: machine-local state, the cache and local secrets. */
+export const MLX_GITIGNORE = ['/cache/', '/state/', '/tmp/', '/config.local.yaml', ''].join('\n');

@@ -1,0 +1,134 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import type { Oid } from '../hash/oid.js';
+import type { LinkType } from '../formats/config.js';
+import { E, MlxError, isErrno } from '../util/errors.js';
+import type { Repo } from './repo.js';
+
+/** Errors that mean "this link type is not possible here", as opposed to real failures. */
+const UNSUPPORTED: Record<LinkType, string[]> = {
+  reflink: ['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EINVAL', 'ENOSYS', 'ERR_FS_CP_EINVAL'],
+  hardlink: ['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP'],
+  symlink: ['EPERM', 'ENOTSUP', 'EOPNOTSUPP'],
+  copy: [],
+};
+
+/** The first link type that worked for a given cache, so the fallback walk happens once per run. */
+const winners = new Map<string, number>();
+
+/**
+ * Makes `dest` hold object `oid`, trying the configured link types in order (reflink → copy by default).
+ * The object is verified on the way (copy hashes what it copies; links re-hash first when
+ * `cache.verify` is on). The new file appears by rename, so a reader never sees half of it.
+ */
+export function materialize(repo: Repo, oid: Oid, dest: string, executable: boolean, onBytes?: (n: number) => void): LinkType {
+  const types = repo.linkTypes;
+  const memoKey = repo.store.root;
+  for (let i = winners.get(memoKey) ?? 0; i < types.length; i++) {
+    const type = types[i]!;
+    const tmp = path.join(repo.layout.tmpDir, `${process.pid}-${crypto.randomBytes(8).toString('hex')}`);
+    try {
+      place(repo, type, oid, tmp, executable, onBytes);
+      renameInto(tmp, dest);
+      winners.set(memoKey, i);
+      return type;
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      if (isErrno(err, ...UNSUPPORTED[type]) && i < types.length - 1) continue;
+      if (isErrno(err, ...UNSUPPORTED[type])) {
+        throw new MlxError(E.LINK_FAILED, `cannot ${type} ${dest} from the cache: ${(err as Error).message}`, {
+          hint: 'add copy to cache.type (mlx config cache.type reflink,copy)',
+        });
+      }
+      throw err;
+    }
+  }
+  throw new MlxError(E.LINK_FAILED, `no usable link type in cache.type (${types.join(',')})`);
+}
+
+function place(repo: Repo, type: LinkType, oid: Oid, tmp: string, executable: boolean, onBytes?: (n: number) => void): void {
+  const obj = repo.store.pathOf(oid);
+  const mode = executable ? 0o777 & ~process.umask() : 0o666 & ~process.umask();
+  switch (type) {
+    case 'copy':
+      repo.store.copyOutVerified(oid, tmp, mode, onBytes);
+      return;
+    case 'reflink':
+      if (repo.verifyLinks) repo.store.verify(oid);
+      fs.copyFileSync(obj, tmp, fs.constants.COPYFILE_FICLONE_FORCE | fs.constants.COPYFILE_EXCL);
+      fs.chmodSync(tmp, mode);
+      onBytes?.(fs.statSync(tmp).size);
+      return;
+    case 'hardlink':
+      if (repo.verifyLinks) repo.store.verify(oid);
+      fs.linkSync(obj, tmp);
+      return;
+    case 'symlink':
+      if (repo.verifyLinks) repo.store.verify(oid);
+      fs.symlinkSync(obj, tmp);
+      return;
+  }
+}
+
+function renameInto(tmp: string, dest: string): void {
+  try {
+    fs.renameSync(tmp, dest);
+  } catch (err) {
+    if (!isErrno(err, 'EXDEV')) throw err;
+    // The data folder is on another filesystem than .mlx/: copy beside the target, then rename there.
+    const near = path.join(path.dirname(dest), `.${path.basename(dest)}.${crypto.randomBytes(6).toString('hex')}.mlxtmp`);
+    try {
+      fs.copyFileSync(tmp, near);
+      fs.renameSync(near, dest);
+    } finally {
+      fs.rmSync(near, { force: true });
+      fs.rmSync(tmp, { force: true });
+    }
+  }
+}
+
+/** Whether a workspace file is already the requested kind of link to the object. */
+export function isLinkedTo(repo: Repo, st: fs.Stats, abs: string, oid: Oid): boolean {
+  const type = repo.linkTypes[winners.get(repo.store.root) ?? 0];
+  if (type === 'hardlink') {
+    try {
+      return fs.statSync(repo.store.pathOf(oid)).ino === st.ino;
+    } catch {
+      return false;
+    }
+  }
+  if (type === 'symlink') return st.isSymbolicLink() && fs.readlinkSync(abs) === repo.store.pathOf(oid);
+  return true;
+}
+
+/** Reports which link types this cache and work tree support, by trying each on a scratch object. */
+export function probeLinkTypes(repo: Repo): Record<LinkType, boolean> {
+  const dir = repo.layout.tmpDir;
+  fs.mkdirSync(dir, { recursive: true });
+  const src = path.join(repo.store.tmpDir, `probe-${process.pid}`);
+  const out: Record<LinkType, boolean> = { reflink: false, copy: false, hardlink: false, symlink: false };
+  fs.writeFileSync(src, 'probe');
+  try {
+    const attempts: Record<LinkType, (dst: string) => void> = {
+      reflink: (dst) => fs.copyFileSync(src, dst, fs.constants.COPYFILE_FICLONE_FORCE),
+      copy: (dst) => fs.copyFileSync(src, dst),
+      hardlink: (dst) => fs.linkSync(src, dst),
+      symlink: (dst) => fs.symlinkSync(src, dst),
+    };
+    for (const [type, attempt] of Object.entries(attempts) as [LinkType, (d: string) => void][]) {
+      const dst = path.join(dir, `probe-${type}-${process.pid}`);
+      try {
+        attempt(dst);
+        out[type] = true;
+      } catch {
+        out[type] = false;
+      } finally {
+        fs.rmSync(dst, { force: true });
+      }
+    }
+  } finally {
+    fs.rmSync(src, { force: true });
+  }
+  return out;
+}

@@ -1,0 +1,107 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { E, MlxError, isErrno } from '../util/errors.js';
+
+interface LockOwner { pid: number; host: string; started: number }
+
+export interface LockOptions {
+  /** How long to wait for another mlx process, in ms. */
+  timeoutMs?: number;
+  /** Called once when we start waiting, so the CLI can say why it pauses. */
+  onWait?: (owner: LockOwner) => void;
+}
+
+const held = new Set<string>();
+process.once('exit', () => {
+  for (const file of held) fs.rmSync(file, { force: true });
+});
+
+/**
+ * An exclusive lock on a repository's workspace state, held by a file created with O_EXCL.
+ *
+ * Why not an mtime-refreshed lock: mlx's hot loops are synchronous (faster for many small files), so a
+ * timer-refreshed lock could look stale while its owner works. Instead the owner's pid and host are
+ * recorded: a lock whose process no longer exists on this host is stale at once, so a killed
+ * `mlx add` never blocks the next command.
+ */
+export async function acquireLock(lockFile: string, opts: LockOptions = {}): Promise<() => void> {
+  const deadline = Date.now() + (opts.timeoutMs ?? Number(process.env.MLX_LOCK_TIMEOUT_MS ?? 120_000));
+  let warned = false;
+  for (;;) {
+    if (tryCreate(lockFile)) {
+      held.add(lockFile);
+      return () => {
+        held.delete(lockFile);
+        fs.rmSync(lockFile, { force: true });
+      };
+    }
+    const owner = readOwner(lockFile);
+    if (owner && isStale(owner)) {
+      breakStaleLock(lockFile, owner);
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new MlxError(E.LOCKED, `repository is locked by another mlx process${owner ? ` (pid ${owner.pid} on ${owner.host})` : ''}`, {
+        hint: `wait for it to finish; if no mlx process is running, remove ${lockFile}`,
+        data: { lockFile, owner },
+      });
+    }
+    if (!warned && owner) {
+      opts.onWait?.(owner);
+      warned = true;
+    }
+    await new Promise((r) => setTimeout(r, 50 + Math.random() * 50));
+  }
+}
+
+function tryCreate(lockFile: string): boolean {
+  const owner: LockOwner = { pid: process.pid, host: os.hostname(), started: Date.now() };
+  try {
+    fs.mkdirSync(path.dirname(lockFile), { recursive: true });
+    fs.writeFileSync(lockFile, JSON.stringify(owner), { flag: 'wx' });
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) return false;
+    throw err;
+  }
+}
+
+function readOwner(lockFile: string): LockOwner | undefined {
+  try {
+    const owner = JSON.parse(fs.readFileSync(lockFile, 'utf8')) as LockOwner;
+    return typeof owner.pid === 'number' && typeof owner.host === 'string' ? owner : undefined;
+  } catch {
+    // vanished, or caught between create and write: look again on the next round
+    return undefined;
+  }
+}
+
+function isStale(owner: LockOwner): boolean {
+  if (owner.host !== os.hostname()) return false; // another host's process: we cannot tell, so wait
+  try {
+    process.kill(owner.pid, 0);
+    return false;
+  } catch (err) {
+    return isErrno(err, 'ESRCH');
+  }
+}
+
+/**
+ * Removes a stale lock. A second lock serialises the breakers, and the owner is re-read under it, so
+ * two processes that both saw the same stale lock cannot remove a fresh one.
+ */
+function breakStaleLock(lockFile: string, seen: LockOwner): void {
+  const breaker = `${lockFile}.break`;
+  if (!tryCreate(breaker)) {
+    const b = readOwner(breaker);
+    if (b && isStale(b)) fs.rmSync(breaker, { force: true });
+    return;
+  }
+  try {
+    const now = readOwner(lockFile);
+    if (now && now.pid === seen.pid && now.started === seen.started && now.host === seen.host) fs.rmSync(lockFile, { force: true });
+  } finally {
+    fs.rmSync(breaker, { force: true });
+  }
+}

@@ -1,0 +1,92 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parsePointer, serializePointer, POINTER_SUFFIX, type Pointer } from '../formats/pointer.js';
+import { isErrno, MlxError } from '../util/errors.js';
+import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
+import { compareUtf8 } from '../util/paths.js';
+import { MLX_DIR } from './layout.js';
+import { absPath, type Repo } from './repo.js';
+
+/** A pointer file found in the work tree, read and checked. */
+export interface TrackedPath {
+  /** Repo-relative data path (`data/train`), taken from where the pointer lives. */
+  path: string;
+  pointerFile: string;
+  pointer: Pointer;
+}
+
+export function pointerFileOf(repo: Repo, rel: string): string {
+  return absPath(repo, rel + POINTER_SUFFIX);
+}
+
+/** Reads the pointer tracking `rel`, or undefined when there is none. Malformed pointers throw. */
+export function readPointer(repo: Repo, rel: string): TrackedPath | undefined {
+  const pointerFile = pointerFileOf(repo, rel);
+  const text = readFileIfExists(pointerFile);
+  if (text === undefined) return undefined;
+  return { path: rel, pointerFile, pointer: parsePointer(text, rel + POINTER_SUFFIX) };
+}
+
+/** Writes a pointer only when its content changes, so re-adding unchanged data touches nothing. */
+export function writePointer(repo: Repo, pointer: Pointer): boolean {
+  const file = pointerFileOf(repo, pointer.path);
+  const text = serializePointer(pointer);
+  if (readFileIfExists(file) === text) return false;
+  writeFileAtomicSync(file, text);
+  return true;
+}
+
+/** The nearest tracked ancestor of `rel` (or `rel` itself), found by looking for `<prefix>.mlx`. */
+export function findTrackedAncestor(repo: Repo, rel: string): string | undefined {
+  const segs = rel.split('/');
+  for (let i = 1; i <= segs.length; i++) {
+    const prefix = segs.slice(0, i).join('/');
+    if (fs.existsSync(pointerFileOf(repo, prefix))) return prefix;
+  }
+  return undefined;
+}
+
+export interface PointerScan {
+  tracked: TrackedPath[];
+  problems: { pointer: string; code: string; message: string }[];
+}
+
+/**
+ * Finds every pointer file in the work tree. Tracked data folders are not descended into, nor are
+ * `.git`, `.mlx` and `node_modules`, so the walk costs about what `git status` pays for untracked files.
+ */
+export function findPointers(repo: Repo): PointerScan {
+  const tracked: TrackedPath[] = [];
+  const problems: PointerScan['problems'] = [];
+  const walk = (absDir: string, relDir: string) => {
+    let names: fs.Dirent[];
+    try {
+      names = fs.readdirSync(absDir, { withFileTypes: true });
+    } catch (err) {
+      if (isErrno(err, 'ENOENT', 'EACCES', 'ENOTDIR')) return;
+      throw err;
+    }
+    const pointerNames = new Set(names.filter((d) => d.name.endsWith(POINTER_SUFFIX) && !d.isDirectory()).map((d) => d.name));
+    for (const d of names) {
+      const rel = relDir === '' ? d.name : `${relDir}/${d.name}`;
+      if (d.isDirectory()) {
+        if (d.name === '.git' || d.name === 'node_modules' || (relDir === '' && d.name === MLX_DIR)) continue;
+        if (pointerNames.has(d.name + POINTER_SUFFIX)) continue; // tracked data: its pointer says what it holds
+        walk(path.join(absDir, d.name), rel);
+      } else if (pointerNames.has(d.name)) {
+        const dataRel = rel.slice(0, -POINTER_SUFFIX.length);
+        if (dataRel.endsWith('/') || dataRel === '' || d.name === POINTER_SUFFIX) continue;
+        try {
+          const t = readPointer(repo, dataRel);
+          if (t) tracked.push(t);
+        } catch (err) {
+          if (!(err instanceof MlxError)) throw err;
+          problems.push({ pointer: rel, code: err.code, message: err.message });
+        }
+      }
+    }
+  };
+  walk(repo.root, '');
+  tracked.sort((a, b) => compareUtf8(a.path, b.path));
+  return { tracked, problems };
+}

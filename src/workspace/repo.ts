@@ -1,0 +1,98 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadHasher, type HasherFactory } from '../hash/blake3.js';
+import { parseLinkTypes, type Config, type LinkType } from '../formats/config.js';
+import { ObjectStore } from '../store/object-store.js';
+import { E, MlxError } from '../util/errors.js';
+import { isInside, toPosix } from '../util/paths.js';
+import { loadConfig } from './config-file.js';
+import { layoutOf, MLX_DIR, type Layout } from './layout.js';
+
+/** An open mlx repository: its layout, merged config, object store and hashing backend. */
+export interface Repo {
+  layout: Layout;
+  root: string;
+  config: Config;
+  store: ObjectStore;
+  linkTypes: LinkType[];
+  verifyLinks: boolean;
+  newHasher: HasherFactory;
+}
+
+/** The work tree root of the git repository containing `dir`, or undefined. */
+export function findGitRoot(dir: string): string | undefined {
+  let cur = path.resolve(dir);
+  for (;;) {
+    if (fs.existsSync(path.join(cur, '.git'))) return cur;
+    const parent = path.dirname(cur);
+    if (parent === cur) return undefined;
+    cur = parent;
+  }
+}
+
+/** Finds the repository around `cwd` (the nearest folder with `.mlx/` inside a git work tree). */
+export async function openRepo(cwd: string): Promise<Repo> {
+  const gitRoot = findGitRoot(cwd);
+  if (!gitRoot) throw notGit(cwd);
+  let root: string | undefined;
+  for (let cur = path.resolve(cwd); isInside(gitRoot, cur); cur = path.dirname(cur)) {
+    if (fs.existsSync(path.join(cur, MLX_DIR, 'config.yaml'))) {
+      root = cur;
+      break;
+    }
+    if (cur === gitRoot) break;
+  }
+  if (!root) {
+    throw new MlxError(E.NOT_INITIALISED, `no mlx repository here (no ${MLX_DIR}/ found up to ${gitRoot})`, { hint: 'run mlx init in the repository root' });
+  }
+  root = fs.realpathSync(root);
+  const layout = layoutOf(root);
+  const config = loadConfig(layout);
+  const newHasher = await loadHasher();
+  const cacheDir = config.cache?.dir ? path.resolve(layout.mlxDir, config.cache.dir) : layout.defaultCacheDir;
+  const store = new ObjectStore(cacheDir, newHasher);
+  store.init();
+  return {
+    layout,
+    root,
+    config,
+    store,
+    linkTypes: parseLinkTypes(config.cache?.type),
+    verifyLinks: config.cache?.verify ?? true,
+    newHasher,
+  };
+}
+
+export function notGit(cwd: string): MlxError {
+  return new MlxError(E.NOT_A_GIT_REPO, `${cwd} is not inside a git repository`, { hint: 'run git init first, then mlx init' });
+}
+
+/**
+ * Resolves a user-supplied path (relative to `cwd`) to a repo-relative `/` path, refusing anything
+ * outside the work tree or inside `.git`/`.mlx`. Symlinked parents are resolved first, so a link
+ * cannot smuggle a path out of the repository.
+ */
+export function toRepoPath(repo: Repo, cwd: string, userPath: string): string {
+  const abs = path.resolve(cwd, userPath);
+  let parentReal: string;
+  try {
+    parentReal = fs.realpathSync(path.dirname(abs));
+  } catch {
+    parentReal = path.dirname(abs);
+  }
+  const resolved = path.join(parentReal, path.basename(abs));
+  if (!isInside(repo.root, resolved) || resolved === repo.root) {
+    throw new MlxError(E.BAD_PATH, `path ${JSON.stringify(userPath)} is outside the repository ${repo.root}`, { data: { path: userPath } });
+  }
+  const rel = toPosix(path.relative(repo.root, resolved));
+  const first = rel.split('/')[0];
+  if (first === '.git' || first === MLX_DIR) {
+    throw new MlxError(E.BAD_PATH, `path ${JSON.stringify(userPath)} is inside ${first}/, which mlx does not track`, { data: { path: userPath } });
+  }
+  return rel;
+}
+
+/** Absolute path of a repo-relative path. */
+export function absPath(repo: Repo, rel: string): string {
+  return path.join(repo.root, ...rel.split('/'));
+}

@@ -1,0 +1,135 @@
+import type { Oid } from '../hash/oid.js';
+import { isFileEntry, parseManifest, type ManifestEntry } from '../formats/manifest.js';
+import { POINTER_SUFFIX } from '../formats/pointer.js';
+import { MlxError } from '../util/errors.js';
+import { acquireLock } from './lock.js';
+import { findPointers, readPointer, type TrackedPath } from './pointers.js';
+import type { Repo } from './repo.js';
+import { StatIndex } from './stat-index.js';
+import { resolveTargets } from './targets.js';
+import { readWorkTree, type Progress, type WorkTreeStats } from './work-tree.js';
+
+export interface Changes {
+  added: string[];
+  modified: string[];
+  deleted: string[];
+}
+
+export interface PathStatus {
+  path: string;
+  kind: 'file' | 'dir';
+  /** Workspace versus pointer. `unknown`: the directory's manifest is not in the cache to compare with. */
+  state: 'clean' | 'modified' | 'missing' | 'unknown';
+  /** Whether the objects the pointer names are in the cache. */
+  cache: 'ok' | 'partial' | 'missing';
+  changes?: Changes;
+}
+
+export interface StatusResult {
+  paths: PathStatus[];
+  problems: { pointer: string; code: string; message: string }[];
+  hashedFiles: number;
+}
+
+/**
+ * `mlx status`: compares each tracked path with its pointer, file by file inside directories, and
+ * checks that the cache holds what the pointers name. Unchanged files are not read (stat index).
+ */
+export async function status(repo: Repo, cwd: string, userPaths: string[], progress?: Progress): Promise<StatusResult> {
+  const scan = userPaths.length === 0 ? findPointers(repo) : selected(repo, cwd, userPaths);
+  const index = StatIndex.load(repo.layout.statIndexFile);
+  const stats: WorkTreeStats = { hashedFiles: 0, hashedBytes: 0 };
+  const paths = scan.tracked.map((t) => statusOne(repo, index, t, stats, progress));
+  const problems = [...scan.problems];
+  for (const t of scan.tracked) {
+    if (t.pointer.path !== t.path) {
+      problems.push({ pointer: t.path + POINTER_SUFFIX, code: 'EPOINTERMOVED', message: `pointer ${t.path}${POINTER_SUFFIX} says path ${t.pointer.path}; it tracks ${t.path} (where it lives) — re-add to update it` });
+    }
+  }
+  if (index.isDirty) await saveIfUnlocked(repo, index);
+  return { paths, problems, hashedFiles: stats.hashedFiles };
+}
+
+function selected(repo: Repo, cwd: string, userPaths: string[]) {
+  const tracked: TrackedPath[] = [];
+  const problems: StatusResult['problems'] = [];
+  for (const t of resolveTargets(repo, cwd, userPaths)) {
+    try {
+      const p = t.exists ? readPointer(repo, t.tracked) : undefined;
+      if (p) tracked.push(p);
+      else problems.push({ pointer: t.tracked + POINTER_SUFFIX, code: 'ENOTTRACKED', message: `${t.tracked} is not tracked by mlx` });
+    } catch (err) {
+      if (!(err instanceof MlxError)) throw err;
+      problems.push({ pointer: t.tracked + POINTER_SUFFIX, code: err.code, message: err.message });
+    }
+  }
+  return { tracked, problems };
+}
+
+function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, stats: WorkTreeStats, progress?: Progress): PathStatus {
+  const p = t.pointer;
+  const work = readWorkTree(repo, index, t.path, { mode: 'hash', stats, progress });
+  if (p.kind === 'file') {
+    const cache = repo.store.has(p.oid) ? 'ok' : 'missing';
+    if (work.kind === 'missing') return { path: t.path, kind: 'file', state: 'missing', cache };
+    const same = work.kind === 'file' && work.oid === p.oid;
+    return { path: t.path, kind: 'file', state: same ? 'clean' : 'modified', cache };
+  }
+  let manifest: ManifestEntry[] | undefined;
+  try {
+    manifest = parseManifest(repo.store.readBytes(p.oid).toString('utf8'), `${p.oid} (${t.path})`).entries;
+  } catch (err) {
+    if (!(err instanceof MlxError)) throw err;
+  }
+  const cache = manifest ? cacheState(repo, manifest) : 'missing';
+  if (work.kind === 'missing') return { path: t.path, kind: 'dir', state: 'missing', cache };
+  if (!manifest) return { path: t.path, kind: 'dir', state: 'unknown', cache };
+  if (work.kind === 'file') return { path: t.path, kind: 'dir', state: 'modified', cache, changes: { added: [], modified: [], deleted: manifest.map((e) => e.p) } };
+  const changes = diffEntries(manifest, work.entries);
+  const dirty = changes.added.length + changes.modified.length + changes.deleted.length > 0;
+  return { path: t.path, kind: 'dir', state: dirty ? 'modified' : 'clean', cache, changes: dirty ? changes : undefined };
+}
+
+function cacheState(repo: Repo, manifest: ManifestEntry[]): PathStatus['cache'] {
+  const oids = new Set<Oid>(manifest.filter(isFileEntry).map((e) => e.o));
+  const missing = repo.store.missing(oids);
+  if (missing.size === 0) return 'ok';
+  return missing.size === oids.size ? 'missing' : 'partial';
+}
+
+/** File-level differences between a manifest (`from`) and the workspace (`to`). */
+export function diffEntries(from: ManifestEntry[], to: ManifestEntry[]): Changes {
+  const before = new Map(from.map((e) => [e.p, e]));
+  const changes: Changes = { added: [], modified: [], deleted: [] };
+  const seen = new Set<string>();
+  for (const e of to) {
+    seen.add(e.p);
+    const old = before.get(e.p);
+    if (!old) changes.added.push(e.p);
+    else if (!sameEntry(old, e)) changes.modified.push(e.p);
+  }
+  for (const e of from) if (!seen.has(e.p)) changes.deleted.push(e.p);
+  return changes;
+}
+
+function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {
+  if (isFileEntry(a) && isFileEntry(b)) return a.o === b.o && a.x === b.x;
+  if (!isFileEntry(a) && !isFileEntry(b) && a.t === b.t) return a.t === 'd' || (b.t === 'l' && a.l === b.l);
+  return false;
+}
+
+/** Status only reads; it saves newly learnt hashes when no other mlx process holds the lock. */
+async function saveIfUnlocked(repo: Repo, index: StatIndex): Promise<void> {
+  let release: (() => void) | undefined;
+  try {
+    release = await acquireLock(repo.layout.lockFile, { timeoutMs: 0 });
+  } catch (err) {
+    if (err instanceof MlxError) return;
+    throw err;
+  }
+  try {
+    index.save();
+  } finally {
+    release();
+  }
+}

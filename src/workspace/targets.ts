@@ -1,0 +1,46 @@
+import { POINTER_SUFFIX } from '../formats/pointer.js';
+import { E, MlxError } from '../util/errors.js';
+import { findTrackedAncestor, pointerFileOf } from './pointers.js';
+import { toRepoPath, type Repo } from './repo.js';
+import fs from 'node:fs';
+
+/** A user's path argument resolved against the tracked paths. */
+export interface Target {
+  /** The tracked path (the one with a pointer), or the path to start tracking. */
+  tracked: string;
+  /** Inside a tracked directory: the part below it (`c003/img.bin`); undefined for the whole path. */
+  sub?: string;
+  /** Whether a pointer exists for `tracked` already. */
+  exists: boolean;
+}
+
+/**
+ * Maps user paths (relative to `cwd`) to tracked paths. `data/train.mlx` means `data/train`; a path
+ * inside a tracked directory maps to that directory with `sub` set.
+ */
+export function resolveTargets(repo: Repo, cwd: string, userPaths: string[]): Target[] {
+  const out = new Map<string, Target>();
+  for (const user of userPaths) {
+    let rel = toRepoPath(repo, cwd, user);
+    if (rel.endsWith(POINTER_SUFFIX) && fs.existsSync(pointerFileOf(repo, rel.slice(0, -POINTER_SUFFIX.length)))) {
+      rel = rel.slice(0, -POINTER_SUFFIX.length);
+    } else if (rel.endsWith(POINTER_SUFFIX)) {
+      throw new MlxError(E.BAD_PATH, `${rel} looks like a pointer file; name the data path instead`, { data: { path: rel } });
+    }
+    const tracked = findTrackedAncestor(repo, rel);
+    const target: Target = tracked ? { tracked, exists: true, sub: tracked === rel ? undefined : rel.slice(tracked.length + 1) } : { tracked: rel, exists: false };
+    const prev = out.get(target.tracked);
+    // Asking for a whole path and part of it is asking for the whole path.
+    if (prev && (prev.sub === undefined || target.sub === undefined)) out.set(target.tracked, { ...target, sub: undefined });
+    else if (!prev) out.set(target.tracked, target);
+  }
+  const targets = [...out.values()];
+  for (const a of targets) {
+    for (const b of targets) {
+      if (a !== b && b.tracked.startsWith(`${a.tracked}/`)) {
+        throw new MlxError(E.OVERLAP, `cannot track both ${a.tracked} and ${b.tracked}: one lies inside the other`, { data: { paths: [a.tracked, b.tracked] } });
+      }
+    }
+  }
+  return targets;
+}
