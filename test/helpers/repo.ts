@@ -1,0 +1,74 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import git from 'isomorphic-git';
+
+/** A fresh temporary folder, removed by the caller's cleanup. */
+export function tempDir(prefix = 'mlx-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Creates a real git repository (via isomorphic-git, so tests need no git binary). */
+export async function gitInit(dir: string): Promise<void> {
+  await git.init({ fs, dir, defaultBranch: 'main' });
+}
+
+/** Stages every non-ignored change (including deletions) and commits; returns the commit id. */
+export async function gitCommitAll(dir: string, message: string): Promise<string> {
+  const matrix = await git.statusMatrix({ fs, dir });
+  for (const [filepath, head, work] of matrix) {
+    if (work === 0 && head === 1) await git.remove({ fs, dir, filepath });
+    else if (work !== 1 || head !== 1) await git.add({ fs, dir, filepath });
+  }
+  return git.commit({ fs, dir, message, author: { name: 'Test', email: 'test@example.com' } });
+}
+
+/** `git checkout <rev> -- <file>`: writes the file as it was at `rev` (a ref, an oid or `HEAD~N`). */
+export async function gitRestoreFile(dir: string, rev: string, filepath: string): Promise<void> {
+  const back = /^HEAD~(\d+)$/.exec(rev);
+  const oid = back ? (await git.log({ fs, dir, depth: Number(back[1]) + 1 }))[Number(back[1])]!.oid : await git.resolveRef({ fs, dir, ref: rev });
+  const { blob } = await git.readBlob({ fs, dir, oid, filepath });
+  fs.writeFileSync(path.join(dir, filepath), blob);
+}
+
+export async function gitLog(dir: string): Promise<string[]> {
+  return (await git.log({ fs, dir })).map((c) => c.oid);
+}
+
+/** Deterministic pseudo-random bytes, so failures reproduce. */
+export function bytes(n: number, seed: string): Buffer {
+  const out = Buffer.allocUnsafe(n);
+  let off = 0;
+  let counter = 0;
+  while (off < n) {
+    const block = crypto.createHash('sha256').update(`${seed}:${counter++}`).digest();
+    off += block.copy(out, off, 0, Math.min(block.length, n - off));
+  }
+  return out;
+}
+
+export function write(root: string, rel: string, data: string | Buffer): void {
+  const file = path.join(root, rel);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, data);
+}
+
+/** Every file under `dir` with its content hash: compares trees byte for byte. */
+export function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (abs: string, rel: string) => {
+    for (const d of fs.readdirSync(abs, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${d.name}` : d.name;
+      const a = path.join(abs, d.name);
+      if (d.isDirectory()) {
+        const n = fs.readdirSync(a).length;
+        if (n === 0) out[`${r}/`] = 'dir';
+        walk(a, r);
+      } else if (d.isSymbolicLink()) out[r] = `link:${fs.readlinkSync(a)}`;
+      else out[r] = crypto.createHash('sha256').update(fs.readFileSync(a)).digest('hex');
+    }
+  };
+  walk(dir, '');
+  return out;
+}
