@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 
-let cached: string | undefined;
+/** Injected by the bundler (scripts/build.mjs); read from package.json when running unbundled. */
+declare const MLX_VERSION: string | undefined;
 
-/** The package version, read once from package.json. */
 export function version(): string {
-  cached ??= (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  return cached;
+  if (typeof MLX_VERSION !== 'undefined') return MLX_VERSION;
+  return (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }

@@ -1,0 +1,203 @@
+import fs from 'node:fs';
+import { E, MlxError } from '../util/errors.js';
+
+/**
+ * Content-defined chunking, FastCDC style (Xia et al., "FastCDC: a Fast and Efficient Content-Defined
+ * Chunking Approach for Data Deduplication", USENIX ATC 2016): a gear rolling hash, cut-point skipping
+ * (no hashing before `min`), and normalized chunking with two masks — a stricter mask before the average
+ * size and a looser one after it — which pulls chunk sizes towards the average.
+ *
+ * Invariant: boundaries depend only on the bytes and the options, never on how the bytes are read, the
+ * machine or the mlx version. Chunk oids on every remote depend on that, so `GEAR`, the mask layout and
+ * `findCut` must never change for a given set of options; the tests pin them with golden values.
+ */
+
+/** Chunk size limits in bytes. `avg` is rounded to a power of two (the mask width). */
+export interface ChunkerOptions {
+  /** No cut before this many bytes (default 256 KiB). */
+  min?: number;
+  /** Target average (default 1 MiB). */
+  avg?: number;
+  /** Forced cut at this many bytes (default 4 MiB). */
+  max?: number;
+  /** Normalization level: the two masks have log2(avg) ± this many bits (default 2, as in the paper). */
+  normalization?: number;
+}
+
+export const DEFAULT_CHUNKER_OPTIONS = { min: 256 * 1024, avg: 1024 * 1024, max: 4 * 1024 * 1024, normalization: 2 } as const;
+
+/** A chunk as a span of its file or buffer. */
+export interface ChunkSpan {
+  offset: number;
+  length: number;
+}
+
+interface Params {
+  min: number;
+  avg: number;
+  max: number;
+  /** Stricter mask (more bits), used while the chunk is shorter than `avg`. */
+  maskS: number;
+  /** Looser mask (fewer bits), used from `avg` on. */
+  maskL: number;
+}
+
+/**
+ * The gear table: 256 pseudo-random 32-bit values, fixed forever.
+ * Algorithm: SplitMix64 (Steele, Lea, Flood 2014) seeded with 0x6d6c782d67656172 (ASCII "mlx-gear");
+ * GEAR[i] is the high 32 bits of its (i+1)-th output. BigInt is used once at module load (256 steps).
+ */
+export const GEAR: Uint32Array = (() => {
+  const M = (1n << 64n) - 1n;
+  let state = 0x6d6c782d67656172n;
+  const table = new Uint32Array(256);
+  for (let i = 0; i < 256; i++) {
+    state = (state + 0x9e3779b97f4a7c15n) & M;
+    let z = state;
+    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & M;
+    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & M;
+    z ^= z >> 31n;
+    table[i] = Number(z >> 32n);
+  }
+  return table;
+})();
+
+/** Same values as GEAR as signed int32, so the hot loop stays in V8's int32 arithmetic. */
+const GEAR_I32 = new Int32Array(GEAR.buffer);
+
+/**
+ * A mask of the top `bits` bits of the 32-bit hash. The hash is `(h << 1) + GEAR[byte]`, so bit k depends
+ * on the last k+1 bytes only; the top bits see the widest window (32 bytes), which is why the masks sit
+ * there rather than being spread as in the 64-bit original.
+ */
+function topBits(bits: number): number {
+  return (~0 << (32 - bits)) | 0;
+}
+
+function resolve(opts: ChunkerOptions = {}): Params {
+  const min = opts.min ?? DEFAULT_CHUNKER_OPTIONS.min;
+  const avg = opts.avg ?? DEFAULT_CHUNKER_OPTIONS.avg;
+  const max = opts.max ?? DEFAULT_CHUNKER_OPTIONS.max;
+  const nc = opts.normalization ?? DEFAULT_CHUNKER_OPTIONS.normalization;
+  const ints = [min, avg, max, nc].every((n) => Number.isSafeInteger(n));
+  if (!ints || min < 64 || !(min <= avg && avg <= max) || max > 1 << 30 || nc < 0 || nc > 4) {
+    throw new MlxError(E.BAD_CONFIG, `invalid chunker options min=${min} avg=${avg} max=${max} normalization=${nc}`, {
+      hint: 'need integers with 64 <= min <= avg <= max <= 1 GiB and 0 <= normalization <= 4',
+    });
+  }
+  const bits = Math.round(Math.log2(avg));
+  if (bits + nc > 31 || bits - nc < 1) {
+    throw new MlxError(E.BAD_CONFIG, `invalid chunker options: avg=${avg} with normalization=${nc} needs masks of 1-31 bits`);
+  }
+  return { min, avg, max, maskS: topBits(bits + nc), maskL: topBits(bits - nc) };
+}
+
+/**
+ * Length of the chunk starting at `start`, given bytes up to `end`. The caller guarantees that either
+ * `end - start >= max` or `end` is the end of the data, so the answer never depends on how data was read.
+ */
+function findCut(buf: Uint8Array, start: number, end: number, p: Params): number {
+  const n = end - start;
+  if (n <= p.min) return n;
+  const limit = start + (n < p.max ? n : p.max);
+  const normal = start + (n < p.avg ? n : p.avg);
+  const maskS = p.maskS;
+  const maskL = p.maskL;
+  let h = 0;
+  let i = start + p.min;
+  for (; i < normal; i++) {
+    h = ((h << 1) + GEAR_I32[buf[i]!]!) | 0;
+    if ((h & maskS) === 0) return i + 1 - start;
+  }
+  for (; i < limit; i++) {
+    h = ((h << 1) + GEAR_I32[buf[i]!]!) | 0;
+    if ((h & maskL) === 0) return i + 1 - start;
+  }
+  return limit - start;
+}
+
+/** Chunk spans of an in-memory buffer, in order, covering it exactly (none for an empty buffer). */
+export function chunkBuffer(buf: Uint8Array, opts?: ChunkerOptions): ChunkSpan[] {
+  const p = resolve(opts);
+  const spans: ChunkSpan[] = [];
+  for (let offset = 0; offset < buf.length; ) {
+    const length = findCut(buf, offset, buf.length, p);
+    spans.push({ offset, length });
+    offset += length;
+  }
+  return spans;
+}
+
+/** Called once per chunk, in file order. `chunk` is a view into a reused buffer: copy it to keep it. */
+export type OnChunk = (chunk: Buffer, offset: number) => void;
+
+let sharedBuffer: Buffer | undefined;
+let sharedBusy = false;
+
+/**
+ * Chunks a file read with `fs.readSync` into one reused buffer of 2 × max bytes, calling `onChunk` for
+ * each chunk in order. The boundaries equal `chunkBuffer` of the same bytes.
+ *
+ * The `chunk` Buffer is a view into the read buffer and is valid only during the callback: hash it,
+ * write it or copy it there. Chunks are consecutive and cover the file, so the callback can also feed a
+ * whole-file hasher in the same pass. An empty file yields no chunks.
+ */
+export function chunkFile(path: string, onChunk: OnChunk): { size: number; chunks: number };
+export function chunkFile(path: string, opts: ChunkerOptions | undefined, onChunk: OnChunk): { size: number; chunks: number };
+export function chunkFile(path: string, a: ChunkerOptions | OnChunk | undefined, b?: OnChunk): { size: number; chunks: number } {
+  const opts = typeof a === 'function' ? undefined : a;
+  const onChunk = typeof a === 'function' ? a : b;
+  if (!onChunk) throw new TypeError('chunkFile: onChunk callback is required');
+  const fd = fs.openSync(path, 'r');
+  try {
+    return chunkFd(fd, opts, onChunk);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** `chunkFile` for an open file descriptor, read from position 0 to its end. */
+export function chunkFd(fd: number, opts: ChunkerOptions | undefined, onChunk: OnChunk): { size: number; chunks: number } {
+  const p = resolve(opts);
+  const want = 2 * p.max;
+  // A callback that chunks another file must not clobber the outer call's buffer.
+  const reuse = !sharedBusy;
+  let buf: Buffer;
+  if (reuse) {
+    if (!sharedBuffer || sharedBuffer.length < want) sharedBuffer = Buffer.allocUnsafe(want);
+    buf = sharedBuffer;
+    sharedBusy = true;
+  } else {
+    buf = Buffer.allocUnsafe(want);
+  }
+  try {
+    let start = 0; // first unconsumed byte in buf
+    let end = 0; // one past the last byte read into buf
+    let filePos = 0; // file position of buf[end]
+    let eof = false;
+    let chunks = 0;
+    for (;;) {
+      if (!eof && end - start < p.max) {
+        if (start > 0) {
+          buf.copyWithin(0, start, end);
+          end -= start;
+          start = 0;
+        }
+        while (!eof && end < want) {
+          const n = fs.readSync(fd, buf, end, want - end, filePos);
+          if (n === 0) eof = true;
+          end += n;
+          filePos += n;
+        }
+      }
+      if (start === end) break;
+      const length = findCut(buf, start, end, p);
+      onChunk(buf.subarray(start, start + length), filePos - (end - start));
+      chunks++;
+      start += length;
+    }
+    return { size: filePos, chunks };
+  } finally {
+    if (reuse) sharedBusy = false;
+  }
+}
