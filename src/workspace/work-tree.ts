@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Oid } from '../hash/oid.js';
 import { hashFileSync } from '../hash/hash-file.js';
 import type { FileEntry, ManifestEntry } from '../formats/manifest.js';
@@ -40,6 +41,8 @@ export function readWorkTree(repo: Repo, index: StatIndex, rel: string, opts: Re
   const abs = absPath(repo, rel);
   const st = lstatIfExists(abs);
   if (!st) return { kind: 'missing' };
+  const linked = st.isSymbolicLink() ? cacheLinkOid(repo, abs) : undefined;
+  if (linked) return { kind: 'file', oid: linked, size: fs.statSync(abs).size, x: false };
   if (st.isFile()) {
     const [entry] = fileEntries(repo, index, [{ key: rel, abs, rel, stat: st }], opts);
     return { kind: 'file', oid: entry!.o, size: entry!.s, x: entry!.x };
@@ -50,7 +53,12 @@ export function readWorkTree(repo: Repo, index: StatIndex, rel: string, opts: Re
     const entries: ManifestEntry[] = [];
     for (const s of scan.entries) {
       if (s.kind === 'file') files.push({ key: `${rel}/${s.rel}`, abs: absPath(repo, `${rel}/${s.rel}`), rel: s.rel, stat: s.stat });
-      else if (s.kind === 'link') entries.push({ p: s.rel, t: 'l', l: s.target });
+      else if (s.kind === 'link') {
+        const abs = absPath(repo, `${rel}/${s.rel}`);
+        const oid = cacheLinkOid(repo, abs);
+        // A symlink into the cache is how `cache.type symlink` checks files out: it stands for that file.
+        entries.push(oid ? { p: s.rel, o: oid, s: fs.statSync(abs).size, x: false } : { p: s.rel, t: 'l', l: s.target });
+      }
       else entries.push({ p: s.rel, t: 'd' });
     }
     opts.progress?.({ totalFiles: files.length, totalBytes: files.reduce((n, f) => n + f.stat.size, 0) });
@@ -58,6 +66,14 @@ export function readWorkTree(repo: Repo, index: StatIndex, rel: string, opts: Re
     return { kind: 'dir', entries, skipped: scan.skipped };
   }
   throw new MlxError(E.BAD_PATH, `${rel} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file or directory'}; track its target instead`, { data: { path: rel } });
+}
+
+/** The oid a workspace symlink points at when its target is a cache object, else undefined. */
+export function cacheLinkOid(repo: Repo, abs: string): Oid | undefined {
+  const target = path.resolve(path.dirname(abs), fs.readlinkSync(abs));
+  const rel = path.relative(repo.store.objectsDir, target);
+  const m = /^([0-9a-f]{2})[\\/]([0-9a-f]{62})$/.exec(rel);
+  return m && fs.existsSync(target) ? `b3:${m[1]}${m[2]}` : undefined;
 }
 
 interface PendingFile { key: string; abs: string; rel: string; stat: fs.Stats }

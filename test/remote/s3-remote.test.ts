@@ -1,0 +1,238 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { createRequire } from 'node:module';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { S3Remote, type S3RemoteOptions } from '../../src/remote/s3-remote.js';
+import { openRemote } from '../../src/remote/open-remote.js';
+import { E, MlxError } from '../../src/util/errors.js';
+import { startS3Server, closedPort, type S3TestServer } from '../helpers/s3-server.js';
+
+let server: S3TestServer;
+let tmp: string;
+
+function remoteFor(opts: Partial<S3RemoteOptions> = {}): S3Remote {
+  return new S3Remote({
+    bucket: server.bucket,
+    prefix: 'repo/a',
+    endpoint: server.endpoint,
+    accessKeyId: server.accessKeyId,
+    secretAccessKey: server.secretAccessKey,
+    ...opts,
+  });
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(MlxError);
+    expect((err as MlxError).message).not.toContain('\n');
+    return (err as MlxError).code;
+  }
+  throw new Error('expected a rejection');
+}
+
+function writeRandom(name: string, size: number): { file: string; bytes: Buffer } {
+  const bytes = crypto.randomBytes(size);
+  const file = path.join(tmp, name);
+  fs.writeFileSync(file, bytes);
+  return { file, bytes };
+}
+
+beforeAll(async () => {
+  server = await startS3Server();
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlx-s3-test-'));
+});
+
+afterAll(async () => {
+  await server?.stop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('S3Remote against s3rver', () => {
+  it('round-trips a Buffer and reports it with head', async () => {
+    const remote = remoteFor();
+    const body = Buffer.from('hello, remote\n');
+    await remote.put('small/hello.txt', body);
+    expect(await remote.head('small/hello.txt')).toEqual({ key: 'small/hello.txt', size: body.length });
+    expect((await remote.get('small/hello.txt')).equals(body)).toBe(true);
+    // The remote's prefix is where the object really is.
+    expect(fs.existsSync(path.join(server.dir, server.bucket, 'repo/a/small/hello.txt._S3rver_object'))).toBe(true);
+  });
+
+  it('round-trips a 3,000,000-byte file byte for byte (no aws-chunked framing stored)', async () => {
+    const remote = remoteFor();
+    const { file, bytes } = writeRandom('three-mb.bin', 3_000_000);
+    await remote.put('big/three-mb.bin', { file });
+    expect((await remote.head('big/three-mb.bin'))?.size).toBe(3_000_000);
+    const got = await remote.get('big/three-mb.bin');
+    expect(got.length).toBe(3_000_000);
+    expect(got.equals(bytes)).toBe(true);
+    const dest = path.join(tmp, 'three-mb.out');
+    expect(await remote.getToFile('big/three-mb.bin', dest)).toBe(3_000_000);
+    expect(fs.readFileSync(dest).equals(bytes)).toBe(true);
+    // getToFile wants a new file.
+    expect(await codeOf(remote.getToFile('big/three-mb.bin', dest))).toBe(E.BAD_STATE);
+  });
+
+  it('serves byte ranges, end exclusive, clipped to the object', async () => {
+    const remote = remoteFor();
+    const body = Buffer.from('0123456789abcdefghij');
+    await remote.put('ranges/r.bin', body);
+    expect((await remote.get('ranges/r.bin', { start: 3, end: 7 })).toString()).toBe('3456');
+    expect((await remote.get('ranges/r.bin', { start: 0, end: 1 })).toString()).toBe('0');
+    expect((await remote.get('ranges/r.bin', { start: 15, end: 100 })).toString()).toBe('fghij');
+    expect((await remote.get('ranges/r.bin', { start: 5, end: 5 })).length).toBe(0);
+    expect((await remote.get('ranges/r.bin', { start: 20, end: 30 })).length).toBe(0);
+    expect(await codeOf(remote.get('ranges/r.bin', { start: 5, end: 4 }))).toBe(E.BAD_PATH);
+  });
+
+  it('lists every key under a prefix across pages', async () => {
+    const remote = remoteFor({ pageSize: 5 });
+    const keys = Array.from({ length: 13 }, (_, i) => `listing/k${String(i).padStart(2, '0')}`);
+    await Promise.all(keys.map((k, i) => remote.put(k, Buffer.alloc(i, 1))));
+    await remote.put('listing-other/x', Buffer.from('x'));
+    // A neighbouring remote prefix must not leak into this remote's listing.
+    await remoteFor({ prefix: 'repo/ab' }).put('listing/k00', Buffer.from('neighbour'));
+
+    const listed = await remote.list('listing/');
+    expect(listed.map((o) => o.key).sort()).toEqual(keys);
+    expect(listed.find((o) => o.key === 'listing/k07')?.size).toBe(7);
+    expect((await remote.list('listing')).length).toBe(14);
+    expect((await remote.list('listing/k1')).map((o) => o.key).sort()).toEqual(['listing/k10', 'listing/k11', 'listing/k12']);
+    expect(await remote.list('nothing-here/')).toEqual([]);
+    const all = await remote.list('');
+    expect(all.some((o) => o.key === 'small/hello.txt')).toBe(true);
+    expect(all.every((o) => !o.key.startsWith('repo/'))).toBe(true);
+  });
+
+  it('deletes, and deleting a missing key is fine', async () => {
+    const remote = remoteFor();
+    await remote.put('del/me', Buffer.from('bye'));
+    await remote.delete('del/me');
+    expect(await remote.head('del/me')).toBeUndefined();
+    await remote.delete('del/me');
+  });
+
+  it('reports a missing key as E.REMOTE_NOT_FOUND', async () => {
+    const remote = remoteFor();
+    expect(await remote.head('missing/key')).toBeUndefined();
+    expect(await codeOf(remote.get('missing/key'))).toBe(E.REMOTE_NOT_FOUND);
+    expect(await codeOf(remote.get('missing/key', { start: 0, end: 10 }))).toBe(E.REMOTE_NOT_FOUND);
+    const dest = path.join(tmp, 'missing.out');
+    expect(await codeOf(remote.getToFile('missing/key', dest))).toBe(E.REMOTE_NOT_FOUND);
+    expect(fs.existsSync(dest)).toBe(false);
+  });
+
+  it('rejects keys that would escape or alias', async () => {
+    const remote = remoteFor();
+    for (const key of ['', '/abs', 'a//b', 'a/../b', './a', 'a/', 'a\\b']) {
+      expect(await codeOf(remote.put(key, Buffer.from('x')))).toBe(E.BAD_PATH);
+    }
+  });
+
+  it('uploads a file above the multipart threshold in parts, byte for byte', async () => {
+    const remote = remoteFor({ multipartThreshold: 6 * 1024 * 1024, partSize: 5 * 1024 * 1024 });
+    const { file, bytes } = writeRandom('multipart.bin', 12 * 1024 * 1024 + 12345);
+    await remote.put('big/multipart.bin', { file });
+    expect((await remote.head('big/multipart.bin'))?.size).toBe(bytes.length);
+    expect((await remote.get('big/multipart.bin')).equals(bytes)).toBe(true);
+    // No upload left behind.
+    expect(fs.readdirSync(path.join(server.dir, server.bucket)).filter((n) => n.includes('uploads'))).toEqual([]);
+  });
+
+  it('catches a server that stores aws-chunked framing (checksums=when_supported) as E.REMOTE_CORRUPT', async () => {
+    const remote = remoteFor({ checksums: 'when_supported' });
+    const { file } = writeRandom('chunked.bin', 300_000);
+    // Buffers are sent plainly even then; only a streamed body gets aws-chunked.
+    await remote.put('chunked/buffer.bin', fs.readFileSync(file));
+    const err = await remote.put('chunked/stream.bin', { file }).catch((e: unknown) => e as MlxError);
+    expect(err).toBeInstanceOf(MlxError);
+    expect(err!.code).toBe(E.REMOTE_CORRUPT);
+    expect(err!.message).toMatch(/stored 30\d{4} bytes, 300000 were sent/);
+    // The wrong-sized object is not left behind under its name.
+    expect(await remote.head('chunked/stream.bin')).toBeUndefined();
+  });
+
+  it('fails fast with E.REMOTE_UNREACHABLE when nothing listens', async () => {
+    const port = await closedPort();
+    const remote = remoteFor({ endpoint: `http://127.0.0.1:${port}` });
+    const t0 = Date.now();
+    expect(await codeOf(remote.check())).toBe(E.REMOTE_UNREACHABLE);
+    expect(await codeOf(remote.put('x', Buffer.from('x')))).toBe(E.REMOTE_UNREACHABLE);
+    expect(await codeOf(remote.head('x'))).toBe(E.REMOTE_UNREACHABLE);
+    expect(Date.now() - t0).toBeLessThan(8000);
+  });
+
+  it('rejects an unknown access key with E.REMOTE_AUTH', async () => {
+    const remote = remoteFor({ accessKeyId: 'NOT-A-KEY', secretAccessKey: 'whatever' });
+    expect(await codeOf(remote.check())).toBe(E.REMOTE_AUTH);
+    expect(await codeOf(remote.put('auth/x', Buffer.from('x')))).toBe(E.REMOTE_AUTH);
+    expect(await codeOf(remote.get('small/hello.txt'))).toBe(E.REMOTE_AUTH);
+    expect(await codeOf(remote.head('small/hello.txt'))).toBe(E.REMOTE_AUTH);
+    expect(await codeOf(remote.list(''))).toBe(E.REMOTE_AUTH);
+  });
+
+  it('documents that s3rver does not verify SigV4 secrets', async () => {
+    // If this starts failing, s3rver learnt to check signatures: test the wrong secret as E.REMOTE_AUTH then.
+    const remote = remoteFor({ secretAccessKey: 'wrong-secret' });
+    await expect(remote.check()).resolves.toBeUndefined();
+  });
+
+  it('reports a missing bucket as E.REMOTE_NO_BUCKET', async () => {
+    const remote = remoteFor({ bucket: 'no-such-bucket' });
+    expect(await codeOf(remote.check())).toBe(E.REMOTE_NO_BUCKET);
+    expect(await codeOf(remote.put('x', Buffer.from('x')))).toBe(E.REMOTE_NO_BUCKET);
+    expect(await codeOf(remote.get('x'))).toBe(E.REMOTE_NO_BUCKET);
+    expect(await codeOf(remote.list(''))).toBe(E.REMOTE_NO_BUCKET);
+  });
+
+  it('passes check() on a good remote', async () => {
+    await expect(remoteFor().check()).resolves.toBeUndefined();
+  });
+
+  it('is what openRemote builds for s3:// urls, with options as a config file writes them', async () => {
+    const remote = await openRemote(
+      `s3://${server.bucket}/via/open/`,
+      { endpoint: server.endpoint, access_key_id: server.accessKeyId, 'secret-access-key': server.secretAccessKey, page_size: '2', force_path_style: 'true' },
+      tmp,
+    );
+    expect(remote).toBeInstanceOf(S3Remote);
+    expect((remote as S3Remote).prefix).toBe('via/open');
+    await remote.put('a', Buffer.from('A'));
+    await remote.put('b', Buffer.from('B'));
+    await remote.put('c', Buffer.from('C'));
+    expect((await remote.list('')).map((o) => o.key).sort()).toEqual(['a', 'b', 'c']);
+    expect(fs.existsSync(path.join(server.dir, server.bucket, 'via/open/a._S3rver_object'))).toBe(true);
+  });
+
+  it('never lets the SDK print NodeVersionSupportWarning', async () => {
+    // The SDK warns once per process; reset its flag so this test does not depend on test order.
+    const coreClient = createRequire(import.meta.url)('@aws-sdk/core/client') as { state: { warningEmitted: boolean } };
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    const saved = process.listeners('warning');
+    process.removeAllListeners('warning');
+    process.on('warning', onWarning);
+    try {
+      coreClient.state.warningEmitted = false;
+      await remoteFor().head('small/hello.txt');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((w) => w.includes('NodeVersionSupportWarning'))).toEqual([]);
+      expect(process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED).toBeUndefined();
+      if (Number(process.versions.node.split('.')[0]) < 22) {
+        // The guard is what keeps it quiet: a bare client does warn on this Node.
+        coreClient.state.warningEmitted = false;
+        const { S3Client } = await import('@aws-sdk/client-s3');
+        new S3Client({ region: 'us-east-1' }).destroy();
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(warnings.some((w) => w.includes('NodeVersionSupportWarning'))).toBe(true);
+      }
+    } finally {
+      process.removeListener('warning', onWarning);
+      for (const l of saved) process.on('warning', l);
+    }
+  });
+});

@@ -1,0 +1,179 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { chunkBuffer, chunkFile, DEFAULT_CHUNKER_OPTIONS, GEAR, type ChunkerOptions, type ChunkSpan } from '../../src/store/chunker.js';
+import { E } from '../../src/util/errors.js';
+
+const MiB = 1024 * 1024;
+
+/** Fast deterministic pseudo-random bytes (AES-128-CTR keystream), so failures reproduce. */
+function prng(n: number, seed: string): Buffer {
+  const key = crypto.createHash('sha256').update(seed).digest().subarray(0, 16);
+  return crypto.createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(n));
+}
+
+const sha = (b: Uint8Array) => crypto.createHash('sha256').update(b).digest('hex');
+const chunkHashes = (buf: Buffer, spans: ChunkSpan[]) => spans.map((s) => sha(buf.subarray(s.offset, s.offset + s.length)));
+
+function expectValidSpans(buf: Buffer, spans: ChunkSpan[], opts: Required<Omit<ChunkerOptions, 'normalization'>>): void {
+  let pos = 0;
+  spans.forEach((s, i) => {
+    expect(s.offset).toBe(pos);
+    expect(s.length).toBeLessThanOrEqual(opts.max);
+    if (i < spans.length - 1) expect(s.length).toBeGreaterThanOrEqual(opts.min);
+    else expect(s.length).toBeGreaterThan(0);
+    pos += s.length;
+  });
+  expect(pos).toBe(buf.length);
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlx-chunker-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe('gear table and golden boundaries', () => {
+  // These values are part of the remote format: if they change, every chunk oid on every remote changes.
+  it('has the fixed SplitMix64 gear table', () => {
+    expect([GEAR[0], GEAR[1], GEAR[255]]).toEqual([0xaf008ec6, 0xc1a12843, 0x8a8a3140]);
+    expect(sha(new Uint8Array(GEAR.buffer))).toBe('9f49d0a06593f0be4c8061ddbaf95376bb6ca283d8a6ef69e17101ecb28092ac');
+  });
+
+  it('cuts a fixed input at the same places forever', () => {
+    const buf = prng(16 * MiB, 'golden');
+    expect(chunkBuffer(buf).map((s) => s.length)).toEqual([
+      1566973, 1051177, 1083179, 1238801, 1216033, 1070157, 1061604, 1103457, 1449322, 1805371, 1446771, 1052000, 1133067, 499304,
+    ]);
+    expect(chunkBuffer(buf, { min: 2048, avg: 8192, max: 32768 }).slice(0, 12).map((s) => s.length)).toEqual([
+      3768, 8477, 8244, 9409, 9017, 8316, 8651, 4275, 8335, 8379, 13761, 9667,
+    ]);
+  });
+});
+
+describe('chunkBuffer', () => {
+  it('is deterministic and keeps every chunk within min/max', () => {
+    const buf = prng(32 * MiB, 'bounds');
+    const a = chunkBuffer(buf);
+    expect(chunkBuffer(Buffer.from(buf))).toEqual(a);
+    expectValidSpans(buf, a, DEFAULT_CHUNKER_OPTIONS);
+    const small = { min: 4096, avg: 16384, max: 65536 };
+    expectValidSpans(buf, chunkBuffer(buf, small), small);
+  });
+
+  it('cuts runs of one byte value at max', () => {
+    const zeros = Buffer.alloc(10 * MiB);
+    expect(chunkBuffer(zeros).map((s) => s.length)).toEqual([4 * MiB, 4 * MiB, 2 * MiB]);
+  });
+
+  it('handles empty and tiny inputs', () => {
+    expect(chunkBuffer(Buffer.alloc(0))).toEqual([]);
+    expect(chunkBuffer(Buffer.from('hello'))).toEqual([{ offset: 0, length: 5 }]);
+  });
+
+  it('rejects nonsensical options', () => {
+    expect(() => chunkBuffer(Buffer.alloc(1), { min: 8192, avg: 4096 })).toThrow(expect.objectContaining({ code: E.BAD_CONFIG }));
+    expect(() => chunkBuffer(Buffer.alloc(1), { min: 0 })).toThrow(expect.objectContaining({ code: E.BAD_CONFIG }));
+  });
+
+  it('an insert in the middle changes only the chunks around it', () => {
+    const buf = prng(32 * MiB, 'insert');
+    const before = chunkHashes(buf, chunkBuffer(buf));
+    const mid = 16 * MiB + 12345;
+    const edited = Buffer.concat([buf.subarray(0, mid), Buffer.from('a few new bytes'), buf.subarray(mid)]);
+    const after = chunkHashes(edited, chunkBuffer(edited));
+    const old = new Set(before);
+    const changed = after.filter((h) => !old.has(h)).length;
+    console.log(`[chunker] insert: ${before.length} chunks before, ${after.length} after, ${changed} changed`);
+    expect(changed).toBeGreaterThanOrEqual(1);
+    expect(changed).toBeLessThanOrEqual(3);
+    expect(after.length - changed).toBeGreaterThanOrEqual(before.length - 3);
+  });
+
+  it('an insert changes only nearby chunks with small chunks too', () => {
+    const opts = { min: 2048, avg: 8192, max: 32768 };
+    const buf = prng(8 * MiB, 'insert-small');
+    const before = new Set(chunkHashes(buf, chunkBuffer(buf, opts)));
+    for (const at of [1, 4 * MiB, 8 * MiB - 100]) {
+      const edited = Buffer.concat([buf.subarray(0, at), Buffer.from([1, 2, 3]), buf.subarray(at)]);
+      const changed = chunkHashes(edited, chunkBuffer(edited, opts)).filter((h) => !before.has(h)).length;
+      expect(changed).toBeLessThanOrEqual(3);
+    }
+  });
+
+  it('appending 1% changes only the last chunk or two', () => {
+    const buf = prng(32 * MiB, 'append');
+    const before = new Set(chunkHashes(buf, chunkBuffer(buf)));
+    const grown = Buffer.concat([buf, prng(buf.length / 100, 'append-tail')]);
+    const after = chunkHashes(grown, chunkBuffer(grown));
+    const changed = after.filter((h) => !before.has(h)).length;
+    console.log(`[chunker] append 1%: ${before.size} chunks before, ${after.length} after, ${changed} changed`);
+    expect(changed).toBeGreaterThanOrEqual(1);
+    expect(changed).toBeLessThanOrEqual(2);
+  });
+
+  it('measures throughput on 256 MiB', () => {
+    const buf = prng(256 * MiB, 'throughput');
+    chunkBuffer(buf.subarray(0, 16 * MiB)); // warm up the JIT
+    const t0 = performance.now();
+    const spans = chunkBuffer(buf);
+    const seconds = (performance.now() - t0) / 1000;
+    const mean = buf.length / spans.length;
+    console.log(
+      `[chunker] chunkBuffer 256 MiB: ${(buf.length / seconds / 1e6).toFixed(0)} MB/s, ${spans.length} chunks, mean ${(mean / 1024).toFixed(0)} KiB`,
+    );
+    expectValidSpans(buf, spans, DEFAULT_CHUNKER_OPTIONS);
+  });
+});
+
+describe('chunkFile', () => {
+  it('gives the same boundaries as chunkBuffer of the same bytes, with chunk views and offsets', () => {
+    const buf = prng(32 * MiB + 777, 'file');
+    const file = path.join(tmp, 'big.bin');
+    fs.writeFileSync(file, buf);
+    for (const opts of [undefined, { min: 4096, avg: 16384, max: 65536 }]) {
+      const seen: ChunkSpan[] = [];
+      const whole = crypto.createHash('sha256');
+      const result = chunkFile(file, opts, (chunk, offset) => {
+        expect(chunk.equals(buf.subarray(offset, offset + chunk.length))).toBe(true);
+        whole.update(chunk);
+        seen.push({ offset, length: chunk.length });
+      });
+      expect(seen).toEqual(chunkBuffer(buf, opts));
+      expect(result).toEqual({ size: buf.length, chunks: seen.length });
+      expect(whole.digest('hex')).toBe(sha(buf));
+    }
+    const t0 = performance.now();
+    chunkFile(file, () => undefined);
+    const seconds = (performance.now() - t0) / 1000;
+    console.log(`[chunker] chunkFile 32 MiB (page cache): ${(buf.length / seconds / 1e6).toFixed(0)} MB/s`);
+  });
+
+  it('accepts the callback as the second argument and handles empty and small files', () => {
+    const empty = path.join(tmp, 'empty');
+    fs.writeFileSync(empty, '');
+    const calls: number[] = [];
+    expect(chunkFile(empty, (c) => calls.push(c.length))).toEqual({ size: 0, chunks: 0 });
+    expect(calls).toEqual([]);
+    const small = path.join(tmp, 'small');
+    fs.writeFileSync(small, 'tiny');
+    expect(chunkFile(small, (c) => calls.push(c.length))).toEqual({ size: 4, chunks: 1 });
+    expect(calls).toEqual([4]);
+  });
+
+  it('survives a callback that chunks another file (no shared-buffer clobbering)', () => {
+    const a = prng(9 * MiB, 'nested-a');
+    const b = prng(5 * MiB, 'nested-b');
+    const fa = path.join(tmp, 'a.bin');
+    const fb = path.join(tmp, 'b.bin');
+    fs.writeFileSync(fa, a);
+    fs.writeFileSync(fb, b);
+    const hashes: string[] = [];
+    chunkFile(fa, (chunk) => {
+      const before = sha(chunk);
+      chunkFile(fb, () => undefined);
+      expect(sha(chunk)).toBe(before);
+      hashes.push(before);
+    });
+    expect(hashes).toEqual(chunkHashes(a, chunkBuffer(a)));
+  });
+});
