@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import crypto from 'node:crypto';
 import S3rver from 's3rver';
 
 /**
@@ -17,13 +18,35 @@ export interface S3TestServer {
   dir: string;
   accessKeyId: string;
   secretAccessKey: string;
+  /** Every request the server received, as `METHOD /path?query`, in arrival order. */
+  requests: string[];
   stop(): Promise<void>;
 }
 
 export const S3RVER_KEY = 'S3RVER';
 
+/**
+ * s3rver encrypts ListObjectsV2 continuation tokens with single DES, which OpenSSL 3 (Node >= 17) no
+ * longer offers: every truncated ListObjectsV2 page fails with a 500 InternalError. Three-key DES with
+ * three equal keys is single DES, so 'des' is served by 'des-ede3-cbc'. Only calls that would throw
+ * anyway are changed.
+ */
+function patchDesForS3rver(): void {
+  const c = crypto as unknown as Record<string, unknown> & { __mlxDesPatched?: boolean };
+  if (c.__mlxDesPatched) return;
+  for (const name of ['createCipheriv', 'createDecipheriv'] as const) {
+    const original = crypto[name] as (alg: string, key: Buffer, iv: Buffer | null) => unknown;
+    c[name] = (alg: string, key: Buffer, iv: Buffer | null, ...rest: unknown[]) =>
+      alg === 'des' && key.length === 8
+        ? original('des-ede3-cbc', Buffer.concat([key, key, key]), iv)
+        : (original as (...a: unknown[]) => unknown)(alg, key, iv, ...rest);
+  }
+  c.__mlxDesPatched = true;
+}
+
 export async function startS3Server(opts: { bucket?: string } = {}): Promise<S3TestServer> {
   const bucket = opts.bucket ?? 'mlx-test';
+  patchDesForS3rver();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlx-s3rver-'));
   const server = new S3rver({
     address: '127.0.0.1',
@@ -34,7 +57,13 @@ export async function startS3Server(opts: { bucket?: string } = {}): Promise<S3T
     configureBuckets: [{ name: bucket, configs: [] }],
   });
   const address = await server.run();
+  const requests: string[] = [];
+  // s3rver keeps its http.Server on `httpServer` (not in its typings).
+  (server as unknown as { httpServer: import('node:http').Server }).httpServer.on('request', (req: import('node:http').IncomingMessage) => {
+    requests.push(`${req.method} ${req.url}`);
+  });
   return {
+    requests,
     endpoint: `http://127.0.0.1:${address.port}`,
     bucket,
     dir,

@@ -93,7 +93,9 @@ describe('S3Remote against s3rver', () => {
     const remote = remoteFor({ pageSize: 5 });
     const keys = Array.from({ length: 13 }, (_, i) => `listing/k${String(i).padStart(2, '0')}`);
     await Promise.all(keys.map((k, i) => remote.put(k, Buffer.alloc(i, 1))));
-    await remote.put('listing-other/x', Buffer.from('x'));
+    // Not 'listing-other/': s3rver walks folders in path order, so across pages it drops keys that sort
+    // before '/' ('-' does); real S3 lists in key order.
+    await remote.put('listing2/x', Buffer.from('x'));
     // A neighbouring remote prefix must not leak into this remote's listing.
     await remoteFor({ prefix: 'repo/ab' }).put('listing/k00', Buffer.from('neighbour'));
 
@@ -136,11 +138,16 @@ describe('S3Remote against s3rver', () => {
   it('uploads a file above the multipart threshold in parts, byte for byte', async () => {
     const remote = remoteFor({ multipartThreshold: 6 * 1024 * 1024, partSize: 5 * 1024 * 1024 });
     const { file, bytes } = writeRandom('multipart.bin', 12 * 1024 * 1024 + 12345);
+    const before = server.requests.length;
     await remote.put('big/multipart.bin', { file });
+    const sent = server.requests.slice(before);
+    expect(sent.filter((r) => r.startsWith('PUT ') && r.includes('partNumber=')).length).toBe(3);
+    expect(sent.filter((r) => r.startsWith('POST ') && r.includes('uploadId=')).length).toBe(1);
     expect((await remote.head('big/multipart.bin'))?.size).toBe(bytes.length);
     expect((await remote.get('big/multipart.bin')).equals(bytes)).toBe(true);
-    // No upload left behind.
-    expect(fs.readdirSync(path.join(server.dir, server.bucket)).filter((n) => n.includes('uploads'))).toEqual([]);
+    // No upload left behind (s3rver keeps in-progress uploads in <bucket>/._S3rver_uploads/<id>).
+    const uploads = path.join(server.dir, server.bucket, '._S3rver_uploads');
+    expect(fs.existsSync(uploads) ? fs.readdirSync(uploads) : []).toEqual([]);
   });
 
   it('catches a server that stores aws-chunked framing (checksums=when_supported) as E.REMOTE_CORRUPT', async () => {
@@ -170,6 +177,7 @@ describe('S3Remote against s3rver', () => {
     const remote = remoteFor({ accessKeyId: 'NOT-A-KEY', secretAccessKey: 'whatever' });
     expect(await codeOf(remote.check())).toBe(E.REMOTE_AUTH);
     expect(await codeOf(remote.put('auth/x', Buffer.from('x')))).toBe(E.REMOTE_AUTH);
+    expect(await codeOf(remote.put('auth/y', { file: writeRandom('auth.bin', 3_000_000).file }))).toBe(E.REMOTE_AUTH);
     expect(await codeOf(remote.get('small/hello.txt'))).toBe(E.REMOTE_AUTH);
     expect(await codeOf(remote.head('small/hello.txt'))).toBe(E.REMOTE_AUTH);
     expect(await codeOf(remote.list(''))).toBe(E.REMOTE_AUTH);
@@ -185,7 +193,12 @@ describe('S3Remote against s3rver', () => {
     const remote = remoteFor({ bucket: 'no-such-bucket' });
     expect(await codeOf(remote.check())).toBe(E.REMOTE_NO_BUCKET);
     expect(await codeOf(remote.put('x', Buffer.from('x')))).toBe(E.REMOTE_NO_BUCKET);
+    const { file } = writeRandom('to-no-bucket.bin', 3_000_000);
+    expect(await codeOf(remote.put('x', { file }))).toBe(E.REMOTE_NO_BUCKET);
+    expect(await codeOf(remoteFor({ bucket: 'no-such-bucket', multipartThreshold: 1024 * 1024, partSize: 5 * 1024 * 1024 }).put('x', { file }))).toBe(E.REMOTE_NO_BUCKET);
     expect(await codeOf(remote.get('x'))).toBe(E.REMOTE_NO_BUCKET);
+    expect(await codeOf(remote.getToFile('x', path.join(tmp, 'no-bucket.out')))).toBe(E.REMOTE_NO_BUCKET);
+    expect(await remote.head('x')).toBeUndefined();
     expect(await codeOf(remote.list(''))).toBe(E.REMOTE_NO_BUCKET);
   });
 

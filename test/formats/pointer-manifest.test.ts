@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { parsePointer, serializePointer, type Pointer } from '../../src/formats/pointer.js';
+import { parseManifest, serializeManifest, type ManifestEntry } from '../../src/formats/manifest.js';
+import { parseConfig, parseLinkTypes } from '../../src/formats/config.js';
+import { parseStatIndex, serializeStatIndex } from '../../src/formats/stat-index.js';
+import { MlxError } from '../../src/util/errors.js';
+
+const OID = `b3:${'ab'.repeat(32)}`;
+const OID2 = `b3:${'cd'.repeat(32)}`;
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    return (err as MlxError).code;
+  }
+  return 'no error';
+}
+
+describe('pointer files', () => {
+  it('round-trip with a fixed key order', () => {
+    const p: Pointer = { version: 1, path: 'data/train', kind: 'dir', oid: OID, size: 10, files: 2 };
+    const text = serializePointer(p);
+    expect(text.split('\n').slice(1, -1).map((l) => l.split(':')[0])).toEqual(['version', 'path', 'kind', 'oid', 'size', 'files']);
+    expect(parsePointer(text, 'x.mlx')).toEqual(p);
+  });
+
+  it.each([
+    ['not yaml', 'a: [b'],
+    ['missing oid', 'version: 1\npath: a\nkind: file\nsize: 1\n'],
+    ['bad oid', 'version: 1\npath: a\nkind: file\noid: md5:abc\nsize: 1\n'],
+    ['unknown kind', `version: 1\npath: a\nkind: socket\noid: ${OID}\nsize: 1\n`],
+    ['extra key', `version: 1\npath: a\nkind: file\noid: ${OID}\nsize: 1\nowner: me\n`],
+    ['future version', `version: 2\npath: a\nkind: file\noid: ${OID}\nsize: 1\n`],
+    ['negative size', `version: 1\npath: a\nkind: file\noid: ${OID}\nsize: -1\n`],
+    ['escaping path', `version: 1\npath: ../a\nkind: file\noid: ${OID}\nsize: 1\n`],
+    ['absolute path', `version: 1\npath: /etc/a\nkind: file\noid: ${OID}\nsize: 1\n`],
+    ['empty file', ''],
+  ])('rejects %s with EBADPOINTER', (_name, text) => {
+    expect(code(() => parsePointer(text, 'p.mlx'))).toBe('EBADPOINTER');
+  });
+});
+
+describe('directory manifests', () => {
+  const entries: ManifestEntry[] = [
+    { p: 'b/z.bin', o: OID, s: 3, x: false },
+    { p: 'a.sh', o: OID2, s: 5, x: true },
+    { p: 'empty', t: 'd' },
+    { p: 'link', t: 'l', l: 'a.sh' },
+    { p: 'é.txt', o: OID, s: 3, x: false },
+    { p: 'Z.txt', o: OID, s: 3, x: false },
+  ];
+
+  it('serialises canonically: sorted by UTF-8 bytes, independent of input order', () => {
+    const text = serializeManifest(entries);
+    expect(serializeManifest([...entries].reverse())).toBe(text);
+    expect(JSON.parse(text).entries.map((e: ManifestEntry) => e.p)).toEqual(['Z.txt', 'a.sh', 'b/z.bin', 'empty', 'link', 'é.txt']);
+    expect(text.startsWith('{"v":1,"entries":[{"p":"Z.txt","o":"b3:')).toBe(true);
+    expect(parseManifest(text, 'm').entries).toHaveLength(6);
+  });
+
+  it.each([
+    ['a parent segment', `{"v":1,"entries":[{"p":"../x","o":"${OID}","s":1,"x":false}]}`],
+    ['an absolute path', `{"v":1,"entries":[{"p":"/x","o":"${OID}","s":1,"x":false}]}`],
+    ['an empty segment', `{"v":1,"entries":[{"p":"a//x","o":"${OID}","s":1,"x":false}]}`],
+    ['a dot segment', `{"v":1,"entries":[{"p":"a/./x","o":"${OID}","s":1,"x":false}]}`],
+    ['a duplicate path', `{"v":1,"entries":[{"p":"x","o":"${OID}","s":1,"x":false},{"p":"x","t":"d"}]}`],
+    ['a file beneath a link', `{"v":1,"entries":[{"p":"l","t":"l","l":"/etc"},{"p":"l/passwd","o":"${OID}","s":1,"x":false}]}`],
+    ['a file beneath a file', `{"v":1,"entries":[{"p":"f","o":"${OID}","s":1,"x":false},{"p":"f/g","o":"${OID}","s":1,"x":false}]}`],
+    ['a bad oid', '{"v":1,"entries":[{"p":"x","o":"b3:00","s":1,"x":false}]}'],
+    ['a missing key', `{"v":1,"entries":[{"p":"x","o":"${OID}","s":1}]}`],
+    ['an unknown version', '{"v":9,"entries":[]}'],
+    ['invalid JSON', '{"v":1,'],
+  ])('rejects %s with EBADMANIFEST', (_name, text) => {
+    expect(code(() => parseManifest(text, 'm'))).toBe('EBADMANIFEST');
+  });
+});
+
+describe('config and stat index', () => {
+  it('parses link type lists and rejects unknown ones', () => {
+    expect(parseLinkTypes(undefined)).toEqual(['reflink', 'copy']);
+    expect(parseLinkTypes('hardlink, copy')).toEqual(['hardlink', 'copy']);
+    expect(code(() => parseLinkTypes('wormhole'))).toBe('EBADCONFIG');
+    expect(code(() => parseLinkTypes(''))).toBe('EBADCONFIG');
+  });
+
+  it('rejects unknown config keys', () => {
+    expect(parseConfig('cache:\n  type: copy\n', 'c')).toEqual({ cache: { type: 'copy' } });
+    expect(code(() => parseConfig('cache:\n  colour: red\n', 'c'))).toBe('EBADCONFIG');
+  });
+
+  it('stat index round-trips and drops anything malformed instead of trusting it', () => {
+    const m = new Map([['a/b', { size: 1, mtimeMs: 2.5, ino: 3, oid: OID, hashedAt: 4 }]]);
+    expect(parseStatIndex(serializeStatIndex(m))).toEqual(m);
+    expect(parseStatIndex('{"v":1,"entries":{"x":[1,2,3,"b3:bad",4],"y":[1,2]}}').size).toBe(0);
+    expect(parseStatIndex('garbage').size).toBe(0);
+    expect(parseStatIndex('{"v":7,"entries":{}}').size).toBe(0);
+  });
+});

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { loadHasher, resetHasherForTests, hashBackend } from '../../src/hash/blake3.js';
+import { hashBytes } from '../../src/hash/hash-file.js';
+import { assertOid, isOid, shortOid } from '../../src/hash/oid.js';
+import { bytes } from '../helpers/repo.js';
+
+describe('BLAKE3 oids', () => {
+  it('matches the published BLAKE3 test vectors', async () => {
+    const h = await loadHasher();
+    expect(hashBytes(h, Buffer.alloc(0))).toBe('b3:af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262');
+    expect(hashBytes(h, Buffer.from('abc'))).toBe('b3:6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85');
+  });
+
+  it('the native and the wasm backends give identical oids', async () => {
+    resetHasherForTests();
+    const native = await loadHasher(false);
+    const nativeName = hashBackend;
+    resetHasherForTests();
+    const wasm = await loadHasher(true);
+    expect(hashBackend).toBe('wasm');
+    expect(nativeName).toBe('native');
+    for (const size of [0, 1, 1023, 1024, 1025, 65_537, 1 << 20]) {
+      const data = bytes(size, `v${size}`);
+      expect(hashBytes(wasm, data)).toBe(hashBytes(native, data));
+    }
+    // Streaming in pieces gives the same digest as one update.
+    const data = bytes(300_000, 'stream');
+    const s = wasm();
+    s.update(data.subarray(0, 1000));
+    s.update(data.subarray(1000));
+    expect(`b3:${s.digestHex()}`).toBe(hashBytes(native, data));
+    resetHasherForTests();
+  });
+
+  it('validates oid syntax', () => {
+    expect(isOid(`b3:${'a'.repeat(64)}`)).toBe(true);
+    expect(isOid(`b3:${'A'.repeat(64)}`)).toBe(false);
+    expect(isOid(`sha256:${'a'.repeat(64)}`)).toBe(false);
+    expect(() => assertOid('b3:123')).toThrow(/not a valid object id/);
+    expect(shortOid(`b3:${'0123456789'.repeat(7).slice(0, 64)}`)).toBe('b3:01234567');
+  });
+});

@@ -1,0 +1,168 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { DirRemote } from '../../src/remote/dir-remote.js';
+import { openRemote } from '../../src/remote/open-remote.js';
+import { E, MlxError } from '../../src/util/errors.js';
+
+let tmp: string;
+let root: string;
+let remote: DirRemote;
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(MlxError);
+    expect((err as MlxError).message).not.toContain('\n');
+    return (err as MlxError).code;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** Every file under `dir`, relative, for spotting leftovers such as temp files. */
+function filesUnder(dir: string): string[] {
+  return (fs.readdirSync(dir, { recursive: true }) as string[])
+    .filter((p) => fs.statSync(path.join(dir, p)).isFile())
+    .map((p) => p.split(path.sep).join('/'))
+    .sort();
+}
+
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlx-dir-remote-'));
+  root = path.join(tmp, 'remote');
+  fs.mkdirSync(root);
+  remote = new DirRemote(root);
+});
+
+afterAll(() => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('DirRemote', () => {
+  it('round-trips a Buffer and a file, leaving no temp files', async () => {
+    await remote.put('a/b/hello.txt', Buffer.from('hello'));
+    const bytes = crypto.randomBytes(3_000_000);
+    const src = path.join(tmp, 'big.bin');
+    fs.writeFileSync(src, bytes);
+    await remote.put('packs/big.bin', { file: src });
+
+    expect((await remote.get('a/b/hello.txt')).toString()).toBe('hello');
+    expect((await remote.get('packs/big.bin')).equals(bytes)).toBe(true);
+    expect(await remote.head('packs/big.bin')).toEqual({ key: 'packs/big.bin', size: 3_000_000 });
+    const dest = path.join(tmp, 'big.out');
+    expect(await remote.getToFile('packs/big.bin', dest)).toBe(3_000_000);
+    expect(fs.readFileSync(dest).equals(bytes)).toBe(true);
+    expect(await codeOf(remote.getToFile('packs/big.bin', dest))).toBe(E.BAD_STATE);
+    expect(filesUnder(root)).toEqual(['a/b/hello.txt', 'packs/big.bin']);
+  });
+
+  it('replaces an existing key atomically', async () => {
+    await remote.put('replace/k', Buffer.from('one'));
+    await remote.put('replace/k', Buffer.from('two'));
+    expect((await remote.get('replace/k')).toString()).toBe('two');
+  });
+
+  it('serves byte ranges, end exclusive, clipped to the object', async () => {
+    await remote.put('ranges/r', Buffer.from('0123456789'));
+    expect((await remote.get('ranges/r', { start: 2, end: 5 })).toString()).toBe('234');
+    expect((await remote.get('ranges/r', { start: 0, end: 1 })).toString()).toBe('0');
+    expect((await remote.get('ranges/r', { start: 8, end: 20 })).toString()).toBe('89');
+    expect((await remote.get('ranges/r', { start: 4, end: 4 })).length).toBe(0);
+    expect((await remote.get('ranges/r', { start: 30, end: 40 })).length).toBe(0);
+    expect(await codeOf(remote.get('ranges/r', { start: 3, end: 2 }))).toBe(E.BAD_PATH);
+  });
+
+  it('lists recursively by key prefix and skips temp files', async () => {
+    for (const k of ['l/x/1', 'l/x/2', 'l/y/3', 'l/xy/4', 'lz/5']) await remote.put(k, Buffer.from(k));
+    fs.writeFileSync(path.join(root, 'l', 'x', '.1.123.abcdef.tmp'), 'half-written');
+    const keys = async (p: string) => (await remote.list(p)).map((o) => o.key).sort();
+    expect(await keys('l/')).toEqual(['l/x/1', 'l/x/2', 'l/xy/4', 'l/y/3']);
+    expect(await keys('l/x')).toEqual(['l/x/1', 'l/x/2', 'l/xy/4']);
+    expect(await keys('l/x/')).toEqual(['l/x/1', 'l/x/2']);
+    expect(await keys('l')).toEqual(['l/x/1', 'l/x/2', 'l/xy/4', 'l/y/3', 'lz/5']);
+    expect(await keys('nope/')).toEqual([]);
+    expect((await remote.list('l/x/')).find((o) => o.key === 'l/x/2')?.size).toBe(5);
+    expect((await keys('')).length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('deletes, and deleting a missing key is fine', async () => {
+    await remote.put('del/k', Buffer.from('x'));
+    await remote.delete('del/k');
+    expect(await remote.head('del/k')).toBeUndefined();
+    await remote.delete('del/k');
+  });
+
+  it('reports a missing key as E.REMOTE_NOT_FOUND', async () => {
+    expect(await remote.head('missing/k')).toBeUndefined();
+    expect(await codeOf(remote.get('missing/k'))).toBe(E.REMOTE_NOT_FOUND);
+    expect(await codeOf(remote.get('missing/k', { start: 0, end: 1 }))).toBe(E.REMOTE_NOT_FOUND);
+    const dest = path.join(tmp, 'missing.out');
+    expect(await codeOf(remote.getToFile('missing/k', dest))).toBe(E.REMOTE_NOT_FOUND);
+    expect(fs.existsSync(dest)).toBe(false);
+    await remote.put('present', Buffer.from('x'));
+    expect(await codeOf(remote.getToFile('present', path.join(tmp, 'no-such-dir', 'x')))).toBe(E.PATH_NOT_FOUND);
+  });
+
+  it('rejects keys that would escape the root or alias another key', async () => {
+    for (const key of ['', '/etc/passwd', '../escape', 'a/../../b', 'a//b', 'a/./b', 'a/', 'a\\b']) {
+      expect(await codeOf(remote.put(key, Buffer.from('x')))).toBe(E.BAD_PATH);
+    }
+    expect(fs.existsSync(path.join(tmp, 'escape'))).toBe(false);
+  });
+
+  it('never creates a missing root, and says so clearly', async () => {
+    const gone = new DirRemote(path.join(tmp, 'not-mounted'));
+    expect(await codeOf(gone.check())).toBe(E.REMOTE_UNREACHABLE);
+    expect(await codeOf(gone.put('k', Buffer.from('x')))).toBe(E.REMOTE_UNREACHABLE);
+    expect(await codeOf(gone.get('k'))).toBe(E.REMOTE_UNREACHABLE);
+    expect(await codeOf(gone.head('k'))).toBe(E.REMOTE_UNREACHABLE);
+    expect(await codeOf(gone.list(''))).toBe(E.REMOTE_UNREACHABLE);
+    expect(fs.existsSync(path.join(tmp, 'not-mounted'))).toBe(false);
+    await expect(remote.check()).resolves.toBeUndefined();
+  });
+
+  it('reports an upload source that does not exist without touching the remote', async () => {
+    expect(await codeOf(remote.put('src/missing', { file: path.join(tmp, 'nope.bin') }))).toBe(E.PATH_NOT_FOUND);
+    expect(await remote.head('src/missing')).toBeUndefined();
+    expect(fs.existsSync(path.join(root, 'src'))).toBe(false);
+  });
+
+  it.skipIf(process.getuid?.() === 0)('reports a read-only remote as E.REMOTE_AUTH', async () => {
+    const ro = path.join(tmp, 'ro');
+    fs.mkdirSync(ro, { mode: 0o555 });
+    expect(await codeOf(new DirRemote(ro).put('k', Buffer.from('x')))).toBe(E.REMOTE_AUTH);
+  });
+});
+
+describe('openRemote for directories', () => {
+  it('opens absolute paths, relative paths (from baseDir) and file:// urls', async () => {
+    const abs = await openRemote(root, {}, '/somewhere/else');
+    expect(abs).toBeInstanceOf(DirRemote);
+    expect((abs as DirRemote).root).toBe(root);
+    const rel = await openRemote('remote', {}, tmp);
+    expect((rel as DirRemote).root).toBe(root);
+    expect(rel.url).toBe('remote');
+    const url = pathToFileURL(root).href;
+    const viaUrl = await openRemote(url, {}, '/');
+    expect((viaUrl as DirRemote).root).toBe(root);
+    expect((await viaUrl.get('a/b/hello.txt')).toString()).toBe('hello');
+  });
+
+  it('rejects unknown schemes, bad file urls and unknown options with E.BAD_CONFIG', async () => {
+    expect(await codeOf(openRemote('gs://bucket/x', {}, tmp))).toBe(E.BAD_CONFIG);
+    expect(await codeOf(openRemote('https://example.com/x', {}, tmp))).toBe(E.BAD_CONFIG);
+    expect(await codeOf(openRemote('', {}, tmp))).toBe(E.BAD_CONFIG);
+    expect(await codeOf(openRemote('file://host/x', {}, tmp))).toBe(E.BAD_CONFIG);
+    expect(await codeOf(openRemote(root, { endpoint: 'http://x' }, tmp))).toBe(E.BAD_CONFIG);
+    expect(await codeOf(openRemote('s3://', {}, tmp))).toBe(E.BAD_CONFIG);
+    expect(await codeOf(openRemote('s3://b/p', { endpiont: 'http://x' }, tmp))).toBe(E.BAD_CONFIG);
+    expect(await codeOf(openRemote('s3://b/p', { max_attempts: 'many' }, tmp))).toBe(E.BAD_CONFIG);
+    expect(await codeOf(openRemote('s3://b/p', { force_path_style: 'maybe' }, tmp))).toBe(E.BAD_CONFIG);
+    expect(await codeOf(openRemote('s3://b/p', { checksums: 'always' }, tmp))).toBe(E.BAD_CONFIG);
+    expect(await codeOf(openRemote('s3://b/../p', {}, tmp))).toBe(E.BAD_CONFIG);
+  });
+});

@@ -1,0 +1,223 @@
+import crypto from 'node:crypto';
+import { Readable } from 'node:stream';
+import tar from 'tar-stream';
+import { Compressor } from 'zstd-napi';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadHasher, type HasherFactory } from '../../src/hash/blake3.js';
+import { hashBytes } from '../../src/hash/hash-file.js';
+import { oidHex } from '../../src/hash/oid.js';
+import { findPackEntry, parsePackIndex, serializePackIndex, type PackEntry } from '../../src/formats/pack-index.js';
+import { parseRecipe, serializeRecipe } from '../../src/formats/recipe.js';
+import { extractMember, PackWriter, readMember, verifyMember, verifyPack } from '../../src/remote/pack.js';
+import { E } from '../../src/util/errors.js';
+
+let newHasher: HasherFactory;
+beforeAll(async () => {
+  newHasher = await loadHasher();
+});
+
+function prng(n: number, seed: string): Buffer {
+  const key = crypto.createHash('sha256').update(seed).digest().subarray(0, 16);
+  return crypto.createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(n));
+}
+
+/** CSV-like rows: compresses about 3:1 with zstd, like real tabular data. */
+function csv(rows: number, seed = 1): Buffer {
+  let x = seed;
+  const rnd = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const lines = ['id,label,feature_a,feature_b,split'];
+  for (let i = 0; i < rows; i++) {
+    lines.push(`${i},${rnd() < 0.5 ? 'cat' : 'dog'},${rnd().toFixed(6)},${(rnd() * 1000).toFixed(2)},${rnd() < 0.8 ? 'train' : 'test'}`);
+  }
+  return Buffer.from(`${lines.join('\n')}\n`);
+}
+
+interface Obj { oid: string; bytes: Buffer }
+
+/** A mix of tiny, compressible and incompressible objects, sizes crossing block boundaries. */
+function sampleObjects(n: number): Obj[] {
+  const out: Obj[] = [];
+  for (let i = 0; i < n; i++) {
+    const kind = i % 3;
+    const size = [0, 1, 511, 512, 513, 4096, 10_000][i % 7]! + i;
+    const bytes = kind === 0 ? prng(size, `obj${i}`) : kind === 1 ? csv(1 + (size >> 5), i + 1) : Buffer.from(`object ${i} `.repeat(1 + (size >> 4)));
+    out.push({ oid: hashBytes(newHasher, bytes), bytes });
+  }
+  return out;
+}
+
+async function tarMembers(pack: Buffer): Promise<Array<{ name: string; size: number; data: Buffer }>> {
+  const extract = tar.extract();
+  const members: Array<{ name: string; size: number; data: Buffer }> = [];
+  const done = (async () => {
+    for await (const entry of extract) {
+      const parts: Buffer[] = [];
+      for await (const part of entry) parts.push(part as Buffer);
+      members.push({ name: entry.header.name, size: entry.header.size ?? -1, data: Buffer.concat(parts) });
+    }
+  })();
+  Readable.from([pack]).pipe(extract);
+  await done;
+  return members;
+}
+
+function packOf(objs: Obj[], opts = {}): { pack: Buffer; entries: PackEntry[]; writer: PackWriter; indexText: string } {
+  const writer = new PackWriter(newHasher, opts);
+  for (const o of objs) writer.add(o.oid, 'b', o.bytes);
+  const sizeBefore = writer.size;
+  const { pack, index } = writer.finish();
+  expect(pack.length).toBe(sizeBefore);
+  return { pack, entries: index.entries, writer, indexText: serializePackIndex(index) };
+}
+
+describe('PackWriter and readers', () => {
+  it('round-trips many small objects, whole pack and by ranged slice', () => {
+    const objs = sampleObjects(600);
+    const { pack, indexText } = packOf(objs);
+    const index = parsePackIndex(indexText, 'test');
+    expect(index.size).toBe(pack.length);
+    expect(index.pack).toBe(hashBytes(newHasher, pack));
+    expect(index.entries).toHaveLength(objs.length);
+    verifyPack(newHasher, pack, index);
+    for (const o of objs) {
+      const e = findPackEntry(index, o.oid)!;
+      expect(e.t).toBe('b');
+      expect(e.raw).toBe(o.bytes.length);
+      expect(extractMember(pack, e).equals(o.bytes)).toBe(true);
+      // What a ranged GET of [off, off + len) returns:
+      const range = Buffer.from(pack.subarray(e.off, e.off + e.len));
+      expect(readMember(newHasher, range, e).equals(o.bytes)).toBe(true);
+      // A wider range covering neighbours, as one coalesced GET would return:
+      const start = Math.max(0, e.off - 1000);
+      expect(extractMember(pack.subarray(start, e.off + e.len + 1000), e, start).equals(o.bytes)).toBe(true);
+    }
+  });
+
+  it('writes a valid tar whose members are named by type and oid', async () => {
+    const objs = sampleObjects(50);
+    const [c1, c2] = [objs[4]!, objs[5]!];
+    const recipeText = Buffer.from(serializeRecipe([[c1.oid, c1.bytes.length], [c2.oid, c2.bytes.length]]));
+    const fileOid = hashBytes(newHasher, Buffer.concat([c1.bytes, c2.bytes]));
+    const writer = new PackWriter(newHasher);
+    for (const o of objs) writer.add(o.oid, 'b', o.bytes);
+    writer.add(fileOid, 'r', recipeText);
+    const { pack, index } = writer.finish();
+    const members = await tarMembers(pack);
+    expect(members).toHaveLength(objs.length + 1);
+    for (const m of members) {
+      const match = /^([br])\/([0-9a-f]{64})(\.zst)?$/.exec(m.name);
+      expect(match).not.toBeNull();
+      const e = findPackEntry(index, `b3:${match![2]}`)!;
+      expect(e.t).toBe(match![1]);
+      expect(e.c).toBe(match![3] ? 'zstd' : 'none');
+      expect(m.size).toBe(e.len);
+      expect(m.data.equals(pack.subarray(e.off, e.off + e.len))).toBe(true);
+    }
+    const r = findPackEntry(index, fileOid)!;
+    expect(r.t).toBe('r');
+    expect(parseRecipe(readMember(newHasher, pack, r), 'test').size).toBe(c1.bytes.length + c2.bytes.length);
+    expect(members.find((m) => m.name.startsWith(`r/${oidHex(fileOid)}`))).toBeDefined();
+  });
+
+  it('stores incompressible data raw and compressible data with zstd', () => {
+    const random = prng(100_000, 'incompressible');
+    const table = csv(5000);
+    const writer = new PackWriter(newHasher);
+    const ro = hashBytes(newHasher, random);
+    const to = hashBytes(newHasher, table);
+    writer.add(ro, 'b', random);
+    writer.add(to, 'b', table);
+    const { pack, index } = writer.finish();
+    const re = findPackEntry(index, ro)!;
+    const te = findPackEntry(index, to)!;
+    expect(re).toMatchObject({ c: 'none', len: random.length, raw: random.length });
+    expect(te.c).toBe('zstd');
+    expect(te.len).toBeLessThan(table.length * 0.6);
+    expect(pack.subarray(re.off, re.off + re.len).equals(random)).toBe(true);
+    expect(readMember(newHasher, pack, te).equals(table)).toBe(true);
+  });
+
+  it('is deterministic, ignores duplicates and copies caller buffers', () => {
+    const objs = sampleObjects(30);
+    const a = packOf(objs);
+    const writer = new PackWriter(newHasher);
+    for (const o of objs) {
+      const scratch = Buffer.from(o.bytes);
+      writer.add(o.oid, 'b', scratch);
+      writer.add(o.oid, 'b', o.bytes);
+      scratch.fill(0x55); // as a reused read buffer would be
+    }
+    expect(writer.count).toBe(objs.length);
+    const b = writer.finish();
+    expect(b.pack.equals(a.pack)).toBe(true);
+    expect(serializePackIndex(b.index)).toBe(a.indexText);
+    expect(() => writer.add(objs[0]!.oid, 'b', objs[0]!.bytes)).toThrow(expect.objectContaining({ code: E.BAD_STATE }));
+  });
+
+  it('refuses to pack a blob under the wrong oid', () => {
+    const writer = new PackWriter(newHasher);
+    const wrong = hashBytes(newHasher, Buffer.from('other'));
+    expect(() => writer.add(wrong, 'b', Buffer.from('this'))).toThrow(expect.objectContaining({ code: E.OBJECT_CORRUPT }));
+    expect(() => writer.add('b3:nope', 'b', Buffer.from('this'))).toThrow(expect.objectContaining({ code: E.BAD_OID }));
+  });
+
+  it('detects a corrupted byte in compressed and raw members', () => {
+    const table = csv(2000);
+    const random = prng(3000, 'raw');
+    const objs = [table, random].map((bytes) => ({ oid: hashBytes(newHasher, bytes), bytes }));
+    const { pack, entries } = packOf(objs);
+    for (const e of entries) {
+      for (const where of [0, 5, e.len >> 1, e.len - 1]) {
+        const bad = Buffer.from(pack);
+        bad[e.off + where]! ^= 0x01;
+        expect(() => readMember(newHasher, bad, e)).toThrow(expect.objectContaining({ code: E.OBJECT_CORRUPT }));
+      }
+    }
+    const bad = Buffer.from(pack);
+    bad[pack.length - 2000]! ^= 0x80;
+    expect(() => verifyPack(newHasher, bad, parsePackIndex(serializePackIndex({ pack: hashBytes(newHasher, pack), size: pack.length, entries }), 't')))
+      .toThrow(expect.objectContaining({ code: E.OBJECT_CORRUPT }));
+    expect(() => verifyMember(newHasher, objs[0]!.oid, random)).toThrow(expect.objectContaining({ code: E.OBJECT_CORRUPT }));
+  });
+
+  it('rejects short ranges and a frame that lies about its size', () => {
+    const table = csv(2000);
+    const { pack, entries } = packOf([{ oid: hashBytes(newHasher, table), bytes: table }]);
+    const e = entries[0]!;
+    expect(() => extractMember(pack.subarray(e.off, e.off + e.len - 1), e)).toThrow(expect.objectContaining({ code: E.OBJECT_CORRUPT }));
+    expect(() => extractMember(pack.subarray(0, e.off + 10), e)).toThrow(expect.objectContaining({ code: E.OBJECT_CORRUPT }));
+    expect(() => extractMember(pack, { ...e, raw: e.raw + 1 })).toThrow(expect.objectContaining({ code: E.OBJECT_CORRUPT }));
+    expect(() => extractMember(pack, { ...e, raw: 1 << 30 })).toThrow(expect.objectContaining({ code: E.OBJECT_CORRUPT }));
+  });
+
+  it('records zstd level 1 vs 3 throughput on CSV-like data', () => {
+    const data = csv(400_000);
+    const line: string[] = [];
+    for (const level of [1, 3]) {
+      const c = new Compressor();
+      c.setParameters({ compressionLevel: level });
+      c.compress(data.subarray(0, 1 << 20)); // warm up
+      const t0 = performance.now();
+      const out = c.compress(data);
+      const seconds = (performance.now() - t0) / 1000;
+      line.push(`level ${level}: ${(data.length / seconds / 1e6).toFixed(0)} MB/s, ratio ${(data.length / out.length).toFixed(2)}`);
+    }
+    const raw = prng(data.length, 'incompressible-bench');
+    const c = new Compressor();
+    c.setParameters({ compressionLevel: 3 });
+    const t0 = performance.now();
+    c.compress(raw);
+    const rawSeconds = (performance.now() - t0) / 1000;
+    line.push(`level 3 on random: ${(raw.length / rawSeconds / 1e6).toFixed(0)} MB/s`);
+    console.log(`[pack] zstd on ${(data.length / 1e6).toFixed(1)} MB CSV: ${line.join('; ')}`);
+
+    const objs = sampleObjects(3000);
+    const total = objs.reduce((n, o) => n + o.bytes.length, 0);
+    const t1 = performance.now();
+    const { pack } = packOf(objs);
+    const packSeconds = (performance.now() - t1) / 1000;
+    console.log(
+      `[pack] PackWriter: ${objs.length} objects, ${(total / 1e6).toFixed(1)} MB -> ${(pack.length / 1e6).toFixed(1)} MB pack in ${(packSeconds * 1000).toFixed(0)} ms`,
+    );
+  });
+});

@@ -1,0 +1,96 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadHasher } from '../../src/hash/blake3.js';
+import { hashBytes } from '../../src/hash/hash-file.js';
+import { ObjectStore } from '../../src/store/object-store.js';
+import { MlxError } from '../../src/util/errors.js';
+import { bytes, tempDir } from '../helpers/repo.js';
+
+let dir: string;
+let store: ObjectStore;
+beforeEach(async () => {
+  dir = tempDir();
+  store = new ObjectStore(path.join(dir, 'cache'), await loadHasher());
+  store.init();
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function errCode(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return (err as MlxError).code;
+  }
+  return undefined;
+}
+
+describe('ObjectStore', () => {
+  it('imports a file in one pass: oid of the content, read-only object, no temp left', async () => {
+    const data = bytes(3 << 20, 'big');
+    fs.writeFileSync(path.join(dir, 'src.bin'), data);
+    let progressed = 0;
+    const res = store.importFile(path.join(dir, 'src.bin'), (n) => (progressed += n));
+    expect(res).toEqual({ oid: hashBytes(await loadHasher(), data), size: data.length });
+    expect(progressed).toBe(data.length);
+    expect(fs.readFileSync(store.pathOf(res.oid)).equals(data)).toBe(true);
+    expect(fs.statSync(store.pathOf(res.oid)).mode & 0o777).toBe(0o444);
+    expect(fs.readdirSync(store.tmpDir)).toEqual([]);
+  });
+
+  it('stores equal content once and repairs a damaged copy on re-import', () => {
+    const a = store.putBytes(Buffer.from('same'));
+    expect(store.putBytes(Buffer.from('same'))).toBe(a);
+    expect([...store.list()]).toEqual([a]);
+    fs.chmodSync(store.pathOf(a), 0o644);
+    fs.writeFileSync(store.pathOf(a), 'evil');
+    expect(store.putBytes(Buffer.from('same'))).toBe(a);
+    expect(fs.readFileSync(store.pathOf(a), 'utf8')).toBe('same');
+  });
+
+  it('verifies reads and quarantines corrupt objects', () => {
+    const oid = store.putBytes(Buffer.from('manifest bytes'));
+    expect(store.readBytes(oid).toString()).toBe('manifest bytes');
+    fs.chmodSync(store.pathOf(oid), 0o644);
+    fs.writeFileSync(store.pathOf(oid), 'manifest bytez');
+    expect(errCode(() => store.readBytes(oid))).toBe('EOBJECTCORRUPT');
+    expect(store.has(oid)).toBe(false);
+    expect(fs.readdirSync(store.quarantineDir)).toHaveLength(1);
+    expect(errCode(() => store.readBytes(oid))).toBe('EOBJECTMISSING');
+  });
+
+  it('copyOutVerified refuses to produce a file from a tampered object', () => {
+    const oid = store.putBytes(bytes(10_000, 'c'));
+    const out = path.join(dir, 'out.bin');
+    store.copyOutVerified(oid, out, 0o644);
+    expect(fs.readFileSync(out).equals(bytes(10_000, 'c'))).toBe(true);
+    fs.chmodSync(store.pathOf(oid), 0o644);
+    const damaged = fs.readFileSync(store.pathOf(oid));
+    damaged[9_999] ^= 1;
+    fs.writeFileSync(store.pathOf(oid), damaged);
+    const out2 = path.join(dir, 'out2.bin');
+    expect(errCode(() => store.copyOutVerified(oid, out2, 0o644))).toBe('EOBJECTCORRUPT');
+    expect(fs.existsSync(out2)).toBe(false);
+  });
+
+  it('answers presence for few and for many oids the same way', () => {
+    const present = Array.from({ length: 50 }, (_, i) => store.putBytes(Buffer.from(`obj${i}`)));
+    const h = (s: string) => `b3:${Buffer.from(s).toString('hex').padEnd(64, '0').slice(0, 64)}`;
+    const absent = Array.from({ length: 3000 }, (_, i) => h(`absent${i}`));
+    expect(store.missing([...present, absent[0]!])).toEqual(new Set([absent[0]]));
+    const many = store.missing([...present, ...absent]);
+    expect(many.size).toBe(3000);
+    for (const oid of present) expect(many.has(oid)).toBe(false);
+  });
+
+  it('sweeps only old temp files', () => {
+    const old = path.join(store.tmpDir, 'old');
+    const fresh = path.join(store.tmpDir, 'fresh');
+    fs.writeFileSync(old, 'x');
+    fs.writeFileSync(fresh, 'y');
+    const past = new Date(Date.now() - 2 * 3600_000);
+    fs.utimesSync(old, past, past);
+    expect(store.sweepTemp()).toBe(1);
+    expect(fs.readdirSync(store.tmpDir)).toEqual(['fresh']);
+  });
+});
