@@ -40,6 +40,8 @@ export const E = {
   REMOTE_AUTH: 'EREMOTEAUTH',
   REMOTE_NO_BUCKET: 'EREMOTENOBUCKET',
   REMOTE_FAILED: 'EREMOTEFAILED',
+  BAD_PACK_INDEX: 'EBADPACKINDEX',
+  BAD_RECIPE: 'EBADRECIPE',
 } as const;
 
 export function isErrno(err: unknown, ...codes: string[]): err is NodeJS.ErrnoException {

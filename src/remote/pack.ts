@@ -1,0 +1,220 @@
+import { createRequire } from 'node:module';
+import type { HasherFactory } from '../hash/blake3.js';
+import { hashBytes } from '../hash/hash-file.js';
+import { assertOid, oidHex, type Oid } from '../hash/oid.js';
+import {
+  paddedLength,
+  PACK_INDEX_VERSION,
+  TAR_BLOCK,
+  TAR_TRAILER,
+  type PackCodec,
+  type PackEntry,
+  type PackIndex,
+  type PackMemberType,
+} from '../formats/pack-index.js';
+import { E, MlxError } from '../util/errors.js';
+
+/*
+ * A pack is a plain POSIX ustar stream, so `tar tf` lists it and `tar x` + `zstd -d` recover its objects
+ * without mlx. Each member is one object:
+ *   name   `<t>/<64 hex of the oid>` plus `.zst` when the data is a zstd frame; `t` is `b` (blob) or
+ *          `r` (recipe of the file whose oid it is). The name repeats what the index says, so an index
+ *          can be rebuilt from its pack alone.
+ *   data   one zstd frame (with its content size) of the object, or the raw bytes when zstd would save
+ *          less than `minSavings` (incompressible data: weights, images, already compressed files).
+ * Headers are deterministic (mode 0444, uid/gid/mtime 0, no user names, no PAX records): equal members
+ * in equal order give byte-identical packs and so equal pack ids. Member data starts on a 512-byte
+ * boundary right after its header; the index records that offset so one ranged GET fetches one object.
+ * The pack id is the BLAKE3 oid of the whole pack.
+ */
+
+/** Options for {@link PackWriter}. */
+export interface PackWriterOptions {
+  /** zstd level (default 3). Level 1 is as good on typical CSV and faster. */
+  level?: number;
+  /** Store raw unless zstd saves at least this fraction of the size (default 0.05). */
+  minSavings?: number;
+  /** Hash each blob before packing it and refuse a mismatch (default true): never upload a wrong name. */
+  verify?: boolean;
+}
+
+/** Largest member data a ustar header can describe (11 octal digits). */
+const MAX_MEMBER = 8 ** 11 - 1;
+
+type Zstd = typeof import('zstd-napi');
+type ZstdBinding = typeof import('zstd-napi/binding.js');
+let zstd: { api: Zstd; binding: ZstdBinding; dctx: InstanceType<ZstdBinding['DCtx']> } | undefined;
+
+/** zstd-napi is native; load it on first use so commands that never touch a pack start fast. */
+function loadZstd(): NonNullable<typeof zstd> {
+  if (!zstd) {
+    const require = createRequire(import.meta.url);
+    const binding = require('zstd-napi/binding.js') as ZstdBinding;
+    zstd = { api: require('zstd-napi') as Zstd, binding, dctx: new binding.DCtx() };
+  }
+  return zstd;
+}
+
+/** Builds one pack in memory. Add objects, then `finish` once. */
+export class PackWriter {
+  private readonly newHasher: HasherFactory;
+  private readonly minSavings: number;
+  private readonly verify: boolean;
+  private readonly compressor: InstanceType<Zstd['Compressor']>;
+  private readonly parts: Buffer[] = [];
+  private readonly entries = new Map<Oid, PackEntry>();
+  private offset = 0;
+  private finished = false;
+
+  constructor(newHasher: HasherFactory, opts: PackWriterOptions = {}) {
+    this.newHasher = newHasher;
+    this.minSavings = opts.minSavings ?? 0.05;
+    this.verify = opts.verify ?? true;
+    this.compressor = new (loadZstd().api.Compressor)();
+    this.compressor.setParameters({ compressionLevel: opts.level ?? 3 });
+  }
+
+  /**
+   * Adds one object: `b` a blob whose bytes hash to `oid`, `r` the recipe of the file `oid`. Adding an
+   * oid that is already in the pack does nothing. `bytes` is copied or compressed before this returns,
+   * so the caller may reuse its buffer (e.g. a chunk view from `chunkFile`).
+   */
+  add(oid: Oid, type: PackMemberType, bytes: Uint8Array): void {
+    if (this.finished) throw new MlxError(E.BAD_STATE, 'internal: PackWriter.add after finish');
+    assertOid(oid);
+    const existing = this.entries.get(oid);
+    if (existing) {
+      if (existing.t !== type) throw new MlxError(E.BAD_STATE, `internal: ${oid} added to one pack as both blob and recipe`);
+      return;
+    }
+    if (type === 'b' && this.verify) verifyMember(this.newHasher, oid, bytes);
+    if (bytes.length > MAX_MEMBER) throw new MlxError(E.BAD_STATE, `internal: object ${oid} of ${bytes.length} bytes is too large for a pack`);
+    const compressed = this.compressor.compress(bytes);
+    const useZstd = compressed.length <= bytes.length * (1 - this.minSavings);
+    const data = useZstd ? compressed : Buffer.from(bytes);
+    const codec: PackCodec = useZstd ? 'zstd' : 'none';
+    const name = `${type}/${oidHex(oid)}${useZstd ? '.zst' : ''}`;
+    this.parts.push(tarHeader(name, data.length), data);
+    const pad = paddedLength(data.length) - data.length;
+    if (pad > 0) this.parts.push(Buffer.alloc(pad));
+    const off = this.offset + TAR_BLOCK;
+    this.entries.set(oid, { o: oid, t: type, off, len: data.length, raw: bytes.length, c: codec });
+    this.offset = off + data.length + pad;
+  }
+
+  has(oid: Oid): boolean {
+    return this.entries.has(oid);
+  }
+
+  /** Number of objects added so far. */
+  get count(): number {
+    return this.entries.size;
+  }
+
+  /** Bytes the pack would have if finished now (trailer included): roll to a new pack past a target. */
+  get size(): number {
+    return this.offset + TAR_TRAILER;
+  }
+
+  /** Ends the tar stream and returns the pack bytes and its index (entries sorted by oid). */
+  finish(): { pack: Buffer; index: PackIndex } {
+    if (this.finished) throw new MlxError(E.BAD_STATE, 'internal: PackWriter.finish called twice');
+    this.finished = true;
+    this.parts.push(Buffer.alloc(TAR_TRAILER));
+    const pack = Buffer.concat(this.parts, this.size);
+    this.parts.length = 0;
+    const entries = [...this.entries.values()].sort((a, b) => (a.o < b.o ? -1 : a.o > b.o ? 1 : 0));
+    return { pack, index: { v: PACK_INDEX_VERSION, pack: hashBytes(this.newHasher, pack), size: pack.length, entries } };
+  }
+}
+
+/**
+ * The decoded bytes of one member. `packBytesOrRange` is the whole pack, exactly the member's data
+ * (`[entry.off, entry.off + entry.len)`, as a ranged GET returns it), or any range of the pack that
+ * starts at `rangeStart` and covers the member (one GET for several neighbouring members).
+ *
+ * A short range, a broken zstd frame or a decoded size other than `entry.raw` is `E.OBJECT_CORRUPT`.
+ * Decoding allocates exactly `entry.raw` bytes, so a crafted frame cannot balloon memory. For a raw
+ * member the result may share memory with `packBytesOrRange`. This does not check the oid: call
+ * {@link verifyMember} (blobs) or verify the rebuilt file (recipes).
+ */
+export function extractMember(packBytesOrRange: Uint8Array, entry: PackEntry, rangeStart?: number): Buffer {
+  const bytes = asBuffer(packBytesOrRange);
+  const start = rangeStart ?? (bytes.length === entry.len ? entry.off : 0);
+  const from = entry.off - start;
+  if (from < 0 || from + entry.len > bytes.length) {
+    throw corrupt(entry.o, `its bytes [${entry.off}, ${entry.off + entry.len}) are not all in the ${bytes.length} bytes read from offset ${start}`);
+  }
+  const data = bytes.subarray(from, from + entry.len);
+  if (entry.c === 'none') {
+    if (data.length !== entry.raw) throw corrupt(entry.o, `stored size ${data.length} is not its size ${entry.raw}`);
+    return data;
+  }
+  const { binding, dctx } = loadZstd();
+  let out: Buffer;
+  try {
+    // One whole frame, declaring exactly the size the index promises, and nothing after it.
+    if (binding.getFrameContentSize(data) !== entry.raw || binding.findFrameCompressedSize(data) !== data.length) {
+      throw corrupt(entry.o, 'its zstd frame does not match the index');
+    }
+    out = Buffer.allocUnsafe(entry.raw);
+    const n = dctx.decompress(out, data);
+    if (n !== entry.raw) throw corrupt(entry.o, `it decoded to ${n} bytes, not ${entry.raw}`);
+  } catch (err) {
+    if (err instanceof MlxError) throw err;
+    throw corrupt(entry.o, `zstd: ${(err as Error).message}`, err);
+  }
+  return out;
+}
+
+/** Throws `E.OBJECT_CORRUPT` unless `bytes` hash to `oid`. */
+export function verifyMember(newHasher: HasherFactory, oid: Oid, bytes: Uint8Array): void {
+  const actual = hashBytes(newHasher, bytes);
+  if (actual !== oid) {
+    throw new MlxError(E.OBJECT_CORRUPT, `object ${oid} is corrupt: its bytes hash to ${actual}`, { data: { oid, actual } });
+  }
+}
+
+/** `extractMember` then, for a blob, `verifyMember`: the bytes of one object, checked. */
+export function readMember(newHasher: HasherFactory, packBytesOrRange: Uint8Array, entry: PackEntry, rangeStart?: number): Buffer {
+  const bytes = extractMember(packBytesOrRange, entry, rangeStart);
+  if (entry.t === 'b') verifyMember(newHasher, entry.o, bytes);
+  return bytes;
+}
+
+/** Throws `E.OBJECT_CORRUPT` unless a whole downloaded pack has the size and id its index names. */
+export function verifyPack(newHasher: HasherFactory, pack: Uint8Array, index: PackIndex): void {
+  if (pack.length !== index.size) {
+    throw new MlxError(E.OBJECT_CORRUPT, `pack ${index.pack} is corrupt: ${pack.length} bytes, expected ${index.size}`, { data: { oid: index.pack } });
+  }
+  verifyMember(newHasher, index.pack, pack);
+}
+
+/** A deterministic ustar header for a regular file (see the format note at the top). */
+function tarHeader(name: string, size: number): Buffer {
+  const h = Buffer.alloc(TAR_BLOCK);
+  h.write(name, 0, 100, 'ascii');
+  h.write('0000444\0', 100, 'ascii'); // mode
+  h.write('0000000\0', 108, 'ascii'); // uid
+  h.write('0000000\0', 116, 'ascii'); // gid
+  h.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
+  h.write('00000000000\0', 136, 'ascii'); // mtime
+  h.write('        ', 148, 'ascii'); // checksum is computed with this field as spaces
+  h.write('0', 156, 'ascii'); // regular file
+  h.write('ustar\0', 257, 'ascii');
+  h.write('00', 263, 'ascii');
+  h.write('0000000\0', 329, 'ascii'); // devmajor
+  h.write('0000000\0', 337, 'ascii'); // devminor
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+  return h;
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function corrupt(oid: Oid, why: string, cause?: unknown): MlxError {
+  return new MlxError(E.OBJECT_CORRUPT, `pack member ${oid} is corrupt: ${why}`, { data: { oid }, cause });
+}
