@@ -29,7 +29,13 @@ export async function main(argv: string[]): Promise<number> {
     .command('status')
     .description('show tracked paths that differ from their pointers or are missing from the cache')
     .argument('[paths...]', 'limit to these tracked paths')
-    .action(async (paths: string[]) => (await import('./commands/status.js')).run(out(), paths));
+    .option('--remote', 'instead, show what the remote does not have yet')
+    .option('-r, --remote-name <name>', 'the remote for --remote (default: core.remote)')
+    .action(async (paths: string[], opts: { remote?: boolean; remoteName?: string }) =>
+      opts.remote || opts.remoteName
+        ? (await import('./commands/transfer.js')).runRemoteStatus(out(), paths, opts.remoteName)
+        : (await import('./commands/status.js')).run(out(), paths),
+    );
   program
     .command('checkout')
     .description('make the workspace match the pointer files')
@@ -47,6 +53,38 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (key: string | undefined, value: string | undefined, opts: { local?: boolean; unset?: boolean; list?: boolean }) =>
       (await import('./commands/config.js')).run(out(), key, value, opts),
     );
+  const remote = program.command('remote').description('manage remotes: directories and S3 (or MinIO, R2, Ceph RGW ...)');
+  remote
+    .command('add')
+    .description('add a remote: s3://bucket/prefix, file:///path or a directory path')
+    .argument('<name>')
+    .argument('<url>')
+    .option('-d, --default', 'make it the default remote')
+    .option('--local', 'write to the git-ignored local config (for credentials)')
+    .option('-o, --option <key=value...>', 'backend option, e.g. endpoint=http://127.0.0.1:9000 region=eu-west-1 profile=team')
+    .action(async (name: string, url: string, opts) => (await import('./commands/remote.js')).add(out(), name, url, opts));
+  remote.command('list').description('list remotes (* marks the default)').action(async () => (await import('./commands/remote.js')).list(out()));
+  remote.command('remove').argument('<name>').description('remove a remote').action(async (name: string) => (await import('./commands/remote.js')).remove(out(), name));
+  remote.command('default').argument('<name>').description('make a remote the default').action(async (name: string) => (await import('./commands/remote.js')).setDefault(out(), name));
+  remote
+    .command('modify')
+    .description('set one option of a remote (url, endpoint, region, profile, force_path_style, ...)')
+    .argument('<name>')
+    .argument('<key>')
+    .argument('[value]')
+    .option('--local', 'write to the git-ignored local config (for credentials)')
+    .option('--unset', 'remove the option')
+    .action(async (name: string, key: string, value: string | undefined, opts) => (await import('./commands/remote.js')).modify(out(), name, key, value, opts));
+  const transfer = (cmd: Command) => cmd.option('-r, --remote <name>', 'remote to use (default: core.remote)').option('-j, --jobs <n>', 'parallel transfers');
+  transfer(program.command('push').description('upload the data the pointers need to a remote').argument('[paths...]', 'limit to these tracked paths')).action(
+    async (paths: string[], opts) => (await import('./commands/transfer.js')).runPush(out(), paths, opts),
+  );
+  transfer(program.command('fetch').description('download the data the pointers need into the cache').argument('[paths...]', 'limit to these paths (inside tracked directories too)')).action(
+    async (paths: string[], opts) => (await import('./commands/transfer.js')).runFetch(out(), paths, opts),
+  );
+  transfer(program.command('pull').description('fetch, then checkout').argument('[paths...]', 'limit to these paths (inside tracked directories too)'))
+    .option('-f, --force', 'overwrite workspace content that is not in the cache')
+    .action(async (paths: string[], opts) => (await import('./commands/transfer.js')).runPull(out(), paths, opts));
   program.command('doctor').description('show versions, cache location and supported link types').action(async () => (await import('./commands/doctor.js')).run(out()));
 
   try {

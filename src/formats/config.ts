@@ -11,6 +11,15 @@ const linkList = z
   .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
   .pipe(z.array(z.enum(LINK_TYPES)).min(1, 'name at least one link type'));
 
+export const REMOTE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const RemoteSchema = z
+  .object({ url: z.string().min(1) })
+  .catchall(z.union([z.string(), z.boolean(), z.number()]));
+export type RemoteConfig = z.infer<typeof RemoteSchema>;
+
+/** Options that hold secrets: refused in the committed config, allowed in config.local.yaml. */
+export const SECRET_REMOTE_OPTIONS = ['access_key_id', 'accessKeyId', 'access-key-id', 'secret_access_key', 'secretAccessKey', 'secret-access-key', 'session_token', 'sessionToken', 'session-token'];
+
 /** `.mlx/config.yaml` (committed) and `.mlx/config.local.yaml` (git-ignored), merged in that order. */
 export const ConfigSchema = z.strictObject({
   cache: z
@@ -28,6 +37,8 @@ export const ConfigSchema = z.strictObject({
       remote: z.string().optional(),
     })
     .optional(),
+  /** Named remotes: a url plus backend options (endpoint, region, profile, ...; see spec/remote.md). */
+  remotes: z.record(z.string().regex(REMOTE_NAME, 'remote names use letters, digits, . _ -'), RemoteSchema).optional(),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

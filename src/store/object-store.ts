@@ -86,6 +86,43 @@ export class ObjectStore {
   }
 
   /**
+   * Stores bytes that must hash to `expected` (data from a remote). A mismatch stores nothing and throws
+   * OBJECT_CORRUPT naming `source`, so tampered or truncated downloads never reach the cache.
+   */
+  putVerified(expected: Oid, data: Uint8Array, source: string): void {
+    const actual = hashBytes(this.newHasher, data);
+    if (actual !== expected) throw corruptDownload(expected, source);
+    const tmp = this.newTempPath();
+    try {
+      fs.writeFileSync(tmp, data, { flag: 'wx', mode: OBJECT_MODE });
+      this.moveIntoPlace(tmp, expected);
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
+  }
+
+  /**
+   * Moves a temp file (from newTempPath) into the store after hashing it: the file must hash to
+   * `expected`, else it is deleted and OBJECT_CORRUPT thrown. Used to rebuild large files from chunks.
+   */
+  adoptTempFile(tmp: string, expected: Oid, source: string): void {
+    try {
+      const fd = fs.openSync(tmp, 'r');
+      let actual: Oid;
+      try {
+        actual = hashFd(this.newHasher, fd).oid;
+      } finally {
+        fs.closeSync(fd);
+      }
+      if (actual !== expected) throw corruptDownload(expected, source);
+      fs.chmodSync(tmp, OBJECT_MODE);
+      this.moveIntoPlace(tmp, expected);
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
+  }
+
+  /**
    * Copies a file into the store, hashing exactly the bytes that are written, in one pass over a reused
    * buffer. A process killed half-way leaves only a temp file, never a partial object.
    */
@@ -246,6 +283,13 @@ export function missingObject(oid: Oid): MlxError {
   return new MlxError(E.OBJECT_MISSING, `object ${oid} is not in the cache`, {
     hint: 'fetch it from a remote (mlx pull) or re-add the original data',
     data: { oid },
+  });
+}
+
+function corruptDownload(oid: Oid, source: string): MlxError {
+  return new MlxError(E.OBJECT_CORRUPT, `object ${oid} from ${source} does not match its id (tampered or truncated); nothing was stored`, {
+    hint: 'push it again from a machine that has the data, or check the remote for damage',
+    data: { oid, source },
   });
 }
 

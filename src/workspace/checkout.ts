@@ -7,11 +7,11 @@ import { E, MlxError } from '../util/errors.js';
 import { lstatIfExists } from '../util/fs.js';
 import { isLinkedTo, materialize } from './link.js';
 import { acquireLock } from './lock.js';
-import { findPointers, readPointer, type TrackedPath } from './pointers.js';
+import type { TrackedPath } from './pointers.js';
 import { absPath, type Repo } from './repo.js';
 import { scanTree, type Scanned } from './scan.js';
 import { StatIndex } from './stat-index.js';
-import { resolveTargets } from './targets.js';
+import { selectTracked } from './targets.js';
 import type { Progress } from './work-tree.js';
 
 export interface CheckoutOptions {
@@ -52,7 +52,7 @@ interface Plan {
  * (unless `force`). Only files whose content differs are written.
  */
 export async function checkout(repo: Repo, cwd: string, userPaths: string[], opts: CheckoutOptions = {}): Promise<CheckoutResult> {
-  const selection = select(repo, cwd, userPaths);
+  const selection = selectTracked(repo, cwd, userPaths);
   const release = await acquireLock(repo.layout.lockFile, { onWait: opts.onLockWait });
   try {
     const index = StatIndex.load(repo.layout.statIndexFile);
@@ -83,19 +83,6 @@ export async function checkout(repo: Repo, cwd: string, userPaths: string[], opt
   } finally {
     release();
   }
-}
-
-function select(repo: Repo, cwd: string, userPaths: string[]): { tracked: TrackedPath; sub?: string }[] {
-  if (userPaths.length === 0) {
-    const scan = findPointers(repo);
-    if (scan.problems.length > 0) throw new MlxError(scan.problems[0]!.code, scan.problems[0]!.message);
-    return scan.tracked.map((tracked) => ({ tracked }));
-  }
-  return resolveTargets(repo, cwd, userPaths).map((t) => {
-    const tracked = t.exists ? readPointer(repo, t.tracked) : undefined;
-    if (!tracked) throw new MlxError(E.PATH_NOT_FOUND, `${t.tracked} is not tracked by mlx (no ${t.tracked}.mlx)`, { data: { path: t.tracked } });
-    return { tracked, sub: t.sub };
-  });
 }
 
 function desiredEntries(repo: Repo, t: TrackedPath): ManifestEntry[] {

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { CONFIG_KEYS, parseConfig, serializeConfig, type Config } from '../formats/config.js';
+import { CONFIG_KEYS, parseConfig, SECRET_REMOTE_OPTIONS, serializeConfig, type Config } from '../formats/config.js';
 import { E, MlxError } from '../util/errors.js';
 import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
 import type { Layout } from './layout.js';
@@ -7,8 +7,36 @@ import type { Layout } from './layout.js';
 /** The committed config with the git-ignored local config laid over it. */
 export function loadConfig(layout: Layout): Config {
   const shared = parseConfig(readFileIfExists(layout.configFile) ?? '', layout.configFile);
+  assertNoSecrets(shared, layout.configFile);
   const local = parseConfig(readFileIfExists(layout.localConfigFile) ?? '', layout.localConfigFile);
   return mergeConfig(shared, local);
+}
+
+/** Credentials in a committed file would end up in git history: refuse them there. */
+export function assertNoSecrets(config: Config, file: string): void {
+  for (const [name, remote] of Object.entries(config.remotes ?? {})) {
+    const secret = Object.keys(remote).find((k) => SECRET_REMOTE_OPTIONS.includes(k));
+    if (secret) {
+      throw new MlxError(E.BAD_CONFIG, `${file} holds the credential ${secret} of remote ${name}; credentials must never be committed`, {
+        hint: 'move it to .mlx/config.local.yaml (mlx remote modify --local) or use AWS_* environment variables or a profile',
+      });
+    }
+  }
+}
+
+/** Reads one config file (shared or local) as it is on disk, without merging. */
+export function readConfigFile(layout: Layout, local: boolean): Config {
+  const file = local ? layout.localConfigFile : layout.configFile;
+  return parseConfig(readFileIfExists(file) ?? '', file);
+}
+
+/** Validates and atomically writes one config file. */
+export function writeConfigFile(layout: Layout, local: boolean, config: Config): void {
+  const file = local ? layout.localConfigFile : layout.configFile;
+  const next = parseConfig(serializeConfig(config), file);
+  if (!local) assertNoSecrets(next, file);
+  fs.mkdirSync(layout.mlxDir, { recursive: true });
+  writeFileAtomicSync(file, serializeConfig(next));
 }
 
 function mergeConfig(a: Config, b: Config): Config {
@@ -17,7 +45,15 @@ function mergeConfig(a: Config, b: Config): Config {
     ...b,
     cache: { ...a.cache, ...b.cache },
     core: { ...a.core, ...b.core },
+    remotes: mergeRemotes(a.remotes, b.remotes),
   };
+}
+
+function mergeRemotes(a: Config['remotes'], b: Config['remotes']): Config['remotes'] {
+  if (!a && !b) return undefined;
+  const out: NonNullable<Config['remotes']> = { ...a };
+  for (const [name, r] of Object.entries(b ?? {})) out[name] = { ...out[name], ...r };
+  return out;
 }
 
 /** Flattens a config into `key → value` rows for `mlx config --list`. */

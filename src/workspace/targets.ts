@@ -1,6 +1,6 @@
 import { POINTER_SUFFIX } from '../formats/pointer.js';
 import { E, MlxError } from '../util/errors.js';
-import { findTrackedAncestor, pointerFileOf } from './pointers.js';
+import { findPointers, findTrackedAncestor, pointerFileOf, readPointer, type TrackedPath } from './pointers.js';
 import { toRepoPath, type Repo } from './repo.js';
 import fs from 'node:fs';
 
@@ -43,4 +43,27 @@ export function resolveTargets(repo: Repo, cwd: string, userPaths: string[]): Ta
     }
   }
   return targets;
+}
+
+/** A tracked path to act on, optionally only the part `sub` below it. */
+export interface Selection {
+  tracked: TrackedPath;
+  sub?: string;
+}
+
+/**
+ * The tracked paths a command acts on: every pointer in the work tree when no paths are given (a
+ * malformed pointer is then an error), else the named ones, each of which must be tracked.
+ */
+export function selectTracked(repo: Repo, cwd: string, userPaths: string[]): Selection[] {
+  if (userPaths.length === 0) {
+    const scan = findPointers(repo);
+    if (scan.problems.length > 0) throw new MlxError(scan.problems[0]!.code, scan.problems[0]!.message);
+    return scan.tracked.map((tracked) => ({ tracked }));
+  }
+  return resolveTargets(repo, cwd, userPaths).map((t) => {
+    const tracked = t.exists ? readPointer(repo, t.tracked) : undefined;
+    if (!tracked) throw new MlxError(E.PATH_NOT_FOUND, `${t.tracked} is not tracked by mlx (no ${t.tracked}.mlx)`, { data: { path: t.tracked } });
+    return { tracked, sub: t.sub };
+  });
 }

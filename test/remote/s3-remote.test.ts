@@ -173,6 +173,26 @@ describe('S3Remote against s3rver', () => {
     expect(Date.now() - t0).toBeLessThan(8000);
   });
 
+  it('gives up on a server that accepts connections but never answers', async () => {
+    const net = await import('node:net');
+    const sockets: import('node:net').Socket[] = [];
+    const silent = net.createServer((s) => sockets.push(s));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as import('node:net').AddressInfo;
+    try {
+      const remote = remoteFor({ endpoint: `http://127.0.0.1:${port}`, socketTimeoutMs: 300, maxAttempts: 2 });
+      const t0 = Date.now();
+      const err = await remote.check().catch((e: unknown) => e as MlxError);
+      expect(err).toBeInstanceOf(MlxError);
+      expect(err!.code).toBe(E.REMOTE_UNREACHABLE);
+      expect(err!.message).toContain('no answer in time');
+      expect(Date.now() - t0).toBeLessThan(5000);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
   it('rejects an unknown access key with E.REMOTE_AUTH', async () => {
     const remote = remoteFor({ accessKeyId: 'NOT-A-KEY', secretAccessKey: 'whatever' });
     expect(await codeOf(remote.check())).toBe(E.REMOTE_AUTH);
@@ -181,6 +201,29 @@ describe('S3Remote against s3rver', () => {
     expect(await codeOf(remote.get('small/hello.txt'))).toBe(E.REMOTE_AUTH);
     expect(await codeOf(remote.head('small/hello.txt'))).toBe(E.REMOTE_AUTH);
     expect(await codeOf(remote.list(''))).toBe(E.REMOTE_AUTH);
+  });
+
+  it('finds credentials through the SDK default chain: environment and profile', async () => {
+    const names = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE', 'AWS_PROFILE'];
+    const saved = Object.fromEntries(names.map((n) => [n, process.env[n]]));
+    const credFile = path.join(tmp, 'aws-credentials');
+    fs.writeFileSync(credFile, `[mlx-good]\naws_access_key_id = ${server.accessKeyId}\naws_secret_access_key = x\n[mlx-bad]\naws_access_key_id = NOT-A-KEY\naws_secret_access_key = x\n`);
+    try {
+      for (const n of names) delete process.env[n];
+      process.env.AWS_SHARED_CREDENTIALS_FILE = credFile;
+      process.env.AWS_CONFIG_FILE = path.join(tmp, 'aws-config-none');
+      const noCreds = { accessKeyId: undefined, secretAccessKey: undefined };
+      await expect(remoteFor({ ...noCreds, profile: 'mlx-good' }).check()).resolves.toBeUndefined();
+      expect(await codeOf(remoteFor({ ...noCreds, profile: 'mlx-bad' }).check())).toBe(E.REMOTE_AUTH);
+      process.env.AWS_ACCESS_KEY_ID = server.accessKeyId;
+      process.env.AWS_SECRET_ACCESS_KEY = server.secretAccessKey;
+      await expect(remoteFor(noCreds).check()).resolves.toBeUndefined();
+    } finally {
+      for (const n of names) {
+        if (saved[n] === undefined) delete process.env[n];
+        else process.env[n] = saved[n];
+      }
+    }
   });
 
   it('documents that s3rver does not verify SigV4 secrets', async () => {

@@ -1,0 +1,231 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { E, MlxError, isErrno } from '../util/errors.js';
+import { tempPathFor } from '../util/fs.js';
+import { assertKey, assertPrefix, assertRange, putBodySize, type ByteRange, type PutBody, type Remote, type RemoteObjectInfo } from './remote.js';
+
+/** Temp files `put` leaves only while writing (see `tempPathFor`); `list` never reports them. */
+const TEMP_NAME = /^\..*\.tmp$/;
+
+/**
+ * A remote in a local or mounted directory; a key `a/b/c` is the file `<root>/a/b/c`.
+ *
+ * The root must exist: it is never created, so a remote on an unmounted file system fails loudly
+ * instead of silently filling the local disk. Objects appear only by renaming a fully written,
+ * size-checked temp file in the same folder, so a reader never sees a partial object.
+ */
+export class DirRemote implements Remote {
+  private rootChecked = false;
+
+  /**
+   * @param root absolute path of the remote's directory
+   * @param url the remote as the user wrote it, for messages
+   */
+  constructor(readonly root: string, readonly url: string = root) {
+    if (!path.isAbsolute(root)) throw new MlxError(E.BAD_CONFIG, `directory remote ${url}: path must be absolute, got ${root}`);
+  }
+
+  async list(prefix: string): Promise<RemoteObjectInfo[]> {
+    assertPrefix(prefix);
+    // Walk only the deepest folder the prefix names in full, then filter by the rest of it.
+    const slash = prefix.lastIndexOf('/');
+    const base = slash < 0 ? '' : prefix.slice(0, slash);
+    const found: RemoteObjectInfo[] = [];
+    try {
+      await this.requireRoot();
+      this.walk(base, prefix, found);
+    } catch (err) {
+      throw this.wrap(err, 'list', prefix);
+    }
+    return found;
+  }
+
+  /** Synchronous on purpose: readdir/stat of many small entries is faster without the promise queue. */
+  private walk(dirKey: string, prefix: string, out: RemoteObjectInfo[]): void {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dirKey === '' ? this.root : this.pathOf(dirKey), { withFileTypes: true });
+    } catch (err) {
+      if (isErrno(err, 'ENOENT', 'ENOTDIR')) return;
+      throw err;
+    }
+    for (const entry of entries) {
+      const key = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
+      if (entry.isDirectory()) {
+        // Descend only where keys under this folder can still start with the prefix.
+        if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) this.walk(key, prefix, out);
+      } else if (entry.isFile() && !TEMP_NAME.test(entry.name) && key.startsWith(prefix)) {
+        out.push({ key, size: fs.statSync(path.join(this.root, key)).size });
+      }
+    }
+  }
+
+  async head(key: string): Promise<RemoteObjectInfo | undefined> {
+    assertKey(key);
+    try {
+      const st = await fsp.stat(this.pathOf(key));
+      return st.isFile() ? { key, size: st.size } : undefined;
+    } catch (err) {
+      const mapped = await this.missing(err, 'head', key);
+      if (mapped.code === E.REMOTE_NOT_FOUND) return undefined;
+      throw mapped;
+    }
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Buffer> {
+    assertKey(key);
+    if (range) assertRange(range);
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(this.pathOf(key), 'r');
+    } catch (err) {
+      throw await this.missing(err, 'get', key);
+    }
+    try {
+      const size = (await fh.stat()).size;
+      const start = Math.min(range?.start ?? 0, size);
+      const end = Math.min(range?.end ?? size, size);
+      const buf = Buffer.allocUnsafe(end - start);
+      let done = 0;
+      while (done < buf.length) {
+        const { bytesRead } = await fh.read(buf, done, buf.length - done, start + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      // Objects are immutable: a short read means the file changed under us.
+      if (done !== buf.length) {
+        throw new MlxError(E.REMOTE_CORRUPT, `${this.url}: ${key} shrank while being read (${done} of ${buf.length} bytes)`, { data: { key } });
+      }
+      return buf;
+    } catch (err) {
+      throw this.wrap(err, 'get', key);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async getToFile(key: string, dest: string): Promise<number> {
+    assertKey(key);
+    const src = this.pathOf(key);
+    let created = false;
+    try {
+      // COPYFILE_EXCL: `dest` must be new; the kernel copies (copy_file_range) without a user-space loop.
+      await fsp.copyFile(src, dest, fs.constants.COPYFILE_EXCL);
+      created = true;
+      const [from, to] = await Promise.all([fsp.stat(src), fsp.stat(dest)]);
+      if (from.size !== to.size) {
+        throw new MlxError(E.REMOTE_CORRUPT, `${this.url}: copied ${to.size} of ${from.size} bytes of ${key}`, { data: { key } });
+      }
+      return to.size;
+    } catch (err) {
+      if (created) await fsp.rm(dest, { force: true });
+      if (isErrno(err, 'EEXIST')) throw new MlxError(E.BAD_STATE, `cannot download ${key} to ${dest}: the file already exists`, { cause: err });
+      // ENOENT is the object or the destination folder: only the first is a missing object.
+      if (isErrno(err, 'ENOENT', 'ENOTDIR') && fs.existsSync(src)) {
+        throw new MlxError(E.PATH_NOT_FOUND, `cannot download ${key} to ${dest}: its folder does not exist`, { cause: err });
+      }
+      throw await this.missing(err, 'get', key);
+    }
+  }
+
+  async put(key: string, body: PutBody): Promise<void> {
+    assertKey(key);
+    const target = this.pathOf(key);
+    const expected = await putBodySize(body);
+    try {
+      await this.requireRoot();
+      await fsp.mkdir(path.dirname(target), { recursive: true });
+    } catch (err) {
+      throw this.wrap(err, 'put', key);
+    }
+    const tmp = tempPathFor(target);
+    try {
+      if (Buffer.isBuffer(body)) await fsp.writeFile(tmp, body, { flag: 'wx' });
+      else await fsp.copyFile(body.file, tmp, fs.constants.COPYFILE_EXCL);
+      // fsync before the rename, so a crash cannot leave a visible object with missing bytes.
+      const fh = await fsp.open(tmp, 'r');
+      let stored: number;
+      try {
+        await fh.sync();
+        stored = (await fh.stat()).size;
+      } finally {
+        await fh.close();
+      }
+      if (stored !== expected) {
+        throw new MlxError(E.REMOTE_CORRUPT, `${this.url}: wrote ${stored} bytes for ${key}, expected ${expected}`, { data: { key, stored, expected } });
+      }
+      await fsp.rename(tmp, target);
+    } catch (err) {
+      throw this.wrap(err, 'put', key);
+    } finally {
+      await fsp.rm(tmp, { force: true });
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    assertKey(key);
+    try {
+      await fsp.rm(this.pathOf(key), { force: true });
+    } catch (err) {
+      throw this.wrap(err, 'delete', key);
+    }
+  }
+
+  async check(): Promise<void> {
+    try {
+      await this.requireRoot();
+      await fsp.access(this.root, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK);
+    } catch (err) {
+      throw this.wrap(err, 'check', '');
+    }
+  }
+
+  private pathOf(key: string): string {
+    return path.join(this.root, ...key.split('/'));
+  }
+
+  /** Throws `E.REMOTE_UNREACHABLE` when the root folder is missing; remembered once it was found. */
+  private async requireRoot(): Promise<void> {
+    if (this.rootChecked) return;
+    let st: fs.Stats;
+    try {
+      st = await fsp.stat(this.root);
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT', 'ENOTDIR')) throw err;
+      throw new MlxError(E.REMOTE_UNREACHABLE, `remote directory ${this.url} does not exist`, {
+        hint: 'create it (mkdir -p), mount it, or fix the remote url',
+        data: { url: this.url },
+      });
+    }
+    if (!st.isDirectory()) throw new MlxError(E.REMOTE_UNREACHABLE, `remote ${this.url} is not a directory`, { data: { url: this.url } });
+    this.rootChecked = true;
+  }
+
+  /** Like `wrap`, but a missing object under a missing root reports the missing root. */
+  private async missing(err: unknown, op: string, key: string): Promise<MlxError> {
+    if (isErrno(err, 'ENOENT', 'ENOTDIR')) {
+      try {
+        await this.requireRoot();
+      } catch (rootErr) {
+        return this.wrap(rootErr, op, key);
+      }
+    }
+    return this.wrap(err, op, key);
+  }
+
+  /** One clear MlxError per failure; MlxErrors pass through unchanged. */
+  private wrap(err: unknown, op: string, key: string): MlxError {
+    if (err instanceof MlxError) return err;
+    const where = key === '' ? this.url : `${this.url}: ${key}`;
+    const data = { url: this.url, key, op };
+    if (isErrno(err, 'ENOENT', 'ENOTDIR') && (op === 'get' || op === 'head')) {
+      return new MlxError(E.REMOTE_NOT_FOUND, `${where} does not exist on the remote`, { data, cause: err });
+    }
+    if (isErrno(err, 'EACCES', 'EPERM', 'EROFS')) {
+      return new MlxError(E.REMOTE_AUTH, `${op} ${where}: permission denied (${err.code})`, { data, cause: err, hint: 'check the permissions of the remote directory' });
+    }
+    const detail = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    return new MlxError(E.REMOTE_FAILED, `${op} ${where} failed: ${detail}`, { data, cause: err });
+  }
+}

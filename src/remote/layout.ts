@@ -1,0 +1,44 @@
+import { oidHex, type Oid } from '../hash/oid.js';
+import { E, MlxError } from '../util/errors.js';
+import type { Remote } from './remote.js';
+
+/** The layout version this mlx writes and reads. See spec/remote.md. */
+export const REMOTE_LAYOUT = 1;
+export const MARKER_KEY = 'mlx-remote.json';
+export const PACKS_PREFIX = 'packs/';
+
+export const packKey = (packOid: Oid) => `${PACKS_PREFIX}${oidHex(packOid)}.pack`;
+export const indexKey = (packOid: Oid) => `${PACKS_PREFIX}${oidHex(packOid)}.idx`;
+
+/** Pack ids named by a listing's `.idx` keys: only packs whose index is published exist for readers. */
+export function publishedPacks(keys: string[]): string[] {
+  const out: string[] = [];
+  for (const key of keys) {
+    const m = /^packs\/([0-9a-f]{64})\.idx$/.exec(key);
+    if (m) out.push(m[1]!);
+  }
+  return out;
+}
+
+/**
+ * Checks (and on first push writes) the marker naming the layout version, so an older mlx never
+ * misreads a remote written in a newer layout.
+ */
+export async function ensureLayout(remote: Remote, create: boolean): Promise<void> {
+  const head = await remote.head(MARKER_KEY);
+  if (!head) {
+    if (create) await remote.put(MARKER_KEY, Buffer.from(`${JSON.stringify({ mlx: 'remote', layout: REMOTE_LAYOUT })}\n`));
+    return;
+  }
+  let layout: unknown;
+  try {
+    layout = (JSON.parse((await remote.get(MARKER_KEY)).toString('utf8')) as { layout?: unknown }).layout;
+  } catch {
+    layout = undefined;
+  }
+  if (layout !== REMOTE_LAYOUT) {
+    throw new MlxError(E.BAD_CONFIG, `remote ${remote.url} uses layout ${JSON.stringify(layout)}; this mlx reads layout ${REMOTE_LAYOUT}`, {
+      hint: 'upgrade mlx, or point this remote at another location',
+    });
+  }
+}

@@ -1,0 +1,82 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import type { Oid } from '../hash/oid.js';
+import { parsePackIndex, type PackEntry, type PackIndex } from '../formats/pack-index.js';
+import { writeFileAtomicSync } from '../util/fs.js';
+import { MlxError } from '../util/errors.js';
+import { indexKey, PACKS_PREFIX, publishedPacks } from './layout.js';
+import type { Remote } from './remote.js';
+
+/** Where an object lives on a remote. */
+export interface Located {
+  packKeyHex: string;
+  entry: PackEntry;
+}
+
+/**
+ * What a remote holds: the union of its published pack indexes. Pack indexes are immutable, so each
+ * is downloaded once and kept in a local folder; answering "what does the remote have" costs one
+ * listing plus the indexes published since the last look.
+ */
+export class RemoteIndex {
+  private readonly objects = new Map<Oid, Located>();
+  readonly packs = new Map<string, PackIndex>();
+
+  private constructor(readonly remote: Remote) {}
+
+  static async load(remote: Remote, cacheDir: string, jobs = 8): Promise<RemoteIndex> {
+    const idx = new RemoteIndex(remote);
+    const dir = path.join(cacheDir, crypto.createHash('sha256').update(remote.url).digest('hex').slice(0, 16));
+    fs.mkdirSync(dir, { recursive: true });
+    const listed = publishedPacks((await remote.list(PACKS_PREFIX)).map((o) => o.key));
+    const queue = [...listed];
+    const worker = async () => {
+      for (let hex = queue.shift(); hex !== undefined; hex = queue.shift()) idx.addPack(hex, await readIndex(remote, dir, hex));
+    };
+    await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, worker));
+    return idx;
+  }
+
+  /** Records a pack this process just published. */
+  addPack(hex: string, index: PackIndex): void {
+    this.packs.set(hex, index);
+    for (const entry of index.entries) {
+      // A blob beats a recipe for the same oid: one ranged read instead of a reassembly.
+      const prev = this.objects.get(entry.o);
+      if (!prev || (prev.entry.t === 'r' && entry.t === 'b')) this.objects.set(entry.o, { packKeyHex: hex, entry });
+    }
+  }
+
+  has(oid: Oid): boolean {
+    return this.objects.has(oid);
+  }
+
+  locate(oid: Oid): Located | undefined {
+    return this.objects.get(oid);
+  }
+
+  get objectCount(): number {
+    return this.objects.size;
+  }
+}
+
+async function readIndex(remote: Remote, dir: string, hex: string): Promise<PackIndex> {
+  const local = path.join(dir, `${hex}.idx`);
+  const source = `${remote.url}/${indexKey(`b3:${hex}`)}`;
+  try {
+    return check(parsePackIndex(fs.readFileSync(local), local), hex);
+  } catch (err) {
+    if (!(err instanceof MlxError) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    // Not cached yet (or the cached copy is damaged): fetch it again.
+  }
+  const bytes = await remote.get(indexKey(`b3:${hex}`));
+  const parsed = check(parsePackIndex(bytes, source), hex);
+  writeFileAtomicSync(local, bytes);
+  return parsed;
+}
+
+function check(index: PackIndex, hex: string): PackIndex {
+  if (index.pack !== `b3:${hex}`) throw new MlxError('EBADPACKINDEX', `pack index ${hex}.idx describes another pack (${index.pack})`);
+  return index;
+}

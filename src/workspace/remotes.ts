@@ -1,0 +1,96 @@
+import { REMOTE_NAME, SECRET_REMOTE_OPTIONS, type RemoteConfig } from '../formats/config.js';
+import fs from 'node:fs';
+import { DirRemote } from '../remote/dir-remote.js';
+import { openRemote } from '../remote/open-remote.js';
+import type { Remote } from '../remote/remote.js';
+import { E, MlxError } from '../util/errors.js';
+import { loadConfig, readConfigFile, writeConfigFile } from './config-file.js';
+import type { Repo } from './repo.js';
+
+export interface RemoteListing {
+  name: string;
+  url: string;
+  isDefault: boolean;
+  options: Record<string, string | boolean | number>;
+}
+
+/** `mlx remote add`: records a named remote (and makes it the default with `makeDefault`). */
+export async function addRemote(repo: Repo, name: string, url: string, opts: { makeDefault?: boolean; local?: boolean; options?: Record<string, string> } = {}): Promise<void> {
+  if (!REMOTE_NAME.test(name)) throw new MlxError(E.BAD_CONFIG, `invalid remote name ${JSON.stringify(name)}: use letters, digits, . _ -`);
+  const merged = loadConfig(repo.layout);
+  if (merged.remotes?.[name]) throw new MlxError(E.BAD_CONFIG, `remote ${name} exists already`, { hint: `mlx remote modify ${name} url ${url}, or mlx remote remove ${name}` });
+  const local = !!opts.local;
+  const config = readConfigFile(repo.layout, local);
+  const entry: RemoteConfig = { url, ...opts.options };
+  const secrets = Object.keys(entry).filter((k) => SECRET_REMOTE_OPTIONS.includes(k));
+  if (secrets.length && !local) {
+    throw new MlxError(E.BAD_CONFIG, `refusing to write the credential ${secrets[0]} into the committed config`, { hint: 'add --local, or use AWS_* environment variables or a profile' });
+  }
+  // Validates the url and options before anything is written.
+  const remote = await openRemote(url, opts.options ?? {}, repo.root);
+  config.remotes = { ...config.remotes, [name]: entry };
+  if (opts.makeDefault) config.core = { ...config.core, remote: name };
+  writeConfigFile(repo.layout, local, config);
+  // A directory remote is created here, where the user names it; later commands never create it, so an
+  // unmounted share fails loudly instead of filling the local disk.
+  if (remote instanceof DirRemote) fs.mkdirSync(remote.root, { recursive: true });
+}
+
+/** `mlx remote modify`: sets (or with `value` undefined, removes) one option of a remote. */
+export function modifyRemote(repo: Repo, name: string, key: string, value: string | undefined, local: boolean): void {
+  if (!loadConfig(repo.layout).remotes?.[name]) throw unknownRemote(repo, name);
+  if (SECRET_REMOTE_OPTIONS.includes(key) && !local) {
+    throw new MlxError(E.BAD_CONFIG, `refusing to write the credential ${key} into the committed config`, { hint: 'add --local, or use AWS_* environment variables or a profile' });
+  }
+  const config = readConfigFile(repo.layout, local);
+  const entry: Record<string, string | boolean | number> = { ...config.remotes?.[name] };
+  if (value === undefined) delete entry[key];
+  else entry[key] = value === 'true' ? true : value === 'false' ? false : value;
+  config.remotes = { ...config.remotes, [name]: entry as RemoteConfig };
+  if (Object.keys(entry).length === 0) delete config.remotes[name];
+  writeConfigFile(repo.layout, local, config);
+}
+
+export function removeRemote(repo: Repo, name: string): void {
+  if (!loadConfig(repo.layout).remotes?.[name]) throw unknownRemote(repo, name);
+  for (const local of [false, true]) {
+    const config = readConfigFile(repo.layout, local);
+    if (config.remotes?.[name]) delete config.remotes[name];
+    if (config.core?.remote === name) delete config.core.remote;
+    writeConfigFile(repo.layout, local, config);
+  }
+}
+
+export function setDefaultRemote(repo: Repo, name: string): void {
+  if (!loadConfig(repo.layout).remotes?.[name]) throw unknownRemote(repo, name);
+  const config = readConfigFile(repo.layout, false);
+  config.core = { ...config.core, remote: name };
+  writeConfigFile(repo.layout, false, config);
+}
+
+export function listRemotes(repo: Repo): RemoteListing[] {
+  const config = loadConfig(repo.layout);
+  return Object.entries(config.remotes ?? {}).map(([name, r]) => {
+    const { url, ...rest } = r;
+    const options = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, SECRET_REMOTE_OPTIONS.includes(k) ? '***' : v]));
+    return { name, url, isDefault: config.core?.remote === name, options };
+  });
+}
+
+/** Opens the named remote, or the default one. */
+export async function resolveRemote(repo: Repo, name: string | undefined): Promise<{ name: string; remote: Remote }> {
+  const config = loadConfig(repo.layout);
+  const chosen = name ?? config.core?.remote;
+  if (!chosen) {
+    throw new MlxError(E.BAD_CONFIG, 'no remote given and no default remote set', { hint: 'mlx remote add -d <name> <url>, or pass -r <name>' });
+  }
+  const entry = config.remotes?.[chosen];
+  if (!entry) throw unknownRemote(repo, chosen);
+  const { url, ...options } = entry;
+  return { name: chosen, remote: await openRemote(url, options, repo.root) };
+}
+
+function unknownRemote(repo: Repo, name: string): MlxError {
+  const known = Object.keys(loadConfig(repo.layout).remotes ?? {});
+  return new MlxError(E.BAD_CONFIG, `unknown remote ${JSON.stringify(name)}`, { hint: known.length ? `known remotes: ${known.join(', ')}` : 'add one with mlx remote add <name> <url>' });
+}

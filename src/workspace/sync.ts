@@ -1,0 +1,125 @@
+import path from 'node:path';
+import type { Oid } from '../hash/oid.js';
+import { isFileEntry, parseManifest, type ManifestEntry } from '../formats/manifest.js';
+import { fetchObjects, type FetchSummary } from '../remote/fetch.js';
+import { pushObjects, type PushSummary } from '../remote/push.js';
+import { RemoteIndex } from '../remote/remote-index.js';
+import type { Remote } from '../remote/remote.js';
+import type { TransferProgress } from '../remote/transfer-progress.js';
+import { E, MlxError } from '../util/errors.js';
+import { checkout, type CheckoutResult } from './checkout.js';
+import { resolveRemote } from './remotes.js';
+import type { Repo } from './repo.js';
+import { selectTracked, type Selection } from './targets.js';
+
+export interface TransferOptions {
+  remote?: string;
+  jobs?: number;
+  progress?: TransferProgress;
+}
+
+/** The objects a selection needs: each file's oid; for directories the manifest and the files in scope. */
+function manifestEntries(repo: Repo, s: Selection): ManifestEntry[] {
+  const p = s.tracked.pointer;
+  if (p.kind !== 'dir') return [];
+  const entries = parseManifest(repo.store.readBytes(p.oid).toString('utf8'), `${p.oid} (${s.tracked.path})`).entries;
+  return s.sub === undefined ? entries : entries.filter((e) => e.p === s.sub || e.p.startsWith(`${s.sub}/`));
+}
+
+function neededOids(repo: Repo, selection: Selection[]): Oid[] {
+  const oids: Oid[] = [];
+  for (const s of selection) {
+    oids.push(s.tracked.pointer.oid);
+    for (const e of manifestEntries(repo, s)) if (isFileEntry(e)) oids.push(e.o);
+  }
+  return oids;
+}
+
+async function openIndex(repo: Repo, remote: Remote, jobs: number | undefined): Promise<RemoteIndex> {
+  return RemoteIndex.load(remote, path.join(repo.store.root, 'remotes'), jobs ?? 8);
+}
+
+export interface PushResult extends PushSummary {
+  remote: string;
+}
+
+/** `mlx push`: sends what the selected pointers need and the remote lacks. */
+export async function push(repo: Repo, cwd: string, paths: string[], opts: TransferOptions = {}): Promise<PushResult> {
+  const selection = selectTracked(repo, cwd, paths);
+  const manifests = selection.filter((s) => s.tracked.pointer.kind === 'dir').map((s) => s.tracked.pointer.oid);
+  const absent = repo.store.missing(manifests);
+  if (absent.size > 0) {
+    throw new MlxError(E.OBJECT_MISSING, `cannot push: the manifest ${[...absent][0]} is not in the local cache`, { hint: 'mlx fetch it first, or push from the machine that added the data' });
+  }
+  const { name, remote } = await resolveRemote(repo, opts.remote);
+  const index = await openIndex(repo, remote, opts.jobs);
+  const summary = await pushObjects(repo.store, repo.newHasher, remote, index, neededOids(repo, selection), { jobs: opts.jobs, progress: opts.progress });
+  return { remote: name, ...summary };
+}
+
+export interface FetchResult extends FetchSummary {
+  remote: string;
+}
+
+/**
+ * `mlx fetch`: brings the objects the selected pointers need into the cache. Directory manifests come
+ * first (they say which files a directory needs); a path inside a tracked directory fetches only its
+ * own objects.
+ */
+export async function fetch(repo: Repo, cwd: string, paths: string[], opts: TransferOptions = {}): Promise<FetchResult> {
+  const selection = selectTracked(repo, cwd, paths);
+  const { name, remote } = await resolveRemote(repo, opts.remote);
+  const index = await openIndex(repo, remote, opts.jobs);
+  const first = await fetchObjects(repo.store, repo.newHasher, remote, index, selection.map((s) => s.tracked.pointer.oid), { jobs: opts.jobs, progress: opts.progress });
+  const manifestsMissing = new Set(first.missingOnRemote);
+  const withManifest = selection.filter((s) => !manifestsMissing.has(s.tracked.pointer.oid));
+  const files: Oid[] = [];
+  for (const s of withManifest) for (const e of manifestEntries(repo, s)) if (isFileEntry(e)) files.push(e.o);
+  const second = await fetchObjects(repo.store, repo.newHasher, remote, index, files, { jobs: opts.jobs, progress: opts.progress });
+  const result: FetchResult = {
+    remote: name,
+    requested: first.requested + second.requested,
+    alreadyLocal: first.alreadyLocal + second.alreadyLocal,
+    fetched: first.fetched + second.fetched,
+    bytesReceived: first.bytesReceived + second.bytesReceived,
+    missingOnRemote: [...first.missingOnRemote, ...second.missingOnRemote],
+  };
+  if (result.missingOnRemote.length > 0) {
+    throw new MlxError(E.OBJECT_MISSING, `${result.missingOnRemote.length} object(s) are not on remote ${name} (first: ${result.missingOnRemote[0]}); fetched ${result.fetched} other(s)`, {
+      hint: 'they were never pushed: run mlx push where the data was added',
+      data: { ...result },
+    });
+  }
+  return result;
+}
+
+export interface PullResult {
+  fetch: FetchResult;
+  checkout: CheckoutResult;
+}
+
+/** `mlx pull`: fetch, then checkout the same paths. */
+export async function pull(repo: Repo, cwd: string, paths: string[], opts: TransferOptions & { force?: boolean } = {}): Promise<PullResult> {
+  const fetched = await fetch(repo, cwd, paths, opts);
+  const done = await checkout(repo, cwd, paths, { force: opts.force });
+  return { fetch: fetched, checkout: done };
+}
+
+export interface RemoteStatus {
+  remote: string;
+  paths: { path: string; objects: number; notOnRemote: number; notInCache: number }[];
+}
+
+/** `mlx status --remote`: per tracked path, how many of its objects the remote lacks. */
+export async function remoteStatus(repo: Repo, cwd: string, paths: string[], remoteName?: string): Promise<RemoteStatus> {
+  const selection = selectTracked(repo, cwd, paths);
+  const { name, remote } = await resolveRemote(repo, remoteName);
+  const index = await openIndex(repo, remote, undefined);
+  const out: RemoteStatus = { remote: name, paths: [] };
+  for (const s of selection) {
+    const oids = repo.store.has(s.tracked.pointer.oid) || s.tracked.pointer.kind === 'file' ? neededOids(repo, [s]) : [s.tracked.pointer.oid];
+    const local = repo.store.missing(oids);
+    out.paths.push({ path: s.tracked.path, objects: oids.length, notOnRemote: oids.filter((o) => !index.has(o)).length, notInCache: local.size });
+  }
+  return out;
+}
