@@ -11,8 +11,11 @@ export interface RunResult {
 }
 
 /** Runs the real, built CLI in `cwd`, as a user would. */
+/** Extra environment for every CLI run of this test file (e.g. S3 credentials). */
+export const cliEnv: Record<string, string> = {};
+
 export function mlx(cwd: string, ...args: string[]): RunResult {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, MLX_LOCK_TIMEOUT_MS: '30000' } });
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, MLX_LOCK_TIMEOUT_MS: '30000', ...cliEnv } });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -29,7 +32,7 @@ export function mlxJson<T = any>(cwd: string, ...args: string[]): T {
 
 /** Starts the CLI without waiting, for concurrency and kill tests. */
 export function mlxSpawn(cwd: string, ...args: string[]): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...cliEnv } });
 }
 
 export function finished(child: ChildProcess): Promise<RunResult> {

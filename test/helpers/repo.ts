@@ -72,3 +72,10 @@ export function snapshot(dir: string): Record<string, string> {
   walk(dir, '');
   return out;
 }
+
+/** `git clone` of a local repository: copies .git and checks out the branch, as a fresh machine would. */
+export async function gitCloneLocal(src: string, dest: string): Promise<void> {
+  fs.mkdirSync(dest, { recursive: true });
+  fs.cpSync(path.join(src, '.git'), path.join(dest, '.git'), { recursive: true });
+  await git.checkout({ fs, dir: dest, ref: 'main', force: true });
+}

@@ -88,3 +88,38 @@ export async function closedPort(): Promise<number> {
     });
   });
 }
+
+/**
+ * The same server in a child process. Use this when the test drives the CLI with spawnSync, which
+ * blocks this process's event loop and so would starve an in-process server.
+ */
+export async function startS3ServerProcess(opts: { bucket?: string } = {}): Promise<S3TestServer> {
+  const { spawn } = await import('node:child_process');
+  const bucket = opts.bucket ?? 'mlx-test';
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlx-s3rver-'));
+  const script = path.join(path.dirname(new URL(import.meta.url).pathname), 's3rver-process.mjs');
+  const child = spawn(process.execPath, [script, dir, bucket], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d) => {
+      buf += d;
+      const line = buf.split('\n')[0];
+      if (buf.includes('\n')) resolve((JSON.parse(line!) as { port: number }).port);
+    });
+    child.once('exit', (code) => reject(new Error(`s3rver exited with ${code}`)));
+  });
+  return {
+    requests: [],
+    endpoint: `http://127.0.0.1:${port}`,
+    bucket,
+    dir,
+    accessKeyId: S3RVER_KEY,
+    secretAccessKey: S3RVER_KEY,
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

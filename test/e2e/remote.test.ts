@@ -1,0 +1,231 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { cliEnv, expectCleanError, finished, mlx, mlxJson, mlxOk, mlxSpawn } from '../helpers/cli.js';
+import { bytes, gitCloneLocal, gitCommitAll, gitInit, gitRestoreFile, snapshot, tempDir, write } from '../helpers/repo.js';
+import { closedPort, startS3ServerProcess, type S3TestServer } from '../helpers/s3-server.js';
+
+let s3: S3TestServer;
+beforeAll(async () => {
+  s3 = await startS3ServerProcess();
+  cliEnv.AWS_ACCESS_KEY_ID = s3.accessKeyId;
+  cliEnv.AWS_SECRET_ACCESS_KEY = s3.secretAccessKey;
+});
+afterAll(async () => {
+  await s3.stop();
+});
+
+interface Kind {
+  name: 'dir' | 's3';
+  /** `mlx remote add` arguments for a fresh, empty location. */
+  addArgs(id: string): string[];
+  /** Files on the remote's storage for a key prefix, to count or tamper with. */
+  storedFile(id: string, key: string): string;
+  storedKeys(id: string): string[];
+}
+
+let remoteRoot: string;
+const kinds: Kind[] = [
+  {
+    name: 'dir',
+    addArgs: (id) => [path.join(remoteRoot, id)],
+    storedFile: (id, key) => path.join(remoteRoot, id, key),
+    storedKeys: (id) => listFiles(path.join(remoteRoot, id)),
+  },
+  {
+    name: 's3',
+    addArgs: (id) => [`s3://${s3.bucket}/${id}`, '-o', `endpoint=${s3.endpoint}`],
+    storedFile: (id, key) => path.join(s3.dir, s3.bucket, id, `${key}._S3rver_object`),
+    storedKeys: (id) => listFiles(path.join(s3.dir, s3.bucket, id)).filter((k) => k.endsWith('._S3rver_object')).map((k) => k.slice(0, -'._S3rver_object'.length)),
+  },
+];
+
+function listFiles(root: string): string[] {
+  if (!fs.existsSync(root)) return [];
+  return (fs.readdirSync(root, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(root, f)).isFile()).map((f) => f.split(path.sep).join('/'));
+}
+
+let dir: string;
+let fresh: string;
+beforeEach(async () => {
+  remoteRoot = tempDir('mlx-remote-');
+  dir = tempDir();
+  fresh = tempDir('mlx-fresh-');
+  fs.rmSync(fresh, { recursive: true });
+  await gitInit(dir);
+  mlxOk(dir, 'init');
+});
+afterEach(() => {
+  for (const d of [dir, fresh, remoteRoot]) fs.rmSync(d, { recursive: true, force: true });
+});
+
+describe.each(kinds)('$name remote', (kind) => {
+  it('add, commit, push, clone fresh, pull: thousands of small files come back byte for byte in a few objects', async () => {
+    const id = `small-${crypto.randomBytes(4).toString('hex')}`;
+    for (let i = 0; i < 2000; i++) write(dir, `data/train/c${i % 20}/f${i}.bin`, bytes(512 + (i % 7) * 100, `s${i}`));
+    mlxOk(dir, 'add', 'data/train');
+    mlxOk(dir, 'remote', 'add', '-d', 'storage', ...kind.addArgs(id));
+    expect(mlxOk(dir, 'status', '--remote').stdout).toMatch(/not pushed: {3}data\/train {2}\(2001 of 2001 objects not on storage\)/);
+    const pushed = mlxJson(dir, 'push', '-j', '4');
+    expect(pushed).toMatchObject({ remote: 'storage', objects: 2001, alreadyOnRemote: 0, uploadedObjects: 2001 });
+    // 2,000 files in a handful of uploads: the layout marker, then one pack and its index per pack.
+    expect(kind.storedKeys(id).length).toBe(1 + 2 * pushed.packs);
+    expect(pushed.packs).toBeLessThanOrEqual(3);
+    expect(mlxOk(dir, 'status', '--remote').stdout).toMatch(/everything is on storage/);
+    expect(mlxJson(dir, 'push').uploadedObjects).toBe(0);
+    await gitCommitAll(dir, 'v1');
+
+    await gitCloneLocal(dir, fresh);
+    const pulled = mlxJson(fresh, 'pull');
+    expect(pulled.fetch.fetched).toBe(2001);
+    expect(snapshot(path.join(fresh, 'data/train'))).toEqual(snapshot(path.join(dir, 'data/train')));
+    expect(mlxJson(fresh, 'status').paths[0]).toMatchObject({ state: 'clean', cache: 'ok' });
+  });
+
+  it('a large file changed twice sends only new chunks, and every version pulls back exactly', async () => {
+    const id = `large-${crypto.randomBytes(4).toString('hex')}`;
+    mlxOk(dir, 'remote', 'add', '-d', 'storage', ...kind.addArgs(id));
+    const v1 = crypto.randomBytes(24 << 20);
+    write(dir, 'model.ckpt', v1);
+    mlxOk(dir, 'add', 'model.ckpt');
+    const p1 = mlxJson(dir, 'push');
+    await gitCommitAll(dir, 'v1');
+    // v2: a few bytes changed in the middle; v3: 1% appended.
+    const v2 = Buffer.from(v1);
+    v2.write('edited in the middle', 12 << 20);
+    write(dir, 'model.ckpt', v2);
+    mlxOk(dir, 'add', 'model.ckpt');
+    const p2 = mlxJson(dir, 'push');
+    await gitCommitAll(dir, 'v2');
+    const v3 = Buffer.concat([v2, crypto.randomBytes(v2.length / 100)]);
+    write(dir, 'model.ckpt', v3);
+    mlxOk(dir, 'add', 'model.ckpt');
+    const p3 = mlxJson(dir, 'push');
+    await gitCommitAll(dir, 'v3');
+    expect(p1.bytesSent).toBeGreaterThan(v1.length * 0.99);
+    for (const p of [p2, p3]) {
+      expect(p.bytesSent).toBeLessThan(v1.length * 0.35);
+      expect(p.bytesDeduplicated).toBeGreaterThan(v1.length * 0.6);
+    }
+
+    await gitCloneLocal(dir, fresh);
+    mlxOk(fresh, 'pull');
+    expect(fs.readFileSync(path.join(fresh, 'model.ckpt')).equals(v3)).toBe(true);
+    for (const [rev, want] of [['HEAD~1', v2], ['HEAD~2', v1]] as const) {
+      await gitRestoreFile(fresh, rev, 'model.ckpt.mlx');
+      mlxOk(fresh, 'pull');
+      expect(fs.readFileSync(path.join(fresh, 'model.ckpt')).equals(want)).toBe(true);
+    }
+  });
+
+  it('pulls one file of a tracked directory with a ranged read of only its bytes', async () => {
+    const id = `partial-${crypto.randomBytes(4).toString('hex')}`;
+    for (let i = 0; i < 300; i++) write(dir, `data/f${i}.bin`, bytes(20_000, `p${i}`));
+    mlxOk(dir, 'add', 'data');
+    mlxOk(dir, 'remote', 'add', '-d', 'storage', ...kind.addArgs(id));
+    mlxOk(dir, 'push');
+    await gitCommitAll(dir, 'v1');
+    await gitCloneLocal(dir, fresh);
+    const res = mlxJson(fresh, 'pull', 'data/f123.bin');
+    expect(res.fetch.fetched).toBe(2); // the manifest and the file
+    expect(res.fetch.bytesReceived).toBeLessThan(100_000); // not the 6 MB pack
+    expect(fs.readFileSync(path.join(fresh, 'data/f123.bin'))).toEqual(bytes(20_000, 'p123'));
+    expect(fs.readdirSync(path.join(fresh, 'data'))).toEqual(['f123.bin']);
+  });
+
+  it('refuses a tampered or truncated pack: nothing reaches the cache or the workspace', async () => {
+    const id = `tamper-${crypto.randomBytes(4).toString('hex')}`;
+    for (let i = 0; i < 50; i++) write(dir, `data/f${i}.bin`, bytes(3000, `t${i}`));
+    mlxOk(dir, 'add', 'data');
+    mlxOk(dir, 'remote', 'add', '-d', 'storage', ...kind.addArgs(id));
+    mlxOk(dir, 'push');
+    await gitCommitAll(dir, 'v1');
+    const packKey = kind.storedKeys(id).find((k) => k.endsWith('.pack'))!;
+    const packFile = kind.storedFile(id, packKey);
+    const original = fs.readFileSync(packFile);
+
+    const flipped = Buffer.from(original);
+    flipped[2000] ^= 0x55; // inside the first members' data
+    fs.writeFileSync(packFile, flipped);
+    await gitCloneLocal(dir, fresh);
+    expect(expectCleanError(mlx(fresh, 'pull'))).toMatch(/tampered|corrupt/);
+    expect(fs.existsSync(path.join(fresh, 'data'))).toBe(false);
+
+    fs.writeFileSync(packFile, original.subarray(0, original.length / 2));
+    expect(expectCleanError(mlx(fresh, 'pull'))).toMatch(/tampered|corrupt|truncated|short/);
+    expect(fs.existsSync(path.join(fresh, 'data'))).toBe(false);
+
+    // Every object that did reach the cache is intact (verified on the way in).
+    fs.writeFileSync(packFile, original);
+    mlxOk(fresh, 'pull');
+    expect(snapshot(path.join(fresh, 'data'))).toEqual(snapshot(path.join(dir, 'data')));
+  });
+});
+
+describe('remote failures', () => {
+  it('unknown remote, unreachable endpoint, wrong credentials and a missing bucket each give one clear line', async () => {
+    write(dir, 'x.bin', 'x');
+    mlxOk(dir, 'add', 'x.bin');
+    expect(expectCleanError(mlx(dir, 'push'))).toMatch(/no remote given and no default remote set/);
+    expect(expectCleanError(mlx(dir, 'push', '-r', 'nope'))).toMatch(/unknown remote "nope"/);
+    const port = await closedPort();
+    mlxOk(dir, 'remote', 'add', 'down', 's3://bucket/x', '-o', `endpoint=http://127.0.0.1:${port}`);
+    const t0 = Date.now();
+    expect(expectCleanError(mlx(dir, 'push', '-r', 'down'))).toMatch(/unreachable|connect/i);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    mlxOk(dir, 'remote', 'add', 'nobucket', 's3://no-such-bucket/x', '-o', `endpoint=${s3.endpoint}`);
+    expect(expectCleanError(mlx(dir, 'push', '-r', 'nobucket'))).toMatch(/bucket/i);
+    mlxOk(dir, 'remote', 'add', 'badkey', `s3://${s3.bucket}/x`, '-o', `endpoint=${s3.endpoint}`);
+    const saved = cliEnv.AWS_ACCESS_KEY_ID!;
+    cliEnv.AWS_ACCESS_KEY_ID = 'WRONG';
+    try {
+      expect(expectCleanError(mlx(dir, 'push', '-r', 'badkey'))).toMatch(/credential|access key|denied/i);
+    } finally {
+      cliEnv.AWS_ACCESS_KEY_ID = saved;
+    }
+    expect(mlxJson(dir, 'remote', 'list').map((r: any) => r.name).sort()).toEqual(['badkey', 'down', 'nobucket']);
+  });
+
+  it('never writes credentials into the committed config', () => {
+    expect(expectCleanError(mlx(dir, 'remote', 'add', 's', 's3://b/p', '-o', 'secret_access_key=abc'))).toMatch(/refusing to write the credential/);
+    mlxOk(dir, 'remote', 'add', '--local', 's', 's3://b/p', '-o', 'access_key_id=AKID', 'secret_access_key=abc');
+    expect(fs.readFileSync(path.join(dir, '.mlx/config.yaml'), 'utf8')).not.toContain('abc');
+    expect(fs.readFileSync(path.join(dir, '.mlx/config.local.yaml'), 'utf8')).toContain('abc');
+    expect(mlxOk(dir, 'remote', 'list').stdout).toContain('secret_access_key=***');
+    write(dir, '.mlx/config.yaml', 'remotes:\n  t:\n    url: s3://b/p\n    access_key_id: AKIA\n');
+    expect(expectCleanError(mlx(dir, 'status'))).toMatch(/credentials must never be committed/);
+  });
+
+  it('a push killed half-way publishes no index for missing data, and the next push completes', async () => {
+    const target = path.join(remoteRoot, 'killed');
+    mlxOk(dir, 'remote', 'add', '-d', 'storage', target);
+    for (let i = 0; i < 4; i++) write(dir, `data/big${i}.bin`, crypto.randomBytes(20 << 20));
+    mlxOk(dir, 'add', 'data');
+    const child = mlxSpawn(dir, 'push', '-j', '1');
+    const packs = path.join(target, 'packs');
+    for (let i = 0; i < 1000 && !(fs.existsSync(packs) && fs.readdirSync(packs).some((f) => f.endsWith('.idx'))); i++) await new Promise((r) => setTimeout(r, 10));
+    child.kill('SIGKILL');
+    await finished(child);
+    // Every published index names a complete pack.
+    for (const f of fs.readdirSync(packs).filter((n) => n.endsWith('.idx'))) {
+      const idx = JSON.parse(fs.readFileSync(path.join(packs, f), 'utf8'));
+      expect(fs.statSync(path.join(packs, f.replace(/\.idx$/, '.pack'))).size).toBe(idx.size);
+    }
+    const second = mlxJson(dir, 'push');
+    expect(second.alreadyOnRemote + second.uploadedObjects).toBeGreaterThan(0);
+    await gitCommitAll(dir, 'v1');
+    await gitCloneLocal(dir, fresh);
+    mlxOk(fresh, 'pull');
+    expect(snapshot(path.join(fresh, 'data'))).toEqual(snapshot(path.join(dir, 'data')));
+  });
+
+  it('pull of data that was never pushed names what is missing', async () => {
+    mlxOk(dir, 'remote', 'add', '-d', 'storage', path.join(remoteRoot, 'empty'));
+    write(dir, 'a.bin', 'never pushed');
+    mlxOk(dir, 'add', 'a.bin');
+    await gitCommitAll(dir, 'v1');
+    await gitCloneLocal(dir, fresh);
+    expect(expectCleanError(mlx(fresh, 'pull'))).toMatch(/1 object\(s\) are not on remote storage.*never pushed/);
+  });
+});
