@@ -73,38 +73,58 @@ async function addLocked(repo: Repo, tracked: string[], opts: AddOptions): Promi
 }
 
 function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats, progress: Progress | undefined, skipped: AddResult['skipped']): AddedPath {
-  const previous = readPointer(repo, rel);
-  const knownPresent = previousObjects(repo, previous?.pointer);
-  const tree = readWorkTree(repo, index, rel, { mode: 'store', knownPresent, progress, stats });
+  const previous = readPointer(repo, rel)?.pointer;
+  let prev: PreviousVersion | undefined;
+  const previousVersion = () => (prev ??= readPreviousVersion(repo, rel, previous));
+  const tree = readWorkTree(repo, index, rel, {
+    mode: 'store',
+    expectOid: previous?.kind === 'dir' && repo.store.has(previous.oid) ? previous.oid : undefined,
+    knownPresent: () => previousVersion().present,
+    candidate: (key) => index.candidate(key) ?? previousVersion().byKey.get(key),
+    progress,
+    stats,
+  });
   let pointer: Pointer;
   if (tree.kind === 'missing') throw new MlxError(E.PATH_NOT_FOUND, `${rel}: no such file or directory`);
-  if (tree.kind === 'file') {
+  if (tree.kind === 'dir-unchanged') {
+    pointer = previous!;
+  } else if (tree.kind === 'file') {
     pointer = { version: POINTER_VERSION, path: rel, kind: 'file', oid: tree.oid, size: tree.size };
   } else {
     assertNoNestedPointers(rel, tree.entries);
     skipped.push(...tree.skipped.map((s) => ({ path: `${rel}/${s.rel}`, why: s.why })));
     const manifestOid = repo.store.putBytes(Buffer.from(serializeManifest(tree.entries)));
+    if (tree.fp) index.recordTree(rel, tree.fp, manifestOid);
     const files = tree.entries.filter(isFileEntry);
     pointer = { version: POINTER_VERSION, path: rel, kind: 'dir', oid: manifestOid, size: files.reduce((n, f) => n + f.s, 0), files: files.length };
   }
-  const changed = writePointer(repo, pointer);
+  const changed = writePointer(repo, { ...pointer, path: rel });
   return { path: rel, kind: pointer.kind, oid: pointer.oid, size: pointer.size, files: pointer.kind === 'dir' ? pointer.files : undefined, changed };
 }
 
-/** Objects the previous version of a directory referenced: present already, so not checked again. */
-function previousObjects(repo: Repo, pointer: Pointer | undefined): Set<Oid> {
-  const out = new Set<Oid>();
+interface PreviousVersion {
+  /** Objects the previous version referenced that are in the store: not checked again. */
+  present: Set<Oid>;
+  /** Each file's previous oid by repo path: a candidate when its stat changed. */
+  byKey: Map<string, Oid>;
+}
+
+function readPreviousVersion(repo: Repo, rel: string, pointer: Pointer | undefined): PreviousVersion {
+  const out: PreviousVersion = { present: new Set(), byKey: new Map() };
   if (!pointer) return out;
   if (pointer.kind === 'file') {
-    if (repo.store.has(pointer.oid)) out.add(pointer.oid);
+    out.byKey.set(rel, pointer.oid);
+    if (repo.store.has(pointer.oid)) out.present.add(pointer.oid);
     return out;
   }
   if (!repo.store.has(pointer.oid)) return out;
   try {
-    const manifest = parseManifest(repo.store.readBytes(pointer.oid).toString('utf8'), pointer.oid);
-    const oids = manifest.entries.filter(isFileEntry).map((e) => e.o);
-    const missing = repo.store.missing(oids);
-    for (const o of oids) if (!missing.has(o)) out.add(o);
+    const files = parseManifest(repo.store.readBytes(pointer.oid).toString('utf8'), pointer.oid).entries.filter(isFileEntry);
+    const missing = repo.store.missing(files.map((e) => e.o));
+    for (const e of files) {
+      out.byKey.set(`${rel}/${e.p}`, e.o);
+      if (!missing.has(e.o)) out.present.add(e.o);
+    }
   } catch (err) {
     // A corrupt previous manifest only costs presence checks; the new one is built from the workspace.
     if (!(err instanceof MlxError)) throw err;

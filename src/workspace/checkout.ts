@@ -204,13 +204,24 @@ function apply(repo: Repo, index: StatIndex, plan: Plan, progress?: Progress): C
   if (plan.tracked.pointer.kind === 'dir') makeDirUnder(rootAbs, '');
   for (const p of plan.makeDirs) makeDirUnder(rootAbs, p);
   fs.mkdirSync(repo.layout.tmpDir, { recursive: true });
+  const written: [string, fs.Stats, string][] = [];
   for (const w of plan.writes) {
     if (w.p !== '') makeDirUnder(rootAbs, w.p.slice(0, Math.max(0, w.p.lastIndexOf('/'))));
     const dest = absOf(w.p);
     const type = materialize(repo, w.o, dest, w.x, progress ? (n) => progress({ bytes: n }) : undefined);
-    if (type !== 'symlink') index.record(keyOf(w.p), fs.lstatSync(dest), w.o, Date.now());
+    if (type !== 'symlink') written.push([keyOf(w.p), fs.lstatSync(dest), w.o]);
     progress?.({ files: 1 });
   }
+  // mlx wrote these bytes itself, so their content is known from the moment they were renamed into
+  // place; stamping them when the batch ends (as git stamps its index) keeps all but the last
+  // tick's files trusted, instead of re-hashing everything checkout just wrote.
+  // A small checkout finishes within one tick: wait out the rest of it (at most 20 ms) so its files
+  // are trusted too.
+  const latest = written.reduce((m, [, st]) => Math.max(m, st.mtimeMs), 0);
+  const wait = Math.ceil(latest + 21 - Date.now());
+  if (written.length > 0 && wait > 0 && wait <= 25) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
+  const doneAt = Date.now();
+  for (const [key, st, oid] of written) index.record(key, st, oid, doneAt);
   for (const l of plan.links) {
     makeDirUnder(rootAbs, l.p.slice(0, Math.max(0, l.p.lastIndexOf('/'))));
     fs.symlinkSync(l.l, absOf(l.p));

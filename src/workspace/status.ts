@@ -1,5 +1,6 @@
 import type { Oid } from '../hash/oid.js';
-import { isFileEntry, parseManifest, type ManifestEntry } from '../formats/manifest.js';
+import { hashBytes } from '../hash/hash-file.js';
+import { isFileEntry, parseManifest, serializeManifest, type ManifestEntry } from '../formats/manifest.js';
 import { POINTER_SUFFIX } from '../formats/pointer.js';
 import { MlxError } from '../util/errors.js';
 import { acquireLock } from './lock.js';
@@ -68,7 +69,9 @@ function selected(repo: Repo, cwd: string, userPaths: string[]) {
 
 function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, stats: WorkTreeStats, progress?: Progress): PathStatus {
   const p = t.pointer;
-  const work = readWorkTree(repo, index, t.path, { mode: 'hash', stats, progress });
+  const work = readWorkTree(repo, index, t.path, { mode: 'hash', stats, progress, expectOid: p.kind === 'dir' ? p.oid : undefined });
+  // Unchanged since it last matched this manifest: clean; the manifest's presence stands for the cache.
+  if (work.kind === 'dir-unchanged') return { path: t.path, kind: 'dir', state: 'clean', cache: repo.store.has(p.oid) ? 'ok' : 'missing' };
   if (p.kind === 'file') {
     const cache = repo.store.has(p.oid) ? 'ok' : 'missing';
     if (work.kind === 'missing') return { path: t.path, kind: 'file', state: 'missing', cache };
@@ -85,6 +88,7 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, stats: WorkTree
   if (work.kind === 'missing') return { path: t.path, kind: 'dir', state: 'missing', cache };
   if (!manifest) return { path: t.path, kind: 'dir', state: 'unknown', cache };
   if (work.kind === 'file') return { path: t.path, kind: 'dir', state: 'modified', cache, changes: { added: [], modified: [], deleted: manifest.map((e) => e.p) } };
+  if (work.fp) index.recordTree(t.path, work.fp, hashBytes(repo.newHasher, Buffer.from(serializeManifest(work.entries))));
   const changes = diffEntries(manifest, work.entries);
   const dirty = changes.added.length + changes.modified.length + changes.deleted.length > 0;
   return { path: t.path, kind: 'dir', state: dirty ? 'modified' : 'clean', cache, changes: dirty ? changes : undefined };

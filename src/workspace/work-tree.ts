@@ -5,8 +5,8 @@ import { hashFileSync } from '../hash/hash-file.js';
 import type { FileEntry, ManifestEntry } from '../formats/manifest.js';
 import { E, MlxError } from '../util/errors.js';
 import { lstatIfExists } from '../util/fs.js';
-import { scanTree } from './scan.js';
-import type { StatIndex } from './stat-index.js';
+import { scanTree, type Scanned } from './scan.js';
+import { isTrusted, type StatIndex } from './stat-index.js';
 import { absPath, type Repo } from './repo.js';
 
 /** Progress of long work, in files and bytes; the CLI renders it. */
@@ -17,7 +17,10 @@ export interface Progress {
 export type WorkTree =
   | { kind: 'missing' }
   | { kind: 'file'; oid: Oid; size: number; x: boolean }
-  | { kind: 'dir'; entries: ManifestEntry[]; skipped: { rel: string; why: string }[] };
+  /** A directory read entry by entry. `fp` is set when every oid in it was trusted (see recordTree). */
+  | { kind: 'dir'; entries: ManifestEntry[]; skipped: { rel: string; why: string }[]; fp?: string }
+  /** A directory whose stats are exactly those it had when it gave manifest `oid` (= `expectOid`). */
+  | { kind: 'dir-unchanged'; oid: Oid };
 
 export interface WorkTreeStats {
   hashedFiles: number;
@@ -27,11 +30,18 @@ export interface WorkTreeStats {
 export interface ReadOptions {
   /** `store` copies new content into the cache (add); `hash` only computes oids (status, checkout). */
   mode: 'store' | 'hash';
-  /** Oids already known to be in the store, to skip presence checks. */
-  knownPresent?: ReadonlySet<Oid>;
+  /** Oids already known to be in the store, to skip presence checks (asked only when needed). */
+  knownPresent?: () => ReadonlySet<Oid>;
+  /** The manifest oid the caller expects; an unchanged directory then costs one stat per entry. */
+  expectOid?: Oid;
+  /** A likely oid for a file whose stat changed (e.g. touched): confirmed by hashing, no copy needed. */
+  candidate?: (key: string) => Oid | undefined;
   progress?: Progress;
   stats?: WorkTreeStats;
 }
+
+/** Files at least this large are hashed before copying when a candidate oid is already stored. */
+const CONFIRM_BEFORE_COPY = 1 << 20;
 
 /**
  * Reads what the workspace holds at a tracked path: the oid of every file, using the stat index so
@@ -44,28 +54,48 @@ export function readWorkTree(repo: Repo, index: StatIndex, rel: string, opts: Re
   const linked = st.isSymbolicLink() ? cacheLinkOid(repo, abs) : undefined;
   if (linked) return { kind: 'file', oid: linked, size: fs.statSync(abs).size, x: false };
   if (st.isFile()) {
-    const [entry] = fileEntries(repo, index, [{ key: rel, abs, rel, stat: st }], opts);
-    return { kind: 'file', oid: entry!.o, size: entry!.s, x: entry!.x };
+    const { entries } = fileEntries(repo, index, [{ key: rel, abs, rel, stat: st }], opts);
+    const entry = entries[0]!;
+    return { kind: 'file', oid: entry.o, size: entry.s, x: entry.x };
   }
   if (st.isDirectory()) {
     const scan = scanTree(abs);
+    const fp = fingerprint(repo, scan.entries);
+    const known = index.treeOid(rel, fp);
+    if (opts.expectOid && known === opts.expectOid) return { kind: 'dir-unchanged', oid: known };
     const files: PendingFile[] = [];
     const entries: ManifestEntry[] = [];
     for (const s of scan.entries) {
       if (s.kind === 'file') files.push({ key: `${rel}/${s.rel}`, abs: absPath(repo, `${rel}/${s.rel}`), rel: s.rel, stat: s.stat });
       else if (s.kind === 'link') {
-        const abs = absPath(repo, `${rel}/${s.rel}`);
-        const oid = cacheLinkOid(repo, abs);
+        const linkAbs = absPath(repo, `${rel}/${s.rel}`);
+        const oid = cacheLinkOid(repo, linkAbs);
         // A symlink into the cache is how `cache.type symlink` checks files out: it stands for that file.
-        entries.push(oid ? { p: s.rel, o: oid, s: fs.statSync(abs).size, x: false } : { p: s.rel, t: 'l', l: s.target });
-      }
-      else entries.push({ p: s.rel, t: 'd' });
+        entries.push(oid ? { p: s.rel, o: oid, s: fs.statSync(linkAbs).size, x: false } : { p: s.rel, t: 'l', l: s.target });
+      } else entries.push({ p: s.rel, t: 'd' });
     }
     opts.progress?.({ totalFiles: files.length, totalBytes: files.reduce((n, f) => n + f.stat.size, 0) });
-    entries.push(...fileEntries(repo, index, files, opts));
-    return { kind: 'dir', entries, skipped: scan.skipped };
+    const read = fileEntries(repo, index, files, opts);
+    entries.push(...read.entries);
+    return { kind: 'dir', entries, skipped: scan.skipped, fp: read.allTrusted ? fp : undefined };
   }
   throw new MlxError(E.BAD_PATH, `${rel} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file or directory'}; track its target instead`, { data: { path: rel } });
+}
+
+/**
+ * One hash over every entry's path, size, mtime, inode and mode (or link target): equal fingerprints
+ * mean no entry was added, removed, replaced or touched since.
+ */
+function fingerprint(repo: Repo, entries: Scanned[]): string {
+  const parts: string[] = [];
+  for (const s of entries) {
+    if (s.kind === 'file') parts.push(`f\0${s.rel}\0${s.stat.size}\0${s.stat.mtimeMs}\0${s.stat.ino}\0${s.stat.mode}`);
+    else if (s.kind === 'link') parts.push(`l\0${s.rel}\0${s.target}`);
+    else parts.push(`d\0${s.rel}`);
+  }
+  const h = repo.newHasher();
+  h.update(Buffer.from(parts.join('\n')));
+  return h.digestHex();
 }
 
 /** The oid a workspace symlink points at when its target is a cache object, else undefined. */
@@ -78,22 +108,26 @@ export function cacheLinkOid(repo: Repo, abs: string): Oid | undefined {
 
 interface PendingFile { key: string; abs: string; rel: string; stat: fs.Stats }
 
-function fileEntries(repo: Repo, index: StatIndex, files: PendingFile[], opts: ReadOptions): FileEntry[] {
+function fileEntries(repo: Repo, index: StatIndex, files: PendingFile[], opts: ReadOptions): { entries: FileEntry[]; allTrusted: boolean } {
   const known = new Array<Oid | undefined>(files.length);
   const toCheck: Oid[] = [];
+  const present = opts.mode === 'store' && files.length > 0 ? opts.knownPresent?.() : undefined;
   files.forEach((f, i) => {
     const oid = index.lookup(f.key, f.stat);
     known[i] = oid;
-    if (oid && opts.mode === 'store' && !opts.knownPresent?.has(oid)) toCheck.push(oid);
+    if (oid && opts.mode === 'store' && !present?.has(oid)) toCheck.push(oid);
   });
   // Trusted stat but object gone (cache cleared or shared cache pruned): read the file again.
   const absent = opts.mode === 'store' ? repo.store.missing(toCheck) : new Set<Oid>();
   const out: FileEntry[] = [];
+  let allTrusted = true;
   files.forEach((f, i) => {
     let oid = known[i];
     if (!oid || absent.has(oid)) {
       oid = hashOrImport(repo, f, opts);
-      index.record(f.key, f.stat, oid, Date.now());
+      const hashedAt = Date.now();
+      index.record(f.key, f.stat, oid, hashedAt);
+      if (!isTrusted({ mtimeMs: f.stat.mtimeMs, hashedAt })) allTrusted = false;
       if (opts.stats) {
         opts.stats.hashedFiles++;
         opts.stats.hashedBytes += f.stat.size;
@@ -104,15 +138,28 @@ function fileEntries(repo: Repo, index: StatIndex, files: PendingFile[], opts: R
     opts.progress?.({ files: 1 });
     out.push({ p: f.rel, o: oid, s: f.stat.size, x: (f.stat.mode & 0o111) !== 0 });
   });
-  return out;
+  return { entries: out, allTrusted };
 }
 
 function hashOrImport(repo: Repo, f: PendingFile, opts: ReadOptions): Oid {
   const onBytes = opts.progress ? (n: number) => opts.progress!({ bytes: n }) : undefined;
-  const res = opts.mode === 'store' ? repo.store.importFile(f.abs, onBytes) : hashFileSync(repo.newHasher, f.abs, onBytes);
+  let res: { oid: Oid; size: number } | undefined;
+  if (opts.mode === 'store') {
+    // A touched or re-indexed large file usually still holds stored content: confirm by hashing
+    // (fast) instead of copying it into the cache again.
+    const candidate = f.stat.size >= CONFIRM_BEFORE_COPY ? opts.candidate?.(f.key) : undefined;
+    if (candidate && repo.store.has(candidate)) {
+      const hashed = hashFileSync(repo.newHasher, f.abs);
+      if (hashed.oid === candidate) res = hashed;
+    }
+    res ??= repo.store.importFile(f.abs, onBytes);
+  } else {
+    res = hashFileSync(repo.newHasher, f.abs, onBytes);
+  }
   const after = fs.lstatSync(f.abs);
   if (res.size !== f.stat.size || after.size !== f.stat.size || after.mtimeMs !== f.stat.mtimeMs) {
     throw new MlxError(E.BAD_STATE, `${f.key} changed while mlx was reading it`, { hint: 'wait for the program writing it to finish, then try again', data: { path: f.key } });
   }
   return res.oid;
 }
+

@@ -74,6 +74,33 @@ describe('the add → commit → edit → status → add → checkout walkthroug
     expect(st.paths[0].state).toBe('clean');
   });
 
+  it('files written by checkout are not hashed again by the next status', async () => {
+    makeDataset(dir, 2, 10);
+    write(dir, 'model.ckpt', bytes(2_000_000, 'm'));
+    mlxOk(dir, 'add', 'data/train', 'model.ckpt');
+    fs.rmSync(path.join(dir, 'data/train'), { recursive: true });
+    fs.rmSync(path.join(dir, 'model.ckpt'));
+    mlxOk(dir, 'checkout');
+    const st = mlxJson(dir, 'status');
+    expect(st.paths.map((p: any) => p.state)).toEqual(['clean', 'clean']);
+    expect(st.hashedFiles).toBe(0);
+  });
+
+  it('a touched large file is confirmed by hashing, not copied into the cache again', () => {
+    write(dir, 'model.ckpt', bytes(3_000_000, 'touch'));
+    mlxOk(dir, 'add', 'model.ckpt');
+    const oid = /oid: b3:([0-9a-f]{64})/.exec(fs.readFileSync(path.join(dir, 'model.ckpt.mlx'), 'utf8'))![1]!;
+    const obj = path.join(dir, '.mlx/cache/objects', oid.slice(0, 2), oid.slice(2));
+    const inode = fs.statSync(obj).ino;
+    const later = new Date(Date.now() + 5000);
+    fs.utimesSync(path.join(dir, 'model.ckpt'), later, later);
+    fs.rmSync(path.join(dir, '.mlx/state'), { recursive: true }); // even with the stat index lost
+    const res = mlxJson(dir, 'add', 'model.ckpt');
+    expect(res.paths[0].changed).toBe(false);
+    expect(res.hashedFiles).toBe(1);
+    expect(fs.statSync(obj).ino).toBe(inode);
+  });
+
   it('adding a file inside a tracked directory updates the directory pointer', () => {
     makeDataset(dir, 2, 5);
     mlxOk(dir, 'add', 'data/train');
