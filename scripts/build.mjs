@@ -4,7 +4,7 @@ import { build } from 'esbuild';
 import fs from 'node:fs';
 
 const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-fs.rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
+// dist/ is not emptied first: a CLI process already running keeps finding the chunks it loads lazily.
 await build({
   entryPoints: ['src/cli/main.ts'],
   outdir: 'dist/cli',

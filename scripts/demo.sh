@@ -31,5 +31,20 @@ mlx checkout data/train
 v1_again="$(cd data/train && find . -type f | sort | xargs sha256sum | sha256sum)"
 if [ "$v1_sum" != "$v1_again" ]; then echo "demo FAILED: data/train differs from v1" >&2; exit 1; fi
 step mlx status; mlx status
+
+step "git checkout HEAD -- data/train.mlx && mlx checkout"
+git checkout -q HEAD -- data/train.mlx
+mlx checkout
+step "mlx remote add -d storage $work-store && mlx push"
+mlx remote add -d storage "$work-store"
+mlx push
+git add .mlx/config.yaml && git commit -qm "add remote"
+step "git clone . fresh && cd fresh && mlx pull"
+trap 'rm -rf "$work" "$work-fresh" "$work-store"' EXIT
+git clone -q "$work" "$work-fresh"
+(cd "$work-fresh" && mlx pull)
+sums() { (cd "$1" && find . -type f | sort | xargs sha256sum | sha256sum); }
+if [ "$(sums data/train)" != "$(sums "$work-fresh/data/train")" ]; then echo "demo FAILED: the fresh clone's data differs" >&2; exit 1; fi
+cmp model.ckpt "$work-fresh/model.ckpt"
 step mlx doctor; mlx doctor
-printf '\n\033[1mdemo OK:\033[0m data/train is byte for byte v1 again.\n'
+printf '\n\033[1mdemo OK:\033[0m data/train is byte for byte v1 again, and a fresh clone pulled v2 byte for byte.\n'
