@@ -54,3 +54,13 @@ export async function startProgress(out: Output, label: string): Promise<Progres
     },
   };
 }
+
+/** Runs `run` with a progress bar that is always taken down, even when it fails. */
+export async function withProgress<T>(out: Output, label: string, run: (report: Progress | undefined) => Promise<T>): Promise<T> {
+  const progress = await startProgress(out, label);
+  try {
+    return await run(progress.report);
+  } finally {
+    progress.stop();
+  }
+}

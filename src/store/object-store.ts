@@ -75,13 +75,7 @@ export class ObjectStore {
   putBytes(data: Uint8Array): Oid {
     const oid = hashBytes(this.newHasher, data);
     if (this.has(oid) && this.isIntact(oid, data.length)) return oid;
-    const tmp = this.newTempPath();
-    try {
-      fs.writeFileSync(tmp, data, { flag: 'wx', mode: OBJECT_MODE });
-      this.moveIntoPlace(tmp, oid);
-    } finally {
-      fs.rmSync(tmp, { force: true });
-    }
+    this.writeObject(oid, data);
     return oid;
   }
 
@@ -92,10 +86,15 @@ export class ObjectStore {
   putVerified(expected: Oid, data: Uint8Array, source: string): void {
     const actual = hashBytes(this.newHasher, data);
     if (actual !== expected) throw corruptDownload(expected, source);
+    this.writeObject(expected, data);
+  }
+
+  /** Writes bytes already hashed to `oid` through a temp file and an atomic rename. */
+  private writeObject(oid: Oid, data: Uint8Array): void {
     const tmp = this.newTempPath();
     try {
       fs.writeFileSync(tmp, data, { flag: 'wx', mode: OBJECT_MODE });
-      this.moveIntoPlace(tmp, expected);
+      this.moveIntoPlace(tmp, oid);
     } finally {
       fs.rmSync(tmp, { force: true });
     }

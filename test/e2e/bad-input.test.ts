@@ -1,19 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { expectCleanError, mlx, mlxJson, mlxOk } from '../helpers/cli.js';
-import { bytes, gitInit, snapshot, tempDir, write } from '../helpers/repo.js';
+import { bytes, gitInit, snapshot, tempDir, useTempRepo, write } from '../helpers/repo.js';
 import { loadHasher } from '../../src/hash/blake3.js';
 import { hashBytes } from '../../src/hash/hash-file.js';
 
+const repo = useTempRepo((d) => mlxOk(d, 'init'));
 let dir: string;
-
-beforeEach(async () => {
-  dir = tempDir();
-  await gitInit(dir);
-  mlxOk(dir, 'init');
+beforeEach(() => {
+  dir = repo();
 });
-afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function objectPath(oid: string): string {
   const hex = oid.slice(3);

@@ -2,19 +2,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import os from 'node:os';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { finished, mlxJson, mlxOk, mlxSpawn } from '../helpers/cli.js';
-import { bytes, gitInit, tempDir, write } from '../helpers/repo.js';
+import { bytes, useTempRepo, write } from '../helpers/repo.js';
 import { loadHasher } from '../../src/hash/blake3.js';
 import { hashFileSync } from '../../src/hash/hash-file.js';
 
+const repo = useTempRepo((d) => mlxOk(d, 'init'));
 let dir: string;
-beforeEach(async () => {
-  dir = tempDir();
-  await gitInit(dir);
-  mlxOk(dir, 'init');
+beforeEach(() => {
+  dir = repo();
 });
-afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** Every object in the cache must hash to its own name. */
 async function expectCacheIntact(): Promise<number> {

@@ -1,17 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { mlx, mlxJson, mlxOk } from '../helpers/cli.js';
-import { bytes, gitCommitAll, gitInit, gitRestoreFile, snapshot, tempDir, write } from '../helpers/repo.js';
+import { bytes, gitCommitAll, gitRestoreFile, snapshot, useTempRepo, write } from '../helpers/repo.js';
 
+const repo = useTempRepo((d) => mlxOk(d, 'init'));
 let dir: string;
-
-beforeEach(async () => {
-  dir = tempDir();
-  await gitInit(dir);
-  mlxOk(dir, 'init');
+beforeEach(() => {
+  dir = repo();
 });
-afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function makeDataset(root: string, dirs = 5, perDir = 20): void {
   for (let c = 0; c < dirs; c++) {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import git from 'isomorphic-git';
+import { afterEach, beforeEach } from 'vitest';
 
 /** A fresh temporary folder, removed by the caller's cleanup. */
 export function tempDir(prefix = 'mlx-test-'): string {
@@ -78,4 +79,19 @@ export async function gitCloneLocal(src: string, dest: string): Promise<void> {
   fs.mkdirSync(dest, { recursive: true });
   fs.cpSync(path.join(src, '.git'), path.join(dest, '.git'), { recursive: true });
   await git.checkout({ fs, dir: dest, ref: 'main', force: true });
+}
+
+/**
+ * Registers a fresh `git init` + `mlx init` repository for every test of the calling file and removes
+ * it afterwards; read the current one through the returned getter.
+ */
+export function useTempRepo(init: (dir: string) => void): () => string {
+  let dir = '';
+  beforeEach(async () => {
+    dir = tempDir();
+    await gitInit(dir);
+    init(dir);
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return () => dir;
 }

@@ -1,17 +1,11 @@
 import { add } from '../../workspace/add.js';
 import { openRepo } from '../../workspace/repo.js';
 import { formatBytes, type Output } from '../output.js';
-import { startProgress } from '../progress.js';
+import { withProgress } from '../progress.js';
 
 export async function run(out: Output, paths: string[]): Promise<void> {
   const repo = await openRepo(out.cwd);
-  const progress = await startProgress(out, 'adding');
-  let res;
-  try {
-    res = await add(repo, out.cwd, paths, { progress: progress.report, onLockWait: (o) => out.info(`waiting for another mlx process (pid ${o.pid}) to finish...`) });
-  } finally {
-    progress.stop();
-  }
+  const res = await withProgress(out, 'adding', (progress) => add(repo, out.cwd, paths, { progress, onLockWait: (o) => out.info(`waiting for another mlx process (pid ${o.pid}) to finish...`) }));
   for (const s of res.skipped) out.warn(`skipped ${s.path}: ${s.why}`);
   out.result(res, () => [
     ...res.paths.map((p) => `${p.changed ? 'added' : 'unchanged'}  ${p.path}  (${p.kind === 'dir' ? `${p.files} files, ` : ''}${formatBytes(p.size)})`),

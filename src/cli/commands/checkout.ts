@@ -1,17 +1,13 @@
 import { checkout } from '../../workspace/checkout.js';
 import { openRepo } from '../../workspace/repo.js';
 import type { Output } from '../output.js';
-import { startProgress } from '../progress.js';
+import { withProgress } from '../progress.js';
 
 export async function run(out: Output, paths: string[], opts: { force?: boolean }): Promise<void> {
   const repo = await openRepo(out.cwd);
-  const progress = await startProgress(out, 'checkout');
-  let res;
-  try {
-    res = await checkout(repo, out.cwd, paths, { force: opts.force, progress: progress.report, onLockWait: (o) => out.info(`waiting for another mlx process (pid ${o.pid}) to finish...`) });
-  } finally {
-    progress.stop();
-  }
+  const res = await withProgress(out, 'checkout', (progress) =>
+    checkout(repo, out.cwd, paths, { force: opts.force, progress, onLockWait: (o) => out.info(`waiting for another mlx process (pid ${o.pid}) to finish...`) }),
+  );
   out.result(res, () =>
     res.paths
       .filter((p) => p.written + p.removed > 0)

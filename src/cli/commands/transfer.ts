@@ -2,7 +2,7 @@ import { openRepo } from '../../workspace/repo.js';
 import { fetch, pull, push, remoteStatus } from '../../workspace/sync.js';
 import { E, MlxError } from '../../util/errors.js';
 import { formatBytes, type Output } from '../output.js';
-import { startProgress } from '../progress.js';
+import { withProgress } from '../progress.js';
 
 export interface TransferFlags {
   remote?: string;
@@ -19,13 +19,7 @@ function jobsOf(flags: TransferFlags): number | undefined {
 
 export async function runPush(out: Output, paths: string[], flags: TransferFlags): Promise<void> {
   const repo = await openRepo(out.cwd);
-  const progress = await startProgress(out, 'push');
-  let res;
-  try {
-    res = await push(repo, out.cwd, paths, { remote: flags.remote, jobs: jobsOf(flags), progress: progress.report });
-  } finally {
-    progress.stop();
-  }
+  const res = await withProgress(out, 'push', (progress) => push(repo, out.cwd, paths, { remote: flags.remote, jobs: jobsOf(flags), progress }));
   out.result(res, () => [
     res.uploadedObjects === 0
       ? `everything is already on ${res.remote} (${res.objects} objects)`
@@ -35,25 +29,13 @@ export async function runPush(out: Output, paths: string[], flags: TransferFlags
 
 export async function runFetch(out: Output, paths: string[], flags: TransferFlags): Promise<void> {
   const repo = await openRepo(out.cwd);
-  const progress = await startProgress(out, 'fetch');
-  let res;
-  try {
-    res = await fetch(repo, out.cwd, paths, { remote: flags.remote, jobs: jobsOf(flags), progress: progress.report });
-  } finally {
-    progress.stop();
-  }
+  const res = await withProgress(out, 'fetch', (progress) => fetch(repo, out.cwd, paths, { remote: flags.remote, jobs: jobsOf(flags), progress }));
   out.result(res, () => [`fetched ${res.fetched} object(s) from ${res.remote}, ${formatBytes(res.bytesReceived)} received (${res.alreadyLocal} already in the cache)`]);
 }
 
 export async function runPull(out: Output, paths: string[], flags: TransferFlags): Promise<void> {
   const repo = await openRepo(out.cwd);
-  const progress = await startProgress(out, 'pull');
-  let res;
-  try {
-    res = await pull(repo, out.cwd, paths, { remote: flags.remote, jobs: jobsOf(flags), force: flags.force, progress: progress.report });
-  } finally {
-    progress.stop();
-  }
+  const res = await withProgress(out, 'pull', (progress) => pull(repo, out.cwd, paths, { remote: flags.remote, jobs: jobsOf(flags), force: flags.force, progress }));
   out.result(res, () => [
     `fetched ${res.fetch.fetched} object(s) from ${res.fetch.remote}, ${formatBytes(res.fetch.bytesReceived)} received`,
     ...res.checkout.paths.filter((p) => p.written + p.removed > 0).map((p) => `updated  ${p.path}  (${p.written} written, ${p.removed} removed, ${p.unchanged} unchanged)`),
