@@ -1,0 +1,162 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parsePointer, POINTER_SUFFIX, type Pointer } from '../formats/pointer.js';
+import { E, MlxError } from '../util/errors.js';
+
+type Git = typeof import('isomorphic-git');
+let gitModule: Git | undefined;
+
+/** isomorphic-git costs ~0.1 s to import: load it only for commands that read history. */
+async function git(): Promise<Git> {
+  gitModule ??= (await import('isomorphic-git')).default as unknown as Git;
+  return gitModule;
+}
+
+/** A git repository opened for reading history; one shared object cache makes packed reads fast. */
+export interface GitRepo {
+  dir: string;
+  cache: object;
+}
+
+export function openGit(dir: string): GitRepo {
+  return { dir, cache: {} };
+}
+
+/** A pointer file as committed at some revision. */
+export interface CommittedPointer {
+  path: string;
+  pointer: Pointer;
+}
+
+/**
+ * Resolves a revision to a full commit id: `HEAD`, branches, tags (annotated ones peeled), full or
+ * abbreviated commit ids, and `<rev>~N` / `<rev>^`.
+ */
+export async function resolveRevision(repo: GitRepo, rev: string): Promise<string> {
+  const g = await git();
+  const m = /^(.*?)((?:~\d*|\^)*)$/.exec(rev)!;
+  const base = m[1] || 'HEAD';
+  let oid = await resolveBase(g, repo, base, rev);
+  for (const step of m[2]!.match(/~\d*|\^/g) ?? []) {
+    const n = step === '^' ? 1 : step === '~' ? 1 : Number(step.slice(1));
+    for (let i = 0; i < n; i++) {
+      const commit = await readCommitOrFail(g, repo, oid, rev);
+      const parent = commit.parent[0];
+      if (!parent) throw unknownRevision(rev, 'it goes back past the first commit');
+      oid = parent;
+    }
+  }
+  await readCommitOrFail(g, repo, oid, rev);
+  return oid;
+}
+
+async function resolveBase(g: Git, repo: GitRepo, base: string, rev: string): Promise<string> {
+  let oid: string | undefined;
+  try {
+    oid = await g.resolveRef({ fs, dir: repo.dir, ref: base });
+  } catch {
+    if (/^[0-9a-f]{4,40}$/i.test(base)) {
+      try {
+        oid = await g.expandOid({ fs, dir: repo.dir, oid: base.toLowerCase(), cache: repo.cache });
+      } catch {
+        oid = undefined;
+      }
+    }
+  }
+  if (!oid) {
+    if (base === 'HEAD') throw new MlxError(E.UNKNOWN_REVISION, 'the repository has no commits yet', { hint: 'commit first; mlx checkout without a revision follows the work tree' });
+    throw unknownRevision(rev, 'no branch, tag or commit has that name');
+  }
+  // Peel annotated tags down to their commit.
+  for (let i = 0; i < 10; i++) {
+    const obj: { type: string; object: unknown } | undefined = await g.readObject({ fs, dir: repo.dir, oid, cache: repo.cache, format: 'parsed' }).catch(() => undefined);
+    if (!obj) throw unknownRevision(rev, 'its object is not in this repository (a shallow clone?)');
+    if (obj.type === 'tag') oid = (obj.object as { object: string }).object;
+    else if (obj.type === 'commit') return oid;
+    else throw unknownRevision(rev, `it names a ${obj.type}, not a commit`);
+  }
+  throw unknownRevision(rev, 'too many nested tags');
+}
+
+async function readCommitOrFail(g: Git, repo: GitRepo, oid: string, rev: string) {
+  try {
+    return (await g.readCommit({ fs, dir: repo.dir, oid, cache: repo.cache })).commit;
+  } catch {
+    throw unknownRevision(rev, `commit ${oid.slice(0, 12)} is not in this repository (a shallow clone?)`);
+  }
+}
+
+function unknownRevision(rev: string, why: string): MlxError {
+  return new MlxError(E.UNKNOWN_REVISION, `unknown revision ${JSON.stringify(rev)}: ${why}`, { data: { rev } });
+}
+
+/**
+ * Every pointer file committed at `commit`, read from git objects without touching the work tree.
+ * Malformed pointers are returned as problems, not thrown, so one bad file does not hide the rest.
+ */
+export async function pointersAt(repo: GitRepo, commit: string): Promise<{ tracked: CommittedPointer[]; problems: { pointer: string; message: string }[] }> {
+  const g = await git();
+  const files = await filesAt(repo, commit, (p) => p.endsWith(POINTER_SUFFIX) && p.length > POINTER_SUFFIX.length);
+  const tracked: CommittedPointer[] = [];
+  const problems: { pointer: string; message: string }[] = [];
+  for (const { path: file, oid } of files) {
+    const { blob } = await g.readBlob({ fs, dir: repo.dir, oid, cache: repo.cache });
+    try {
+      tracked.push({ path: file.slice(0, -POINTER_SUFFIX.length), pointer: parsePointer(Buffer.from(blob).toString('utf8'), `${file}@${commit.slice(0, 8)}`) });
+    } catch (err) {
+      if (!(err instanceof MlxError)) throw err;
+      problems.push({ pointer: file, message: err.message });
+    }
+  }
+  return { tracked, problems };
+}
+
+/** The blob ids of files at `commit` whose path passes `keep`, by walking its trees. */
+export async function filesAt(repo: GitRepo, commit: string, keep: (file: string) => boolean): Promise<{ path: string; oid: string }[]> {
+  const g = await git();
+  const out: { path: string; oid: string }[] = [];
+  const walkTree = async (treeOid: string, prefix: string) => {
+    const { tree } = await g.readTree({ fs, dir: repo.dir, oid: treeOid, cache: repo.cache });
+    for (const entry of tree) {
+      const file = prefix ? `${prefix}/${entry.path}` : entry.path;
+      if (entry.type === 'tree') await walkTree(entry.oid, file);
+      else if (entry.type === 'blob' && keep(file)) out.push({ path: file, oid: entry.oid });
+    }
+  };
+  const { commit: c } = await g.readCommit({ fs, dir: repo.dir, oid: commit, cache: repo.cache });
+  await walkTree(c.tree, '');
+  return out;
+}
+
+/** A file's bytes at `commit`, or undefined when it does not exist there. */
+export async function readFileAt(repo: GitRepo, commit: string, filepath: string): Promise<Buffer | undefined> {
+  const g = await git();
+  try {
+    const { blob } = await g.readBlob({ fs, dir: repo.dir, oid: commit, filepath, cache: repo.cache });
+    return Buffer.from(blob);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Commits reachable from `ref`, newest first, at most `depth` (or all), stopping at shallow boundaries. */
+export async function commitsFrom(repo: GitRepo, ref: string, opts: { depth?: number; since?: Date } = {}): Promise<{ oid: string; time: number }[]> {
+  const g = await git();
+  const log = await g.log({ fs, dir: repo.dir, ref, depth: opts.depth, since: opts.since, cache: repo.cache });
+  return log.map((c) => ({ oid: c.oid, time: c.commit.committer.timestamp * 1000 }));
+}
+
+export async function branchesAndTags(repo: GitRepo): Promise<{ branches: string[]; tags: string[] }> {
+  const g = await git();
+  return { branches: await g.listBranches({ fs, dir: repo.dir }), tags: await g.listTags({ fs, dir: repo.dir }) };
+}
+
+/** The git directory (`.git`, or where a `.git` file points for worktrees and submodules). */
+export function gitDir(workTree: string): string {
+  const dotGit = path.join(workTree, '.git');
+  const st = fs.statSync(dotGit);
+  if (st.isDirectory()) return dotGit;
+  const m = /^gitdir:\s*(.+)\s*$/m.exec(fs.readFileSync(dotGit, 'utf8'));
+  if (!m) throw new MlxError(E.NOT_A_GIT_REPO, `${dotGit} is neither a folder nor a gitdir link`);
+  return path.resolve(workTree, m[1]!);
+}
