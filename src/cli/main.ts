@@ -38,10 +38,30 @@ export async function main(argv: string[]): Promise<number> {
     );
   program
     .command('checkout')
-    .description('make the workspace match the pointer files')
-    .argument('[paths...]', 'limit to these tracked paths (or paths inside them)')
+    .description('make the workspace match the pointer files, or restore the tracked data of a revision')
+    .argument('[rev-or-paths...]', 'a commit, branch or tag; or tracked paths (or paths inside them)')
     .option('-f, --force', 'overwrite or delete workspace content that is not in the cache')
-    .action(async (paths: string[], opts: { force?: boolean }) => (await import('./commands/checkout.js')).run(out(), paths, opts));
+    .action(async (args: string[], opts: { force?: boolean }) => (await import('./commands/history.js')).runCheckout(out(), args, opts));
+  program
+    .command('ls')
+    .description('list tracked paths at a revision with sizes and oids (files inside a directory when given one)')
+    .argument('[rev]', 'a commit, branch or tag (default: the work tree)')
+    .argument('[path]', 'a tracked path, or a path inside one')
+    .action(async (rev: string | undefined, sub: string | undefined) => (await import('./commands/history.js')).runLs(out(), rev, sub));
+  program
+    .command('diff')
+    .description('tracked data added, deleted, renamed and modified between two revisions (default HEAD and the work tree)')
+    .argument('[a]', 'from (default HEAD)')
+    .argument('[b]', 'to (default: the work tree)')
+    .option('--md', 'Markdown, for a pull request comment')
+    .action(async (a: string | undefined, b: string | undefined, opts: { md?: boolean }) => (await import('./commands/history.js')).runDiff(out(), a, b, opts));
+  program
+    .command('verify')
+    .description('re-hash the objects a revision needs (or check the remote has them); exits non-zero on any problem')
+    .argument('[rev]', 'a commit, branch or tag (default: the work tree)')
+    .option('--remote', 'check the default remote instead of the cache')
+    .option('-r, --remote-name <name>', 'check this remote')
+    .action(async (rev: string | undefined, opts: { remote?: boolean; remoteName?: string }) => (await import('./commands/history.js')).runVerify(out(), rev, opts));
   program
     .command('config')
     .description('get or set configuration (cache.dir, cache.type, cache.verify, core.remote)')

@@ -63,7 +63,7 @@ export function selectTracked(repo: Repo, cwd: string, userPaths: string[]): Sel
   }
   return resolveTargets(repo, cwd, userPaths).map((t) => {
     const tracked = t.exists ? readPointer(repo, t.tracked) : undefined;
-    if (!tracked) throw new MlxError(E.PATH_NOT_FOUND, `${t.tracked} is not tracked by mlx (no ${t.tracked}.mlx)`, { data: { path: t.tracked } });
+    if (!tracked) throw new MlxError(E.PATH_NOT_FOUND, `${t.tracked} is not tracked by mlx (no ${t.tracked}.mlx)`, { hint: 'mlx status lists tracked paths; a revision name must be a branch, tag or commit', data: { path: t.tracked } });
     return { tracked, sub: t.sub };
   });
 }

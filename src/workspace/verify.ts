@@ -1,0 +1,96 @@
+import path from 'node:path';
+import type { Oid } from '../hash/oid.js';
+import { isFileEntry } from '../formats/manifest.js';
+import { openGit } from '../git/history.js';
+import { fetchObjects } from '../remote/fetch.js';
+import { packKey } from '../remote/layout.js';
+import { RemoteIndex } from '../remote/remote-index.js';
+import { E, MlxError } from '../util/errors.js';
+import { resolveRemote } from './remotes.js';
+import type { Repo } from './repo.js';
+import { ManifestSource, pointerSet, WORKSPACE } from './revisions.js';
+import type { Progress } from './work-tree.js';
+
+export interface VerifyProblem {
+  oid: Oid;
+  /** The tracked paths (or files inside them) that need it. */
+  paths: string[];
+  problem: 'missing' | 'corrupt' | 'pack-missing';
+}
+
+export interface VerifyResult {
+  rev: string;
+  commit?: string;
+  /** `cache`, or the remote's name. */
+  where: string;
+  checked: number;
+  problems: VerifyProblem[];
+}
+
+/**
+ * `mlx verify [--remote] [rev]`: every object the pointers at `rev` (default: the work tree) need is
+ * re-hashed in the cache, or looked up in the remote's index with its pack present at the size the
+ * index says. Problems are listed, not thrown, so CI sees all of them at once.
+ */
+export async function verify(repo: Repo, rev: string | undefined, opts: { remote?: boolean; remoteName?: string; progress?: Progress } = {}): Promise<VerifyResult> {
+  const set = await pointerSet(repo, rev ?? WORKSPACE, openGit(repo.root));
+  const needs = new Map<Oid, string[]>();
+  const need = (oid: Oid, where: string) => {
+    const list = needs.get(oid);
+    if (list) list.push(where);
+    else needs.set(oid, [where]);
+  };
+  for (const [p, ptr] of set.pointers) need(ptr.oid, p);
+
+  if (!opts.remote) {
+    const manifests = new ManifestSource(repo);
+    const problems: VerifyProblem[] = [];
+    for (const [p, ptr] of set.pointers) {
+      if (ptr.kind !== 'dir') continue;
+      let entries;
+      try {
+        entries = manifests.entries(ptr.oid);
+      } catch (err) {
+        if (!(err instanceof MlxError) || err.code !== E.OBJECT_CORRUPT) throw err;
+        continue; // reported below when the manifest itself is verified
+      }
+      for (const e of entries ?? []) if (isFileEntry(e)) need(e.o, `${p}/${e.p}`);
+    }
+    opts.progress?.({ totalFiles: needs.size });
+    for (const [oid, paths] of needs) {
+      try {
+        repo.store.verify(oid, opts.progress ? (n) => opts.progress!({ bytes: n }) : undefined);
+      } catch (err) {
+        if (!(err instanceof MlxError)) throw err;
+        problems.push({ oid, paths, problem: err.code === E.OBJECT_CORRUPT ? 'corrupt' : 'missing' });
+      }
+      opts.progress?.({ files: 1 });
+    }
+    return { rev: set.label, commit: set.commit, where: 'cache', checked: needs.size, problems };
+  }
+
+  const { name, remote } = await resolveRemote(repo, opts.remoteName);
+  const index = await RemoteIndex.load(remote, path.join(repo.store.root, 'remotes'));
+  // Manifests say which files a directory needs: read them from the cache, or from the remote itself.
+  const dirs = [...set.pointers.values()].filter((p) => p.kind === 'dir').map((p) => p.oid);
+  await fetchObjects(repo.store, repo.newHasher, remote, index, dirs.filter((o) => index.has(o)));
+  const manifests = new ManifestSource(repo);
+  for (const [p, ptr] of set.pointers) {
+    if (ptr.kind !== 'dir') continue;
+    for (const e of manifests.entries(ptr.oid) ?? []) if (isFileEntry(e)) need(e.o, `${p}/${e.p}`);
+  }
+  const problems: VerifyProblem[] = [];
+  const packs = new Map<string, number>();
+  for (const [oid, paths] of needs) {
+    const loc = index.locate(oid);
+    if (!loc) problems.push({ oid, paths, problem: 'missing' });
+    else packs.set(loc.packKeyHex, index.packs.get(loc.packKeyHex)!.size);
+  }
+  const listed = new Map((await remote.list('packs/')).map((o) => [o.key, o.size]));
+  for (const [hex, size] of packs) {
+    if (listed.get(packKey(`b3:${hex}`)) !== size) {
+      for (const [oid, paths] of needs) if (index.locate(oid)?.packKeyHex === hex) problems.push({ oid, paths, problem: 'pack-missing' });
+    }
+  }
+  return { rev: set.label, commit: set.commit, where: name, checked: needs.size, problems };
+}
