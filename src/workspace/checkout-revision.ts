@@ -4,7 +4,7 @@ import { isFileEntry } from '../formats/manifest.js';
 import { POINTER_SUFFIX, serializePointer, type Pointer } from '../formats/pointer.js';
 import { openGit, readFileAt, resolveRevision } from '../git/history.js';
 import { E, MlxError } from '../util/errors.js';
-import { writeFileAtomicSync } from '../util/fs.js';
+import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
 import { checkout, type CheckoutOptions, type CheckoutResult } from './checkout.js';
 import { loadConfig } from './config-file.js';
 import { pointerFileOf, readPointer } from './pointers.js';
@@ -29,18 +29,20 @@ const LOCKFILE = 'mlx.lock';
  * commit, branch or tag, fetching objects missing from the cache from the default remote. Pointer
  * files edited but not committed are not overwritten unless `force`.
  */
-export async function checkoutRevision(repo: Repo, cwd: string, rev: string, opts: CheckoutOptions = {}): Promise<RevisionCheckoutResult> {
+export async function checkoutRevision(repo: Repo, rev: string, opts: CheckoutOptions = {}): Promise<RevisionCheckoutResult> {
   const git = openGit(repo.root);
   const commit = await resolveRevision(git, rev);
   const target = await pointerSet(repo, commit, git);
   const work = await pointerSet(repo, WORKSPACE, git);
   const head = await pointerSet(repo, 'HEAD', git).catch(() => undefined);
+  const previous = lastRevision(repo);
+  const before = previous ? await pointerSet(repo, previous, git).catch(() => undefined) : undefined;
 
-  // A pointer that differs from both HEAD and the target holds work that was never committed.
+  // A pointer that differs from HEAD, from the target and from the revision mlx last checked out holds
+  // work that was never committed.
   const unsaved = [...target.pointers.keys()].filter((p) => {
     const now = work.pointers.get(p);
-    const committed = head?.pointers.get(p);
-    return now && now.oid !== target.pointers.get(p)!.oid && now.oid !== committed?.oid;
+    return now && ![target, head, before].some((set) => set?.pointers.get(p)?.oid === now.oid);
   });
   if (unsaved.length > 0 && !opts.force) {
     throw new MlxError(E.LOCAL_CHANGES, `${unsaved.length} pointer(s) have changes that are not committed: ${unsaved.slice(0, 3).join(', ')}`, {
@@ -66,7 +68,8 @@ export async function checkoutRevision(repo: Repo, cwd: string, rev: string, opt
   if (paths.length > 0 && loadConfig(repo.layout).core?.remote && (await needsFetch(repo, target.pointers))) {
     fetched = (await fetch(repo, repo.root, paths)).fetched;
   }
-  const result = paths.length > 0 ? await checkout(repo, cwd === repo.root ? cwd : repo.root, paths, opts) : { paths: [] };
+  const result = paths.length > 0 ? await checkout(repo, repo.root, paths, opts) : { paths: [] };
+  writeFileAtomicSync(path.join(repo.layout.stateDir, REVISION_FILE), `${commit}\n`);
   return {
     ...result,
     rev,
@@ -75,6 +78,14 @@ export async function checkoutRevision(repo: Repo, cwd: string, rev: string, opt
     fetched,
     notAtRevision: [...work.pointers.keys()].filter((p) => !target.pointers.has(p)),
   };
+}
+
+/** Where `checkout <rev>` remembers the commit whose pointers it wrote. */
+const REVISION_FILE = 'revision';
+
+function lastRevision(repo: Repo): string | undefined {
+  const text = readFileIfExists(path.join(repo.layout.stateDir, REVISION_FILE))?.trim();
+  return text && /^[0-9a-f]{40}$/.test(text) ? text : undefined;
 }
 
 function samePointer(a: Pointer, b: Pointer): boolean {

@@ -19,7 +19,7 @@ export async function runCheckout(out: Output, args: string[], opts: { force?: b
     out.result(res, () => res.paths.filter((p) => p.written + p.removed > 0).map((p) => `updated  ${p.path}  (${p.written} written, ${p.removed} removed, ${p.unchanged} unchanged)`));
     return;
   }
-  const res = await withProgress(out, 'checkout', (progress) => checkoutRevision(repo, out.cwd, rev, { force: opts.force, progress, onLockWait }));
+  const res = await withProgress(out, 'checkout', (progress) => checkoutRevision(repo, rev, { force: opts.force, progress, onLockWait }));
   out.result(res, () => [
     `checked out the tracked data of ${rev} (${res.commit.slice(0, 12)})${res.fetched ? `, fetched ${res.fetched} object(s)` : ''}`,
     ...res.paths.filter((p) => p.written + p.removed > 0).map((p) => `updated  ${p.path}  (${p.written} written, ${p.removed} removed, ${p.unchanged} unchanged)`),
