@@ -105,6 +105,23 @@ export async function main(argv: string[]): Promise<number> {
   transfer(program.command('pull').description('fetch, then checkout').argument('[paths...]', 'limit to these paths (inside tracked directories too)'))
     .option('-f, --force', 'overwrite workspace content that is not in the cache')
     .action(async (paths: string[], opts) => (await import('./commands/transfer.js')).runPull(out(), paths, opts));
+  program
+    .command('install')
+    .description('install git hooks (post-checkout, pre-push, pre-commit) and the merge driver for pointers')
+    .action(async () => (await import('./commands/git-integration.js')).runInstall(out()));
+  program
+    .command('hook', { hidden: true })
+    .argument('<name>')
+    .argument('[args...]')
+    .action(async (name: string) => (await import('./commands/git-integration.js')).runHookCommand(out(), name));
+  program
+    .command('merge-driver', { hidden: true })
+    .description('git merge driver: mlx merge-driver %O %A %B %P')
+    .argument('<base>')
+    .argument('<ours>')
+    .argument('<theirs>')
+    .argument('<path>')
+    .action(async (base: string, ours: string, theirs: string, name: string) => (await import('./commands/git-integration.js')).runMergeDriver(out(), base, ours, theirs, name));
   program.command('doctor').description('show versions, cache location and supported link types').action(async () => (await import('./commands/doctor.js')).run(out()));
 
   try {
