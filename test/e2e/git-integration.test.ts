@@ -1,0 +1,151 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import git from 'isomorphic-git';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { mlx, mlxJson, mlxOk } from '../helpers/cli.js';
+import { gitCommitAll, tempDir, useTempRepo, write } from '../helpers/repo.js';
+
+const repo = useTempRepo((d) => mlxOk(d, 'init'));
+let dir: string;
+beforeEach(() => {
+  dir = repo();
+});
+
+const author = { name: 'Test', email: 'test@example.com' };
+
+/**
+ * Merges `theirs` into the current branch with isomorphic-git, letting it call mlx's merge driver the
+ * way git does (`mlx merge-driver %O %A %B %P`, on three temporary files).
+ */
+async function mergeWithDriver(theirs: string): Promise<{ conflicted: boolean; stderr: string }> {
+  let stderr = '';
+  let conflicted = false;
+  try {
+    await git.merge({
+      fs, dir, ours: 'main', theirs, author, message: `merge ${theirs}`, abortOnConflict: false,
+      mergeDriver: ({ contents, path: filepath }) => {
+        const tmp = tempDir('mlx-merge-');
+        const [base, ours, other] = ['base', 'ours', 'theirs'].map((n, i) => {
+          const f = path.join(tmp, n);
+          fs.writeFileSync(f, contents[i] ?? '');
+          return f;
+        });
+        const r = mlx(dir, 'merge-driver', base!, ours!, other!, filepath);
+        stderr += r.stderr;
+        const mergedText = fs.readFileSync(ours!, 'utf8');
+        fs.rmSync(tmp, { recursive: true, force: true });
+        return { cleanMerge: r.code === 0, mergedText };
+      },
+    });
+    await git.checkout({ fs, dir, ref: 'main', force: true }); // isomorphic-git merges into the branch only
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'MergeConflictError') throw err;
+    conflicted = true;
+  }
+  return { conflicted, stderr };
+}
+
+async function branchWith(name: string, edit: () => void): Promise<void> {
+  await git.branch({ fs, dir, ref: name, checkout: true });
+  edit();
+  mlxOk(dir, 'add', 'd');
+  await gitCommitAll(dir, name);
+  await git.checkout({ fs, dir, ref: 'main', force: true });
+  mlxOk(dir, 'checkout', '--force');
+}
+
+describe('merge driver', () => {
+  beforeEach(async () => {
+    for (let i = 1; i <= 4; i++) write(dir, `d/f${i}.txt`, `base ${i}\n`);
+    mlxOk(dir, 'add', 'd');
+    await gitCommitAll(dir, 'base');
+  });
+
+  it('merges directory pointers file by file when the two sides changed different files', async () => {
+    await branchWith('feat', () => write(dir, 'd/f1.txt', 'feat\n'));
+    write(dir, 'd/f2.txt', 'main\n');
+    write(dir, 'd/new.txt', 'added on main\n');
+    mlxOk(dir, 'add', 'd');
+    await gitCommitAll(dir, 'main');
+    const res = await mergeWithDriver('feat');
+    expect(res).toMatchObject({ conflicted: false });
+    mlxOk(dir, 'checkout');
+    expect(['f1', 'f2', 'f3', 'new'].map((f) => fs.readFileSync(path.join(dir, `d/${f}.txt`), 'utf8'))).toEqual(['feat\n', 'main\n', 'base 3\n', 'added on main\n']);
+    expect(mlxJson(dir, 'status').paths[0].state).toBe('clean');
+  });
+
+  it('leaves a clear conflict when both sides changed the same file', async () => {
+    await branchWith('feat', () => write(dir, 'd/f1.txt', 'feat\n'));
+    write(dir, 'd/f1.txt', 'main\n');
+    mlxOk(dir, 'add', 'd');
+    await gitCommitAll(dir, 'main');
+    const res = await mergeWithDriver('feat');
+    expect(res.conflicted).toBe(true);
+    expect(res.stderr).toMatch(/mlx: error: merge conflict in d\.mlx: d\/f1\.txt/);
+    const text = fs.readFileSync(path.join(dir, 'd.mlx'), 'utf8');
+    expect(text).toMatch(/^<<<<<<< ours\n[\s\S]*\n=======\n[\s\S]*\n>>>>>>> theirs\n$/);
+    expect(mlxJson(dir, 'status').problems[0].code).toBe('EBADPOINTER');
+  });
+});
+
+describe('mlx install', () => {
+  it('writes hooks that restore data after a checkout and warn before committing pointers without data', async () => {
+    write(dir, 'model.ckpt', 'v1 weights');
+    mlxOk(dir, 'add', 'model.ckpt');
+    await gitCommitAll(dir, 'v1');
+    fs.mkdirSync(path.join(dir, '.git/hooks'), { recursive: true });
+    fs.writeFileSync(path.join(dir, '.git/hooks/pre-commit'), '#!/bin/sh\necho previous hook ran >&2\n', { mode: 0o755 });
+    const res = mlxJson(dir, 'install');
+    expect(res.hooks.map((h: any) => h.name)).toEqual(['post-checkout', 'post-merge', 'pre-push', 'pre-commit']);
+    expect(res.hooks.find((h: any) => h.name === 'pre-commit').chained).toMatch(/pre-commit\.pre-mlx$/);
+    expect(fs.readFileSync(path.join(dir, '.gitattributes'), 'utf8')).toBe('*.mlx merge=mlx\nmlx.lock merge=mlx\n');
+    expect(fs.readFileSync(path.join(dir, '.git/config'), 'utf8')).toMatch(/\[merge "mlx"\][\s\S]*driver = ".*merge-driver %O %A %B %P"/);
+    // Installing twice changes nothing and chains nothing twice.
+    mlxOk(dir, 'install');
+    expect(fs.readFileSync(path.join(dir, '.gitattributes'), 'utf8')).toBe('*.mlx merge=mlx\nmlx.lock merge=mlx\n');
+
+    // Run the hooks as git would.
+    const hook = (name: string, ...args: string[]) => spawnSync(path.join(dir, '.git/hooks', name), args, { cwd: dir, encoding: 'utf8', input: '' });
+    write(dir, 'model.ckpt', 'v2 weights');
+    mlxOk(dir, 'add', 'model.ckpt');
+    await gitCommitAll(dir, 'v2');
+    const [v2, v1] = (await git.log({ fs, dir })).map((c) => c.oid);
+    await git.checkout({ fs, dir, ref: v1!, force: true });
+    const post = hook('post-checkout', v2!, v1!, '1');
+    expect(post.status).toBe(0);
+    expect(post.stderr).toContain('mlx: restored 1 tracked path(s)');
+    expect(fs.readFileSync(path.join(dir, 'model.ckpt'), 'utf8')).toBe('v1 weights');
+
+    const oid = /oid: b3:([0-9a-f]{64})/.exec(fs.readFileSync(path.join(dir, 'model.ckpt.mlx'), 'utf8'))![1]!;
+    fs.rmSync(path.join(dir, '.mlx/cache/objects', oid.slice(0, 2), oid.slice(2)));
+    const pre = hook('pre-commit');
+    expect(pre.status).toBe(0);
+    expect(pre.stderr).toContain('previous hook ran');
+    expect(pre.stderr).toContain('mlx: warning: model.ckpt points at data that is not in the cache');
+  });
+
+  it('pre-push pushes the data first and stops git push when it cannot', async () => {
+    write(dir, 'a.bin', 'data');
+    mlxOk(dir, 'add', 'a.bin');
+    mlxOk(dir, 'install');
+    const hook = () => spawnSync(path.join(dir, '.git/hooks/pre-push'), ['origin', 'file:///x'], { cwd: dir, encoding: 'utf8', input: '' });
+    expect(hook().stderr).toContain('no default remote, data not pushed');
+    const store = tempDir('mlx-hook-remote-');
+    try {
+      mlxOk(dir, 'remote', 'add', '-d', 'storage', store);
+      const ok = hook();
+      expect(ok.status).toBe(0);
+      expect(ok.stderr).toContain('mlx: pushed 1 object(s) to storage');
+      expect(mlxOk(dir, 'status', '--remote').stdout).toContain('everything is on storage');
+      fs.rmSync(store, { recursive: true });
+      write(dir, 'b.bin', 'more');
+      mlxOk(dir, 'add', 'b.bin');
+      const stopped = hook();
+      expect(stopped.status).not.toBe(0);
+      expect(stopped.stderr).toMatch(/pre-push hook stopped git/);
+    } finally {
+      fs.rmSync(store, { recursive: true, force: true });
+    }
+  });
+});
