@@ -106,6 +106,23 @@ export async function main(argv: string[]): Promise<number> {
     .option('-f, --force', 'overwrite workspace content that is not in the cache')
     .action(async (paths: string[], opts) => (await import('./commands/transfer.js')).runPull(out(), paths, opts));
   program
+    .command('gc')
+    .description('remove cache (or remote) objects that no kept pointer needs; the work tree and HEAD are always kept')
+    .option('-b, --branch <name...>', 'keep these branches')
+    .option('-a, --all-branches', 'keep every branch')
+    .option('-t, --tag <name...>', 'keep these tags')
+    .option('-T, --all-tags', 'keep every tag')
+    .option('--rev <rev...>', 'keep these revisions')
+    .option('--last <n>', 'of HEAD and each kept branch, keep the last n commits')
+    .option('--days <n>', 'of HEAD and each kept branch, keep the commits of the last n days')
+    .option('-n, --dry-run', 'only say what would be removed and how many bytes')
+    .option('--keep-recent <minutes>', 'spare objects written in the last minutes (default 10; a concurrent add may not have written its pointer yet)')
+    .option('-f, --force', 'collect even when a kept pointer or manifest cannot be read')
+    .option('--remote', 'collect on the default remote (two-phase: mark now, remove on a later run)')
+    .option('-r, --remote-name <name>', 'collect on this remote')
+    .option('--grace <minutes>', 'with --remote: how old a mark must be before its packs go (default 60)')
+    .action(async (flags) => (await import('./commands/gc.js')).run(out(), flags));
+  program
     .command('install')
     .description('install git hooks (post-checkout, pre-push, pre-commit) and the merge driver for pointers')
     .action(async () => (await import('./commands/git-integration.js')).runInstall(out()));

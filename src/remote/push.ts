@@ -9,6 +9,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import { E, MlxError } from '../util/errors.js';
 import { ensureLayout, indexKey, packKey } from './layout.js';
 import { PackWriter } from './pack.js';
+import { doomedPacks, recordKeep } from './remote-gc.js';
 import type { Remote } from './remote.js';
 import type { RemoteIndex } from './remote-index.js';
 import type { TransferProgress } from './transfer-progress.js';
@@ -47,11 +48,18 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
   const jobs = Math.max(1, opts.jobs ?? 4);
   const packTarget = opts.packTarget ?? 32 * MIB;
   const chunkThreshold = opts.chunkThreshold ?? 4 * MIB;
+  // Packs a pending remote gc plans to remove are not relied on: their objects are sent again.
+  index.forget(await doomedPacks(remote));
   const wanted = [...new Set(oids)];
   const todo = wanted.filter((o) => !index.has(o));
+  const reliedOn = new Set<string>();
+  for (const o of wanted) if (index.has(o)) reliedOn.add(index.locate(o)!.packKeyHex);
   const summary: PushSummary = { objects: wanted.length, alreadyOnRemote: wanted.length - todo.length, uploadedObjects: 0, packs: 0, bytesSent: 0, bytesDeduplicated: 0 };
   for (const oid of wanted) if (index.has(oid)) summary.bytesDeduplicated += index.locate(oid)!.entry.raw;
-  if (todo.length === 0) return summary;
+  if (todo.length === 0) {
+    await recordKeep(remote, reliedOn);
+    return summary;
+  }
   const absent = store.missing(todo);
   if (absent.size > 0) {
     throw new MlxError(E.OBJECT_MISSING, `${absent.size} object(s) to push are not in the local cache (first: ${[...absent][0]})`, {
@@ -96,6 +104,8 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
           writer.add(oid, 'r', piece.bytes);
         } else if (index.has(piece.oid) || writer.has(piece.oid)) {
           summary.bytesDeduplicated += piece.bytes.length;
+          const loc = index.locate(piece.oid);
+          if (loc) reliedOn.add(loc.packKeyHex);
         } else {
           writer.add(piece.oid, 'b', piece.bytes);
         }
@@ -109,6 +119,8 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
   await flush();
   await Promise.all(inFlight);
   if (failures.length) throw failures[0];
+  // Tell a concurrent remote gc which existing packs this push's data lives in.
+  await recordKeep(remote, new Set([...reliedOn].filter((hex) => index.packs.has(hex))));
   return summary;
 }
 

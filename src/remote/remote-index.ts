@@ -48,6 +48,15 @@ export class RemoteIndex {
     }
   }
 
+  /** Stops answering from these packs (planned for removal): their objects count as absent. */
+  forget(packs: Set<string>): void {
+    if (packs.size === 0) return;
+    const kept = [...this.packs].filter(([hex]) => !packs.has(hex));
+    this.packs.clear();
+    this.objects.clear();
+    for (const [hex, idx] of kept) this.addPack(hex, idx);
+  }
+
   has(oid: Oid): boolean {
     return this.objects.has(oid);
   }

@@ -1,0 +1,125 @@
+import crypto from 'node:crypto';
+import type { Oid } from '../hash/oid.js';
+import { parseRecipe } from '../formats/recipe.js';
+import { MlxError } from '../util/errors.js';
+import { indexKey, packKey } from './layout.js';
+import { extractMember } from './pack.js';
+import type { Remote } from './remote.js';
+import type { RemoteIndex } from './remote-index.js';
+
+/*
+ * Remote garbage collection in two phases, so that a push running at the same time cannot lose data:
+ *  - mark: packs none of whose objects a kept pointer needs are written into a plan `gc/<ms>-<rand>.json`;
+ *  - sweep (a later run, once the plan is older than the grace period): each planned pack that is still
+ *    unneeded and that no push has relied on since the plan was made is removed, index first.
+ * A push treats objects in planned packs as absent (it uploads them again), and records in
+ * `keep/<ms>-<rand>.json` the packs it relied on instead of uploading — which the sweep respects.
+ */
+
+export const GC_PREFIX = 'gc/';
+export const KEEP_PREFIX = 'keep/';
+
+interface Plan {
+  v: 1;
+  created: number;
+  packs: string[];
+}
+
+async function readJsonRecords(remote: Remote, prefix: string): Promise<{ key: string; doc: Plan }[]> {
+  const out: { key: string; doc: Plan }[] = [];
+  for (const { key } of await remote.list(prefix)) {
+    try {
+      const doc = JSON.parse((await remote.get(key)).toString('utf8')) as Plan;
+      if (doc.v === 1 && typeof doc.created === 'number' && Array.isArray(doc.packs)) out.push({ key, doc });
+    } catch (err) {
+      if (!(err instanceof MlxError) && !(err instanceof SyntaxError)) throw err;
+    }
+  }
+  return out;
+}
+
+function recordKey(prefix: string): string {
+  return `${prefix}${Date.now()}-${crypto.randomBytes(4).toString('hex')}.json`;
+}
+
+/** Packs that a pending gc plan names: a push must not rely on them. */
+export async function doomedPacks(remote: Remote): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const { doc } of await readJsonRecords(remote, GC_PREFIX)) for (const p of doc.packs) out.add(p);
+  return out;
+}
+
+/** Written by a push before it publishes anything: the existing packs its data relies on. */
+export async function recordKeep(remote: Remote, packs: Set<string>): Promise<void> {
+  if (packs.size === 0) return;
+  await remote.put(recordKey(KEEP_PREFIX), Buffer.from(JSON.stringify({ v: 1, created: Date.now(), packs: [...packs].sort() })));
+}
+
+/** Adds to `keep` the chunks of every kept file that the remote stores as a recipe. */
+export async function addRecipeChunks(remote: Remote, index: RemoteIndex, keep: Set<Oid>): Promise<void> {
+  for (const oid of [...keep]) {
+    const loc = index.locate(oid);
+    if (!loc || loc.entry.t !== 'r') continue;
+    const bytes = await remote.get(packKey(`b3:${loc.packKeyHex}`), { start: loc.entry.off, end: loc.entry.off + loc.entry.len });
+    for (const [chunk] of parseRecipe(extractMember(bytes, loc.entry, loc.entry.off), `recipe of ${oid}`).chunks) keep.add(chunk);
+  }
+}
+
+export interface RemoteGcResult {
+  /** Packs newly planned for removal by this run's mark phase. */
+  marked: number;
+  /** Packs removed by this run's sweep of older plans. */
+  removedPacks: number;
+  removedBytes: number;
+  /** Planned packs spared because they are needed again or a push relied on them. */
+  spared: number;
+  /** Plans still waiting for their grace period. */
+  pending: number;
+  dryRun: boolean;
+}
+
+/**
+ * Runs the sweep of plans older than `graceMs`, then marks the packs that nothing in `keep` needs.
+ * With `dryRun` nothing is written or removed; the counts say what would happen.
+ */
+export async function collectRemote(remote: Remote, index: RemoteIndex, keep: Set<Oid>, opts: { graceMs: number; dryRun?: boolean }): Promise<RemoteGcResult> {
+  const result: RemoteGcResult = { marked: 0, removedPacks: 0, removedBytes: 0, spared: 0, pending: 0, dryRun: !!opts.dryRun };
+  const needed = (hex: string) => index.packs.get(hex)?.entries.some((e) => keep.has(e.o)) ?? false;
+  const plans = await readJsonRecords(remote, GC_PREFIX);
+  const keeps = await readJsonRecords(remote, KEEP_PREFIX);
+  const now = Date.now();
+  const planned = new Set<string>();
+  for (const { key, doc } of plans) {
+    if (now - doc.created < opts.graceMs) {
+      result.pending++;
+      for (const p of doc.packs) planned.add(p);
+      continue;
+    }
+    const reliedOn = new Set(keeps.filter((k) => k.doc.created >= doc.created - opts.graceMs).flatMap((k) => k.doc.packs));
+    for (const hex of doc.packs) {
+      if (!index.packs.has(hex)) continue; // already gone
+      if (needed(hex) || reliedOn.has(hex)) {
+        result.spared++;
+        continue;
+      }
+      result.removedPacks++;
+      result.removedBytes += index.packs.get(hex)!.size;
+      if (!opts.dryRun) {
+        await remote.delete(indexKey(`b3:${hex}`)); // unpublish first: readers stop seeing it
+        await remote.delete(packKey(`b3:${hex}`));
+        index.packs.delete(hex);
+      }
+    }
+    if (!opts.dryRun) await remote.delete(key);
+  }
+  // Keep records older than every plan's window protect nothing any more.
+  const oldest = Math.min(now, ...plans.filter((p) => now - p.doc.created < opts.graceMs).map((p) => p.doc.created));
+  if (!opts.dryRun) for (const k of keeps) if (k.doc.created < oldest - opts.graceMs) await remote.delete(k.key);
+
+  const candidates = [...index.packs.keys()].filter((hex) => !needed(hex) && !planned.has(hex));
+  result.marked = candidates.length;
+  if (candidates.length > 0 && !opts.dryRun) {
+    await remote.put(recordKey(GC_PREFIX), Buffer.from(JSON.stringify({ v: 1, created: now, packs: candidates.sort() })));
+  }
+  return result;
+}

@@ -1,0 +1,165 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fetchObjects } from '../remote/fetch.js';
+import { addRecipeChunks, collectRemote, type RemoteGcResult } from '../remote/remote-gc.js';
+import { RemoteIndex } from '../remote/remote-index.js';
+import { resolveRemote } from './remotes.js';
+import type { Oid } from '../hash/oid.js';
+import { isFileEntry, parseManifest } from '../formats/manifest.js';
+import type { Pointer } from '../formats/pointer.js';
+import { branchesAndTags, commitsFrom, openGit, pointersAt, resolveRevision, type GitRepo } from '../git/history.js';
+import { E, MlxError } from '../util/errors.js';
+import { acquireLock } from './lock.js';
+import { findPointers } from './pointers.js';
+import type { Repo } from './repo.js';
+
+/** Which commits' data to keep, besides the work tree's (always kept). */
+export interface RetentionRules {
+  /** Branches (and their history, as far as `lastCommits`/`days` reach). */
+  branches?: string[];
+  allBranches?: boolean;
+  tags?: string[];
+  allTags?: boolean;
+  /** Other revisions: commit ids, `HEAD~3`, ... */
+  revs?: string[];
+  /** Of each kept branch (and HEAD): its last N commits. Without this or `days`, only the tip. */
+  lastCommits?: number;
+  /** Of each kept branch (and HEAD): commits of the last N days. */
+  days?: number;
+}
+
+export interface GcOptions extends RetentionRules {
+  /** Collect on this remote (two-phase: see src/remote/remote-gc.ts) instead of the cache. */
+  remote?: boolean;
+  remoteName?: string;
+  /** For --remote: how old a plan must be before its packs are removed (default one hour). */
+  graceMs?: number;
+  dryRun?: boolean;
+  /** Objects written less than this long ago are kept: a concurrent add may not have written its pointer yet. */
+  keepRecentMs?: number;
+  /** Keep going when a kept directory's manifest is missing (its files cannot be protected). */
+  force?: boolean;
+}
+
+export interface GcResult {
+  commits: number;
+  keptObjects: number;
+  removedObjects: number;
+  removedBytes: number;
+  dryRun: boolean;
+}
+
+/** The commits the rules name. HEAD is always included (its history by the same depth rules). */
+export async function retainedCommits(git: GitRepo, rules: RetentionRules): Promise<Set<string>> {
+  const out = new Set<string>();
+  const { branches, tags } = await branchesAndTags(git);
+  const heads = new Set<string>(['HEAD', ...(rules.allBranches ? branches : rules.branches ?? [])]);
+  for (const name of rules.branches ?? []) if (!branches.includes(name)) throw new MlxError(E.UNKNOWN_REVISION, `no branch named ${JSON.stringify(name)}`);
+  const since = rules.days !== undefined ? new Date(Date.now() - rules.days * 86_400_000) : undefined;
+  for (const ref of heads) {
+    let tip: string;
+    try {
+      tip = await resolveRevision(git, ref);
+    } catch (err) {
+      if (ref === 'HEAD' && err instanceof MlxError) continue; // no commits yet: the work tree is all
+      throw err;
+    }
+    out.add(tip);
+    if (rules.lastCommits === undefined && since === undefined) continue;
+    const commits = await commitsFrom(git, tip, { depth: rules.lastCommits });
+    for (const c of commits) if (!since || c.time >= since.getTime()) out.add(c.oid);
+  }
+  for (const tag of rules.allTags ? tags : rules.tags ?? []) out.add(await resolveRevision(git, tag));
+  for (const rev of rules.revs ?? []) out.add(await resolveRevision(git, rev));
+  return out;
+}
+
+/** Every oid the given pointers need: files, manifests, and the files manifests list. */
+export function referencedObjects(repo: Repo, pointers: Iterable<{ path: string; pointer: Pointer; where: string }>, force: boolean): Set<Oid> {
+  const keep = new Set<Oid>();
+  for (const { path, pointer, where } of pointers) {
+    keep.add(pointer.oid);
+    if (pointer.kind !== 'dir') continue;
+    if (!repo.store.has(pointer.oid)) {
+      if (force) continue;
+      throw new MlxError(E.OBJECT_MISSING, `cannot tell which files ${path} needs at ${where}: its manifest ${pointer.oid} is not in the cache`, {
+        hint: 'mlx fetch it first (or mlx checkout that revision), or pass --force to collect anyway',
+      });
+    }
+    for (const e of parseManifest(repo.store.readBytes(pointer.oid).toString('utf8'), pointer.oid).entries) if (isFileEntry(e)) keep.add(e.o);
+  }
+  return keep;
+}
+
+/**
+ * `mlx gc`: removes cache objects that no kept pointer needs. Kept: everything the work tree's pointers
+ * reach, plus the commits the retention rules name. Recent objects are spared (a concurrent `add` in a
+ * repository sharing the cache may not have written its pointer yet).
+ */
+/** The pointers gc keeps: the work tree's and those of every retained commit. */
+async function keptPointers(repo: Repo, git: GitRepo, opts: GcOptions): Promise<{ commits: number; pointers: { path: string; pointer: Pointer; where: string }[] }> {
+  const commits = await retainedCommits(git, opts);
+  const pointers: { path: string; pointer: Pointer; where: string }[] = [];
+  const work = findPointers(repo);
+  if (work.problems.length) throw new MlxError(work.problems[0]!.code, `${work.problems[0]!.message} — gc needs every pointer readable`);
+  for (const t of work.tracked) pointers.push({ path: t.path, pointer: t.pointer, where: 'the work tree' });
+  for (const commit of commits) {
+    const at = await pointersAt(git, commit);
+    if (at.problems.length && !opts.force) throw new MlxError(E.BAD_POINTER, `${at.problems[0]!.message} — gc needs every kept pointer readable (or --force)`);
+    for (const t of at.tracked) pointers.push({ path: t.path, pointer: t.pointer, where: commit.slice(0, 12) });
+  }
+  return { commits: commits.size, pointers };
+}
+
+/**
+ * `mlx gc --remote`: the same retention rules applied to a remote, in two phases (mark now, sweep on a
+ * later run once the plan is older than the grace period), so a concurrent push cannot lose data.
+ */
+export async function gcRemote(repo: Repo, opts: GcOptions = {}): Promise<RemoteGcResult & { remote: string; commits: number; keptObjects: number }> {
+  const git = openGit(repo.root);
+  const { commits, pointers } = await keptPointers(repo, git, opts);
+  const { name, remote } = await resolveRemote(repo, opts.remoteName);
+  const index = await RemoteIndex.load(remote, path.join(repo.store.root, 'remotes'));
+  // Manifests name the files a directory keeps: bring the ones the cache lacks from the remote.
+  const dirs = pointers.filter((p) => p.pointer.kind === 'dir').map((p) => p.pointer.oid);
+  await fetchObjects(repo.store, repo.newHasher, remote, index, dirs.filter((o) => index.has(o)));
+  const keep = referencedObjects(repo, pointers, !!opts.force);
+  await addRecipeChunks(remote, index, keep);
+  const res = await collectRemote(remote, index, keep, { graceMs: opts.graceMs ?? 60 * 60_000, dryRun: opts.dryRun });
+  return { ...res, remote: name, commits, keptObjects: keep.size };
+}
+
+export async function gc(repo: Repo, opts: GcOptions = {}): Promise<GcResult> {
+  const git = openGit(repo.root);
+  const release = await acquireLock(repo.layout.lockFile);
+  try {
+    const { commits, pointers } = await keptPointers(repo, git, opts);
+    const keep = referencedObjects(repo, pointers, !!opts.force);
+    const cutoff = Date.now() - (opts.keepRecentMs ?? 10 * 60_000);
+    const result: GcResult = { commits, keptObjects: 0, removedObjects: 0, removedBytes: 0, dryRun: !!opts.dryRun };
+    for (const oid of repo.store.list()) {
+      if (keep.has(oid)) {
+        result.keptObjects++;
+        continue;
+      }
+      const file = repo.store.pathOf(oid);
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(file);
+      } catch {
+        continue;
+      }
+      if (st.mtimeMs > cutoff) {
+        result.keptObjects++;
+        continue;
+      }
+      if (!opts.dryRun) fs.rmSync(file, { force: true });
+      result.removedObjects++;
+      result.removedBytes += st.size;
+    }
+    if (!opts.dryRun) repo.store.sweepTemp();
+    return result;
+  } finally {
+    release();
+  }
+}
