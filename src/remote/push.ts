@@ -49,7 +49,8 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
   const packTarget = opts.packTarget ?? 32 * MIB;
   const chunkThreshold = opts.chunkThreshold ?? 4 * MIB;
   // Packs a pending remote gc plans to remove are not relied on: their objects are sent again.
-  index.forget(await doomedPacks(remote));
+  const doomed = await doomedPacks(remote);
+  index.forget(doomed);
   const wanted = [...new Set(oids)];
   const todo = wanted.filter((o) => !index.has(o));
   const reliedOn = new Set<string>();
@@ -83,6 +84,9 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
       await remote.put(packKey(packIndex.pack), pack);
       await remote.put(indexKey(packIndex.pack), idxBytes); // published last
       index.addPack(oidHex(packIndex.pack), packIndex);
+      // Packs are named by content: re-sending a doomed pack's objects can recreate that very pack,
+      // which the keep record below then saves from the sweep.
+      if (doomed.has(oidHex(packIndex.pack))) reliedOn.add(oidHex(packIndex.pack));
       summary.packs++;
       summary.bytesSent += pack.length + idxBytes.length;
     })().catch((err) => void failures.push(err));
