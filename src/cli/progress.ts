@@ -11,8 +11,12 @@ export interface ProgressHandle {
  * JSON; otherwise nothing at all, so piped output stays clean.
  */
 export async function startProgress(out: Output, label: string): Promise<ProgressHandle> {
-  if (!process.stderr.isTTY || out.opts.quiet || out.opts.json) return { report: undefined, stop() {} };
-  const { SingleBar } = await import('cli-progress');
+  // MLX_PROGRESS=always draws the bar at once even off a terminal (for tests and CI logs).
+  const forced = process.env.MLX_PROGRESS === 'always';
+  if ((!process.stderr.isTTY && !forced) || out.opts.quiet || out.opts.json) return { report: undefined, stop() {} };
+  // cli-progress is CommonJS: bundled, its classes sit on the default export.
+  const mod = (await import('cli-progress')) as unknown as { SingleBar?: typeof import('cli-progress').SingleBar; default?: { SingleBar: typeof import('cli-progress').SingleBar } };
+  const SingleBar = mod.SingleBar ?? mod.default!.SingleBar;
   const started = Date.now();
   let files = 0;
   let totalFiles = 0;
@@ -26,6 +30,8 @@ export async function startProgress(out: Output, label: string): Promise<Progres
       hideCursor: true,
       clearOnComplete: true,
       fps: 10,
+      noTTYOutput: forced,
+      notTTYSchedule: 100,
     },
     { format: '', barCompleteChar: '█', barIncompleteChar: '░' },
   );
@@ -39,7 +45,7 @@ export async function startProgress(out: Output, label: string): Promise<Progres
     files += d.files ?? 0;
     bytes += d.bytes ?? 0;
     // Only show a bar for work that takes a moment: short commands print nothing extra.
-    if (!shown && Date.now() - started > 300) {
+    if (!shown && (forced || Date.now() - started > 300)) {
       bar.start(Math.max(totalBytes, 1), bytes, payload());
       shown = true;
     } else if (shown) {

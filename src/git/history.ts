@@ -37,9 +37,11 @@ export async function resolveRevision(repo: GitRepo, rev: string): Promise<strin
   const m = /^(.*?)((?:~\d*|\^)*)$/.exec(rev)!;
   const base = m[1] || 'HEAD';
   let oid = await resolveBase(g, repo, base, rev);
+  const shallow = shallowCommits(repo);
   for (const step of m[2]!.match(/~\d*|\^/g) ?? []) {
     const n = step === '^' ? 1 : step === '~' ? 1 : Number(step.slice(1));
     for (let i = 0; i < n; i++) {
+      if (shallow.has(oid)) throw unknownRevision(rev, 'it goes back past the start of this shallow clone (git fetch --unshallow)');
       const commit = await readCommitOrFail(g, repo, oid, rev);
       const parent = commit.parent[0];
       if (!parent) throw unknownRevision(rev, 'it goes back past the first commit');
@@ -83,6 +85,15 @@ async function readCommitOrFail(g: Git, repo: GitRepo, oid: string, rev: string)
     return (await g.readCommit({ fs, dir: repo.dir, oid, cache: repo.cache })).commit;
   } catch {
     throw unknownRevision(rev, `commit ${oid.slice(0, 12)} is not in this repository (a shallow clone?)`);
+  }
+}
+
+/** The commits a shallow clone was cut at: their parents are not in the repository. */
+function shallowCommits(repo: GitRepo): Set<string> {
+  try {
+    return new Set(fs.readFileSync(path.join(gitDir(repo.dir), 'shallow'), 'utf8').split('\n').filter((l) => /^[0-9a-f]{40}$/.test(l)));
+  } catch {
+    return new Set();
   }
 }
 

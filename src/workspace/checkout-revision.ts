@@ -116,7 +116,8 @@ export async function revisionArgument(repo: Repo, cwd: string, args: string[]):
   try {
     await resolveRevision(openGit(repo.root), first);
   } catch (err) {
-    if (err instanceof MlxError && err.code === E.UNKNOWN_REVISION && /no commits yet/.test(err.message)) throw err;
+    // `HEAD~3` and the like can only mean a revision: say why it does not resolve.
+    if (err instanceof MlxError && err.code === E.UNKNOWN_REVISION && (/no commits yet/.test(err.message) || /[~^]/.test(first))) throw err;
     return undefined;
   }
   if (args.length > 1) throw new MlxError(E.USAGE, `mlx checkout ${first} takes no paths: it restores every tracked path as it was at ${first}`);

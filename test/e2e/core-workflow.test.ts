@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { mlx, mlxJson, mlxOk } from '../helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { BIN, mlx, mlxJson, mlxOk } from '../helpers/cli.js';
 import { bytes, gitCommitAll, gitRestoreFile, snapshot, useTempRepo, write } from '../helpers/repo.js';
 
 const repo = useTempRepo((d) => mlxOk(d, 'init'));
@@ -186,6 +187,15 @@ describe('the add → commit → edit → status → add → checkout walkthroug
     expect(fs.statSync(path.join(dir, 'ds/日本語.csv')).mode & 0o111).toBe(0);
     expect(fs.lstatSync(path.join(dir, 'ds/link.txt')).isSymbolicLink()).toBe(true);
     expect(mlxJson(dir, 'status').paths[0].state).toBe('clean');
+  });
+
+  it('draws a progress bar for long work without failing', () => {
+    write(dir, 'big.bin', bytes(3_000_000, 'progress'));
+    for (const args of [['add', 'big.bin'], ['checkout', '--force', 'big.bin']]) {
+      const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, MLX_PROGRESS: 'always' } });
+      expect(r.status).toBe(0);
+      expect(r.stderr).toMatch(/(adding|checkout) .*files \|/);
+    }
   });
 
   it('writes pointers git can diff: stable keys, one object id', () => {

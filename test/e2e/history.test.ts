@@ -97,6 +97,31 @@ describe('time travel', () => {
     expect(expectCleanError(mlx(dir, 'diff', 'HEAD~9'))).toMatch(/past the first commit/);
   });
 
+  it('a shallow clone says where its history ends', async () => {
+    await history();
+    const [, second] = (await git.log({ fs, dir })).map((c) => c.oid);
+    fs.writeFileSync(path.join(dir, '.git/shallow'), `${second}\n`); // cut as `git clone --depth 2` would
+    expect(mlxJson(dir, 'diff', 'HEAD~1', 'HEAD').changes.map((c: any) => c.path)).toEqual(['model.ckpt']);
+    expect(expectCleanError(mlx(dir, 'checkout', 'HEAD~2'))).toMatch(/past the start of this shallow clone/);
+  });
+
+  it('a revision whose data is on no remote fails before changing anything', async () => {
+    await history();
+    const emptyRemote = tempDir('mlx-empty-remote-');
+    try {
+      mlxOk(dir, 'remote', 'add', '-d', 'storage', emptyRemote);
+      const oid = /oid: b3:([0-9a-f]{64})/.exec(fs.readFileSync(path.join(dir, 'model.ckpt.mlx'), 'utf8'))![1]!;
+      mlxOk(dir, 'checkout', 'v1');
+      const v1model = fs.readFileSync(path.join(dir, 'model.ckpt'));
+      // Drop v3's model from the cache: checking v3 out now needs a remote that does not have it.
+      fs.rmSync(path.join(dir, '.mlx/cache/objects', oid.slice(0, 2), oid.slice(2)));
+      expect(expectCleanError(mlx(dir, 'checkout', 'v3'))).toMatch(/not on remote storage.*never pushed/);
+      expect(fs.readFileSync(path.join(dir, 'model.ckpt'))).toEqual(v1model);
+    } finally {
+      fs.rmSync(emptyRemote, { recursive: true, force: true });
+    }
+  });
+
   it('works on a detached HEAD', async () => {
     const states = await history();
     const [, second] = (await git.log({ fs, dir })).map((c) => c.oid);
