@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 // Benchmarks mlx add / re-add / status / checkout on generated workloads, side by side with git,
-// git-lfs and b3sum measured in the same run on the same (page-cached) data.
+// git-lfs and b3sum measured in the same run on the same (page-cached) data; then mlx push / fresh
+// pull against a directory remote and a local S3 server (s3rver, child process), beside
+// `git lfs push` to a local bare repository and `cp`, and the bytes a new version of the CSV sends.
 //
 //   npm run bench                    full run: 1 GiB file, 20,000 x 4 KiB files, 256 MiB CSV
 //   BENCH_SCALE=0.1 npm run bench    every workload scaled down, for a quick check
 //   BENCH_KEEP=1 npm run bench       keep the generated repos in .bench/work for inspection
+//   BENCH_REMOTE=0 npm run bench     local operations only (no push / pull / s3rver)
 //
 // Comparison tools are optional; missing ones are skipped with a note. Peak RSS needs GNU time
-// (/usr/bin/time, Debian package `time`).
-import { spawnSync } from 'node:child_process';
+// (/usr/bin/time, Debian package `time`). The S3 server is s3rver (a devDependency).
+import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,7 +31,24 @@ const CMD_TIMEOUT_MS = 15 * 60 * 1000;
 const LOAD_AT_START = os.loadavg().map((n) => +n.toFixed(2));
 
 // Children get a predictable environment: no prompts, no colour, no user/system git config.
-const CHILD_ENV = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', NO_COLOR: '1' };
+// The only S3 service the children talk to is the local s3rver, whose fixed keys are S3RVER/S3RVER;
+// any profile or session token of the user's own would only get in the way.
+const S3_KEY = 'S3RVER';
+const CHILD_ENV = {
+  ...process.env,
+  GIT_TERMINAL_PROMPT: '0',
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  NO_COLOR: '1',
+  AWS_ACCESS_KEY_ID: S3_KEY,
+  AWS_SECRET_ACCESS_KEY: S3_KEY,
+};
+for (const k of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE']) delete CHILD_ENV[k];
+const REMOTE = process.env.BENCH_REMOTE !== '0';
+const S3RVER_SCRIPT = path.join(ROOT, 'test', 'helpers', 's3rver-process.mjs');
+const S3_BUCKET = 'mlx-bench';
+// Commits in the bench repos need an identity; the user's global config is deliberately not read.
+const GIT_ID = ['-c', 'user.name=mlx bench', '-c', 'user.email=bench@localhost'];
 
 function parseScale(raw) {
   if (raw === undefined || raw === '') return 1;
@@ -136,6 +156,11 @@ function prng(seed) {
   };
 }
 
+/** One row of the generated CSV. */
+const csvRow = (id, rand) =>
+  `${id},${1_700_000_000 + id * 10},${Math.floor(rand() * 64)},${(rand() * 2 - 1).toFixed(6)},${(rand() * 2 - 1).toFixed(6)},` +
+  `${(rand() * 9.81).toFixed(4)},${(20 + rand() * 5).toFixed(2)},${rand() < 0.1 ? 1 : 0}\n`;
+
 /** A numeric CSV of about `bytes` bytes (whole rows), like a typical feature table. */
 function writeCsv(file, bytes) {
   const rand = prng(42);
@@ -146,10 +171,7 @@ function writeCsv(file, bytes) {
     while (written < bytes) {
       const rows = [];
       for (let i = 0; i < 16384; i++, id++) {
-        rows.push(
-          `${id},${1_700_000_000 + id * 10},${Math.floor(rand() * 64)},${(rand() * 2 - 1).toFixed(6)},${(rand() * 2 - 1).toFixed(6)},` +
-            `${(rand() * 9.81).toFixed(4)},${(20 + rand() * 5).toFixed(2)},${rand() < 0.1 ? 1 : 0}\n`,
-        );
+        rows.push(csvRow(id, rand));
       }
       let text = rows.join('');
       if (written + text.length > bytes) text = text.slice(0, text.lastIndexOf('\n', bytes - written - 1) + 1) || rows[0];
@@ -161,7 +183,56 @@ function writeCsv(file, bytes) {
   return written;
 }
 
-/** Each workload: a name, the path tracked inside every repo, and how to generate it. */
+/**
+ * Version 2 of the CSV at `v1`, written to `v2`: five rows in the middle edited so that they get
+ * longer (every later byte shifts, which defeats fixed-size chunking but not content-defined
+ * chunking), and 1% more rows appended at the end.
+ */
+function writeCsvV2(v1, v2) {
+  const buf = fs.readFileSync(v1);
+  const rand = prng(7);
+  const parts = [];
+  let pos = 0;
+  let lengthDelta = 0;
+  for (const frac of [0.3, 0.4, 0.5, 0.6, 0.7]) {
+    const start = buf.indexOf(0x0a, Math.floor(buf.length * frac)) + 1;
+    const end = buf.indexOf(0x0a, start) + 1;
+    if (start <= pos || end <= start) continue;
+    const f = buf.toString('latin1', start, end - 1).split(',');
+    // Two more digits and a label of -1: the row grows by about 3 bytes (x keeps its width but for the sign).
+    f[3] = (rand() * 2 - 1).toFixed(6);
+    f[6] = (20 + rand() * 5).toFixed(4);
+    f[7] = '-1';
+    const row = Buffer.from(`${f.join(',')}\n`, 'latin1');
+    parts.push(buf.subarray(pos, start), row);
+    lengthDelta += row.length - (end - start);
+    pos = end;
+  }
+  parts.push(buf.subarray(pos));
+  const lastRow = buf.lastIndexOf(0x0a, buf.length - 2) + 1;
+  let id = Number(buf.toString('latin1', lastRow, buf.indexOf(0x2c, lastRow))) + 1;
+  const appendTarget = Math.ceil(buf.length * 0.01);
+  const appended = [];
+  let appendedBytes = 0;
+  for (; appendedBytes < appendTarget; id++) {
+    const row = csvRow(id, rand);
+    appended.push(row);
+    appendedBytes += row.length;
+  }
+  parts.push(Buffer.from(appended.join(''), 'latin1'));
+  const fd = fs.openSync(v2, 'w');
+  try {
+    for (const p of parts) fs.writeSync(fd, p);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return { bytes: fs.statSync(v2).size, editedRows: (parts.length - 2) / 2, lengthDelta, appendedRows: appended.length, appendedBytes };
+}
+
+/**
+ * Each workload: a name, the path tracked inside every repo, how to generate it, and which remote
+ * benchmark follows the local one ('transfer': push and fresh pull; 'versions': push v1, then v2).
+ */
 function workloads() {
   const bigBytes = Math.max(MiB, Math.round(1024 * MiB * SCALE));
   const fileCount = Math.max(100, Math.round(20_000 * SCALE));
@@ -170,6 +241,7 @@ function workloads() {
     {
       name: `${fmtBytes(bigBytes)} random file`,
       key: 'big',
+      remote: 'transfer',
       tracked: 'big.bin',
       lfsPattern: 'big.bin',
       generate: (dst) => writeRandomFile(dst, bigBytes),
@@ -177,6 +249,7 @@ function workloads() {
     {
       name: `${fileCount} x 4 KiB files`,
       key: 'many',
+      remote: 'transfer',
       tracked: 'files',
       lfsPattern: 'files/**',
       perFile: true,
@@ -185,6 +258,7 @@ function workloads() {
     {
       name: `${fmtBytes(csvBytes)} CSV`,
       key: 'csv',
+      remote: 'versions',
       tracked: 'table.csv',
       lfsPattern: 'table.csv',
       generate: (dst) => writeCsv(dst, csvBytes),
@@ -286,13 +360,27 @@ function runSteps(workload, tool, repo, steps, rows) {
     const m = measure(argv[0], argv[1], repo);
     const note = check?.(m) ?? null;
     if (note?.startsWith('expected')) console.log(`  ! ${tool} ${op}: ${note}`);
-    rows.push({ workload: workload.name, workloadKey: workload.key, tool, operation: op, seconds: m.seconds, bytes: workload.bytes, files: workload.fileCount, peakRssMiB: m.rssMiB, cpuSeconds: m.cpuSeconds, note });
-    console.log(`  ${tool.padEnd(8)} ${op.padEnd(24)} ${fmtSecs(m.seconds).padStart(9)}  ${m.rssMiB === null ? '' : `${m.rssMiB.toFixed(0)} MiB RSS`}${note ? `  (${note})` : ''}`);
+    record(rows, workload, tool, op, m, { note });
   }
 }
 
-/** Generates one workload, then runs every available tool on it in its own fresh repo. */
-function benchWorkload(workload, tools, rows) {
+/**
+ * Adds one result row and prints it. `extra` may override bytes/files and add `compareTo` (the mlx
+ * operation the ratio is taken against) and `details` (shown in the table's last column).
+ */
+function record(rows, workload, tool, operation, m, extra = {}) {
+  const row = { workload: workload.name, workloadKey: workload.key, tool, operation, seconds: m.seconds, bytes: workload.bytes, files: workload.fileCount, peakRssMiB: m.rssMiB, cpuSeconds: m.cpuSeconds, note: null, ...extra };
+  rows.push(row);
+  const rss = m.rssMiB === null ? '' : `${m.rssMiB.toFixed(0)} MiB RSS`;
+  console.log(`  ${tool.padEnd(8)} ${operation.padEnd(24)} ${fmtSecs(m.seconds).padStart(9)}  ${rss}${row.note ? `  (${row.note})` : ''}${row.details ? `  [${row.details}]` : ''}`);
+  return row;
+}
+
+/**
+ * Generates one workload, then runs every available tool on it in its own fresh repo; then, with
+ * the repos as the local steps left them, the workload's remote benchmark.
+ */
+function benchWorkload(workload, tools, rows, ctx) {
   const dir = path.join(WORK_DIR, workload.key);
   const src = path.join(dir, 'source', workload.tracked);
   fs.mkdirSync(path.dirname(src), { recursive: true });
@@ -325,8 +413,309 @@ function benchWorkload(workload, tools, rows) {
     warmUp(srcFiles);
     runSteps(workload, tool, repo, steps, rows);
   }
+  if (REMOTE && workload.remote) {
+    const setup = { dir, src, mlxRepo: path.join(dir, 'mlx'), lfsRepo: tools.gitLfs ? path.join(dir, 'git-lfs') : null };
+    attempt(ctx, workload, 'remote benchmark', () => (workload.remote === 'transfer' ? benchTransfer : benchVersions)(workload, ctx, setup, rows));
+  }
   printHeadlines(workload, rows);
   if (!process.env.BENCH_KEEP) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------- remotes
+
+/**
+ * Runs one remote benchmark step and returns its result, or null when it failed: the failure is
+ * printed, listed at the end and fails the run, but does not cost the other measurements.
+ */
+function attempt(ctx, workload, what, fn) {
+  try {
+    return fn();
+  } catch (e) {
+    const lines = String(e.message).split('\n').map((l) => l.trim()).filter(Boolean);
+    ctx.failures.push(`${workload.name}: ${what}: ${lines.length > 1 ? `${lines[0]} -- ${lines.at(-1)}` : lines[0]}`);
+    console.log(`  ! ${what} failed: ${String(e.message).trimEnd()}`);
+    return null;
+  }
+}
+
+/**
+ * s3rver in its own process (our spawnSync calls would starve an in-process server). Resolves once
+ * it prints {"port":N}; `stop()` sends SIGTERM (SIGKILL after 5 s) and waits for the exit.
+ */
+async function startS3rver(dir) {
+  fs.mkdirSync(dir, { recursive: true });
+  const child = spawn(process.execPath, [S3RVER_SCRIPT, dir, S3_BUCKET], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const killOnExit = () => child.kill('SIGKILL'); // last resort if we exit without stop()
+  process.once('exit', killOnExit);
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    process.removeListener('exit', killOnExit);
+  };
+  try {
+    const port = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('s3rver did not report its port within 30 s')), 30_000);
+      let buf = '';
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (d) => {
+        buf += d; // keeps draining after the first line, so the pipe can never fill up
+        const nl = buf.indexOf('\n');
+        if (nl < 0) return;
+        clearTimeout(timer);
+        try {
+          resolve(JSON.parse(buf.slice(0, nl)).port);
+        } catch {
+          reject(new Error(`s3rver printed ${JSON.stringify(buf.slice(0, nl))}, not {"port":N}`));
+        }
+      });
+      child.once('error', (e) => (clearTimeout(timer), reject(e)));
+      child.once('exit', (code, signal) => (clearTimeout(timer), reject(new Error(`s3rver exited (${signal ?? `code ${code}`}) before listening`))));
+    });
+    return { endpoint: `http://127.0.0.1:${port}`, dir, bucket: S3_BUCKET, pid: child.pid, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/**
+ * A directory on another filesystem (tmpfs /dev/shm) for a bare repo that git-lfs must copy into:
+ * on the same filesystem its file transfer agent hard-links objects and moves no data at all.
+ */
+function otherFilesystemDir() {
+  try {
+    if (fs.statSync('/dev/shm').dev === fs.statSync(WORK_DIR).dev) return null;
+    return fs.mkdtempSync('/dev/shm/mlx-bench-');
+  } catch {
+    return null;
+  }
+}
+
+/** The remotes a workload pushes to: a directory, and a prefix of the s3rver bucket when it runs. */
+function remotesFor(workload, dir, ctx) {
+  const list = [{ name: 'dir', label: 'dir remote', url: path.join(dir, 'remote-dir'), root: path.join(dir, 'remote-dir'), s3: false, opts: [] }];
+  if (ctx.s3) {
+    list.push({
+      name: 's3',
+      label: 's3rver',
+      url: `s3://${ctx.s3.bucket}/${workload.key}`,
+      root: path.join(ctx.s3.dir, ctx.s3.bucket, workload.key),
+      s3: true,
+      opts: ['-o', `endpoint=${ctx.s3.endpoint}`],
+    });
+  }
+  return list;
+}
+
+/**
+ * What a remote stores, path -> bytes: every file of a directory remote; for s3rver, its object
+ * bodies (`<key>._S3rver_object`, one per S3 object; it keeps metadata and md5 files beside them).
+ */
+function remoteFiles(remote) {
+  const out = new Map();
+  if (!fs.existsSync(remote.root)) return out;
+  for (const f of listFiles(remote.root)) if (!remote.s3 || f.endsWith('._S3rver_object')) out.set(f, fs.statSync(f).size);
+  return out;
+}
+
+function commitAll(repo, message) {
+  run('git', ['add', '-A'], repo);
+  run('git', [...GIT_ID, 'commit', '-q', '-m', message], repo);
+}
+
+/** sha256 over every file's relative path and sha256: a check independent of mlx's own hashing. */
+function treeDigest(p) {
+  if (!fs.existsSync(p)) return null;
+  const buf = Buffer.allocUnsafe(4 * MiB);
+  const all = crypto.createHash('sha256');
+  for (const file of listFiles(p)) {
+    const h = crypto.createHash('sha256');
+    const fd = fs.openSync(file, 'r');
+    try {
+      for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+    } finally {
+      fs.closeSync(fd);
+    }
+    all.update(`${path.relative(p, file)}\0${h.digest('hex')}\n`);
+  }
+  return all.digest('hex');
+}
+
+const pct = (part, whole) => `${((100 * part) / whole).toFixed(2)}%`;
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * Timed `mlx push -r <remote>`; records what the remote stores afterwards and what this push added.
+ * `describe(result, addedBytes)` replaces the default details text.
+ */
+function mlxPush(rows, workload, repo, remote, operation, { describe, ...extra } = {}) {
+  warmUp(listFiles(path.join(repo, '.mlx', 'cache')));
+  const before = remoteFiles(remote);
+  const m = measure(...mlx('push', '-r', remote.name), repo);
+  const res = JSON.parse(m.stdout);
+  const after = remoteFiles(remote);
+  const added = [...after].filter(([f]) => !before.has(f));
+  const addedBytes = added.reduce((n, [, size]) => n + size, 0);
+  const details = describe?.(res, addedBytes) ??
+    `${plural(res.uploadedObjects, 'object')} in ${plural(res.packs, 'pack')}, ${fmtBytes(res.bytesSent)} sent; remote holds ${plural(after.size, remote.s3 ? 'S3 object' : 'file')}`;
+  return record(rows, workload, 'mlx', operation, m, { details, remote: remote.label, push: res, remoteFiles: after.size, remoteFilesAdded: added.length, remoteBytesAdded: addedBytes, ...extra });
+}
+
+/**
+ * A fresh pull: `git clone` of the repo (pointers and config only, empty cache), timed `mlx pull`
+ * there, then (untimed) every pulled byte compared with the expected digest.
+ */
+function mlxFreshPull(rows, workload, ctx, repo, remote, operation, digest, extra = {}) {
+  const clone = path.join(path.dirname(repo), `clone-${remote.name}`);
+  fs.rmSync(clone, { recursive: true, force: true });
+  run('git', ['clone', '-q', repo, clone], path.dirname(repo));
+  try {
+    const m = measure(...mlx('pull', '-r', remote.name), clone);
+    const res = JSON.parse(m.stdout);
+    const verified = treeDigest(path.join(clone, workload.tracked)) === digest;
+    if (!verified) {
+      ctx.failures.push(`${workload.name}: ${operation}: the pulled files differ from the pushed ones`);
+      console.log(`  ! ${operation}: the pulled files differ from the pushed ones`);
+    }
+    const details = `${plural(res.fetch.fetched, 'object')}, ${fmtBytes(res.fetch.bytesReceived)} received; bytes ${verified ? 'verified' : 'DIFFER'}`;
+    return record(rows, workload, 'mlx', operation, m, { details, remote: remote.label, pull: { fetched: res.fetch.fetched, bytesReceived: res.fetch.bytesReceived }, verified, ...extra });
+  } finally {
+    if (!process.env.BENCH_KEEP) fs.rmSync(clone, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A bare repo as remote `name` of a git-lfs repo. No LFS server and no lfs.* config is needed: for a
+ * path (or file://) remote git-lfs (3.x) runs its built-in standalone transfer agent
+ * (`lfs-standalone-file`), which puts objects into <bare>/lfs/objects, hard-linked when it can.
+ */
+function lfsBareRemote(repo, name, bare) {
+  run('git', ['init', '-q', '--bare', bare], path.dirname(bare));
+  run('git', ['remote', 'add', name, bare], repo);
+}
+
+/** Timed `git lfs push --all <remote>`: the LFS objects only, as mlx push sends no git objects. */
+function lfsPush(rows, workload, repo, remoteName, bare, operation, { describe, ...extra } = {}) {
+  warmUp(listFiles(path.join(repo, '.git', 'lfs', 'objects')));
+  const store = path.join(bare, 'lfs', 'objects');
+  const stored = () => new Map(fs.existsSync(store) ? listFiles(store).map((f) => [f, fs.statSync(f)]) : []);
+  const before = stored();
+  const m = measure('git', ['lfs', 'push', '--all', remoteName], repo);
+  const after = stored();
+  const added = [...after].filter(([f]) => !before.has(f));
+  const addedBytes = added.reduce((n, [, st]) => n + st.size, 0);
+  const linked = added.filter(([, st]) => st.nlink > 1).length;
+  const how = linked === 0 ? 'copied' : linked === added.length ? 'hard-linked' : `${linked} hard-linked`;
+  const details = describe?.(addedBytes, how) ?? `${plural(added.length, 'object')} ${how}, ${fmtBytes(addedBytes)}; remote holds ${plural(after.size, 'file')}`;
+  return record(rows, workload, 'git-lfs', operation, m, { details, remoteFiles: after.size, remoteFilesAdded: added.length, remoteBytesAdded: addedBytes, hardLinked: linked, ...extra });
+}
+
+/** Push to every remote, a fresh pull from each, git-lfs push to local bare repos, and cp. */
+function benchTransfer(w, ctx, { dir, src, mlxRepo, lfsRepo }, rows) {
+  const digest = treeDigest(src);
+  const remotes = remotesFor(w, dir, ctx);
+  for (const r of remotes) run(process.execPath, [MLX, 'remote', 'add', r.name, r.url, ...r.opts], mlxRepo);
+  commitAll(mlxRepo, 'pointers'); // so that a clone has the pointers and the remotes
+  const pushed = remotes.filter((r) => attempt(ctx, w, `push (${r.label})`, () => mlxPush(rows, w, mlxRepo, r, `push (${r.label})`)));
+  for (const r of pushed) attempt(ctx, w, `pull (${r.label})`, () => mlxFreshPull(rows, w, ctx, mlxRepo, r, `pull (${r.label})`, digest));
+
+  if (lfsRepo) {
+    attempt(ctx, w, 'git-lfs push', () => {
+      commitAll(lfsRepo, 'data');
+      const same = path.join(dir, 'lfs-bare.git');
+      lfsBareRemote(lfsRepo, 'origin', same);
+      lfsPush(rows, w, lfsRepo, 'origin', same, 'push (bare repo)', { compareTo: 'push (dir remote)' });
+      if (!ctx.otherFs) return;
+      const other = path.join(ctx.otherFs, `${w.key}.git`);
+      lfsBareRemote(lfsRepo, 'tmpfs', other);
+      try {
+        lfsPush(rows, w, lfsRepo, 'tmpfs', other, 'push (bare, other fs)', { compareTo: 'push (dir remote)' });
+      } finally {
+        fs.rmSync(other, { recursive: true, force: true });
+      }
+    });
+  }
+
+  attempt(ctx, w, 'cp', () => {
+    const copy = path.join(dir, 'cp-copy');
+    warmUp(listFiles(src));
+    const m = measure('cp', ['-r', src, copy], dir);
+    fs.rmSync(copy, { recursive: true, force: true });
+    const pulls = rows.filter((r) => r.workloadKey === w.key && r.tool === 'mlx' && r.operation.startsWith('pull'));
+    const details = pulls.map((p) => `${p.operation} / cp = ${(p.seconds / m.seconds).toFixed(2)}x`).join(', ');
+    record(rows, w, 'cp', 'copy (cp -r, warm)', m, { compareTo: 'pull (dir remote)', details });
+  });
+}
+
+/**
+ * The CSV as two versions: push v1 everywhere, make v2 (rows edited in the middle, 1% appended),
+ * `mlx add` + push it, and count what v2 sent and newly stored; then rebuild v2 in a fresh clone.
+ */
+function benchVersions(w, ctx, { dir, src, mlxRepo, lfsRepo }, rows) {
+  const remotes = remotesFor(w, dir, ctx);
+  for (const r of remotes) run(process.execPath, [MLX, 'remote', 'add', r.name, r.url, ...r.opts], mlxRepo);
+  const pushed = remotes.filter((r) => attempt(ctx, w, `push v1 (${r.label})`, () => mlxPush(rows, w, mlxRepo, r, `push v1 (${r.label})`)));
+  // A bare repo git-lfs has to copy into (hard links would hide the cost), else one beside the others.
+  const bare = lfsRepo ? (ctx.otherFs ? path.join(ctx.otherFs, `${w.key}.git`) : path.join(dir, 'lfs-bare.git')) : null;
+  const lfsPushed = lfsRepo !== null && attempt(ctx, w, 'git-lfs push v1', () => {
+    commitAll(lfsRepo, 'v1');
+    lfsBareRemote(lfsRepo, 'origin', bare);
+    return lfsPush(rows, w, lfsRepo, 'origin', bare, 'push v1 (bare repo)', { compareTo: 'push v1 (dir remote)' });
+  }) !== null;
+
+  const v2File = path.join(dir, 'v2', w.tracked);
+  fs.mkdirSync(path.dirname(v2File), { recursive: true });
+  const v2 = writeCsvV2(src, v2File);
+  console.log(
+    `  v2 of the CSV: ${v2.editedRows} rows in the middle edited (${v2.lengthDelta >= 0 ? '+' : ''}${v2.lengthDelta} bytes, so all later bytes shift), ` +
+      `${v2.appendedRows} rows (${fmtBytes(v2.appendedBytes)}) appended: ${fmtBytes(v2.bytes)}`,
+  );
+  const v2Digest = treeDigest(v2File);
+  for (const repo of [mlxRepo, lfsRepo].filter(Boolean)) {
+    fs.rmSync(path.join(repo, w.tracked), { force: true });
+    linkInto(v2File, path.join(repo, w.tracked));
+  }
+  const v2Extra = { bytes: v2.bytes, files: 1, csvV2: v2 };
+  warmUp([v2File]);
+  record(rows, w, 'mlx', 'add v2', measure(...mlx('add', w.tracked), mlxRepo), v2Extra);
+  if (lfsRepo) record(rows, w, 'git-lfs', 'add v2', measure('git', ['add', '--', w.tracked], lfsRepo), v2Extra);
+
+  const pushedV2 = pushed.filter((r) =>
+    attempt(ctx, w, `push v2 (${r.label})`, () => {
+      const row = mlxPush(rows, w, mlxRepo, r, `push v2 (${r.label})`, {
+        ...v2Extra,
+        describe: (res, added) =>
+          `sent ${fmtBytes(res.bytesSent)} = ${pct(res.bytesSent, v2.bytes)}, stored ${fmtBytes(added)} = ${pct(added, v2.bytes)} of v2; ` +
+          `${plural(res.uploadedObjects, 'object')}, ${fmtBytes(res.bytesDeduplicated)} deduplicated`,
+      });
+      row.sentPercent = (100 * row.push.bytesSent) / v2.bytes;
+      row.storedPercent = (100 * row.remoteBytesAdded) / v2.bytes;
+      if (row.sentPercent >= 10 || row.storedPercent >= 10) {
+        ctx.warnings.push(`${w.name}: ${row.operation} sent ${row.sentPercent.toFixed(1)}% / stored ${row.storedPercent.toFixed(1)}% of the CSV (target < 10%)`);
+      }
+      return row;
+    }),
+  );
+  if (lfsPushed) {
+    attempt(ctx, w, 'git-lfs push v2', () => {
+      commitAll(lfsRepo, 'v2');
+      lfsPush(rows, w, lfsRepo, 'origin', bare, 'push v2 (bare repo)', {
+        ...v2Extra,
+        compareTo: 'push v2 (dir remote)',
+        describe: (added, how) => `stored ${fmtBytes(added)} = ${pct(added, v2.bytes)} of v2 (${how})`,
+      });
+    });
+  }
+  if (bare && ctx.otherFs) fs.rmSync(bare, { recursive: true, force: true });
+  // A fresh clone has to rebuild v2 from v1's chunks plus the new ones.
+  commitAll(mlxRepo, 'v2');
+  const from = pushedV2.at(-1);
+  if (from) attempt(ctx, w, `pull v2 (${from.label})`, () => mlxFreshPull(rows, w, ctx, mlxRepo, from, `pull v2 (${from.label})`, v2Digest, v2Extra));
 }
 
 // ---------------------------------------------------------------- reporting
@@ -345,18 +734,18 @@ const fmtSecs = (s) => (s < 10 ? `${s.toFixed(3)} s` : `${s.toFixed(1)} s`);
  */
 function throughput(row) {
   if (row.files > 1) return `${Math.round(row.files / row.seconds)} files/s`;
-  if (!/^(add|checkout|hash)\b/.test(row.operation)) return '-';
+  if (!/^(add|checkout|hash|push|pull|copy)\b/.test(row.operation)) return '-';
   return `${(row.bytes / MiB / row.seconds).toFixed(0)} MiB/s`;
 }
 
 /** Which mlx operation a row of another tool is compared with. */
-const mlxCounterpart = (op) => (op.startsWith('hash') ? 'add' : op);
+const mlxCounterpart = (row) => row.compareTo ?? (row.operation.startsWith('hash') ? 'add' : row.operation);
 
 /** Fills `ratio` (mlx seconds / other seconds) on every non-mlx row. */
 function addRatios(rows) {
   for (const row of rows) {
     if (row.tool === 'mlx') continue;
-    const m = rows.find((r) => r.tool === 'mlx' && r.workloadKey === row.workloadKey && r.operation === mlxCounterpart(row.operation));
+    const m = rows.find((r) => r.tool === 'mlx' && r.workloadKey === row.workloadKey && r.operation === mlxCounterpart(row));
     row.comparedWith = m ? `mlx ${m.operation}` : null;
     row.ratio = m ? m.seconds / row.seconds : null;
   }
@@ -368,15 +757,15 @@ function printHeadlines(workload, allRows) {
   addRatios(rows);
   console.log(`  -- ${workload.name}, mlx time / other time (<1: mlx faster):`);
   for (const m of rows.filter((r) => r.tool === 'mlx')) {
-    const others = rows.filter((r) => r.tool !== 'mlx' && mlxCounterpart(r.operation) === m.operation);
+    const others = rows.filter((r) => r.tool !== 'mlx' && mlxCounterpart(r) === m.operation);
     if (others.length === 0) continue;
-    const parts = others.map((o) => `${o.tool} ${o.operation.startsWith('hash') ? `${o.operation} ` : ''}${fmtSecs(o.seconds)} (${o.ratio.toFixed(2)}x)`);
+    const parts = others.map((o) => `${o.tool} ${o.operation !== m.operation ? `${o.operation} ` : ''}${fmtSecs(o.seconds)} (${o.ratio.toFixed(2)}x)`);
     console.log(`     ${m.operation}: mlx ${fmtSecs(m.seconds)} | ${parts.join(' | ')}`);
   }
 }
 
 function printTable(rows) {
-  const header = ['workload', 'tool', 'operation', 'seconds', 'throughput', 'peak RSS MiB', 'mlx/tool'];
+  const header = ['workload', 'tool', 'operation', 'seconds', 'throughput', 'peak RSS MiB', 'mlx/tool', 'details'];
   const body = rows.map((r) => [
     r.workload,
     r.tool,
@@ -385,16 +774,45 @@ function printTable(rows) {
     throughput(r),
     r.peakRssMiB === null ? 'n/a' : r.peakRssMiB.toFixed(0),
     r.ratio == null ? '' : `${r.ratio.toFixed(2)}x`,
+    r.details ?? '',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const right = new Set([3, 4, 5, 6]);
-  const line = (cells) => cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
+  const line = (cells) => cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   console.log(`\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
   let last = null;
   for (const [i, b] of body.entries()) {
     if (last !== null && rows[i].workloadKey !== last) console.log('');
     last = rows[i].workloadKey;
     console.log(line(b));
+  }
+}
+
+/** The remote numbers the issue asks for, one short paragraph per workload. */
+function printRemoteSummary(rows) {
+  const remoteRows = rows.filter((r) => r.remote || /^(push|pull|copy)/.test(r.operation));
+  if (remoteRows.length === 0) return;
+  console.log('\nremote summary:');
+  for (const key of [...new Set(remoteRows.map((r) => r.workloadKey))]) {
+    const rs = remoteRows.filter((r) => r.workloadKey === key);
+    const parts = [];
+    for (const r of rs) {
+      const speed = `${fmtSecs(r.seconds)} (${throughput(r)})`;
+      if (r.tool === 'mlx' && r.push && r.sentPercent === undefined) {
+        parts.push(
+          `${r.operation} ${speed}: ${plural(r.push.objects, 'object')} -> ${r.push.uploadedObjects} uploaded in ${plural(r.push.packs, 'pack')}; ` +
+            `remote holds ${plural(r.remoteFiles, r.remote === 's3rver' ? 'S3 object' : 'file')}`,
+        );
+      } else if (r.tool === 'mlx' && r.push) {
+        parts.push(`${r.operation} ${speed}: sent ${r.sentPercent.toFixed(2)}%, stored ${r.storedPercent.toFixed(2)}% of the CSV (target < 10%)`);
+      } else if (r.tool === 'mlx' && r.pull) {
+        parts.push(`${r.operation} ${speed}: ${r.verified ? 'bytes verified' : 'BYTES DIFFER'}`);
+      } else if (r.tool !== 'mlx' && r.ratio != null) {
+        parts.push(`${r.tool} ${r.operation} ${speed}${r.hardLinked ? ' [hard links]' : ''}: ${r.comparedWith} / ${r.tool} = ${r.ratio.toFixed(2)}x`);
+      }
+    }
+    console.log(`  ${rs[0].workload}:`);
+    for (const p of parts) console.log(`    ${p}`);
   }
 }
 
@@ -416,11 +834,16 @@ const NOTES = [
   'mlx/tool is mlx seconds divided by the other tool\'s seconds for the matching operation (b3sum hash is matched with mlx add); <1 means mlx is faster.',
   'git and git-lfs "checkout (after rm)" is `git checkout -- <path>` from the index; git-lfs re-runs the smudge filter.',
   'mlx uses its default cache.type (reflink,copy; reflink falls back to copy where unsupported), so add and checkout copy the data.',
+  'push/pull use mlx\'s default -j; a "fresh pull" is a `git clone` of the bench repo (pointers and remote config, empty cache) and a timed `mlx pull` in it; then (untimed) the sha256 of every pulled file is compared with the source.',
+  'Remote size: a directory remote counts all its files (packs, pack indexes, mlx-remote.json); s3rver counts its `*._S3rver_object` files (one per S3 object). Peak RSS of push/pull is the mlx client\'s; s3rver runs in its own process.',
+  'git-lfs push is `git lfs push --all <bare repo>` (LFS objects only, no git objects: like mlx push). For a path remote git-lfs uses its built-in standalone file agent, no server or config: it hard-links objects on the same filesystem ("bare repo", no data moved) and copies them otherwise ("other fs": a bare repo on tmpfs /dev/shm).',
+  '"copy (cp -r, warm)" copies the source with a warm page cache; mlx pull writes the data twice (into .mlx/cache, then into the workspace) and hashes it.',
+  'CSV v2: rows in the middle edited to be longer (every later byte shifts) and 1% more rows appended; "sent" is push bytesSent, "stored" the total size of the files the v2 push added to the remote, both as % of v2\'s size.',
 ];
 
 // ---------------------------------------------------------------- main
 
-function main() {
+async function main() {
   fs.rmSync(WORK_DIR, { recursive: true, force: true }); // leftovers of an interrupted run
   fs.mkdirSync(WORK_DIR, { recursive: true });
   const tools = detectTools();
@@ -434,20 +857,41 @@ function main() {
   console.log(`  note: ${NOTES[0]}`);
 
   const rows = [];
+  const ctx = { s3: null, otherFs: null, failures: [], warnings: [] };
   const started = Date.now();
   try {
-    for (const w of workloads()) benchWorkload(w, tools, rows);
+    if (REMOTE) {
+      try {
+        ctx.s3 = await startS3rver(path.join(WORK_DIR, 's3rver'));
+        console.log(`  s3rver   ${ctx.s3.endpoint} (pid ${ctx.s3.pid}), bucket ${ctx.s3.bucket}`);
+      } catch (e) {
+        ctx.failures.push(`s3rver: ${e.message}`);
+        console.log(`  note: S3 benchmarks skipped: ${e.message}`);
+      }
+      ctx.otherFs = tools.gitLfs ? otherFilesystemDir() : null;
+      if (tools.gitLfs && !ctx.otherFs) console.log('  note: no second filesystem (/dev/shm): git-lfs push is measured with hard links only');
+    } else {
+      console.log('  note: BENCH_REMOTE=0: push / pull benchmarks skipped');
+    }
+    for (const w of workloads()) benchWorkload(w, tools, rows, ctx);
   } finally {
+    await ctx.s3?.stop();
+    if (ctx.otherFs) fs.rmSync(ctx.otherFs, { recursive: true, force: true });
     fs.rmSync(TIME_OUT, { force: true });
     if (!process.env.BENCH_KEEP) fs.rmSync(WORK_DIR, { recursive: true, force: true });
   }
   addRatios(rows);
   printTable(rows);
+  printRemoteSummary(rows);
   console.log('');
   for (const n of NOTES) console.log(`note: ${n}`);
-  const report = { date: new Date().toISOString(), scale: SCALE, totalSeconds: (Date.now() - started) / 1000, machine: machine(), tools, notes: NOTES, results: rows };
+  const report = { date: new Date().toISOString(), scale: SCALE, totalSeconds: (Date.now() - started) / 1000, machine: machine(), tools, notes: NOTES, failures: ctx.failures, warnings: ctx.warnings, results: rows };
   fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(report, null, 2)}\n`);
+  if (ctx.warnings.length + ctx.failures.length > 0) console.log('');
+  for (const w of ctx.warnings) console.log(`warning: ${w}`);
+  for (const f of ctx.failures) console.log(`FAILED: ${f}`);
   console.log(`\nresults written to ${path.relative(process.cwd(), RESULTS_FILE) || RESULTS_FILE} (total ${report.totalSeconds.toFixed(0)} s)`);
+  if (ctx.failures.length > 0) process.exitCode = 1;
 }
 
-main();
+await main();
