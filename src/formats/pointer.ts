@@ -34,6 +34,15 @@ export const PointerSchema = z.discriminatedUnion('kind', [
 /** What a `<path>.mlx` file says: which object the tracked path should hold. */
 export type Pointer = z.infer<typeof PointerSchema>;
 
+/**
+ * Whether a `.mlx` file is meant as an mlx pointer (ours, even if damaged or mid-merge) rather than
+ * someone else's file with the same extension (MATLAB Live Scripts use `.mlx`).
+ */
+export function isPointerText(text: string): boolean {
+  const head = text.slice(0, 4096);
+  return head.startsWith('# mlx pointer') || /^(version:\s*\d|kind:\s*(file|dir)\s*$|oid:\s*b3:)/m.test(head);
+}
+
 /** Serialises a pointer with a fixed key order, so a data change is a small, readable diff. */
 export function serializePointer(p: Pointer): string {
   const ordered: Record<string, unknown> = { version: p.version, path: p.path, kind: p.kind, oid: p.oid, size: p.size };
@@ -43,6 +52,13 @@ export function serializePointer(p: Pointer): string {
 
 /** Parses pointer text; `source` names the file in the error. */
 export function parsePointer(text: string, source: string): Pointer {
+  if (/^<<<<<<< /m.test(text)) {
+    const data = source.replace(/\.mlx(@.*| \(.*)?$/, '');
+    throw new MlxError(E.BAD_POINTER, `pointer file ${source} has unresolved merge conflict markers`, {
+      hint: `keep one side (git checkout --ours/--theirs ${data}.mlx, then mlx checkout ${data}) or record the workspace with mlx add ${data}`,
+      data: { pointer: source },
+    });
+  }
   let raw: unknown;
   try {
     raw = YAML.parse(text);

@@ -1,6 +1,6 @@
 import { isOid, type Oid } from '../hash/oid.js';
 
-export const STAT_INDEX_VERSION = 1;
+export const STAT_INDEX_VERSION = 2;
 
 /**
  * What the stat index remembers of one workspace file: the stat fields that change when the file
@@ -9,16 +9,18 @@ export const STAT_INDEX_VERSION = 1;
 export interface StatEntry {
   size: number;
   mtimeMs: number;
+  /** ctime changes on every write and cannot be set back by `touch`, unlike mtime. */
+  ctimeMs: number;
   ino: number;
   oid: Oid;
   hashedAt: number;
 }
 
-type Row = [number, number, number, string, number];
+type Row = [number, number, number, number, string, number];
 
 export function serializeStatIndex(entries: Map<string, StatEntry>): string {
   const rows: Record<string, Row> = {};
-  for (const [p, e] of entries) rows[p] = [e.size, e.mtimeMs, e.ino, e.oid, e.hashedAt];
+  for (const [p, e] of entries) rows[p] = [e.size, e.mtimeMs, e.ctimeMs, e.ino, e.oid, e.hashedAt];
   return JSON.stringify({ v: STAT_INDEX_VERSION, entries: rows });
 }
 
@@ -38,10 +40,10 @@ export function parseStatIndex(text: string | undefined): Map<string, StatEntry>
   const doc = raw as { v?: unknown; entries?: unknown };
   if (doc?.v !== STAT_INDEX_VERSION || typeof doc.entries !== 'object' || doc.entries === null) return out;
   for (const [p, row] of Object.entries(doc.entries as Record<string, unknown>)) {
-    if (!Array.isArray(row) || row.length !== 5) continue;
-    const [size, mtimeMs, ino, oid, hashedAt] = row as unknown[];
-    if (typeof size !== 'number' || typeof mtimeMs !== 'number' || typeof ino !== 'number' || !isOid(oid) || typeof hashedAt !== 'number') continue;
-    out.set(p, { size, mtimeMs, ino, oid, hashedAt });
+    if (!Array.isArray(row) || row.length !== 6) continue;
+    const [size, mtimeMs, ctimeMs, ino, oid, hashedAt] = row as unknown[];
+    if (typeof size !== 'number' || typeof mtimeMs !== 'number' || typeof ctimeMs !== 'number' || typeof ino !== 'number' || !isOid(oid) || typeof hashedAt !== 'number') continue;
+    out.set(p, { size, mtimeMs, ctimeMs, ino, oid, hashedAt });
   }
   return out;
 }

@@ -5,7 +5,7 @@ import type { Oid } from '../hash/oid.js';
 import { parsePackIndex, type PackEntry, type PackIndex } from '../formats/pack-index.js';
 import { writeFileAtomicSync } from '../util/fs.js';
 import { MlxError } from '../util/errors.js';
-import { indexKey, PACKS_PREFIX, publishedPacks } from './layout.js';
+import { indexKey, packKey, PACKS_PREFIX, publishedPacks } from './layout.js';
 import type { Remote } from './remote.js';
 
 /** Where an object lives on a remote. */
@@ -22,6 +22,8 @@ export interface Located {
 export class RemoteIndex {
   private readonly objects = new Map<Oid, Located>();
   readonly packs = new Map<string, PackIndex>();
+  /** Published indexes that were not used (unreadable, or their pack is missing or the wrong size). */
+  readonly warnings: string[] = [];
 
   private constructor(readonly remote: Remote) {}
 
@@ -29,10 +31,28 @@ export class RemoteIndex {
     const idx = new RemoteIndex(remote);
     const dir = path.join(cacheDir, crypto.createHash('sha256').update(remote.url).digest('hex').slice(0, 16));
     fs.mkdirSync(dir, { recursive: true });
-    const listed = publishedPacks((await remote.list(PACKS_PREFIX)).map((o) => o.key));
-    const queue = [...listed];
+    const listing = await remote.list(PACKS_PREFIX);
+    const sizes = new Map(listing.map((o) => [o.key, o.size]));
+    const queue = publishedPacks(listing.map((o) => o.key));
     const worker = async () => {
-      for (let hex = queue.shift(); hex !== undefined; hex = queue.shift()) idx.addPack(hex, await readIndex(remote, dir, hex));
+      for (let hex = queue.shift(); hex !== undefined; hex = queue.shift()) {
+        let index: PackIndex;
+        try {
+          index = await readIndex(remote, dir, hex);
+        } catch (err) {
+          if (!(err instanceof MlxError)) throw err;
+          idx.warnings.push(`ignored ${indexKey(`b3:${hex}`)}: ${err.message}`);
+          continue;
+        }
+        // An index whose pack is gone or damaged names nothing usable: its objects count as absent,
+        // so the next push sends them again and repairs the remote.
+        const packSize = sizes.get(packKey(`b3:${hex}`));
+        if (packSize !== index.size) {
+          idx.warnings.push(`ignored pack ${hex.slice(0, 12)}: ${packSize === undefined ? 'its pack file is missing' : `its pack has ${packSize} bytes, the index says ${index.size}`}`);
+          continue;
+        }
+        idx.addPack(hex, index);
+      }
     };
     await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, worker));
     return idx;

@@ -5,6 +5,7 @@ import type { HasherFactory } from '../hash/blake3.js';
 import { hashBytes, hashFd } from '../hash/hash-file.js';
 import { oidHex, type Oid } from '../hash/oid.js';
 import { E, MlxError, isErrno } from '../util/errors.js';
+import { removeOrphanedTemps } from '../util/orphans.js';
 
 /** Objects are read-only so an in-place edit of a linked workspace file cannot silently change them. */
 const OBJECT_MODE = 0o444;
@@ -219,25 +220,9 @@ export class ObjectStore {
     return path.join(this.tmpDir, `${process.pid}-${crypto.randomBytes(8).toString('hex')}`);
   }
 
-  /**
-   * Removes temp files left by processes that were killed. Only files older than `maxAgeMs` go, so a
-   * concurrent writer's live temp file is never touched.
-   */
-  sweepTemp(maxAgeMs = 60 * 60 * 1000): number {
-    let removed = 0;
-    const cutoff = Date.now() - maxAgeMs;
-    for (const name of readdirOrEmpty(this.tmpDir)) {
-      const file = path.join(this.tmpDir, name);
-      try {
-        if (fs.lstatSync(file).mtimeMs < cutoff) {
-          fs.rmSync(file, { force: true });
-          removed++;
-        }
-      } catch {
-        // raced with its owner finishing: nothing to do
-      }
-    }
-    return removed;
+  /** Removes temp files of killed writers (see removeOrphanedTemps). */
+  sweepTemp(maxAgeMs?: number): number {
+    return removeOrphanedTemps(this.tmpDir, maxAgeMs);
   }
 
   private isIntact(oid: Oid, size: number): boolean {

@@ -5,11 +5,11 @@ import { E, MlxError } from '../util/errors.js';
 import { lstatIfExists } from '../util/fs.js';
 import { checkout } from './checkout.js';
 import { ensureIgnored } from './gitignore.js';
-import { acquireLock } from './lock.js';
-import { writePointer, readPointer } from './pointers.js';
+import { acquireLock, sweepOrphans } from './lock.js';
+import { hasPointer, writePointer, readPointer } from './pointers.js';
 import { absPath, type Repo } from './repo.js';
 import { StatIndex } from './stat-index.js';
-import { resolveTargets } from './targets.js';
+import { resolveTargets, type Target } from './targets.js';
 import { readWorkTree, type Progress, type WorkTreeStats } from './work-tree.js';
 
 export interface AddedPath {
@@ -43,11 +43,10 @@ export async function add(repo: Repo, cwd: string, userPaths: string[], opts: Ad
   if (userPaths.length === 0) throw new MlxError(E.USAGE, 'name at least one path to add');
   const targets = resolveTargets(repo, cwd, userPaths);
   for (const t of targets) {
-    if (!lstatIfExists(absPath(repo, t.tracked))) {
-      throw new MlxError(E.PATH_NOT_FOUND, `${t.tracked}: no such file or directory`, { data: { path: t.tracked } });
-    }
+    const rel = t.sub === undefined ? t.tracked : `${t.tracked}/${t.sub}`;
+    if (!lstatIfExists(absPath(repo, rel))) throw new MlxError(E.PATH_NOT_FOUND, `${rel}: no such file or directory`, { data: { path: rel } });
   }
-  const result = await addLocked(repo, targets.map((t) => t.tracked), opts);
+  const result = await addLocked(repo, targets, opts);
   // With hardlink/symlink caches the workspace files become links to the (read-only) objects, as in DVC.
   if (repo.linkTypes[0] === 'hardlink' || repo.linkTypes[0] === 'symlink') {
     await checkout(repo, repo.root, result.paths.map((p) => p.path), { onLockWait: opts.onLockWait });
@@ -55,13 +54,19 @@ export async function add(repo: Repo, cwd: string, userPaths: string[], opts: Ad
   return result;
 }
 
-async function addLocked(repo: Repo, tracked: string[], opts: AddOptions): Promise<AddResult> {
+async function addLocked(repo: Repo, targets: Target[], opts: AddOptions): Promise<AddResult> {
+  const tracked = [...new Set(targets.map((t) => t.tracked))];
   const release = await acquireLock(repo.layout.lockFile, { onWait: opts.onLockWait });
   try {
+    sweepOrphans(repo);
     const index = StatIndex.load(repo.layout.statIndexFile);
     const stats: WorkTreeStats = { hashedFiles: 0, hashedBytes: 0 };
     const result: AddResult = { paths: [], hashedFiles: 0, hashedBytes: 0, skipped: [] };
-    for (const rel of tracked) result.paths.push(addOne(repo, index, rel, stats, opts.progress, result.skipped));
+    for (const rel of tracked) {
+      const subs = targets.filter((t) => t.tracked === rel && t.sub !== undefined).map((t) => t.sub!);
+      const whole = targets.some((t) => t.tracked === rel && t.sub === undefined);
+      result.paths.push(whole ? addOne(repo, index, rel, stats, opts.progress, result.skipped) : addParts(repo, index, rel, subs, stats, opts.progress));
+    }
     ensureIgnored(repo.root, tracked);
     index.save();
     result.hashedFiles = stats.hashedFiles;
@@ -73,7 +78,7 @@ async function addLocked(repo: Repo, tracked: string[], opts: AddOptions): Promi
 }
 
 function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats, progress: Progress | undefined, skipped: AddResult['skipped']): AddedPath {
-  const previous = readPointer(repo, rel)?.pointer;
+  const previous = readPreviousPointer(repo, rel);
   let prev: PreviousVersion | undefined;
   const previousVersion = () => (prev ??= readPreviousVersion(repo, rel, previous));
   const tree = readWorkTree(repo, index, rel, {
@@ -91,7 +96,7 @@ function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats,
   } else if (tree.kind === 'file') {
     pointer = { version: POINTER_VERSION, path: rel, kind: 'file', oid: tree.oid, size: tree.size };
   } else {
-    assertNoNestedPointers(rel, tree.entries);
+    assertNoNestedPointers(repo, rel, tree.entries);
     skipped.push(...tree.skipped.map((s) => ({ path: `${rel}/${s.rel}`, why: s.why })));
     const manifestOid = repo.store.putBytes(Buffer.from(serializeManifest(tree.entries)));
     if (tree.fp) index.recordTree(rel, tree.fp, manifestOid);
@@ -100,6 +105,44 @@ function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats,
   }
   const changed = writePointer(repo, { ...pointer, path: rel });
   return { path: rel, kind: pointer.kind, oid: pointer.oid, size: pointer.size, files: pointer.kind === 'dir' ? pointer.files : undefined, changed };
+}
+
+/** The pointer being replaced; a damaged or conflicted one is simply overwritten by this add. */
+function readPreviousPointer(repo: Repo, rel: string): Pointer | undefined {
+  try {
+    return readPointer(repo, rel)?.pointer;
+  } catch (err) {
+    if (err instanceof MlxError && err.code === E.BAD_POINTER) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * `mlx add data/train/c003/x.bin` inside a tracked directory: only those entries of the manifest are
+ * replaced by what the workspace holds there. Files elsewhere in the directory keep their recorded
+ * versions — whether or not they are in the workspace (a partial pull leaves most of them out).
+ */
+function addParts(repo: Repo, index: StatIndex, rel: string, subs: string[], stats: WorkTreeStats, progress: Progress | undefined): AddedPath {
+  const previous = readPreviousPointer(repo, rel);
+  if (!previous || previous.kind !== 'dir' || !repo.store.has(previous.oid)) {
+    throw new MlxError(E.OBJECT_MISSING, `cannot update part of ${rel}: its current manifest is not in the cache`, { hint: `mlx fetch ${rel} first, or add the whole directory` });
+  }
+  let entries = parseManifest(repo.store.readBytes(previous.oid).toString('utf8'), previous.oid).entries;
+  for (const sub of subs) {
+    const tree = readWorkTree(repo, index, `${rel}/${sub}`, { mode: 'store', progress, stats, candidate: (key) => index.candidate(key) });
+    if (tree.kind === 'missing' || tree.kind === 'dir-unchanged') throw new MlxError(E.PATH_NOT_FOUND, `${rel}/${sub}: no such file or directory`);
+    entries = entries.filter((e) => e.p !== sub && !e.p.startsWith(`${sub}/`) && !sub.startsWith(`${e.p}/`));
+    if (tree.kind === 'file') entries.push({ p: sub, o: tree.oid, s: tree.size, x: tree.x });
+    else entries.push(...tree.entries.map((e) => ({ ...e, p: `${sub}/${e.p}` })));
+  }
+  assertNoNestedPointers(repo, rel, entries);
+  const text = serializeManifest(entries);
+  parseManifest(text, `new manifest of ${rel}`); // the same checks every reader applies
+  const oid = repo.store.putBytes(Buffer.from(text));
+  const files = entries.filter(isFileEntry);
+  const pointer: Pointer = { version: POINTER_VERSION, path: rel, kind: 'dir', oid, size: files.reduce((n, f) => n + f.s, 0), files: files.length };
+  const changed = writePointer(repo, pointer);
+  return { path: rel, kind: 'dir', oid, size: pointer.size, files: pointer.files, changed };
 }
 
 interface PreviousVersion {
@@ -132,8 +175,8 @@ function readPreviousVersion(repo: Repo, rel: string, pointer: Pointer | undefin
   return out;
 }
 
-function assertNoNestedPointers(rel: string, entries: ManifestEntry[]): void {
-  const nested = entries.find((e) => e.p.endsWith(POINTER_SUFFIX) && isFileEntry(e));
+function assertNoNestedPointers(repo: Repo, rel: string, entries: ManifestEntry[]): void {
+  const nested = entries.find((e) => e.p.endsWith(POINTER_SUFFIX) && isFileEntry(e) && hasPointer(repo, `${rel}/${e.p.slice(0, -POINTER_SUFFIX.length)}`));
   if (nested) {
     throw new MlxError(E.OVERLAP, `${rel} contains the pointer file ${rel}/${nested.p}: a tracked path cannot contain another`, {
       hint: `remove ${rel}/${nested.p} (and its data from mlx) or track the inner paths separately`,

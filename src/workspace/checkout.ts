@@ -5,8 +5,9 @@ import { hashFileSync } from '../hash/hash-file.js';
 import { isFileEntry, parseManifest, type FileEntry, type ManifestEntry } from '../formats/manifest.js';
 import { E, MlxError } from '../util/errors.js';
 import { lstatIfExists } from '../util/fs.js';
+import { ensureIgnored } from './gitignore.js';
 import { isLinkedTo, materialize } from './link.js';
-import { acquireLock } from './lock.js';
+import { acquireLock, sweepOrphans } from './lock.js';
 import type { TrackedPath } from './pointers.js';
 import { absPath, type Repo } from './repo.js';
 import { scanTree, type Scanned } from './scan.js';
@@ -55,6 +56,7 @@ export async function checkout(repo: Repo, cwd: string, userPaths: string[], opt
   const selection = selectTracked(repo, cwd, userPaths);
   const release = await acquireLock(repo.layout.lockFile, { onWait: opts.onLockWait });
   try {
+    sweepOrphans(repo);
     const index = StatIndex.load(repo.layout.statIndexFile);
     const plans = selection.map(({ tracked, sub }) => plan(repo, index, tracked, sub, !!opts.force));
     const conflicts = plans.flatMap((p) => p.conflicts);
@@ -78,6 +80,8 @@ export async function checkout(repo: Repo, cwd: string, userPaths: string[], opt
       totalBytes: plans.reduce((n, p) => n + p.writes.reduce((m, w) => m + w.s, 0), 0),
     });
     const results = plans.map((p) => apply(repo, index, p, opts.progress));
+    // Data checked out where a pointer was moved to must stay out of git too.
+    ensureIgnored(repo.root, plans.map((p) => p.tracked.path));
     index.save();
     return { paths: results };
   } finally {
@@ -143,6 +147,9 @@ function plan(repo: Repo, index: StatIndex, tracked: TrackedPath, sub: string | 
     present.set('', rootSt.isSymbolicLink() ? { kind: 'link', rel: '' } : { kind: 'file', rel: '' });
   }
 
+  if (sub !== undefined && desired.size === 0 && ![...present.keys()].some(inScope)) {
+    throw new MlxError(E.PATH_NOT_FOUND, `${tracked.path}/${sub} is not part of ${tracked.path}`, { data: { path: `${tracked.path}/${sub}` } });
+  }
   for (const [p, w] of present) {
     const d = desired.get(p);
     if (w.kind === 'emptydir') {

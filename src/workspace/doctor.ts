@@ -3,6 +3,7 @@ import os from 'node:os';
 import { hashBackend } from '../hash/blake3.js';
 import type { LinkType } from '../formats/config.js';
 import { probeLinkTypes } from './link.js';
+import { sweepOrphans } from './lock.js';
 import type { Repo } from './repo.js';
 
 export interface DoctorReport {
@@ -39,6 +40,6 @@ export function doctor(repo: Repo, version: string): DoctorReport {
     repo: repo.root,
     cache: { dir: repo.store.root, objects, bytes, freeBytes },
     linkTypes: { configured: repo.linkTypes, supported: probeLinkTypes(repo) },
-    staleTempFilesRemoved: repo.store.sweepTemp(),
+    staleTempFilesRemoved: sweepOrphans(repo),
   };
 }

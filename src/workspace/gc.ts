@@ -9,7 +9,7 @@ import { isFileEntry, parseManifest } from '../formats/manifest.js';
 import type { Pointer } from '../formats/pointer.js';
 import { branchesAndTags, commitsFrom, openGit, pointersAt, resolveRevision, type GitRepo } from '../git/history.js';
 import { E, MlxError } from '../util/errors.js';
-import { acquireLock } from './lock.js';
+import { acquireLock, sweepOrphans } from './lock.js';
 import { findPointers } from './pointers.js';
 import type { Repo } from './repo.js';
 
@@ -157,7 +157,7 @@ export async function gc(repo: Repo, opts: GcOptions = {}): Promise<GcResult> {
       result.removedObjects++;
       result.removedBytes += st.size;
     }
-    if (!opts.dryRun) repo.store.sweepTemp();
+    if (!opts.dryRun) sweepOrphans(repo);
     return result;
   } finally {
     release();

@@ -88,18 +88,25 @@ function renameInto(tmp: string, dest: string): void {
   }
 }
 
-/** Whether a workspace file is already the requested kind of link to the object. */
+/**
+ * Whether a workspace file holding the object's content is in the form the configured link type
+ * asks for: the cache object itself for hardlink/symlink, and for copy/reflink a file of its own —
+ * a hard link left over from an earlier `cache.type hardlink` must be replaced, never chmod'ed,
+ * since that would change the shared, read-only cache object.
+ */
 export function isLinkedTo(repo: Repo, st: fs.Stats, abs: string, oid: Oid): boolean {
   const type = repo.linkTypes[winners.get(repo.store.root) ?? 0];
-  if (type === 'hardlink') {
+  if (type === 'symlink') return st.isSymbolicLink() && fs.readlinkSync(abs) === repo.store.pathOf(oid);
+  if (st.isSymbolicLink()) return false;
+  let sharesInode = false;
+  if (st.nlink > 1 || type === 'hardlink') {
     try {
-      return fs.statSync(repo.store.pathOf(oid)).ino === st.ino;
+      sharesInode = fs.statSync(repo.store.pathOf(oid)).ino === st.ino;
     } catch {
-      return false;
+      sharesInode = false;
     }
   }
-  if (type === 'symlink') return st.isSymbolicLink() && fs.readlinkSync(abs) === repo.store.pathOf(oid);
-  return true;
+  return type === 'hardlink' ? sharesInode : !sharesInode;
 }
 
 /** Reports which link types this cache and work tree support, by trying each on a scratch object. */

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { E, MlxError, isErrno } from '../util/errors.js';
+import { processAlive, removeOrphanedTemps } from '../util/orphans.js';
 
 interface LockOwner { pid: number; host: string; started: number }
 
@@ -39,6 +40,11 @@ export async function acquireLock(lockFile: string, opts: LockOptions = {}): Pro
     const owner = readOwner(lockFile);
     if (owner && isStale(owner)) {
       breakStaleLock(lockFile, owner);
+      continue;
+    }
+    if (!owner && unreadableAndOld(lockFile)) {
+      // Empty or garbage: a creator killed between create and write, or a damaged file.
+      breakStaleLock(lockFile, undefined);
       continue;
     }
     if (Date.now() > deadline) {
@@ -79,11 +85,17 @@ function readOwner(lockFile: string): LockOwner | undefined {
 
 function isStale(owner: LockOwner): boolean {
   if (owner.host !== os.hostname()) return false; // another host's process: we cannot tell, so wait
+  return !processAlive(owner.pid);
+}
+
+/** A lock file without a readable owner is stale once older than this (its creator writes at once). */
+const UNREADABLE_GRACE_MS = 10_000;
+
+function unreadableAndOld(lockFile: string): boolean {
   try {
-    process.kill(owner.pid, 0);
+    return Date.now() - fs.statSync(lockFile).mtimeMs > UNREADABLE_GRACE_MS;
+  } catch {
     return false;
-  } catch (err) {
-    return isErrno(err, 'ESRCH');
   }
 }
 
@@ -91,7 +103,7 @@ function isStale(owner: LockOwner): boolean {
  * Removes a stale lock. A second lock serialises the breakers, and the owner is re-read under it, so
  * two processes that both saw the same stale lock cannot remove a fresh one.
  */
-function breakStaleLock(lockFile: string, seen: LockOwner): void {
+function breakStaleLock(lockFile: string, seen: LockOwner | undefined): void {
   const breaker = `${lockFile}.break`;
   if (!tryCreate(breaker)) {
     const b = readOwner(breaker);
@@ -100,8 +112,17 @@ function breakStaleLock(lockFile: string, seen: LockOwner): void {
   }
   try {
     const now = readOwner(lockFile);
-    if (now && now.pid === seen.pid && now.started === seen.started && now.host === seen.host) fs.rmSync(lockFile, { force: true });
+    const same = seen ? now !== undefined && now.pid === seen.pid && now.started === seen.started && now.host === seen.host : now === undefined && unreadableAndOld(lockFile);
+    if (same) fs.rmSync(lockFile, { force: true });
   } finally {
     fs.rmSync(breaker, { force: true });
   }
+}
+
+/**
+ * Removes what killed mlx processes left behind: temp files in `.mlx/tmp` and in the cache. Called by
+ * commands that hold the lock, so no other process of this repository is writing there.
+ */
+export function sweepOrphans(repo: { layout: { tmpDir: string }; store: { sweepTemp(): number } }): number {
+  return removeOrphanedTemps(repo.layout.tmpDir) + repo.store.sweepTemp();
 }

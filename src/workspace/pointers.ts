@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { parsePointer, serializePointer, POINTER_SUFFIX, type Pointer } from '../formats/pointer.js';
+import { isPointerText, parsePointer, serializePointer, POINTER_SUFFIX, type Pointer } from '../formats/pointer.js';
 import { isErrno, MlxError } from '../util/errors.js';
 import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
 import { compareUtf8 } from '../util/paths.js';
@@ -23,7 +23,7 @@ export function pointerFileOf(repo: Repo, rel: string): string {
 export function readPointer(repo: Repo, rel: string): TrackedPath | undefined {
   const pointerFile = pointerFileOf(repo, rel);
   const text = readFileIfExists(pointerFile);
-  if (text === undefined) return undefined;
+  if (text === undefined || !isPointerText(text)) return undefined;
   return { path: rel, pointerFile, pointer: parsePointer(text, rel + POINTER_SUFFIX) };
 }
 
@@ -36,12 +36,35 @@ export function writePointer(repo: Repo, pointer: Pointer): boolean {
   return true;
 }
 
+/** Whether `<rel>.mlx` exists and is an mlx pointer (not another program's `.mlx` file). */
+export function hasPointer(repo: Repo, rel: string): boolean {
+  const text = readHead(pointerFileOf(repo, rel));
+  return text !== undefined && isPointerText(text);
+}
+
+function readHead(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const buf = Buffer.alloc(4096);
+    return buf.toString('utf8', 0, fs.readSync(fd, buf, 0, buf.length, 0));
+  } catch {
+    return undefined; // a directory named like a pointer, or unreadable: not a pointer
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** The nearest tracked ancestor of `rel` (or `rel` itself), found by looking for `<prefix>.mlx`. */
 export function findTrackedAncestor(repo: Repo, rel: string): string | undefined {
   const segs = rel.split('/');
   for (let i = 1; i <= segs.length; i++) {
     const prefix = segs.slice(0, i).join('/');
-    if (fs.existsSync(pointerFileOf(repo, prefix))) return prefix;
+    if (hasPointer(repo, prefix)) return prefix;
   }
   return undefined;
 }
@@ -71,7 +94,7 @@ export function findPointers(repo: Repo): PointerScan {
       const rel = relDir === '' ? d.name : `${relDir}/${d.name}`;
       if (d.isDirectory()) {
         if (d.name === '.git' || d.name === 'node_modules' || (relDir === '' && d.name === MLX_DIR)) continue;
-        if (pointerNames.has(d.name + POINTER_SUFFIX)) continue; // tracked data: its pointer says what it holds
+        if (pointerNames.has(d.name + POINTER_SUFFIX) && hasPointer(repo, rel)) continue; // tracked data: its pointer says what it holds
         walk(path.join(absDir, d.name), rel);
       } else if (pointerNames.has(d.name)) {
         const dataRel = rel.slice(0, -POINTER_SUFFIX.length);

@@ -6,7 +6,7 @@ import { parseTreeCache, serializeTreeCache, type TreeRecord } from '../formats/
 import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
 
 /** The fields of a stat that the index compares. */
-export interface StatLike { size: number; mtimeMs: number; ino: number }
+export interface StatLike { size: number; mtimeMs: number; ctimeMs: number; ino: number }
 
 /**
  * Remembers the oid of each workspace file under the stat it had when hashed, so unchanged files are
@@ -44,7 +44,7 @@ export class StatIndex {
   /** The remembered oid when `stat` still matches and the entry cannot be racily clean. */
   lookup(path: string, stat: StatLike): Oid | undefined {
     const e = this.entries.get(path);
-    if (!e || e.size !== stat.size || e.mtimeMs !== stat.mtimeMs || e.ino !== stat.ino) return undefined;
+    if (!e || e.size !== stat.size || e.mtimeMs !== stat.mtimeMs || e.ctimeMs !== stat.ctimeMs || e.ino !== stat.ino) return undefined;
     return isTrusted(e) ? e.oid : undefined;
   }
 
@@ -54,7 +54,7 @@ export class StatIndex {
   }
 
   record(path: string, stat: StatLike, oid: Oid, hashedAt: number): void {
-    this.entries.set(path, { size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino, oid, hashedAt });
+    this.entries.set(path, { size: stat.size, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, ino: stat.ino, oid, hashedAt });
     this.dirtyFiles = true;
   }
 

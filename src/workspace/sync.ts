@@ -23,7 +23,10 @@ function manifestEntries(repo: Repo, s: Selection): ManifestEntry[] {
   const p = s.tracked.pointer;
   if (p.kind !== 'dir') return [];
   const entries = parseManifest(repo.store.readBytes(p.oid).toString('utf8'), `${p.oid} (${s.tracked.path})`).entries;
-  return s.sub === undefined ? entries : entries.filter((e) => e.p === s.sub || e.p.startsWith(`${s.sub}/`));
+  if (s.sub === undefined) return entries;
+  const part = entries.filter((e) => e.p === s.sub || e.p.startsWith(`${s.sub}/`));
+  if (part.length === 0) throw new MlxError(E.PATH_NOT_FOUND, `${s.tracked.path}/${s.sub} is not part of ${s.tracked.path}`, { data: { path: `${s.tracked.path}/${s.sub}` } });
+  return part;
 }
 
 function neededOids(repo: Repo, selection: Selection[]): Oid[] {
@@ -41,6 +44,7 @@ async function openIndex(repo: Repo, remote: Remote, jobs: number | undefined): 
 
 export interface PushResult extends PushSummary {
   remote: string;
+  warnings: string[];
 }
 
 /** `mlx push`: sends what the selected pointers need and the remote lacks. */
@@ -54,11 +58,12 @@ export async function push(repo: Repo, cwd: string, paths: string[], opts: Trans
   const { name, remote } = await resolveRemote(repo, opts.remote);
   const index = await openIndex(repo, remote, opts.jobs);
   const summary = await pushObjects(repo.store, repo.newHasher, remote, index, neededOids(repo, selection), { jobs: opts.jobs, progress: opts.progress });
-  return { remote: name, ...summary };
+  return { remote: name, ...summary, warnings: index.warnings };
 }
 
 export interface FetchResult extends FetchSummary {
   remote: string;
+  warnings: string[];
 }
 
 /**
@@ -78,6 +83,7 @@ export async function fetch(repo: Repo, cwd: string, paths: string[], opts: Tran
   const second = await fetchObjects(repo.store, repo.newHasher, remote, index, files, { jobs: opts.jobs, progress: opts.progress });
   const result: FetchResult = {
     remote: name,
+    warnings: index.warnings,
     requested: first.requested + second.requested,
     alreadyLocal: first.alreadyLocal + second.alreadyLocal,
     fetched: first.fetched + second.fetched,
@@ -86,7 +92,7 @@ export async function fetch(repo: Repo, cwd: string, paths: string[], opts: Tran
   };
   if (result.missingOnRemote.length > 0) {
     throw new MlxError(E.OBJECT_MISSING, `${result.missingOnRemote.length} object(s) are not on remote ${name} (first: ${result.missingOnRemote[0]}); fetched ${result.fetched} other(s)`, {
-      hint: 'they were never pushed: run mlx push where the data was added',
+      hint: result.warnings.length ? `the remote is damaged (${result.warnings[0]}): run mlx push where the data is to repair it` : 'they were never pushed: run mlx push where the data was added',
       data: { ...result },
     });
   }
@@ -107,6 +113,7 @@ export async function pull(repo: Repo, cwd: string, paths: string[], opts: Trans
 
 export interface RemoteStatus {
   remote: string;
+  warnings: string[];
   paths: { path: string; objects: number; notOnRemote: number; notInCache: number }[];
 }
 
@@ -115,7 +122,7 @@ export async function remoteStatus(repo: Repo, cwd: string, paths: string[], rem
   const selection = selectTracked(repo, cwd, paths);
   const { name, remote } = await resolveRemote(repo, remoteName);
   const index = await openIndex(repo, remote, undefined);
-  const out: RemoteStatus = { remote: name, paths: [] };
+  const out: RemoteStatus = { remote: name, paths: [], warnings: index.warnings };
   for (const s of selection) {
     const oids = repo.store.has(s.tracked.pointer.oid) || s.tracked.pointer.kind === 'file' ? neededOids(repo, [s]) : [s.tracked.pointer.oid];
     const local = repo.store.missing(oids);

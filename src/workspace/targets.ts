@@ -1,8 +1,7 @@
 import { POINTER_SUFFIX } from '../formats/pointer.js';
 import { E, MlxError } from '../util/errors.js';
-import { findPointers, findTrackedAncestor, pointerFileOf, readPointer, type TrackedPath } from './pointers.js';
+import { findPointers, findTrackedAncestor, hasPointer, readPointer, type TrackedPath } from './pointers.js';
 import { toRepoPath, type Repo } from './repo.js';
-import fs from 'node:fs';
 
 /** A user's path argument resolved against the tracked paths. */
 export interface Target {
@@ -19,25 +18,21 @@ export interface Target {
  * inside a tracked directory maps to that directory with `sub` set.
  */
 export function resolveTargets(repo: Repo, cwd: string, userPaths: string[]): Target[] {
-  const out = new Map<string, Target>();
+  const all: Target[] = [];
   for (const user of userPaths) {
     let rel = toRepoPath(repo, cwd, user);
-    if (rel.endsWith(POINTER_SUFFIX) && fs.existsSync(pointerFileOf(repo, rel.slice(0, -POINTER_SUFFIX.length)))) {
-      rel = rel.slice(0, -POINTER_SUFFIX.length);
-    } else if (rel.endsWith(POINTER_SUFFIX)) {
-      throw new MlxError(E.BAD_PATH, `${rel} looks like a pointer file; name the data path instead`, { data: { path: rel } });
-    }
+    // `data/train.mlx` names `data/train`; a `.mlx` file that is not a pointer is data like any other.
+    if (rel.endsWith(POINTER_SUFFIX) && hasPointer(repo, rel.slice(0, -POINTER_SUFFIX.length))) rel = rel.slice(0, -POINTER_SUFFIX.length);
     const tracked = findTrackedAncestor(repo, rel);
-    const target: Target = tracked ? { tracked, exists: true, sub: tracked === rel ? undefined : rel.slice(tracked.length + 1) } : { tracked: rel, exists: false };
-    const prev = out.get(target.tracked);
-    // Asking for a whole path and part of it is asking for the whole path.
-    if (prev && (prev.sub === undefined || target.sub === undefined)) out.set(target.tracked, { ...target, sub: undefined });
-    else if (!prev) out.set(target.tracked, target);
+    all.push(tracked ? { tracked, exists: true, sub: tracked === rel ? undefined : rel.slice(tracked.length + 1) } : { tracked: rel, exists: false });
   }
-  const targets = [...out.values()];
+  // Asking for a whole path and part of it is asking for the whole path; a part inside another part
+  // is asked for already.
+  const covers = (a: Target, b: Target) => a.tracked === b.tracked && (a.sub === undefined || (b.sub !== undefined && (b.sub === a.sub || b.sub.startsWith(`${a.sub}/`))));
+  const targets = all.filter((t, i) => !all.some((o, j) => o !== t && covers(o, t) && (!covers(t, o) || j < i)));
   for (const a of targets) {
     for (const b of targets) {
-      if (a !== b && b.tracked.startsWith(`${a.tracked}/`)) {
+      if (a.tracked !== b.tracked && b.tracked.startsWith(`${a.tracked}/`)) {
         throw new MlxError(E.OVERLAP, `cannot track both ${a.tracked} and ${b.tracked}: one lies inside the other`, { data: { paths: [a.tracked, b.tracked] } });
       }
     }

@@ -83,13 +83,13 @@ export function readWorkTree(repo: Repo, index: StatIndex, rel: string, opts: Re
 }
 
 /**
- * One hash over every entry's path, size, mtime, inode and mode (or link target): equal fingerprints
+ * One hash over every entry's path, size, mtime, ctime, inode and mode (or link target): equal fingerprints
  * mean no entry was added, removed, replaced or touched since.
  */
 function fingerprint(repo: Repo, entries: Scanned[]): string {
   const parts: string[] = [];
   for (const s of entries) {
-    if (s.kind === 'file') parts.push(`f\0${s.rel}\0${s.stat.size}\0${s.stat.mtimeMs}\0${s.stat.ino}\0${s.stat.mode}`);
+    if (s.kind === 'file') parts.push(`f\0${s.rel}\0${s.stat.size}\0${s.stat.mtimeMs}\0${s.stat.ctimeMs}\0${s.stat.ino}\0${s.stat.mode}`);
     else if (s.kind === 'link') parts.push(`l\0${s.rel}\0${s.target}`);
     else parts.push(`d\0${s.rel}`);
   }

@@ -58,7 +58,7 @@ describe('bad input ends with one clear line, a non-zero exit and nothing lost',
     fs.rmSync(path.join(dir, 'good.bin'));
     expect(expectCleanError(mlx(dir, 'checkout'))).toMatch(/malformed pointer file bad\.bin\.mlx: oid/);
     expect(fs.existsSync(path.join(dir, 'good.bin'))).toBe(false);
-    write(dir, 'bad.bin.mlx', ': : not yaml [');
+    write(dir, 'bad.bin.mlx', '# mlx pointer — do not edit by hand\nversion: [1\n');
     expect(expectCleanError(mlx(dir, 'checkout', 'bad.bin'))).toMatch(/malformed pointer file bad\.bin\.mlx: not valid YAML/);
     write(dir, 'bad.bin.mlx', 'version: 1\npath: ../../etc/passwd\nkind: file\noid: b3:' + 'a'.repeat(64) + '\nsize: 3\n');
     expect(expectCleanError(mlx(dir, 'checkout', 'bad.bin'))).toMatch(/contains '\.\.'/);

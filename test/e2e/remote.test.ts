@@ -152,8 +152,9 @@ describe.each(kinds)('$name remote', (kind) => {
     expect(expectCleanError(mlx(fresh, 'pull'))).toMatch(/tampered|corrupt/);
     expect(fs.existsSync(path.join(fresh, 'data'))).toBe(false);
 
+    // A truncated pack no longer matches its index: the index is ignored and the remote called damaged.
     fs.writeFileSync(packFile, original.subarray(0, original.length / 2));
-    expect(expectCleanError(mlx(fresh, 'pull'))).toMatch(/tampered|corrupt|truncated|short/);
+    expect(expectCleanError(mlx(fresh, 'pull'))).toMatch(/the remote is damaged \(ignored pack [0-9a-f]+: its pack has \d+ bytes, the index says \d+\)/);
     expect(fs.existsSync(path.join(fresh, 'data'))).toBe(false);
 
     // Every object that did reach the cache is intact (verified on the way in).

@@ -90,7 +90,7 @@ describe('config and stat index', () => {
   });
 
   it('stat index round-trips and drops anything malformed instead of trusting it', () => {
-    const m = new Map([['a/b', { size: 1, mtimeMs: 2.5, ino: 3, oid: OID, hashedAt: 4 }]]);
+    const m = new Map([['a/b', { size: 1, mtimeMs: 2.5, ctimeMs: 2.75, ino: 3, oid: OID, hashedAt: 4 }]]);
     expect(parseStatIndex(serializeStatIndex(m))).toEqual(m);
     expect(parseStatIndex('{"v":1,"entries":{"x":[1,2,3,"b3:bad",4],"y":[1,2]}}').size).toBe(0);
     expect(parseStatIndex('garbage').size).toBe(0);

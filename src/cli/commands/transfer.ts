@@ -20,6 +20,7 @@ function jobsOf(flags: TransferFlags): number | undefined {
 export async function runPush(out: Output, paths: string[], flags: TransferFlags): Promise<void> {
   const repo = await openRepo(out.cwd);
   const res = await withProgress(out, 'push', (progress) => push(repo, out.cwd, paths, { remote: flags.remote, jobs: jobsOf(flags), progress }));
+  for (const w of res.warnings) out.warn(w);
   out.result(res, () => [
     res.uploadedObjects === 0
       ? `everything is already on ${res.remote} (${res.objects} objects)`
@@ -30,12 +31,14 @@ export async function runPush(out: Output, paths: string[], flags: TransferFlags
 export async function runFetch(out: Output, paths: string[], flags: TransferFlags): Promise<void> {
   const repo = await openRepo(out.cwd);
   const res = await withProgress(out, 'fetch', (progress) => fetch(repo, out.cwd, paths, { remote: flags.remote, jobs: jobsOf(flags), progress }));
+  for (const w of res.warnings) out.warn(w);
   out.result(res, () => [`fetched ${res.fetched} object(s) from ${res.remote}, ${formatBytes(res.bytesReceived)} received (${res.alreadyLocal} already in the cache)`]);
 }
 
 export async function runPull(out: Output, paths: string[], flags: TransferFlags): Promise<void> {
   const repo = await openRepo(out.cwd);
   const res = await withProgress(out, 'pull', (progress) => pull(repo, out.cwd, paths, { remote: flags.remote, jobs: jobsOf(flags), force: flags.force, progress }));
+  for (const w of res.fetch.warnings) out.warn(w);
   out.result(res, () => [
     `fetched ${res.fetch.fetched} object(s) from ${res.fetch.remote}, ${formatBytes(res.fetch.bytesReceived)} received`,
     ...res.checkout.paths.filter((p) => p.written + p.removed > 0).map((p) => `updated  ${p.path}  (${p.written} written, ${p.removed} removed, ${p.unchanged} unchanged)`),
@@ -45,6 +48,7 @@ export async function runPull(out: Output, paths: string[], flags: TransferFlags
 export async function runRemoteStatus(out: Output, paths: string[], remoteName: string | undefined): Promise<void> {
   const repo = await openRepo(out.cwd);
   const res = await remoteStatus(repo, out.cwd, paths, remoteName);
+  for (const w of res.warnings) out.warn(w);
   out.result(res, () => {
     const lines = res.paths
       .filter((p) => p.notOnRemote > 0)
