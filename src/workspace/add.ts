@@ -86,6 +86,7 @@ function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats,
     expectOid: previous?.kind === 'dir' && repo.store.has(previous.oid) ? previous.oid : undefined,
     knownPresent: () => previousVersion().present,
     candidate: (key) => index.candidate(key) ?? previousVersion().byKey.get(key),
+    recordedX: (key) => previousVersion().xByKey.get(key),
     progress,
     stats,
   });
@@ -129,7 +130,8 @@ function addParts(repo: Repo, index: StatIndex, rel: string, subs: string[], sta
   }
   let entries = parseManifest(repo.store.readBytes(previous.oid).toString('utf8'), previous.oid).entries;
   for (const sub of subs) {
-    const tree = readWorkTree(repo, index, `${rel}/${sub}`, { mode: 'store', progress, stats, candidate: (key) => index.candidate(key) });
+    const recorded = new Map(entries.filter(isFileEntry).map((e) => [`${rel}/${e.p}`, e.x]));
+    const tree = readWorkTree(repo, index, `${rel}/${sub}`, { mode: 'store', progress, stats, candidate: (key) => index.candidate(key), recordedX: (key) => recorded.get(key) });
     if (tree.kind === 'missing' || tree.kind === 'dir-unchanged') throw new MlxError(E.PATH_NOT_FOUND, `${rel}/${sub}: no such file or directory`);
     entries = entries.filter((e) => e.p !== sub && !e.p.startsWith(`${sub}/`) && !sub.startsWith(`${e.p}/`));
     if (tree.kind === 'file') entries.push({ p: sub, o: tree.oid, s: tree.size, x: tree.x });
@@ -150,10 +152,12 @@ interface PreviousVersion {
   present: Set<Oid>;
   /** Each file's previous oid by repo path: a candidate when its stat changed. */
   byKey: Map<string, Oid>;
+  /** Each file's recorded executable bit by repo path. */
+  xByKey: Map<string, boolean>;
 }
 
 function readPreviousVersion(repo: Repo, rel: string, pointer: Pointer | undefined): PreviousVersion {
-  const out: PreviousVersion = { present: new Set(), byKey: new Map() };
+  const out: PreviousVersion = { present: new Set(), byKey: new Map(), xByKey: new Map() };
   if (!pointer) return out;
   if (pointer.kind === 'file') {
     out.byKey.set(rel, pointer.oid);
@@ -166,6 +170,7 @@ function readPreviousVersion(repo: Repo, rel: string, pointer: Pointer | undefin
     const missing = repo.store.missing(files.map((e) => e.o));
     for (const e of files) {
       out.byKey.set(`${rel}/${e.p}`, e.o);
+      out.xByKey.set(`${rel}/${e.p}`, e.x);
       if (!missing.has(e.o)) out.present.add(e.o);
     }
   } catch (err) {

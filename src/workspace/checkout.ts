@@ -216,7 +216,8 @@ function apply(repo: Repo, index: StatIndex, plan: Plan, progress?: Progress): C
     if (w.p !== '') makeDirUnder(rootAbs, w.p.slice(0, Math.max(0, w.p.lastIndexOf('/'))));
     const dest = absOf(w.p);
     const type = materialize(repo, w.o, dest, w.x, progress ? (n) => progress({ bytes: n }) : undefined);
-    if (type !== 'symlink') written.push([keyOf(w.p), fs.lstatSync(dest), w.o]);
+    // For a symlink into the cache the index remembers its target's stat, as reading does.
+    written.push([keyOf(w.p), type === 'symlink' ? fs.statSync(dest) : fs.lstatSync(dest), w.o]);
     progress?.({ files: 1 });
   }
   // mlx wrote these bytes itself, so their content is known from the moment they were renamed into

@@ -69,7 +69,18 @@ function selected(repo: Repo, cwd: string, userPaths: string[]) {
 
 function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, stats: WorkTreeStats, progress?: Progress): PathStatus {
   const p = t.pointer;
-  const work = readWorkTree(repo, index, t.path, { mode: 'hash', stats, progress, expectOid: p.kind === 'dir' ? p.oid : undefined });
+  // The recorded executable bits matter only for files that are cache objects themselves (link caches).
+  let recorded: Map<string, boolean> | undefined;
+  const recordedX = (key: string) => {
+    if (!recorded) {
+      recorded = new Map();
+      if (p.kind === 'dir' && repo.store.has(p.oid)) {
+        for (const e of parseManifest(repo.store.readBytes(p.oid).toString('utf8'), p.oid).entries) if (isFileEntry(e)) recorded.set(`${t.path}/${e.p}`, e.x);
+      }
+    }
+    return recorded.get(key);
+  };
+  const work = readWorkTree(repo, index, t.path, { mode: 'hash', stats, progress, expectOid: p.kind === 'dir' ? p.oid : undefined, recordedX });
   // Unchanged since it last matched this manifest: clean; the manifest's presence stands for the cache.
   if (work.kind === 'dir-unchanged') return { path: t.path, kind: 'dir', state: 'clean', cache: repo.store.has(p.oid) ? 'ok' : 'missing' };
   if (p.kind === 'file') {

@@ -36,6 +36,11 @@ export interface ReadOptions {
   expectOid?: Oid;
   /** A likely oid for a file whose stat changed (e.g. touched): confirmed by hashing, no copy needed. */
   candidate?: (key: string) => Oid | undefined;
+  /**
+   * The executable bit recorded for a file, used where the workspace cannot show it: a file that is
+   * the read-only cache object itself (hardlink and symlink caches).
+   */
+  recordedX?: (key: string) => boolean | undefined;
   progress?: Progress;
   stats?: WorkTreeStats;
 }
@@ -51,16 +56,16 @@ export function readWorkTree(repo: Repo, index: StatIndex, rel: string, opts: Re
   const abs = absPath(repo, rel);
   const st = lstatIfExists(abs);
   if (!st) return { kind: 'missing' };
-  const linked = st.isSymbolicLink() ? cacheLinkOid(repo, abs) : undefined;
-  if (linked) return { kind: 'file', oid: linked, size: fs.statSync(abs).size, x: false };
-  if (st.isFile()) {
-    const { entries } = fileEntries(repo, index, [{ key: rel, abs, rel, stat: st }], opts);
+  // A symlink into the cache (cache.type symlink) stands for its file: read through it like one.
+  const throughLink = st.isSymbolicLink() && cacheLinkOid(repo, abs) ? fs.statSync(abs) : undefined;
+  if (st.isFile() || throughLink) {
+    const { entries } = fileEntries(repo, index, [{ key: rel, abs, rel, stat: throughLink ?? st, linked: !!throughLink }], opts);
     const entry = entries[0]!;
     return { kind: 'file', oid: entry.o, size: entry.s, x: entry.x };
   }
   if (st.isDirectory()) {
     const scan = scanTree(abs);
-    const fp = fingerprint(repo, scan.entries);
+    const fp = fingerprint(repo, abs, scan.entries);
     const known = index.treeOid(rel, fp);
     if (opts.expectOid && known === opts.expectOid) return { kind: 'dir-unchanged', oid: known };
     const files: PendingFile[] = [];
@@ -69,9 +74,9 @@ export function readWorkTree(repo: Repo, index: StatIndex, rel: string, opts: Re
       if (s.kind === 'file') files.push({ key: `${rel}/${s.rel}`, abs: absPath(repo, `${rel}/${s.rel}`), rel: s.rel, stat: s.stat });
       else if (s.kind === 'link') {
         const linkAbs = absPath(repo, `${rel}/${s.rel}`);
-        const oid = cacheLinkOid(repo, linkAbs);
         // A symlink into the cache is how `cache.type symlink` checks files out: it stands for that file.
-        entries.push(oid ? { p: s.rel, o: oid, s: fs.statSync(linkAbs).size, x: false } : { p: s.rel, t: 'l', l: s.target });
+        if (cacheLinkOid(repo, linkAbs)) files.push({ key: `${rel}/${s.rel}`, abs: linkAbs, rel: s.rel, stat: fs.statSync(linkAbs), linked: true });
+        else entries.push({ p: s.rel, t: 'l', l: s.target });
       } else entries.push({ p: s.rel, t: 'd' });
     }
     opts.progress?.({ totalFiles: files.length, totalBytes: files.reduce((n, f) => n + f.stat.size, 0) });
@@ -86,12 +91,17 @@ export function readWorkTree(repo: Repo, index: StatIndex, rel: string, opts: Re
  * One hash over every entry's path, size, mtime, ctime, inode and mode (or link target): equal fingerprints
  * mean no entry was added, removed, replaced or touched since.
  */
-function fingerprint(repo: Repo, entries: Scanned[]): string {
+function fingerprint(repo: Repo, rootAbs: string, entries: Scanned[]): string {
   const parts: string[] = [];
+  const statPart = (st: fs.Stats) => `${st.size}\0${st.mtimeMs}\0${st.ctimeMs}\0${st.ino}\0${st.mode}`;
   for (const s of entries) {
-    if (s.kind === 'file') parts.push(`f\0${s.rel}\0${s.stat.size}\0${s.stat.mtimeMs}\0${s.stat.ctimeMs}\0${s.stat.ino}\0${s.stat.mode}`);
-    else if (s.kind === 'link') parts.push(`l\0${s.rel}\0${s.target}`);
-    else parts.push(`d\0${s.rel}`);
+    if (s.kind === 'file') parts.push(`f\0${s.rel}\0${statPart(s.stat)}`);
+    else if (s.kind === 'link') {
+      // A link into the cache changes when its target does (an edit through it), not only when re-aimed.
+      const target = path.resolve(path.dirname(path.join(rootAbs, s.rel)), s.target);
+      const intoCache = target.startsWith(repo.store.objectsDir + path.sep);
+      parts.push(`l\0${s.rel}\0${s.target}${intoCache ? `\0${statPart(fs.statSync(target, { throwIfNoEntry: false }) ?? ({} as fs.Stats))}` : ''}`);
+    } else parts.push(`d\0${s.rel}`);
   }
   const h = repo.newHasher();
   h.update(Buffer.from(parts.join('\n')));
@@ -106,7 +116,32 @@ export function cacheLinkOid(repo: Repo, abs: string): Oid | undefined {
   return m && fs.existsSync(target) ? `b3:${m[1]}${m[2]}` : undefined;
 }
 
-interface PendingFile { key: string; abs: string; rel: string; stat: fs.Stats }
+interface PendingFile {
+  key: string;
+  abs: string;
+  rel: string;
+  /** The file's stat (for a symlink into the cache: its target's). */
+  stat: fs.Stats;
+  /** A symlink into the cache. */
+  linked?: boolean;
+}
+
+/**
+ * A file that is the cache object itself (a symlink into the cache, or a read-only hard link to its
+ * object) cannot carry its own executable bit: the recorded one stands.
+ */
+function executable(repo: Repo, f: PendingFile, oid: Oid, opts: ReadOptions): boolean {
+  const mode = (f.stat.mode & 0o111) !== 0;
+  let isObject = !!f.linked;
+  if (!isObject && f.stat.nlink > 1 && (f.stat.mode & 0o222) === 0) {
+    try {
+      isObject = fs.statSync(repo.store.pathOf(oid)).ino === f.stat.ino;
+    } catch {
+      isObject = false;
+    }
+  }
+  return isObject ? opts.recordedX?.(f.key) ?? false : mode;
+}
 
 function fileEntries(repo: Repo, index: StatIndex, files: PendingFile[], opts: ReadOptions): { entries: FileEntry[]; allTrusted: boolean } {
   const known = new Array<Oid | undefined>(files.length);
@@ -136,7 +171,7 @@ function fileEntries(repo: Repo, index: StatIndex, files: PendingFile[], opts: R
       opts.progress?.({ bytes: f.stat.size });
     }
     opts.progress?.({ files: 1 });
-    out.push({ p: f.rel, o: oid, s: f.stat.size, x: (f.stat.mode & 0o111) !== 0 });
+    out.push({ p: f.rel, o: oid, s: f.stat.size, x: executable(repo, f, oid, opts) });
   });
   return { entries: out, allTrusted };
 }
@@ -156,7 +191,7 @@ function hashOrImport(repo: Repo, f: PendingFile, opts: ReadOptions): Oid {
   } else {
     res = hashFileSync(repo.newHasher, f.abs, onBytes);
   }
-  const after = fs.lstatSync(f.abs);
+  const after = f.linked ? fs.statSync(f.abs) : fs.lstatSync(f.abs);
   if (res.size !== f.stat.size || after.size !== f.stat.size || after.mtimeMs !== f.stat.mtimeMs) {
     throw new MlxError(E.BAD_STATE, `${f.key} changed while mlx was reading it`, { hint: 'wait for the program writing it to finish, then try again', data: { path: f.key } });
   }

@@ -94,3 +94,49 @@ describe('hardlink cache', () => {
     }
   });
 });
+
+describe.each(['hardlink', 'symlink'])('%s cache and the executable bit', (type) => {
+  it('status is clean right after add and checkout, and re-adding never flips the recorded bit', async () => {
+    const dir = tempDir();
+    try {
+      await gitInit(dir);
+      mlxOk(dir, 'init');
+      write(dir, 'd/run.sh', '#!/bin/sh\necho hi\n');
+      fs.chmodSync(path.join(dir, 'd/run.sh'), 0o755);
+      write(dir, 'd/data.bin', 'data');
+      mlxOk(dir, 'add', 'd'); // recorded with copy: run.sh is executable
+      const pointer = fs.readFileSync(path.join(dir, 'd.mlx'), 'utf8');
+      mlxOk(dir, 'config', 'cache.type', type);
+      fs.rmSync(path.join(dir, 'd'), { recursive: true });
+      mlxOk(dir, 'checkout');
+      expect(mlxJson(dir, 'status').paths[0].state).toBe('clean');
+      expect(mlxJson(dir, 'add', 'd').paths[0].changed).toBe(false);
+      expect(fs.readFileSync(path.join(dir, 'd.mlx'), 'utf8')).toBe(pointer);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an edit through the link (possible as root) is reported, not hidden', async () => {
+    const dir = tempDir();
+    try {
+      await gitInit(dir);
+      mlxOk(dir, 'init');
+      mlxOk(dir, 'config', 'cache.type', type);
+      write(dir, 'd/f.bin', 'original');
+      mlxOk(dir, 'add', 'd');
+      const target = path.join(dir, 'd/f.bin');
+      try {
+        fs.appendFileSync(target, ' edited in place');
+      } catch (err) {
+        // Not root: the read-only object refuses the write, which is the protection itself.
+        expect((err as NodeJS.ErrnoException).code).toBe('EACCES');
+        return;
+      }
+      expect(mlxJson(dir, 'status').paths[0].state).toBe('modified');
+      expect(expectCleanError(mlx(dir, 'verify'))).toMatch(/verify found 1 problem/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

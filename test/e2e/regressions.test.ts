@@ -10,10 +10,6 @@ beforeEach(() => {
   dir = repo();
 });
 
-const objectOf = (pointerFile: string) => {
-  const oid = /oid: b3:([0-9a-f]{64})/.exec(fs.readFileSync(path.join(dir, pointerFile), 'utf8'))![1]!;
-  return path.join(dir, '.mlx/cache/objects', oid.slice(0, 2), oid.slice(2));
-};
 
 describe('cache safety across link types', () => {
   it('switching from hardlink back to copy replaces the links and leaves cache objects read-only', () => {
