@@ -77,9 +77,10 @@ export class PackWriter {
   /**
    * Adds one object: `b` a blob whose bytes hash to `oid`, `r` the recipe of the file `oid`. Adding an
    * oid that is already in the pack does nothing. `bytes` is copied or compressed before this returns,
-   * so the caller may reuse its buffer (e.g. a chunk view from `chunkFile`).
+   * so the caller may reuse its buffer (e.g. a chunk view from `chunkFile`) — unless it passes
+   * `owned`, handing over a buffer it will not touch again.
    */
-  add(oid: Oid, type: PackMemberType, bytes: Uint8Array): void {
+  add(oid: Oid, type: PackMemberType, bytes: Uint8Array, owned = false): void {
     if (this.finished) throw new MlxError(E.BAD_STATE, 'internal: PackWriter.add after finish');
     assertOid(oid);
     const existing = this.entries.get(oid);
@@ -91,7 +92,8 @@ export class PackWriter {
     if (bytes.length > MAX_MEMBER) throw new MlxError(E.BAD_STATE, `internal: object ${oid} of ${bytes.length} bytes is too large for a pack`);
     const compressed = this.compressor.compress(bytes);
     const useZstd = compressed.length <= bytes.length * (1 - this.minSavings);
-    const data = useZstd ? compressed : Buffer.from(bytes);
+    // An `owned` buffer is handed over by the caller: stored as is, without another copy.
+    const data = useZstd ? compressed : owned && Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes);
     const codec: PackCodec = useZstd ? 'zstd' : 'none';
     const name = `${type}/${oidHex(oid)}${useZstd ? '.zst' : ''}`;
     this.parts.push(tarHeader(name, data.length), data);

@@ -100,7 +100,7 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
     const file = store.pathOf(oid);
     const size = fs.statSync(file).size;
     if (size < chunkThreshold) {
-      writer.add(oid, 'b', fs.readFileSync(file));
+      writer.add(oid, 'b', fs.readFileSync(file), true);
       opts.progress?.({ files: 1, bytes: size });
     } else {
       for (const piece of chunkObject(store, newHasher, oid)) {
@@ -111,7 +111,7 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
           const loc = index.locate(piece.oid);
           if (loc) reliedOn.add(loc.packKeyHex);
         } else {
-          writer.add(piece.oid, 'b', piece.bytes);
+          writer.add(piece.oid, 'b', piece.bytes, true);
         }
         if (piece.kind === 'chunk') opts.progress?.({ bytes: piece.bytes.length });
         if (writer.size >= packTarget) await flush();
