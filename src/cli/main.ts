@@ -149,6 +149,16 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+const SYSTEM_HINTS: Record<string, string> = {
+  EACCES: 'check the permissions of that path (mlx needs to write where it checks out and in .mlx/)',
+  EPERM: 'the operation is not permitted there: check permissions and the filesystem',
+  ENOSPC: 'the disk is full: free space (mlx gc removes cache objects nothing needs)',
+  EDQUOT: 'the disk quota is used up: free space (mlx gc removes cache objects nothing needs)',
+  ENAMETOOLONG: 'the name is too long for this filesystem (a pointer adds .mlx to it)',
+  EROFS: 'the filesystem is read-only',
+  EMFILE: 'too many open files: raise the limit (ulimit -n)',
+};
+
 function reportError(err: unknown, opts: GlobalOptions): number {
   if (err instanceof CommanderError) {
     // commander has printed its own message (or help/version output)
@@ -160,9 +170,11 @@ function reportError(err: unknown, opts: GlobalOptions): number {
     return 1;
   }
   const e = err as NodeJS.ErrnoException;
-  // System errors (permissions, full disk, ...) get their one-line message; anything else is a bug.
+  // System errors (permissions, full disk, ...) get their one-line message and a hint; anything else is a bug.
   if (e && typeof e.code === 'string' && typeof e.syscall === 'string') {
-    process.stderr.write(`mlx: error: ${e.message}\n`);
+    const hint = SYSTEM_HINTS[e.code];
+    if (opts.json) process.stdout.write(`${JSON.stringify({ error: { code: e.code, message: e.message, hint } }, null, 2)}\n`);
+    process.stderr.write(`mlx: error: ${e.message}${hint ? ` (hint: ${hint})` : ''}\n`);
   } else {
     process.stderr.write(`mlx: internal error: ${e?.message ?? String(err)}\n`);
   }

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import { E, MlxError } from '../util/errors.js';
 /** How the user asked to be spoken to: global flags shared by every command. */
 export interface GlobalOptions {
   json?: boolean;
@@ -11,7 +13,11 @@ export class Output {
   constructor(readonly opts: GlobalOptions) {}
 
   get cwd(): string {
-    return this.opts.cwd ?? process.cwd();
+    const dir = this.opts.cwd ?? process.cwd();
+    if (this.opts.cwd !== undefined && !fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new MlxError(E.USAGE, `-C ${dir}: no such directory`);
+    }
+    return dir;
   }
 
   /** Prints a command's result: JSON with --json, else the text lines (nothing with -q). */

@@ -171,3 +171,13 @@ export function gitDir(workTree: string): string {
   if (!m) throw new MlxError(E.NOT_A_GIT_REPO, `${dotGit} is neither a folder nor a gitdir link`);
   return path.resolve(workTree, m[1]!);
 }
+
+/** The paths in git's index (what `git ls-files` lists). */
+export async function indexedPaths(repo: GitRepo): Promise<string[]> {
+  const g = await git();
+  try {
+    return await g.listFiles({ fs, dir: repo.dir, cache: repo.cache });
+  } catch {
+    return []; // no index yet
+  }
+}

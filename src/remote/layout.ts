@@ -36,6 +36,9 @@ export async function ensureLayout(remote: Remote, create: boolean): Promise<voi
   } catch {
     layout = undefined;
   }
+  if (layout === undefined) {
+    throw new MlxError(E.BAD_CONFIG, `remote ${remote.url} has an unreadable ${MARKER_KEY}`, { hint: `restore it as {"mlx":"remote","layout":${REMOTE_LAYOUT}} if this is an mlx remote` });
+  }
   if (layout !== REMOTE_LAYOUT) {
     throw new MlxError(E.BAD_CONFIG, `remote ${remote.url} uses layout ${JSON.stringify(layout)}; this mlx reads layout ${REMOTE_LAYOUT}`, {
       hint: 'upgrade mlx, or point this remote at another location',

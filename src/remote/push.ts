@@ -100,7 +100,13 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
     const file = store.pathOf(oid);
     const size = fs.statSync(file).size;
     if (size < chunkThreshold) {
-      writer.add(oid, 'b', fs.readFileSync(file), true);
+      try {
+        writer.add(oid, 'b', fs.readFileSync(file), true);
+      } catch (err) {
+        // The pack writer refuses bytes that do not match their oid: quarantine and report it as the store does.
+        if (err instanceof MlxError && err.code === E.OBJECT_CORRUPT) store.verify(oid);
+        throw err;
+      }
       opts.progress?.({ files: 1, bytes: size });
     } else {
       for (const piece of chunkObject(store, newHasher, oid)) {

@@ -4,6 +4,7 @@ import { POINTER_SUFFIX, POINTER_VERSION, type Pointer } from '../formats/pointe
 import { E, MlxError } from '../util/errors.js';
 import { lstatIfExists } from '../util/fs.js';
 import { checkout } from './checkout.js';
+import { indexedPaths, openGit } from '../git/history.js';
 import { ensureIgnored } from './gitignore.js';
 import { acquireLock, sweepOrphans } from './lock.js';
 import { hasPointer, writePointer, readPointer } from './pointers.js';
@@ -24,6 +25,8 @@ export interface AddedPath {
 
 export interface AddResult {
   paths: AddedPath[];
+  /** Whether the root .gitignore gained entries. */
+  gitignoreChanged: boolean;
   hashedFiles: number;
   hashedBytes: number;
   skipped: { path: string; why: string }[];
@@ -46,6 +49,7 @@ export async function add(repo: Repo, cwd: string, userPaths: string[], opts: Ad
     const rel = t.sub === undefined ? t.tracked : `${t.tracked}/${t.sub}`;
     if (!lstatIfExists(absPath(repo, rel))) throw new MlxError(E.PATH_NOT_FOUND, `${rel}: no such file or directory`, { data: { path: rel } });
   }
+  await refuseGitTracked(repo, targets.filter((t) => !t.exists).map((t) => t.tracked));
   const result = await addLocked(repo, targets, opts);
   // With hardlink/symlink caches the workspace files become links to the (read-only) objects, as in DVC.
   if (repo.linkTypes[0] === 'hardlink' || repo.linkTypes[0] === 'symlink') {
@@ -61,13 +65,13 @@ async function addLocked(repo: Repo, targets: Target[], opts: AddOptions): Promi
     sweepOrphans(repo);
     const index = StatIndex.load(repo.layout.statIndexFile);
     const stats: WorkTreeStats = { hashedFiles: 0, hashedBytes: 0 };
-    const result: AddResult = { paths: [], hashedFiles: 0, hashedBytes: 0, skipped: [] };
+    const result: AddResult = { paths: [], gitignoreChanged: false, hashedFiles: 0, hashedBytes: 0, skipped: [] };
     for (const rel of tracked) {
       const subs = targets.filter((t) => t.tracked === rel && t.sub !== undefined).map((t) => t.sub!);
       const whole = targets.some((t) => t.tracked === rel && t.sub === undefined);
       result.paths.push(whole ? addOne(repo, index, rel, stats, opts.progress, result.skipped) : addParts(repo, index, rel, subs, stats, opts.progress));
     }
-    ensureIgnored(repo.root, tracked);
+    result.gitignoreChanged = ensureIgnored(repo.root, tracked);
     index.save();
     result.hashedFiles = stats.hashedFiles;
     result.hashedBytes = stats.hashedBytes;
@@ -145,6 +149,21 @@ function addParts(repo: Repo, index: StatIndex, rel: string, subs: string[], sta
   const pointer: Pointer = { version: POINTER_VERSION, path: rel, kind: 'dir', oid, size: files.reduce((n, f) => n + f.s, 0), files: files.length };
   const changed = writePointer(repo, pointer);
   return { path: rel, kind: 'dir', oid, size: pointer.size, files: pointer.files, changed };
+}
+
+/** Data already committed to git would stay in git: the user must take it out first, as with DVC. */
+async function refuseGitTracked(repo: Repo, rels: string[]): Promise<void> {
+  if (rels.length === 0) return;
+  const indexed = await indexedPaths(openGit(repo.root));
+  for (const rel of rels) {
+    const hit = indexed.find((p) => p === rel || p.startsWith(`${rel}/`));
+    if (hit) {
+      throw new MlxError(E.BAD_PATH, `${rel} is tracked by git (${hit}); mlx would leave its data in git history`, {
+        hint: `git rm -r --cached ${rel} && git commit, then mlx add ${rel}`,
+        data: { path: rel },
+      });
+    }
+  }
 }
 
 interface PreviousVersion {

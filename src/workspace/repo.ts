@@ -81,7 +81,10 @@ export function toRepoPath(repo: Repo, cwd: string, userPath: string): string {
     parentReal = path.dirname(abs);
   }
   const resolved = path.join(parentReal, path.basename(abs));
-  if (!isInside(repo.root, resolved) || resolved === repo.root) {
+  if (resolved === repo.root) {
+    throw new MlxError(E.BAD_PATH, 'cannot track the repository root itself: name the data folders or files in it', { data: { path: userPath } });
+  }
+  if (!isInside(repo.root, resolved)) {
     throw new MlxError(E.BAD_PATH, `path ${JSON.stringify(userPath)} is outside the repository ${repo.root}`, { data: { path: userPath } });
   }
   const rel = toPosix(path.relative(repo.root, resolved));

@@ -124,6 +124,7 @@ export function diffEntries(from: ManifestEntry[], to: ManifestEntry[]): Changes
     else if (!sameEntry(old, e)) changes.modified.push(e.p);
   }
   for (const e of from) if (!seen.has(e.p)) changes.deleted.push(e.p);
+  for (const list of [changes.added, changes.modified, changes.deleted]) list.sort();
   return changes;
 }
 

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { add } from '../../workspace/add.js';
 import { openRepo } from '../../workspace/repo.js';
 import { formatBytes, type Output } from '../output.js';
@@ -9,7 +10,9 @@ export async function run(out: Output, paths: string[]): Promise<void> {
   for (const s of res.skipped) out.warn(`skipped ${s.path}: ${s.why}`);
   out.result(res, () => [
     ...res.paths.map((p) => `${p.changed ? 'added' : 'unchanged'}  ${p.path}  (${p.kind === 'dir' ? `${p.files} files, ` : ''}${formatBytes(p.size)})`),
-    ...(res.paths.some((p) => p.changed) ? [`To track the changes with git, run:\n  git add ${res.paths.filter((p) => p.changed).map((p) => `${quote(p.path)}.mlx`).join(' ')} .gitignore`] : []),
+    ...(res.paths.some((p) => p.changed)
+      ? [`To track the changes with git, run:\n  git add ${[...res.paths.filter((p) => p.changed).map((p) => `${p.path}.mlx`), ...(res.gitignoreChanged ? ['.gitignore'] : [])].map((p) => quote(path.relative(out.cwd, path.join(repo.root, p)) || '.')).join(' ')}`]
+      : []),
   ]);
   out.verbose(`hashed ${res.hashedFiles} file(s), ${formatBytes(res.hashedBytes)}`);
 }
