@@ -1,0 +1,80 @@
+import { parseRunLock, RUN_LOCK_FILE, type Run } from '../formats/run-lock.js';
+import { branchesAndTags, commitsFrom, openGit, readFileAt, type GitRepo } from '../git/history.js';
+import { E, MlxError } from '../util/errors.js';
+import type { Repo } from '../workspace/repo.js';
+import { readRunLock } from './lockfile.js';
+
+/** A run as found in the work tree's lockfile or in a commit's. */
+export interface CatalogEntry {
+  name: string;
+  run: Run;
+  /** The oldest commit whose mlx.lock holds this run (where it was committed), or null if not yet. */
+  commit: string | null;
+  /** Branches whose history holds it. */
+  branches: string[];
+}
+
+export interface Catalog {
+  entries: CatalogEntry[];
+  /** Lockfiles in history that could not be read (named, then skipped). */
+  warnings: string[];
+}
+
+/**
+ * `mlx runs`: every run recorded in the work tree's mlx.lock and in the mlx.lock of the commits of
+ * every branch (newest `depth` commits each), one entry per run record, newest first.
+ */
+export async function catalog(repo: Repo, opts: { depth?: number } = {}): Promise<Catalog> {
+  const git = openGit(repo.root);
+  const byRecord = new Map<string, CatalogEntry>();
+  const warnings: string[] = [];
+  const seenLocks = new Set<string>();
+  for (const [name, run] of Object.entries(readRunLock(repo).runs)) byRecord.set(run.record, { name, run, commit: null, branches: [] });
+  const { branches } = await branchesAndTags(git).catch(() => ({ branches: [] as string[] }));
+  for (const branch of branches) {
+    let commits: { oid: string }[];
+    try {
+      commits = await commitsFrom(git, branch, { depth: opts.depth ?? 500 });
+    } catch {
+      continue;
+    }
+    for (const { oid } of commits) {
+      const lock = await lockAt(git, oid, warnings, seenLocks);
+      for (const [name, run] of Object.entries(lock ?? {})) {
+        const entry = byRecord.get(run.record) ?? { name, run, commit: oid, branches: [] };
+        entry.commit = oid; // walking newest to oldest: ends at the commit that introduced it
+        if (!entry.branches.includes(branch)) entry.branches.push(branch);
+        byRecord.set(run.record, entry);
+      }
+    }
+  }
+  const entries = [...byRecord.values()].sort((a, b) => (a.run.started < b.run.started ? 1 : a.run.started > b.run.started ? -1 : 0));
+  return { entries, warnings };
+}
+
+async function lockAt(git: GitRepo, commit: string, warnings: string[], seen: Set<string>): Promise<Record<string, Run> | undefined> {
+  const bytes = await readFileAt(git, commit, RUN_LOCK_FILE);
+  if (!bytes) return undefined;
+  try {
+    return parseRunLock(bytes.toString('utf8'), `${RUN_LOCK_FILE}@${commit.slice(0, 8)}`).runs;
+  } catch (err) {
+    if (!(err instanceof MlxError)) throw err;
+    const key = err.message;
+    if (!seen.has(key)) warnings.push(err.message);
+    seen.add(key);
+    return undefined;
+  }
+}
+
+/** Finds a run by id (or an id prefix of at least 4 characters after `r-`), record oid, or name (newest). */
+export async function findRun(repo: Repo, ref: string): Promise<CatalogEntry> {
+  const { entries } = await catalog(repo);
+  const matches = entries.filter((e) => e.run.id === ref || (ref.startsWith('r-') && ref.length >= 6 && e.run.id.startsWith(ref)) || e.run.record === ref);
+  const byName = entries.filter((e) => e.name === ref);
+  const found = matches.length ? matches : byName;
+  if (found.length === 0) throw new MlxError(E.UNKNOWN_RUN, `no run ${JSON.stringify(ref)} in mlx.lock or in the history of any branch`, { hint: 'mlx runs lists them' });
+  const ids = new Set(found.map((e) => e.run.id));
+  if (matches.length && ids.size > 1) throw new MlxError(E.UNKNOWN_RUN, `${ref} matches ${ids.size} runs: ${[...ids].slice(0, 4).join(', ')}`, { hint: 'give more of the id' });
+  return found[0]!;
+}
+

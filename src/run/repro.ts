@@ -1,0 +1,103 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { Artifact, Run } from '../formats/run-lock.js';
+import { E, MlxError } from '../util/errors.js';
+import { checkout } from '../workspace/checkout.js';
+import { absPath, type Repo } from '../workspace/repo.js';
+import { StatIndex } from '../workspace/stat-index.js';
+import { readRunLock } from './lockfile.js';
+import { readParams } from './params.js';
+import { execute, runAndRecord, type RunSpec } from './record.js';
+import { snapshot } from './snapshot.js';
+
+/** The spec that recorded a run: its command, inputs, params keys, outputs and seed. */
+export function specOf(name: string, run: Run): RunSpec {
+  return {
+    name,
+    cmd: run.cmd,
+    deps: Object.keys(run.deps),
+    params: Object.entries(run.params).map(([file, values]) => ({ file, keys: Object.keys(values) })),
+    outs: Object.keys(run.outs),
+    metrics: Object.keys(run.metrics),
+    seed: run.seed,
+  };
+}
+
+/** Why a recorded run no longer matches the workspace: changed deps and params (empty: up to date). */
+export function staleness(repo: Repo, run: Run): string[] {
+  const reasons: string[] = [];
+  const index = StatIndex.load(repo.layout.statIndexFile);
+  for (const [dep, was] of Object.entries(run.deps)) {
+    let now: Artifact | undefined;
+    try {
+      now = snapshot(repo, index, dep, false);
+    } catch (err) {
+      if (!(err instanceof MlxError && err.code === E.PATH_NOT_FOUND)) throw err;
+    }
+    if (!now) reasons.push(`dependency ${dep} is missing`);
+    else if (now.oid !== was.oid) reasons.push(`dependency ${dep} changed`);
+  }
+  for (const [file, values] of Object.entries(run.params)) {
+    let now: Record<string, unknown>;
+    try {
+      now = readParams(absPath(repo, file), file, Object.keys(values));
+    } catch (err) {
+      if (!(err instanceof MlxError)) throw err;
+      reasons.push(err.message);
+      continue;
+    }
+    for (const [k, v] of Object.entries(values)) if (!isDeepStrictEqual(now[k], v)) reasons.push(`param ${file}:${k} changed (${JSON.stringify(v)} → ${JSON.stringify(now[k])})`);
+  }
+  return reasons;
+}
+
+export interface ReproResult {
+  runs: { name: string; reasons: string[]; reran: boolean; id?: string }[];
+}
+
+/** `mlx repro [name...]`: re-runs the recorded runs whose deps or params changed, in lockfile order. */
+export async function repro(repo: Repo, names: string[], opts: { force?: boolean; quiet?: boolean } = {}): Promise<ReproResult> {
+  const lock = readRunLock(repo);
+  for (const n of names) if (!lock.runs[n]) throw new MlxError(E.UNKNOWN_RUN, `no run named ${JSON.stringify(n)} in mlx.lock`, { hint: 'mlx runs lists them' });
+  const result: ReproResult = { runs: [] };
+  for (const name of names.length ? names : Object.keys(lock.runs)) {
+    const run = readRunLock(repo).runs[name]!;
+    const reasons = staleness(repo, run);
+    if (reasons.length === 0 && !opts.force) {
+      result.runs.push({ name, reasons, reran: false, id: run.id });
+      continue;
+    }
+    const { run: fresh } = await runAndRecord(repo, repo.root, specOf(name, run), { quiet: opts.quiet });
+    result.runs.push({ name, reasons, reran: true, id: fresh.id });
+  }
+  return result;
+}
+
+export interface VerifyOutcome {
+  name: string;
+  id: string;
+  outputs: { path: string; recorded: string; now: string; identical: boolean }[];
+  identical: boolean;
+}
+
+/**
+ * `mlx repro --verify <name>`: runs the command again from the recorded inputs and seed, compares
+ * every output byte for byte (by oid) with the recorded one, then puts the recorded outputs back —
+ * nothing is recorded. Nondeterminism shows up as outputs that differ.
+ */
+export async function verifyRun(repo: Repo, name: string, opts: { quiet?: boolean } = {}): Promise<VerifyOutcome> {
+  const run = readRunLock(repo).runs[name];
+  if (!run) throw new MlxError(E.UNKNOWN_RUN, `no run named ${JSON.stringify(name)} in mlx.lock`, { hint: 'mlx runs lists them' });
+  const reasons = staleness(repo, run);
+  if (reasons.length > 0) {
+    throw new MlxError(E.RUN_FAILED, `cannot verify ${name} from its recorded inputs: ${reasons[0]}`, { hint: `mlx checkout the inputs of the commit that recorded it, or mlx repro ${name}` });
+  }
+  let fresh: Run;
+  try {
+    fresh = await execute(repo, repo.root, specOf(name, run), { storeOuts: false, quiet: opts.quiet });
+  } finally {
+    // The recorded outputs are in the cache: put them back whatever happened.
+    await checkout(repo, repo.root, Object.keys(run.outs), { force: true });
+  }
+  const outputs = Object.entries(run.outs).map(([p, was]) => ({ path: p, recorded: was.oid, now: fresh.outs[p]!.oid, identical: fresh.outs[p]!.oid === was.oid }));
+  return { name, id: run.id, outputs, identical: outputs.every((o) => o.identical) };
+}

@@ -1,0 +1,88 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { expectCleanError, mlx, mlxJson, mlxOk } from '../helpers/cli.js';
+import { gitCommitAll, useTempRepo, write } from '../helpers/repo.js';
+
+const FIXTURE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/tiny-experiment');
+const repo = useTempRepo((d) => {
+  fs.cpSync(FIXTURE, d, { recursive: true });
+  mlxOk(d, 'init');
+});
+let dir: string;
+beforeEach(() => {
+  dir = repo();
+});
+
+const TRAIN = ['run', '-n', 'train', '-d', 'data/train', '-d', 'train.mjs', '-p', 'params.yaml:lr,epochs', '-o', 'out/model.json', '-M', 'out/metrics.json', '--seed', '42', '--', 'node', 'train.mjs'];
+
+describe('mlx run', () => {
+  it('records a run: seed in the environment, deps, params, outputs in the cache, metrics, environment', async () => {
+    mlxOk(dir, 'add', 'data/train');
+    await gitCommitAll(dir, 'data');
+    const res = mlxJson(dir, ...TRAIN);
+    const run = res.run;
+    expect(run.id).toMatch(/^r-[0-9a-f]{16}$/);
+    expect(run.cmd).toEqual(['node', 'train.mjs']);
+    expect(run.seed).toBe(42);
+    expect(run.params).toEqual({ 'params.yaml': { lr: 0.05, epochs: 20 } });
+    expect(Object.keys(run.deps)).toEqual(['data/train', 'train.mjs']);
+    expect(run.deps['data/train']).toMatchObject({ kind: 'dir', oid: /oid: (b3:\w+)/.exec(fs.readFileSync(path.join(dir, 'data/train.mlx'), 'utf8'))![1] });
+    expect(run.outs['out/model.json'].kind).toBe('file');
+    expect(run.metrics['out/metrics.json'].accuracy).toBeGreaterThan(0.5);
+    expect(run.git.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'out/model.json'), 'utf8')).seed).toBe(42); // MLX_SEED reached the script
+    expect(fs.existsSync(path.join(dir, 'out/model.json.mlx'))).toBe(true);
+    expect(fs.readFileSync(path.join(dir, 'mlx.lock'), 'utf8')).toMatch(/^# mlx run lockfile[\s\S]*runs:\n {2}train:\n {4}id: r-/);
+    // The same inputs and seed give the same id.
+    expect(mlxJson(dir, ...TRAIN).run.id).toBe(run.id);
+  });
+
+  it('catalogs runs across commits, shows one, re-runs what is stale, and verifies determinism', async () => {
+    mlxOk(dir, 'add', 'data/train');
+    mlxJson(dir, ...TRAIN);
+    await gitCommitAll(dir, 'run 1');
+    write(dir, 'params.yaml', 'lr: 0.1\nepochs: 20\nseed: 42\n');
+    expect(mlxJson(dir, 'repro').runs[0]).toMatchObject({ name: 'train', reran: true, reasons: ['param params.yaml:lr changed (0.05 → 0.1)'] });
+    await gitCommitAll(dir, 'run 2');
+    expect(mlxJson(dir, 'repro').runs[0]).toMatchObject({ reran: false });
+    const runs = mlxJson(dir, 'runs').entries;
+    expect(runs).toHaveLength(2);
+    expect(runs.map((e: any) => e.run.params['params.yaml'].lr)).toEqual([0.1, 0.05]);
+    expect(runs.every((e: any) => /^[0-9a-f]{40}$/.test(e.commit))).toBe(true);
+    expect(mlxOk(dir, 'runs').stdout).toMatch(/r-[0-9a-f]{16} {2}train .*lr=0\.1 epochs=20 +accuracy=/);
+    const shown = mlxOk(dir, 'show', runs[1].run.id.slice(0, 8)).stdout;
+    expect(shown).toContain('params:    params.yaml: lr=0.05, epochs=20');
+    const before = fs.readFileSync(path.join(dir, 'out/model.json'));
+    const verified = mlxJson(dir, 'repro', '--verify', 'train');
+    expect(verified).toMatchObject({ identical: true, outputs: [{ path: 'out/model.json', identical: true }] });
+    expect(fs.readFileSync(path.join(dir, 'out/model.json'))).toEqual(before);
+  });
+
+  it('repro --verify reports a nondeterministic output', () => {
+    write(dir, 'noisy.mjs', "import fs from 'node:fs'; fs.writeFileSync('noise.txt', String(Math.random()));\n");
+    mlxOk(dir, 'run', '-n', 'noisy', '-d', 'noisy.mjs', '-o', 'noise.txt', '--', 'node', 'noisy.mjs');
+    const recorded = fs.readFileSync(path.join(dir, 'noise.txt'), 'utf8');
+    const r = mlx(dir, 'repro', '--verify', 'noisy');
+    expect(expectCleanError(r)).toMatch(/1 output\(s\) of noisy differ from the recorded run/);
+    expect(r.stdout).toMatch(/DIFFERS +noise\.txt +\(recorded b3:\w+, now b3:\w+\)/);
+    expect(fs.readFileSync(path.join(dir, 'noise.txt'), 'utf8')).toBe(recorded); // the recorded output is back
+  });
+
+  it('bad inputs: a failing command, a missing output, a missing dep, a missing param key, a hand-edited lockfile', () => {
+    mlxOk(dir, 'add', 'data/train');
+    mlxOk(dir, ...TRAIN);
+    const lock = fs.readFileSync(path.join(dir, 'mlx.lock'), 'utf8');
+    expect(expectCleanError(mlx(dir, 'run', '-n', 'train', '--', 'node', '-e', 'process.exit(3)'))).toMatch(/exited with code 3; nothing was recorded/);
+    expect(expectCleanError(mlx(dir, 'run', '-n', 'x', '-o', 'never.txt', '--', 'node', '-e', '0'))).toMatch(/did not write the output never\.txt/);
+    expect(expectCleanError(mlx(dir, 'run', '-n', 'x', '-d', 'nope.csv', '--', 'node', '-e', '0'))).toMatch(/nope\.csv: no such file or directory/);
+    expect(expectCleanError(mlx(dir, 'run', '-n', 'x', '-p', 'params.yaml:momentum', '--', 'node', '-e', '0'))).toMatch(/params file params\.yaml has no key momentum/);
+    expect(expectCleanError(mlx(dir, 'run', '-n', 'x', '--', 'no-such-program-here'))).toMatch(/cannot start no-such-program-here: no such command/);
+    expect(fs.readFileSync(path.join(dir, 'mlx.lock'), 'utf8')).toBe(lock);
+    fs.writeFileSync(path.join(dir, 'mlx.lock'), lock.replace(/id: r-[0-9a-f]+/, 'id: hand-edited'));
+    expect(expectCleanError(mlx(dir, 'runs'))).toMatch(/malformed run lockfile mlx\.lock: runs\.train\.id/);
+    expect(expectCleanError(mlx(dir, ...TRAIN))).toMatch(/malformed run lockfile/);
+    expect(expectCleanError(mlx(dir, 'show', 'r-0000000000'))).toMatch(/malformed run lockfile|no run/);
+  });
+});
