@@ -8,6 +8,9 @@
 //   BENCH_SCALE=0.1 npm run bench    every workload scaled down, for a quick check
 //   BENCH_KEEP=1 npm run bench       keep the generated repos in .bench/work for inspection
 //   BENCH_REMOTE=0 npm run bench     local operations only (no push / pull / s3rver)
+//   BENCH_HISTORY=0 npm run bench    skip the history benchmarks (checkout <rev>, diff over commits, gc)
+//   BENCH_ONLY=history npm run bench only these workloads, comma-separated: big, many, csv (or base
+//                                    for all three), rev, diff, gc (or history for all three)
 //
 // Comparison tools are optional; missing ones are skipped with a note. Peak RSS needs GNU time
 // (/usr/bin/time, Debian package `time`). The S3 server is s3rver (a devDependency).
@@ -39,12 +42,21 @@ const CHILD_ENV = {
   GIT_TERMINAL_PROMPT: '0',
   GIT_CONFIG_NOSYSTEM: '1',
   GIT_CONFIG_GLOBAL: '/dev/null',
+  // No automatic (detached, background) git gc / maintenance after a commit: it would compete with
+  // the measurements and race the clean-up of the repos. Where packing matters it runs explicitly.
+  GIT_CONFIG_COUNT: '2',
+  GIT_CONFIG_KEY_0: 'gc.auto',
+  GIT_CONFIG_VALUE_0: '0',
+  GIT_CONFIG_KEY_1: 'maintenance.auto',
+  GIT_CONFIG_VALUE_1: 'false',
   NO_COLOR: '1',
   AWS_ACCESS_KEY_ID: S3_KEY,
   AWS_SECRET_ACCESS_KEY: S3_KEY,
 };
 for (const k of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE']) delete CHILD_ENV[k];
 const REMOTE = process.env.BENCH_REMOTE !== '0';
+const HISTORY = process.env.BENCH_HISTORY !== '0';
+const ONLY = parseOnly(process.env.BENCH_ONLY);
 const S3RVER_SCRIPT = path.join(ROOT, 'test', 'helpers', 's3rver-process.mjs');
 const S3_BUCKET = 'mlx-bench';
 // Commits in the bench repos need an identity; the user's global config is deliberately not read.
@@ -56,6 +68,18 @@ function parseScale(raw) {
   if (!(n > 0)) throw new Error(`BENCH_SCALE must be a positive number, got ${JSON.stringify(raw)}`);
   return n;
 }
+
+/** BENCH_ONLY: workload keys and groups (base: big, many, csv; history: rev, diff, gc). */
+function parseOnly(raw) {
+  if (raw === undefined || raw.trim() === '') return null;
+  const valid = ['base', 'big', 'many', 'csv', 'history', 'rev', 'diff', 'gc'];
+  const names = raw.split(',').map((n) => n.trim()).filter(Boolean);
+  const bad = names.filter((n) => !valid.includes(n));
+  if (bad.length > 0) throw new Error(`BENCH_ONLY: unknown workload(s) ${bad.join(', ')}; use ${valid.join(', ')}`);
+  return new Set(names);
+}
+
+const selected = (key, group) => ONLY === null || ONLY.has(key) || ONLY.has(group);
 
 // ---------------------------------------------------------------- running and measuring commands
 
@@ -718,6 +742,273 @@ function benchVersions(w, ctx, { dir, src, mlxRepo, lfsRepo }, rows) {
   if (from) attempt(ctx, w, `pull v2 (${from.label})`, () => mlxFreshPull(rows, w, ctx, mlxRepo, from, `pull v2 (${from.label})`, v2Digest, v2Extra));
 }
 
+// ---------------------------------------------------------------- history: checkout <rev>, diff, gc
+
+/**
+ * The history workloads: a version switch that changes 1% of a tree, a diff across many commits,
+ * and gc of a cache where half the objects are no longer needed. Each has its own fresh repos.
+ */
+function historyWorkloads() {
+  const revFiles = Math.max(100, Math.round(20_000 * SCALE));
+  const diffFiles = Math.max(100, Math.round(1_000 * SCALE));
+  const commits = Math.max(5, Math.round(100 * SCALE));
+  const gcFiles = Math.max(1_000, Math.round(50_000 * SCALE));
+  return [
+    {
+      name: `${revFiles} x 4 KiB, v1 <-> v2 (1% differ)`,
+      key: 'rev',
+      files: revFiles,
+      changed: Math.max(1, Math.round(revFiles / 100)),
+      run: benchRevCheckout,
+    },
+    {
+      name: `${diffFiles} x 1 KiB, ${commits} commits`,
+      key: 'diff',
+      files: diffFiles,
+      commits,
+      perCommit: Math.min(10, diffFiles),
+      run: benchHistoryDiff,
+    },
+    {
+      name: `gc, ${2 * gcFiles} tiny files in 2 commits`,
+      key: 'gc',
+      perVersion: gcFiles,
+      run: benchGc,
+    },
+  ];
+}
+
+/** Runs one history workload in its own directory; a failure is listed, not fatal to the run. */
+function benchHistory(w, tools, rows, ctx) {
+  const dir = path.join(WORK_DIR, `history-${w.key}`);
+  fs.mkdirSync(dir, { recursive: true });
+  attempt(ctx, w, 'history benchmark', () => w.run(w, dir, tools, rows, ctx));
+  printHeadlines(w, rows);
+  if (!process.env.BENCH_KEEP) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** `count` tiny files (a few bytes each, unique through `tag` and the index) in sub-directories of `perDir`. */
+function writeTinyTree(dir, count, perDir, tag) {
+  for (let i = 0; i < count; i++) {
+    const sub = path.join(dir, `d${String(Math.floor(i / perDir)).padStart(3, '0')}`);
+    if (i % perDir === 0) fs.mkdirSync(sub, { recursive: true });
+    fs.writeFileSync(path.join(sub, `f${String(i % perDir).padStart(4, '0')}.txt`), `${tag} ${i}\n`);
+  }
+}
+
+/** A new inode with new content: never writes through a link into a cache or another repo. */
+function rewriteFile(file, data) {
+  fs.rmSync(file, { force: true });
+  fs.writeFileSync(file, data);
+}
+
+const secs = (t0) => ((Date.now() - t0) / 1000).toFixed(1);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const medianMeasure = (ms) => ({
+  seconds: median(ms.map((m) => m.seconds)),
+  rssMiB: ms[0].rssMiB === null ? null : median(ms.map((m) => m.rssMiB)),
+  cpuSeconds: ms[0].cpuSeconds === null ? null : median(ms.map((m) => m.cpuSeconds)),
+});
+const mlxRepo = (dir) => freshRepo(dir, (r) => run(process.execPath, [MLX, '-q', 'init'], r));
+
+/**
+ * `mlx checkout v1` from v2 and back, where v2 rewrote 1% of the files: only those should be
+ * written (checked from the JSON), and the restored tree must be byte-identical to that version.
+ * Beside it `git checkout v1` / `v2` in a plain git repo holding the same files.
+ */
+function benchRevCheckout(w, dir, tools, rows, ctx) {
+  const t0 = Date.now();
+  const srcRoot = path.join(dir, 'source');
+  const srcFiles = writeRandomTree(path.join(srcRoot, 'files'), w.files, 4096, 200);
+  w.fileCount = srcFiles.length;
+  w.bytes = w.fileCount * 4096;
+  const step = Math.floor(w.fileCount / w.changed);
+  const changed = Array.from({ length: w.changed }, (_, i) => path.relative(srcRoot, srcFiles[i * step]));
+  const v2Data = changed.map(() => crypto.randomBytes(4096));
+  const digests = { v1: treeDigest(path.join(srcRoot, 'files')) };
+
+  const repos = [['mlx', mlxRepo(path.join(dir, 'mlx'))]];
+  if (tools.git) repos.push(['git', freshRepo(path.join(dir, 'git'))]);
+  const mlxDir = repos[0][1];
+  for (const [, repo] of repos) fs.cpSync(path.join(srcRoot, 'files'), path.join(repo, 'files'), { recursive: true });
+  for (const [version, change] of [['v1', null], ['v2', () => changed.forEach((rel, i) => repos.forEach(([, r]) => rewriteFile(path.join(r, rel), v2Data[i])))]]) {
+    change?.();
+    run(process.execPath, [MLX, '-q', 'add', 'files'], mlxDir);
+    for (const [, repo] of repos) {
+      commitAll(repo, version); // mlx: the pointer (the data is ignored); git: the files themselves
+      run('git', ['tag', version], repo);
+    }
+  }
+  digests.v2 = treeDigest(path.join(mlxDir, 'files'));
+  // Packed as git's auto gc would have packed them (the bench turns that off, see CHILD_ENV).
+  if (tools.git) run('git', ['gc', '-q'], repos[1][1]);
+  console.log(`\n== ${w.name}: ${w.fileCount} files, ${fmtBytes(w.bytes)}; v2 rewrites ${plural(w.changed, 'file')} (v1 and v2 committed and tagged in ${secs(t0)} s)`);
+
+  const moves = [['v1', 'v2'], ['v2', 'v1']];
+  for (const [tool, repo] of repos) {
+    for (const [to, from] of moves) {
+      const op = `checkout ${to} (from ${from})`;
+      warmUp([...listFiles(path.join(repo, 'files')), ...listFiles(path.join(repo, tool === 'mlx' ? '.mlx/cache' : '.git/objects'))]);
+      if (tool === 'git') {
+        record(rows, w, 'git', op, measure('git', ['checkout', '-q', to], repo));
+        continue;
+      }
+      const m = measure(...mlx('checkout', to), repo);
+      const p = JSON.parse(m.stdout).paths.find((x) => x.path === 'files') ?? {};
+      const verified = treeDigest(path.join(repo, 'files')) === digests[to];
+      if (!verified) {
+        ctx.failures.push(`${w.name}: mlx ${op}: the work tree differs from ${to}`);
+        console.log(`  ! mlx ${op}: the work tree differs from ${to}`);
+      }
+      if (!(p.written <= 2 * w.changed)) {
+        ctx.warnings.push(`${w.name}: mlx ${op} wrote ${p.written} files for ${w.changed} that differ`);
+        console.log(`  ! mlx ${op}: wrote ${p.written} files for ${w.changed} that differ`);
+      }
+      const details = `${p.written} written, ${p.removed} removed, ${p.unchanged} unchanged; bytes ${verified ? 'verified' : 'DIFFER'}`;
+      record(rows, w, 'mlx', op, m, { details, written: p.written, removed: p.removed, unchanged: p.unchanged, verified });
+      const s = measure(...mlx('status'), repo);
+      const st = JSON.parse(s.stdout);
+      const state = st.paths.map((x) => x.state).join(',');
+      if (state !== 'clean') ctx.warnings.push(`${w.name}: mlx status after ${op} says ${state}`);
+      record(rows, w, 'mlx', `status (after ${to})`, s, { details: `${state}, hashed ${st.hashedFiles} file(s)` });
+    }
+  }
+}
+
+/** Files changed per `mlx diff --json`: each file of a directory's change list, 1 for a tracked file. */
+const diffFileCount = (res) => res.changes.reduce((n, c) => n + (c.kind === 'dir' ? (c.files?.length ?? 0) : 1), 0);
+/** Files changed per the summary line of `git diff --stat`. */
+const gitStatCount = (out) => Number(/(\d+) files? changed/.exec(out)?.[1] ?? 0);
+
+/**
+ * A tracked directory, then `commits` commits each rewriting a few of its files (mlx add + git
+ * commit; the same bytes in a plain git repo); `mlx diff` over the whole range and over the last
+ * commit, checked against the files the commits touched, beside `git diff --stat`.
+ */
+function benchHistoryDiff(w, dir, tools, rows, ctx) {
+  const t0 = Date.now();
+  const srcRoot = path.join(dir, 'source');
+  const srcFiles = writeRandomTree(path.join(srcRoot, 'data'), w.files, 1024, 100);
+  const rels = srcFiles.map((f) => path.relative(srcRoot, f));
+  w.fileCount = srcFiles.length;
+  w.bytes = w.fileCount * 1024;
+  const repos = [['mlx', mlxRepo(path.join(dir, 'mlx'))]];
+  if (tools.git) repos.push(['git', freshRepo(path.join(dir, 'git'))]);
+  const mlxDir = repos[0][1];
+  for (const [, repo] of repos) fs.cpSync(path.join(srcRoot, 'data'), path.join(repo, 'data'), { recursive: true });
+  run(process.execPath, [MLX, '-q', 'add', 'data'], mlxDir);
+  for (const [, repo] of repos) commitAll(repo, 'c0');
+
+  const rand = prng(11);
+  const touched = new Set();
+  const adds = { mlx: [], git: [] };
+  const badHashing = [];
+  for (let c = 1; c <= w.commits; c++) {
+    const pick = new Set();
+    while (pick.size < w.perCommit) pick.add(rels[Math.floor(rand() * rels.length)]);
+    for (const rel of pick) {
+      const data = crypto.randomBytes(1024);
+      for (const [, repo] of repos) rewriteFile(path.join(repo, rel), data);
+      touched.add(rel);
+    }
+    for (const [tool, repo] of repos) {
+      const m = tool === 'mlx' ? measure(...mlx('add', 'data'), repo) : measure('git', ['add', '--', 'data'], repo);
+      adds[tool].push(m);
+      if (tool === 'mlx' && JSON.parse(m.stdout).hashedFiles !== w.perCommit) badHashing.push(`commit ${c}: ${JSON.parse(m.stdout).hashedFiles}`);
+      commitAll(repo, `c${c}`);
+    }
+  }
+  console.log(
+    `\n== ${w.name}: ${w.fileCount} files, ${fmtBytes(w.bytes)}; ${w.commits} commits of ${w.perCommit} rewritten files, ` +
+      `${touched.size} distinct (history built in ${secs(t0)} s)`,
+  );
+  if (badHashing.length > 0) {
+    ctx.warnings.push(`${w.name}: mlx add hashed other than ${w.perCommit} files (${badHashing.slice(0, 3).join('; ')})`);
+  }
+  const addOp = `add (${w.perCommit} changed)`;
+  for (const [tool] of repos) {
+    const details = `median of ${w.commits}${tool === 'mlx' ? `; hashed ${badHashing.length === 0 ? w.perCommit : 'OTHER THAN ' + w.perCommit} each` : ''}`;
+    record(rows, w, tool, addOp, medianMeasure(adds[tool]), { details });
+  }
+
+  for (const [tool, repo] of repos) {
+    warmUp(listFiles(path.join(repo, '.git')));
+    if (tool === 'mlx') warmUp(listFiles(path.join(repo, '.mlx', 'cache')));
+    for (const [from, expected] of [[`HEAD~${w.commits}`, touched.size], ['HEAD~1', w.perCommit]]) {
+      const op = `diff ${from} HEAD`;
+      if (tool === 'git') {
+        const m = measure('git', ['diff', '--stat', from, 'HEAD'], repo);
+        record(rows, w, 'git', `diff --stat ${from} HEAD`, m, { compareTo: op, details: `${gitStatCount(m.stdout)} files changed` });
+        continue;
+      }
+      const m = measure(...mlx('diff', from, 'HEAD'), repo);
+      const n = diffFileCount(JSON.parse(m.stdout));
+      if (n !== expected) {
+        ctx.failures.push(`${w.name}: mlx ${op} reports ${n} changed files, the commits changed ${expected}`);
+        console.log(`  ! mlx ${op}: ${n} changed files reported, ${expected} changed`);
+      }
+      record(rows, w, 'mlx', op, m, { details: `${n} files changed${n === expected ? '' : ` (EXPECTED ${expected})`}`, changedFiles: n });
+    }
+  }
+}
+
+/**
+ * A cache of about 2 x perVersion objects, half no longer needed: the tracked directory is
+ * committed, replaced by as many new tiny files, added and committed again. `mlx gc --keep-recent 0`
+ * (dry run, then for real, then once more with nothing left to do) keeps HEAD and the work tree;
+ * afterwards `mlx verify HEAD` (untimed) must still find every object HEAD needs.
+ */
+function benchGc(w, dir, tools, rows, ctx) {
+  const t0 = Date.now();
+  const repo = mlxRepo(path.join(dir, 'mlx'));
+  const data = path.join(repo, 'data');
+  const objectsDir = path.join(repo, '.mlx', 'cache', 'objects');
+  w.fileCount = 2 * w.perVersion;
+  w.bytes = 0;
+  for (const version of ['v1', 'v2']) {
+    fs.rmSync(data, { recursive: true, force: true });
+    writeTinyTree(data, w.perVersion, 1000, version);
+    warmUp(listFiles(data));
+    record(rows, w, 'mlx', `add ${version} (${w.perVersion} tiny files)`, measure(...mlx('add', 'data'), repo), { files: w.perVersion });
+    commitAll(repo, version);
+  }
+  const objects = () => listFiles(objectsDir);
+  const before = objects();
+  w.fileCount = before.length;
+  w.bytes = before.reduce((n, f) => n + fs.statSync(f).size, 0);
+  console.log(`\n== ${w.name}: cache of ${w.fileCount} objects, ${fmtBytes(w.bytes)} (built in ${secs(t0)} s)`);
+
+  const gc = (op, dryRun) => {
+    const m = measure(...mlx('gc', '--keep-recent', '0', ...(dryRun ? ['--dry-run'] : [])), repo);
+    const res = JSON.parse(m.stdout);
+    const left = objects().length;
+    const verb = dryRun ? 'would remove' : 'removed';
+    const details = `${verb} ${res.removedObjects} objects (${fmtBytes(res.removedBytes)}), kept ${res.keptObjects} of ${res.commits} commit(s); cache holds ${left}`;
+    return { res, left, row: record(rows, w, 'mlx', op, m, { details, gc: res, objectsLeft: left }) };
+  };
+  const dry = gc('gc --dry-run', true);
+  const real = gc('gc', false);
+  const again = gc('gc (nothing left)', false);
+  const verify = run(process.execPath, [MLX, '--json', 'verify', 'HEAD'], repo, { allowFail: true });
+  let verified = false;
+  try {
+    verified = verify.status === 0 && JSON.parse(verify.stdout).problems.length === 0;
+  } catch {}
+  real.row.verified = verified;
+  real.row.details += `; verify HEAD ${verified ? 'ok' : 'FAILED'}`;
+  const problems = [];
+  if (dry.left !== before.length) problems.push(`the dry run changed the cache (${before.length} -> ${dry.left} objects)`);
+  if (dry.res.removedObjects !== real.res.removedObjects) problems.push(`dry run said ${dry.res.removedObjects}, gc removed ${real.res.removedObjects}`);
+  if (real.left !== before.length - real.res.removedObjects) problems.push(`gc reported ${real.res.removedObjects} removed but the cache went ${before.length} -> ${real.left}`);
+  if (real.res.removedObjects < w.perVersion || real.res.keptObjects < w.perVersion) problems.push(`expected about ${w.perVersion} removed and kept, got ${real.res.removedObjects} / ${real.res.keptObjects}`);
+  if (again.res.removedObjects !== 0) problems.push(`a second gc removed ${again.res.removedObjects} more`);
+  if (!verified) problems.push(`mlx verify HEAD after gc failed: ${(verify.stderr || verify.stdout).trim().split('\n')[0]}`);
+  for (const p of problems) {
+    ctx.failures.push(`${w.name}: ${p}`);
+    console.log(`  ! ${p}`);
+  }
+}
+
 // ---------------------------------------------------------------- reporting
 
 function fmtBytes(n) {
@@ -755,6 +1046,7 @@ function addRatios(rows) {
 function printHeadlines(workload, allRows) {
   const rows = allRows.filter((r) => r.workloadKey === workload.key);
   addRatios(rows);
+  if (rows.every((r) => r.tool === 'mlx')) return;
   console.log(`  -- ${workload.name}, mlx time / other time (<1: mlx faster):`);
   for (const m of rows.filter((r) => r.tool === 'mlx')) {
     const others = rows.filter((r) => r.tool !== 'mlx' && mlxCounterpart(r) === m.operation);
@@ -830,6 +1122,7 @@ function machine() {
 const NOTES = [
   'Page cache cannot be dropped here, so every file is read once before each tool runs: all tools read from cache (warm), none from disk.',
   '`sync` runs (untimed) before every timed command so earlier writeback does not land in the next measurement.',
+  'Automatic git gc / maintenance is off in every repo (it would run detached, in the background, during later measurements); the plain git repo of "checkout <rev>" is packed with an untimed `git gc` instead.',
   'Times are wall-clock of the child process, including node/git start-up; peak RSS is the child\'s maxrss from GNU time.',
   'mlx/tool is mlx seconds divided by the other tool\'s seconds for the matching operation (b3sum hash is matched with mlx add); <1 means mlx is faster.',
   'git and git-lfs "checkout (after rm)" is `git checkout -- <path>` from the index; git-lfs re-runs the smudge filter.',
@@ -838,6 +1131,9 @@ const NOTES = [
   'Remote size: a directory remote counts all its files (packs, pack indexes, mlx-remote.json); s3rver counts its `*._S3rver_object` files (one per S3 object). Peak RSS of push/pull is the mlx client\'s; s3rver runs in its own process.',
   'git-lfs push is `git lfs push --all <bare repo>` (LFS objects only, no git objects: like mlx push). For a path remote git-lfs uses its built-in standalone file agent, no server or config: it hard-links objects on the same filesystem ("bare repo", no data moved) and copies them otherwise ("other fs": a bare repo on tmpfs /dev/shm).',
   '"copy (cp -r, warm)" copies the source with a warm page cache; mlx pull writes the data twice (into .mlx/cache, then into the workspace) and hashes it.',
+  'checkout <rev>: v1 and v2 of a 4 KiB-file tree (v2 rewrites 1% of the files) are committed and tagged, in the mlx repo as pointer files, in a plain git repo as the files; `mlx checkout vN` restores vN\'s data without moving HEAD, `git checkout vN` switches (detaches) HEAD. "written" is from mlx\'s JSON; the restored tree is then compared with the version\'s files (sha256, untimed).',
+  'diff: a tracked directory of 1 KiB files, then commits that each rewrite 10 of them (`mlx add` + `git commit`; the same bytes in a plain git repo). The add rows are medians over those commits. The changed-file count of `mlx diff` is checked against the files the commits touched; git runs `git diff --stat` over the same range.',
+  'gc: a tracked directory of tiny files (a few bytes each) committed, replaced by as many new ones, added and committed: about half the cache is no longer needed. `mlx gc --keep-recent 0` keeps HEAD and the work tree; the objects left are counted, and `mlx verify HEAD` (untimed) must still pass. No git counterpart: every git object stays reachable.',
   'CSV v2: rows in the middle edited to be longer (every later byte shifts) and 1% more rows appended; "sent" is push bytesSent, "stored" the total size of the files the v2 push added to the remote, both as % of v2\'s size.',
 ];
 
@@ -860,7 +1156,8 @@ async function main() {
   const ctx = { s3: null, otherFs: null, failures: [], warnings: [] };
   const started = Date.now();
   try {
-    if (REMOTE) {
+    const base = workloads().filter((w) => selected(w.key, 'base'));
+    if (REMOTE && base.length > 0) {
       try {
         ctx.s3 = await startS3rver(path.join(WORK_DIR, 's3rver'));
         console.log(`  s3rver   ${ctx.s3.endpoint} (pid ${ctx.s3.pid}), bucket ${ctx.s3.bucket}`);
@@ -870,10 +1167,12 @@ async function main() {
       }
       ctx.otherFs = tools.gitLfs ? otherFilesystemDir() : null;
       if (tools.gitLfs && !ctx.otherFs) console.log('  note: no second filesystem (/dev/shm): git-lfs push is measured with hard links only');
-    } else {
+    } else if (!REMOTE) {
       console.log('  note: BENCH_REMOTE=0: push / pull benchmarks skipped');
     }
-    for (const w of workloads()) benchWorkload(w, tools, rows, ctx);
+    for (const w of base) benchWorkload(w, tools, rows, ctx);
+    if (!HISTORY) console.log('\n  note: BENCH_HISTORY=0: checkout <rev> / diff / gc benchmarks skipped');
+    for (const w of HISTORY ? historyWorkloads() : []) if (selected(w.key, 'history')) benchHistory(w, tools, rows, ctx);
   } finally {
     await ctx.s3?.stop();
     if (ctx.otherFs) fs.rmSync(ctx.otherFs, { recursive: true, force: true });
@@ -885,7 +1184,7 @@ async function main() {
   printRemoteSummary(rows);
   console.log('');
   for (const n of NOTES) console.log(`note: ${n}`);
-  const report = { date: new Date().toISOString(), scale: SCALE, totalSeconds: (Date.now() - started) / 1000, machine: machine(), tools, notes: NOTES, failures: ctx.failures, warnings: ctx.warnings, results: rows };
+  const report = { date: new Date().toISOString(), scale: SCALE, remote: REMOTE, history: HISTORY, only: ONLY && [...ONLY], totalSeconds: (Date.now() - started) / 1000, machine: machine(), tools, notes: NOTES, failures: ctx.failures, warnings: ctx.warnings, results: rows };
   fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(report, null, 2)}\n`);
   if (ctx.warnings.length + ctx.failures.length > 0) console.log('');
   for (const w of ctx.warnings) console.log(`warning: ${w}`);

@@ -106,6 +106,48 @@ export async function main(argv: string[]): Promise<number> {
     .option('-f, --force', 'overwrite workspace content that is not in the cache')
     .action(async (paths: string[], opts) => (await import('./commands/transfer.js')).runPull(out(), paths, opts));
   program
+    .command('run')
+    .description('run a command and record it in mlx.lock: deps, params, seed, outputs, metrics, environment')
+    .argument('<command...>', 'the command, after --')
+    .option('-n, --name <name>', 'run name (default: default)')
+    .option('-d, --dep <path...>', 'inputs: data, code, anything the command reads')
+    .option('-p, --param <file:keys...>', 'parameters to record, e.g. params.yaml:lr,epochs')
+    .option('-o, --out <path...>', 'outputs, stored in the cache and tracked with pointers')
+    .option('-M, --metrics <file...>', 'metrics files (JSON or YAML) the command writes')
+    .option('--seed <n>', 'the seed, given to the command as MLX_SEED, PYTHONHASHSEED, ...')
+    .action(async (cmd: string[], flags) => (await import('./commands/run.js')).runRun(out(), cmd, flags));
+  program
+    .command('runs')
+    .description('the experiment catalog: runs in mlx.lock and in the history of every branch')
+    .option('--all', 'list every run, not only the newest 50')
+    .action(async (opts: { all?: boolean }) => (await import('./commands/run.js')).runRuns(out(), opts));
+  program
+    .command('show')
+    .description('one run in full: command, seed, params, inputs, outputs, metrics, environment')
+    .argument('<run>', 'run id (or prefix), or name')
+    .action(async (ref: string) => (await import('./commands/run.js')).runShow(out(), ref));
+  program
+    .command('repro')
+    .description('re-run recorded runs whose deps or params changed; --verify checks a run is deterministic')
+    .argument('[names...]', 'runs to consider (default: all in mlx.lock)')
+    .option('--verify', 're-run from the same inputs and seed and compare every output byte for byte (records nothing)')
+    .option('-f, --force', 're-run even when up to date')
+    .action(async (names: string[], opts: { verify?: boolean; force?: boolean }) => (await import('./commands/run.js')).runRepro(out(), names, opts));
+  program
+    .command('lineage')
+    .description('how an artifact was produced: the runs and inputs behind it, across commits')
+    .argument('<path>', 'a tracked path (or a path inside a tracked directory)')
+    .option('--rev <rev>', 'at this revision (default: the work tree)')
+    .option('--format <format>', 'text, mermaid, dot or json', 'text')
+    .action(async (target: string, opts: { rev?: string; format?: string }) => (await import('./commands/lineage.js')).runLineage(out(), target, opts));
+  program
+    .command('report')
+    .description('a pull-request review: data, runs, params, metrics, environments and lineage changed since a base')
+    .argument('[base]', 'compare with this revision (default: the merge base with main, or HEAD~1 on main)')
+    .argument('[head]', 'up to this revision (default: the work tree)')
+    .option('--md', 'GitHub-flavoured Markdown, for a pull request comment')
+    .action(async (base: string | undefined, head: string | undefined, opts: { md?: boolean }) => (await import('./commands/lineage.js')).runReport(out(), base, head, opts));
+  program
     .command('gc')
     .description('remove cache (or remote) objects that no kept pointer needs; the work tree and HEAD are always kept')
     .option('-b, --branch <name...>', 'keep these branches')
@@ -139,6 +181,14 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<theirs>')
     .argument('<path>')
     .action(async (base: string, ours: string, theirs: string, name: string) => (await import('./commands/git-integration.js')).runMergeDriver(out(), base, ours, theirs, name));
+  const env = program.command('env').description('record and compare the environment runs execute in (OS, CPU, GPUs, interpreters, package lockfiles)');
+  env.command('capture').description('store a record of this machine\'s environment in the cache and print its oid').action(async () => (await import('./commands/env.js')).runCapture(out()));
+  env
+    .command('diff')
+    .description('fields and packages that differ between two environment records')
+    .argument('<a>', 'an environment record oid, or a b3: prefix of at least 8 hex digits')
+    .argument('<b>', 'the other record')
+    .action(async (a: string, b: string) => (await import('./commands/env.js')).runDiff(out(), a, b));
   program.command('doctor').description('show versions, cache location and supported link types').action(async () => (await import('./commands/doctor.js')).run(out()));
 
   try {

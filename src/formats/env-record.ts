@@ -1,0 +1,138 @@
+import { z } from 'zod';
+import { isOid } from '../hash/oid.js';
+import { E, MlxError } from '../util/errors.js';
+import { assertSafeRelPath, compareUtf8 } from '../util/paths.js';
+import { describeZodError } from './zod-error.js';
+
+export const ENV_RECORD_VERSION = 1;
+
+const oid = z.string().refine(isOid, 'expected an object id b3:<64 hex>');
+const byteCount = z.number().int().nonnegative();
+const relPath = z.string().refine((p) => {
+  try {
+    assertSafeRelPath(p);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'expected a relative /-separated path');
+
+/** One GPU as its driver reports it. No uuid or bus id: two identical machines must give equal records. */
+export const GpuSchema = z.strictObject({
+  vendor: z.string().min(1),
+  name: z.string(),
+  driver: z.string(),
+  memory_bytes: byteCount.optional(),
+  /** Highest CUDA version the driver supports (the `CUDA Version` nvidia-smi prints). */
+  cuda: z.string().optional(),
+  rocm: z.string().optional(),
+});
+export type Gpu = z.infer<typeof GpuSchema>;
+
+/** A package lockfile of the project, stored as a blob. */
+export const LockfileSchema = z.strictObject({ path: relPath, oid, size: byteCount });
+export type Lockfile = z.infer<typeof LockfileSchema>;
+
+/**
+ * The machine and software a run executed on. Everything here describes the environment, nothing
+ * identifies the host or the moment (no hostname, user, timestamps, pids, container ids), so the same
+ * machine with the same packages serialises to the same bytes and so the same oid.
+ */
+export const EnvRecordSchema = z.strictObject({
+  v: z.literal(ENV_RECORD_VERSION),
+  os: z.strictObject({
+    /** Node's `process.platform`: linux, darwin, win32 ... */
+    platform: z.string().min(1),
+    /** Kernel release (`os.release()`), e.g. 6.1.0-18-amd64. */
+    release: z.string(),
+    /** Kernel build (`os.version()`), e.g. #1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01). */
+    version: z.string(),
+    arch: z.string().min(1),
+    /** PRETTY_NAME from /etc/os-release, when there is one. */
+    distro: z.string().optional(),
+  }),
+  /** `os.type()` and release in one readable string: `Linux 6.1.0-18-amd64`. */
+  kernel: z.string(),
+  cpu: z.strictObject({
+    model: z.string(),
+    /** Logical CPUs of the machine (not the affinity mask, which varies per job). */
+    count: z.number().int().positive(),
+    /** The SIMD/matrix extensions numeric libraries dispatch on (avx2, avx512f, amx_bf16, sve ...), sorted. */
+    flags: z.array(z.string()).optional(),
+  }),
+  memory_bytes: byteCount,
+  gpus: z.array(GpuSchema),
+  /** Interpreter versions: `node` always, `python` (from python3) when present, more by name. */
+  runtimes: z.object({ node: z.string(), python: z.string().optional() }).catchall(z.string()),
+  /** Package lockfiles found in the project root and one level down, sorted by path. */
+  lockfiles: z.array(LockfileSchema),
+  /** Blob of `python3 -m pip freeze` (the project root's absolute path replaced by `.`). */
+  pip_freeze: oid.optional(),
+  /** Blob of `conda env export` of the active environment (its `prefix:` line removed). */
+  conda: oid.optional(),
+  container: z
+    .strictObject({
+      /** docker, podman, kubernetes, lxc, ... or `unknown` when only an image digest was given. */
+      runtime: z.string().min(1),
+      /** Registry (manifest) digest, from MLX_IMAGE_DIGEST: `sha256:...`. */
+      image_digest: z.string().optional(),
+      /** Local image id (config digest), from podman's /run/.containerenv. Never the container id. */
+      image_id: z.string().optional(),
+    })
+    .optional(),
+  /** The environment variables that steer randomness and numerics, as they were set. */
+  random_env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()),
+}).superRefine((r, ctx) => {
+  const seen = new Set<string>();
+  for (const [i, l] of r.lockfiles.entries()) {
+    if (seen.has(l.path)) ctx.addIssue({ code: 'custom', path: ['lockfiles', i, 'path'], message: `${l.path} appears twice` });
+    seen.add(l.path);
+  }
+});
+export type EnvRecord = z.infer<typeof EnvRecordSchema>;
+
+/**
+ * Canonical bytes of an environment record: checked against the schema, object keys sorted at every
+ * level, absent optional fields left out, lockfiles sorted by UTF-8 path, no whitespace. The record's
+ * oid is the hash of exactly these bytes.
+ */
+export function serializeEnvRecord(record: EnvRecord): string {
+  const parsed = EnvRecordSchema.safeParse(record);
+  if (!parsed.success) throw badRecord('environment record', describeZodError(parsed.error));
+  const r = parsed.data;
+  return canonical({ ...r, lockfiles: [...r.lockfiles].sort((a, b) => compareUtf8(a.path, b.path)) });
+}
+
+/** Parses and checks a stored environment record; `source` names it in errors. */
+export function parseEnvRecord(text: string, source: string): EnvRecord {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw badRecord(source, 'not valid JSON');
+  }
+  const v = (raw as { v?: unknown } | null)?.v;
+  if (typeof v === 'number' && v > ENV_RECORD_VERSION) {
+    throw new MlxError(E.BAD_ENV_RECORD, `${source} is an environment record of version ${v}, newer than this mlx reads (${ENV_RECORD_VERSION})`, {
+      hint: 'upgrade mlx',
+      data: { source, version: v },
+    });
+  }
+  const parsed = EnvRecordSchema.safeParse(raw);
+  if (!parsed.success) throw badRecord(source, describeZodError(parsed.error));
+  return parsed.data;
+}
+
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const obj = v as Record<string, unknown>;
+    const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort(compareUtf8);
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(obj[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+function badRecord(source: string, why: string): MlxError {
+  return new MlxError(E.BAD_ENV_RECORD, `malformed environment record ${source}: ${why}`, { data: { source } });
+}

@@ -1,0 +1,389 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseEnvRecord, serializeEnvRecord, type EnvRecord, type Gpu, type Lockfile } from '../formats/env-record.js';
+import { POINTER_SUFFIX } from '../formats/pointer.js';
+import { isOid, shortOid, type Oid } from '../hash/oid.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { E, MlxError, isErrno } from '../util/errors.js';
+import { readFileIfExists } from '../util/fs.js';
+import { compareUtf8 } from '../util/paths.js';
+
+/**
+ * Per-probe time limits. A probe that runs out is left out of the record (so the record's oid changes)
+ * and reported as a warning; the limits are generous because each probe normally takes milliseconds
+ * (pip: about a second) and only a wedged driver or interpreter should ever reach them.
+ */
+export const PROBE_TIMEOUT_MS = { gpu: 10_000, python: 15_000, pip: 20_000, conda: 30_000 } as const;
+
+/** Variables that steer randomness, determinism or the numerics of threaded reductions. */
+export const RANDOMNESS_ENV_VARS = [
+  'PYTHONHASHSEED',
+  'CUBLAS_WORKSPACE_CONFIG',
+  'CUDA_LAUNCH_BLOCKING',
+  'NVIDIA_TF32_OVERRIDE',
+  'TF_DETERMINISTIC_OPS',
+  'TF_CUDNN_DETERMINISTIC',
+  'TF_ENABLE_ONEDNN_OPTS',
+  'XLA_FLAGS',
+  'OMP_NUM_THREADS',
+  'MKL_NUM_THREADS',
+  'MKL_CBWR',
+  'OPENBLAS_NUM_THREADS',
+  'NUMEXPR_NUM_THREADS',
+  'VECLIB_MAXIMUM_THREADS',
+  'KMP_DETERMINISTIC_REDUCTION',
+  'PL_GLOBAL_SEED',
+  'PL_SEED_WORKERS',
+  'MLX_SEED',
+] as const;
+
+/** CPU extensions numeric libraries dispatch on; the rest of /proc/cpuinfo's flags is left out as noise. */
+const CPU_FLAGS = new Set([
+  'sse4_1', 'sse4_2', 'avx', 'avx2', 'fma', 'f16c', 'avx_vnni',
+  'avx512f', 'avx512bw', 'avx512cd', 'avx512dq', 'avx512vl', 'avx512_vnni', 'avx512_bf16', 'avx512_fp16',
+  'amx_tile', 'amx_bf16', 'amx_int8',
+  'asimd', 'asimdhp', 'fphp', 'sve', 'sve2', 'bf16', 'i8mm',
+]);
+
+const LOCKFILE_NAMES = new Set([
+  'uv.lock', 'poetry.lock', 'Pipfile.lock', 'environment.yml', 'environment.yaml', 'conda-lock.yml',
+  'package-lock.json', 'pnpm-lock.yaml', 'yarn.lock', 'Cargo.lock',
+]);
+/** Folders never searched for lockfiles (besides hidden ones and folders tracked by mlx). */
+const SKIP_DIRS = new Set(['node_modules', '__pycache__', 'site-packages']);
+
+export interface CaptureContext {
+  root: string;
+  store: ObjectStore;
+  /** The environment to read and to run probes with (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface CaptureResult {
+  oid: Oid;
+  record: EnvRecord;
+  /** Probes that failed or timed out, so the record lacks what they would have added. */
+  warnings: string[];
+}
+
+/**
+ * Records the environment a run executes in and stores it (canonical JSON) in the object store.
+ * The external probes (nvidia-smi, rocm-smi, python, pip, conda) run in parallel with short time
+ * limits; a tool that is not installed is simply absent from the record. Lockfiles, pip freeze and
+ * conda output are stored as blobs and referenced by oid.
+ */
+export async function captureEnvironment(ctx: CaptureContext): Promise<CaptureResult> {
+  const env = ctx.env ?? process.env;
+  const warnings: string[] = [];
+  // pip's self-update check would go to the network; nothing here should.
+  const spawnEnv = { ...env, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1' };
+  const run = (cmd: string, args: string[], timeoutMs: number) => probe(cmd, args, { cwd: ctx.root, env: spawnEnv, timeoutMs });
+
+  const slow = Promise.all([
+    probeGpus(run, env, warnings),
+    run('python3', ['--version'], PROBE_TIMEOUT_MS.python),
+    run('python', ['--version'], PROBE_TIMEOUT_MS.python),
+    pipFreeze(run, warnings),
+    env.CONDA_PREFIX ? condaExport(run, env, warnings) : Promise.resolve(undefined),
+  ]);
+
+  // The synchronous parts run while the probes do.
+  const lockfiles = findLockfiles(ctx.root).map((rel): Lockfile => ({ path: rel, ...ctx.store.importFile(path.join(ctx.root, rel)) }));
+  const container = detectContainer(env);
+  const random_env: Record<string, string> = {};
+  for (const name of RANDOMNESS_ENV_VARS) if (env[name] !== undefined) random_env[name] = env[name]!;
+  const cpus = os.cpus();
+  const cpuinfo = process.platform === 'linux' ? readFileIfExists('/proc/cpuinfo') : undefined;
+
+  const [gpus, py3, py, freeze, conda] = await slow;
+  const runtimes: EnvRecord['runtimes'] = { node: process.versions.node };
+  const v3 = pythonVersion(py3);
+  const v = pythonVersion(py);
+  if (v3 ?? v) runtimes.python = (v3 ?? v)!;
+  // When the bare `python` runs something else than python3, both matter: record both.
+  if (v3 && v && v !== v3) runtimes.python_cmd = v;
+
+  const record: EnvRecord = {
+    v: 1,
+    os: { platform: process.platform, release: os.release(), version: os.version(), arch: process.arch, distro: linuxDistro() },
+    kernel: `${os.type()} ${os.release()}`,
+    cpu: {
+      model: cpuModel(cpus, cpuinfo),
+      count: cpus.length || os.availableParallelism(),
+      flags: cpuFlags(cpuinfo),
+    },
+    memory_bytes: os.totalmem(),
+    gpus,
+    runtimes,
+    lockfiles,
+    pip_freeze: freeze === undefined ? undefined : ctx.store.putBytes(Buffer.from(withRootAsDot(freeze, ctx.root))),
+    conda: conda === undefined ? undefined : ctx.store.putBytes(Buffer.from(withRootAsDot(conda, ctx.root))),
+    container,
+    random_env,
+  };
+  const oid = ctx.store.putBytes(Buffer.from(serializeEnvRecord(record)));
+  return { oid, record: readEnvRecord(ctx.store, oid), warnings };
+}
+
+/** Reads and checks an environment record from the store. */
+export function readEnvRecord(store: ObjectStore, oid: Oid): EnvRecord {
+  const size = fs.statSync(store.pathOf(oid), { throwIfNoEntry: false })?.size;
+  if (size === undefined) throw missingRecord(oid);
+  // Records are a few KiB; anything large is some other object, and not worth reading into memory.
+  if (size > 4 << 20) throw new MlxError(E.BAD_ENV_RECORD, `object ${shortOid(oid)} is not an environment record (${size} bytes)`, { data: { oid } });
+  return parseEnvRecord(store.readBytes(oid).toString('utf8'), shortOid(oid));
+}
+
+/**
+ * Resolves a full oid or a `b3:` prefix of at least 8 hex digits to an object in the store.
+ * Prefixes are matched by listing the store, so they are for people typing, not for scripts.
+ */
+export function resolveOid(store: ObjectStore, ref: string, what = 'environment record'): Oid {
+  const lower = ref.trim().toLowerCase();
+  if (isOid(lower)) {
+    if (!store.has(lower)) throw missingRecord(lower, what);
+    return lower;
+  }
+  if (!/^b3:[0-9a-f]{8,63}$/.test(lower)) {
+    throw new MlxError(E.BAD_OID, `${JSON.stringify(ref)} is not an object id or a b3: prefix of at least 8 hex digits`, {
+      hint: `give the oid mlx printed, e.g. b3:1f2e3d4c`,
+      data: { ref },
+    });
+  }
+  const matches: Oid[] = [];
+  for (const oid of store.list()) if (oid.startsWith(lower)) matches.push(oid);
+  if (matches.length === 0) throw missingRecord(lower, what);
+  if (matches.length > 1) {
+    throw new MlxError(E.AMBIGUOUS_OID, `${ref} matches ${matches.length} objects in the cache`, { hint: 'give more hex digits', data: { ref, matches: matches.slice(0, 10) } });
+  }
+  return matches[0]!;
+}
+
+function missingRecord(ref: string, what = 'environment record'): MlxError {
+  return new MlxError(E.OBJECT_MISSING, `${what} ${ref} is not in the cache`, {
+    hint: 'check the oid (mlx env capture prints it), or fetch it from a remote',
+    data: { oid: ref },
+  });
+}
+
+// ---- probes ----
+
+interface ProbeResult {
+  /** Exited 0. */
+  ok: boolean;
+  /** The command is not installed. */
+  missing: boolean;
+  timedOut: boolean;
+  stdout: string;
+  stderr: string;
+}
+type Run = (cmd: string, args: string[], timeoutMs: number) => Promise<ProbeResult>;
+
+function probe(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    execFile(
+      cmd,
+      args,
+      { cwd: opts.cwd, env: opts.env, timeout: opts.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 << 20, windowsHide: true, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        const e = err as (NodeJS.ErrnoException & { killed?: boolean; signal?: string }) | null;
+        resolve({
+          ok: !e,
+          missing: isErrno(e, 'ENOENT', 'EACCES'),
+          timedOut: !!e && e.killed === true && e.signal === 'SIGKILL',
+          stdout: String(stdout ?? ''),
+          stderr: String(stderr ?? ''),
+        });
+      },
+    );
+  });
+}
+
+function failure(what: string, r: ProbeResult, timeoutMs: number): string {
+  if (r.timedOut) return `${what} did not finish within ${timeoutMs / 1000} s; the environment record lacks its output`;
+  const detail = (r.stderr || r.stdout).trim().split('\n')[0] ?? '';
+  return `${what} failed${detail ? ` (${detail})` : ''}; the environment record lacks its output`;
+}
+
+async function probeGpus(run: Run, env: NodeJS.ProcessEnv, warnings: string[]): Promise<Gpu[]> {
+  const [nvidia, rocm] = await Promise.all([nvidiaGpus(run, warnings), amdGpus(run, env, warnings)]);
+  return [...nvidia, ...rocm];
+}
+
+async function nvidiaGpus(run: Run, warnings: string[]): Promise<Gpu[]> {
+  const [query, summary] = await Promise.all([
+    run('nvidia-smi', ['--query-gpu=name,driver_version,memory.total', '--format=csv,noheader,nounits'], PROBE_TIMEOUT_MS.gpu),
+    run('nvidia-smi', [], PROBE_TIMEOUT_MS.gpu),
+  ]);
+  if (query.missing) return [];
+  if (!query.ok) {
+    warnings.push(failure('nvidia-smi', query, PROBE_TIMEOUT_MS.gpu));
+    return [];
+  }
+  const cuda = /CUDA Version:\s*([0-9.]+)/.exec(summary.stdout)?.[1];
+  const gpus: Gpu[] = [];
+  for (const line of query.stdout.split('\n')) {
+    const fields = line.split(',').map((f) => f.trim());
+    if (fields.length < 3) continue;
+    // A name could hold a comma; driver and memory never do.
+    const mib = Number(fields.at(-1));
+    const gpu: Gpu = { vendor: 'nvidia', name: fields.slice(0, -2).join(', '), driver: fields.at(-2)! };
+    if (Number.isFinite(mib) && mib > 0) gpu.memory_bytes = Math.round(mib * 1024 * 1024);
+    if (cuda) gpu.cuda = cuda;
+    gpus.push(gpu);
+  }
+  return gpus;
+}
+
+async function amdGpus(run: Run, env: NodeJS.ProcessEnv, warnings: string[]): Promise<Gpu[]> {
+  const r = await run('rocm-smi', ['--showproductname', '--showdriverversion', '--json'], PROBE_TIMEOUT_MS.gpu);
+  if (r.missing) return [];
+  let parsed: Record<string, Record<string, string>>;
+  try {
+    if (!r.ok) throw new Error();
+    parsed = JSON.parse(r.stdout) as Record<string, Record<string, string>>;
+  } catch {
+    warnings.push(failure('rocm-smi', r, PROBE_TIMEOUT_MS.gpu));
+    return [];
+  }
+  const rocm = readFileIfExists(path.join(env.ROCM_PATH || '/opt/rocm', '.info/version'))?.trim();
+  const systemDriver = parsed.system?.['Driver version'];
+  const gpus: Gpu[] = [];
+  for (const key of Object.keys(parsed).filter((k) => /^card\d+$/.test(k)).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)))) {
+    const card = parsed[key]!;
+    const gpu: Gpu = {
+      vendor: 'amd',
+      name: card['Card Series'] ?? card['Card series'] ?? card['Card model'] ?? card['Card SKU'] ?? 'unknown',
+      driver: card['Driver version'] ?? systemDriver ?? 'unknown',
+    };
+    if (rocm) gpu.rocm = rocm;
+    gpus.push(gpu);
+  }
+  return gpus;
+}
+
+function pythonVersion(r: ProbeResult): string | undefined {
+  // Python 2 printed its version on stderr.
+  return r.ok ? /Python\s+(\S+)/.exec(`${r.stdout}\n${r.stderr}`)?.[1] : undefined;
+}
+
+/** `python3 -m pip freeze` (or `python -m pip` where there is no python3); undefined without pip. */
+async function pipFreeze(run: Run, warnings: string[]): Promise<string | undefined> {
+  let r = await run('python3', ['-m', 'pip', 'freeze'], PROBE_TIMEOUT_MS.pip);
+  if (r.missing) r = await run('python', ['-m', 'pip', 'freeze'], PROBE_TIMEOUT_MS.pip);
+  if (r.ok) return r.stdout;
+  // No interpreter, or one without pip: nothing to record, nothing to warn about.
+  if (r.missing || /No module named pip|command not found|not installed/i.test(r.stderr)) return undefined;
+  warnings.push(failure('pip freeze', r, PROBE_TIMEOUT_MS.pip));
+  return undefined;
+}
+
+/** `conda env export` of the active environment, without its `prefix:` line (a host path). */
+async function condaExport(run: Run, env: NodeJS.ProcessEnv, warnings: string[]): Promise<string | undefined> {
+  // conda is often a shell function; CONDA_EXE names the real executable.
+  const r = await run(env.CONDA_EXE || 'conda', ['env', 'export'], PROBE_TIMEOUT_MS.conda);
+  if (r.missing) return undefined;
+  if (!r.ok) {
+    warnings.push(failure('conda env export', r, PROBE_TIMEOUT_MS.conda));
+    return undefined;
+  }
+  return r.stdout
+    .split('\n')
+    .filter((l) => !/^prefix:/.test(l))
+    .join('\n');
+}
+
+/**
+ * Replaces the project root's absolute path (as in `-e /home/alice/proj` of an editable install) by `.`,
+ * so two checkouts of the same project in different folders record the same packages.
+ */
+function withRootAsDot(text: string, root: string): string {
+  if (root.length <= 1) return text;
+  const escaped = root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return text.replace(new RegExp(`${escaped}(?=[/\\s"']|$)`, 'gm'), '.');
+}
+
+// ---- machine ----
+
+function linuxDistro(): string | undefined {
+  const text = readFileIfExists('/etc/os-release') ?? readFileIfExists('/usr/lib/os-release');
+  if (text === undefined) return undefined;
+  const field = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(text)?.[1]?.trim().replace(/^(["'])(.*)\1$/, '$2');
+  return field('PRETTY_NAME') ?? ([field('NAME'), field('VERSION_ID')].filter(Boolean).join(' ') || undefined);
+}
+
+function cpuModel(cpus: os.CpuInfo[], cpuinfo: string | undefined): string {
+  const fromOs = cpus[0]?.model.trim();
+  if (fromOs && fromOs !== 'unknown') return fromOs.replace(/\s+/g, ' ');
+  const fromProc = cpuinfo && /^(?:model name|Hardware|Processor|cpu model)\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim();
+  return fromProc || 'unknown';
+}
+
+function cpuFlags(cpuinfo: string | undefined): string[] | undefined {
+  const line = cpuinfo && /^(?:flags|Features)\s*:\s*(.*)$/m.exec(cpuinfo)?.[1];
+  if (!line) return undefined;
+  return [...new Set(line.split(/\s+/).filter((f) => CPU_FLAGS.has(f)))].sort();
+}
+
+/**
+ * Container detection, simplest signals first: podman's /run/.containerenv (which may also name the
+ * image id), the `container` variable podman/lxc/systemd-nspawn set, docker's /.dockerenv, then the
+ * cgroup of PID 1 (cgroup v1 only; under v2 it says nothing) and Kubernetes' service variables. Docker
+ * exposes no image digest inside a container, so pass one in with MLX_IMAGE_DIGEST (e.g. from CI).
+ */
+function detectContainer(env: NodeJS.ProcessEnv): EnvRecord['container'] {
+  const containerenv = readFileIfExists('/run/.containerenv');
+  let runtime: string | undefined;
+  if (containerenv !== undefined) runtime = 'podman';
+  else if (env.container) runtime = env.container;
+  else if (fs.existsSync('/.dockerenv')) runtime = 'docker';
+  else {
+    const cgroup = readFileIfExists('/proc/1/cgroup') ?? '';
+    if (/kubepods/.test(cgroup)) runtime = 'kubernetes';
+    else if (/libpod/.test(cgroup)) runtime = 'podman';
+    else if (/docker/.test(cgroup)) runtime = 'docker';
+    else if (/containerd/.test(cgroup)) runtime = 'containerd';
+    else if (/\/lxc\//.test(cgroup)) runtime = 'lxc';
+    else if (env.KUBERNETES_SERVICE_HOST) runtime = 'kubernetes';
+  }
+  const imageId = containerenv && /^imageid="?([^"\n]+)"?$/m.exec(containerenv)?.[1];
+  const digest = env.MLX_IMAGE_DIGEST?.trim();
+  if (runtime === undefined && !digest) return undefined;
+  return { runtime: runtime ?? 'unknown', image_digest: digest || undefined, image_id: imageId || undefined };
+}
+
+// ---- lockfiles ----
+
+function isLockfileName(name: string, inRequirementsDir: boolean): boolean {
+  return LOCKFILE_NAMES.has(name) || /^requirements.*\.txt$/.test(name) || (inRequirementsDir && name.endsWith('.txt'));
+}
+
+/**
+ * Repo-relative paths of the package lockfiles in the root and one level down, sorted. Hidden folders,
+ * node_modules-like folders and folders tracked by mlx (`data/` next to `data.mlx`) are not listed,
+ * so a dataset of a million files costs nothing. Only regular files count (no symlinks).
+ */
+export function findLockfiles(root: string): string[] {
+  const found: string[] = [];
+  const top = readDir(root);
+  const names = new Set(top.map((d) => d.name));
+  for (const d of top) {
+    if (d.isFile() && isLockfileName(d.name, false)) found.push(d.name);
+    if (!d.isDirectory() || d.name.startsWith('.') || SKIP_DIRS.has(d.name) || names.has(d.name + POINTER_SUFFIX)) continue;
+    for (const sub of readDir(path.join(root, d.name))) {
+      if (sub.isFile() && isLockfileName(sub.name, d.name === 'requirements')) found.push(`${d.name}/${sub.name}`);
+    }
+  }
+  return found.sort(compareUtf8);
+}
+
+function readDir(dir: string): fs.Dirent[] {
+  try {
+    return fs.readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isErrno(err, 'ENOENT', 'EACCES', 'ENOTDIR', 'EPERM')) return [];
+    throw err;
+  }
+}

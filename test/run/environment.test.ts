@@ -1,0 +1,201 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseEnvRecord, serializeEnvRecord, type EnvRecord } from '../../src/formats/env-record.js';
+import { loadHasher } from '../../src/hash/blake3.js';
+import { ObjectStore } from '../../src/store/object-store.js';
+import { diffEnvironments, parsePackages } from '../../src/run/env-diff.js';
+import { captureEnvironment, findLockfiles, readEnvRecord, resolveOid } from '../../src/run/environment.js';
+import { MlxError } from '../../src/util/errors.js';
+import { tempDir, write } from '../helpers/repo.js';
+
+let dir: string;
+let store: ObjectStore;
+beforeEach(async () => {
+  dir = tempDir();
+  store = new ObjectStore(path.join(dir, '.mlx/cache'), await loadHasher());
+  store.init();
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function errCode(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return (err as MlxError).code;
+  }
+  return undefined;
+}
+
+/** A minimal valid record to vary by hand. */
+function record(over: Partial<EnvRecord> = {}): EnvRecord {
+  return {
+    v: 1,
+    os: { platform: 'linux', release: '6.1.0-18-amd64', version: '#1 SMP', arch: 'x64', distro: 'Debian GNU/Linux 12 (bookworm)' },
+    kernel: 'Linux 6.1.0-18-amd64',
+    cpu: { model: 'AMD EPYC 7B13', count: 8, flags: ['avx', 'avx2', 'fma'] },
+    memory_bytes: 32 * 2 ** 30,
+    gpus: [{ vendor: 'nvidia', name: 'NVIDIA A100-SXM4-40GB', driver: '535.104.05', memory_bytes: 40960 * 1048576, cuda: '12.2' }],
+    runtimes: { node: '20.11.0', python: '3.11.7' },
+    lockfiles: [],
+    random_env: { PYTHONHASHSEED: '0' },
+    ...over,
+  };
+}
+
+describe('captureEnvironment', () => {
+  it('gives the same oid for the same machine, and stores the record and lockfiles as verified objects', async () => {
+    write(dir, 'requirements.txt', 'numpy==1.26.0\ntorch==2.1.0\n');
+    write(dir, 'sub/uv.lock', '[[package]]\nname = "numpy"\nversion = "1.26.0"\n');
+    write(dir, 'sub/deeper/poetry.lock', 'two levels down: not looked at');
+    const env = { ...process.env, PYTHONHASHSEED: '42', CUBLAS_WORKSPACE_CONFIG: ':4096:8', HOSTNAME: 'host-a' };
+    const first = await captureEnvironment({ root: dir, store, env });
+    const second = await captureEnvironment({ root: dir, store, env: { ...env, HOSTNAME: 'host-b' } });
+    expect([...first.warnings, ...second.warnings]).toEqual([]);
+    expect(diffEnvironments(first.record, second.record)).toEqual([]);
+    expect(second.oid).toBe(first.oid);
+    expect(readEnvRecord(store, first.oid)).toEqual(first.record);
+
+    const r = first.record;
+    expect(r.v).toBe(1);
+    expect(r.runtimes.node).toBe(process.versions.node);
+    expect(r.cpu.count).toBeGreaterThan(0);
+    expect(r.random_env).toEqual({ PYTHONHASHSEED: '42', CUBLAS_WORKSPACE_CONFIG: ':4096:8' });
+    expect(r.lockfiles.map((l) => l.path)).toEqual(['requirements.txt', 'sub/uv.lock']);
+    const req = r.lockfiles[0]!;
+    expect(req.size).toBe(27);
+    expect(store.readBytes(req.oid).toString()).toBe('numpy==1.26.0\ntorch==2.1.0\n');
+    // Nothing host- or moment-specific in the stored bytes.
+    const bytes = store.readBytes(first.oid).toString();
+    expect(bytes).not.toContain('host-a');
+    expect(bytes).not.toContain(dir);
+    if (r.pip_freeze) expect(store.has(r.pip_freeze)).toBe(true);
+  });
+
+  it('a changed lockfile or randomness variable changes the oid', async () => {
+    write(dir, 'requirements.txt', 'numpy==1.26.0\n');
+    const a = await captureEnvironment({ root: dir, store, env: { ...process.env, PYTHONHASHSEED: '0' } });
+    write(dir, 'requirements.txt', 'numpy==1.26.4\n');
+    const b = await captureEnvironment({ root: dir, store, env: { ...process.env, PYTHONHASHSEED: '0' } });
+    const c = await captureEnvironment({ root: dir, store, env: { ...process.env, PYTHONHASHSEED: '1' } });
+    expect(new Set([a.oid, b.oid, c.oid]).size).toBe(3);
+    const changes = diffEnvironments(a.record, b.record, (oid) => store.readBytes(oid));
+    expect(changes.filter((ch) => ch.package)).toEqual([{ path: 'lockfiles/requirements.txt:numpy', package: 'numpy', from: '1.26.0', to: '1.26.4' }]);
+  });
+});
+
+describe('findLockfiles', () => {
+  it('looks in the root and one level down, skipping hidden, node_modules and mlx-tracked folders', () => {
+    for (const f of ['Cargo.lock', 'requirements-dev.txt', 'notes.txt', 'a/package-lock.json', 'requirements/base.txt', '.venv/requirements.txt', 'node_modules/yarn.lock', 'data/requirements.txt', 'a/b/uv.lock']) write(dir, f, 'x');
+    write(dir, 'data.mlx', 'pointer');
+    expect(findLockfiles(dir)).toEqual(['Cargo.lock', 'a/package-lock.json', 'requirements-dev.txt', 'requirements/base.txt']);
+  });
+});
+
+describe('diffEnvironments', () => {
+  it('lists changed fields by flat path', () => {
+    const a = record();
+    const b = record({
+      runtimes: { node: '20.11.0', python: '3.12.1' },
+      gpus: [{ ...a.gpus[0]!, driver: '550.54.15', cuda: '12.4' }],
+      cpu: { ...a.cpu, flags: ['avx', 'avx2', 'avx512f', 'fma'] },
+      random_env: {},
+      container: { runtime: 'docker', image_digest: 'sha256:abc' },
+    });
+    expect(diffEnvironments(a, b)).toEqual([
+      { path: 'cpu.flags', from: ['avx', 'avx2', 'fma'], to: ['avx', 'avx2', 'avx512f', 'fma'] },
+      { path: 'gpus[0].cuda', from: '12.2', to: '12.4' },
+      { path: 'gpus[0].driver', from: '535.104.05', to: '550.54.15' },
+      { path: 'runtimes.python', from: '3.11.7', to: '3.12.1' },
+      { path: 'container', from: null, to: { runtime: 'docker', image_digest: 'sha256:abc' } },
+      { path: 'random_env.PYTHONHASHSEED', from: '0', to: null },
+    ]);
+    expect(diffEnvironments(a, record())).toEqual([]);
+  });
+
+  it('reports package changes inside lockfiles and pip freeze whose blobs changed', () => {
+    const blobs = new Map<string, string>();
+    const put = (text: string) => {
+      const oid = store.putBytes(Buffer.from(text));
+      blobs.set(oid, text);
+      return oid;
+    };
+    const reqA = put('# pinned\nnumpy==1.26.0\nscipy==1.11.0\nPyYAML==6.0 ; python_version >= "3.8"\n');
+    const reqB = put('numpy==1.26.4\npyyaml==6.0\ntorch==2.1.0 \\\n    --hash=sha256:00\n');
+    const lockA = put('[[package]]\nname = "numpy"\nversion = "1.26.0"\n\n[package.dependencies]\nversion = "not this"\n');
+    const lockB = put('[[package]]\nname = "numpy"\nversion = "1.26.4"\n');
+    const a = record({ lockfiles: [{ path: 'requirements.txt', oid: reqA, size: 1 }, { path: 'uv.lock', oid: lockA, size: 1 }], pip_freeze: put('numpy==1.26.0\n') });
+    const b = record({ lockfiles: [{ path: 'requirements.txt', oid: reqB, size: 1 }, { path: 'uv.lock', oid: lockB, size: 1 }, { path: 'yarn.lock', oid: put('y'), size: 1 }] });
+    const changes = diffEnvironments(a, b, (oid) => (blobs.has(oid) ? Buffer.from(blobs.get(oid)!) : undefined));
+    expect(changes).toEqual([
+      { path: 'lockfiles/requirements.txt', from: reqA, to: reqB },
+      { path: 'lockfiles/requirements.txt:numpy', package: 'numpy', from: '1.26.0', to: '1.26.4' },
+      { path: 'lockfiles/requirements.txt:scipy', package: 'scipy', from: '1.11.0', to: null },
+      { path: 'lockfiles/requirements.txt:torch', package: 'torch', from: null, to: '2.1.0' },
+      { path: 'lockfiles/uv.lock', from: lockA, to: lockB },
+      { path: 'lockfiles/uv.lock:numpy', package: 'numpy', from: '1.26.0', to: '1.26.4' },
+      { path: 'lockfiles/yarn.lock', from: null, to: expect.stringMatching(/^b3:/) },
+      { path: 'pip_freeze', from: a.pip_freeze, to: null },
+    ]);
+    // Without blob access only the oid changes are reported.
+    expect(diffEnvironments(a, b).every((c) => c.package === undefined)).toBe(true);
+  });
+
+  it('parses conda environment files, package-lock.json and Pipfile.lock', () => {
+    const conda = 'name: ml\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11.7=h955ad1f_0\n  - conda-forge::numpy=1.26.4\n  - pip\n  - pip:\n    - torch==2.1.0\nprefix: /x\n';
+    expect(Object.fromEntries(parsePackages('conda', conda)!)).toEqual({ python: '3.11.7=h955ad1f_0', 'conda-forge::numpy': '1.26.4', pip: '', 'pip:torch': '2.1.0' });
+    const npm = JSON.stringify({ lockfileVersion: 3, packages: { '': { version: '1.0.0' }, 'node_modules/zod': { version: '4.1.0' }, 'node_modules/a/node_modules/zod': { version: '3.0.0' } } });
+    expect(Object.fromEntries(parsePackages('npm', npm)!)).toEqual({ zod: '4.1.0', 'a/node_modules/zod': '3.0.0' });
+    const pipfile = JSON.stringify({ default: { Requests: { version: '==2.31.0' } }, develop: { pytest: { version: '==8.0.0' } } });
+    expect(Object.fromEntries(parsePackages('pipfile', pipfile)!)).toEqual({ requests: '2.31.0', pytest: '8.0.0' });
+    expect(parsePackages('npm', 'not json')).toBeUndefined();
+  });
+});
+
+describe('environment record format', () => {
+  it('serialises canonically: key order and lockfile order do not matter, absent fields are left out', () => {
+    const a = record({ lockfiles: [{ path: 'b.txt', oid: `b3:${'1'.repeat(64)}`, size: 1 }, { path: 'a/uv.lock', oid: `b3:${'2'.repeat(64)}`, size: 2 }] });
+    const reordered = Object.fromEntries(Object.entries({ ...a, lockfiles: [...a.lockfiles].reverse() }).reverse()) as EnvRecord;
+    expect(serializeEnvRecord(reordered)).toBe(serializeEnvRecord(a));
+    expect(serializeEnvRecord({ ...a, conda: undefined })).toBe(serializeEnvRecord(a));
+    expect(serializeEnvRecord(a)).not.toContain('\n');
+    expect(parseEnvRecord(serializeEnvRecord(a), 'test')).toEqual(parseEnvRecord(serializeEnvRecord(reordered), 'test'));
+  });
+
+  it('rejects malformed records with EBADENVRECORD', () => {
+    const good = JSON.parse(serializeEnvRecord(record())) as Record<string, unknown>;
+    const bad: unknown[] = [
+      'not json',
+      { ...good, v: 2 },
+      { ...good, hostname: 'box' },
+      { ...good, memory_bytes: -1 },
+      { ...good, cpu: { model: 'x', count: 0 } },
+      { ...good, gpus: [{ vendor: 'nvidia', name: 'x' }] },
+      { ...good, lockfiles: [{ path: '../etc/passwd', oid: `b3:${'1'.repeat(64)}`, size: 1 }] },
+      { ...good, lockfiles: [{ path: 'a.txt', oid: 'sha256:00', size: 1 }] },
+      { ...good, lockfiles: [{ path: 'a.txt', oid: `b3:${'1'.repeat(64)}`, size: 1 }, { path: 'a.txt', oid: `b3:${'2'.repeat(64)}`, size: 1 }] },
+      { ...good, random_env: { PYTHONHASHSEED: 0 } },
+      { ...good, runtimes: { python: '3.11' } },
+    ];
+    for (const raw of bad) expect(errCode(() => parseEnvRecord(typeof raw === 'string' ? raw : JSON.stringify(raw), 'test'))).toBe('EBADENVRECORD');
+    expect(errCode(() => serializeEnvRecord({ ...record(), memory_bytes: 1.5 }))).toBe('EBADENVRECORD');
+  });
+});
+
+describe('resolveOid', () => {
+  it('accepts full oids and unique b3: prefixes of 8+ hex digits', () => {
+    const oid = store.putBytes(Buffer.from(serializeEnvRecord(record())));
+    expect(resolveOid(store, oid)).toBe(oid);
+    expect(resolveOid(store, oid.slice(0, 11))).toBe(oid);
+    expect(resolveOid(store, oid.slice(0, 11).toUpperCase().replace('B3', 'b3'))).toBe(oid);
+    expect(errCode(() => resolveOid(store, oid.slice(0, 10)))).toBe('EBADOID');
+    expect(errCode(() => resolveOid(store, 'r-0123456789abcdef'))).toBe('EBADOID');
+    expect(errCode(() => resolveOid(store, `b3:${'0'.repeat(64)}`))).toBe('EOBJECTMISSING');
+    expect(errCode(() => resolveOid(store, 'b3:00000000'))).toBe(oid.startsWith('b3:00000000') ? undefined : 'EOBJECTMISSING');
+  });
+
+  it('a blob that is not an environment record is refused when read as one', () => {
+    const oid = store.putBytes(Buffer.from('numpy==1.0\n'));
+    expect(errCode(() => readEnvRecord(store, oid))).toBe('EBADENVRECORD');
+  });
+});
