@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import { isOid } from '../hash/oid.js';
+import { isOid, type Oid } from '../hash/oid.js';
 import { E, MlxError } from '../util/errors.js';
 import { assertSafeRelPath, compareUtf8 } from '../util/paths.js';
 import { describeZodError } from './zod-error.js';
 
 export const ENV_RECORD_VERSION = 1;
+/** memory_bytes is a multiple of this (128 MiB). */
+export const MEMORY_GRANULE = 128 * 2 ** 20;
 
 const oid = z.string().refine(isOid, 'expected an object id b3:<64 hex>');
 const byteCount = z.number().int().nonnegative();
@@ -60,6 +62,7 @@ export const EnvRecordSchema = z.strictObject({
     /** The SIMD/matrix extensions numeric libraries dispatch on (avx2, avx512f, amx_bf16, sve ...), sorted. */
     flags: z.array(z.string()).optional(),
   }),
+  /** Total memory rounded to MEMORY_GRANULE: the kernel's reservations make the exact figure wander by a few MiB. */
   memory_bytes: byteCount,
   gpus: z.array(GpuSchema),
   /** Interpreter versions: `node` always, `python` (from python3) when present, more by name. */
@@ -101,6 +104,14 @@ export function serializeEnvRecord(record: EnvRecord): string {
   if (!parsed.success) throw badRecord('environment record', describeZodError(parsed.error));
   const r = parsed.data;
   return canonical({ ...r, lockfiles: [...r.lockfiles].sort((a, b) => compareUtf8(a.path, b.path)) });
+}
+
+/** The blobs a record refers to (lockfiles, pip freeze, conda): what gc must keep and push must send with it. */
+export function referencedOids(record: EnvRecord): Oid[] {
+  const oids = record.lockfiles.map((l) => l.oid);
+  if (record.pip_freeze) oids.push(record.pip_freeze);
+  if (record.conda) oids.push(record.conda);
+  return [...new Set(oids)];
 }
 
 /** Parses and checks a stored environment record; `source` names it in errors. */

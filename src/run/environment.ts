@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseEnvRecord, serializeEnvRecord, type EnvRecord, type Gpu, type Lockfile } from '../formats/env-record.js';
+import { MEMORY_GRANULE, parseEnvRecord, serializeEnvRecord, type EnvRecord, type Gpu, type Lockfile } from '../formats/env-record.js';
 import { POINTER_SUFFIX } from '../formats/pointer.js';
 import { isOid, shortOid, type Oid } from '../hash/oid.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -114,7 +114,7 @@ export async function captureEnvironment(ctx: CaptureContext): Promise<CaptureRe
       count: cpus.length || os.availableParallelism(),
       flags: cpuFlags(cpuinfo),
     },
-    memory_bytes: os.totalmem(),
+    memory_bytes: Math.round(os.totalmem() / MEMORY_GRANULE) * MEMORY_GRANULE,
     gpus,
     runtimes,
     lockfiles,

@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
 import YAML from 'yaml';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { toDot, toMermaid, type Lineage } from '../../src/run/lineage.js';
 import { expectCleanError, mlx, mlxJson, mlxOk } from '../helpers/cli.js';
-import { gitCommitAll, useTempRepo, write } from '../helpers/repo.js';
+import { gitCommitAll, gitInit, tempDir, useTempRepo, write } from '../helpers/repo.js';
 
 const repo = useTempRepo((d) => mlxOk(d, 'init'));
 let dir: string;
@@ -33,20 +33,37 @@ const trainArgs = ['run', '-n', 'train', '-d', 'data/clean', '-d', 'train.mjs', 
  * prep (data/raw → data/clean) and train (data/clean + lr → model.json), committed with lr 0.1; then,
  * on `branch` when given, lr 0.2 and train re-run, committed.
  */
-async function pipeline(opts: { branch?: string } = {}): Promise<void> {
-  write(dir, 'data/raw/a.txt', 'alpha\n');
-  write(dir, 'data/raw/b.txt', 'beta\n');
-  write(dir, 'prep.mjs', PREP);
-  write(dir, 'train.mjs', TRAIN);
-  write(dir, 'params.yaml', 'lr: 0.1\nepochs: 3\n');
-  mlxOk(dir, 'add', 'data/raw');
-  mlxOk(dir, 'run', '-n', 'prep', '-d', 'data/raw', '-d', 'prep.mjs', '-o', 'data/clean', '--', 'node', 'prep.mjs');
-  mlxOk(dir, ...trainArgs);
-  await gitCommitAll(dir, 'lr 0.1');
-  if (opts.branch) await git.branch({ fs, dir, ref: opts.branch, checkout: true });
-  write(dir, 'params.yaml', 'lr: 0.2\nepochs: 3\n');
-  mlxOk(dir, ...trainArgs);
-  await gitCommitAll(dir, 'lr 0.2');
+async function pipeline(root: string, opts: { branch?: string } = {}): Promise<void> {
+  write(root, 'data/raw/a.txt', 'alpha\n');
+  write(root, 'data/raw/b.txt', 'beta\n');
+  write(root, 'prep.mjs', PREP);
+  write(root, 'train.mjs', TRAIN);
+  write(root, 'params.yaml', 'lr: 0.1\nepochs: 3\n');
+  mlxOk(root, 'add', 'data/raw');
+  mlxOk(root, 'run', '-n', 'prep', '-d', 'data/raw', '-d', 'prep.mjs', '-o', 'data/clean', '--', 'node', 'prep.mjs');
+  mlxOk(root, ...trainArgs);
+  await gitCommitAll(root, 'lr 0.1');
+  if (opts.branch) await git.branch({ fs, dir: root, ref: opts.branch, checkout: true });
+  write(root, 'params.yaml', 'lr: 0.2\nepochs: 3\n');
+  mlxOk(root, ...trainArgs);
+  await gitCommitAll(root, 'lr 0.2');
+}
+
+// `mlx run` captures the environment (pip, GPUs ...), which takes seconds: the pipeline is recorded
+// once, and each test works on its own copy (the cache lives in .mlx/, so the copy is complete).
+let template: string;
+beforeAll(async () => {
+  template = tempDir('mlx-lineage-');
+  await gitInit(template);
+  mlxOk(template, 'init');
+  await pipeline(template);
+}, 180_000);
+afterAll(() => fs.rmSync(template, { recursive: true, force: true }));
+
+/** The current test's repository becomes a copy of the recorded pipeline. */
+function usePipeline(): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.cpSync(template, dir, { recursive: true });
 }
 
 const nodeOf = (g: Lineage, match: (n: Lineage['nodes'][number]) => boolean) => g.nodes.filter(match);
@@ -56,7 +73,7 @@ const hasEdge = (g: Lineage, from: string, to: string, kind: string) => g.edges.
 
 describe('mlx lineage', () => {
   it('traces model.json back through train and prep to the raw data (text)', async () => {
-    await pipeline();
+    usePipeline();
     const text = mlxOk(dir, 'lineage', 'model.json').stdout;
     expect(text.split('\n')[0]).toMatch(/^model\.json {2}b3:[0-9a-f]{8}$/);
     expect(text).toMatch(/run train \(r-[0-9a-f]{16}\)/);
@@ -70,7 +87,7 @@ describe('mlx lineage', () => {
   });
 
   it('--format json gives the nodes and edges', async () => {
-    await pipeline();
+    usePipeline();
     const g = mlxJson<Lineage>(dir, 'lineage', 'model.json', '--format', 'json');
     expect(g.rev).toBe('workspace');
     expect(g.targets).toEqual([{ path: 'model.json', node: artifact(g, 'model.json').id }]);
@@ -94,7 +111,7 @@ describe('mlx lineage', () => {
   });
 
   it('--format mermaid and dot draw the graph with safe ids', async () => {
-    await pipeline();
+    usePipeline();
     const mermaid = mlxOk(dir, 'lineage', 'model.json', '--format', 'mermaid').stdout;
     const lines = mermaid.trimEnd().split('\n');
     expect(lines[0]).toBe('graph LR');
@@ -113,7 +130,7 @@ describe('mlx lineage', () => {
   });
 
   it('--rev shows the lineage as it was at an older commit', async () => {
-    await pipeline();
+    usePipeline();
     const now = mlxJson<Lineage>(dir, 'lineage', 'model.json', '--format', 'json');
     const before = mlxJson<Lineage>(dir, 'lineage', 'model.json', '--rev', 'HEAD~1', '--format', 'json');
     expect(before.rev).toBe('HEAD~1');
@@ -128,7 +145,7 @@ describe('mlx lineage', () => {
   });
 
   it('crosses commits: a dep whose producer is no longer in mlx.lock is found by oid in history', async () => {
-    await pipeline();
+    usePipeline();
     const lockFile = path.join(dir, 'mlx.lock');
     const lock = YAML.parse(fs.readFileSync(lockFile, 'utf8'));
     delete lock.runs.prep;
@@ -142,7 +159,7 @@ describe('mlx lineage', () => {
   });
 
   it('a path inside a tracked output directory, and a source artifact', async () => {
-    await pipeline();
+    usePipeline();
     const inside = mlxJson<Lineage>(dir, 'lineage', 'data/clean/a.txt', '--format', 'json');
     expect(inside.targets).toEqual([{ path: 'data/clean/a.txt', node: artifact(inside, 'data/clean').id, within: 'data/clean' }]);
     expect(runNode(inside, 'prep')).toBeDefined();
@@ -156,7 +173,7 @@ describe('mlx lineage', () => {
   });
 
   it('bad input: unknown path, unknown revision, unknown format', async () => {
-    await pipeline();
+    usePipeline();
     const missing = mlx(dir, 'lineage', 'nope.bin');
     expect(expectCleanError(missing)).toMatch(/^mlx: error: nope\.bin is not tracked at the work tree and no run in its mlx\.lock reads or writes it/);
     expect(JSON.parse(mlx(dir, '--json', 'lineage', 'nope.bin').stdout).error.code).toBe('EPATHNOTFOUND');
@@ -172,7 +189,7 @@ describe('mlx lineage', () => {
 
 describe('mlx report', () => {
   it('--md: params table with lr old → new, metrics delta and a mermaid block', async () => {
-    await pipeline();
+    usePipeline();
     const md = mlxOk(dir, 'report', 'HEAD~1', '--md').stdout;
     expect(md).toMatch(/^## mlx report: `HEAD~1` → work tree\n/);
     expect(md).toMatch(/\*\*Base\*\* `HEAD~1` at `[0-9a-f]{8}` \(as given\)/);
@@ -193,7 +210,7 @@ describe('mlx report', () => {
   });
 
   it('text and --json give the same facts', async () => {
-    await pipeline();
+    usePipeline();
     const text = mlxOk(dir, 'report', 'HEAD~1').stdout;
     expect(text).toMatch(/^report: HEAD~1 \([0-9a-f]{8}\) → the work tree \(HEAD [0-9a-f]{8} and uncommitted changes\)/);
     expect(text).toContain('train  params.yaml:lr  0.1 → 0.2  +0.1 (+100%)');
@@ -215,7 +232,7 @@ describe('mlx report', () => {
   });
 
   it('defaults to HEAD~1 on main and says so; between two commits when given a head', async () => {
-    await pipeline();
+    usePipeline();
     const r = mlxJson(dir, 'report');
     expect(r.base.rev).toBe('HEAD~1');
     expect(r.base.how).toMatch(/default: the parent commit/);
@@ -232,14 +249,14 @@ describe('mlx report', () => {
   });
 
   it('on a feature branch defaults to the branch main', async () => {
-    await pipeline({ branch: 'feature' });
+    await pipeline(dir, { branch: 'feature' });
     const r = mlxJson(dir, 'report');
     expect(r.base).toMatchObject({ rev: 'main', how: 'default: the branch main' });
     expect(r.params[0]).toMatchObject({ key: 'lr', base: 0.1, head: 0.2 });
   });
 
   it('new runs are listed; lineage of their outputs is drawn', async () => {
-    await pipeline();
+    usePipeline();
     write(dir, 'eval.mjs', "import fs from 'node:fs'; fs.writeFileSync('eval.json', fs.readFileSync('model.json'));\n");
     mlxOk(dir, 'run', '-n', 'eval', '-d', 'model.json', '-d', 'eval.mjs', '-o', 'eval.json', '--', 'node', 'eval.mjs');
     const r = mlxJson(dir, 'report', 'HEAD');
@@ -251,7 +268,7 @@ describe('mlx report', () => {
   });
 
   it('bad input: unknown base, a base past the first commit', async () => {
-    await pipeline();
+    usePipeline();
     expect(expectCleanError(mlx(dir, 'report', 'nope'))).toMatch(/unknown revision "nope"/);
     expect(JSON.parse(mlx(dir, '--json', 'report', 'HEAD~5').stdout).error.code).toBe('EUNKNOWNREV');
   });

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseEnvRecord, serializeEnvRecord, type EnvRecord } from '../../src/formats/env-record.js';
+import { MEMORY_GRANULE, parseEnvRecord, referencedOids, serializeEnvRecord, type EnvRecord } from '../../src/formats/env-record.js';
 import { loadHasher } from '../../src/hash/blake3.js';
 import { ObjectStore } from '../../src/store/object-store.js';
 import { diffEnvironments, parsePackages } from '../../src/run/env-diff.js';
@@ -60,6 +60,8 @@ describe('captureEnvironment', () => {
     expect(r.v).toBe(1);
     expect(r.runtimes.node).toBe(process.versions.node);
     expect(r.cpu.count).toBeGreaterThan(0);
+    expect(r.memory_bytes % MEMORY_GRANULE).toBe(0);
+    expect(referencedOids(r)).toEqual([...r.lockfiles.map((l) => l.oid), ...(r.pip_freeze ? [r.pip_freeze] : [])]);
     expect(r.random_env).toEqual({ PYTHONHASHSEED: '42', CUBLAS_WORKSPACE_CONFIG: ':4096:8' });
     expect(r.lockfiles.map((l) => l.path)).toEqual(['requirements.txt', 'sub/uv.lock']);
     const req = r.lockfiles[0]!;
@@ -72,12 +74,18 @@ describe('captureEnvironment', () => {
     if (r.pip_freeze) expect(store.has(r.pip_freeze)).toBe(true);
   });
 
-  it('a changed lockfile or randomness variable changes the oid', async () => {
+  it('a changed lockfile or randomness variable changes the oid; absent tools are simply left out', async () => {
+    // A PATH without python, pip or GPU tools: the probes find nothing, quickly.
+    const bare = { PATH: path.join(dir, 'no-tools') };
     write(dir, 'requirements.txt', 'numpy==1.26.0\n');
-    const a = await captureEnvironment({ root: dir, store, env: { ...process.env, PYTHONHASHSEED: '0' } });
+    const a = await captureEnvironment({ root: dir, store, env: { ...bare, PYTHONHASHSEED: '0' } });
+    expect(a.warnings).toEqual([]);
+    expect(a.record).toMatchObject({ gpus: [], runtimes: { node: process.versions.node } });
+    expect(a.record.runtimes.python).toBeUndefined();
+    expect(a.record.pip_freeze).toBeUndefined();
     write(dir, 'requirements.txt', 'numpy==1.26.4\n');
-    const b = await captureEnvironment({ root: dir, store, env: { ...process.env, PYTHONHASHSEED: '0' } });
-    const c = await captureEnvironment({ root: dir, store, env: { ...process.env, PYTHONHASHSEED: '1' } });
+    const b = await captureEnvironment({ root: dir, store, env: { ...bare, PYTHONHASHSEED: '0' } });
+    const c = await captureEnvironment({ root: dir, store, env: { ...bare, PYTHONHASHSEED: '1' } });
     expect(new Set([a.oid, b.oid, c.oid]).size).toBe(3);
     const changes = diffEnvironments(a.record, b.record, (oid) => store.readBytes(oid));
     expect(changes.filter((ch) => ch.package)).toEqual([{ path: 'lockfiles/requirements.txt:numpy', package: 'numpy', from: '1.26.0', to: '1.26.4' }]);
