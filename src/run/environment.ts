@@ -7,7 +7,7 @@ import { POINTER_SUFFIX } from '../formats/pointer.js';
 import { isOid, shortOid, type Oid } from '../hash/oid.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { E, MlxError, isErrno } from '../util/errors.js';
-import { readFileIfExists } from '../util/fs.js';
+import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
 import { compareUtf8 } from '../util/paths.js';
 
 /**
@@ -85,7 +85,7 @@ export async function captureEnvironment(ctx: CaptureContext): Promise<CaptureRe
     probeGpus(run, env, warnings),
     run('python3', ['--version'], PROBE_TIMEOUT_MS.python),
     run('python', ['--version'], PROBE_TIMEOUT_MS.python),
-    pipFreeze(run, warnings),
+    pipFreeze(run, warnings, path.join(ctx.root, '.mlx', 'state', 'pip-freeze.json')),
     env.CONDA_PREFIX ? condaExport(run, env, warnings) : Promise.resolve(undefined),
   ]);
 
@@ -270,14 +270,46 @@ function pythonVersion(r: ProbeResult): string | undefined {
 }
 
 /** `python3 -m pip freeze` (or `python -m pip` where there is no python3); undefined without pip. */
-async function pipFreeze(run: Run, warnings: string[]): Promise<string | undefined> {
+async function pipFreeze(run: Run, warnings: string[], cacheFile?: string): Promise<string | undefined> {
+  // pip freeze takes seconds on a large environment; its answer only changes when a site-packages
+  // folder does, so it is kept keyed on the interpreter and those folders' modification times.
+  const key = cacheFile ? await sitePackagesKey(run) : undefined;
+  if (key && cacheFile) {
+    try {
+      const cached = JSON.parse(fs.readFileSync(cacheFile, 'utf8')) as { key?: string; output?: string };
+      if (cached.key === key && typeof cached.output === 'string') return cached.output;
+    } catch {
+      // no cache yet, or unreadable: ask pip
+    }
+  }
   let r = await run('python3', ['-m', 'pip', 'freeze'], PROBE_TIMEOUT_MS.pip);
   if (r.missing) r = await run('python', ['-m', 'pip', 'freeze'], PROBE_TIMEOUT_MS.pip);
-  if (r.ok) return r.stdout;
+  if (r.ok) {
+    if (key && cacheFile) {
+      try {
+        fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
+        writeFileAtomicSync(cacheFile, JSON.stringify({ key, output: r.stdout }));
+      } catch {
+        // a cache that cannot be written only costs time
+      }
+    }
+    return r.stdout;
+  }
   // No interpreter, or one without pip: nothing to record, nothing to warn about.
   if (r.missing || /No module named pip|command not found|not installed/i.test(r.stderr)) return undefined;
   warnings.push(failure('pip freeze', r, PROBE_TIMEOUT_MS.pip));
   return undefined;
+}
+
+/** The interpreter and the modification times of its package folders, or undefined without python. */
+async function sitePackagesKey(run: Run): Promise<string | undefined> {
+  const script = 'import site,sys;print(sys.executable);print(sys.version);[print(p) for p in site.getsitepackages()+[site.getusersitepackages()]]';
+  let r = await run('python3', ['-c', script], PROBE_TIMEOUT_MS.python);
+  if (r.missing) r = await run('python', ['-c', script], PROBE_TIMEOUT_MS.python);
+  if (!r.ok) return undefined;
+  const lines = r.stdout.trim().split('\n');
+  const dirs = lines.slice(2).map((d) => `${d}:${fs.statSync(d, { throwIfNoEntry: false })?.mtimeMs ?? 'absent'}`);
+  return [lines[0], lines[1], ...dirs].join('|');
 }
 
 /** `conda env export` of the active environment, without its `prefix:` line (a host path). */

@@ -59,7 +59,7 @@ function resolveSpec(repo: Repo, cwd: string, spec: RunSpec) {
  * in its environment from the repository root, outputs are stored after. Returns the run without
  * writing anything to mlx.lock; a failed command throws RUN_FAILED.
  */
-export async function execute(repo: Repo, cwd: string, spec: RunSpec, opts: { storeOuts: boolean; quiet?: boolean }): Promise<Run> {
+export async function execute(repo: Repo, cwd: string, spec: RunSpec, opts: { storeOuts: boolean; quiet?: boolean; onWarning?: (w: string) => void }): Promise<Run> {
   const r = resolveSpec(repo, cwd, spec);
   const index = StatIndex.load(repo.layout.statIndexFile);
   const deps: Record<string, Artifact> = {};
@@ -74,7 +74,9 @@ export async function execute(repo: Repo, cwd: string, spec: RunSpec, opts: { st
       release();
     }
   }
-  const env = await captureEnvironment({ root: repo.root, store: repo.store });
+  // The environment the command really gets, seed variables included.
+  const env = await captureEnvironment({ root: repo.root, store: repo.store, env: { ...process.env, ...(spec.seed === null ? {} : seedEnvironment(spec.seed)) } });
+  for (const w of env.warnings) opts.onWarning?.(w);
   const git = await gitState(repo);
   const started = new Date();
   const t0 = performance.now();
@@ -110,9 +112,9 @@ export async function execute(repo: Repo, cwd: string, spec: RunSpec, opts: { st
 }
 
 /** `mlx run`: execute, then record the run in mlx.lock (atomically, under the workspace lock). */
-export async function runAndRecord(repo: Repo, cwd: string, spec: RunSpec, opts: { quiet?: boolean } = {}): Promise<{ name: string; run: Run }> {
+export async function runAndRecord(repo: Repo, cwd: string, spec: RunSpec, opts: { quiet?: boolean; onWarning?: (w: string) => void } = {}): Promise<{ name: string; run: Run }> {
   readRunLock(repo); // a malformed lockfile stops us before the command runs
-  const run = await execute(repo, cwd, spec, { storeOuts: true, quiet: opts.quiet });
+  const run = await execute(repo, cwd, spec, { storeOuts: true, quiet: opts.quiet, onWarning: opts.onWarning });
   const release = await acquireLock(repo.layout.lockFile);
   try {
     const lock = readRunLock(repo);

@@ -4,6 +4,7 @@ import { fetchObjects } from '../remote/fetch.js';
 import { addRecipeChunks, collectRemote, type RemoteGcResult } from '../remote/remote-gc.js';
 import { RemoteIndex } from '../remote/remote-index.js';
 import { resolveRemote } from './remotes.js';
+import { runLockAt, runObjects, workTreeRunLock, type RunObjects } from './run-objects.js';
 import type { Oid } from '../hash/oid.js';
 import { isFileEntry, parseManifest } from '../formats/manifest.js';
 import type { Pointer } from '../formats/pointer.js';
@@ -97,9 +98,17 @@ export function referencedObjects(repo: Repo, pointers: Iterable<{ path: string;
  * repository sharing the cache may not have written its pointer yet).
  */
 /** The pointers gc keeps: the work tree's and those of every retained commit. */
-async function keptPointers(repo: Repo, git: GitRepo, opts: GcOptions): Promise<{ commits: number; pointers: { path: string; pointer: Pointer; where: string }[] }> {
+async function keptPointers(repo: Repo, git: GitRepo, opts: GcOptions): Promise<{ commits: number; pointers: { path: string; pointer: Pointer; where: string }[]; runObjects: Oid[] }> {
   const commits = await retainedCommits(git, opts);
   const pointers: { path: string; pointer: Pointer; where: string }[] = [];
+  const extra: Oid[] = [];
+  const addRuns = (r: RunObjects) => {
+    extra.push(...r.objects);
+    // Inputs whose snapshot is no longer in the cache cannot be protected; they are simply not kept.
+    pointers.push(...r.artifacts.filter((a) => repo.store.has(a.pointer.oid)));
+  };
+  addRuns(runObjects(repo, workTreeRunLock(repo), 'the work tree'));
+  for (const commit of commits) addRuns(runObjects(repo, await runLockAt(git, commit), commit.slice(0, 12)));
   const work = findPointers(repo);
   if (work.problems.length) throw new MlxError(work.problems[0]!.code, `${work.problems[0]!.message} — gc needs every pointer readable`);
   for (const t of work.tracked) pointers.push({ path: t.path, pointer: t.pointer, where: 'the work tree' });
@@ -108,7 +117,7 @@ async function keptPointers(repo: Repo, git: GitRepo, opts: GcOptions): Promise<
     if (at.problems.length && !opts.force) throw new MlxError(E.BAD_POINTER, `${at.problems[0]!.message} — gc needs every kept pointer readable (or --force)`);
     for (const t of at.tracked) pointers.push({ path: t.path, pointer: t.pointer, where: commit.slice(0, 12) });
   }
-  return { commits: commits.size, pointers };
+  return { commits: commits.size, pointers, runObjects: extra };
 }
 
 /**
@@ -117,13 +126,14 @@ async function keptPointers(repo: Repo, git: GitRepo, opts: GcOptions): Promise<
  */
 export async function gcRemote(repo: Repo, opts: GcOptions = {}): Promise<RemoteGcResult & { remote: string; commits: number; keptObjects: number }> {
   const git = openGit(repo.root);
-  const { commits, pointers } = await keptPointers(repo, git, opts);
+  const { commits, pointers, runObjects: extra } = await keptPointers(repo, git, opts);
   const { name, remote } = await resolveRemote(repo, opts.remoteName);
   const index = await RemoteIndex.load(remote, path.join(repo.store.root, 'remotes'));
   // Manifests name the files a directory keeps: bring the ones the cache lacks from the remote.
   const dirs = pointers.filter((p) => p.pointer.kind === 'dir').map((p) => p.pointer.oid);
   await fetchObjects(repo.store, repo.newHasher, remote, index, dirs.filter((o) => index.has(o)));
   const keep = referencedObjects(repo, pointers, !!opts.force);
+  for (const o of extra) keep.add(o);
   await addRecipeChunks(remote, index, keep);
   const res = await collectRemote(remote, index, keep, { graceMs: opts.graceMs ?? 60 * 60_000, dryRun: opts.dryRun });
   return { ...res, remote: name, commits, keptObjects: keep.size };
@@ -133,8 +143,9 @@ export async function gc(repo: Repo, opts: GcOptions = {}): Promise<GcResult> {
   const git = openGit(repo.root);
   const release = await acquireLock(repo.layout.lockFile);
   try {
-    const { commits, pointers } = await keptPointers(repo, git, opts);
+    const { commits, pointers, runObjects: extra } = await keptPointers(repo, git, opts);
     const keep = referencedObjects(repo, pointers, !!opts.force);
+    for (const o of extra) keep.add(o);
     const cutoff = Date.now() - (opts.keepRecentMs ?? 10 * 60_000);
     const result: GcResult = { commits, keptObjects: 0, removedObjects: 0, removedBytes: 0, dryRun: !!opts.dryRun };
     for (const oid of repo.store.list()) {

@@ -10,6 +10,7 @@ import { E, MlxError } from '../util/errors.js';
 import { checkout, type CheckoutResult } from './checkout.js';
 import { resolveRemote } from './remotes.js';
 import type { Repo } from './repo.js';
+import { runObjects, workTreeRunLock } from './run-objects.js';
 import { selectTracked, type Selection } from './targets.js';
 
 export interface TransferOptions {
@@ -42,6 +43,20 @@ async function openIndex(repo: Repo, remote: Remote, jobs: number | undefined): 
   return RemoteIndex.load(remote, path.join(repo.store.root, 'remotes'), jobs ?? 8);
 }
 
+/** The run objects of the work tree's mlx.lock that are in the cache. */
+function localRunObjects(repo: Repo): Oid[] {
+  const r = runObjects(repo, workTreeRunLock(repo), 'the work tree');
+  const oids = [...r.objects];
+  for (const a of r.artifacts) {
+    oids.push(a.pointer.oid);
+    if (a.pointer.kind === 'dir' && repo.store.has(a.pointer.oid)) {
+      for (const e of parseManifest(repo.store.readBytes(a.pointer.oid).toString('utf8'), a.pointer.oid).entries) if (isFileEntry(e)) oids.push(e.o);
+    }
+  }
+  const absent = repo.store.missing(oids);
+  return oids.filter((o) => !absent.has(o));
+}
+
 export interface PushResult extends PushSummary {
   remote: string;
   warnings: string[];
@@ -57,7 +72,10 @@ export async function push(repo: Repo, cwd: string, paths: string[], opts: Trans
   }
   const { name, remote } = await resolveRemote(repo, opts.remote);
   const index = await openIndex(repo, remote, opts.jobs);
-  const summary = await pushObjects(repo.store, repo.newHasher, remote, index, neededOids(repo, selection), { jobs: opts.jobs, progress: opts.progress });
+  // Whole-repository pushes also send what the recorded runs need (records, environments, inputs),
+  // as far as this cache has them.
+  const runs = paths.length === 0 ? localRunObjects(repo) : [];
+  const summary = await pushObjects(repo.store, repo.newHasher, remote, index, [...neededOids(repo, selection), ...runs], { jobs: opts.jobs, progress: opts.progress });
   return { remote: name, ...summary, warnings: index.warnings };
 }
 
@@ -81,6 +99,21 @@ export async function fetch(repo: Repo, cwd: string, paths: string[], opts: Tran
   const files: Oid[] = [];
   for (const s of withManifest) for (const e of manifestEntries(repo, s)) if (isFileEntry(e)) files.push(e.o);
   const second = await fetchObjects(repo.store, repo.newHasher, remote, index, files, { jobs: opts.jobs, progress: opts.progress });
+  // Whole-repository fetches also bring what the recorded runs need, as far as the remote has it.
+  if (paths.length === 0) {
+    const lockRuns = runObjects(repo, workTreeRunLock(repo), 'the work tree');
+    const top = [...lockRuns.objects, ...lockRuns.artifacts.map((a) => a.pointer.oid)].filter((o) => index.has(o));
+    const extra = await fetchObjects(repo.store, repo.newHasher, remote, index, top, { jobs: opts.jobs });
+    const envBlobs = runObjects(repo, workTreeRunLock(repo), 'the work tree').objects;
+    const children: Oid[] = [...envBlobs];
+    for (const a of lockRuns.artifacts) {
+      if (a.pointer.kind !== 'dir' || !repo.store.has(a.pointer.oid)) continue;
+      for (const e of parseManifest(repo.store.readBytes(a.pointer.oid).toString('utf8'), a.pointer.oid).entries) if (isFileEntry(e)) children.push(e.o);
+    }
+    const more = await fetchObjects(repo.store, repo.newHasher, remote, index, children.filter((o) => index.has(o)), { jobs: opts.jobs });
+    second.fetched += extra.fetched + more.fetched;
+    second.bytesReceived += extra.bytesReceived + more.bytesReceived;
+  }
   const result: FetchResult = {
     remote: name,
     warnings: index.warnings,

@@ -4,7 +4,7 @@ import git from 'isomorphic-git';
 import YAML from 'yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { toDot, toMermaid, type Lineage } from '../../src/run/lineage.js';
-import { expectCleanError, mlx, mlxJson, mlxOk } from '../helpers/cli.js';
+import { cliEnv, expectCleanError, mlx, mlxJson, mlxOk } from '../helpers/cli.js';
 import { gitCommitAll, gitInit, tempDir, useTempRepo, write } from '../helpers/repo.js';
 
 const repo = useTempRepo((d) => mlxOk(d, 'init'));
@@ -31,9 +31,19 @@ const trainArgs = ['run', '-n', 'train', '-d', 'data/clean', '-d', 'train.mjs', 
 
 /**
  * prep (data/raw → data/clean) and train (data/clean + lr → model.json), committed with lr 0.1; then,
- * on `branch` when given, lr 0.2 and train re-run, committed.
+ * on `branch` when given, lr 0.2 and train re-run, committed. The re-run also sees another
+ * OMP_NUM_THREADS, a variable environment records keep: a known environment change to report.
  */
 async function pipeline(root: string, opts: { branch?: string } = {}): Promise<void> {
+  cliEnv.OMP_NUM_THREADS = '1';
+  try {
+    await recordPipeline(root, opts);
+  } finally {
+    delete cliEnv.OMP_NUM_THREADS;
+  }
+}
+
+async function recordPipeline(root: string, opts: { branch?: string }): Promise<void> {
   write(root, 'data/raw/a.txt', 'alpha\n');
   write(root, 'data/raw/b.txt', 'beta\n');
   write(root, 'prep.mjs', PREP);
@@ -45,6 +55,7 @@ async function pipeline(root: string, opts: { branch?: string } = {}): Promise<v
   await gitCommitAll(root, 'lr 0.1');
   if (opts.branch) await git.branch({ fs, dir: root, ref: opts.branch, checkout: true });
   write(root, 'params.yaml', 'lr: 0.2\nepochs: 3\n');
+  cliEnv.OMP_NUM_THREADS = '2';
   mlxOk(root, ...trainArgs);
   await gitCommitAll(root, 'lr 0.2');
 }
@@ -196,7 +207,7 @@ describe('mlx report', () => {
     expect(md).toContain('### Params\n\n| run | param | base | head | Δ |\n| --- | --- | --- | --- | --- |\n| `train` | `params.yaml` `lr` | 0.1 | 0.2 | +0.1 (+100%) |');
     expect(md).toContain('| `train` | `metrics.json` `acc` | 0.6 | 0.7 | +0.1 (+16.67%) |');
     expect(md).toContain('| `train` | `metrics.json` `rows` | 2 | 2 | ±0 (±0%) |');
-    expect(md).toMatch(/\| `train` \| changed \| `r-[0-9a-f]{16} → r-[0-9a-f]{16}` \| inputs: params; outputs: model\.json \|/);
+    expect(md).toMatch(/\| `train` \| changed \| `r-[0-9a-f]{16} → r-[0-9a-f]{16}` \| inputs: params, env; outputs: model\.json \|/);
     expect(md).toContain('1 run(s) unchanged.');
     expect(md).toMatch(/### Data\n\n\| change \| path \| size \| files \|\n\| --- \| --- \| --- \| --- \|\n\| modified \| `model\.json` \| /);
     const block = /```mermaid\n([\s\S]*?)\n```/.exec(md);
@@ -205,8 +216,9 @@ describe('mlx report', () => {
     expect(block![1]).toContain('run train');
     expect(block![1]).toContain('run prep');
     expect(block![1]).toMatch(/classDef changed /);
-    // The same environment on both sides: no environment section.
-    expect(md).not.toContain('### Environment');
+    // The re-run saw another OMP_NUM_THREADS.
+    expect(md).toMatch(/### Environment\n\n<details><summary>`train`: environment `b3:[0-9a-f]{8}` → `b3:[0-9a-f]{8}` \(\d+ field\(s\)\)<\/summary>\n\n\| field \| base \| head \|/);
+    expect(md).toContain('| `random_env.OMP_NUM_THREADS` | 1 | 2 |');
   });
 
   it('text and --json give the same facts', async () => {
@@ -228,7 +240,10 @@ describe('mlx report', () => {
     ]);
     expect(r.data.map((c: any) => [c.path, c.change])).toEqual([['model.json', 'modified']]);
     expect(r.lineage.targets.map((t: any) => t.path)).toEqual(['model.json']);
-    expect(r.environment).toEqual([]);
+    expect(r.environment).toHaveLength(1);
+    expect(r.environment[0].run).toBe('train');
+    expect(r.environment[0].changes).toContainEqual({ path: 'random_env.OMP_NUM_THREADS', from: '1', to: '2' });
+    expect(text).toContain('    random_env.OMP_NUM_THREADS: 1 → 2');
   });
 
   it('defaults to HEAD~1 on main and says so; between two commits when given a head', async () => {

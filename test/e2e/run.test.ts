@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { expectCleanError, mlx, mlxJson, mlxOk } from '../helpers/cli.js';
-import { gitCommitAll, useTempRepo, write } from '../helpers/repo.js';
+import { gitCloneLocal, gitCommitAll, useTempRepo, write } from '../helpers/repo.js';
 
 const FIXTURE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/tiny-experiment');
 const repo = useTempRepo((d) => {
@@ -58,6 +58,30 @@ describe('mlx run', () => {
     const verified = mlxJson(dir, 'repro', '--verify', 'train');
     expect(verified).toMatchObject({ identical: true, outputs: [{ path: 'out/model.json', identical: true }] });
     expect(fs.readFileSync(path.join(dir, 'out/model.json'))).toEqual(before);
+  });
+
+  it('gc keeps what recorded runs need, and push and pull carry it to a fresh clone', async () => {
+    mlxOk(dir, 'add', 'data/train');
+    const { run } = mlxJson(dir, ...TRAIN);
+    await gitCommitAll(dir, 'run');
+    const inCache = (root: string, oid: string) => fs.existsSync(path.join(root, '.mlx/cache/objects', oid.slice(3, 5), oid.slice(5)));
+    mlxOk(dir, 'gc', '--keep-recent', '0');
+    const scriptOid = run.deps['train.mjs'].oid;
+    for (const oid of [run.record, run.env, scriptOid]) expect(inCache(dir, oid)).toBe(true);
+    const store = path.join(dir, '..', `${path.basename(dir)}-store`);
+    const fresh = path.join(dir, '..', `${path.basename(dir)}-fresh`);
+    try {
+      mlxOk(dir, 'remote', 'add', '-d', 'storage', store);
+      mlxOk(dir, 'push');
+      await gitCommitAll(dir, 'remote');
+      await gitCloneLocal(dir, fresh);
+      mlxOk(fresh, 'pull');
+      for (const oid of [run.record, run.env, scriptOid]) expect(inCache(fresh, oid)).toBe(true);
+      expect(mlxOk(fresh, 'show', 'train').stdout).toContain(run.id);
+    } finally {
+      fs.rmSync(store, { recursive: true, force: true });
+      fs.rmSync(fresh, { recursive: true, force: true });
+    }
   });
 
   it('repro --verify reports a nondeterministic output', () => {

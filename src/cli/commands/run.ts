@@ -31,7 +31,7 @@ export async function runRun(out: Output, cmd: string[], flags: RunFlags): Promi
     metrics: flags.metrics ?? [],
     seed,
   };
-  const res = await runAndRecord(repo, out.cwd, spec, { quiet: out.opts.json || out.opts.quiet });
+  const res = await runAndRecord(repo, out.cwd, spec, { quiet: out.opts.json || out.opts.quiet, onWarning: (w) => out.warn(w) });
   out.result(res, () => [
     `recorded run ${res.name} (${res.run.id}) in mlx.lock: ${Object.keys(res.run.outs).length} output(s), ${res.run.duration_s.toFixed(1)} s`,
     ...Object.entries(res.run.metrics).map(([f, m]) => `  ${f}: ${flatten(m).join(', ')}`),

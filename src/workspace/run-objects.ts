@@ -1,0 +1,63 @@
+import path from 'node:path';
+import type { Oid } from '../hash/oid.js';
+import { parseEnvRecord, referencedOids } from '../formats/env-record.js';
+import type { Pointer } from '../formats/pointer.js';
+import { parseRunLock, RUN_LOCK_FILE, type RunLock } from '../formats/run-lock.js';
+import { readFileAt, type GitRepo } from '../git/history.js';
+import { MlxError } from '../util/errors.js';
+import { readFileIfExists } from '../util/fs.js';
+import type { Repo } from './repo.js';
+
+/**
+ * What recorded runs keep alive besides their outputs (which have pointers): the run records, the
+ * environment records and their lockfile blobs, and the dependency snapshots (files, manifests).
+ * gc keeps them and push sends them, so a run can be inspected and reproduced on another machine.
+ */
+export interface RunObjects {
+  /** Single objects: records, environment records and blobs. */
+  objects: Oid[];
+  /** Dependency snapshots, shaped like pointers so directory manifests expand to their files. */
+  artifacts: { path: string; pointer: Pointer; where: string }[];
+}
+
+export function runObjects(repo: Repo, lock: RunLock | undefined, where: string): RunObjects {
+  const out: RunObjects = { objects: [], artifacts: [] };
+  for (const [name, run] of Object.entries(lock?.runs ?? {})) {
+    out.objects.push(run.record, run.env);
+    if (repo.store.has(run.env)) {
+      try {
+        out.objects.push(...referencedOids(parseEnvRecord(repo.store.readBytes(run.env).toString('utf8'), run.env)));
+      } catch (err) {
+        if (!(err instanceof MlxError)) throw err; // a damaged record: verify reports it
+      }
+    }
+    for (const [p, a] of Object.entries(run.deps)) {
+      const pointer: Pointer = a.kind === 'dir' ? { version: 1, path: p, kind: 'dir', oid: a.oid, size: a.size, files: 0 } : { version: 1, path: p, kind: 'file', oid: a.oid, size: a.size };
+      out.artifacts.push({ path: `${p} (input of run ${name})`, pointer, where });
+    }
+  }
+  return out;
+}
+
+/** The work tree's mlx.lock, or undefined (missing or unreadable: its runs protect nothing). */
+export function workTreeRunLock(repo: Repo): RunLock | undefined {
+  const text = readFileIfExists(path.join(repo.root, RUN_LOCK_FILE));
+  if (text === undefined) return undefined;
+  try {
+    return parseRunLock(text, RUN_LOCK_FILE);
+  } catch (err) {
+    if (err instanceof MlxError) return undefined;
+    throw err;
+  }
+}
+
+export async function runLockAt(git: GitRepo, commit: string): Promise<RunLock | undefined> {
+  const bytes = await readFileAt(git, commit, RUN_LOCK_FILE);
+  if (!bytes) return undefined;
+  try {
+    return parseRunLock(bytes.toString('utf8'), `${RUN_LOCK_FILE}@${commit.slice(0, 8)}`);
+  } catch (err) {
+    if (err instanceof MlxError) return undefined;
+    throw err;
+  }
+}
