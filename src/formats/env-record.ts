@@ -6,7 +6,7 @@ import { describeZodError } from './zod-error.js';
 
 export const ENV_RECORD_VERSION = 1;
 /** memory_bytes is a multiple of this (128 MiB). */
-export const MEMORY_GRANULE = 128 * 2 ** 20;
+export const MEMORY_GRANULE = 2 ** 30;
 
 const oid = z.string().refine(isOid, 'expected an object id b3:<64 hex>');
 const byteCount = z.number().int().nonnegative();
@@ -62,7 +62,7 @@ export const EnvRecordSchema = z.strictObject({
     /** The SIMD/matrix extensions numeric libraries dispatch on (avx2, avx512f, amx_bf16, sve ...), sorted. */
     flags: z.array(z.string()).optional(),
   }),
-  /** Total memory rounded to MEMORY_GRANULE: the kernel's reservations make the exact figure wander by a few MiB. */
+  /** Total memory rounded to whole GiB: the kernel's reservations (and memory ballooning in VMs) make the exact figure wander. */
   memory_bytes: byteCount,
   gpus: z.array(GpuSchema),
   /** Interpreter versions: `node` always, `python` (from python3) when present, more by name. */

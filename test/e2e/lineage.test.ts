@@ -183,6 +183,18 @@ describe('mlx lineage', () => {
     expect(artifact(raw, 'data/raw').source).toBe(true);
   });
 
+  it('a file read from inside a directory output leads to the run that wrote the directory', async () => {
+    usePipeline();
+    write(dir, 'count.mjs', "import fs from 'node:fs'; fs.writeFileSync('count.txt', String(fs.readFileSync('data/clean/a.txt').length));\n");
+    mlxOk(dir, 'run', '-n', 'count', '-d', 'data/clean/a.txt', '-d', 'count.mjs', '-o', 'count.txt', '--', 'node', 'count.mjs');
+    const g = mlxJson<Lineage>(dir, 'lineage', 'count.txt', '--format', 'json');
+    expect(hasEdge(g, artifact(g, 'data/clean').id, artifact(g, 'data/clean/a.txt').id, 'part')).toBe(true);
+    expect(hasEdge(g, runNode(g, 'prep').id, artifact(g, 'data/clean').id, 'output')).toBe(true);
+    expect(artifact(g, 'data/clean/a.txt').source).toBe(false);
+    expect(mlxOk(dir, 'lineage', 'count.txt', '--format', 'mermaid').stdout).toMatch(/n\d+ -\. contains \.-> n\d+/);
+    expect(mlxOk(dir, 'lineage', 'count.txt').stdout).toMatch(/└─ inside data\/clean\/ {2}b3:[0-9a-f]{8}\n.*└─ run prep/);
+  });
+
   it('bad input: unknown path, unknown revision, unknown format', async () => {
     usePipeline();
     const missing = mlx(dir, 'lineage', 'nope.bin');
@@ -206,7 +218,7 @@ describe('mlx report', () => {
     expect(md).toMatch(/\*\*Base\*\* `HEAD~1` at `[0-9a-f]{8}` \(as given\)/);
     expect(md).toContain('### Params\n\n| run | param | base | head | Δ |\n| --- | --- | --- | --- | --- |\n| `train` | `params.yaml` `lr` | 0.1 | 0.2 | +0.1 (+100%) |');
     expect(md).toContain('| `train` | `metrics.json` `acc` | 0.6 | 0.7 | +0.1 (+16.67%) |');
-    expect(md).toContain('| `train` | `metrics.json` `rows` | 2 | 2 | ±0 (±0%) |');
+    expect(md).toContain('| `train` | `metrics.json` `rows` | 2 | 2 | ±0 |');
     expect(md).toMatch(/\| `train` \| changed \| `r-[0-9a-f]{16} → r-[0-9a-f]{16}` \| inputs: params, env; outputs: model\.json \|/);
     expect(md).toContain('1 run(s) unchanged.');
     expect(md).toMatch(/### Data\n\n\| change \| path \| size \| files \|\n\| --- \| --- \| --- \| --- \|\n\| modified \| `model\.json` \| /);
@@ -217,7 +229,7 @@ describe('mlx report', () => {
     expect(block![1]).toContain('run prep');
     expect(block![1]).toMatch(/classDef changed /);
     // The re-run saw another OMP_NUM_THREADS.
-    expect(md).toMatch(/### Environment\n\n<details><summary>`train`: environment `b3:[0-9a-f]{8}` → `b3:[0-9a-f]{8}` \(\d+ field\(s\)\)<\/summary>\n\n\| field \| base \| head \|/);
+    expect(md).toMatch(/### Environment\n\n<details><summary><code>train<\/code>: environment <code>b3:[0-9a-f]{8}<\/code> → <code>b3:[0-9a-f]{8}<\/code> \(\d+ field\(s\)\)<\/summary>\n\n\| field \| base \| head \|/);
     expect(md).toContain('| `random_env.OMP_NUM_THREADS` | 1 | 2 |');
   });
 

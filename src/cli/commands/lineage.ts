@@ -40,7 +40,8 @@ function number(n: number): string {
 /** `+0.05 (+12.5%)`, or empty when there is nothing numeric to compare. */
 function delta(d: ValueDelta): string {
   if (d.delta === undefined) return '';
-  const sign = d.delta > 0 ? '+' : d.delta < 0 ? '−' : '±';
+  if (d.delta === 0) return '±0';
+  const sign = d.delta > 0 ? '+' : '−';
   const pct = d.pct === undefined ? '' : ` (${sign}${number(Math.abs(d.pct))}%)`;
   return `${sign}${number(Math.abs(d.delta))}${pct}`;
 }
@@ -167,7 +168,8 @@ function markdown(res: Report): string[] {
     lines.push('### Environment', '');
     for (const e of res.environment) {
       const changes = envLines(e);
-      lines.push(`<details><summary>${code(e.run)}: environment ${code(shortOid(e.base))} → ${code(shortOid(e.head))} (${e.changes ? `${e.changes.length} field(s)` : 'record unavailable'})</summary>`, '');
+      // Markdown is not rendered inside <summary>: HTML it is.
+      lines.push(`<details><summary><code>${html(e.run)}</code>: environment <code>${shortOid(e.base)}</code> → <code>${shortOid(e.head)}</code> (${e.changes ? `${e.changes.length} field(s)` : 'record unavailable'})</summary>`, '');
       if (e.changes?.length) {
         lines.push('| field | base | head |', '| --- | --- | --- |');
         for (const c of e.changes.slice(0, 200)) lines.push(`| ${cell(code(c.path))} | ${cell(value(c.from ?? undefined))} | ${cell(value(c.to ?? undefined))} |`);
