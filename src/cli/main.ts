@@ -185,8 +185,8 @@ export async function main(argv: string[]): Promise<number> {
   env.command('capture').description('store a record of this machine\'s environment in the cache and print its oid').action(async () => (await import('./commands/env.js')).runCapture(out()));
   env
     .command('diff')
-    .description('fields and packages that differ between two environment records')
-    .argument('<a>', 'an environment record oid, or a b3: prefix of at least 8 hex digits')
+    .description('fields and packages that differ between the environments of two runs (or two environment records)')
+    .argument('<a>', 'a run (id, id prefix or name), or an environment record oid (or b3: prefix of 8+ hex digits)')
     .argument('<b>', 'the other record')
     .action(async (a: string, b: string) => (await import('./commands/env.js')).runDiff(out(), a, b));
   program.command('doctor').description('show versions, cache location and supported link types').action(async () => (await import('./commands/doctor.js')).run(out()));

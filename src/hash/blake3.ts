@@ -26,7 +26,8 @@ export async function loadHasher(forceWasm = process.env.MLX_HASH_BACKEND === 'w
       factory = () => {
         const h = new native.Blake3Hasher();
         return {
-          update: (data) => void h.update(data),
+          // The binding takes Buffers; a Uint8Array is viewed as one without copying.
+          update: (data) => void h.update(Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)),
           digestHex: () => h.digest('hex'),
         };
       };

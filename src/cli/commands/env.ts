@@ -1,5 +1,6 @@
 import type { EnvRecord } from '../../formats/env-record.js';
 import { shortOid } from '../../hash/oid.js';
+import { findRun } from '../../run/catalog.js';
 import { diffStoredEnvironments, type EnvChange } from '../../run/env-diff.js';
 import { captureEnvironment } from '../../run/environment.js';
 import { openRepo } from '../../workspace/repo.js';
@@ -16,7 +17,9 @@ export async function runCapture(out: Output): Promise<void> {
 /** `mlx env diff <a> <b>`: what changed between two environment records. */
 export async function runDiff(out: Output, a: string, b: string): Promise<void> {
   const repo = await openRepo(out.cwd);
-  const d = diffStoredEnvironments(repo.store, a, b);
+  // A run (id, id prefix or name) stands for the environment it ran in.
+  const envOf = async (ref: string) => (ref.startsWith('b3:') ? ref : (await findRun(repo, ref)).run.env);
+  const d = diffStoredEnvironments(repo.store, await envOf(a), await envOf(b));
   out.result(d, () => {
     if (d.changes.length === 0) return [`${shortOid(d.a)} and ${shortOid(d.b)}: same environment`];
     return [`${shortOid(d.a)} → ${shortOid(d.b)}: ${d.changes.filter((c) => !c.package).length} field(s) changed`, ...d.changes.map(changeLine)];
