@@ -28,6 +28,11 @@ export const RunSchema = z.strictObject({
   outs: z.record(z.string(), ArtifactSchema),
   /** metrics file → its content (JSON or YAML). */
   metrics: z.record(z.string(), value),
+  /**
+   * Outputs that are checkpoints: output → the metadata the run wrote beside it
+   * (`<out>.meta.json|yaml`) or inside it (`meta.json|yaml`), e.g. step and epoch.
+   */
+  checkpoints: z.record(z.string(), z.record(z.string(), value)).optional(),
   /** The environment record object (OS, CPU, GPUs, interpreters, package lockfiles ...). */
   env: oid,
   /** The immutable run record object holding all of this plus timing. */

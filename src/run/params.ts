@@ -47,3 +47,19 @@ export function parseParamSpec(spec: string): { file: string; keys: string[] } {
   if (i <= 0 || i === spec.length - 1) throw new MlxError(E.USAGE, `-p ${spec}: expected file:key[,key...] (e.g. params.yaml:lr,epochs)`);
   return { file: spec.slice(0, i), keys: spec.slice(i + 1).split(',').map((k) => k.trim()).filter(Boolean) };
 }
+
+/**
+ * Checkpoint metadata a run wrote for an output: `<out>.meta.json|yaml|yml` beside it, or
+ * `meta.json|yaml|yml` inside an output directory. Undefined when there is none.
+ */
+export function readCheckpointMeta(absOut: string, relOut: string): Record<string, unknown> | undefined {
+  const candidates = ['.meta.json', '.meta.yaml', '.meta.yml'].map((s) => [`${absOut}${s}`, `${relOut}${s}`]);
+  for (const name of ['meta.json', 'meta.yaml', 'meta.yml']) candidates.push([`${absOut}/${name}`, `${relOut}/${name}`]);
+  for (const [abs, rel] of candidates) {
+    if (!fs.existsSync(abs!) || !fs.statSync(abs!).isFile()) continue;
+    const meta = readMetrics(abs!, rel!);
+    if (meta && typeof meta === 'object' && !Array.isArray(meta)) return meta as Record<string, unknown>;
+    throw new MlxError(E.RUN_FAILED, `checkpoint metadata ${rel} must be a map (e.g. {"step": 1000, "epoch": 3})`);
+  }
+  return undefined;
+}

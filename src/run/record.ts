@@ -10,7 +10,7 @@ import { absPath, toRepoPath, type Repo } from '../workspace/repo.js';
 import { StatIndex } from '../workspace/stat-index.js';
 import { captureEnvironment } from './environment.js';
 import { readRunLock, writeRunLock } from './lockfile.js';
-import { readMetrics, readParams } from './params.js';
+import { readCheckpointMeta, readMetrics, readParams } from './params.js';
 import { snapshot } from './snapshot.js';
 
 /** What `mlx run` was asked to do. Paths are as the user typed them (relative to `cwd`). */
@@ -102,9 +102,14 @@ export async function execute(repo: Repo, cwd: string, spec: RunSpec, opts: { st
   }
   const metrics: Record<string, unknown> = {};
   for (const m of r.metrics) metrics[m] = readMetrics(absPath(repo, m), m);
+  const checkpoints: Record<string, Record<string, unknown>> = {};
+  for (const o of r.outs) {
+    const meta = readCheckpointMeta(absPath(repo, o), o);
+    if (meta) checkpoints[o] = meta;
+  }
   const identity = { cmd: spec.cmd, seed: spec.seed, params: params as Run['params'], deps, env: env.oid };
   const id = `r-${oidHex(hashBytes(repo.newHasher, Buffer.from(runIdentity(identity)))).slice(0, 16)}`;
-  const body = { id, name: spec.name, ...identity, outs, metrics: metrics as Run['metrics'], started: started.toISOString(), duration_s: Math.round(duration * 1000) / 1000, git };
+  const body = { id, name: spec.name, ...identity, outs, metrics: metrics as Run['metrics'], ...(Object.keys(checkpoints).length ? { checkpoints: checkpoints as Run['checkpoints'] } : {}), started: started.toISOString(), duration_s: Math.round(duration * 1000) / 1000, git };
   const record = repo.store.putBytes(Buffer.from(canonicalJson(body)));
   const { name: _name, ...rest } = body;
   void _name;

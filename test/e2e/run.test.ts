@@ -95,6 +95,23 @@ describe('mlx run', () => {
     }
   });
 
+  it('records checkpoint metadata written beside a checkpoint directory, linked to its data and run', () => {
+    mlxOk(dir, 'add', 'data/train');
+    write(dir, 'ckpt.mjs', [
+      "import fs from 'node:fs';",
+      "fs.mkdirSync('ckpt/step_300', { recursive: true });",
+      "fs.writeFileSync('ckpt/step_300/weights.bin', 'w' + process.env.MLX_SEED);",
+      "fs.writeFileSync('ckpt/step_300.meta.json', JSON.stringify({ step: 300, epoch: 3 }));",
+      '',
+    ].join('\n'));
+    const { run } = mlxJson(dir, 'run', '-n', 'ckpt', '-d', 'data/train', '-d', 'ckpt.mjs', '-o', 'ckpt/step_300', '--seed', '5', '--', 'node', 'ckpt.mjs');
+    expect(run.checkpoints).toEqual({ 'ckpt/step_300': { step: 300, epoch: 3 } });
+    expect(run.outs['ckpt/step_300'].kind).toBe('dir');
+    const shown = mlxOk(dir, 'show', 'ckpt').stdout;
+    expect(shown).toMatch(/checkpoint: ckpt\/step_300: step=300, epoch=3 \(from data data\/train@[0-9a-f]{8}, ckpt\.mjs@[0-9a-f]{8}\)/);
+    expect(mlxOk(dir, 'lineage', 'ckpt/step_300').stdout).toMatch(/ckpt/);
+  });
+
   it('repro --verify reports a nondeterministic output', () => {
     write(dir, 'noisy.mjs', "import fs from 'node:fs'; fs.writeFileSync('noise.txt', String(Math.random()));\n");
     mlxOk(dir, 'run', '-n', 'noisy', '-d', 'noisy.mjs', '-o', 'noise.txt', '--', 'node', 'noisy.mjs');

@@ -68,6 +68,7 @@ export async function runShow(out: Output, ref: string): Promise<void> {
     ...Object.entries(r.deps).map(([p, a]) => `  dep:       ${p}  ${a.oid.slice(0, 11)}  ${a.size} B`),
     ...Object.entries(r.outs).map(([p, a]) => `  out:       ${p}  ${a.oid.slice(0, 11)}  ${a.size} B`),
     ...Object.entries(r.metrics).map(([f, m]) => `  metrics:   ${f}: ${flatten(m).join(', ')}`),
+    ...Object.entries(r.checkpoints ?? {}).map(([o, m]) => `  checkpoint: ${o}: ${flatten(m).join(', ')} (from data ${Object.entries(r.deps).map(([d, a]) => `${d}@${a.oid.slice(3, 11)}`).join(', ') || '-'})`),
     `  env:       ${r.env} (mlx env show ${r.env.slice(0, 11)})`,
     `  record:    ${r.record}`,
   ]);
