@@ -57,7 +57,7 @@ describe('mlx env', () => {
     expect(expectCleanError(mlx(dir, 'env', 'diff', a, `b3:${'0'.repeat(64)}`))).toMatch(/environment record b3:0{64} is not in the cache/);
     expect(expectCleanError(mlx(dir, 'env', 'diff', 'b3:00000000', a))).toMatch(/is not in the cache/);
     expect(expectCleanError(mlx(dir, 'env', 'diff', 'b3:1234', a))).toMatch(/at least 8 hex digits/);
-    expect(expectCleanError(mlx(dir, 'env', 'diff', 'yesterday', a))).toMatch(/not an object id/);
+    expect(expectCleanError(mlx(dir, 'env', 'diff', 'yesterday', a))).toMatch(/no run "yesterday" in mlx.lock or in the history of any branch/);
     const blob = captured.record.lockfiles[0].oid as string;
     expect(expectCleanError(mlx(dir, 'env', 'diff', blob, a))).toMatch(/malformed environment record/);
     const json = mlx(dir, '--json', 'env', 'diff', a, `b3:${'0'.repeat(64)}`);
