@@ -3,8 +3,11 @@
 // git-lfs and b3sum measured in the same run on the same (page-cached) data; then mlx push / fresh
 // pull against a directory remote and a local S3 server (s3rver, child process), beside
 // `git lfs push` to a local bare repository and `cp`, and the bytes a new version of the CSV sends.
+// Then the history benchmarks: `mlx checkout <rev>` between two versions of a tree that differ in 1%
+// of the files (beside `git checkout`), `mlx diff` across 100 commits (beside `git diff --stat`) and
+// `mlx gc` of a cache of 100,000 objects of which half are no longer needed (beside `rm -rf`).
 //
-//   npm run bench                    full run: 1 GiB file, 20,000 x 4 KiB files, 256 MiB CSV
+//   npm run bench                    full run: 1 GiB file, 20,000 x 4 KiB files, 256 MiB CSV, history
 //   BENCH_SCALE=0.1 npm run bench    every workload scaled down, for a quick check
 //   BENCH_KEEP=1 npm run bench       keep the generated repos in .bench/work for inspection
 //   BENCH_REMOTE=0 npm run bench     local operations only (no push / pull / s3rver)
@@ -968,7 +971,6 @@ function benchGc(w, dir, tools, rows, ctx) {
   for (const version of ['v1', 'v2']) {
     fs.rmSync(data, { recursive: true, force: true });
     writeTinyTree(data, w.perVersion, 1000, version);
-    warmUp(listFiles(data));
     record(rows, w, 'mlx', `add ${version} (${w.perVersion} tiny files)`, measure(...mlx('add', 'data'), repo), { files: w.perVersion });
     commitAll(repo, version);
   }
@@ -989,6 +991,14 @@ function benchGc(w, dir, tools, rows, ctx) {
   const dry = gc('gc --dry-run', true);
   const real = gc('gc', false);
   const again = gc('gc (nothing left)', false);
+  // The floor for removing that many files: `rm -rf` of as many tiny files in a like fan-out, synced.
+  const floor = path.join(dir, 'rm-floor');
+  for (let i = 0; i < real.res.removedObjects; i++) {
+    const sub = path.join(floor, (i % 256).toString(16).padStart(2, '0'));
+    if (i < 256) fs.mkdirSync(sub, { recursive: true });
+    fs.writeFileSync(path.join(sub, `o${i}`), `rm ${i}\n`);
+  }
+  record(rows, w, 'rm', `rm -rf ${real.res.removedObjects} files`, measure('rm', ['-rf', floor], dir), { compareTo: 'gc', files: real.res.removedObjects });
   const verify = run(process.execPath, [MLX, '--json', 'verify', 'HEAD'], repo, { allowFail: true });
   let verified = false;
   try {
@@ -1133,7 +1143,7 @@ const NOTES = [
   '"copy (cp -r, warm)" copies the source with a warm page cache; mlx pull writes the data twice (into .mlx/cache, then into the workspace) and hashes it.',
   'checkout <rev>: v1 and v2 of a 4 KiB-file tree (v2 rewrites 1% of the files) are committed and tagged, in the mlx repo as pointer files, in a plain git repo as the files; `mlx checkout vN` restores vN\'s data without moving HEAD, `git checkout vN` switches (detaches) HEAD. "written" is from mlx\'s JSON; the restored tree is then compared with the version\'s files (sha256, untimed).',
   'diff: a tracked directory of 1 KiB files, then commits that each rewrite 10 of them (`mlx add` + `git commit`; the same bytes in a plain git repo). The add rows are medians over those commits. The changed-file count of `mlx diff` is checked against the files the commits touched; git runs `git diff --stat` over the same range.',
-  'gc: a tracked directory of tiny files (a few bytes each) committed, replaced by as many new ones, added and committed: about half the cache is no longer needed. `mlx gc --keep-recent 0` keeps HEAD and the work tree; the objects left are counted, and `mlx verify HEAD` (untimed) must still pass. No git counterpart: every git object stays reachable.',
+  'gc: a tracked directory of tiny files (a few bytes each) committed, replaced by as many new ones, added and committed: about half the cache is no longer needed. `mlx gc --keep-recent 0` keeps HEAD and the work tree; the objects left are counted, and `mlx verify HEAD` (untimed) must still pass. No git counterpart (every git object stays reachable); instead `rm -rf` of as many tiny files (synced first, like every timed step) is the floor for the removal.',
   'CSV v2: rows in the middle edited to be longer (every later byte shifts) and 1% more rows appended; "sent" is push bytesSent, "stored" the total size of the files the v2 push added to the remote, both as % of v2\'s size.',
 ];
 
