@@ -109,11 +109,10 @@ export async function execute(repo: Repo, cwd: string, spec: RunSpec, opts: { st
   }
   const identity = { cmd: spec.cmd, seed: spec.seed, params: params as Run['params'], deps, env: env.oid };
   const id = `r-${oidHex(hashBytes(repo.newHasher, Buffer.from(runIdentity(identity)))).slice(0, 16)}`;
-  const body = { id, name: spec.name, ...identity, outs, metrics: metrics as Run['metrics'], ...(Object.keys(checkpoints).length ? { checkpoints: checkpoints as Run['checkpoints'] } : {}), started: started.toISOString(), duration_s: Math.round(duration * 1000) / 1000, git };
-  const record = repo.store.putBytes(Buffer.from(canonicalJson(body)));
-  const { name: _name, ...rest } = body;
-  void _name;
-  return { ...rest, record };
+  const run = { id, ...identity, outs, metrics: metrics as Run['metrics'], ...(Object.keys(checkpoints).length ? { checkpoints: checkpoints as Run['checkpoints'] } : {}), started: started.toISOString(), duration_s: Math.round(duration * 1000) / 1000, git };
+  // The immutable record holds the run under its name; the lockfile entry points at it.
+  const record = repo.store.putBytes(Buffer.from(canonicalJson({ name: spec.name, ...run })));
+  return { ...run, record };
 }
 
 /** `mlx run`: execute, then record the run in mlx.lock (atomically, under the workspace lock). */

@@ -104,6 +104,7 @@ export async function fetch(repo: Repo, cwd: string, paths: string[], opts: Tran
     const lockRuns = runObjects(repo, workTreeRunLock(repo), 'the work tree');
     const top = [...lockRuns.objects, ...lockRuns.artifacts.map((a) => a.pointer.oid)].filter((o) => index.has(o));
     const extra = await fetchObjects(repo.store, repo.newHasher, remote, index, top, { jobs: opts.jobs });
+    // Asked again now that the environment records are here: they name their lockfile blobs.
     const envBlobs = runObjects(repo, workTreeRunLock(repo), 'the work tree').objects;
     const children: Oid[] = [...envBlobs];
     for (const a of lockRuns.artifacts) {

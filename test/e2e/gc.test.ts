@@ -82,21 +82,30 @@ describe('mlx gc', () => {
   });
 });
 
+/**
+ * Pushes old.bin, then replaces it by new.bin and pushes again, committing only new.bin: the first
+ * pack is then needed by nothing. Returns that pack's file name.
+ */
+async function pushOldThenOnlyNew(store: string): Promise<string> {
+  mlxOk(dir, 'remote', 'add', '-d', 'storage', store);
+  write(dir, 'old.bin', bytes(3000, 'old'));
+  mlxOk(dir, 'add', 'old.bin');
+  mlxOk(dir, 'push');
+  const [oldPack] = fs.readdirSync(path.join(store, 'packs')).filter((f) => f.endsWith('.pack'));
+  fs.rmSync(path.join(dir, 'old.bin.mlx'));
+  write(dir, 'new.bin', bytes(3000, 'new'));
+  mlxOk(dir, 'add', 'new.bin');
+  mlxOk(dir, 'push');
+  await gitCommitAll(dir, 'only new.bin');
+  return oldPack!;
+}
+
 describe('mlx gc --remote', () => {
   it('marks, then sweeps on a later run; a push that relied on a marked pack keeps it alive', async () => {
     const store = tempDir('mlx-gc-remote-');
     const packs = () => fs.readdirSync(path.join(store, 'packs')).filter((f) => f.endsWith('.pack')).sort();
     try {
-      mlxOk(dir, 'remote', 'add', '-d', 'storage', store);
-      write(dir, 'old.bin', bytes(3000, 'old'));
-      mlxOk(dir, 'add', 'old.bin');
-      mlxOk(dir, 'push');
-      const [oldPack] = packs();
-      fs.rmSync(path.join(dir, 'old.bin.mlx'));
-      write(dir, 'new.bin', bytes(3000, 'new'));
-      mlxOk(dir, 'add', 'new.bin');
-      mlxOk(dir, 'push');
-      await gitCommitAll(dir, 'only new.bin');
+      const oldPack = await pushOldThenOnlyNew(store);
       expect(packs()).toHaveLength(2);
 
       // Phase 1 marks the pack only old.bin needs; nothing is removed yet.
@@ -132,16 +141,7 @@ describe('mlx gc --remote', () => {
     const store = tempDir('mlx-gc-remote-');
     const packs = () => fs.readdirSync(path.join(store, 'packs')).filter((f) => f.endsWith('.pack')).sort();
     try {
-      mlxOk(dir, 'remote', 'add', '-d', 'storage', store);
-      write(dir, 'old.bin', bytes(3000, 'old'));
-      mlxOk(dir, 'add', 'old.bin');
-      mlxOk(dir, 'push');
-      const [oldPack] = packs();
-      fs.rmSync(path.join(dir, 'old.bin.mlx'));
-      write(dir, 'new.bin', bytes(3000, 'new'));
-      mlxOk(dir, 'add', 'new.bin');
-      mlxOk(dir, 'push');
-      await gitCommitAll(dir, 'only new.bin');
+      const oldPack = await pushOldThenOnlyNew(store);
       expect(mlxJson(dir, 'gc', '--remote', '--grace', '0', '--dry-run')).toMatchObject({ marked: 1, dryRun: true });
       expect(fs.existsSync(path.join(store, 'gc'))).toBe(false);
       expect(mlxJson(dir, 'gc', '--remote', '--grace', '60')).toMatchObject({ marked: 1, removedPacks: 0 });
