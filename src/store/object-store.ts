@@ -29,6 +29,8 @@ export class ObjectStore {
   readonly tmpDir: string;
   readonly quarantineDir: string;
   private readonly knownFanout = new Set<string>();
+  /** Objects this process wrote from bytes it hashed itself: a copy of them needs no second hash. */
+  private readonly writtenHere = new Set<Oid>();
 
   constructor(readonly root: string, private readonly newHasher: HasherFactory) {
     this.objectsDir = path.join(root, 'objects');
@@ -117,6 +119,7 @@ export class ObjectStore {
       if (actual !== expected) throw corruptDownload(expected, source);
       fs.chmodSync(tmp, OBJECT_MODE);
       this.moveIntoPlace(tmp, expected);
+      this.writtenHere.add(expected);
     } finally {
       fs.rmSync(tmp, { force: true });
     }
@@ -163,6 +166,13 @@ export class ObjectStore {
    * the oid the temp file is removed, the object quarantined and OBJECT_CORRUPT thrown.
    */
   copyOutVerified(oid: Oid, tmpDest: string, mode: number, onProgress?: (bytes: number) => void): void {
+    if (this.writtenHere.has(oid)) {
+      // Rebuilt and hashed by this very process moments ago (a pull): a kernel copy is enough.
+      fs.copyFileSync(this.pathOf(oid), tmpDest, fs.constants.COPYFILE_EXCL);
+      fs.chmodSync(tmpDest, mode);
+      onProgress?.(fs.statSync(tmpDest).size);
+      return;
+    }
     let input: number;
     try {
       input = fs.openSync(this.pathOf(oid), 'r');
