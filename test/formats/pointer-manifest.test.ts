@@ -1,21 +1,12 @@
+import { errorCode } from '../helpers/errors.js';
 import { describe, expect, it } from 'vitest';
 import { parsePointer, serializePointer, type Pointer } from '../../src/formats/pointer.js';
 import { parseManifest, serializeManifest, type ManifestEntry } from '../../src/formats/manifest.js';
 import { parseConfig, parseLinkTypes } from '../../src/formats/config.js';
 import { parseStatIndex, serializeStatIndex } from '../../src/formats/stat-index.js';
-import { MlxError } from '../../src/util/errors.js';
 
 const OID = `b3:${'ab'.repeat(32)}`;
 const OID2 = `b3:${'cd'.repeat(32)}`;
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return (err as MlxError).code;
-  }
-  return 'no error';
-}
 
 describe('pointer files', () => {
   it('round-trip with a fixed key order', () => {
@@ -37,7 +28,7 @@ describe('pointer files', () => {
     ['absolute path', `version: 1\npath: /etc/a\nkind: file\noid: ${OID}\nsize: 1\n`],
     ['empty file', ''],
   ])('rejects %s with EBADPOINTER', (_name, text) => {
-    expect(code(() => parsePointer(text, 'p.mlx'))).toBe('EBADPOINTER');
+    expect(errorCode(() => parsePointer(text, 'p.mlx'))).toBe('EBADPOINTER');
   });
 });
 
@@ -72,7 +63,7 @@ describe('directory manifests', () => {
     ['an unknown version', '{"v":9,"entries":[]}'],
     ['invalid JSON', '{"v":1,'],
   ])('rejects %s with EBADMANIFEST', (_name, text) => {
-    expect(code(() => parseManifest(text, 'm'))).toBe('EBADMANIFEST');
+    expect(errorCode(() => parseManifest(text, 'm'))).toBe('EBADMANIFEST');
   });
 });
 
@@ -80,13 +71,13 @@ describe('config and stat index', () => {
   it('parses link type lists and rejects unknown ones', () => {
     expect(parseLinkTypes(undefined)).toEqual(['reflink', 'copy']);
     expect(parseLinkTypes('hardlink, copy')).toEqual(['hardlink', 'copy']);
-    expect(code(() => parseLinkTypes('wormhole'))).toBe('EBADCONFIG');
-    expect(code(() => parseLinkTypes(''))).toBe('EBADCONFIG');
+    expect(errorCode(() => parseLinkTypes('wormhole'))).toBe('EBADCONFIG');
+    expect(errorCode(() => parseLinkTypes(''))).toBe('EBADCONFIG');
   });
 
   it('rejects unknown config keys', () => {
     expect(parseConfig('cache:\n  type: copy\n', 'c')).toEqual({ cache: { type: 'copy' } });
-    expect(code(() => parseConfig('cache:\n  colour: red\n', 'c'))).toBe('EBADCONFIG');
+    expect(errorCode(() => parseConfig('cache:\n  colour: red\n', 'c'))).toBe('EBADCONFIG');
   });
 
   it('stat index round-trips and drops anything malformed instead of trusting it', () => {

@@ -4,6 +4,8 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import git from 'isomorphic-git';
 import { afterEach, beforeEach } from 'vitest';
+import { loadHasher } from '../../src/hash/blake3.js';
+import { ObjectStore } from '../../src/store/object-store.js';
 
 /** A fresh temporary folder, removed by the caller's cleanup. */
 export function tempDir(prefix = 'mlx-test-'): string {
@@ -94,4 +96,17 @@ export function useTempRepo(init: (dir: string) => void): () => string {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
   return () => dir;
+}
+
+/** A fresh object store in a temporary folder for every test of the calling file. */
+export function useTempStore(cacheSubdir = 'cache'): { dir: () => string; store: () => ObjectStore } {
+  let dir = '';
+  let store: ObjectStore | undefined;
+  beforeEach(async () => {
+    dir = tempDir();
+    store = new ObjectStore(path.join(dir, cacheSubdir), await loadHasher());
+    store.init();
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return { dir: () => dir, store: () => store! };
 }

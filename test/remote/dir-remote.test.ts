@@ -1,3 +1,4 @@
+import { rejectionCode } from '../helpers/errors.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,22 +7,11 @@ import { pathToFileURL } from 'node:url';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { DirRemote } from '../../src/remote/dir-remote.js';
 import { openRemote } from '../../src/remote/open-remote.js';
-import { E, MlxError } from '../../src/util/errors.js';
+import { E } from '../../src/util/errors.js';
 
 let tmp: string;
 let root: string;
 let remote: DirRemote;
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(MlxError);
-    expect((err as MlxError).message).not.toContain('\n');
-    return (err as MlxError).code;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Every file under `dir`, relative, for spotting leftovers such as temp files. */
 function filesUnder(dir: string): string[] {
@@ -56,7 +46,7 @@ describe('DirRemote', () => {
     const dest = path.join(tmp, 'big.out');
     expect(await remote.getToFile('packs/big.bin', dest)).toBe(3_000_000);
     expect(fs.readFileSync(dest).equals(bytes)).toBe(true);
-    expect(await codeOf(remote.getToFile('packs/big.bin', dest))).toBe(E.BAD_STATE);
+    expect(await rejectionCode(remote.getToFile('packs/big.bin', dest))).toBe(E.BAD_STATE);
     expect(filesUnder(root)).toEqual(['a/b/hello.txt', 'packs/big.bin']);
   });
 
@@ -73,7 +63,7 @@ describe('DirRemote', () => {
     expect((await remote.get('ranges/r', { start: 8, end: 20 })).toString()).toBe('89');
     expect((await remote.get('ranges/r', { start: 4, end: 4 })).length).toBe(0);
     expect((await remote.get('ranges/r', { start: 30, end: 40 })).length).toBe(0);
-    expect(await codeOf(remote.get('ranges/r', { start: 3, end: 2 }))).toBe(E.BAD_PATH);
+    expect(await rejectionCode(remote.get('ranges/r', { start: 3, end: 2 }))).toBe(E.BAD_PATH);
   });
 
   it('lists recursively by key prefix and skips temp files', async () => {
@@ -98,35 +88,35 @@ describe('DirRemote', () => {
 
   it('reports a missing key as E.REMOTE_NOT_FOUND', async () => {
     expect(await remote.head('missing/k')).toBeUndefined();
-    expect(await codeOf(remote.get('missing/k'))).toBe(E.REMOTE_NOT_FOUND);
-    expect(await codeOf(remote.get('missing/k', { start: 0, end: 1 }))).toBe(E.REMOTE_NOT_FOUND);
+    expect(await rejectionCode(remote.get('missing/k'))).toBe(E.REMOTE_NOT_FOUND);
+    expect(await rejectionCode(remote.get('missing/k', { start: 0, end: 1 }))).toBe(E.REMOTE_NOT_FOUND);
     const dest = path.join(tmp, 'missing.out');
-    expect(await codeOf(remote.getToFile('missing/k', dest))).toBe(E.REMOTE_NOT_FOUND);
+    expect(await rejectionCode(remote.getToFile('missing/k', dest))).toBe(E.REMOTE_NOT_FOUND);
     expect(fs.existsSync(dest)).toBe(false);
     await remote.put('present', Buffer.from('x'));
-    expect(await codeOf(remote.getToFile('present', path.join(tmp, 'no-such-dir', 'x')))).toBe(E.PATH_NOT_FOUND);
+    expect(await rejectionCode(remote.getToFile('present', path.join(tmp, 'no-such-dir', 'x')))).toBe(E.PATH_NOT_FOUND);
   });
 
   it('rejects keys that would escape the root or alias another key', async () => {
     for (const key of ['', '/etc/passwd', '../escape', 'a/../../b', 'a//b', 'a/./b', 'a/', 'a\\b']) {
-      expect(await codeOf(remote.put(key, Buffer.from('x')))).toBe(E.BAD_PATH);
+      expect(await rejectionCode(remote.put(key, Buffer.from('x')))).toBe(E.BAD_PATH);
     }
     expect(fs.existsSync(path.join(tmp, 'escape'))).toBe(false);
   });
 
   it('never creates a missing root, and says so clearly', async () => {
     const gone = new DirRemote(path.join(tmp, 'not-mounted'));
-    expect(await codeOf(gone.check())).toBe(E.REMOTE_UNREACHABLE);
-    expect(await codeOf(gone.put('k', Buffer.from('x')))).toBe(E.REMOTE_UNREACHABLE);
-    expect(await codeOf(gone.get('k'))).toBe(E.REMOTE_UNREACHABLE);
-    expect(await codeOf(gone.head('k'))).toBe(E.REMOTE_UNREACHABLE);
-    expect(await codeOf(gone.list(''))).toBe(E.REMOTE_UNREACHABLE);
+    expect(await rejectionCode(gone.check())).toBe(E.REMOTE_UNREACHABLE);
+    expect(await rejectionCode(gone.put('k', Buffer.from('x')))).toBe(E.REMOTE_UNREACHABLE);
+    expect(await rejectionCode(gone.get('k'))).toBe(E.REMOTE_UNREACHABLE);
+    expect(await rejectionCode(gone.head('k'))).toBe(E.REMOTE_UNREACHABLE);
+    expect(await rejectionCode(gone.list(''))).toBe(E.REMOTE_UNREACHABLE);
     expect(fs.existsSync(path.join(tmp, 'not-mounted'))).toBe(false);
     await expect(remote.check()).resolves.toBeUndefined();
   });
 
   it('reports an upload source that does not exist without touching the remote', async () => {
-    expect(await codeOf(remote.put('src/missing', { file: path.join(tmp, 'nope.bin') }))).toBe(E.PATH_NOT_FOUND);
+    expect(await rejectionCode(remote.put('src/missing', { file: path.join(tmp, 'nope.bin') }))).toBe(E.PATH_NOT_FOUND);
     expect(await remote.head('src/missing')).toBeUndefined();
     expect(fs.existsSync(path.join(root, 'src'))).toBe(false);
   });
@@ -147,16 +137,16 @@ describe('openRemote for directories', () => {
   });
 
   it('rejects unknown schemes, bad file urls and unknown options with E.BAD_CONFIG', async () => {
-    expect(await codeOf(openRemote('gs://bucket/x', {}, tmp))).toBe(E.BAD_CONFIG);
-    expect(await codeOf(openRemote('https://example.com/x', {}, tmp))).toBe(E.BAD_CONFIG);
-    expect(await codeOf(openRemote('', {}, tmp))).toBe(E.BAD_CONFIG);
-    expect(await codeOf(openRemote('file://host/x', {}, tmp))).toBe(E.BAD_CONFIG);
-    expect(await codeOf(openRemote(root, { endpoint: 'http://x' }, tmp))).toBe(E.BAD_CONFIG);
-    expect(await codeOf(openRemote('s3://', {}, tmp))).toBe(E.BAD_CONFIG);
-    expect(await codeOf(openRemote('s3://b/p', { endpiont: 'http://x' }, tmp))).toBe(E.BAD_CONFIG);
-    expect(await codeOf(openRemote('s3://b/p', { max_attempts: 'many' }, tmp))).toBe(E.BAD_CONFIG);
-    expect(await codeOf(openRemote('s3://b/p', { force_path_style: 'maybe' }, tmp))).toBe(E.BAD_CONFIG);
-    expect(await codeOf(openRemote('s3://b/p', { checksums: 'always' }, tmp))).toBe(E.BAD_CONFIG);
-    expect(await codeOf(openRemote('s3://b/../p', {}, tmp))).toBe(E.BAD_CONFIG);
+    expect(await rejectionCode(openRemote('gs://bucket/x', {}, tmp))).toBe(E.BAD_CONFIG);
+    expect(await rejectionCode(openRemote('https://example.com/x', {}, tmp))).toBe(E.BAD_CONFIG);
+    expect(await rejectionCode(openRemote('', {}, tmp))).toBe(E.BAD_CONFIG);
+    expect(await rejectionCode(openRemote('file://host/x', {}, tmp))).toBe(E.BAD_CONFIG);
+    expect(await rejectionCode(openRemote(root, { endpoint: 'http://x' }, tmp))).toBe(E.BAD_CONFIG);
+    expect(await rejectionCode(openRemote('s3://', {}, tmp))).toBe(E.BAD_CONFIG);
+    expect(await rejectionCode(openRemote('s3://b/p', { endpiont: 'http://x' }, tmp))).toBe(E.BAD_CONFIG);
+    expect(await rejectionCode(openRemote('s3://b/p', { max_attempts: 'many' }, tmp))).toBe(E.BAD_CONFIG);
+    expect(await rejectionCode(openRemote('s3://b/p', { force_path_style: 'maybe' }, tmp))).toBe(E.BAD_CONFIG);
+    expect(await rejectionCode(openRemote('s3://b/p', { checksums: 'always' }, tmp))).toBe(E.BAD_CONFIG);
+    expect(await rejectionCode(openRemote('s3://b/../p', {}, tmp))).toBe(E.BAD_CONFIG);
   });
 });

@@ -1,3 +1,4 @@
+import { rejectionCode } from '../helpers/errors.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,17 +22,6 @@ function remoteFor(opts: Partial<S3RemoteOptions> = {}): S3Remote {
     secretAccessKey: server.secretAccessKey,
     ...opts,
   });
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(MlxError);
-    expect((err as MlxError).message).not.toContain('\n');
-    return (err as MlxError).code;
-  }
-  throw new Error('expected a rejection');
 }
 
 function writeRandom(name: string, size: number): { file: string; bytes: Buffer } {
@@ -74,7 +64,7 @@ describe('S3Remote against s3rver', () => {
     expect(await remote.getToFile('big/three-mb.bin', dest)).toBe(3_000_000);
     expect(fs.readFileSync(dest).equals(bytes)).toBe(true);
     // getToFile wants a new file.
-    expect(await codeOf(remote.getToFile('big/three-mb.bin', dest))).toBe(E.BAD_STATE);
+    expect(await rejectionCode(remote.getToFile('big/three-mb.bin', dest))).toBe(E.BAD_STATE);
   });
 
   it('serves byte ranges, end exclusive, clipped to the object', async () => {
@@ -86,7 +76,7 @@ describe('S3Remote against s3rver', () => {
     expect((await remote.get('ranges/r.bin', { start: 15, end: 100 })).toString()).toBe('fghij');
     expect((await remote.get('ranges/r.bin', { start: 5, end: 5 })).length).toBe(0);
     expect((await remote.get('ranges/r.bin', { start: 20, end: 30 })).length).toBe(0);
-    expect(await codeOf(remote.get('ranges/r.bin', { start: 5, end: 4 }))).toBe(E.BAD_PATH);
+    expect(await rejectionCode(remote.get('ranges/r.bin', { start: 5, end: 4 }))).toBe(E.BAD_PATH);
   });
 
   it('lists every key under a prefix across pages', async () => {
@@ -121,17 +111,17 @@ describe('S3Remote against s3rver', () => {
   it('reports a missing key as E.REMOTE_NOT_FOUND', async () => {
     const remote = remoteFor();
     expect(await remote.head('missing/key')).toBeUndefined();
-    expect(await codeOf(remote.get('missing/key'))).toBe(E.REMOTE_NOT_FOUND);
-    expect(await codeOf(remote.get('missing/key', { start: 0, end: 10 }))).toBe(E.REMOTE_NOT_FOUND);
+    expect(await rejectionCode(remote.get('missing/key'))).toBe(E.REMOTE_NOT_FOUND);
+    expect(await rejectionCode(remote.get('missing/key', { start: 0, end: 10 }))).toBe(E.REMOTE_NOT_FOUND);
     const dest = path.join(tmp, 'missing.out');
-    expect(await codeOf(remote.getToFile('missing/key', dest))).toBe(E.REMOTE_NOT_FOUND);
+    expect(await rejectionCode(remote.getToFile('missing/key', dest))).toBe(E.REMOTE_NOT_FOUND);
     expect(fs.existsSync(dest)).toBe(false);
   });
 
   it('rejects keys that would escape or alias', async () => {
     const remote = remoteFor();
     for (const key of ['', '/abs', 'a//b', 'a/../b', './a', 'a/', 'a\\b']) {
-      expect(await codeOf(remote.put(key, Buffer.from('x')))).toBe(E.BAD_PATH);
+      expect(await rejectionCode(remote.put(key, Buffer.from('x')))).toBe(E.BAD_PATH);
     }
   });
 
@@ -167,9 +157,9 @@ describe('S3Remote against s3rver', () => {
     const port = await closedPort();
     const remote = remoteFor({ endpoint: `http://127.0.0.1:${port}` });
     const t0 = Date.now();
-    expect(await codeOf(remote.check())).toBe(E.REMOTE_UNREACHABLE);
-    expect(await codeOf(remote.put('x', Buffer.from('x')))).toBe(E.REMOTE_UNREACHABLE);
-    expect(await codeOf(remote.head('x'))).toBe(E.REMOTE_UNREACHABLE);
+    expect(await rejectionCode(remote.check())).toBe(E.REMOTE_UNREACHABLE);
+    expect(await rejectionCode(remote.put('x', Buffer.from('x')))).toBe(E.REMOTE_UNREACHABLE);
+    expect(await rejectionCode(remote.head('x'))).toBe(E.REMOTE_UNREACHABLE);
     expect(Date.now() - t0).toBeLessThan(8000);
   });
 
@@ -195,12 +185,12 @@ describe('S3Remote against s3rver', () => {
 
   it('rejects an unknown access key with E.REMOTE_AUTH', async () => {
     const remote = remoteFor({ accessKeyId: 'NOT-A-KEY', secretAccessKey: 'whatever' });
-    expect(await codeOf(remote.check())).toBe(E.REMOTE_AUTH);
-    expect(await codeOf(remote.put('auth/x', Buffer.from('x')))).toBe(E.REMOTE_AUTH);
-    expect(await codeOf(remote.put('auth/y', { file: writeRandom('auth.bin', 3_000_000).file }))).toBe(E.REMOTE_AUTH);
-    expect(await codeOf(remote.get('small/hello.txt'))).toBe(E.REMOTE_AUTH);
-    expect(await codeOf(remote.head('small/hello.txt'))).toBe(E.REMOTE_AUTH);
-    expect(await codeOf(remote.list(''))).toBe(E.REMOTE_AUTH);
+    expect(await rejectionCode(remote.check())).toBe(E.REMOTE_AUTH);
+    expect(await rejectionCode(remote.put('auth/x', Buffer.from('x')))).toBe(E.REMOTE_AUTH);
+    expect(await rejectionCode(remote.put('auth/y', { file: writeRandom('auth.bin', 3_000_000).file }))).toBe(E.REMOTE_AUTH);
+    expect(await rejectionCode(remote.get('small/hello.txt'))).toBe(E.REMOTE_AUTH);
+    expect(await rejectionCode(remote.head('small/hello.txt'))).toBe(E.REMOTE_AUTH);
+    expect(await rejectionCode(remote.list(''))).toBe(E.REMOTE_AUTH);
   });
 
   it('finds credentials through the SDK default chain: environment and profile', async () => {
@@ -214,7 +204,7 @@ describe('S3Remote against s3rver', () => {
       process.env.AWS_CONFIG_FILE = path.join(tmp, 'aws-config-none');
       const noCreds = { accessKeyId: undefined, secretAccessKey: undefined };
       await expect(remoteFor({ ...noCreds, profile: 'mlx-good' }).check()).resolves.toBeUndefined();
-      expect(await codeOf(remoteFor({ ...noCreds, profile: 'mlx-bad' }).check())).toBe(E.REMOTE_AUTH);
+      expect(await rejectionCode(remoteFor({ ...noCreds, profile: 'mlx-bad' }).check())).toBe(E.REMOTE_AUTH);
       process.env.AWS_ACCESS_KEY_ID = server.accessKeyId;
       process.env.AWS_SECRET_ACCESS_KEY = server.secretAccessKey;
       await expect(remoteFor(noCreds).check()).resolves.toBeUndefined();
@@ -234,15 +224,15 @@ describe('S3Remote against s3rver', () => {
 
   it('reports a missing bucket as E.REMOTE_NO_BUCKET', async () => {
     const remote = remoteFor({ bucket: 'no-such-bucket' });
-    expect(await codeOf(remote.check())).toBe(E.REMOTE_NO_BUCKET);
-    expect(await codeOf(remote.put('x', Buffer.from('x')))).toBe(E.REMOTE_NO_BUCKET);
+    expect(await rejectionCode(remote.check())).toBe(E.REMOTE_NO_BUCKET);
+    expect(await rejectionCode(remote.put('x', Buffer.from('x')))).toBe(E.REMOTE_NO_BUCKET);
     const { file } = writeRandom('to-no-bucket.bin', 3_000_000);
-    expect(await codeOf(remote.put('x', { file }))).toBe(E.REMOTE_NO_BUCKET);
-    expect(await codeOf(remoteFor({ bucket: 'no-such-bucket', multipartThreshold: 1024 * 1024, partSize: 5 * 1024 * 1024 }).put('x', { file }))).toBe(E.REMOTE_NO_BUCKET);
-    expect(await codeOf(remote.get('x'))).toBe(E.REMOTE_NO_BUCKET);
-    expect(await codeOf(remote.getToFile('x', path.join(tmp, 'no-bucket.out')))).toBe(E.REMOTE_NO_BUCKET);
+    expect(await rejectionCode(remote.put('x', { file }))).toBe(E.REMOTE_NO_BUCKET);
+    expect(await rejectionCode(remoteFor({ bucket: 'no-such-bucket', multipartThreshold: 1024 * 1024, partSize: 5 * 1024 * 1024 }).put('x', { file }))).toBe(E.REMOTE_NO_BUCKET);
+    expect(await rejectionCode(remote.get('x'))).toBe(E.REMOTE_NO_BUCKET);
+    expect(await rejectionCode(remote.getToFile('x', path.join(tmp, 'no-bucket.out')))).toBe(E.REMOTE_NO_BUCKET);
     expect(await remote.head('x')).toBeUndefined();
-    expect(await codeOf(remote.list(''))).toBe(E.REMOTE_NO_BUCKET);
+    expect(await rejectionCode(remote.list(''))).toBe(E.REMOTE_NO_BUCKET);
   });
 
   it('passes check() on a good remote', async () => {

@@ -1,31 +1,19 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { MEMORY_GRANULE, parseEnvRecord, referencedOids, serializeEnvRecord, type EnvRecord } from '../../src/formats/env-record.js';
-import { loadHasher } from '../../src/hash/blake3.js';
 import { ObjectStore } from '../../src/store/object-store.js';
 import { diffEnvironments, parsePackages } from '../../src/run/env-diff.js';
 import { captureEnvironment, findLockfiles, readEnvRecord, resolveOid } from '../../src/run/environment.js';
-import { MlxError } from '../../src/util/errors.js';
-import { tempDir, write } from '../helpers/repo.js';
+import { useTempStore, write } from '../helpers/repo.js';
+import { errorCode } from '../helpers/errors.js';
 
+const temp = useTempStore('.mlx/cache');
 let dir: string;
 let store: ObjectStore;
-beforeEach(async () => {
-  dir = tempDir();
-  store = new ObjectStore(path.join(dir, '.mlx/cache'), await loadHasher());
-  store.init();
+beforeEach(() => {
+  dir = temp.dir();
+  store = temp.store();
 });
-afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-function errCode(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return (err as MlxError).code;
-  }
-  return undefined;
-}
 
 /** A minimal valid record to vary by hand. */
 function record(over: Partial<EnvRecord> = {}): EnvRecord {
@@ -185,8 +173,8 @@ describe('environment record format', () => {
       { ...good, random_env: { PYTHONHASHSEED: 0 } },
       { ...good, runtimes: { python: '3.11' } },
     ];
-    for (const raw of bad) expect(errCode(() => parseEnvRecord(typeof raw === 'string' ? raw : JSON.stringify(raw), 'test'))).toBe('EBADENVRECORD');
-    expect(errCode(() => serializeEnvRecord({ ...record(), memory_bytes: 1.5 }))).toBe('EBADENVRECORD');
+    for (const raw of bad) expect(errorCode(() => parseEnvRecord(typeof raw === 'string' ? raw : JSON.stringify(raw), 'test'))).toBe('EBADENVRECORD');
+    expect(errorCode(() => serializeEnvRecord({ ...record(), memory_bytes: 1.5 }))).toBe('EBADENVRECORD');
   });
 });
 
@@ -196,14 +184,14 @@ describe('resolveOid', () => {
     expect(resolveOid(store, oid)).toBe(oid);
     expect(resolveOid(store, oid.slice(0, 11))).toBe(oid);
     expect(resolveOid(store, oid.slice(0, 11).toUpperCase().replace('B3', 'b3'))).toBe(oid);
-    expect(errCode(() => resolveOid(store, oid.slice(0, 10)))).toBe('EBADOID');
-    expect(errCode(() => resolveOid(store, 'r-0123456789abcdef'))).toBe('EBADOID');
-    expect(errCode(() => resolveOid(store, `b3:${'0'.repeat(64)}`))).toBe('EOBJECTMISSING');
-    expect(errCode(() => resolveOid(store, 'b3:00000000'))).toBe(oid.startsWith('b3:00000000') ? undefined : 'EOBJECTMISSING');
+    expect(errorCode(() => resolveOid(store, oid.slice(0, 10)))).toBe('EBADOID');
+    expect(errorCode(() => resolveOid(store, 'r-0123456789abcdef'))).toBe('EBADOID');
+    expect(errorCode(() => resolveOid(store, `b3:${'0'.repeat(64)}`))).toBe('EOBJECTMISSING');
+    expect(errorCode(() => resolveOid(store, 'b3:00000000'))).toBe(oid.startsWith('b3:00000000') ? undefined : 'EOBJECTMISSING');
   });
 
   it('a blob that is not an environment record is refused when read as one', () => {
     const oid = store.putBytes(Buffer.from('numpy==1.0\n'));
-    expect(errCode(() => readEnvRecord(store, oid))).toBe('EBADENVRECORD');
+    expect(errorCode(() => readEnvRecord(store, oid))).toBe('EBADENVRECORD');
   });
 });

@@ -1,29 +1,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { loadHasher } from '../../src/hash/blake3.js';
 import { hashBytes } from '../../src/hash/hash-file.js';
 import { ObjectStore } from '../../src/store/object-store.js';
-import { MlxError } from '../../src/util/errors.js';
-import { bytes, tempDir } from '../helpers/repo.js';
+import { bytes, useTempStore } from '../helpers/repo.js';
+import { errorCode } from '../helpers/errors.js';
 
+const temp = useTempStore();
 let dir: string;
 let store: ObjectStore;
-beforeEach(async () => {
-  dir = tempDir();
-  store = new ObjectStore(path.join(dir, 'cache'), await loadHasher());
-  store.init();
+beforeEach(() => {
+  dir = temp.dir();
+  store = temp.store();
 });
-afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-function errCode(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return (err as MlxError).code;
-  }
-  return undefined;
-}
 
 describe('ObjectStore', () => {
   it('imports a file in one pass: oid of the content, read-only object, no temp left', async () => {
@@ -53,10 +43,10 @@ describe('ObjectStore', () => {
     expect(store.readBytes(oid).toString()).toBe('manifest bytes');
     fs.chmodSync(store.pathOf(oid), 0o644);
     fs.writeFileSync(store.pathOf(oid), 'manifest bytez');
-    expect(errCode(() => store.readBytes(oid))).toBe('EOBJECTCORRUPT');
+    expect(errorCode(() => store.readBytes(oid))).toBe('EOBJECTCORRUPT');
     expect(store.has(oid)).toBe(false);
     expect(fs.readdirSync(store.quarantineDir)).toHaveLength(1);
-    expect(errCode(() => store.readBytes(oid))).toBe('EOBJECTMISSING');
+    expect(errorCode(() => store.readBytes(oid))).toBe('EOBJECTMISSING');
   });
 
   it('copyOutVerified refuses to produce a file from a tampered object', () => {
@@ -69,7 +59,7 @@ describe('ObjectStore', () => {
     damaged[9_999] ^= 1;
     fs.writeFileSync(store.pathOf(oid), damaged);
     const out2 = path.join(dir, 'out2.bin');
-    expect(errCode(() => store.copyOutVerified(oid, out2, 0o644))).toBe('EOBJECTCORRUPT');
+    expect(errorCode(() => store.copyOutVerified(oid, out2, 0o644))).toBe('EOBJECTCORRUPT');
     expect(fs.existsSync(out2)).toBe(false);
   });
 
