@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { isOid, type Oid } from '../hash/oid.js';
 import { E, MlxError } from '../util/errors.js';
 import { assertSafeRelPath, compareUtf8 } from '../util/paths.js';
-import { describeZodError } from './zod-error.js';
+import { parseJsonWith } from './zod-error.js';
 
 export const MANIFEST_VERSION = 1;
 
@@ -45,15 +45,7 @@ export function serializeManifest(entries: ManifestEntry[]): string {
  * checkout write outside the tracked directory.
  */
 export function parseManifest(text: string, source: string): Manifest {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw badManifest(source, 'not valid JSON');
-  }
-  const parsed = ManifestSchema.safeParse(raw);
-  if (!parsed.success) throw badManifest(source, describeZodError(parsed.error));
-  const entries = parsed.data.entries as ManifestEntry[];
+  const entries = parseJsonWith(ManifestSchema, text, (why) => badManifest(source, why)).entries as ManifestEntry[];
   const kinds = new Map<string, 'f' | 'l' | 'd'>();
   for (const e of entries) {
     try {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isOid, type Oid } from '../hash/oid.js';
 import { E, MlxError } from '../util/errors.js';
-import { describeZodError } from './zod-error.js';
+import { parseJsonWith } from './zod-error.js';
 
 export const PACK_INDEX_VERSION = 1;
 
@@ -70,15 +70,7 @@ export function serializePackIndex(index: Omit<PackIndex, 'v'>): string {
  * length equals its raw size. A crafted index can therefore never steer a reader outside the pack.
  */
 export function parsePackIndex(text: string | Uint8Array, source: string): PackIndex {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8'));
-  } catch {
-    throw badIndex(source, 'not valid JSON');
-  }
-  const parsed = PackIndexSchema.safeParse(raw);
-  if (!parsed.success) throw badIndex(source, describeZodError(parsed.error));
-  const index = parsed.data as PackIndex;
+  const index = parseJsonWith(PackIndexSchema, text, (why) => badIndex(source, why)) as PackIndex;
   if (index.size < TAR_TRAILER || index.size % TAR_BLOCK !== 0) {
     throw badIndex(source, `pack size ${index.size} is not a whole tar stream`);
   }

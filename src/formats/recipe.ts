@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isOid, type Oid } from '../hash/oid.js';
 import { E, MlxError } from '../util/errors.js';
-import { describeZodError } from './zod-error.js';
+import { parseJsonWith } from './zod-error.js';
 
 export const RECIPE_VERSION = 1;
 
@@ -42,15 +42,7 @@ export function serializeRecipe(chunks: readonly RecipeChunk[]): string {
  * Chunk oids may repeat (a file can contain the same chunk twice).
  */
 export function parseRecipe(text: string | Uint8Array, source: string): Recipe {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8'));
-  } catch {
-    throw badRecipe(source, 'not valid JSON');
-  }
-  const parsed = RecipeSchema.safeParse(raw);
-  if (!parsed.success) throw badRecipe(source, describeZodError(parsed.error));
-  const recipe = parsed.data as Recipe;
+  const recipe = parseJsonWith(RecipeSchema, text, (why) => badRecipe(source, why)) as Recipe;
   let total = 0;
   for (const [, s] of recipe.chunks) total += s;
   if (total !== recipe.size) throw badRecipe(source, `chunk sizes add up to ${total}, not the file size ${recipe.size}`);

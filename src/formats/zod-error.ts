@@ -7,3 +7,19 @@ export function describeZodError(err: z.ZodError): string {
   const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
   return `${where}${issue.message}`;
 }
+
+/**
+ * Parses JSON text (or UTF-8 bytes) and checks it against `schema`; any failure becomes the error
+ * `fail` builds from one readable clause. The shared first step of every JSON format's parser.
+ */
+export function parseJsonWith<T>(schema: z.ZodType<T>, text: string | Uint8Array, fail: (why: string) => Error): T {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8'));
+  } catch {
+    throw fail('not valid JSON');
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw fail(describeZodError(parsed.error));
+  return parsed.data;
+}
