@@ -13,6 +13,7 @@ export function ioBuffer(): Buffer {
 }
 
 export function hashBytes(newHasher: HasherFactory, data: Uint8Array): Oid {
+  if (newHasher.hexOf) return oidFromHex(newHasher.hexOf(data));
   const h = newHasher();
   h.update(data);
   return oidFromHex(h.digestHex());

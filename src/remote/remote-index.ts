@@ -101,7 +101,7 @@ async function readIndex(remote: Remote, dir: string, hex: string): Promise<Pack
   }
   const bytes = await remote.get(indexKey(`b3:${hex}`));
   const parsed = check(parsePackIndex(bytes, source), hex);
-  writeFileAtomicSync(local, bytes);
+  writeFileAtomicSync(local, bytes, { durable: false });
   return parsed;
 }
 

@@ -288,7 +288,7 @@ async function pipFreeze(run: Run, warnings: string[], cacheFile?: string): Prom
     if (key && cacheFile) {
       try {
         fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
-        writeFileAtomicSync(cacheFile, JSON.stringify({ key, output: r.stdout }));
+        writeFileAtomicSync(cacheFile, JSON.stringify({ key, output: r.stdout }), { durable: false });
       } catch {
         // a cache that cannot be written only costs time
       }

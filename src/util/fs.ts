@@ -7,17 +7,28 @@ export function tempPathFor(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
 }
 
+export interface AtomicWriteOptions {
+  /** File mode of a new file (default 0o666, less the umask). */
+  mode?: number;
+  /**
+   * fsync before the rename (default true). Caches that are rebuilt when missing or unreadable (stat
+   * index, remote index copies) pass false: on ext4 an fsync commits the journal and so forces out
+   * every dirty page of the transaction — after a pull, a whole checkpoint — for no gain.
+   */
+  durable?: boolean;
+}
+
 /**
- * Writes `data` to `file` atomically: a temp file in the same folder, fsync'd, then renamed over the
- * target. Readers see the old or the new content, never a torn write.
+ * Writes `data` to `file` atomically: a temp file in the same folder, fsync'd (unless not `durable`),
+ * then renamed over the target. Readers see the old or the new content, never a torn write.
  */
-export function writeFileAtomicSync(file: string, data: string | Uint8Array, mode = 0o666): void {
+export function writeFileAtomicSync(file: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): void {
   const tmp = tempPathFor(file);
   try {
-    const fd = fs.openSync(tmp, 'wx', mode);
+    const fd = fs.openSync(tmp, 'wx', opts.mode ?? 0o666);
     try {
       fs.writeFileSync(fd, data);
-      fs.fsyncSync(fd);
+      if (opts.durable ?? true) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }

@@ -41,7 +41,7 @@ export function install(repo: Repo, command: string[]): InstallResult {
     const body = name === 'pre-push' && chained
       ? `input=$(cat)\nprintf '%s\\n' "$input" | "${chained}" "$@" || exit $?\nexec ${quoted} hook ${name} "$@"\n`
       : `${previous}exec ${quoted} hook ${name} "$@"\n`;
-    writeFileAtomicSync(file, `#!/bin/sh\n${MARKER}\n${body}`, 0o777);
+    writeFileAtomicSync(file, `#!/bin/sh\n${MARKER}\n${body}`, { mode: 0o777 });
     fs.chmodSync(file, 0o755);
     result.hooks.push({ name, chained });
   }

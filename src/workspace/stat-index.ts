@@ -89,8 +89,8 @@ export class StatIndex {
   save(): void {
     if (!this.isDirty) return;
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    if (this.dirtyFiles) writeFileAtomicSync(this.file, serializeStatIndex(this.entries));
-    if (this.dirtyTrees) writeFileAtomicSync(this.treeFile, serializeTreeCache(this.treeMap));
+    if (this.dirtyFiles) writeFileAtomicSync(this.file, serializeStatIndex(this.entries), { durable: false });
+    if (this.dirtyTrees) writeFileAtomicSync(this.treeFile, serializeTreeCache(this.treeMap), { durable: false });
     this.dirtyFiles = false;
     this.dirtyTrees = false;
   }

@@ -32,6 +32,23 @@ describe('BLAKE3 oids', () => {
     resetHasherForTests();
   });
 
+  it("the native backend's one-shot digest equals its streaming digest", async () => {
+    resetHasherForTests();
+    const native = await loadHasher(false);
+    expect(native.hexOf).toBeTypeOf('function');
+    for (const size of [0, 4096, 65_537]) {
+      const data = bytes(size, `once${size}`);
+      const s = native();
+      s.update(data);
+      expect(native.hexOf!(data)).toBe(s.digestHex());
+      // A Uint8Array view (not a Buffer) into the middle of a larger buffer hashes only its own bytes.
+      const padded = Buffer.concat([Buffer.from('xx'), data, Buffer.from('yy')]);
+      const view = new Uint8Array(padded.buffer, padded.byteOffset + 2, size);
+      expect(native.hexOf!(view)).toBe(s.digestHex());
+    }
+    resetHasherForTests();
+  });
+
   it('validates oid syntax', () => {
     expect(isOid(`b3:${'a'.repeat(64)}`)).toBe(true);
     expect(isOid(`b3:${'A'.repeat(64)}`)).toBe(false);
