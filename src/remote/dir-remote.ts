@@ -73,7 +73,7 @@ export class DirRemote implements Remote {
     }
   }
 
-  async get(key: string, range?: ByteRange): Promise<Buffer> {
+  async get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
     assertKey(key);
     if (range) assertRange(range);
     let fh: fsp.FileHandle;
@@ -86,7 +86,7 @@ export class DirRemote implements Remote {
       const size = (await fh.stat()).size;
       const start = Math.min(range?.start ?? 0, size);
       const end = Math.min(range?.end ?? size, size);
-      const buf = Buffer.allocUnsafe(end - start);
+      const buf = into && into.length >= end - start ? into.subarray(0, end - start) : Buffer.allocUnsafe(end - start);
       let done = 0;
       while (done < buf.length) {
         const { bytesRead } = await fh.read(buf, done, buf.length - done, start + done);

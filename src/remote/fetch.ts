@@ -1,11 +1,13 @@
 import fs from 'node:fs';
-import type { HasherFactory } from '../hash/blake3.js';
-import type { Oid } from '../hash/oid.js';
+import type { Hasher, HasherFactory } from '../hash/blake3.js';
+import { ioBuffer } from '../hash/hash-file.js';
+import { oidFromHex, type Oid } from '../hash/oid.js';
 import type { PackEntry } from '../formats/pack-index.js';
 import { parseRecipe, recipeOffsets, type Recipe } from '../formats/recipe.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { ensureLayout, packKey } from './layout.js';
-import { extractMember, verifyMember } from './pack.js';
+import { extractMember } from './pack.js';
+import { E, MlxError } from '../util/errors.js';
 import type { Remote } from './remote.js';
 import type { RemoteIndex } from './remote-index.js';
 import { runPool, type TransferProgress } from './transfer-progress.js';
@@ -26,11 +28,13 @@ export interface FetchSummary {
 
 /** Neighbouring members closer than this are fetched with one ranged GET. */
 const MAX_GAP = 1 << 20;
-/** ... as long as one GET stays below this. */
+/** ... as long as one GET stays below this (a single larger member gets a GET, and a buffer, of its own). */
 const MAX_RANGE = 16 << 20;
 
 interface Want {
   entry: PackEntry;
+  /** For a chunk: where it goes in its file. Ranges are fetched in file order, so hashing rarely waits. */
+  fileOffset?: number;
   /** Called with the member's decoded bytes. */
   take: (bytes: Buffer) => void;
 }
@@ -72,44 +76,104 @@ export async function fetchObjects(store: ObjectStore, newHasher: HasherFactory,
   }
   await fetchGroups(remote, phase1, jobs, summary);
 
-  // Phase 2: rebuild each large file from its chunks, then verify it as a whole.
+  // Phase 2: rebuild each large file from its chunks, hashing the whole file as it is written.
   if (recipes.size > 0) {
-    const files = new Map<Oid, { tmp: string; fd: number }>();
+    const files = new Map<Oid, FileRebuild>();
     const phase2: Map<string, Want[]> = new Map();
     try {
       for (const [oid, recipe] of recipes) {
-        const tmp = store.newTempPath();
-        files.set(oid, { tmp, fd: fs.openSync(tmp, 'wx', 0o644) });
+        const file = new FileRebuild(store.newTempPath(), newHasher, recipe.size);
+        files.set(oid, file);
         const offsets = recipeOffsets(recipe);
         recipe.chunks.forEach(([chunkOid, size], i) => {
           const loc = index.locate(chunkOid);
           if (!loc || loc.entry.t !== 'b') throw new Error(`internal: chunk ${chunkOid} of ${oid} is not on the remote`);
           push(phase2, loc.packKeyHex, {
             entry: loc.entry,
+            fileOffset: offsets[i]!,
             take: (bytes) => {
-              verifyMember(newHasher, chunkOid, bytes);
-              fs.writeSync(files.get(oid)!.fd, bytes, 0, size, offsets[i]!);
+              // No per-chunk hash: the whole-file hash checks every chunk, and the file reaches the
+              // cache only if it matches.
+              if (bytes.length !== size) throw new MlxError(E.OBJECT_CORRUPT, `chunk ${chunkOid} of ${oid} from ${source(loc.packKeyHex)} has ${bytes.length} bytes, its recipe says ${size}`);
+              file.write(offsets[i]!, bytes);
               opts.progress?.({ bytes: size });
             },
           });
         });
       }
       await fetchGroups(remote, phase2, jobs, summary);
-      for (const [oid, f] of files) {
-        fs.closeSync(f.fd);
-        f.fd = -1;
-        store.adoptTempFile(f.tmp, oid, `${remote.url} (rebuilt from chunks)`);
+      for (const [oid, file] of files) {
+        const actual = file.finish();
+        store.adoptTempFile(file.tmp, oid, `${remote.url} (rebuilt from chunks)`, actual);
         summary.fetched++;
         opts.progress?.({ files: 1 });
       }
     } finally {
-      for (const f of files.values()) {
-        if (f.fd >= 0) fs.closeSync(f.fd);
-        fs.rmSync(f.tmp, { force: true });
-      }
+      for (const file of files.values()) file.discard();
     }
   }
   return summary;
+}
+
+/**
+ * A large file being rebuilt from chunks that may arrive in any order. Each chunk is written at its
+ * offset at once; the whole-file hash advances over the longest written prefix — from the chunk in
+ * memory when it arrives in order (the usual case), else by reading the file back — so no chunk is
+ * held in memory waiting for its predecessors.
+ */
+class FileRebuild {
+  private fd: number;
+  private readonly hasher: Hasher;
+  private hashed = 0;
+  /** Written but not yet hashed: offset -> length. */
+  private readonly pending = new Map<number, number>();
+
+  constructor(readonly tmp: string, newHasher: HasherFactory, private readonly size: number) {
+    this.fd = fs.openSync(tmp, 'wx+', 0o644); // read back to hash chunks that arrived early
+    this.hasher = newHasher();
+  }
+
+  write(offset: number, bytes: Buffer): void {
+    for (let done = 0; done < bytes.length; ) done += fs.writeSync(this.fd, bytes, done, bytes.length - done, offset + done);
+    if (offset === this.hashed) {
+      this.hasher.update(bytes);
+      this.hashed += bytes.length;
+      this.catchUp();
+    } else {
+      this.pending.set(offset, bytes.length);
+    }
+  }
+
+  /** Closes the file and returns the oid of its bytes. */
+  finish(): Oid {
+    this.catchUp();
+    if (this.hashed !== this.size) throw new Error(`internal: rebuilt ${this.hashed} of ${this.size} bytes`);
+    fs.closeSync(this.fd);
+    this.fd = -1;
+    return oidFromHex(this.hasher.digestHex());
+  }
+
+  /** Removes the temp file unless the store adopted it. */
+  discard(): void {
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
+    fs.rmSync(this.tmp, { force: true });
+  }
+
+  /** Hashes chunks written after the hashed prefix that now continue it, reading them back. */
+  private catchUp(): void {
+    const buf = ioBuffer();
+    for (let len = this.pending.get(this.hashed); len !== undefined; len = this.pending.get(this.hashed)) {
+      this.pending.delete(this.hashed);
+      for (let done = 0; done < len; ) {
+        const n = fs.readSync(this.fd, buf, 0, Math.min(buf.length, len - done), this.hashed + done);
+        if (n === 0) throw new Error('internal: rebuilt file shorter than written');
+        this.hasher.update(n === buf.length ? buf : buf.subarray(0, n));
+        done += n;
+      }
+      this.hashed += len;
+    }
+  }
 }
 
 function push(groups: Map<string, Want[]>, hex: string, want: Want): void {
@@ -135,9 +199,20 @@ async function fetchGroups(remote: Remote, groups: Map<string, Want[]>, jobs: nu
       }
     }
   }
+  // Chunks of a large file: fetch the ranges in the order of the file, so it is hashed as it is written.
+  const firstOffset = (r: (typeof ranges)[number]) => r.wants.reduce((min, w) => Math.min(min, w.fileOffset ?? Infinity), Infinity);
+  if (ranges.some((r) => r.wants[0]!.fileOffset !== undefined)) ranges.sort((a, b) => firstOffset(a) - firstOffset(b));
+  // Each of the `jobs` workers reads into its own reused buffer (see Remote.get).
+  const buffers: Buffer[] = [];
+  const longest = ranges.reduce((max, r) => Math.max(max, r.end - r.start), 0);
   await runPool(ranges, jobs, async (r) => {
-    const bytes = await remote.get(packKey(`b3:${r.hex}`), { start: r.start, end: r.end });
-    summary.bytesReceived += bytes.length;
-    for (const w of r.wants) w.take(extractMember(bytes, w.entry, r.start));
+    const scratch = buffers.pop() ?? Buffer.allocUnsafe(Math.min(MAX_RANGE, longest));
+    try {
+      const bytes = await remote.get(packKey(`b3:${r.hex}`), { start: r.start, end: r.end }, scratch);
+      summary.bytesReceived += bytes.length;
+      for (const w of r.wants) w.take(extractMember(bytes, w.entry, r.start));
+    } finally {
+      buffers.push(scratch);
+    }
   });
 }

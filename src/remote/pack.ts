@@ -36,32 +36,45 @@ export interface PackWriterOptions {
   minSavings?: number;
   /** Hash each blob before packing it and refuse a mismatch (default true): never upload a wrong name. */
   verify?: boolean;
+  /**
+   * Memory to build the pack in, e.g. the `storage` of a finished writer whose pack is no longer
+   * needed. Reusing it spares the page faults of a fresh buffer per pack, which cost more than
+   * the copying itself. Outgrown buffers are replaced by larger ones.
+   */
+  buffer?: Buffer;
 }
 
 /** Largest member data a ustar header can describe (11 octal digits). */
 const MAX_MEMBER = 8 ** 11 - 1;
 
-type Zstd = typeof import('zstd-napi');
 type ZstdBinding = typeof import('zstd-napi/binding.js');
-let zstd: { api: Zstd; binding: ZstdBinding; dctx: InstanceType<ZstdBinding['DCtx']> } | undefined;
+let zstd: { binding: ZstdBinding; cctx: InstanceType<ZstdBinding['CCtx']>; dctx: InstanceType<ZstdBinding['DCtx']> } | undefined;
 
 /** zstd-napi is native; load it on first use so commands that never touch a pack start fast. */
 function loadZstd(): NonNullable<typeof zstd> {
   if (!zstd) {
     const require = createRequire(import.meta.url);
     const binding = require('zstd-napi/binding.js') as ZstdBinding;
-    zstd = { api: require('zstd-napi') as Zstd, binding, dctx: new binding.DCtx() };
+    zstd = { binding, cctx: new binding.CCtx(), dctx: new binding.DCtx() };
   }
   return zstd;
 }
 
-/** Builds one pack in memory. Add objects, then `finish` once. */
+/** Bytes a pack buffer needs beyond its target: one largest member (header, worst-case frame, padding) and the trailer. */
+export function packHeadroom(largestMember: number): number {
+  return TAR_BLOCK + loadZstd().binding.compressBound(largestMember) + TAR_BLOCK + TAR_TRAILER;
+}
+
+/**
+ * Builds one pack in one buffer: each member's header and data are written in place (zstd compresses
+ * straight into the pack), so adding an object allocates nothing. Add objects, then `finish` once.
+ */
 export class PackWriter {
   private readonly newHasher: HasherFactory;
   private readonly minSavings: number;
   private readonly verify: boolean;
-  private readonly compressor: InstanceType<Zstd['Compressor']>;
-  private readonly parts: Buffer[] = [];
+  private readonly level: number;
+  private buf: Buffer;
   private readonly entries = new Map<Oid, PackEntry>();
   private offset = 0;
   private finished = false;
@@ -70,17 +83,16 @@ export class PackWriter {
     this.newHasher = newHasher;
     this.minSavings = opts.minSavings ?? 0.05;
     this.verify = opts.verify ?? true;
-    this.compressor = new (loadZstd().api.Compressor)();
-    this.compressor.setParameters({ compressionLevel: opts.level ?? 3 });
+    this.level = opts.level ?? 3;
+    this.buf = opts.buffer ?? Buffer.allocUnsafe(1 << 20);
   }
 
   /**
    * Adds one object: `b` a blob whose bytes hash to `oid`, `r` the recipe of the file `oid`. Adding an
-   * oid that is already in the pack does nothing. `bytes` is copied or compressed before this returns,
-   * so the caller may reuse its buffer (e.g. a chunk view from `chunkFile`) — unless it passes
-   * `owned`, handing over a buffer it will not touch again.
+   * oid that is already in the pack does nothing. `bytes` is copied or compressed into the pack before
+   * this returns, so the caller may reuse its buffer.
    */
-  add(oid: Oid, type: PackMemberType, bytes: Uint8Array, owned = false): void {
+  add(oid: Oid, type: PackMemberType, bytes: Uint8Array): void {
     if (this.finished) throw new MlxError(E.BAD_STATE, 'internal: PackWriter.add after finish');
     assertOid(oid);
     const existing = this.entries.get(oid);
@@ -90,18 +102,22 @@ export class PackWriter {
     }
     if (type === 'b' && this.verify) verifyMember(this.newHasher, oid, bytes);
     if (bytes.length > MAX_MEMBER) throw new MlxError(E.BAD_STATE, `internal: object ${oid} of ${bytes.length} bytes is too large for a pack`);
-    const compressed = this.compressor.compress(bytes);
-    const useZstd = compressed.length <= bytes.length * (1 - this.minSavings);
-    // An `owned` buffer is handed over by the caller: stored as is, without another copy.
-    const data = useZstd ? compressed : owned && Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes);
-    const codec: PackCodec = useZstd ? 'zstd' : 'none';
-    const name = `${type}/${oidHex(oid)}${useZstd ? '.zst' : ''}`;
-    this.parts.push(tarHeader(name, data.length), data);
-    const pad = paddedLength(data.length) - data.length;
-    if (pad > 0) this.parts.push(Buffer.alloc(pad));
+    const { binding, cctx } = loadZstd();
     const off = this.offset + TAR_BLOCK;
-    this.entries.set(oid, { o: oid, t: type, off, len: data.length, raw: bytes.length, c: codec });
-    this.offset = off + data.length + pad;
+    this.reserve(off + binding.compressBound(bytes.length) + TAR_BLOCK + TAR_TRAILER);
+    // Compress into place; when that does not save enough, the raw bytes overwrite the attempt.
+    let len = cctx.compress(this.buf.subarray(off), bytes, this.level);
+    const useZstd = len <= bytes.length * (1 - this.minSavings);
+    if (!useZstd) {
+      this.buf.set(bytes, off);
+      len = bytes.length;
+    }
+    const codec: PackCodec = useZstd ? 'zstd' : 'none';
+    writeTarHeader(this.buf, this.offset, `${type}/${oidHex(oid)}${useZstd ? '.zst' : ''}`, len);
+    const end = off + paddedLength(len);
+    this.buf.fill(0, off + len, end);
+    this.entries.set(oid, { o: oid, t: type, off, len, raw: bytes.length, c: codec });
+    this.offset = end;
   }
 
   has(oid: Oid): boolean {
@@ -118,15 +134,31 @@ export class PackWriter {
     return this.offset + TAR_TRAILER;
   }
 
-  /** Ends the tar stream and returns the pack bytes and its index (entries sorted by oid). */
+  /** The buffer the pack is built in: hand it to the next writer once the finished pack is sent. */
+  get storage(): Buffer {
+    return this.buf;
+  }
+
+  /**
+   * Ends the tar stream and returns the pack bytes (a view of `storage`, valid until that is reused)
+   * and its index (entries sorted by oid).
+   */
   finish(): { pack: Buffer; index: PackIndex } {
     if (this.finished) throw new MlxError(E.BAD_STATE, 'internal: PackWriter.finish called twice');
     this.finished = true;
-    this.parts.push(Buffer.alloc(TAR_TRAILER));
-    const pack = Buffer.concat(this.parts, this.size);
-    this.parts.length = 0;
+    this.reserve(this.size);
+    this.buf.fill(0, this.offset, this.size);
+    const pack = this.buf.subarray(0, this.size);
     const entries = [...this.entries.values()].sort((a, b) => (a.o < b.o ? -1 : a.o > b.o ? 1 : 0));
     return { pack, index: { v: PACK_INDEX_VERSION, pack: hashBytes(this.newHasher, pack), size: pack.length, entries } };
+  }
+
+  /** Grows the buffer (keeping what is written) to hold at least `bytes`. */
+  private reserve(bytes: number): void {
+    if (this.buf.length >= bytes) return;
+    const bigger = Buffer.allocUnsafe(Math.max(bytes, 2 * this.buf.length));
+    this.buf.copy(bigger, 0, 0, this.offset);
+    this.buf = bigger;
   }
 }
 
@@ -192,9 +224,10 @@ export function verifyPack(newHasher: HasherFactory, pack: Uint8Array, index: Pa
   verifyMember(newHasher, index.pack, pack);
 }
 
-/** A deterministic ustar header for a regular file (see the format note at the top). */
-function tarHeader(name: string, size: number): Buffer {
-  const h = Buffer.alloc(TAR_BLOCK);
+/** Writes a deterministic ustar header for a regular file at `at` (see the format note at the top). */
+function writeTarHeader(buf: Buffer, at: number, name: string, size: number): void {
+  const h = buf.subarray(at, at + TAR_BLOCK);
+  h.fill(0);
   h.write(name, 0, 100, 'ascii');
   h.write('0000444\0', 100, 'ascii'); // mode
   h.write('0000000\0', 108, 'ascii'); // uid
@@ -208,9 +241,8 @@ function tarHeader(name: string, size: number): Buffer {
   h.write('0000000\0', 329, 'ascii'); // devmajor
   h.write('0000000\0', 337, 'ascii'); // devminor
   let sum = 0;
-  for (const b of h) sum += b;
+  for (let i = 0; i < TAR_BLOCK; i++) sum += h[i]!;
   h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
-  return h;
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {

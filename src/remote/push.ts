@@ -4,11 +4,11 @@ import { hashBytes } from '../hash/hash-file.js';
 import { oidHex, type Oid } from '../hash/oid.js';
 import { serializePackIndex } from '../formats/pack-index.js';
 import { serializeRecipe, type RecipeChunk } from '../formats/recipe.js';
-import { chunkFile } from '../store/chunker.js';
+import { chunksOfFd, DEFAULT_CHUNKER_OPTIONS } from '../store/chunker.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { E, MlxError } from '../util/errors.js';
 import { ensureLayout, indexKey, packKey } from './layout.js';
-import { PackWriter } from './pack.js';
+import { packHeadroom, PackWriter } from './pack.js';
 import { doomedPacks, recordKeep } from './remote-gc.js';
 import type { Remote } from './remote.js';
 import type { RemoteIndex } from './remote-index.js';
@@ -69,16 +69,22 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
     });
   }
   await ensureLayout(remote, true);
-  opts.progress?.({ totalFiles: todo.length, totalBytes: todo.reduce((n, o) => n + fs.statSync(store.pathOf(o)).size, 0) });
+  // Sizes for the progress bar cost a stat per object: only when a bar is shown.
+  if (opts.progress) opts.progress({ totalFiles: todo.length, totalBytes: todo.reduce((n, o) => n + fs.statSync(store.pathOf(o)).size, 0) });
 
-  let writer = new PackWriter(newHasher, { level: 1 });
+  // Pack buffers are reused once their upload is done: fresh 32 MiB buffers cost page faults.
+  const capacity = packTarget + packHeadroom(Math.max(chunkThreshold, DEFAULT_CHUNKER_OPTIONS.max));
+  const spare: Buffer[] = [];
+  const newWriter = () => new PackWriter(newHasher, { level: 1, buffer: spare.pop() ?? Buffer.allocUnsafe(capacity) });
+  let writer = newWriter();
   const inFlight = new Set<Promise<void>>();
   const failures: unknown[] = [];
   const flush = async () => {
     if (writer.count === 0) return;
     const { pack, index: packIndex } = writer.finish();
+    const storage = writer.storage;
     summary.uploadedObjects += packIndex.entries.length;
-    writer = new PackWriter(newHasher, { level: 1 });
+    writer = newWriter();
     const upload = (async () => {
       const idxBytes = Buffer.from(serializePackIndex(packIndex));
       await remote.put(packKey(packIndex.pack), pack);
@@ -89,38 +95,57 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
       if (doomed.has(oidHex(packIndex.pack))) reliedOn.add(oidHex(packIndex.pack));
       summary.packs++;
       summary.bytesSent += pack.length + idxBytes.length;
-    })().catch((err) => void failures.push(err));
+    })()
+      .then(() => void spare.push(storage))
+      .catch((err) => void failures.push(err));
     inFlight.add(upload);
     void upload.finally(() => inFlight.delete(upload));
     while (inFlight.size >= jobs) await Promise.race(inFlight);
     if (failures.length) throw failures[0];
   };
 
+  const reader = new SmallObjectReader(chunkThreshold);
+  /** Chunks packed by this push, also in packs still uploading: a repeated chunk is sent once. */
+  const packedHere = new Set<Oid>();
   for (const oid of todo) {
-    const file = store.pathOf(oid);
-    const size = fs.statSync(file).size;
-    if (size < chunkThreshold) {
+    const small = reader.read(store.pathOf(oid));
+    if (small) {
       try {
-        writer.add(oid, 'b', fs.readFileSync(file), true);
+        writer.add(oid, 'b', small);
       } catch (err) {
         // The pack writer refuses bytes that do not match their oid: quarantine and report it as the store does.
         if (err instanceof MlxError && err.code === E.OBJECT_CORRUPT) store.verify(oid);
         throw err;
       }
-      opts.progress?.({ files: 1, bytes: size });
+      opts.progress?.({ files: 1, bytes: small.length });
     } else {
-      for (const piece of chunkObject(store, newHasher, oid)) {
-        if (piece.kind === 'recipe') {
-          writer.add(oid, 'r', piece.bytes);
-        } else if (index.has(piece.oid) || writer.has(piece.oid)) {
-          summary.bytesDeduplicated += piece.bytes.length;
-          const loc = index.locate(piece.oid);
-          if (loc) reliedOn.add(loc.packKeyHex);
-        } else {
-          writer.add(piece.oid, 'b', piece.bytes, true);
+      const fd = fs.openSync(store.pathOf(oid), 'r');
+      try {
+        // One pass: each chunk is hashed, packed when new, and fed to the whole-file hash. Chunks are
+        // named by their own bytes, so even a corrupt local file uploads no wrongly named chunk; its
+        // recipe, which claims the whole, is added only once the whole-file hash matches.
+        const whole = newHasher();
+        const recipe: RecipeChunk[] = [];
+        for (const { chunk } of chunksOfFd(fd)) {
+          whole.update(chunk);
+          const chunkOid = hashBytes(newHasher, chunk);
+          recipe.push([chunkOid, chunk.length]);
+          if (index.has(chunkOid) || packedHere.has(chunkOid)) {
+            summary.bytesDeduplicated += chunk.length;
+            const loc = index.locate(chunkOid);
+            if (loc) reliedOn.add(loc.packKeyHex);
+          } else {
+            writer.add(chunkOid, 'b', chunk);
+            packedHere.add(chunkOid);
+          }
+          opts.progress?.({ bytes: chunk.length });
+          if (writer.size >= packTarget) await flush();
         }
-        if (piece.kind === 'chunk') opts.progress?.({ bytes: piece.bytes.length });
-        if (writer.size >= packTarget) await flush();
+        if (`b3:${whole.digestHex()}` !== oid) store.verify(oid); // throws OBJECT_CORRUPT and quarantines
+        // A file that is one chunk was just packed as a plain blob under its own oid.
+        if (recipe.length > 1) writer.add(oid, 'r', Buffer.from(serializeRecipe(recipe)));
+      } finally {
+        fs.closeSync(fd);
       }
       opts.progress?.({ files: 1 });
     }
@@ -134,38 +159,39 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
   return summary;
 }
 
-type Piece = { kind: 'chunk'; oid: Oid; bytes: Buffer } | { kind: 'recipe'; bytes: Buffer };
-
 /**
- * Splits a cache object into chunks, verifying the whole object's hash first (a corrupt local object
- * is never uploaded under a good name), then yields the chunks one at a time — memory stays at one
- * chunk however large the file — and finally the recipe. A file that is one chunk is a plain blob.
+ * Reads whole small files into one reused buffer: no allocation and no separate stat per object,
+ * which for tens of thousands of small objects costs more than reading them.
  */
-function* chunkObject(store: ObjectStore, newHasher: HasherFactory, oid: Oid): Generator<Piece> {
-  const file = store.pathOf(oid);
-  const whole = newHasher();
-  const spans: { offset: number; length: number }[] = [];
-  chunkFile(file, (chunk, offset) => {
-    whole.update(chunk);
-    spans.push({ offset, length: chunk.length });
-  });
-  if (`b3:${whole.digestHex()}` !== oid) store.verify(oid); // throws OBJECT_CORRUPT and quarantines
-  if (spans.length <= 1) {
-    yield { kind: 'chunk', oid, bytes: fs.readFileSync(file) };
-    return;
+class SmallObjectReader {
+  private buf: Buffer;
+
+  /** @param limit files of at least this many bytes are not read (`read` returns undefined) */
+  constructor(private readonly limit: number) {
+    this.buf = Buffer.allocUnsafe(Math.min(limit, 64 * 1024) + 1);
   }
-  const fd = fs.openSync(file, 'r');
-  try {
-    const recipe: RecipeChunk[] = [];
-    for (const s of spans) {
-      const bytes = Buffer.allocUnsafe(s.length);
-      fs.readSync(fd, bytes, 0, s.length, s.offset);
-      const chunkOid = hashBytes(newHasher, bytes);
-      recipe.push([chunkOid, s.length]);
-      yield { kind: 'chunk', oid: chunkOid, bytes };
+
+  /** The file's bytes (a view, valid until the next call), or undefined when it has `limit` bytes or more. */
+  read(file: string): Buffer | undefined {
+    const fd = fs.openSync(file, 'r');
+    try {
+      let n = 0;
+      for (;;) {
+        if (n === this.buf.length) {
+          if (n > this.limit) return undefined;
+          // Bigger than the buffer: ask for the size once, and grow to it (or give up past the limit).
+          const size = fs.fstatSync(fd).size;
+          if (size >= this.limit) return undefined;
+          const bigger = Buffer.allocUnsafe(Math.min(Math.max(size + 1, 2 * this.buf.length), this.limit + 1));
+          this.buf.copy(bigger, 0, 0, n);
+          this.buf = bigger;
+        }
+        const got = fs.readSync(fd, this.buf, n, this.buf.length - n, n);
+        if (got === 0) return this.buf.subarray(0, n);
+        n += got;
+      }
+    } finally {
+      fs.closeSync(fd);
     }
-    yield { kind: 'recipe', bytes: Buffer.from(serializeRecipe(recipe)) };
-  } finally {
-    fs.closeSync(fd);
   }
 }

@@ -37,8 +37,11 @@ export interface Remote {
   /**
    * The object's bytes, or the bytes of `range` (`end` exclusive). Like HTTP, a range reaching past
    * the end of the object is clipped to it; a caller that needs an exact length checks it.
+   * With `into`, bytes that fit are read into it and the result is a view of it (valid until the
+   * caller reuses `into`): downloads in a loop then touch no fresh memory, whose first-touch page
+   * faults can cost more than the transfer.
    */
-  get(key: string, range?: ByteRange): Promise<Buffer>;
+  get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer>;
   /** Streams the object into `dest`, which must not exist yet; returns the number of bytes written. */
   getToFile(key: string, dest: string): Promise<number>;
   /** Stores an object atomically and checks its stored size. Writing an existing key replaces it. */

@@ -207,7 +207,7 @@ export class S3Remote implements Remote {
     }
   }
 
-  async get(key: string, range?: ByteRange): Promise<Buffer> {
+  async get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
     assertKey(key);
     if (range) {
       assertRange(range);
@@ -219,8 +219,7 @@ export class S3Remote implements Remote {
       const res = await client.send(
         new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.keyOf(key), Range: range ? `bytes=${range.start}-${range.end - 1}` : undefined }),
       );
-      const bytes = await res.Body!.transformToByteArray();
-      const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const buf = await readBody(res.Body as Readable, res.ContentLength, into);
       if (res.ContentLength !== undefined && res.ContentLength !== buf.length) {
         throw new MlxError(E.REMOTE_CORRUPT, `${this.where(key)}: received ${buf.length} of ${res.ContentLength} bytes`, { data: { key } });
       }
@@ -465,4 +464,24 @@ function sleep(ms: number): Promise<void> {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * A response body as one Buffer: copied into `into` when its announced length fits there, else
+ * gathered the SDK's way. A body longer than announced is returned whole for the caller to refuse.
+ */
+async function readBody(body: Readable, length: number | undefined, into: Buffer | undefined): Promise<Buffer> {
+  if (!into || length === undefined || length > into.length) {
+    const bytes = await (body as Readable & { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  let n = 0;
+  const extra: Buffer[] = [];
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    const fits = Math.max(0, Math.min(chunk.length, into.length - n));
+    chunk.copy(into, n, 0, fits);
+    if (fits < chunk.length) extra.push(chunk.subarray(fits));
+    n += chunk.length;
+  }
+  return extra.length === 0 ? into.subarray(0, n) : Buffer.concat([into.subarray(0, into.length), ...extra]);
 }

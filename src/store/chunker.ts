@@ -135,7 +135,7 @@ let sharedBuffer: Buffer | undefined;
 let sharedBusy = false;
 
 /**
- * Chunks a file read with `fs.readSync` into one reused buffer of 2 × max bytes, calling `onChunk` for
+ * Chunks a file read with `fs.readSync` into one reused buffer of 4 × max bytes, calling `onChunk` for
  * each chunk in order. The boundaries equal `chunkBuffer` of the same bytes.
  *
  * The `chunk` Buffer is a view into the read buffer and is valid only during the callback: hash it,
@@ -158,9 +158,26 @@ export function chunkFile(path: string, a: ChunkerOptions | OnChunk | undefined,
 
 /** `chunkFile` for an open file descriptor, read from position 0 to its end. */
 export function chunkFd(fd: number, opts: ChunkerOptions | undefined, onChunk: OnChunk): { size: number; chunks: number } {
+  let size = 0;
+  let chunks = 0;
+  for (const { chunk, offset } of chunksOfFd(fd, opts)) {
+    onChunk(chunk, offset);
+    size = offset + chunk.length;
+    chunks++;
+  }
+  return { size, chunks };
+}
+
+/**
+ * The chunks of an open file, in order, as a generator (so an async caller can await between chunks).
+ * Each `chunk` is a view into a reused read buffer, valid until the next iteration.
+ */
+export function* chunksOfFd(fd: number, opts?: ChunkerOptions): Generator<{ chunk: Buffer; offset: number }> {
   const p = resolve(opts);
-  const want = 2 * p.max;
-  // A callback that chunks another file must not clobber the outer call's buffer.
+  // Each refill first moves the unchunked tail (< max) to the front: 4 × max keeps that move to a
+  // third of the bytes read, where 2 × max moved about as much as it read.
+  const want = 4 * p.max;
+  // A caller that chunks another file meanwhile must not clobber this one's buffer.
   const reuse = !sharedBusy;
   let buf: Buffer;
   if (reuse) {
@@ -175,7 +192,6 @@ export function chunkFd(fd: number, opts: ChunkerOptions | undefined, onChunk: O
     let end = 0; // one past the last byte read into buf
     let filePos = 0; // file position of buf[end]
     let eof = false;
-    let chunks = 0;
     for (;;) {
       if (!eof && end - start < p.max) {
         if (start > 0) {
@@ -190,13 +206,11 @@ export function chunkFd(fd: number, opts: ChunkerOptions | undefined, onChunk: O
           filePos += n;
         }
       }
-      if (start === end) break;
+      if (start === end) return;
       const length = findCut(buf, start, end, p);
-      onChunk(buf.subarray(start, start + length), filePos - (end - start));
-      chunks++;
+      yield { chunk: buf.subarray(start, start + length), offset: filePos - (end - start) };
       start += length;
     }
-    return { size: filePos, chunks };
   } finally {
     if (reuse) sharedBusy = false;
   }

@@ -106,15 +106,19 @@ export class ObjectStore {
   /**
    * Moves a temp file (from newTempPath) into the store after hashing it: the file must hash to
    * `expected`, else it is deleted and OBJECT_CORRUPT thrown. Used to rebuild large files from chunks.
+   * `hashedAs` is the oid of the bytes the caller wrote into the file as it wrote them (one pass
+   * instead of two); without it the file is read and hashed here.
    */
-  adoptTempFile(tmp: string, expected: Oid, source: string): void {
+  adoptTempFile(tmp: string, expected: Oid, source: string, hashedAs?: Oid): void {
     try {
-      const fd = fs.openSync(tmp, 'r');
-      let actual: Oid;
-      try {
-        actual = hashFd(this.newHasher, fd).oid;
-      } finally {
-        fs.closeSync(fd);
+      let actual = hashedAs;
+      if (actual === undefined) {
+        const fd = fs.openSync(tmp, 'r');
+        try {
+          actual = hashFd(this.newHasher, fd).oid;
+        } finally {
+          fs.closeSync(fd);
+        }
       }
       if (actual !== expected) throw corruptDownload(expected, source);
       fs.chmodSync(tmp, OBJECT_MODE);

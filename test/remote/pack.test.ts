@@ -154,6 +154,20 @@ describe('PackWriter and readers', () => {
     expect(() => writer.add(objs[0]!.oid, 'b', objs[0]!.bytes)).toThrow(expect.objectContaining({ code: E.BAD_STATE }));
   });
 
+  it('builds the same pack in a reused, dirty or outgrown buffer', () => {
+    const objs = [...sampleObjects(40), { bytes: prng(300_000, 'big'), oid: '' }, { bytes: csv(4000), oid: '' }].map((o) => ({ ...o, oid: hashBytes(newHasher, o.bytes) }));
+    const fresh = packOf(objs);
+    // A tiny buffer that must grow several times, and a large one full of leftovers of an earlier pack.
+    const tiny = packOf(objs, { buffer: Buffer.alloc(100, 0x77) });
+    const dirty = Buffer.alloc(fresh.pack.length * 2, 0xee);
+    const reused = packOf(objs, { buffer: dirty });
+    expect(tiny.pack.equals(fresh.pack)).toBe(true);
+    expect(reused.pack.equals(fresh.pack)).toBe(true);
+    expect(reused.indexText).toBe(fresh.indexText);
+    expect(reused.writer.storage).toBe(dirty); // built in place, not copied elsewhere
+    expect(tiny.writer.storage.length).toBeGreaterThanOrEqual(fresh.pack.length);
+  });
+
   it('refuses to pack a blob under the wrong oid', () => {
     const writer = new PackWriter(newHasher);
     const wrong = hashBytes(newHasher, Buffer.from('other'));

@@ -1,0 +1,137 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadHasher, type HasherFactory } from '../../src/hash/blake3.js';
+import { hashBytes } from '../../src/hash/hash-file.js';
+import { parsePackIndex } from '../../src/formats/pack-index.js';
+import { DirRemote } from '../../src/remote/dir-remote.js';
+import { fetchObjects } from '../../src/remote/fetch.js';
+import { pushObjects } from '../../src/remote/push.js';
+import { RemoteIndex } from '../../src/remote/remote-index.js';
+import type { ByteRange, Remote } from '../../src/remote/remote.js';
+import { ObjectStore } from '../../src/store/object-store.js';
+import { E } from '../../src/util/errors.js';
+import { rejectionCode } from '../helpers/errors.js';
+import { tempDir } from '../helpers/repo.js';
+
+let newHasher: HasherFactory;
+beforeAll(async () => {
+  newHasher = await loadHasher();
+});
+
+/**
+ * A real directory remote whose ranged reads finish in the reverse order they were asked for (each
+ * waits until every later one has finished), so a large file's chunks arrive out of order.
+ */
+function reversingRemote(inner: DirRemote, window: number): Remote {
+  let started = 0;
+  const done: Promise<void>[] = [];
+  return Object.assign(Object.create(inner) as Remote, {
+    async get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
+      if (!range) return inner.get(key, range, into);
+      const n = started++;
+      let finish!: () => void;
+      done[n] = new Promise<void>((resolve) => (finish = resolve));
+      // Wait for the next request of this window to finish first (the last one of a window waits for none).
+      const later = (n + 1) % window === 0 ? undefined : done[n + 1] ?? new Promise<void>((r) => setTimeout(r, 50));
+      await later;
+      try {
+        return await inner.get(key, range, into);
+      } finally {
+        finish();
+      }
+    },
+  });
+}
+
+function setUp() {
+  const root = tempDir('mlx-transfer-');
+  const remoteDir = path.join(root, 'remote');
+  fs.mkdirSync(remoteDir);
+  const source = new ObjectStore(path.join(root, 'source'), newHasher);
+  source.init();
+  const target = new ObjectStore(path.join(root, 'target'), newHasher);
+  target.init();
+  return { root, remoteDir, source, target, remote: new DirRemote(remoteDir) };
+}
+
+describe('push and fetch of a large file', () => {
+  it('rebuilds a file whose chunks arrive out of order, hashing it exactly once in order', async () => {
+    const { root, source, target, remote } = setUp();
+    try {
+      const data = crypto.randomBytes(9 << 20);
+      const file = path.join(root, 'big.bin');
+      fs.writeFileSync(file, data);
+      const { oid } = source.importFile(file);
+      // Small packs so the chunks land in several packs and so several ranged reads.
+      const index = await RemoteIndex.load(remote, path.join(root, 'idx-push'));
+      const pushed = await pushObjects(source, newHasher, remote, index, [oid], { packTarget: 1 << 20 });
+      expect(pushed.packs).toBeGreaterThan(3);
+
+      const jobs = 4;
+      const fetchIndex = await RemoteIndex.load(remote, path.join(root, 'idx-fetch'));
+      const res = await fetchObjects(target, newHasher, reversingRemote(remote, jobs), fetchIndex, [oid], { jobs });
+      expect(res).toMatchObject({ fetched: 1, missingOnRemote: [] });
+      expect(fs.readFileSync(target.pathOf(oid)).equals(data)).toBe(true);
+      expect(fs.readdirSync(target.tmpDir)).toEqual([]);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a rebuilt file with one tampered chunk: nothing enters the cache, no temp file stays', async () => {
+    const { root, remoteDir, source, target, remote } = setUp();
+    try {
+      const data = crypto.randomBytes(6 << 20);
+      const file = path.join(root, 'big.bin');
+      fs.writeFileSync(file, data);
+      const { oid } = source.importFile(file);
+      const index = await RemoteIndex.load(remote, path.join(root, 'idx-push'));
+      await pushObjects(source, newHasher, remote, index, [oid]);
+      // Flip one byte in the middle of a raw chunk (random data is stored uncompressed).
+      const idxFile = fs.readdirSync(path.join(remoteDir, 'packs')).find((f) => f.endsWith('.idx'))!;
+      const packIndex = parsePackIndex(fs.readFileSync(path.join(remoteDir, 'packs', idxFile)), idxFile);
+      const chunk = packIndex.entries.find((e) => e.t === 'b' && e.c === 'none')!;
+      const packFile = path.join(remoteDir, 'packs', idxFile.replace(/\.idx$/, '.pack'));
+      const pack = fs.readFileSync(packFile);
+      pack[chunk.off + (chunk.len >> 1)] ^= 0x20;
+      fs.writeFileSync(packFile, pack);
+      expect(hashBytes(newHasher, pack)).not.toBe(packIndex.pack);
+
+      const fetchIndex = await RemoteIndex.load(remote, path.join(root, 'idx-fetch'));
+      expect(await rejectionCode(fetchObjects(target, newHasher, remote, fetchIndex, [oid]))).toBe(E.OBJECT_CORRUPT);
+      expect(target.has(oid)).toBe(false);
+      expect(fs.readdirSync(target.tmpDir)).toEqual([]);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('uploads a shared chunk once, even while the pack holding it is still uploading', async () => {
+    const { root, source, remote } = setUp();
+    try {
+      // B starts with all of A: content-defined cuts are the same up to where A ends.
+      const a = crypto.randomBytes(6 << 20);
+      const b = Buffer.concat([a, crypto.randomBytes(2 << 20)]);
+      const oids = ['a.bin', 'b.bin'].map((name, i) => {
+        fs.writeFileSync(path.join(root, name), i === 0 ? a : b);
+        return source.importFile(path.join(root, name)).oid;
+      });
+      // Uploads that take a while, and room for all of them at once: A's packs are all in flight
+      // while B is chunked, so only the push's own memory of what it packed can spare the resend.
+      const slow = Object.assign(Object.create(remote) as Remote, {
+        async put(key: string, body: Buffer): Promise<void> {
+          await new Promise((r) => setTimeout(r, 300));
+          return remote.put(key, body);
+        },
+      });
+      const index = await RemoteIndex.load(remote, path.join(root, 'idx'));
+      const res = await pushObjects(source, newHasher, slow, index, oids, { packTarget: 1 << 20, jobs: 32 });
+      expect(res.bytesDeduplicated).toBeGreaterThan(4 << 20);
+      expect(res.bytesSent).toBeLessThan(b.length + (1 << 20));
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
