@@ -75,16 +75,19 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
   // Pack buffers are reused once their upload is done: fresh 32 MiB buffers cost page faults.
   const capacity = packTarget + packHeadroom(Math.max(chunkThreshold, DEFAULT_CHUNKER_OPTIONS.max));
   const spare: Buffer[] = [];
-  const newWriter = () => new PackWriter(newHasher, { level: 1, buffer: spare.pop() ?? Buffer.allocUnsafe(capacity) });
-  let writer = newWriter();
+  // Each writer is made when its first object comes, so it can take the buffer of a pack whose
+  // upload finished meanwhile.
+  let building: PackWriter | undefined;
+  const writer = () => (building ??= new PackWriter(newHasher, { level: 1, buffer: spare.pop() ?? Buffer.allocUnsafe(capacity) }));
+  const full = () => building !== undefined && building.size >= packTarget;
   const inFlight = new Set<Promise<void>>();
   const failures: unknown[] = [];
   const flush = async () => {
-    if (writer.count === 0) return;
-    const { pack, index: packIndex } = writer.finish();
-    const storage = writer.storage;
+    if (building === undefined || building.count === 0) return;
+    const { pack, index: packIndex } = building.finish();
+    const storage = building.storage;
     summary.uploadedObjects += packIndex.entries.length;
-    writer = newWriter();
+    building = undefined;
     const upload = (async () => {
       const idxBytes = Buffer.from(serializePackIndex(packIndex));
       await remote.put(packKey(packIndex.pack), pack);
@@ -104,6 +107,16 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
     if (failures.length) throw failures[0];
   };
 
+  // Packing is synchronous; uploads advance only when the event loop runs. Yielding every few
+  // milliseconds lets the pack before this one travel (file system threads, the network, the
+  // server) while this one is being built.
+  let lastYield = Date.now();
+  const letUploadsRun = async () => {
+    if (inFlight.size === 0 || Date.now() - lastYield < 5) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    lastYield = Date.now();
+  };
+
   const reader = new SmallObjectReader(chunkThreshold);
   /** Chunks packed by this push, also in packs still uploading: a repeated chunk is sent once. */
   const packedHere = new Set<Oid>();
@@ -111,7 +124,7 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
     const small = reader.read(store.pathOf(oid));
     if (small) {
       try {
-        writer.add(oid, 'b', small);
+        writer().add(oid, 'b', small);
       } catch (err) {
         // The pack writer refuses bytes that do not match their oid: quarantine and report it as the store does.
         if (err instanceof MlxError && err.code === E.OBJECT_CORRUPT) store.verify(oid);
@@ -135,21 +148,23 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
             const loc = index.locate(chunkOid);
             if (loc) reliedOn.add(loc.packKeyHex);
           } else {
-            writer.add(chunkOid, 'b', chunk);
+            writer().add(chunkOid, 'b', chunk);
             packedHere.add(chunkOid);
           }
           opts.progress?.({ bytes: chunk.length });
-          if (writer.size >= packTarget) await flush();
+          if (full()) await flush();
+          else await letUploadsRun();
         }
         if (`b3:${whole.digestHex()}` !== oid) store.verify(oid); // throws OBJECT_CORRUPT and quarantines
         // A file that is one chunk was just packed as a plain blob under its own oid.
-        if (recipe.length > 1) writer.add(oid, 'r', Buffer.from(serializeRecipe(recipe)));
+        if (recipe.length > 1) writer().add(oid, 'r', Buffer.from(serializeRecipe(recipe)));
       } finally {
         fs.closeSync(fd);
       }
       opts.progress?.({ files: 1 });
     }
-    if (writer.size >= packTarget) await flush();
+    if (full()) await flush();
+    else await letUploadsRun();
   }
   await flush();
   await Promise.all(inFlight);
