@@ -21,6 +21,11 @@ export interface PushOptions {
   packTarget?: number;
   /** Files at least this large are split into content-defined chunks (default 4 MiB). */
   chunkThreshold?: number;
+  /**
+   * Object sizes as manifests and pointers record them: a small object is then read with a single
+   * read call, and the progress total needs no stat per object. What is read is hashed either way.
+   */
+  sizes?: ReadonlyMap<Oid, number>;
 }
 
 export interface PushSummary {
@@ -69,16 +74,17 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
     });
   }
   await ensureLayout(remote, true);
-  // Sizes for the progress bar cost a stat per object: only when a bar is shown.
-  if (opts.progress) opts.progress({ totalFiles: todo.length, totalBytes: todo.reduce((n, o) => n + fs.statSync(store.pathOf(o)).size, 0) });
+  const sizeOf = (oid: Oid) => opts.sizes?.get(oid) ?? fs.statSync(store.pathOf(oid)).size;
+  if (opts.progress) opts.progress({ totalFiles: todo.length, totalBytes: todo.reduce((n, o) => n + sizeOf(o), 0) });
 
   // Pack buffers are reused once their upload is done: fresh 32 MiB buffers cost page faults.
   const capacity = packTarget + packHeadroom(Math.max(chunkThreshold, DEFAULT_CHUNKER_OPTIONS.max));
   const spare: Buffer[] = [];
-  // Each writer is made when its first object comes, so it can take the buffer of a pack whose
-  // upload finished meanwhile.
+  // Every blob is hashed here before it is packed (chunks are named by hashing them), so the writer
+  // does not hash again. Each writer is made when its first object comes, so it can take the buffer
+  // of a pack whose upload finished meanwhile.
   let building: PackWriter | undefined;
-  const writer = () => (building ??= new PackWriter(newHasher, { level: 1, buffer: spare.pop() ?? Buffer.allocUnsafe(capacity) }));
+  const writer = () => (building ??= new PackWriter(newHasher, { level: 1, verify: false, buffer: spare.pop() ?? Buffer.allocUnsafe(capacity) }));
   const full = () => building !== undefined && building.size >= packTarget;
   const inFlight = new Set<Promise<void>>();
   const failures: unknown[] = [];
@@ -120,16 +126,25 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
   const reader = new SmallObjectReader(chunkThreshold);
   /** Chunks packed by this push, also in packs still uploading: a repeated chunk is sent once. */
   const packedHere = new Set<Oid>();
+  /** A small object's bytes, checked against its oid (never upload a wrong name), or undefined for a large one. */
+  const readSmall = (oid: Oid): Buffer | undefined => {
+    const file = store.pathOf(oid);
+    const hint = opts.sizes?.get(oid);
+    let bytes = reader.read(file, hint);
+    if (bytes === undefined || hashBytes(newHasher, bytes) === oid) return bytes;
+    if (hint !== undefined) {
+      // The recorded size may be wrong (a hand-edited pointer): read the file whole and look again.
+      bytes = reader.read(file);
+      if (bytes === undefined || hashBytes(newHasher, bytes) === oid) return bytes;
+    }
+    store.verify(oid); // throws OBJECT_CORRUPT and quarantines the object
+    throw new MlxError(E.OBJECT_CORRUPT, `cache object ${oid} changed while it was being read`, { data: { oid } });
+  };
+
   for (const oid of todo) {
-    const small = reader.read(store.pathOf(oid));
+    const small = readSmall(oid);
     if (small) {
-      try {
-        writer().add(oid, 'b', small);
-      } catch (err) {
-        // The pack writer refuses bytes that do not match their oid: quarantine and report it as the store does.
-        if (err instanceof MlxError && err.code === E.OBJECT_CORRUPT) store.verify(oid);
-        throw err;
-      }
+      writer().add(oid, 'b', small);
       opts.progress?.({ files: 1, bytes: small.length });
     } else {
       const fd = fs.openSync(store.pathOf(oid), 'r');
@@ -186,10 +201,20 @@ class SmallObjectReader {
     this.buf = Buffer.allocUnsafe(Math.min(limit, 64 * 1024) + 1);
   }
 
-  /** The file's bytes (a view, valid until the next call), or undefined when it has `limit` bytes or more. */
-  read(file: string): Buffer | undefined {
+  /**
+   * The file's bytes (a view, valid until the next call), or undefined when it has `limit` bytes or
+   * more. With `expectedSize`, only that many bytes are asked for: one read call instead of two.
+   */
+  read(file: string, expectedSize?: number): Buffer | undefined {
+    if (expectedSize !== undefined && expectedSize >= this.limit) return undefined;
     const fd = fs.openSync(file, 'r');
     try {
+      if (expectedSize !== undefined) {
+        if (this.buf.length < expectedSize) this.buf = Buffer.allocUnsafe(Math.min(Math.max(expectedSize, 2 * this.buf.length), this.limit + 1));
+        let n = 0;
+        for (let got = -1; n < expectedSize && got !== 0; n += got) got = fs.readSync(fd, this.buf, n, expectedSize - n, n);
+        return this.buf.subarray(0, n); // a short file hashes wrong, and is reported as corrupt
+      }
       let n = 0;
       for (;;) {
         if (n === this.buf.length) {

@@ -30,11 +30,18 @@ function manifestEntries(repo: Repo, s: Selection): ManifestEntry[] {
   return part;
 }
 
-function neededOids(repo: Repo, selection: Selection[]): Oid[] {
+/** The objects a selection needs, with the sizes its pointers and manifests record (manifests have none). */
+function neededOids(repo: Repo, selection: Selection[], sizes?: Map<Oid, number>): Oid[] {
   const oids: Oid[] = [];
   for (const s of selection) {
-    oids.push(s.tracked.pointer.oid);
-    for (const e of manifestEntries(repo, s)) if (isFileEntry(e)) oids.push(e.o);
+    const p = s.tracked.pointer;
+    oids.push(p.oid);
+    if (p.kind === 'file') sizes?.set(p.oid, p.size);
+    for (const e of manifestEntries(repo, s)) {
+      if (!isFileEntry(e)) continue;
+      oids.push(e.o);
+      sizes?.set(e.o, e.s);
+    }
   }
   return oids;
 }
@@ -75,7 +82,9 @@ export async function push(repo: Repo, cwd: string, paths: string[], opts: Trans
   // Whole-repository pushes also send what the recorded runs need (records, environments, inputs),
   // as far as this cache has them.
   const runs = paths.length === 0 ? localRunObjects(repo) : [];
-  const summary = await pushObjects(repo.store, repo.newHasher, remote, index, [...neededOids(repo, selection), ...runs], { jobs: opts.jobs, progress: opts.progress });
+  const sizes = new Map<Oid, number>();
+  const needed = neededOids(repo, selection, sizes);
+  const summary = await pushObjects(repo.store, repo.newHasher, remote, index, [...needed, ...runs], { jobs: opts.jobs, progress: opts.progress, sizes });
   return { remote: name, ...summary, warnings: index.warnings };
 }
 

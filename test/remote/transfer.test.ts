@@ -10,10 +10,11 @@ import { fetchObjects } from '../../src/remote/fetch.js';
 import { pushObjects } from '../../src/remote/push.js';
 import { RemoteIndex } from '../../src/remote/remote-index.js';
 import type { ByteRange, Remote } from '../../src/remote/remote.js';
+import { chunkBuffer } from '../../src/store/chunker.js';
 import { ObjectStore } from '../../src/store/object-store.js';
 import { E } from '../../src/util/errors.js';
 import { rejectionCode } from '../helpers/errors.js';
-import { tempDir } from '../helpers/repo.js';
+import { bytes, tempDir } from '../helpers/repo.js';
 
 let newHasher: HasherFactory;
 beforeAll(async () => {
@@ -112,8 +113,12 @@ describe('push and fetch of a large file', () => {
     const { root, source, remote } = setUp();
     try {
       // B starts with all of A: content-defined cuts are the same up to where A ends.
-      const a = crypto.randomBytes(6 << 20);
-      const b = Buffer.concat([a, crypto.randomBytes(2 << 20)]);
+      const a = bytes(6 << 20, 'shared-a');
+      const b = Buffer.concat([a, bytes(2 << 20, 'shared-b')]);
+      // Every chunk of A but its last (cut by A's end) is also a chunk of B.
+      const spans = chunkBuffer(a);
+      const shared = a.length - spans[spans.length - 1]!.length;
+      expect(shared).toBeGreaterThan(1 << 20);
       const oids = ['a.bin', 'b.bin'].map((name, i) => {
         fs.writeFileSync(path.join(root, name), i === 0 ? a : b);
         return source.importFile(path.join(root, name)).oid;
@@ -128,8 +133,36 @@ describe('push and fetch of a large file', () => {
       });
       const index = await RemoteIndex.load(remote, path.join(root, 'idx'));
       const res = await pushObjects(source, newHasher, slow, index, oids, { packTarget: 1 << 20, jobs: 32 });
-      expect(res.bytesDeduplicated).toBeGreaterThan(4 << 20);
-      expect(res.bytesSent).toBeLessThan(b.length + (1 << 20));
+      expect(res.bytesDeduplicated).toBe(shared);
+      expect(res.bytesSent).toBeLessThan(a.length + b.length - shared + (1 << 20));
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('push of small objects', () => {
+  it('reads by the recorded size, survives a wrongly recorded size, and refuses a corrupt object', async () => {
+    const { root, source, target, remote } = setUp();
+    try {
+      const datas = Array.from({ length: 20 }, (_, i) => bytes(1000 + i * 37, `small${i}`));
+      const oids = datas.map((d) => source.putBytes(d));
+      const sizes = new Map(oids.map((o, i) => [o, datas[i]!.length] as const));
+      sizes.set(oids[3]!, 10); // as a hand-edited pointer might say
+      sizes.set(oids[4]!, 50 << 20); // "large": goes the chunking way, and is one chunk
+      const index = await RemoteIndex.load(remote, path.join(root, 'idx'));
+      const res = await pushObjects(source, newHasher, remote, index, oids, { sizes });
+      expect(res.uploadedObjects).toBe(20);
+      const fetchIndex = await RemoteIndex.load(remote, path.join(root, 'idx-fetch'));
+      await fetchObjects(target, newHasher, remote, fetchIndex, oids);
+      oids.forEach((o, i) => expect(fs.readFileSync(target.pathOf(o)).equals(datas[i]!)).toBe(true));
+
+      const bad = source.putBytes(bytes(5000, 'to-corrupt'));
+      fs.chmodSync(source.pathOf(bad), 0o644);
+      fs.writeFileSync(source.pathOf(bad), bytes(5000, 'something else'));
+      expect(await rejectionCode(pushObjects(source, newHasher, remote, index, [bad], { sizes: new Map([[bad, 5000]]) }))).toBe(E.OBJECT_CORRUPT);
+      expect(source.has(bad)).toBe(false); // quarantined
+      expect(fs.readdirSync(source.quarantineDir)).toHaveLength(1);
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }
