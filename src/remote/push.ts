@@ -17,7 +17,7 @@ import type { TransferProgress } from './transfer-progress.js';
 export interface PushOptions {
   jobs?: number;
   progress?: TransferProgress;
-  /** Roll to a new pack past this many bytes (default 32 MiB). */
+  /** Roll to a new pack past this many bytes (default 16 MiB). */
   packTarget?: number;
   /** Files at least this large are split into content-defined chunks (default 4 MiB). */
   chunkThreshold?: number;
@@ -51,7 +51,7 @@ const MIB = 1024 * 1024;
  */
 export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, remote: Remote, index: RemoteIndex, oids: Oid[], opts: PushOptions = {}): Promise<PushSummary> {
   const jobs = Math.max(1, opts.jobs ?? 4);
-  const packTarget = opts.packTarget ?? 32 * MIB;
+  const packTarget = opts.packTarget ?? 16 * MIB;
   const chunkThreshold = opts.chunkThreshold ?? 4 * MIB;
   // Packs a pending remote gc plans to remove are not relied on: their objects are sent again.
   const doomed = await doomedPacks(remote);
@@ -77,7 +77,7 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
   const sizeOf = (oid: Oid) => opts.sizes?.get(oid) ?? fs.statSync(store.pathOf(oid)).size;
   if (opts.progress) opts.progress({ totalFiles: todo.length, totalBytes: todo.reduce((n, o) => n + sizeOf(o), 0) });
 
-  // Pack buffers are reused once their upload is done: fresh 32 MiB buffers cost page faults.
+  // Pack buffers are reused once their upload is done: fresh buffers cost page faults.
   const capacity = packTarget + packHeadroom(Math.max(chunkThreshold, DEFAULT_CHUNKER_OPTIONS.max));
   const spare: Buffer[] = [];
   // Every blob is hashed here before it is packed (chunks are named by hashing them), so the writer
