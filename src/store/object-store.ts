@@ -7,6 +7,9 @@ import { oidHex, type Oid } from '../hash/oid.js';
 import { E, MlxError, isErrno } from '../util/errors.js';
 import { removeOrphanedTemps } from '../util/orphans.js';
 
+const TEMP_NONCE = crypto.randomBytes(6).toString('hex');
+let tempCounter = 0;
+
 /** Objects are read-only so an in-place edit of a linked workspace file cannot silently change them. */
 const OBJECT_MODE = 0o444;
 /** Above this many lookups, listing the 256 fan-out folders beats one stat per object. */
@@ -98,8 +101,10 @@ export class ObjectStore {
     try {
       fs.writeFileSync(tmp, data, { flag: 'wx', mode: OBJECT_MODE });
       this.moveIntoPlace(tmp, oid);
-    } finally {
+    } catch (err) {
+      // Only a failure leaves the temp file behind (once renamed it is gone: no unlink call per object).
       fs.rmSync(tmp, { force: true });
+      throw err;
     }
   }
 
@@ -229,9 +234,13 @@ export class ObjectStore {
     }
   }
 
-  /** A fresh temp path inside the store, on the same filesystem as the objects. */
+  /**
+   * A fresh temp path inside the store, on the same filesystem as the objects: `<pid>-<random>-<n>`
+   * (the pid lets a later process sweep what a killed one left; the random part, drawn once per
+   * process, keeps a recycled pid from meeting an old name).
+   */
   newTempPath(): string {
-    return path.join(this.tmpDir, `${process.pid}-${crypto.randomBytes(8).toString('hex')}`);
+    return path.join(this.tmpDir, `${process.pid}-${TEMP_NONCE}-${(tempCounter++).toString(36)}`);
   }
 
   /** Removes temp files of killed writers (see removeOrphanedTemps). */
