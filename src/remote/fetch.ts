@@ -35,8 +35,11 @@ interface Want {
   entry: PackEntry;
   /** For a chunk: where it goes in its file. Ranges are fetched in file order, so hashing rarely waits. */
   fileOffset?: number;
-  /** Called with the member's decoded bytes. */
-  take: (bytes: Buffer) => void;
+  /**
+   * Called with the member's decoded bytes, which stay valid until the promise it may return settles
+   * (the buffer they live in is reused afterwards).
+   */
+  take: (bytes: Buffer) => void | Promise<void>;
 }
 
 /**
@@ -95,57 +98,79 @@ export async function fetchObjects(store: ObjectStore, newHasher: HasherFactory,
               // No per-chunk hash: the whole-file hash checks every chunk, and the file reaches the
               // cache only if it matches.
               if (bytes.length !== size) throw new MlxError(E.OBJECT_CORRUPT, `chunk ${chunkOid} of ${oid} from ${source(loc.packKeyHex)} has ${bytes.length} bytes, its recipe says ${size}`);
-              file.write(offsets[i]!, bytes);
               opts.progress?.({ bytes: size });
+              return file.write(offsets[i]!, bytes);
             },
           });
         });
       }
       await fetchGroups(remote, phase2, jobs, summary);
       for (const [oid, file] of files) {
-        const actual = file.finish();
+        const actual = await file.finish();
         store.adoptTempFile(file.tmp, oid, `${remote.url} (rebuilt from chunks)`, actual);
         summary.fetched++;
         opts.progress?.({ files: 1 });
       }
     } finally {
-      for (const file of files.values()) file.discard();
+      for (const file of files.values()) {
+        await file.settle();
+        file.discard();
+      }
     }
   }
   return summary;
 }
 
 /**
- * A large file being rebuilt from chunks that may arrive in any order. Each chunk is written at its
- * offset at once; the whole-file hash advances over the longest written prefix — from the chunk in
- * memory when it arrives in order (the usual case), else by reading the file back — so no chunk is
- * held in memory waiting for its predecessors.
+ * A large file being rebuilt from chunks that may arrive in any order. The whole-file hash advances
+ * over the longest written prefix. A chunk that continues it (the usual case: ranges are fetched in
+ * file order) is hashed from memory while the file system writes it in the background, so hashing and
+ * writing overlap. A chunk that arrives early is written at once and hashed later by reading it back,
+ * so no chunk is held in memory waiting for its predecessors.
  */
 class FileRebuild {
   private fd: number;
   private readonly hasher: Hasher;
   private hashed = 0;
-  /** Written but not yet hashed: offset -> length. */
+  /** Written (synchronously) but not yet hashed: offset -> length. */
   private readonly pending = new Map<number, number>();
+  /** Background writes still running (or failed). */
+  private readonly writes = new Set<Promise<void>>();
+  private failure: unknown;
 
   constructor(readonly tmp: string, newHasher: HasherFactory, private readonly size: number) {
     this.fd = fs.openSync(tmp, 'wx+', 0o644); // read back to hash chunks that arrived early
     this.hasher = newHasher();
   }
 
-  write(offset: number, bytes: Buffer): void {
-    for (let done = 0; done < bytes.length; ) done += fs.writeSync(this.fd, bytes, done, bytes.length - done, offset + done);
-    if (offset === this.hashed) {
-      this.hasher.update(bytes);
-      this.hashed += bytes.length;
-      this.catchUp();
-    } else {
+  /** Writes a chunk at its offset; the returned promise settles when `bytes` may be reused. */
+  write(offset: number, bytes: Buffer): Promise<void> | undefined {
+    if (offset !== this.hashed) {
+      writeAllSync(this.fd, bytes, offset);
       this.pending.set(offset, bytes.length);
+      return undefined;
     }
+    const written = writeAll(this.fd, bytes, offset).catch((err) => {
+      this.failure ??= err;
+      throw err;
+    });
+    this.writes.add(written);
+    void written.then(() => this.writes.delete(written), () => undefined);
+    this.hasher.update(bytes);
+    this.hashed += bytes.length;
+    this.catchUp();
+    return written;
   }
 
-  /** Closes the file and returns the oid of its bytes. */
-  finish(): Oid {
+  /** Waits until no background write is running. */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.writes]);
+  }
+
+  /** Waits for the background writes, closes the file and returns the oid of its bytes. */
+  async finish(): Promise<Oid> {
+    await this.settle();
+    if (this.failure) throw this.failure;
     this.catchUp();
     if (this.hashed !== this.size) throw new Error(`internal: rebuilt ${this.hashed} of ${this.size} bytes`);
     fs.closeSync(this.fd);
@@ -153,7 +178,7 @@ class FileRebuild {
     return oidFromHex(this.hasher.digestHex());
   }
 
-  /** Removes the temp file unless the store adopted it. */
+  /** Removes the temp file unless the store adopted it. Call only once no write is running (`settle`). */
   discard(): void {
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;
@@ -173,6 +198,19 @@ class FileRebuild {
       }
       this.hashed += len;
     }
+  }
+}
+
+function writeAllSync(fd: number, bytes: Buffer, position: number): void {
+  for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done, position + done);
+}
+
+/** `writeAllSync` on a file-system thread. */
+async function writeAll(fd: number, bytes: Buffer, position: number): Promise<void> {
+  for (let done = 0; done < bytes.length; ) {
+    done += await new Promise<number>((resolve, reject) =>
+      fs.write(fd, bytes, done, bytes.length - done, position + done, (err, n) => (err ? reject(err) : resolve(n))),
+    );
   }
 }
 
@@ -210,7 +248,14 @@ async function fetchGroups(remote: Remote, groups: Map<string, Want[]>, jobs: nu
     try {
       const bytes = await remote.get(packKey(`b3:${r.hex}`), { start: r.start, end: r.end }, scratch);
       summary.bytesReceived += bytes.length;
-      for (const w of r.wants) w.take(extractMember(bytes, w.entry, r.start));
+      const writing: Promise<void>[] = [];
+      for (const w of r.wants) {
+        const done = w.take(extractMember(bytes, w.entry, r.start));
+        if (done) writing.push(done);
+      }
+      // Every write must be over before the buffer is reused, even when one of them failed.
+      const failed = (await Promise.allSettled(writing)).find((r) => r.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
     } finally {
       buffers.push(scratch);
     }

@@ -206,6 +206,14 @@ export class ObjectStore {
     }
   }
 
+  /**
+   * Like `verify`, but trusts an object this process wrote from bytes it hashed itself (a pull that
+   * just rebuilt it): linking a just-fetched checkpoint into the workspace does not hash it twice.
+   */
+  verifyUnlessWrittenHere(oid: Oid): void {
+    if (!this.writtenHere.has(oid)) this.verify(oid);
+  }
+
   /** Re-hashes an object; a mismatch quarantines it and throws OBJECT_CORRUPT. */
   verify(oid: Oid, onProgress?: (bytes: number) => void): void {
     let fd: number;

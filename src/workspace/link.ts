@@ -55,17 +55,17 @@ function place(repo: Repo, type: LinkType, oid: Oid, tmp: string, executable: bo
       repo.store.copyOutVerified(oid, tmp, mode, onBytes);
       return;
     case 'reflink':
-      if (repo.verifyLinks) repo.store.verify(oid);
+      if (repo.verifyLinks) repo.store.verifyUnlessWrittenHere(oid);
       fs.copyFileSync(obj, tmp, fs.constants.COPYFILE_FICLONE_FORCE | fs.constants.COPYFILE_EXCL);
       fs.chmodSync(tmp, mode);
       onBytes?.(fs.statSync(tmp).size);
       return;
     case 'hardlink':
-      if (repo.verifyLinks) repo.store.verify(oid);
+      if (repo.verifyLinks) repo.store.verifyUnlessWrittenHere(oid);
       fs.linkSync(obj, tmp);
       return;
     case 'symlink':
-      if (repo.verifyLinks) repo.store.verify(oid);
+      if (repo.verifyLinks) repo.store.verifyUnlessWrittenHere(oid);
       fs.symlinkSync(obj, tmp);
       return;
   }
