@@ -172,7 +172,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('hook', { hidden: true })
     .argument('<name>')
     .argument('[args...]')
-    .action(async (name: string) => (await import('./commands/git-integration.js')).runHookCommand(out(), name));
+    .action(async (name: string, args: string[]) => (await import('./commands/git-integration.js')).runHookCommand(out(), name, args));
   program
     .command('merge-driver', { hidden: true })
     .description('git merge driver: mlx merge-driver %O %A %B %P')

@@ -157,6 +157,48 @@ export async function commitsFrom(repo: GitRepo, ref: string, opts: { depth?: nu
   return log.map((c) => ({ oid: c.oid, time: c.commit.committer.timestamp * 1000 }));
 }
 
+/**
+ * Commits reachable from `tip` that are not reachable through any commit of `stop` (their ancestors
+ * are not walked), newest first. A parent missing from the repository (a shallow clone) ends that
+ * line of history. This is what `git rev-list <tip> --not <stop...>` lists when `stop` holds the
+ * remote's known tips.
+ */
+export async function commitsSince(repo: GitRepo, tip: string, stop: Iterable<string>): Promise<string[]> {
+  const g = await git();
+  const seen = new Set<string>(stop);
+  const out: string[] = [];
+  const queue = [tip];
+  while (queue.length > 0) {
+    const oid = queue.shift()!;
+    if (seen.has(oid)) continue;
+    seen.add(oid);
+    let parents: string[];
+    try {
+      parents = (await g.readCommit({ fs, dir: repo.dir, oid, cache: repo.cache })).commit.parent;
+    } catch {
+      continue; // not in this (shallow) repository
+    }
+    out.push(oid);
+    queue.push(...parents);
+  }
+  return out;
+}
+
+/** The commits the remote-tracking branches of `remote` point at (what git last saw there). */
+export async function remoteTips(repo: GitRepo, remote: string): Promise<string[]> {
+  const g = await git();
+  const tips: string[] = [];
+  for (const branch of await g.listBranches({ fs, dir: repo.dir, remote }).catch(() => [] as string[])) {
+    if (branch === 'HEAD') continue;
+    try {
+      tips.push(await g.resolveRef({ fs, dir: repo.dir, ref: `refs/remotes/${remote}/${branch}` }));
+    } catch {
+      // a dangling remote-tracking ref: nothing to stop at
+    }
+  }
+  return tips;
+}
+
 export async function branchesAndTags(repo: GitRepo): Promise<{ branches: string[]; tags: string[] }> {
   const g = await git();
   return { branches: await g.listBranches({ fs, dir: repo.dir }), tags: await g.listTags({ fs, dir: repo.dir }) };

@@ -3,7 +3,7 @@ import { checkout } from './checkout.js';
 import { loadConfig } from './config-file.js';
 import { findPointers } from './pointers.js';
 import type { Repo } from './repo.js';
-import { fetch, push } from './sync.js';
+import { fetch, parsePrePushInput, pushForGitPush } from './sync.js';
 import { isFileEntry, parseManifest } from '../formats/manifest.js';
 
 export interface HookOutcome {
@@ -17,7 +17,7 @@ export interface HookOutcome {
  * stops `git push` when the data could not be pushed first — otherwise the commits would point at data
  * nobody can pull.
  */
-export async function runHook(repo: Repo, name: string): Promise<HookOutcome> {
+export async function runHook(repo: Repo, name: string, args: string[] = [], stdin = ''): Promise<HookOutcome> {
   const hasRemote = !!loadConfig(repo.layout).core?.remote;
   try {
     switch (name) {
@@ -30,8 +30,11 @@ export async function runHook(repo: Repo, name: string): Promise<HookOutcome> {
       }
       case 'pre-push': {
         if (!hasRemote) return { code: 0, messages: ['mlx: no default remote, data not pushed (mlx remote add -d <name> <url>)'] };
-        const res = await push(repo, repo.root, []);
-        return { code: 0, messages: res.uploadedObjects ? [`mlx: pushed ${res.uploadedObjects} object(s) to ${res.remote}`] : [] };
+        // git passes the remote's name and the refs being pushed: the data of every commit they add goes first.
+        const res = await pushForGitPush(repo, parsePrePushInput(stdin), args[0] ?? 'origin');
+        const notes = res.warnings.map((w) => `mlx: warning: ${w}`);
+        if (res.uploadedObjects) notes.push(`mlx: pushed ${res.uploadedObjects} object(s) to ${res.remote} (data of ${res.commits} new commit(s) and the work tree)`);
+        return { code: 0, messages: notes };
       }
       case 'pre-commit': {
         const missing = pointersWithoutData(repo);

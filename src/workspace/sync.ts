@@ -4,6 +4,7 @@ import { isFileEntry, parseManifest, type ManifestEntry } from '../formats/manif
 import { fetchObjects, type FetchSummary } from '../remote/fetch.js';
 import { pushObjects, type PushSummary } from '../remote/push.js';
 import { RemoteIndex } from '../remote/remote-index.js';
+import { commitsSince, openGit, pointersAt, remoteTips } from '../git/history.js';
 import type { Remote } from '../remote/remote.js';
 import type { TransferProgress } from '../remote/transfer-progress.js';
 import { E, MlxError } from '../util/errors.js';
@@ -86,6 +87,84 @@ export async function push(repo: Repo, cwd: string, paths: string[], opts: Trans
   const needed = neededOids(repo, selection, sizes);
   const summary = await pushObjects(repo.store, repo.newHasher, remote, index, [...needed, ...runs], { jobs: opts.jobs, progress: opts.progress, sizes });
   return { remote: name, ...summary, warnings: index.warnings };
+}
+
+/** One line git gives a pre-push hook: `<local ref> <local oid> <remote ref> <remote oid>`. */
+export interface PushedRef {
+  localRef: string;
+  localOid: string;
+  remoteOid: string;
+}
+
+const NO_COMMIT = /^0+$/;
+
+/** The refs a `git push` is about to update, from the pre-push hook's standard input. */
+export function parsePrePushInput(text: string): PushedRef[] {
+  const refs: PushedRef[] = [];
+  for (const line of text.split('\n')) {
+    const [localRef, localOid, , remoteOid] = line.trim().split(/\s+/);
+    if (!localRef || !localOid || !remoteOid) continue;
+    refs.push({ localRef, localOid, remoteOid });
+  }
+  return refs;
+}
+
+/**
+ * Before `git push` publishes commits, the data of every one of them goes to the mlx remote: the
+ * pointers of each commit being pushed (those the git remote does not have yet), the work tree's
+ * pointers and the recorded runs — as git-lfs does in its pre-push hook. Pushing only the work tree
+ * would publish older commits whose data nobody can pull. Data that is neither in the cache nor on
+ * the remote stops the push, naming the path and commit.
+ */
+export async function pushForGitPush(repo: Repo, refs: PushedRef[], gitRemote: string, opts: TransferOptions = {}): Promise<PushResult & { commits: number }> {
+  const git = openGit(repo.root);
+  const stop = new Set(await remoteTips(git, gitRemote));
+  for (const r of refs) if (!NO_COMMIT.test(r.remoteOid)) stop.add(r.remoteOid);
+  const commits = new Set<string>();
+  for (const r of refs) {
+    if (NO_COMMIT.test(r.localOid)) continue; // a branch being deleted
+    for (const c of await commitsSince(git, r.localOid, stop)) commits.add(c);
+  }
+  const { name, remote } = await resolveRemote(repo, opts.remote);
+  const index = await openIndex(repo, remote, opts.jobs);
+  const sizes = new Map<Oid, number>();
+  const oids = [...neededOids(repo, selectTracked(repo, repo.root, []), sizes), ...localRunObjects(repo)];
+  /** Where each object is needed, for the message when it is nowhere. */
+  const where = new Map<Oid, string>();
+  const need = (oid: Oid, at: string) => {
+    oids.push(oid);
+    if (!where.has(oid)) where.set(oid, at);
+  };
+  const warnings: string[] = [];
+  for (const commit of commits) {
+    const at = await pointersAt(git, commit);
+    for (const p of at.problems) warnings.push(`${p.message} (not pushed)`);
+    for (const t of at.tracked) {
+      const label = `${t.path} at ${commit.slice(0, 12)}`;
+      need(t.pointer.oid, label);
+      if (t.pointer.kind === 'file') sizes.set(t.pointer.oid, t.pointer.size);
+      // A manifest that is only on the remote: its files were pushed with it.
+      else if (repo.store.has(t.pointer.oid)) {
+        for (const e of parseManifest(repo.store.readBytes(t.pointer.oid).toString('utf8'), label).entries) {
+          if (!isFileEntry(e)) continue;
+          need(e.o, `${label}/${e.p}`);
+          sizes.set(e.o, e.s);
+        }
+      }
+    }
+  }
+  try {
+    const summary = await pushObjects(repo.store, repo.newHasher, remote, index, oids, { jobs: opts.jobs, progress: opts.progress, sizes });
+    return { remote: name, ...summary, warnings: [...index.warnings, ...warnings], commits: commits.size };
+  } catch (err) {
+    const missing = err instanceof MlxError && err.code === E.OBJECT_MISSING ? (err.data as { oids?: Oid[] } | undefined)?.oids : undefined;
+    if (!missing?.length) throw err;
+    const first = where.get(missing[0]!) ?? 'the work tree';
+    throw new MlxError(E.OBJECT_MISSING, `the data of ${first} is neither in the cache nor on remote ${name} (${missing.length} object(s) in all)`, {
+      hint: 'mlx push from the machine that added it, then git push again',
+      data: { oids: missing },
+    });
+  }
 }
 
 export interface FetchResult extends FetchSummary {

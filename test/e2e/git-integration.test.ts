@@ -148,4 +148,46 @@ describe('mlx install', () => {
       fs.rmSync(store, { recursive: true, force: true });
     }
   });
+
+  it('pre-push sends the data of every commit being pushed, not only the work tree, and stops when some is nowhere', async () => {
+    const store = tempDir('mlx-hook-remote-');
+    try {
+      write(dir, 'model.ckpt', 'weights v1');
+      mlxOk(dir, 'add', 'model.ckpt');
+      const c1 = await gitCommitAll(dir, 'v1');
+      write(dir, 'model.ckpt', 'weights v2');
+      mlxOk(dir, 'add', 'model.ckpt');
+      const c2 = await gitCommitAll(dir, 'v2');
+      mlxOk(dir, 'remote', 'add', '-d', 'storage', store);
+      mlxOk(dir, 'install');
+      // What git writes to the hook for `git push origin main` of a new branch.
+      const zero = '0'.repeat(40);
+      const prePush = (local: string, remote: string) =>
+        spawnSync(path.join(dir, '.git/hooks/pre-push'), ['origin', 'file:///x'], { cwd: dir, encoding: 'utf8', input: `refs/heads/main ${local} refs/heads/main ${remote}\n` });
+
+      const first = prePush(c2, zero);
+      expect(first.status).toBe(0);
+      expect(first.stderr).toContain('mlx: pushed 2 object(s) to storage (data of 2 new commit(s)');
+      // v1's data is on the remote although the work tree holds v2.
+      expect(mlx(dir, 'verify', '--remote', c1).code).toBe(0);
+
+      // A push of a commit whose data was lost locally and never pushed is stopped, naming it.
+      write(dir, 'model.ckpt', 'weights v3');
+      mlxOk(dir, 'add', 'model.ckpt');
+      const c3 = await gitCommitAll(dir, 'v3');
+      const v3 = /oid: b3:([0-9a-f]{64})/.exec(fs.readFileSync(path.join(dir, 'model.ckpt.mlx'), 'utf8'))![1]!;
+      write(dir, 'model.ckpt', 'weights v4');
+      mlxOk(dir, 'add', 'model.ckpt');
+      fs.rmSync(path.join(dir, '.mlx/cache/objects', v3.slice(0, 2), v3.slice(2)), { force: true });
+      const stopped = prePush(c3, c2);
+      expect(stopped.status).not.toBe(0);
+      expect(stopped.stderr).toContain(`the data of model.ckpt at ${c3.slice(0, 12)} is neither in the cache nor on remote storage`);
+
+      // Only commits the git remote lacks are walked: with c3 already there, nothing of it is asked for.
+      const again = prePush(c3, c3);
+      expect(again.status).toBe(0);
+    } finally {
+      fs.rmSync(store, { recursive: true, force: true });
+    }
+  });
 });

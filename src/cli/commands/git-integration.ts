@@ -22,9 +22,11 @@ export async function runInstall(out: Output): Promise<void> {
   ]);
 }
 
-export async function runHookCommand(out: Output, name: string): Promise<void> {
+export async function runHookCommand(out: Output, name: string, args: string[] = []): Promise<void> {
   const repo = await openRepo(out.cwd);
-  const res = await runHook(repo, name);
+  // pre-push gets the refs being pushed on standard input.
+  const stdin = name === 'pre-push' && !process.stdin.isTTY ? await readStdin() : '';
+  const res = await runHook(repo, name, args, stdin);
   for (const m of res.messages) process.stderr.write(`${m}\n`);
   if (res.code !== 0) throw new MlxError(E.USAGE, `${name} hook stopped git: the data could not be pushed first`, { hint: 'fix the remote, or push with --no-verify to skip the hook' });
 }
@@ -38,4 +40,10 @@ export async function runMergeDriver(out: Output, base: string, ours: string, th
     });
   }
   out.verbose(`mlx merge-driver: ${name} merged (${res.how})`);
+}
+
+async function readStdin(): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const chunk of process.stdin) parts.push(chunk as Buffer);
+  return Buffer.concat(parts).toString('utf8');
 }
