@@ -1,14 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import crypto from 'node:crypto';
 import type { HasherFactory } from '../hash/blake3.js';
 import { hashBytes, hashFd } from '../hash/hash-file.js';
 import { oidHex, type Oid } from '../hash/oid.js';
 import { E, MlxError, isErrno } from '../util/errors.js';
 import { removeOrphanedTemps } from '../util/orphans.js';
-
-const TEMP_NONCE = crypto.randomBytes(6).toString('hex');
-let tempCounter = 0;
+import { uniqueTempName } from '../util/fs.js';
 
 /** Objects are read-only so an in-place edit of a linked workspace file cannot silently change them. */
 const OBJECT_MODE = 0o444;
@@ -93,6 +90,7 @@ export class ObjectStore {
     const actual = hashBytes(this.newHasher, data);
     if (actual !== expected) throw corruptDownload(expected, source);
     this.writeObject(expected, data);
+    this.writtenHere.add(expected);
   }
 
   /** Writes bytes already hashed to `oid` through a temp file and an atomic rename. */
@@ -242,13 +240,9 @@ export class ObjectStore {
     }
   }
 
-  /**
-   * A fresh temp path inside the store, on the same filesystem as the objects: `<pid>-<random>-<n>`
-   * (the pid lets a later process sweep what a killed one left; the random part, drawn once per
-   * process, keeps a recycled pid from meeting an old name).
-   */
+  /** A fresh temp path inside the store, on the same filesystem as the objects (see uniqueTempName). */
   newTempPath(): string {
-    return path.join(this.tmpDir, `${process.pid}-${TEMP_NONCE}-${(tempCounter++).toString(36)}`);
+    return path.join(this.tmpDir, uniqueTempName());
   }
 
   /** Removes temp files of killed writers (see removeOrphanedTemps). */

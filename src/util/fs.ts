@@ -2,9 +2,35 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 
+/** Random once per process, so a recycled pid never meets a name a killed process left. */
+const NONCE = crypto.randomBytes(6).toString('hex');
+let counter = 0;
+
+/**
+ * `<pid>-<nonce>-<n>`: unique within this machine without a random draw per call (thousands of temp
+ * files per command); the leading pid lets a later process sweep what a killed one left.
+ */
+export function uniqueTempName(): string {
+  return `${process.pid}-${NONCE}-${(counter++).toString(36)}`;
+}
+
 /** A unique temporary file name beside `target` (same folder, so the final rename is atomic). */
 export function tempPathFor(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
+  return path.join(path.dirname(target), `.${path.basename(target)}.${uniqueTempName()}.tmp`);
+}
+
+let umask: number | undefined;
+
+/**
+ * The process umask, read once: `process.umask()` without an argument sets and restores it (two
+ * system calls) on every call, and nothing in mlx changes it.
+ */
+export function processUmask(): number {
+  if (umask === undefined) {
+    umask = process.umask(0);
+    process.umask(umask);
+  }
+  return umask;
 }
 
 export interface AtomicWriteOptions {

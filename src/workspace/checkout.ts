@@ -4,7 +4,7 @@ import type { Oid } from '../hash/oid.js';
 import { hashFileSync } from '../hash/hash-file.js';
 import { isFileEntry, parseManifest, type FileEntry, type ManifestEntry } from '../formats/manifest.js';
 import { E, MlxError } from '../util/errors.js';
-import { lstatIfExists } from '../util/fs.js';
+import { lstatIfExists, processUmask } from '../util/fs.js';
 import { ensureIgnored } from './gitignore.js';
 import { isLinkedTo, materialize } from './link.js';
 import { acquireLock, sweepOrphans } from './lock.js';
@@ -234,7 +234,7 @@ function apply(repo: Repo, index: StatIndex, plan: Plan, progress?: Progress): C
     makeDirUnder(rootAbs, l.p.slice(0, Math.max(0, l.p.lastIndexOf('/'))));
     fs.symlinkSync(l.l, absOf(l.p));
   }
-  for (const c of plan.chmods) fs.chmodSync(absOf(c.p), (c.x ? 0o777 : 0o666) & ~process.umask());
+  for (const c of plan.chmods) fs.chmodSync(absOf(c.p), (c.x ? 0o777 : 0o666) & ~processUmask());
   index.prune(rel, (p) => plan.desiredFiles.has(p === rel ? '' : p.slice(rel.length + 1)));
   return { path: rel, written: plan.writes.length + plan.links.length, removed: plan.removeFiles.length + plan.removeDirs.length, unchanged: plan.unchanged };
 }

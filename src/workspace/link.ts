@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import crypto from 'node:crypto';
 import type { Oid } from '../hash/oid.js';
 import type { LinkType } from '../formats/config.js';
 import { E, MlxError, isErrno } from '../util/errors.js';
+import { processUmask, uniqueTempName } from '../util/fs.js';
 import type { Repo } from './repo.js';
 
 /** Errors that mean "this link type is not possible here", as opposed to real failures. */
@@ -27,7 +27,7 @@ export function materialize(repo: Repo, oid: Oid, dest: string, executable: bool
   const memoKey = repo.store.root;
   for (let i = winners.get(memoKey) ?? 0; i < types.length; i++) {
     const type = types[i]!;
-    const tmp = path.join(repo.layout.tmpDir, `${process.pid}-${crypto.randomBytes(8).toString('hex')}`);
+    const tmp = path.join(repo.layout.tmpDir, uniqueTempName());
     try {
       place(repo, type, oid, tmp, executable, onBytes);
       renameInto(tmp, dest);
@@ -49,7 +49,7 @@ export function materialize(repo: Repo, oid: Oid, dest: string, executable: bool
 
 function place(repo: Repo, type: LinkType, oid: Oid, tmp: string, executable: boolean, onBytes?: (n: number) => void): void {
   const obj = repo.store.pathOf(oid);
-  const mode = executable ? 0o777 & ~process.umask() : 0o666 & ~process.umask();
+  const mode = (executable ? 0o777 : 0o666) & ~processUmask();
   switch (type) {
     case 'copy':
       repo.store.copyOutVerified(oid, tmp, mode, onBytes);
@@ -77,7 +77,7 @@ function renameInto(tmp: string, dest: string): void {
   } catch (err) {
     if (!isErrno(err, 'EXDEV')) throw err;
     // The data folder is on another filesystem than .mlx/: copy beside the target, then rename there.
-    const near = path.join(path.dirname(dest), `.${path.basename(dest)}.${crypto.randomBytes(6).toString('hex')}.mlxtmp`);
+    const near = path.join(path.dirname(dest), `.${path.basename(dest)}.${uniqueTempName()}.mlxtmp`);
     try {
       fs.copyFileSync(tmp, near);
       fs.renameSync(near, dest);

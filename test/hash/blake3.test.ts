@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadHasher, resetHasherForTests, hashBackend } from '../../src/hash/blake3.js';
-import { hashBytes } from '../../src/hash/hash-file.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { hashBytes, hashFd, IO_BUFFER_SIZE } from '../../src/hash/hash-file.js';
 import { assertOid, isOid, shortOid } from '../../src/hash/oid.js';
 import { bytes } from '../helpers/repo.js';
 
@@ -47,6 +50,31 @@ describe('BLAKE3 oids', () => {
       expect(native.hexOf!(view)).toBe(s.digestHex());
     }
     resetHasherForTests();
+  });
+
+  it('hashFd gives the oid, every byte to onChunk and the size to onProgress, small files and large alike', async () => {
+    const h = await loadHasher();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlx-hashfd-'));
+    try {
+      for (const size of [0, 1, 4096, IO_BUFFER_SIZE - 1, IO_BUFFER_SIZE, IO_BUFFER_SIZE + 1, 3 * IO_BUFFER_SIZE + 7]) {
+        const data = bytes(size, `fd${size}`);
+        const file = path.join(dir, `f${size}`);
+        fs.writeFileSync(file, data);
+        const seen: Buffer[] = [];
+        let progress = 0;
+        const fd = fs.openSync(file, 'r');
+        try {
+          const res = hashFd(h, fd, (c) => seen.push(Buffer.from(c)), (n) => (progress += n));
+          expect(res).toEqual({ oid: hashBytes(h, data), size });
+        } finally {
+          fs.closeSync(fd);
+        }
+        expect(Buffer.concat(seen).equals(data)).toBe(true);
+        expect(progress).toBe(size);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('validates oid syntax', () => {
