@@ -16,8 +16,9 @@ await build({
   sourcemap: true,
   minifySyntax: true,
   minifyWhitespace: true,
-  // Native addons and the AWS SDK stay in node_modules: they load binaries or are large and lazy.
-  external: ['@napi-rs/blake-hash', 'zstd-napi', '@aws-sdk/*', '@smithy/*'],
+  // Native addons stay in node_modules (they load binaries). The AWS SDK is bundled too, in the chunk
+  // only S3 remotes load: one file imports in ~0.16 s where its ~300 modules took ~0.23 s.
+  external: ['@napi-rs/blake-hash', 'zstd-napi'],
   define: { MLX_VERSION: JSON.stringify(pkg.version) },
   banner: { js: "import { createRequire as __mlxCreateRequire } from 'node:module'; const require = __mlxCreateRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -77,10 +77,20 @@ const TRANSIENT = new Set(['SlowDown', 'ThrottlingException', 'RequestTimeout', 
 const QUIET_LOGGER = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
 let sdkPromise: Promise<S3Sdk> | undefined;
-/** The SDK costs ~0.4 s to import: load it only when an S3 remote is first used. */
+/**
+ * The SDK costs ~0.2 s to import even bundled: load it only when an S3 remote is first used. It is
+ * CommonJS: bundled, its exports sit on the default export.
+ */
 function loadSdk(): Promise<S3Sdk> {
-  sdkPromise ??= import('@aws-sdk/client-s3');
+  sdkPromise ??= import('@aws-sdk/client-s3').then(commonJsExports);
   return sdkPromise;
+}
+
+/** A CommonJS module's exports: Node's import gives them as named exports, our bundle on `default` only. */
+function commonJsExports<T extends object>(mod: T): T {
+  const inner = (mod as { default?: T }).default;
+  const named = Object.keys(mod).filter((k) => k !== 'default').length;
+  return named === 0 && inner !== undefined ? inner : mod;
 }
 
 /**
@@ -344,7 +354,7 @@ export class S3Remote implements Remote {
 
   /** A multipart upload through `@aws-sdk/lib-storage`: Buffer parts, retried by the SDK, aborted on failure. */
   private async putMultipart(client: S3Client, Key: string, file: string): Promise<void> {
-    const { Upload } = await import('@aws-sdk/lib-storage');
+    const { Upload } = commonJsExports(await import('@aws-sdk/lib-storage'));
     const stream = fs.createReadStream(file, { highWaterMark: READ_CHUNK });
     try {
       const upload = new Upload({
