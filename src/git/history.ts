@@ -158,8 +158,8 @@ export async function commitsFrom(repo: GitRepo, ref: string, opts: { depth?: nu
 }
 
 /**
- * Commits reachable from `tip` that are not reachable through any commit of `stop` (their ancestors
- * are not walked), newest first. A parent missing from the repository (a shallow clone) ends that
+ * Commits reachable from `tip` (a commit, or an annotated tag of one) that are not reachable through
+ * any commit of `stop` (their ancestors are not walked), newest first. A parent missing from the repository (a shallow clone) ends that
  * line of history. This is what `git rev-list <tip> --not <stop...>` lists when `stop` holds the
  * remote's known tips.
  */
@@ -172,14 +172,19 @@ export async function commitsSince(repo: GitRepo, tip: string, stop: Iterable<st
     const oid = queue.shift()!;
     if (seen.has(oid)) continue;
     seen.add(oid);
-    let parents: string[];
+    let read: Awaited<ReturnType<Git['readCommit']>>;
     try {
-      parents = (await g.readCommit({ fs, dir: repo.dir, oid, cache: repo.cache })).commit.parent;
+      read = await g.readCommit({ fs, dir: repo.dir, oid, cache: repo.cache });
     } catch {
       continue; // not in this (shallow) repository
     }
-    out.push(oid);
-    queue.push(...parents);
+    // readCommit peels an annotated tag (a pushed tag) to the commit it tags.
+    if (read.oid !== oid) {
+      if (seen.has(read.oid)) continue;
+      seen.add(read.oid);
+    }
+    out.push(read.oid);
+    queue.push(...read.commit.parent);
   }
   return out;
 }

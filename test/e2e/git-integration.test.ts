@@ -186,6 +186,14 @@ describe('mlx install', () => {
       // Only commits the git remote lacks are walked: with c3 already there, nothing of it is asked for.
       const again = prePush(c3, c3);
       expect(again.status).toBe(0);
+
+      // Pushing an annotated tag of c3 is pushing c3: its missing data stops the push too.
+      await git.annotatedTag({ fs, dir, ref: 'v3', object: c3, message: 'v3', tagger: author });
+      const tagOid = await git.resolveRef({ fs, dir, ref: 'refs/tags/v3' });
+      expect(tagOid).not.toBe(c3);
+      const tagPush = spawnSync(path.join(dir, '.git/hooks/pre-push'), ['origin', 'file:///x'], { cwd: dir, encoding: 'utf8', input: `refs/tags/v3 ${tagOid} refs/tags/v3 ${zero}\n` });
+      expect(tagPush.status).not.toBe(0);
+      expect(tagPush.stderr).toContain(`the data of model.ckpt at ${c3.slice(0, 12)}`);
     } finally {
       fs.rmSync(store, { recursive: true, force: true });
     }
