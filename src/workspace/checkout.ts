@@ -139,7 +139,7 @@ function plan(repo: Repo, index: StatIndex, tracked: TrackedPath, sub: string | 
   } else if (rootSt?.isDirectory()) {
     // A directory where a file should be: everything in it goes.
     for (const s of scanTree(rootAbs).entries) {
-      if (s.kind === 'file') guard(s.rel, s.stat);
+      if (s.kind === 'file') guard(s.rel, fs.lstatSync(absOf(s.rel)));
       else if (s.kind === 'link') guard(s.rel, fs.lstatSync(absOf(s.rel)));
     }
     out.removeDirs.push('');

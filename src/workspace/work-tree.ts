@@ -5,7 +5,7 @@ import { hashFileSync } from '../hash/hash-file.js';
 import type { FileEntry, ManifestEntry } from '../formats/manifest.js';
 import { E, MlxError } from '../util/errors.js';
 import { lstatIfExists } from '../util/fs.js';
-import { scanTree, type Scanned } from './scan.js';
+import { scanTree, type FileStat, type Scanned } from './scan.js';
 import { isTrusted, type StatIndex } from './stat-index.js';
 import { absPath, type Repo } from './repo.js';
 
@@ -93,7 +93,7 @@ export function readWorkTree(repo: Repo, index: StatIndex, rel: string, opts: Re
  */
 function fingerprint(repo: Repo, rootAbs: string, entries: Scanned[]): string {
   const parts: string[] = [];
-  const statPart = (st: fs.Stats) => `${st.size}\0${st.mtimeMs}\0${st.ctimeMs}\0${st.ino}\0${st.mode}`;
+  const statPart = (st: FileStat) => `${st.size}\0${st.mtimeMs}\0${st.ctimeMs}\0${st.ino}\0${st.mode}`;
   for (const s of entries) {
     if (s.kind === 'file') parts.push(`f\0${s.rel}\0${statPart(s.stat)}`);
     else if (s.kind === 'link') {
@@ -121,7 +121,7 @@ interface PendingFile {
   abs: string;
   rel: string;
   /** The file's stat (for a symlink into the cache: its target's). */
-  stat: fs.Stats;
+  stat: FileStat;
   /** A symlink into the cache. */
   linked?: boolean;
 }
