@@ -7,7 +7,8 @@ import { hashBytes } from '../../src/hash/hash-file.js';
 import { parsePackIndex } from '../../src/formats/pack-index.js';
 import { DirRemote } from '../../src/remote/dir-remote.js';
 import { fetchObjects } from '../../src/remote/fetch.js';
-import { pushObjects } from '../../src/remote/push.js';
+import { pushObjects, type PushOptions } from '../../src/remote/push.js';
+import type { Oid } from '../../src/hash/oid.js';
 import { RemoteIndex } from '../../src/remote/remote-index.js';
 import type { ByteRange, Remote } from '../../src/remote/remote.js';
 import { chunkBuffer } from '../../src/store/chunker.js';
@@ -54,20 +55,26 @@ function setUp() {
   source.init();
   const target = new ObjectStore(path.join(root, 'target'), newHasher);
   target.init();
-  return { root, remoteDir, source, target, remote: new DirRemote(remoteDir) };
+  const remote = new DirRemote(remoteDir);
+  /** Writes `data` to a file and adds it to the source store; returns its oid. */
+  const addFile = (name: string, data: Buffer) => {
+    fs.writeFileSync(path.join(root, name), data);
+    return source.importFile(path.join(root, name)).oid;
+  };
+  /** Pushes `oids` from the source store through a fresh remote index. */
+  const push = async (oids: Oid[], opts: PushOptions = {}, via: Remote = remote) =>
+    pushObjects(source, newHasher, via, await RemoteIndex.load(remote, path.join(root, `idx-${crypto.randomBytes(4).toString('hex')}`)), oids, opts);
+  return { root, remoteDir, source, target, remote, addFile, push };
 }
 
 describe('push and fetch of a large file', () => {
   it('rebuilds a file whose chunks arrive out of order, hashing it exactly once in order', async () => {
-    const { root, source, target, remote } = setUp();
+    const { root, target, remote, addFile, push } = setUp();
     try {
       const data = crypto.randomBytes(9 << 20);
-      const file = path.join(root, 'big.bin');
-      fs.writeFileSync(file, data);
-      const { oid } = source.importFile(file);
+      const oid = addFile('big.bin', data);
       // Small packs so the chunks land in several packs and so several ranged reads.
-      const index = await RemoteIndex.load(remote, path.join(root, 'idx-push'));
-      const pushed = await pushObjects(source, newHasher, remote, index, [oid], { packTarget: 1 << 20 });
+      const pushed = await push([oid], { packTarget: 1 << 20 });
       expect(pushed.packs).toBeGreaterThan(3);
 
       const jobs = 4;
@@ -82,14 +89,10 @@ describe('push and fetch of a large file', () => {
   });
 
   it('refuses a rebuilt file with one tampered chunk: nothing enters the cache, no temp file stays', async () => {
-    const { root, remoteDir, source, target, remote } = setUp();
+    const { root, remoteDir, target, remote, addFile, push } = setUp();
     try {
-      const data = crypto.randomBytes(6 << 20);
-      const file = path.join(root, 'big.bin');
-      fs.writeFileSync(file, data);
-      const { oid } = source.importFile(file);
-      const index = await RemoteIndex.load(remote, path.join(root, 'idx-push'));
-      await pushObjects(source, newHasher, remote, index, [oid]);
+      const oid = addFile('big.bin', crypto.randomBytes(6 << 20));
+      await push([oid]);
       // Flip one byte in the middle of a raw chunk (random data is stored uncompressed).
       const idxFile = fs.readdirSync(path.join(remoteDir, 'packs')).find((f) => f.endsWith('.idx'))!;
       const packIndex = parsePackIndex(fs.readFileSync(path.join(remoteDir, 'packs', idxFile)), idxFile);
@@ -110,7 +113,7 @@ describe('push and fetch of a large file', () => {
   });
 
   it('uploads a shared chunk once, even while the pack holding it is still uploading', async () => {
-    const { root, source, remote } = setUp();
+    const { root, remote, addFile, push } = setUp();
     try {
       // B starts with all of A: content-defined cuts are the same up to where A ends.
       const a = bytes(6 << 20, 'shared-a');
@@ -119,10 +122,7 @@ describe('push and fetch of a large file', () => {
       const spans = chunkBuffer(a);
       const shared = a.length - spans[spans.length - 1]!.length;
       expect(shared).toBeGreaterThan(1 << 20);
-      const oids = ['a.bin', 'b.bin'].map((name, i) => {
-        fs.writeFileSync(path.join(root, name), i === 0 ? a : b);
-        return source.importFile(path.join(root, name)).oid;
-      });
+      const oids = [addFile('a.bin', a), addFile('b.bin', b)];
       // Uploads that take a while, and room for all of them at once: A's packs are all in flight
       // while B is chunked, so only the push's own memory of what it packed can spare the resend.
       const slow = Object.assign(Object.create(remote) as Remote, {
@@ -131,8 +131,7 @@ describe('push and fetch of a large file', () => {
           return remote.put(key, body);
         },
       });
-      const index = await RemoteIndex.load(remote, path.join(root, 'idx'));
-      const res = await pushObjects(source, newHasher, slow, index, oids, { packTarget: 1 << 20, jobs: 32 });
+      const res = await push(oids, { packTarget: 1 << 20, jobs: 32 }, slow);
       expect(res.bytesDeduplicated).toBe(shared);
       expect(res.bytesSent).toBeLessThan(a.length + b.length - shared + (1 << 20));
     } finally {
