@@ -1,4 +1,5 @@
 import type { Progress } from '../workspace/work-tree.js';
+import { commonJsExports } from '../util/modules.js';
 import { formatBytes, type Output } from './output.js';
 
 export interface ProgressHandle {
@@ -14,9 +15,8 @@ export async function startProgress(out: Output, label: string): Promise<Progres
   // MLX_PROGRESS=always draws the bar at once even off a terminal (for tests and CI logs).
   const forced = process.env.MLX_PROGRESS === 'always';
   if ((!process.stderr.isTTY && !forced) || out.opts.quiet || out.opts.json) return { report: undefined, stop() {} };
-  // cli-progress is CommonJS: bundled, its classes sit on the default export.
-  const mod = (await import('cli-progress')) as unknown as { SingleBar?: typeof import('cli-progress').SingleBar; default?: { SingleBar: typeof import('cli-progress').SingleBar } };
-  const SingleBar = mod.SingleBar ?? mod.default!.SingleBar;
+  // cli-progress is CommonJS (see commonJsExports).
+  const { SingleBar } = commonJsExports(await import('cli-progress'));
   const started = Date.now();
   let files = 0;
   let totalFiles = 0;

@@ -159,17 +159,17 @@ export async function commitsFrom(repo: GitRepo, ref: string, opts: { depth?: nu
 
 /**
  * Commits reachable from `tip` (a commit, or an annotated tag of one) that are not reachable through
- * any commit of `stop` (their ancestors are not walked), newest first. A parent missing from the repository (a shallow clone) ends that
- * line of history. This is what `git rev-list <tip> --not <stop...>` lists when `stop` holds the
- * remote's known tips.
+ * any commit of `stop` (their ancestors are not walked), newest first. A parent missing from the
+ * repository (a shallow clone) ends that line of history. This is what `git rev-list <tip> --not
+ * <stop...>` lists when `stop` holds the remote's known tips.
  */
 export async function commitsSince(repo: GitRepo, tip: string, stop: Iterable<string>): Promise<string[]> {
   const g = await git();
   const seen = new Set<string>(stop);
   const out: string[] = [];
   const queue = [tip];
-  while (queue.length > 0) {
-    const oid = queue.shift()!;
+  for (let next = 0; next < queue.length; next++) {
+    const oid = queue[next]!;
     if (seen.has(oid)) continue;
     seen.add(oid);
     let read: Awaited<ReturnType<Git['readCommit']>>;

@@ -120,10 +120,6 @@ export class PackWriter {
     this.offset = end;
   }
 
-  has(oid: Oid): boolean {
-    return this.entries.has(oid);
-  }
-
   /** Number of objects added so far. */
   get count(): number {
     return this.entries.size;

@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { E, MlxError, isErrno } from '../util/errors.js';
+import { commonJsExports } from '../util/modules.js';
 import { assertKey, assertPrefix, assertRange, putBodySize, type ByteRange, type PutBody, type Remote, type RemoteObjectInfo } from './remote.js';
 
 type S3Sdk = typeof import('@aws-sdk/client-s3');
@@ -78,19 +79,11 @@ const QUIET_LOGGER = { trace() {}, debug() {}, info() {}, warn() {}, error() {} 
 
 let sdkPromise: Promise<S3Sdk> | undefined;
 /**
- * The SDK costs ~0.2 s to import even bundled: load it only when an S3 remote is first used. It is
- * CommonJS: bundled, its exports sit on the default export.
+ * The SDK costs ~0.2 s to import even bundled: load it only when an S3 remote is first used.
  */
 function loadSdk(): Promise<S3Sdk> {
   sdkPromise ??= import('@aws-sdk/client-s3').then(commonJsExports);
   return sdkPromise;
-}
-
-/** A CommonJS module's exports: Node's import gives them as named exports, our bundle on `default` only. */
-function commonJsExports<T extends object>(mod: T): T {
-  const inner = (mod as { default?: T }).default;
-  const named = Object.keys(mod).filter((k) => k !== 'default').length;
-  return named === 0 && inner !== undefined ? inner : mod;
 }
 
 /**

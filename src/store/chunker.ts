@@ -128,49 +128,15 @@ export function chunkBuffer(buf: Uint8Array, opts?: ChunkerOptions): ChunkSpan[]
   return spans;
 }
 
-/** Called once per chunk, in file order. `chunk` is a view into a reused buffer: copy it to keep it. */
-export type OnChunk = (chunk: Buffer, offset: number) => void;
-
 let sharedBuffer: Buffer | undefined;
 let sharedBusy = false;
 
 /**
- * Chunks a file read with `fs.readSync` into one reused buffer of 4 × max bytes, calling `onChunk` for
- * each chunk in order. The boundaries equal `chunkBuffer` of the same bytes.
- *
- * The `chunk` Buffer is a view into the read buffer and is valid only during the callback: hash it,
- * write it or copy it there. Chunks are consecutive and cover the file, so the callback can also feed a
- * whole-file hasher in the same pass. An empty file yields no chunks.
- */
-export function chunkFile(path: string, onChunk: OnChunk): { size: number; chunks: number };
-export function chunkFile(path: string, opts: ChunkerOptions | undefined, onChunk: OnChunk): { size: number; chunks: number };
-export function chunkFile(path: string, a: ChunkerOptions | OnChunk | undefined, b?: OnChunk): { size: number; chunks: number } {
-  const opts = typeof a === 'function' ? undefined : a;
-  const onChunk = typeof a === 'function' ? a : b;
-  if (!onChunk) throw new TypeError('chunkFile: onChunk callback is required');
-  const fd = fs.openSync(path, 'r');
-  try {
-    return chunkFd(fd, opts, onChunk);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** `chunkFile` for an open file descriptor, read from position 0 to its end. */
-export function chunkFd(fd: number, opts: ChunkerOptions | undefined, onChunk: OnChunk): { size: number; chunks: number } {
-  let size = 0;
-  let chunks = 0;
-  for (const { chunk, offset } of chunksOfFd(fd, opts)) {
-    onChunk(chunk, offset);
-    size = offset + chunk.length;
-    chunks++;
-  }
-  return { size, chunks };
-}
-
-/**
- * The chunks of an open file, in order, as a generator (so an async caller can await between chunks).
- * Each `chunk` is a view into a reused read buffer, valid until the next iteration.
+ * The chunks of an open file (read from position 0 to its end with `fs.readSync` into one reused
+ * buffer of 4 × max bytes), in order, as a generator so an async caller can await between chunks.
+ * The boundaries equal `chunkBuffer` of the same bytes. Each `chunk` is a view into the read buffer,
+ * valid until the next iteration: hash it, write it or copy it then. Chunks are consecutive and cover
+ * the file, so the caller can also feed a whole-file hasher in the same pass. An empty file yields none.
  */
 export function* chunksOfFd(fd: number, opts?: ChunkerOptions): Generator<{ chunk: Buffer; offset: number }> {
   const p = resolve(opts);

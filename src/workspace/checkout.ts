@@ -10,7 +10,7 @@ import { isLinkedTo, materialize } from './link.js';
 import { acquireLock, sweepOrphans } from './lock.js';
 import type { TrackedPath } from './pointers.js';
 import { absPath, type Repo } from './repo.js';
-import { scanTree, type Scanned } from './scan.js';
+import { scanTree, type FileStat, type Scanned } from './scan.js';
 import { StatIndex } from './stat-index.js';
 import { selectTracked } from './targets.js';
 import type { Progress } from './work-tree.js';
@@ -115,9 +115,9 @@ function plan(repo: Repo, index: StatIndex, tracked: TrackedPath, sub: string | 
   };
   const keyOf = (p: string) => (p === '' ? tracked.path : `${tracked.path}/${p}`);
   const absOf = (p: string) => (p === '' ? rootAbs : path.join(rootAbs, ...p.split('/')));
-  const guard = (p: string, st: fs.Stats, oid?: Oid) => {
+  const guard = (p: string, st: FileStat, oid?: Oid) => {
     if (force) return;
-    if (st.isSymbolicLink()) {
+    if ((st.mode & fs.constants.S_IFMT) === fs.constants.S_IFLNK) {
       if (!fs.readlinkSync(absOf(p)).startsWith(repo.store.objectsDir)) out.conflicts.push(keyOf(p));
       return;
     }
@@ -139,7 +139,7 @@ function plan(repo: Repo, index: StatIndex, tracked: TrackedPath, sub: string | 
   } else if (rootSt?.isDirectory()) {
     // A directory where a file should be: everything in it goes.
     for (const s of scanTree(rootAbs).entries) {
-      if (s.kind === 'file') guard(s.rel, fs.lstatSync(absOf(s.rel)));
+      if (s.kind === 'file') guard(s.rel, s.stat);
       else if (s.kind === 'link') guard(s.rel, fs.lstatSync(absOf(s.rel)));
     }
     out.removeDirs.push('');
@@ -255,7 +255,7 @@ function makeDirUnder(rootAbs: string, relDir: string): void {
 }
 
 /** The oid of a workspace file: from the stat index when trusted, otherwise by hashing it. */
-function workspaceOid(repo: Repo, index: StatIndex, key: string, abs: string, st: fs.Stats): Oid {
+function workspaceOid(repo: Repo, index: StatIndex, key: string, abs: string, st: FileStat): Oid {
   const known = index.lookup(key, st);
   if (known) return known;
   const { oid } = hashFileSync(repo.newHasher, abs);

@@ -72,21 +72,42 @@ export interface PushResult extends PushSummary {
 
 /** `mlx push`: sends what the selected pointers need and the remote lacks. */
 export async function push(repo: Repo, cwd: string, paths: string[], opts: TransferOptions = {}): Promise<PushResult> {
-  const selection = selectTracked(repo, cwd, paths);
+  const sizes = new Map<Oid, number>();
+  return send(repo, selectionObjects(repo, selectTracked(repo, cwd, paths), paths.length === 0, sizes), sizes, opts);
+}
+
+/**
+ * The objects a push of `selection` sends, their recorded sizes added to `sizes`. Whole-repository
+ * pushes also send what the recorded runs need (records, environments, inputs), as far as this cache
+ * has them.
+ */
+function selectionObjects(repo: Repo, selection: Selection[], wholeRepository: boolean, sizes: Map<Oid, number>): Oid[] {
   const manifests = selection.filter((s) => s.tracked.pointer.kind === 'dir').map((s) => s.tracked.pointer.oid);
   const absent = repo.store.missing(manifests);
   if (absent.size > 0) {
     throw new MlxError(E.OBJECT_MISSING, `cannot push: the manifest ${[...absent][0]} is not in the local cache`, { hint: 'mlx fetch it first, or push from the machine that added the data' });
   }
+  return [...neededOids(repo, selection, sizes), ...(wholeRepository ? localRunObjects(repo) : [])];
+}
+
+/**
+ * Sends `oids` to the chosen remote. With `where` (object -> the path and commit that need it), an
+ * object that is neither in the cache nor on the remote is reported by that name.
+ */
+async function send(repo: Repo, oids: Oid[], sizes: Map<Oid, number>, opts: TransferOptions, where?: Map<Oid, string>): Promise<PushResult> {
   const { name, remote } = await resolveRemote(repo, opts.remote);
   const index = await openIndex(repo, remote, opts.jobs);
-  // Whole-repository pushes also send what the recorded runs need (records, environments, inputs),
-  // as far as this cache has them.
-  const runs = paths.length === 0 ? localRunObjects(repo) : [];
-  const sizes = new Map<Oid, number>();
-  const needed = neededOids(repo, selection, sizes);
-  const summary = await pushObjects(repo.store, repo.newHasher, remote, index, [...needed, ...runs], { jobs: opts.jobs, progress: opts.progress, sizes });
-  return { remote: name, ...summary, warnings: index.warnings };
+  try {
+    const summary = await pushObjects(repo.store, repo.newHasher, remote, index, oids, { jobs: opts.jobs, progress: opts.progress, sizes });
+    return { remote: name, ...summary, warnings: index.warnings };
+  } catch (err) {
+    const missing = where && err instanceof MlxError && err.code === E.OBJECT_MISSING ? (err.data as { oids?: Oid[] } | undefined)?.oids : undefined;
+    if (!missing?.length) throw err;
+    throw new MlxError(E.OBJECT_MISSING, `the data of ${where!.get(missing[0]!) ?? 'the work tree'} is neither in the cache nor on remote ${name} (${missing.length} object(s) in all)`, {
+      hint: 'mlx push from the machine that added it, then git push again',
+      data: { oids: missing },
+    });
+  }
 }
 
 /** One line git gives a pre-push hook: `<local ref> <local oid> <remote ref> <remote oid>`. */
@@ -125,10 +146,8 @@ export async function pushForGitPush(repo: Repo, refs: PushedRef[], gitRemote: s
     if (NO_COMMIT.test(r.localOid)) continue; // a branch being deleted
     for (const c of await commitsSince(git, r.localOid, stop)) commits.add(c);
   }
-  const { name, remote } = await resolveRemote(repo, opts.remote);
-  const index = await openIndex(repo, remote, opts.jobs);
   const sizes = new Map<Oid, number>();
-  const oids = [...neededOids(repo, selectTracked(repo, repo.root, []), sizes), ...localRunObjects(repo)];
+  const oids = selectionObjects(repo, selectTracked(repo, repo.root, []), true, sizes);
   /** Where each object is needed, for the message when it is nowhere. */
   const where = new Map<Oid, string>();
   const need = (oid: Oid, at: string) => {
@@ -153,18 +172,8 @@ export async function pushForGitPush(repo: Repo, refs: PushedRef[], gitRemote: s
       }
     }
   }
-  try {
-    const summary = await pushObjects(repo.store, repo.newHasher, remote, index, oids, { jobs: opts.jobs, progress: opts.progress, sizes });
-    return { remote: name, ...summary, warnings: [...index.warnings, ...warnings], commits: commits.size };
-  } catch (err) {
-    const missing = err instanceof MlxError && err.code === E.OBJECT_MISSING ? (err.data as { oids?: Oid[] } | undefined)?.oids : undefined;
-    if (!missing?.length) throw err;
-    const first = where.get(missing[0]!) ?? 'the work tree';
-    throw new MlxError(E.OBJECT_MISSING, `the data of ${first} is neither in the cache nor on remote ${name} (${missing.length} object(s) in all)`, {
-      hint: 'mlx push from the machine that added it, then git push again',
-      data: { oids: missing },
-    });
-  }
+  const res = await send(repo, oids, sizes, opts, where);
+  return { ...res, warnings: [...res.warnings, ...warnings], commits: commits.size };
 }
 
 export interface FetchResult extends FetchSummary {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { chunkBuffer, chunkFile, DEFAULT_CHUNKER_OPTIONS, GEAR, type ChunkerOptions, type ChunkSpan } from '../../src/store/chunker.js';
+import { chunkBuffer, chunksOfFd, DEFAULT_CHUNKER_OPTIONS, GEAR, type ChunkerOptions, type ChunkSpan } from '../../src/store/chunker.js';
 import { E } from '../../src/util/errors.js';
 
 const MiB = 1024 * 1024;
@@ -125,7 +125,24 @@ describe('chunkBuffer', () => {
   });
 });
 
-describe('chunkFile', () => {
+/** Calls `onChunk` for each chunk of `file` (via chunksOfFd); returns the size and the chunk count. */
+function chunkFile(file: string, opts: ChunkerOptions | undefined, onChunk: (chunk: Buffer, offset: number) => void): { size: number; chunks: number } {
+  const fd = fs.openSync(file, 'r');
+  try {
+    let size = 0;
+    let chunks = 0;
+    for (const { chunk, offset } of chunksOfFd(fd, opts)) {
+      onChunk(chunk, offset);
+      size = offset + chunk.length;
+      chunks++;
+    }
+    return { size, chunks };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+describe('chunksOfFd', () => {
   it('gives the same boundaries as chunkBuffer of the same bytes, with chunk views and offsets', () => {
     const buf = prng(32 * MiB + 777, 'file');
     const file = path.join(tmp, 'big.bin');
@@ -143,24 +160,24 @@ describe('chunkFile', () => {
       expect(whole.digest('hex')).toBe(sha(buf));
     }
     const t0 = performance.now();
-    chunkFile(file, () => undefined);
+    chunkFile(file, undefined, () => undefined);
     const seconds = (performance.now() - t0) / 1000;
-    console.log(`[chunker] chunkFile 32 MiB (page cache): ${(buf.length / seconds / 1e6).toFixed(0)} MB/s`);
+    console.log(`[chunker] chunksOfFd 32 MiB (page cache): ${(buf.length / seconds / 1e6).toFixed(0)} MB/s`);
   });
 
-  it('accepts the callback as the second argument and handles empty and small files', () => {
+  it('handles empty and small files', () => {
     const empty = path.join(tmp, 'empty');
     fs.writeFileSync(empty, '');
     const calls: number[] = [];
-    expect(chunkFile(empty, (c) => calls.push(c.length))).toEqual({ size: 0, chunks: 0 });
+    expect(chunkFile(empty, undefined, (c) => calls.push(c.length))).toEqual({ size: 0, chunks: 0 });
     expect(calls).toEqual([]);
     const small = path.join(tmp, 'small');
     fs.writeFileSync(small, 'tiny');
-    expect(chunkFile(small, (c) => calls.push(c.length))).toEqual({ size: 4, chunks: 1 });
+    expect(chunkFile(small, undefined, (c) => calls.push(c.length))).toEqual({ size: 4, chunks: 1 });
     expect(calls).toEqual([4]);
   });
 
-  it('survives a callback that chunks another file (no shared-buffer clobbering)', () => {
+  it('survives chunking another file between two chunks (no shared-buffer clobbering)', () => {
     const a = prng(9 * MiB, 'nested-a');
     const b = prng(5 * MiB, 'nested-b');
     const fa = path.join(tmp, 'a.bin');
@@ -168,9 +185,9 @@ describe('chunkFile', () => {
     fs.writeFileSync(fa, a);
     fs.writeFileSync(fb, b);
     const hashes: string[] = [];
-    chunkFile(fa, (chunk) => {
+    chunkFile(fa, undefined, (chunk) => {
       const before = sha(chunk);
-      chunkFile(fb, () => undefined);
+      chunkFile(fb, undefined, () => undefined);
       expect(sha(chunk)).toBe(before);
       hashes.push(before);
     });
