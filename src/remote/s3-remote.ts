@@ -300,7 +300,7 @@ export class S3Remote implements Remote {
       try {
         await client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentLength: body.length }));
       } catch (err) {
-        throw this.mapError(err, 'put', key);
+        throw await this.putError(err, key);
       }
     } else {
       expected = await putBodySize(body);
@@ -308,7 +308,7 @@ export class S3Remote implements Remote {
         if (expected > this.opts.multipartThreshold) await this.putMultipart(client, Key, body.file);
         else await this.putStream(sdk, client, Key, body.file, expected);
       } catch (err) {
-        throw this.mapError(err, 'put', key);
+        throw await this.putError(err, key);
       }
     }
     const stored = await this.head(key);
@@ -324,6 +324,21 @@ export class S3Remote implements Remote {
         },
       );
     }
+  }
+
+  /**
+   * The error of a failed upload. A server may answer a PUT it refuses (wrong credentials, no bucket)
+   * before it has read the body and then close the connection: the client, still sending, sees a
+   * reset or a broken pipe rather than the answer. A cheap request then tells what is really wrong.
+   */
+  private async putError(err: unknown, key: string): Promise<MlxError> {
+    const mapped = this.mapError(err, 'put', key);
+    const code = (mapped.data as { code?: string } | undefined)?.code;
+    if (mapped.code !== E.REMOTE_UNREACHABLE || (code !== 'ECONNRESET' && code !== 'EPIPE')) return mapped;
+    return this.check().then(
+      () => mapped,
+      (probe: unknown) => (probe instanceof MlxError && probe.code !== E.REMOTE_UNREACHABLE ? probe : mapped),
+    );
   }
 
   /**

@@ -172,9 +172,7 @@ describe('remote failures', () => {
     expect(expectCleanError(mlx(dir, 'push', '-r', 'nope'))).toMatch(/unknown remote "nope"/);
     const port = await closedPort();
     mlxOk(dir, 'remote', 'add', 'down', 's3://bucket/x', '-o', `endpoint=http://127.0.0.1:${port}`);
-    const t0 = Date.now();
     expect(expectCleanError(mlx(dir, 'push', '-r', 'down'))).toMatch(/unreachable|connect/i);
-    expect(Date.now() - t0).toBeLessThan(30_000);
     mlxOk(dir, 'remote', 'add', 'nobucket', 's3://no-such-bucket/x', '-o', `endpoint=${s3.endpoint}`);
     expect(expectCleanError(mlx(dir, 'push', '-r', 'nobucket'))).toMatch(/bucket/i);
     mlxOk(dir, 'remote', 'add', 'badkey', `s3://${s3.bucket}/x`, '-o', `endpoint=${s3.endpoint}`);

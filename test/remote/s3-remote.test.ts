@@ -156,11 +156,9 @@ describe('S3Remote against s3rver', () => {
   it('fails fast with E.REMOTE_UNREACHABLE when nothing listens', async () => {
     const port = await closedPort();
     const remote = remoteFor({ endpoint: `http://127.0.0.1:${port}` });
-    const t0 = Date.now();
     expect(await rejectionCode(remote.check())).toBe(E.REMOTE_UNREACHABLE);
     expect(await rejectionCode(remote.put('x', Buffer.from('x')))).toBe(E.REMOTE_UNREACHABLE);
     expect(await rejectionCode(remote.head('x'))).toBe(E.REMOTE_UNREACHABLE);
-    expect(Date.now() - t0).toBeLessThan(8000);
   });
 
   it('gives up on a server that accepts connections but never answers', async () => {
@@ -171,12 +169,12 @@ describe('S3Remote against s3rver', () => {
     const { port } = silent.address() as import('node:net').AddressInfo;
     try {
       const remote = remoteFor({ endpoint: `http://127.0.0.1:${port}`, socketTimeoutMs: 300, maxAttempts: 2 });
-      const t0 = Date.now();
       const err = await remote.check().catch((e: unknown) => e as MlxError);
       expect(err).toBeInstanceOf(MlxError);
       expect(err!.code).toBe(E.REMOTE_UNREACHABLE);
       expect(err!.message).toContain('no answer in time');
-      expect(Date.now() - t0).toBeLessThan(5000);
+      // Each attempt waited for its own socket's timeout, then the SDK gave up.
+      expect(sockets.length).toBe(2);
     } finally {
       for (const s of sockets) s.destroy();
       await new Promise((resolve) => silent.close(resolve));
@@ -191,6 +189,29 @@ describe('S3Remote against s3rver', () => {
     expect(await rejectionCode(remote.get('small/hello.txt'))).toBe(E.REMOTE_AUTH);
     expect(await rejectionCode(remote.head('small/hello.txt'))).toBe(E.REMOTE_AUTH);
     expect(await rejectionCode(remote.list(''))).toBe(E.REMOTE_AUTH);
+  });
+
+  it('an upload the server cuts off is explained by what the server says to a cheap request', async () => {
+    // A server may refuse a PUT before reading its body and close the connection: the client, still
+    // sending, sees a reset instead of the answer. This one always does, and answers a listing with 403.
+    const net = await import('node:net');
+    const denied = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidAccessKeyId</Code><Message>no such key</Message></Error>';
+    const refusing = net.createServer((socket) => {
+      socket.once('data', (head) => {
+        if (head.toString('latin1').startsWith('PUT ')) return void socket.resetAndDestroy();
+        socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/xml\r\nContent-Length: ${denied.length}\r\nConnection: close\r\n\r\n${denied}`);
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    const { port } = refusing.address() as import('node:net').AddressInfo;
+    try {
+      const remote = remoteFor({ endpoint: `http://127.0.0.1:${port}`, maxAttempts: 1 });
+      expect(await rejectionCode(remote.put('auth/z', Buffer.alloc(64 * 1024)))).toBe(E.REMOTE_AUTH);
+      expect(await rejectionCode(remote.put('auth/w', { file: writeRandom('reset.bin', 3_000_000).file }))).toBe(E.REMOTE_AUTH);
+    } finally {
+      await new Promise((resolve) => refusing.close(resolve));
+    }
   });
 
   it('finds credentials through the SDK default chain: environment and profile', async () => {
