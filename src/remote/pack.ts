@@ -13,6 +13,7 @@ import {
   type PackMemberType,
 } from '../formats/pack-index.js';
 import { E, MlxError } from '../util/errors.js';
+import { looksIncompressible } from './compressibility.js';
 
 /*
  * A pack is a plain POSIX ustar stream, so `tar tf` lists it and `tar x` + `zstd -d` recover its objects
@@ -105,9 +106,11 @@ export class PackWriter {
     const { binding, cctx } = loadZstd();
     const off = this.offset + TAR_BLOCK;
     this.reserve(off + binding.compressBound(bytes.length) + TAR_BLOCK + TAR_TRAILER);
-    // Compress into place; when that does not save enough, the raw bytes overwrite the attempt.
-    let len = cctx.compress(this.buf.subarray(off), bytes, this.level);
-    const useZstd = len <= bytes.length * (1 - this.minSavings);
+    // Compress into place; when that does not save enough, the raw bytes overwrite the attempt. Bytes
+    // that look incompressible are not even tried.
+    const tried = !looksIncompressible(bytes);
+    let len = tried ? cctx.compress(this.buf.subarray(off), bytes, this.level) : bytes.length;
+    const useZstd = tried && len <= bytes.length * (1 - this.minSavings);
     if (!useZstd) {
       this.buf.set(bytes, off);
       len = bytes.length;

@@ -137,6 +137,21 @@ describe('PackWriter and readers', () => {
     expect(readMember(newHasher, pack, te).equals(table)).toBe(true);
   });
 
+  it('still compresses float weights that zstd shrinks, however noisy their low bytes look', () => {
+    const n = 1 << 16;
+    const w = new Float32Array(n);
+    for (let i = 0; i < n; i++) w[i] = 0.02 * Math.sin(i * 12.9898) * Math.cos(i * 78.233);
+    const bytes = Buffer.from(w.buffer);
+    const writer = new PackWriter(newHasher);
+    const oid = hashBytes(newHasher, bytes);
+    writer.add(oid, 'b', bytes);
+    const { pack, index } = writer.finish();
+    const e = findPackEntry(index, oid)!;
+    expect(e.c).toBe('zstd');
+    expect(e.len).toBeLessThan(bytes.length * 0.95);
+    expect(readMember(newHasher, pack, e).equals(bytes)).toBe(true);
+  });
+
   it('is deterministic, ignores duplicates and copies caller buffers', () => {
     const objs = sampleObjects(30);
     const a = packOf(objs);
