@@ -1,11 +1,10 @@
-import fs from 'node:fs';
-import type { Hasher, HasherFactory } from '../hash/blake3.js';
-import { ioBuffer } from '../hash/hash-file.js';
-import { oidFromHex, type Oid } from '../hash/oid.js';
+import type { HasherFactory } from '../hash/blake3.js';
+import type { Oid } from '../hash/oid.js';
 import type { PackEntry } from '../formats/pack-index.js';
 import { parseRecipe, recipeOffsets, type Recipe } from '../formats/recipe.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { ensureLayout, packKey } from './layout.js';
+import { FileRebuild, ReorderGate } from './file-rebuild.js';
 import { extractMember } from './pack.js';
 import { E, MlxError } from '../util/errors.js';
 import type { Remote } from './remote.js';
@@ -37,9 +36,10 @@ interface Want {
   fileOffset?: number;
   /**
    * Called with the member's decoded bytes, which stay valid until the promise it may return settles
-   * (the buffer they live in is reused afterwards).
+   * (the buffer they live in is reused afterwards). `range` identifies the ranged read (and so the
+   * buffer) the bytes came in.
    */
-  take: (bytes: Buffer) => void | Promise<void>;
+  take: (bytes: Buffer, range: object) => void | Promise<void>;
 }
 
 /**
@@ -83,6 +83,9 @@ export async function fetchObjects(store: ObjectStore, newHasher: HasherFactory,
   if (recipes.size > 0) {
     const files = new Map<Oid, FileRebuild>();
     const phase2: Map<string, Want[]> = new Map();
+    // Chunks that arrive before their turn may wait in their read buffer, hashed from memory when it
+    // comes, while at least one of the `jobs` reads stays free to fetch what they wait for.
+    const gate = new ReorderGate(jobs - 1);
     try {
       for (const [oid, recipe] of recipes) {
         const file = new FileRebuild(store.newTempPath(), newHasher, recipe.size);
@@ -94,17 +97,17 @@ export async function fetchObjects(store: ObjectStore, newHasher: HasherFactory,
           push(phase2, loc.packKeyHex, {
             entry: loc.entry,
             fileOffset: offsets[i]!,
-            take: (bytes) => {
+            take: (bytes, range) => {
               // No per-chunk hash: the whole-file hash checks every chunk, and the file reaches the
               // cache only if it matches.
               if (bytes.length !== size) throw new MlxError(E.OBJECT_CORRUPT, `chunk ${chunkOid} of ${oid} from ${source(loc.packKeyHex)} has ${bytes.length} bytes, its recipe says ${size}`);
               opts.progress?.({ bytes: size });
-              return file.write(offsets[i]!, bytes);
+              return file.write(offsets[i]!, bytes, gate, range);
             },
           });
         });
       }
-      await fetchGroups(remote, phase2, jobs, summary);
+      await fetchGroups(remote, phase2, jobs, summary, (err) => gate.abort(err));
       for (const [oid, file] of files) {
         const actual = await file.finish();
         store.adoptTempFile(file.tmp, oid, `${remote.url} (rebuilt from chunks)`, actual);
@@ -121,107 +124,17 @@ export async function fetchObjects(store: ObjectStore, newHasher: HasherFactory,
   return summary;
 }
 
-/**
- * A large file being rebuilt from chunks that may arrive in any order. The whole-file hash advances
- * over the longest written prefix. A chunk that continues it (the usual case: ranges are fetched in
- * file order) is hashed from memory while the file system writes it in the background, so hashing and
- * writing overlap. A chunk that arrives early is written at once and hashed later by reading it back,
- * so no chunk is held in memory waiting for its predecessors.
- */
-class FileRebuild {
-  private fd: number;
-  private readonly hasher: Hasher;
-  private hashed = 0;
-  /** Written (synchronously) but not yet hashed: offset -> length. */
-  private readonly pending = new Map<number, number>();
-  /** Background writes still running (or failed). */
-  private readonly writes = new Set<Promise<void>>();
-  private failure: unknown;
-
-  constructor(readonly tmp: string, newHasher: HasherFactory, private readonly size: number) {
-    this.fd = fs.openSync(tmp, 'wx+', 0o644); // read back to hash chunks that arrived early
-    this.hasher = newHasher();
-  }
-
-  /** Writes a chunk at its offset; the returned promise settles when `bytes` may be reused. */
-  write(offset: number, bytes: Buffer): Promise<void> | undefined {
-    if (offset !== this.hashed) {
-      writeAllSync(this.fd, bytes, offset);
-      this.pending.set(offset, bytes.length);
-      return undefined;
-    }
-    const written = writeAll(this.fd, bytes, offset).catch((err) => {
-      this.failure ??= err;
-      throw err;
-    });
-    this.writes.add(written);
-    void written.then(() => this.writes.delete(written), () => undefined);
-    this.hasher.update(bytes);
-    this.hashed += bytes.length;
-    this.catchUp();
-    return written;
-  }
-
-  /** Waits until no background write is running. */
-  async settle(): Promise<void> {
-    await Promise.allSettled([...this.writes]);
-  }
-
-  /** Waits for the background writes, closes the file and returns the oid of its bytes. */
-  async finish(): Promise<Oid> {
-    await this.settle();
-    if (this.failure) throw this.failure;
-    this.catchUp();
-    if (this.hashed !== this.size) throw new Error(`internal: rebuilt ${this.hashed} of ${this.size} bytes`);
-    fs.closeSync(this.fd);
-    this.fd = -1;
-    return oidFromHex(this.hasher.digestHex());
-  }
-
-  /** Removes the temp file unless the store adopted it. Call only once no write is running (`settle`). */
-  discard(): void {
-    if (this.fd >= 0) fs.closeSync(this.fd);
-    this.fd = -1;
-    fs.rmSync(this.tmp, { force: true });
-  }
-
-  /** Hashes chunks written after the hashed prefix that now continue it, reading them back. */
-  private catchUp(): void {
-    const buf = ioBuffer();
-    for (let len = this.pending.get(this.hashed); len !== undefined; len = this.pending.get(this.hashed)) {
-      this.pending.delete(this.hashed);
-      for (let done = 0; done < len; ) {
-        const n = fs.readSync(this.fd, buf, 0, Math.min(buf.length, len - done), this.hashed + done);
-        if (n === 0) throw new Error('internal: rebuilt file shorter than written');
-        this.hasher.update(n === buf.length ? buf : buf.subarray(0, n));
-        done += n;
-      }
-      this.hashed += len;
-    }
-  }
-}
-
-function writeAllSync(fd: number, bytes: Buffer, position: number): void {
-  for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done, position + done);
-}
-
-/** `writeAllSync` on a file-system thread. */
-async function writeAll(fd: number, bytes: Buffer, position: number): Promise<void> {
-  for (let done = 0; done < bytes.length; ) {
-    done += await new Promise<number>((resolve, reject) =>
-      fs.write(fd, bytes, done, bytes.length - done, position + done, (err, n) => (err ? reject(err) : resolve(n))),
-    );
-  }
-}
-
 function push(groups: Map<string, Want[]>, hex: string, want: Want): void {
   let list = groups.get(hex);
   if (!list) groups.set(hex, (list = []));
   list.push(want);
 }
 
-/** Fetches every wanted member, pack by pack, coalescing neighbours into one ranged GET. */
-async function fetchGroups(remote: Remote, groups: Map<string, Want[]>, jobs: number, summary: FetchSummary): Promise<void> {
+/**
+ * Fetches every wanted member, pack by pack, coalescing neighbours into one ranged GET. `onFailure`
+ * hears of the first failed read at once (the pool itself waits for the reads still in flight).
+ */
+async function fetchGroups(remote: Remote, groups: Map<string, Want[]>, jobs: number, summary: FetchSummary, onFailure?: (err: unknown) => void): Promise<void> {
   const ranges: { hex: string; start: number; end: number; wants: Want[] }[] = [];
   for (const [hex, wants] of groups) {
     wants.sort((a, b) => a.entry.off - b.entry.off);
@@ -250,12 +163,15 @@ async function fetchGroups(remote: Remote, groups: Map<string, Want[]>, jobs: nu
       summary.bytesReceived += bytes.length;
       const writing: Promise<void>[] = [];
       for (const w of r.wants) {
-        const done = w.take(extractMember(bytes, w.entry, r.start));
+        const done = w.take(extractMember(bytes, w.entry, r.start), r);
         if (done) writing.push(done);
       }
       // Every write must be over before the buffer is reused, even when one of them failed.
       const failed = (await Promise.allSettled(writing)).find((r) => r.status === 'rejected');
       if (failed) throw (failed as PromiseRejectedResult).reason;
+    } catch (err) {
+      onFailure?.(err);
+      throw err;
     } finally {
       buffers.push(scratch);
     }

@@ -13,7 +13,7 @@ import { RemoteIndex } from '../../src/remote/remote-index.js';
 import type { ByteRange, Remote } from '../../src/remote/remote.js';
 import { chunkBuffer } from '../../src/store/chunker.js';
 import { ObjectStore } from '../../src/store/object-store.js';
-import { E } from '../../src/util/errors.js';
+import { E, MlxError } from '../../src/util/errors.js';
 import { rejectionCode } from '../helpers/errors.js';
 import { bytes, tempDir } from '../helpers/repo.js';
 
@@ -82,6 +82,33 @@ describe('push and fetch of a large file', () => {
       const res = await fetchObjects(target, newHasher, reversingRemote(remote, jobs), fetchIndex, [oid], { jobs });
       expect(res).toMatchObject({ fetched: 1, missingOnRemote: [] });
       expect(fs.readFileSync(target.pathOf(oid)).equals(data)).toBe(true);
+      expect(fs.readdirSync(target.tmpDir)).toEqual([]);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('a failed read while later chunks wait for it ends the fetch with its error: no hang, nothing stored', async () => {
+    const { root, target, remote, addFile, push } = setUp();
+    try {
+      const oid = addFile('big.bin', crypto.randomBytes(9 << 20));
+      await push([oid], { packTarget: 1 << 20 });
+      const jobs = 4;
+      const reversing = reversingRemote(remote, jobs);
+      let calls = 0;
+      // The first read of chunks (the file's first bytes; read 0 fetched the recipe) finishes after
+      // later ones, which wait in memory for it, and fails.
+      const failing = Object.assign(Object.create(reversing) as Remote, {
+        async get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
+          const first = range !== undefined && calls++ === 1;
+          const bytes = await reversing.get(key, range, into);
+          if (first) throw new MlxError(E.REMOTE_FAILED, 'connection lost');
+          return bytes;
+        },
+      });
+      const fetchIndex = await RemoteIndex.load(remote, path.join(root, 'idx-fetch'));
+      expect(await rejectionCode(fetchObjects(target, newHasher, failing, fetchIndex, [oid], { jobs }))).toBe(E.REMOTE_FAILED);
+      expect(target.has(oid)).toBe(false);
       expect(fs.readdirSync(target.tmpDir)).toEqual([]);
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
