@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { HasherFactory } from '../hash/blake3.js';
 import { hashBytes } from '../hash/hash-file.js';
+import { sharedBuffer } from '../hash/sha256-thread.js';
 import { oidHex, type Oid } from '../hash/oid.js';
 import { serializePackIndex } from '../formats/pack-index.js';
 import { serializeRecipe, type RecipeChunk } from '../formats/recipe.js';
@@ -77,14 +78,15 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
   const sizeOf = (oid: Oid) => opts.sizes?.get(oid) ?? fs.statSync(store.pathOf(oid)).size;
   if (opts.progress) opts.progress({ totalFiles: todo.length, totalBytes: todo.reduce((n, o) => n + sizeOf(o), 0) });
 
-  // Pack buffers are reused once their upload is done: fresh buffers cost page faults.
+  // Pack buffers are reused once their upload is done: fresh buffers cost page faults. They live in
+  // shared memory so that a remote that hashes what it sends (S3 signing) can do so on another thread.
   const capacity = packTarget + packHeadroom(Math.max(chunkThreshold, DEFAULT_CHUNKER_OPTIONS.max));
   const spare: Buffer[] = [];
   // Every blob is hashed here before it is packed (chunks are named by hashing them), so the writer
   // does not hash again. Each writer is made when its first object comes, so it can take the buffer
   // of a pack whose upload finished meanwhile.
   let building: PackWriter | undefined;
-  const writer = () => (building ??= new PackWriter(newHasher, { level: 1, verify: false, buffer: spare.pop() ?? Buffer.allocUnsafe(capacity) }));
+  const writer = () => (building ??= new PackWriter(newHasher, { level: 1, verify: false, buffer: spare.pop() ?? sharedBuffer(capacity) }));
   const full = () => building !== undefined && building.size >= packTarget;
   const inFlight = new Set<Promise<void>>();
   const failures: unknown[] = [];

@@ -3,6 +3,7 @@ import fsp from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import { sha256Hex } from '../hash/sha256-thread.js';
 import { E, MlxError, isErrno } from '../util/errors.js';
 import { commonJsExports } from '../util/modules.js';
 import { assertKey, assertPrefix, assertRange, putBodySize, type ByteRange, type PutBody, type Remote, type RemoteObjectInfo } from './remote.js';
@@ -298,7 +299,17 @@ export class S3Remote implements Remote {
     if (Buffer.isBuffer(body)) {
       expected = body.length;
       try {
-        await client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentLength: body.length }));
+        const put = new sdk.PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentLength: body.length });
+        // The signature covers the body's SHA-256; given in the header, the signer does not hash it again.
+        const payloadHash = await sha256Hex(body);
+        put.middlewareStack.add(
+          (next) => (args) => {
+            (args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'] = payloadHash;
+            return next(args);
+          },
+          { step: 'build', name: 'mlxPayloadHash' },
+        );
+        await client.send(put);
       } catch (err) {
         throw await this.putError(err, key);
       }

@@ -214,6 +214,39 @@ describe('S3Remote against s3rver', () => {
     }
   });
 
+  it('signs an upload from shared memory with the SHA-256 of exactly the bytes it sends', async () => {
+    const http = await import('node:http');
+    const seen: { hash?: string; body: Buffer }[] = [];
+    let stored = 0;
+    const recorder = http.createServer((req, res) => {
+      const parts: Buffer[] = [];
+      req.on('data', (d: Buffer) => parts.push(d));
+      req.on('end', () => {
+        if (req.method === 'PUT') {
+          const body = Buffer.concat(parts);
+          seen.push({ hash: req.headers['x-amz-content-sha256'] as string | undefined, body });
+          stored = body.length;
+        }
+        res.writeHead(200, { 'Content-Length': req.method === 'HEAD' ? stored : 0 });
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => recorder.listen(0, '127.0.0.1', resolve));
+    const { port } = recorder.address() as import('node:net').AddressInfo;
+    try {
+      const { sharedBuffer } = await import('../../src/hash/sha256-thread.js');
+      const memory = sharedBuffer(1 << 20);
+      crypto.randomFillSync(memory);
+      const remote = remoteFor({ endpoint: `http://127.0.0.1:${port}` });
+      await remote.put('packs/a', memory.subarray(100, 300_100));
+      await remote.put('packs/b', Buffer.from('not shared'));
+      expect(seen.map((s) => s.body.length)).toEqual([300_000, 10]);
+      for (const { hash, body } of seen) expect(hash).toBe(crypto.createHash('sha256').update(body).digest('hex'));
+    } finally {
+      await new Promise((resolve) => recorder.close(resolve));
+    }
+  });
+
   it('finds credentials through the SDK default chain: environment and profile', async () => {
     const names = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE', 'AWS_PROFILE'];
     const saved = Object.fromEntries(names.map((n) => [n, process.env[n]]));
