@@ -88,12 +88,19 @@ export async function fetchObjects(store: ObjectStore, newHasher: HasherFactory,
     const gate = new ReorderGate(jobs - 1);
     try {
       for (const [oid, recipe] of recipes) {
+        // A recipe that names a chunk the remote lacks (a pack lost since) cannot rebuild its file:
+        // the file counts as not on the remote, and a push from a machine that has it repairs that.
+        const lost = recipe.chunks.find(([chunkOid]) => index.locate(chunkOid)?.entry.t !== 'b');
+        if (lost) {
+          summary.missingOnRemote.push(oid);
+          index.warnings.push(`the recipe of ${oid} names chunk ${lost[0]}, which the remote does not have`);
+          continue;
+        }
         const file = new FileRebuild(store.newTempPath(), newHasher, recipe.size);
         files.set(oid, file);
         const offsets = recipeOffsets(recipe);
         recipe.chunks.forEach(([chunkOid, size], i) => {
-          const loc = index.locate(chunkOid);
-          if (!loc || loc.entry.t !== 'b') throw new Error(`internal: chunk ${chunkOid} of ${oid} is not on the remote`);
+          const loc = index.locate(chunkOid)!;
           push(phase2, loc.packKeyHex, {
             entry: loc.entry,
             fileOffset: offsets[i]!,

@@ -10,6 +10,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import { E, MlxError } from '../util/errors.js';
 import { ensureLayout, indexKey, packKey } from './layout.js';
 import { packHeadroom, PackWriter } from './pack.js';
+import { dropIncompleteRecipes } from './recipe-check.js';
 import { doomedPacks, recordKeep } from './remote-gc.js';
 import type { Remote } from './remote.js';
 import type { RemoteIndex } from './remote-index.js';
@@ -58,6 +59,8 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
   const doomed = await doomedPacks(remote);
   index.forget(doomed);
   const wanted = [...new Set(oids)];
+  // A large file whose recipe names chunks the remote lost is sent again.
+  await dropIncompleteRecipes(remote, index, wanted, jobs);
   const todo = wanted.filter((o) => !index.has(o));
   const reliedOn = new Set<string>();
   for (const o of wanted) if (index.has(o)) reliedOn.add(index.locate(o)!.packKeyHex);
@@ -90,25 +93,32 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
   const full = () => building !== undefined && building.size >= packTarget;
   const inFlight = new Set<Promise<void>>();
   const failures: unknown[] = [];
+  // Packs upload in parallel, but their indexes are published in pack order, each only after the one
+  // before it. A recipe is packed after its chunks, so no published recipe ever names a chunk whose
+  // index is not published yet; a push killed at any point leaves every published file whole.
+  let published: Promise<void> = Promise.resolve();
   const flush = async () => {
     if (building === undefined || building.count === 0) return;
     const { pack, index: packIndex } = building.finish();
     const storage = building.storage;
     summary.uploadedObjects += packIndex.entries.length;
     building = undefined;
-    const upload = (async () => {
+    const previous = published;
+    const sent = (async () => {
       const idxBytes = Buffer.from(serializePackIndex(packIndex));
       await remote.put(packKey(packIndex.pack), pack);
-      await remote.put(indexKey(packIndex.pack), idxBytes); // published last
+      spare.push(storage); // the pack's bytes are sent: its buffer can take the next pack
+      await previous; // rejects when an earlier pack failed: then this index is never published
+      await remote.put(indexKey(packIndex.pack), idxBytes);
       index.addPack(oidHex(packIndex.pack), packIndex);
       // Packs are named by content: re-sending a doomed pack's objects can recreate that very pack,
       // which the keep record below then saves from the sweep.
       if (doomed.has(oidHex(packIndex.pack))) reliedOn.add(oidHex(packIndex.pack));
       summary.packs++;
       summary.bytesSent += pack.length + idxBytes.length;
-    })()
-      .then(() => void spare.push(storage))
-      .catch((err) => void failures.push(err));
+    })();
+    published = sent;
+    const upload = sent.catch((err) => void failures.push(err));
     inFlight.add(upload);
     void upload.finally(() => inFlight.delete(upload));
     while (inFlight.size >= jobs) await Promise.race(inFlight);

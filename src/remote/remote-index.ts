@@ -77,6 +77,11 @@ export class RemoteIndex {
     for (const [hex, idx] of kept) this.addPack(hex, idx);
   }
 
+  /** Stops answering for these objects (found unusable): they count as absent. */
+  drop(oid: Oid): void {
+    this.objects.delete(oid);
+  }
+
   has(oid: Oid): boolean {
     return this.objects.has(oid);
   }

@@ -37,7 +37,7 @@ export interface S3RemoteOptions {
   maxAttempts?: number;
   /** How long to wait for a TCP connection before the attempt fails; default 2000 ms. */
   connectTimeoutMs?: number;
-  /** How long a socket may stay idle mid-request before the attempt fails; default 120000 ms. */
+  /** How long a socket may stay idle mid-request before the attempt fails; default 30000 ms (with 4 attempts, a silent server is given up on within 2 minutes). */
   socketTimeoutMs?: number;
   /** Keys per ListObjectsV2 page (1-1000); default 1000. */
   pageSize?: number;
@@ -53,7 +53,7 @@ const MIB = 1024 * 1024;
 const DEFAULTS = {
   maxAttempts: 4,
   connectTimeoutMs: 2000,
-  socketTimeoutMs: 120_000,
+  socketTimeoutMs: 30_000,
   pageSize: 1000,
   multipartThreshold: 64 * MIB,
   partSize: 16 * MIB,

@@ -3,6 +3,7 @@ import type { Oid } from '../hash/oid.js';
 import { isFileEntry, parseManifest, type ManifestEntry } from '../formats/manifest.js';
 import { fetchObjects, type FetchSummary } from '../remote/fetch.js';
 import { pushObjects, type PushSummary } from '../remote/push.js';
+import { dropIncompleteRecipes } from '../remote/recipe-check.js';
 import { RemoteIndex } from '../remote/remote-index.js';
 import { commitsSince, openGit, pointersAt, remoteTips } from '../git/history.js';
 import type { Remote } from '../remote/remote.js';
@@ -254,8 +255,12 @@ export async function remoteStatus(repo: Repo, cwd: string, paths: string[], rem
   const { name, remote } = await resolveRemote(repo, remoteName);
   const index = await openIndex(repo, remote, undefined);
   const out: RemoteStatus = { remote: name, paths: [], warnings: index.warnings };
-  for (const s of selection) {
-    const oids = repo.store.has(s.tracked.pointer.oid) || s.tracked.pointer.kind === 'file' ? neededOids(repo, [s]) : [s.tracked.pointer.oid];
+  const needed = selection.map((s) => ({
+    s,
+    oids: repo.store.has(s.tracked.pointer.oid) || s.tracked.pointer.kind === 'file' ? neededOids(repo, [s]) : [s.tracked.pointer.oid],
+  }));
+  await dropIncompleteRecipes(remote, index, needed.flatMap((n) => n.oids));
+  for (const { s, oids } of needed) {
     const local = repo.store.missing(oids);
     out.paths.push({ path: s.tracked.path, objects: oids.length, notOnRemote: oids.filter((o) => !index.has(o)).length, notInCache: local.size });
   }

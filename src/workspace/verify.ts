@@ -4,6 +4,7 @@ import { isFileEntry } from '../formats/manifest.js';
 import { openGit } from '../git/history.js';
 import { fetchObjects } from '../remote/fetch.js';
 import { packKey } from '../remote/layout.js';
+import { dropIncompleteRecipes } from '../remote/recipe-check.js';
 import { RemoteIndex } from '../remote/remote-index.js';
 import { E, MlxError } from '../util/errors.js';
 import { resolveRemote } from './remotes.js';
@@ -81,6 +82,7 @@ export async function verify(repo: Repo, rev: string | undefined, opts: { remote
   }
   const problems: VerifyProblem[] = [];
   const packs = new Map<string, number>();
+  await dropIncompleteRecipes(remote, index, needs.keys());
   for (const [oid, paths] of needs) {
     const loc = index.locate(oid);
     if (!loc) problems.push({ oid, paths, problem: 'missing' });

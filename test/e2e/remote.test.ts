@@ -219,6 +219,38 @@ describe('remote failures', () => {
     expect(snapshot(path.join(fresh, 'data'))).toEqual(snapshot(path.join(dir, 'data')));
   });
 
+  it('a remote that lost the chunks of a large file says so everywhere, and the next push repairs it', async () => {
+    const target = path.join(remoteRoot, 'lost');
+    mlxOk(dir, 'remote', 'add', '-d', 'storage', target);
+    const data = crypto.randomBytes(20 << 20);
+    write(dir, 'model.ckpt', data);
+    mlxOk(dir, 'add', 'model.ckpt');
+    mlxOk(dir, 'push');
+    await gitCommitAll(dir, 'v1');
+    // Remove, pack and index together, a pack that holds chunks but not the recipe.
+    const packs = path.join(target, 'packs');
+    const indexes = fs.readdirSync(packs).filter((f) => f.endsWith('.idx')).map((f) => ({ f, idx: JSON.parse(fs.readFileSync(path.join(packs, f), 'utf8')) }));
+    const victim = indexes.find(({ idx }) => idx.entries.every((e: { t: string }) => e.t === 'b'))!;
+    expect(indexes.some(({ idx }) => idx.entries.some((e: { t: string }) => e.t === 'r'))).toBe(true);
+    fs.rmSync(path.join(packs, victim.f));
+    fs.rmSync(path.join(packs, victim.f.replace(/\.idx$/, '.pack')));
+
+    const status = mlxJson(dir, 'status', '--remote');
+    expect(status.paths).toEqual([expect.objectContaining({ path: 'model.ckpt', notOnRemote: 1 })]);
+    expect(status.warnings.join('\n')).toMatch(/recipe of b3:\w+: it names chunk b3:\w+, which the remote does not have/);
+    expect(mlx(dir, 'verify', '--remote').code).toBe(1);
+    await gitCloneLocal(dir, fresh);
+    expect(expectCleanError(mlx(fresh, 'pull'))).toMatch(/1 object\(s\) are not on remote storage.*remote is damaged/);
+    expect(fs.existsSync(path.join(fresh, 'model.ckpt'))).toBe(false);
+
+    const repair = mlxJson(dir, 'push');
+    expect(repair.uploadedObjects).toBeGreaterThan(1); // the lost chunks and a recipe
+    expect(repair.bytesSent).toBeLessThan(data.length); // chunks still there are not sent again
+    mlxOk(dir, 'verify', '--remote');
+    mlxOk(fresh, 'pull');
+    expect(fs.readFileSync(path.join(fresh, 'model.ckpt')).equals(data)).toBe(true);
+  });
+
   it('pull of data that was never pushed names what is missing', async () => {
     mlxOk(dir, 'remote', 'add', '-d', 'storage', path.join(remoteRoot, 'empty'));
     write(dir, 'a.bin', 'never pushed');

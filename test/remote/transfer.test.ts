@@ -115,6 +115,60 @@ describe('push and fetch of a large file', () => {
     }
   });
 
+  it('publishes pack indexes in pack order, whatever order the uploads finish in', async () => {
+    const { root, remote, addFile, push } = setUp();
+    try {
+      const oid = addFile('big.bin', crypto.randomBytes(9 << 20));
+      const started: string[] = [];
+      const published: string[] = [];
+      // Each pack upload takes longer than the one after it: the last pack (the recipe's) lands first.
+      let delay = 400;
+      const slowFirst = Object.assign(Object.create(remote) as Remote, {
+        async put(key: string, body: Parameters<Remote['put']>[1]): Promise<void> {
+          if (key.endsWith('.pack')) {
+            started.push(key.slice(0, -'.pack'.length));
+            const wait = (delay = Math.max(0, delay - 40));
+            await new Promise((r) => setTimeout(r, wait));
+          }
+          await remote.put(key, body);
+          if (key.endsWith('.idx')) published.push(key.slice(0, -'.idx'.length));
+        },
+      });
+      const res = await push([oid], { packTarget: 1 << 20, jobs: 8 }, slowFirst);
+      expect(res.packs).toBeGreaterThan(3);
+      expect(published).toEqual(started);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('a failed pack upload keeps every later index unpublished, so no recipe names missing chunks', async () => {
+    const { root, remote, addFile, push } = setUp();
+    try {
+      const oid = addFile('big.bin', crypto.randomBytes(9 << 20));
+      let packs = 0;
+      const failFirst = Object.assign(Object.create(remote) as Remote, {
+        async put(key: string, body: Parameters<Remote['put']>[1]): Promise<void> {
+          if (key.endsWith('.pack') && packs++ === 0) {
+            await new Promise((r) => setTimeout(r, 200)); // the later packs finish first
+            throw new MlxError(E.REMOTE_FAILED, 'connection lost');
+          }
+          await remote.put(key, body);
+        },
+      });
+      expect(await rejectionCode(push([oid], { packTarget: 1 << 20, jobs: 8 }, failFirst))).toBe(E.REMOTE_FAILED);
+      const after = await RemoteIndex.load(remote, path.join(root, 'idx-after'));
+      expect(after.packs.size).toBe(0);
+      expect(after.has(oid)).toBe(false);
+      // The next push completes and sends only what is not there yet.
+      const again = await push([oid], { packTarget: 1 << 20 });
+      expect(again.uploadedObjects).toBeGreaterThan(1);
+      expect((await RemoteIndex.load(remote, path.join(root, 'idx-final'))).has(oid)).toBe(true);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a rebuilt file with one tampered chunk: nothing enters the cache, no temp file stays', async () => {
     const { root, remoteDir, target, remote, addFile, push } = setUp();
     try {

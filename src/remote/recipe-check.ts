@@ -1,0 +1,38 @@
+import type { Oid } from '../hash/oid.js';
+import { parseRecipe } from '../formats/recipe.js';
+import { E, MlxError } from '../util/errors.js';
+import { packKey } from './layout.js';
+import { extractMember } from './pack.js';
+import type { Remote } from './remote.js';
+import type { RemoteIndex } from './remote-index.js';
+import { runPool } from './transfer-progress.js';
+
+/**
+ * Drops from `index` the large files among `oids` that the remote claims but cannot rebuild, and
+ * returns them. Push publishes a recipe only after every chunk it names, but a pack lost or removed by
+ * hand can still leave a recipe whose chunks are gone; the index alone cannot tell. This reads just the
+ * recipes (one small ranged read each) and checks their chunks against the index. Once dropped, such a
+ * file counts as absent everywhere: push sends it again, status and verify report it.
+ */
+export async function dropIncompleteRecipes(remote: Remote, index: RemoteIndex, oids: Iterable<Oid>, jobs = 8): Promise<Oid[]> {
+  const recipes = [...new Set(oids)].filter((o) => index.locate(o)?.entry.t === 'r');
+  const dropped: Oid[] = [];
+  await runPool(recipes, jobs, async (oid) => {
+    const { packKeyHex, entry } = index.locate(oid)!;
+    const bytes = await remote.get(packKey(`b3:${packKeyHex}`), { start: entry.off, end: entry.off + entry.len });
+    let why: string | undefined;
+    try {
+      const recipe = parseRecipe(extractMember(bytes, entry, entry.off), `of ${oid} in pack ${packKeyHex.slice(0, 12)}`);
+      const lost = recipe.chunks.find(([chunk]) => index.locate(chunk)?.entry.t !== 'b');
+      if (lost) why = `it names chunk ${lost[0]}, which the remote does not have`;
+    } catch (err) {
+      if (!(err instanceof MlxError) || (err.code !== E.OBJECT_CORRUPT && err.code !== E.BAD_RECIPE)) throw err;
+      why = err.message;
+    }
+    if (why === undefined) return;
+    index.drop(oid);
+    index.warnings.push(`ignored the recipe of ${oid}: ${why}`);
+    dropped.push(oid);
+  });
+  return dropped;
+}
