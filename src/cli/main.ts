@@ -61,7 +61,8 @@ export async function main(argv: string[]): Promise<number> {
     .argument('[rev]', 'a commit, branch or tag (default: the work tree)')
     .option('--remote', 'check the default remote instead of the cache')
     .option('-r, --remote-name <name>', 'check this remote')
-    .action(async (rev: string | undefined, opts: { remote?: boolean; remoteName?: string }) => (await import('./commands/history.js')).runVerify(out(), rev, opts));
+    .option('--data', 'with a remote: also download and hash every object (finds damaged copies)')
+    .action(async (rev: string | undefined, opts: { remote?: boolean; remoteName?: string; data?: boolean }) => (await import('./commands/history.js')).runVerify(out(), rev, opts));
   program
     .command('config')
     .description('get or set configuration (cache.dir, cache.type, cache.verify, core.remote)')
@@ -96,9 +97,9 @@ export async function main(argv: string[]): Promise<number> {
     .option('--unset', 'remove the option')
     .action(async (name: string, key: string, value: string | undefined, opts) => (await import('./commands/remote.js')).modify(out(), name, key, value, opts));
   const transfer = (cmd: Command) => cmd.option('-r, --remote <name>', 'remote to use (default: core.remote)').option('-j, --jobs <n>', 'parallel transfers');
-  transfer(program.command('push').description('upload the data the pointers need to a remote').argument('[paths...]', 'limit to these tracked paths')).action(
-    async (paths: string[], opts) => (await import('./commands/transfer.js')).runPush(out(), paths, opts),
-  );
+  transfer(program.command('push').description('upload the data the pointers need to a remote').argument('[paths...]', 'limit to these tracked paths'))
+    .option('--repair', 'also read back what the remote already has, and send again whatever is damaged')
+    .action(async (paths: string[], opts) => (await import('./commands/transfer.js')).runPush(out(), paths, opts));
   transfer(program.command('fetch').description('download the data the pointers need into the cache').argument('[paths...]', 'limit to these paths (inside tracked directories too)')).action(
     async (paths: string[], opts) => (await import('./commands/transfer.js')).runFetch(out(), paths, opts),
   );

@@ -10,6 +10,22 @@ export const PACKS_PREFIX = 'packs/';
 export const packKey = (packOid: Oid) => `${PACKS_PREFIX}${oidHex(packOid)}.pack`;
 export const indexKey = (packOid: Oid) => `${PACKS_PREFIX}${oidHex(packOid)}.idx`;
 
+/**
+ * Marks the copy of `oid` in pack `packOid` as damaged (an empty object). Written only once a good copy
+ * is published in another pack; readers then take that one.
+ */
+export const damagedKey = (packOid: Oid, oid: Oid) => `${PACKS_PREFIX}${oidHex(packOid)}.${oidHex(oid)}.bad`;
+
+/** The damaged copies a listing's `.bad` keys name: pack hex and object oid. */
+export function damagedCopies(keys: string[]): { packKeyHex: string; oid: Oid }[] {
+  const out: { packKeyHex: string; oid: Oid }[] = [];
+  for (const key of keys) {
+    const m = /^packs\/([0-9a-f]{64})\.([0-9a-f]{64})\.bad$/.exec(key);
+    if (m) out.push({ packKeyHex: m[1]!, oid: `b3:${m[2]!}` as Oid });
+  }
+  return out;
+}
+
 /** Pack ids named by a listing's `.idx` keys: only packs whose index is published exist for readers. */
 export function publishedPacks(keys: string[]): string[] {
   const out: string[] = [];

@@ -5,7 +5,7 @@ import type { Oid } from '../hash/oid.js';
 import { parsePackIndex, type PackEntry, type PackIndex } from '../formats/pack-index.js';
 import { writeFileAtomicSync } from '../util/fs.js';
 import { MlxError } from '../util/errors.js';
-import { indexKey, packKey, PACKS_PREFIX, publishedPacks } from './layout.js';
+import { damagedCopies, indexKey, packKey, PACKS_PREFIX, publishedPacks } from './layout.js';
 import type { Remote } from './remote.js';
 
 /** Where an object lives on a remote. */
@@ -21,6 +21,8 @@ export interface Located {
  */
 export class RemoteIndex {
   private readonly objects = new Map<Oid, Located>();
+  /** Further copies of objects that more than one pack holds (a repaired object, concurrent pushes). */
+  private readonly otherCopies = new Map<Oid, Located[]>();
   readonly packs = new Map<string, PackIndex>();
   /** Published indexes that were not used (unreadable, or their pack is missing or the wrong size). */
   readonly warnings: string[] = [];
@@ -55,7 +57,22 @@ export class RemoteIndex {
       }
     };
     await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, worker));
+    for (const bad of damagedCopies(listing.map((o) => o.key))) idx.avoid(bad.packKeyHex, bad.oid);
     return idx;
+  }
+
+  /** Stops using the copy of `oid` in this pack when another copy exists. */
+  private avoid(packKeyHex: string, oid: Oid): void {
+    const others = (this.otherCopies.get(oid) ?? []).filter((l) => l.packKeyHex !== packKeyHex);
+    const current = this.objects.get(oid);
+    if (current?.packKeyHex === packKeyHex) {
+      const next = others.find((l) => l.entry.t === 'b') ?? others[0];
+      if (!next) return; // the only copy: keep it, a read will say it is damaged
+      this.objects.set(oid, next);
+      others.splice(others.indexOf(next), 1);
+    }
+    if (others.length) this.otherCopies.set(oid, others);
+    else this.otherCopies.delete(oid);
   }
 
   /** Records a pack this process just published. */
@@ -64,7 +81,15 @@ export class RemoteIndex {
     for (const entry of index.entries) {
       // A blob beats a recipe for the same oid: one ranged read instead of a reassembly.
       const prev = this.objects.get(entry.o);
-      if (!prev || (prev.entry.t === 'r' && entry.t === 'b')) this.objects.set(entry.o, { packKeyHex: hex, entry });
+      const here = { packKeyHex: hex, entry };
+      if (!prev) {
+        this.objects.set(entry.o, here);
+        continue;
+      }
+      const other = prev.entry.t === 'r' && entry.t === 'b' ? (this.objects.set(entry.o, here), prev) : here;
+      const list = this.otherCopies.get(entry.o);
+      if (list) list.push(other);
+      else this.otherCopies.set(entry.o, [other]);
     }
   }
 
@@ -74,12 +99,14 @@ export class RemoteIndex {
     const kept = [...this.packs].filter(([hex]) => !packs.has(hex));
     this.packs.clear();
     this.objects.clear();
+    this.otherCopies.clear();
     for (const [hex, idx] of kept) this.addPack(hex, idx);
   }
 
   /** Stops answering for these objects (found unusable): they count as absent. */
   drop(oid: Oid): void {
     this.objects.delete(oid);
+    this.otherCopies.delete(oid);
   }
 
   has(oid: Oid): boolean {

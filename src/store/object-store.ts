@@ -297,7 +297,7 @@ export function missingObject(oid: Oid): MlxError {
 
 function corruptDownload(oid: Oid, source: string): MlxError {
   return new MlxError(E.OBJECT_CORRUPT, `object ${oid} from ${source} does not match its id (tampered or truncated); nothing was stored`, {
-    hint: 'push it again from a machine that has the data, or check the remote for damage',
+    hint: 'if it happens again, the copy on the remote is damaged: mlx push --repair on a machine that has the data sends it again',
     data: { oid, source },
   });
 }

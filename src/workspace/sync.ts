@@ -3,6 +3,7 @@ import type { Oid } from '../hash/oid.js';
 import { isFileEntry, parseManifest, type ManifestEntry } from '../formats/manifest.js';
 import { fetchObjects, type FetchSummary } from '../remote/fetch.js';
 import { pushObjects, type PushSummary } from '../remote/push.js';
+import { findDamagedCopies, markDamaged, type DamagedCopy } from '../remote/damage-check.js';
 import { dropIncompleteRecipes } from '../remote/recipe-check.js';
 import { RemoteIndex } from '../remote/remote-index.js';
 import { commitsSince, openGit, pointersAt, remoteTips } from '../git/history.js';
@@ -19,6 +20,8 @@ export interface TransferOptions {
   remote?: string;
   jobs?: number;
   progress?: TransferProgress;
+  /** Push: read back the remote's copies of what it already has, and send damaged ones again. */
+  repair?: boolean;
 }
 
 /** The objects a selection needs: each file's oid; for directories the manifest and the files in scope. */
@@ -69,6 +72,8 @@ function localRunObjects(repo: Repo): Oid[] {
 export interface PushResult extends PushSummary {
   remote: string;
   warnings: string[];
+  /** With `repair`: damaged copies found on the remote, sent again and marked so readers skip them. */
+  repaired: DamagedCopy[];
 }
 
 /** `mlx push`: sends what the selected pointers need and the remote lacks. */
@@ -99,8 +104,14 @@ async function send(repo: Repo, oids: Oid[], sizes: Map<Oid, number>, opts: Tran
   const { name, remote } = await resolveRemote(repo, opts.remote);
   const index = await openIndex(repo, remote, opts.jobs);
   try {
+    // A damaged copy counts as absent, so the push sends the object again; a large file with a damaged
+    // chunk is sent again whole (only its missing chunks travel).
+    const damage = opts.repair ? await findDamagedCopies(remote, index, repo.newHasher, oids, opts.jobs) : undefined;
+    for (const oid of [...(damage?.damaged.map((d) => d.oid) ?? []), ...(damage?.files ?? [])]) index.drop(oid);
     const summary = await pushObjects(repo.store, repo.newHasher, remote, index, oids, { jobs: opts.jobs, progress: opts.progress, sizes });
-    return { remote: name, ...summary, warnings: index.warnings };
+    // Only now that good copies are published: readers skip the damaged ones from here on.
+    if (damage) await markDamaged(remote, damage.damaged);
+    return { remote: name, ...summary, warnings: index.warnings, repaired: damage?.damaged ?? [] };
   } catch (err) {
     const missing = where && err instanceof MlxError && err.code === E.OBJECT_MISSING ? (err.data as { oids?: Oid[] } | undefined)?.oids : undefined;
     if (!missing?.length) throw err;

@@ -4,6 +4,7 @@ import { isFileEntry } from '../formats/manifest.js';
 import { openGit } from '../git/history.js';
 import { fetchObjects } from '../remote/fetch.js';
 import { packKey } from '../remote/layout.js';
+import { findDamagedCopies } from '../remote/damage-check.js';
 import { dropIncompleteRecipes } from '../remote/recipe-check.js';
 import { RemoteIndex } from '../remote/remote-index.js';
 import { E, MlxError } from '../util/errors.js';
@@ -31,9 +32,9 @@ export interface VerifyResult {
 /**
  * `mlx verify [--remote] [rev]`: every object the pointers at `rev` (default: the work tree) need is
  * re-hashed in the cache, or looked up in the remote's index with its pack present at the size the
- * index says. Problems are listed, not thrown, so CI sees all of them at once.
+ * index says (with `data`, also read back from the remote and hashed). Problems are listed, not thrown, so CI sees all of them at once.
  */
-export async function verify(repo: Repo, rev: string | undefined, opts: { remote?: boolean; remoteName?: string; progress?: Progress } = {}): Promise<VerifyResult> {
+export async function verify(repo: Repo, rev: string | undefined, opts: { remote?: boolean; remoteName?: string; data?: boolean; progress?: Progress } = {}): Promise<VerifyResult> {
   const set = await pointerSet(repo, rev ?? WORKSPACE, openGit(repo.root));
   const needs = new Map<Oid, string[]>();
   const need = (oid: Oid, where: string) => {
@@ -87,6 +88,12 @@ export async function verify(repo: Repo, rev: string | undefined, opts: { remote
     const loc = index.locate(oid);
     if (!loc) problems.push({ oid, paths, problem: 'missing' });
     else packs.set(loc.packKeyHex, index.packs.get(loc.packKeyHex)!.size);
+  }
+  if (opts.data) {
+    // Read back every copy the remote would serve, and hash it (chunks of large files included).
+    const damage = await findDamagedCopies(remote, index, repo.newHasher, needs.keys());
+    const bad = new Set([...damage.files, ...damage.damaged.map((d) => d.oid)]);
+    for (const [oid, paths] of needs) if (bad.has(oid)) problems.push({ oid, paths, problem: 'corrupt' });
   }
   const listed = new Map((await remote.list('packs/')).map((o) => [o.key, o.size]));
   for (const [hex, size] of packs) {

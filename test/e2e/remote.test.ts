@@ -162,6 +162,48 @@ describe.each(kinds)('$name remote', (kind) => {
     mlxOk(fresh, 'pull');
     expect(snapshot(path.join(fresh, 'data'))).toEqual(snapshot(path.join(dir, 'data')));
   });
+
+  it('damaged copies on the remote: verify --data finds them, push --repair sends them again, every reader gets good bytes', async () => {
+    const id = `repair-${crypto.randomBytes(4).toString('hex')}`;
+    for (let i = 0; i < 20; i++) write(dir, `data/f${i}.bin`, bytes(3000, `r${i}`));
+    const big = crypto.randomBytes(12 << 20);
+    write(dir, 'model.ckpt', big);
+    mlxOk(dir, 'add', 'data', 'model.ckpt');
+    mlxOk(dir, 'remote', 'add', '-d', 'storage', ...kind.addArgs(id));
+    mlxOk(dir, 'push');
+    await gitCommitAll(dir, 'v1');
+    // Flip one byte in a small file's member and one in a chunk of the large file.
+    const indexes = kind.storedKeys(id).filter((k) => k.endsWith('.idx')).map((k) => ({ k, idx: JSON.parse(fs.readFileSync(kind.storedFile(id, k), 'utf8')) }));
+    type Entry = { o: string; t: string; off: number; len: number; raw: number };
+    const packOf = (k: string) => kind.storedFile(id, k.replace(/\.idx$/, '.pack'));
+    const small = indexes.find(({ idx }) => idx.entries.some((e: Entry) => e.raw === 3000))!;
+    const chunky = indexes.find(({ idx }) => idx.entries.some((e: Entry) => e.raw > 100_000))!;
+    for (const [where, pick] of [[small, (e: Entry) => e.raw === 3000], [chunky, (e: Entry) => e.raw > 100_000]] as const) {
+      const e = where.idx.entries.find(pick) as Entry;
+      const file = packOf(where.k);
+      const pack = fs.readFileSync(file);
+      pack[e.off + (e.len >> 1)] ^= 0x01;
+      fs.writeFileSync(file, pack);
+    }
+
+    mlxOk(dir, 'verify', '--remote'); // presence and sizes: all there
+    const deep = mlx(dir, 'verify', '--remote', '--data');
+    expect(deep.code).toBe(1);
+    expect(deep.stdout).toMatch(/corrupt +b3:\w+ +needed by data\/f\d+\.bin/);
+    expect(deep.stdout).toMatch(/corrupt +b3:\w+ +needed by model\.ckpt/);
+    await gitCloneLocal(dir, fresh);
+    expect(expectCleanError(mlx(fresh, 'pull'))).toMatch(/does not match its id/);
+
+    const repair = mlx(dir, 'push', '--repair');
+    expect(repair.code).toBe(0);
+    expect(repair.stderr.match(/repaired b3:\w+: the copy in pack [0-9a-f]{12} was damaged/g)?.length).toBe(2);
+    expect(repair.stdout).toMatch(/pushed to storage/);
+    mlxOk(dir, 'verify', '--remote', '--data');
+    expect(mlxJson(dir, 'push', '--repair').repaired).toEqual([]);
+    mlxOk(fresh, 'pull');
+    expect(snapshot(path.join(fresh, 'data'))).toEqual(snapshot(path.join(dir, 'data')));
+    expect(fs.readFileSync(path.join(fresh, 'model.ckpt')).equals(big)).toBe(true);
+  });
 });
 
 describe('remote failures', () => {

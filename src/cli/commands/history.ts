@@ -83,16 +83,17 @@ function markdown(res: DiffResult): string[] {
   return lines;
 }
 
-export async function runVerify(out: Output, rev: string | undefined, opts: { remote?: boolean; remoteName?: string }): Promise<void> {
+export async function runVerify(out: Output, rev: string | undefined, opts: { remote?: boolean; remoteName?: string; data?: boolean }): Promise<void> {
+  if (opts.data && !opts.remote && !opts.remoteName) throw new MlxError(E.USAGE, '--data goes with --remote or -r: the cache is always checked byte for byte');
   const repo = await openRepo(out.cwd);
-  const res = await withProgress(out, 'verify', (progress) => verify(repo, rev, { remote: opts.remote || !!opts.remoteName, remoteName: opts.remoteName, progress }));
+  const res = await withProgress(out, 'verify', (progress) => verify(repo, rev, { remote: opts.remote || !!opts.remoteName, remoteName: opts.remoteName, data: opts.data, progress }));
   out.result(res, () => [
     ...res.problems.map((p) => `${p.problem.padEnd(12)} ${p.oid}  needed by ${p.paths.slice(0, 3).join(', ')}${p.paths.length > 3 ? ` and ${p.paths.length - 3} more` : ''}`),
     `${res.problems.length === 0 ? 'ok' : 'FAILED'}: checked ${res.checked} object(s) of ${res.rev} in ${res.where === 'cache' ? 'the cache' : `remote ${res.where}`}`,
   ]);
   if (res.problems.length > 0) {
     throw new MlxError(E.VERIFY_FAILED, `verify found ${res.problems.length} problem(s) in ${res.where === 'cache' ? 'the cache' : `remote ${res.where}`}`, {
-      hint: res.where === 'cache' ? 'mlx pull to restore them, or re-add the data' : 'mlx push from a machine that has the data',
+      hint: res.where === 'cache' ? 'mlx pull to restore them, or re-add the data' : 'mlx push --repair from a machine that has the data',
     });
   }
 }

@@ -8,6 +8,7 @@ export interface TransferFlags {
   remote?: string;
   jobs?: string;
   force?: boolean;
+  repair?: boolean;
 }
 
 function jobsOf(flags: TransferFlags): number | undefined {
@@ -19,8 +20,9 @@ function jobsOf(flags: TransferFlags): number | undefined {
 
 export async function runPush(out: Output, paths: string[], flags: TransferFlags): Promise<void> {
   const repo = await openRepo(out.cwd);
-  const res = await withProgress(out, 'push', (progress) => push(repo, out.cwd, paths, { remote: flags.remote, jobs: jobsOf(flags), progress }));
+  const res = await withProgress(out, 'push', (progress) => push(repo, out.cwd, paths, { remote: flags.remote, jobs: jobsOf(flags), repair: flags.repair, progress }));
   for (const w of res.warnings) out.warn(w);
+  for (const d of res.repaired) out.warn(`repaired ${d.oid}: the copy in pack ${d.packKeyHex.slice(0, 12)} was damaged (${d.why})`);
   out.result(res, () => [
     res.uploadedObjects === 0
       ? `everything is already on ${res.remote} (${res.objects} objects)`

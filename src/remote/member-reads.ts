@@ -1,0 +1,92 @@
+import type { PackEntry } from '../formats/pack-index.js';
+import { packKey } from './layout.js';
+import { extractMember } from './pack.js';
+import type { Remote } from './remote.js';
+import { MlxError } from '../util/errors.js';
+import { runPool } from './transfer-progress.js';
+
+/*
+ * Ranged reads of pack members: the wanted members of each pack are sorted by offset, neighbours are
+ * coalesced into one GET, and each member's decoded bytes are handed to its `take`.
+ */
+
+/** Neighbouring members closer than this are fetched with one ranged GET. */
+const MAX_GAP = 1 << 20;
+/** ... as long as one GET stays below this (a single larger member gets a GET, and a buffer, of its own). */
+const MAX_RANGE = 16 << 20;
+
+export interface Want {
+  entry: PackEntry;
+  /** For a chunk: where it goes in its file. Ranges are fetched in file order, so hashing rarely waits. */
+  fileOffset?: number;
+  /**
+   * Called with the member's decoded bytes, which stay valid until the promise it may return settles
+   * (the buffer they live in is reused afterwards). `range` identifies the ranged read (and so the
+   * buffer) the bytes came in.
+   */
+  take: (bytes: Buffer, range: object) => void | Promise<void>;
+  /** Called instead of `take` when the member cannot be decoded; without it, that fails the read. */
+  refuse?: (err: MlxError) => void;
+}
+
+export function addWant(groups: Map<string, Want[]>, hex: string, want: Want): void {
+  let list = groups.get(hex);
+  if (!list) groups.set(hex, (list = []));
+  list.push(want);
+}
+
+/**
+ * Fetches every wanted member, pack by pack, coalescing neighbours into one ranged GET. `onFailure`
+ * hears of the first failed read at once (the pool itself waits for the reads still in flight).
+ */
+export async function readMembers(remote: Remote, groups: Map<string, Want[]>, jobs: number, summary: { bytesReceived: number }, onFailure?: (err: unknown) => void): Promise<void> {
+  const ranges: { hex: string; start: number; end: number; wants: Want[] }[] = [];
+  for (const [hex, wants] of groups) {
+    wants.sort((a, b) => a.entry.off - b.entry.off);
+    let cur: (typeof ranges)[number] | undefined;
+    for (const w of wants) {
+      const end = w.entry.off + w.entry.len;
+      if (cur && w.entry.off - cur.end <= MAX_GAP && end - cur.start <= MAX_RANGE) {
+        cur.end = Math.max(cur.end, end);
+        cur.wants.push(w);
+      } else {
+        cur = { hex, start: w.entry.off, end, wants: [w] };
+        ranges.push(cur);
+      }
+    }
+  }
+  // Chunks of a large file: fetch the ranges in the order of the file, so it is hashed as it is written.
+  const firstOffset = (r: (typeof ranges)[number]) => r.wants.reduce((min, w) => Math.min(min, w.fileOffset ?? Infinity), Infinity);
+  if (ranges.some((r) => r.wants[0]!.fileOffset !== undefined)) ranges.sort((a, b) => firstOffset(a) - firstOffset(b));
+  // Each of the `jobs` workers reads into its own reused buffer (see Remote.get).
+  const buffers: Buffer[] = [];
+  const longest = ranges.reduce((max, r) => Math.max(max, r.end - r.start), 0);
+  await runPool(ranges, jobs, async (r) => {
+    const scratch = buffers.pop() ?? Buffer.allocUnsafe(Math.min(MAX_RANGE, longest));
+    try {
+      const bytes = await remote.get(packKey(`b3:${r.hex}`), { start: r.start, end: r.end }, scratch);
+      summary.bytesReceived += bytes.length;
+      const writing: Promise<void>[] = [];
+      for (const w of r.wants) {
+        let member: Buffer;
+        try {
+          member = extractMember(bytes, w.entry, r.start);
+        } catch (err) {
+          if (!w.refuse || !(err instanceof MlxError)) throw err;
+          w.refuse(err);
+          continue;
+        }
+        const done = w.take(member, r);
+        if (done) writing.push(done);
+      }
+      // Every write must be over before the buffer is reused, even when one of them failed.
+      const failed = (await Promise.allSettled(writing)).find((r) => r.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+    } catch (err) {
+      onFailure?.(err);
+      throw err;
+    } finally {
+      buffers.push(scratch);
+    }
+  });
+}

@@ -1,0 +1,57 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadHasher, type HasherFactory } from '../../src/hash/blake3.js';
+import { DirRemote } from '../../src/remote/dir-remote.js';
+import { damagedKey } from '../../src/remote/layout.js';
+import { pushObjects } from '../../src/remote/push.js';
+import { RemoteIndex } from '../../src/remote/remote-index.js';
+import { ObjectStore } from '../../src/store/object-store.js';
+import { tempDir } from '../helpers/repo.js';
+
+let newHasher: HasherFactory;
+beforeAll(async () => {
+  newHasher = await loadHasher();
+});
+
+describe('RemoteIndex and damaged-copy markers', () => {
+  it('skips a marked copy when another exists, and never hides the only copy', async () => {
+    const root = tempDir('mlx-index-');
+    try {
+      const store = new ObjectStore(path.join(root, 'store'), newHasher);
+      store.init();
+      const add = (name: string) => {
+        fs.writeFileSync(path.join(root, name), crypto.randomBytes(5000));
+        return store.importFile(path.join(root, name)).oid;
+      };
+      const [shared, x, y] = [add('shared.bin'), add('x.bin'), add('y.bin')];
+      fs.mkdirSync(path.join(root, 'remote'));
+      const remote = new DirRemote(path.join(root, 'remote'));
+      let n = 0;
+      const load = () => RemoteIndex.load(remote, path.join(root, `idx-${n++}`));
+      // Two pushes that each found the remote empty: two different packs hold `shared`.
+      const [first, second] = [await load(), await load()];
+      await pushObjects(store, newHasher, remote, first, [shared, x]);
+      await pushObjects(store, newHasher, remote, second, [shared, y]);
+      const packOf = (idx: RemoteIndex, oid: string) => [...idx.packs].find(([, p]) => p.entries.some((e) => e.o === oid))![0];
+      const both = await load();
+      const [packX, packY] = [packOf(both, x), packOf(both, y)];
+      expect(packX).not.toBe(packY);
+
+      // Mark the copy the index would use: it uses the other one.
+      const used = both.locate(shared)!.packKeyHex;
+      const other = used === packX ? packY : packX;
+      await remote.put(damagedKey(`b3:${used}`, shared), Buffer.alloc(0));
+      expect((await load()).locate(shared)?.packKeyHex).toBe(other);
+      await remote.put(damagedKey(`b3:${packY}`, y), Buffer.alloc(0));
+      // y's only copy is marked: it stays (a read will say it is damaged), nothing is hidden.
+      expect((await load()).locate(y)?.packKeyHex).toBe(packY);
+      await remote.put(damagedKey(`b3:${other}`, shared), Buffer.alloc(0));
+      // Both copies of `shared` marked: one is still there to try.
+      expect((await load()).has(shared)).toBe(true);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
