@@ -163,6 +163,42 @@ export class DirRemote implements Remote {
     }
   }
 
+  async removeStaleTemporaries(maxAgeMs: number): Promise<number> {
+    // The writer may be on another machine that mounts this folder: only age tells a dead one.
+    const cutoff = Date.now() - maxAgeMs;
+    let removed = 0;
+    const sweep = (dir: string) => {
+      let entries: fs.Dirent[];
+      try {
+        entries = fs.readdirSync(dir, { withFileTypes: true });
+      } catch (err) {
+        if (isErrno(err, 'ENOENT', 'ENOTDIR')) return;
+        throw err;
+      }
+      for (const entry of entries) {
+        const file = path.join(dir, entry.name);
+        if (entry.isDirectory()) sweep(file);
+        else if (entry.isFile() && TEMP_NAME.test(entry.name)) {
+          try {
+            if (fs.statSync(file).mtimeMs < cutoff) {
+              fs.rmSync(file, { force: true });
+              removed++;
+            }
+          } catch (err) {
+            if (!isErrno(err, 'ENOENT')) throw err; // its writer finished meanwhile
+          }
+        }
+      }
+    };
+    try {
+      await this.requireRoot();
+      sweep(this.root);
+    } catch (err) {
+      throw this.wrap(err, 'clean', '');
+    }
+    return removed;
+  }
+
   async delete(key: string): Promise<void> {
     assertKey(key);
     try {

@@ -1,11 +1,17 @@
 import type { Oid } from '../hash/oid.js';
-import { parseRecipe } from '../formats/recipe.js';
+import { parseRecipe, type Recipe } from '../formats/recipe.js';
 import { E, MlxError } from '../util/errors.js';
 import { packKey } from './layout.js';
 import { extractMember } from './pack.js';
 import type { Remote } from './remote.js';
-import type { RemoteIndex } from './remote-index.js';
+import type { Located, RemoteIndex } from './remote-index.js';
 import { runPool } from './transfer-progress.js';
+
+/** The recipe of large file `oid`, read from where the index locates it (one small ranged read). */
+export async function readRemoteRecipe(remote: Remote, oid: Oid, { packKeyHex, entry }: Located): Promise<Recipe> {
+  const bytes = await remote.get(packKey(`b3:${packKeyHex}`), { start: entry.off, end: entry.off + entry.len });
+  return parseRecipe(extractMember(bytes, entry, entry.off), `of ${oid} in pack ${packKeyHex.slice(0, 12)}`);
+}
 
 /**
  * Drops from `index` the large files among `oids` that the remote claims but cannot rebuild, and
@@ -18,11 +24,9 @@ export async function dropIncompleteRecipes(remote: Remote, index: RemoteIndex, 
   const recipes = [...new Set(oids)].filter((o) => index.locate(o)?.entry.t === 'r');
   const dropped: Oid[] = [];
   await runPool(recipes, jobs, async (oid) => {
-    const { packKeyHex, entry } = index.locate(oid)!;
-    const bytes = await remote.get(packKey(`b3:${packKeyHex}`), { start: entry.off, end: entry.off + entry.len });
     let why: string | undefined;
     try {
-      const recipe = parseRecipe(extractMember(bytes, entry, entry.off), `of ${oid} in pack ${packKeyHex.slice(0, 12)}`);
+      const recipe = await readRemoteRecipe(remote, oid, index.locate(oid)!);
       const lost = recipe.chunks.find(([chunk]) => index.locate(chunk)?.entry.t !== 'b');
       if (lost) why = `it names chunk ${lost[0]}, which the remote does not have`;
     } catch (err) {

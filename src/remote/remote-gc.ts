@@ -1,9 +1,8 @@
 import crypto from 'node:crypto';
 import type { Oid } from '../hash/oid.js';
-import { parseRecipe } from '../formats/recipe.js';
 import { MlxError } from '../util/errors.js';
 import { indexKey, packKey } from './layout.js';
-import { extractMember } from './pack.js';
+import { readRemoteRecipe } from './recipe-check.js';
 import type { Remote } from './remote.js';
 import type { RemoteIndex } from './remote-index.js';
 
@@ -60,8 +59,7 @@ export async function addRecipeChunks(remote: Remote, index: RemoteIndex, keep: 
   for (const oid of [...keep]) {
     const loc = index.locate(oid);
     if (!loc || loc.entry.t !== 'r') continue;
-    const bytes = await remote.get(packKey(`b3:${loc.packKeyHex}`), { start: loc.entry.off, end: loc.entry.off + loc.entry.len });
-    for (const [chunk] of parseRecipe(extractMember(bytes, loc.entry, loc.entry.off), `recipe of ${oid}`).chunks) keep.add(chunk);
+    for (const [chunk] of (await readRemoteRecipe(remote, oid, loc)).chunks) keep.add(chunk);
   }
 }
 
@@ -75,6 +73,8 @@ export interface RemoteGcResult {
   spared: number;
   /** Plans still waiting for their grace period. */
   pending: number;
+  /** Temp files of killed pushes removed (directory remotes; older than the grace period). */
+  removedTemporaries: number;
   dryRun: boolean;
 }
 
@@ -83,7 +83,9 @@ export interface RemoteGcResult {
  * With `dryRun` nothing is written or removed; the counts say what would happen.
  */
 export async function collectRemote(remote: Remote, index: RemoteIndex, keep: Set<Oid>, opts: { graceMs: number; dryRun?: boolean }): Promise<RemoteGcResult> {
-  const result: RemoteGcResult = { marked: 0, removedPacks: 0, removedBytes: 0, spared: 0, pending: 0, dryRun: !!opts.dryRun };
+  const result: RemoteGcResult = { marked: 0, removedPacks: 0, removedBytes: 0, spared: 0, pending: 0, removedTemporaries: 0, dryRun: !!opts.dryRun };
+  // A temp file older than the grace period belongs to no live push.
+  if (!opts.dryRun && remote.removeStaleTemporaries) result.removedTemporaries = await remote.removeStaleTemporaries(opts.graceMs);
   const needed = (hex: string) => index.packs.get(hex)?.entries.some((e) => keep.has(e.o)) ?? false;
   const plans = await readJsonRecords(remote, GC_PREFIX);
   const keeps = await readJsonRecords(remote, KEEP_PREFIX);

@@ -50,6 +50,11 @@ export interface Remote {
   delete(key: string): Promise<void>;
   /** Checks the remote is reachable and usable (bucket exists, credentials work); clear MlxError otherwise. */
   check(): Promise<void>;
+  /**
+   * Removes what killed writers left behind and no reader can see (a directory's temp files), when
+   * older than `maxAgeMs`; returns how many. Backends whose uploads are atomic by themselves have none.
+   */
+  removeStaleTemporaries?(maxAgeMs: number): Promise<number>;
 }
 
 /**

@@ -79,6 +79,21 @@ describe('DirRemote', () => {
     expect((await keys('')).length).toBeGreaterThanOrEqual(5);
   });
 
+  it('removes temp files of killed writers once they are old enough, and nothing else', async () => {
+    await remote.put('sweep/kept.pack', Buffer.from('a real object'));
+    const dir = path.join(root, 'sweep');
+    const stale = path.join(dir, '.gone.pack.4242-deadbeef.tmp');
+    const fresh = path.join(dir, '.writing.pack.4243-cafe.tmp');
+    fs.writeFileSync(stale, 'half a pack');
+    fs.writeFileSync(fresh, 'a pack being written');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    fs.utimesSync(stale, twoHoursAgo, twoHoursAgo);
+    expect(await remote.removeStaleTemporaries(3600_000)).toBe(1);
+    expect(fs.existsSync(stale)).toBe(false);
+    expect(fs.existsSync(fresh)).toBe(true);
+    expect((await remote.get('sweep/kept.pack')).toString()).toBe('a real object');
+  });
+
   it('deletes, and deleting a missing key is fine', async () => {
     await remote.put('del/k', Buffer.from('x'));
     await remote.delete('del/k');

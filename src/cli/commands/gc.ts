@@ -45,7 +45,7 @@ export async function run(out: Output, flags: GcFlags): Promise<void> {
   if (flags.remote || flags.remoteName) {
     const res = await gcRemote(repo, opts);
     out.result(res, () => [
-      `${res.dryRun ? 'would remove' : 'removed'} ${res.removedPacks} pack(s) (${formatBytes(res.removedBytes)}) from ${res.remote}; spared ${res.spared}`,
+      `${res.dryRun ? 'would remove' : 'removed'} ${res.removedPacks} pack(s) (${formatBytes(res.removedBytes)}) from ${res.remote}; spared ${res.spared}${res.removedTemporaries ? `; removed ${res.removedTemporaries} temp file(s) of interrupted pushes` : ''}`,
       `${res.dryRun ? 'would mark' : 'marked'} ${res.marked} unreferenced pack(s) for removal by a later mlx gc --remote; ${res.pending} plan(s) still in their grace period`,
       `kept everything ${res.keptObjects} object(s) from ${res.commits} commit(s) and the work tree need`,
     ]);
