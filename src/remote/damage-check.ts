@@ -4,7 +4,7 @@ import type { Oid } from '../hash/oid.js';
 import { parseRecipe } from '../formats/recipe.js';
 import { MlxError } from '../util/errors.js';
 import { damagedKey } from './layout.js';
-import { addWant, readMembers, type Want } from './member-reads.js';
+import { addWant, packReader, readMembers, type Want } from './member-reads.js';
 import type { Remote } from './remote.js';
 import type { RemoteIndex } from './remote-index.js';
 
@@ -69,7 +69,7 @@ export async function findDamagedCopies(remote: Remote, index: RemoteIndex, newH
         },
       });
     }
-    await readMembers(remote, groups, jobs, report);
+    await readMembers(packReader(remote, report), groups, jobs);
   };
   await round(oids);
   await round([...chunkOf.keys()]);

@@ -1,13 +1,14 @@
 import type { PackEntry } from '../formats/pack-index.js';
 import { packKey } from './layout.js';
 import { extractMember } from './pack.js';
-import type { Remote } from './remote.js';
+import type { ByteRange, Remote } from './remote.js';
 import { MlxError } from '../util/errors.js';
 import { runPool } from './transfer-progress.js';
 
 /*
- * Ranged reads of pack members: the wanted members of each pack are sorted by offset, neighbours are
- * coalesced into one GET, and each member's decoded bytes are handed to its `take`.
+ * Ranged reads of pack members (or of any source laid out the same way, such as a cached file whose
+ * chunks are wanted): the wanted members of each source are sorted by offset, neighbours are coalesced
+ * into one read, and each member's decoded bytes are handed to its `take`.
  */
 
 /** Neighbouring members closer than this are fetched with one ranged GET. */
@@ -36,10 +37,26 @@ export function addWant(groups: Map<string, Want[]>, hex: string, want: Want): v
 }
 
 /**
- * Fetches every wanted member, pack by pack, coalescing neighbours into one ranged GET. `onFailure`
- * hears of the first failed read at once (the pool itself waits for the reads still in flight).
+ * Reads `range` of the source a group of wants is keyed by, into `into` when it fits there (as
+ * {@link Remote.get} does).
  */
-export async function readMembers(remote: Remote, groups: Map<string, Want[]>, jobs: number, summary: { bytesReceived: number }, onFailure?: (err: unknown) => void): Promise<void> {
+export type RangeReader = (source: string, range: ByteRange, into: Buffer) => Promise<Buffer>;
+
+/** Ranged reads of the packs of `remote`, groups keyed by pack hex; counts what is received. */
+export function packReader(remote: Remote, received: { bytesReceived: number }): RangeReader {
+  return async (hex, range, into) => {
+    const bytes = await remote.get(packKey(`b3:${hex}`), range, into);
+    received.bytesReceived += bytes.length;
+    return bytes;
+  };
+}
+
+/**
+ * Reads every wanted member, source by source (a pack, usually), coalescing neighbours into one
+ * ranged read. `onFailure` hears of the first failed read at once (the pool itself waits for the
+ * reads still in flight).
+ */
+export async function readMembers(read: RangeReader, groups: Map<string, Want[]>, jobs: number, onFailure?: (err: unknown) => void): Promise<void> {
   const ranges: { hex: string; start: number; end: number; wants: Want[] }[] = [];
   for (const [hex, wants] of groups) {
     wants.sort((a, b) => a.entry.off - b.entry.off);
@@ -64,8 +81,7 @@ export async function readMembers(remote: Remote, groups: Map<string, Want[]>, j
   await runPool(ranges, jobs, async (r) => {
     const scratch = buffers.pop() ?? Buffer.allocUnsafe(Math.min(MAX_RANGE, longest));
     try {
-      const bytes = await remote.get(packKey(`b3:${r.hex}`), { start: r.start, end: r.end }, scratch);
-      summary.bytesReceived += bytes.length;
+      const bytes = await read(r.hex, { start: r.start, end: r.end }, scratch);
       const writing: Promise<void>[] = [];
       for (const w of r.wants) {
         let member: Buffer;

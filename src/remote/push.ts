@@ -5,6 +5,7 @@ import { sharedBuffer } from '../hash/sha256-thread.js';
 import { oidHex, type Oid } from '../hash/oid.js';
 import { serializePackIndex } from '../formats/pack-index.js';
 import { serializeRecipe, type RecipeChunk } from '../formats/recipe.js';
+import { saveRecipe } from '../store/chunk-map.js';
 import { chunksOfFd, DEFAULT_CHUNKER_OPTIONS } from '../store/chunker.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { E, MlxError } from '../util/errors.js';
@@ -184,7 +185,10 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
         }
         if (`b3:${whole.digestHex()}` !== oid) store.verify(oid); // throws OBJECT_CORRUPT and quarantines
         // A file that is one chunk was just packed as a plain blob under its own oid.
-        if (recipe.length > 1) writer().add(oid, 'r', Buffer.from(serializeRecipe(recipe)));
+        if (recipe.length > 1) {
+          writer().add(oid, 'r', Buffer.from(serializeRecipe(recipe)));
+          saveRecipe(store, oid, recipe); // so a later pull of another version reuses these chunks
+        }
       } finally {
         fs.closeSync(fd);
       }

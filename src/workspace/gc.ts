@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fetchObjects } from '../remote/fetch.js';
 import { addRecipeChunks, collectRemote, type RemoteGcResult } from '../remote/remote-gc.js';
 import { RemoteIndex } from '../remote/remote-index.js';
+import { pruneRecipes } from '../store/chunk-map.js';
 import { resolveRemote } from './remotes.js';
 import { runLockAt, runObjects, workTreeRunLock, type RunObjects } from './run-objects.js';
 import type { Oid } from '../hash/oid.js';
@@ -168,7 +169,10 @@ export async function gc(repo: Repo, opts: GcOptions = {}): Promise<GcResult> {
       result.removedObjects++;
       result.removedBytes += st.size;
     }
-    if (!opts.dryRun) sweepOrphans(repo);
+    if (!opts.dryRun) {
+      sweepOrphans(repo);
+      pruneRecipes(repo.store); // the chunk lists of files that are gone now
+    }
     return result;
   } finally {
     release();

@@ -223,6 +223,7 @@ export async function fetch(repo: Repo, cwd: string, paths: string[], opts: Tran
     const more = await fetchObjects(repo.store, repo.newHasher, remote, index, children.filter((o) => index.has(o)), { jobs: opts.jobs });
     second.fetched += extra.fetched + more.fetched;
     second.bytesReceived += extra.bytesReceived + more.bytesReceived;
+    second.bytesReused += extra.bytesReused + more.bytesReused;
   }
   const result: FetchResult = {
     remote: name,
@@ -231,6 +232,7 @@ export async function fetch(repo: Repo, cwd: string, paths: string[], opts: Tran
     alreadyLocal: first.alreadyLocal + second.alreadyLocal,
     fetched: first.fetched + second.fetched,
     bytesReceived: first.bytesReceived + second.bytesReceived,
+    bytesReused: first.bytesReused + second.bytesReused,
     missingOnRemote: [...first.missingOnRemote, ...second.missingOnRemote],
   };
   if (result.missingOnRemote.length > 0) {

@@ -119,6 +119,52 @@ describe.each(kinds)('$name remote', (kind) => {
     }
   });
 
+  it('a new version of a large file pulls only the chunks an older cached version lacks', async () => {
+    const id = `reuse-${crypto.randomBytes(4).toString('hex')}`;
+    mlxOk(dir, 'remote', 'add', '-d', 'storage', ...kind.addArgs(id));
+    const v1 = crypto.randomBytes(24 << 20);
+    write(dir, 'model.ckpt', v1);
+    mlxOk(dir, 'add', 'model.ckpt');
+    mlxOk(dir, 'push');
+    await gitCommitAll(dir, 'v1');
+    await gitCloneLocal(dir, fresh);
+    expect(mlxJson(fresh, 'pull').fetch.bytesReused).toBe(0);
+
+    const v2 = Buffer.from(v1);
+    v2.write('edited in the middle', 12 << 20);
+    write(dir, 'model.ckpt', v2);
+    mlxOk(dir, 'add', 'model.ckpt');
+    mlxOk(dir, 'push');
+    // What `git pull` would bring: the new pointer.
+    fs.copyFileSync(path.join(dir, 'model.ckpt.mlx'), path.join(fresh, 'model.ckpt.mlx'));
+    const second = mlxJson(fresh, 'pull').fetch;
+    expect(second.bytesReused).toBeGreaterThan(v2.length * 0.8);
+    expect(second.bytesReceived).toBeLessThan(v2.length * 0.2);
+    expect(fs.readFileSync(path.join(fresh, 'model.ckpt')).equals(v2)).toBe(true);
+
+    // A damaged cached v1 misleads nothing: the rebuilt file does not hash right, and v3 comes from
+    // the remote alone.
+    const v3 = Buffer.from(v2);
+    v3.write('edited again', 3 << 20);
+    write(dir, 'model.ckpt', v3);
+    mlxOk(dir, 'add', 'model.ckpt');
+    mlxOk(dir, 'push');
+    // Damage both cached versions where v3 shares their bytes.
+    const objects = path.join(fresh, '.mlx', 'cache', 'objects');
+    const big = (fs.readdirSync(objects, { recursive: true }) as string[]).map((f) => path.join(objects, f)).filter((f) => fs.statSync(f).size >= 20 << 20);
+    expect(big.length).toBe(2);
+    for (const file of big) {
+      fs.chmodSync(file, 0o644);
+      const fd = fs.openSync(file, 'r+');
+      fs.writeSync(fd, Buffer.from('XXXX'), 0, 4, 20 << 20);
+      fs.closeSync(fd);
+    }
+    fs.copyFileSync(path.join(dir, 'model.ckpt.mlx'), path.join(fresh, 'model.ckpt.mlx'));
+    const third = mlxJson(fresh, 'pull', '--force').fetch;
+    expect(fs.readFileSync(path.join(fresh, 'model.ckpt')).equals(v3)).toBe(true);
+    expect(third.bytesReceived).toBeGreaterThan(v3.length * 0.99);
+  });
+
   it('pulls one file of a tracked directory with a ranged read of only its bytes', async () => {
     const id = `partial-${crypto.randomBytes(4).toString('hex')}`;
     for (let i = 0; i < 300; i++) write(dir, `data/f${i}.bin`, bytes(20_000, `p${i}`));

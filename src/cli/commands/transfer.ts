@@ -30,11 +30,16 @@ export async function runPush(out: Output, paths: string[], flags: TransferFlags
   ]);
 }
 
+/** What a fetch took from older versions in the cache instead of the network, when anything. */
+function reused(bytes: number): string {
+  return bytes > 0 ? `, ${formatBytes(bytes)} reused from older versions in the cache` : '';
+}
+
 export async function runFetch(out: Output, paths: string[], flags: TransferFlags): Promise<void> {
   const repo = await openRepo(out.cwd);
   const res = await withProgress(out, 'fetch', (progress) => fetch(repo, out.cwd, paths, { remote: flags.remote, jobs: jobsOf(flags), progress }));
   for (const w of res.warnings) out.warn(w);
-  out.result(res, () => [`fetched ${res.fetched} object(s) from ${res.remote}, ${formatBytes(res.bytesReceived)} received (${res.alreadyLocal} already in the cache)`]);
+  out.result(res, () => [`fetched ${res.fetched} object(s) from ${res.remote}, ${formatBytes(res.bytesReceived)} received${reused(res.bytesReused)} (${res.alreadyLocal} already in the cache)`]);
 }
 
 export async function runPull(out: Output, paths: string[], flags: TransferFlags): Promise<void> {
@@ -42,7 +47,7 @@ export async function runPull(out: Output, paths: string[], flags: TransferFlags
   const res = await withProgress(out, 'pull', (progress) => pull(repo, out.cwd, paths, { remote: flags.remote, jobs: jobsOf(flags), force: flags.force, progress }));
   for (const w of res.fetch.warnings) out.warn(w);
   out.result(res, () => [
-    `fetched ${res.fetch.fetched} object(s) from ${res.fetch.remote}, ${formatBytes(res.fetch.bytesReceived)} received`,
+    `fetched ${res.fetch.fetched} object(s) from ${res.fetch.remote}, ${formatBytes(res.fetch.bytesReceived)} received${reused(res.fetch.bytesReused)}`,
     ...res.checkout.paths.filter((p) => p.written + p.removed > 0).map((p) => `updated  ${p.path}  (${p.written} written, ${p.removed} removed, ${p.unchanged} unchanged)`),
   ]);
 }
