@@ -61,7 +61,7 @@ export async function addRecipeChunks(remote: Remote, index: RemoteIndex, keep: 
     const loc = index.locate(oid);
     if (!loc || loc.entry.t !== 'r') continue;
     const bytes = await remote.get(packKey(`b3:${loc.packKeyHex}`), { start: loc.entry.off, end: loc.entry.off + loc.entry.len });
-    for (const [chunk] of parseRecipe(extractMember(bytes, loc.entry, loc.entry.off), `recipe of ${oid}`).chunks) keep.add(chunk);
+    for (const [chunk] of parseRecipe(extractMember(bytes, loc.entry, loc.entry.off), `of ${oid}`).chunks) keep.add(chunk);
   }
 }
 
