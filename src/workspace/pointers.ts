@@ -86,7 +86,7 @@ export function findTrackedAncestor(repo: Repo, rel: string): string | undefined
 
 export interface PointerScan {
   tracked: TrackedPath[];
-  problems: { pointer: string; code: string; message: string }[];
+  problems: { pointer: string; code: string; message: string; hint?: string }[];
 }
 
 /**
@@ -120,7 +120,7 @@ export function findPointers(repo: Repo): PointerScan {
           if (t) tracked.push(t);
         } catch (err) {
           if (!(err instanceof MlxError)) throw err;
-          problems.push({ pointer: rel, code: err.code, message: err.message });
+          problems.push({ pointer: rel, code: err.code, message: err.message, hint: err.hint });
         }
       }
     }

@@ -28,7 +28,7 @@ export interface PathStatus {
 
 export interface StatusResult {
   paths: PathStatus[];
-  problems: { pointer: string; code: string; message: string }[];
+  problems: { pointer: string; code: string; message: string; hint?: string }[];
   hashedFiles: number;
 }
 
@@ -61,7 +61,7 @@ function selected(repo: Repo, cwd: string, userPaths: string[]) {
       else problems.push({ pointer: t.tracked + POINTER_SUFFIX, code: 'ENOTTRACKED', message: `${t.tracked} is not tracked by mlx` });
     } catch (err) {
       if (!(err instanceof MlxError)) throw err;
-      problems.push({ pointer: t.tracked + POINTER_SUFFIX, code: err.code, message: err.message });
+      problems.push({ pointer: t.tracked + POINTER_SUFFIX, code: err.code, message: err.message, hint: err.hint });
     }
   }
   return { tracked, problems };
@@ -89,7 +89,7 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, stats: WorkTree
     const same = work.kind === 'file' && work.oid === p.oid;
     // Free here: the file's size comes with its oid (stat index). Directories are left to verify.
     const why = same ? pointerSizeMismatch(p, work.size) : undefined;
-    if (why !== undefined) problems.push({ pointer: t.path + POINTER_SUFFIX, code: E.BAD_POINTER, message: `pointer ${t.path}${POINTER_SUFFIX} ${why}` });
+    if (why !== undefined) problems.push({ pointer: t.path + POINTER_SUFFIX, code: E.BAD_POINTER, message: `pointer ${t.path}${POINTER_SUFFIX} ${why}`, hint: `re-add the data (mlx add ${t.path}) to rewrite the pointer` });
     return { path: t.path, kind: 'file', state: same ? 'clean' : 'modified', cache };
   }
   let manifest: ManifestEntry[] | undefined;

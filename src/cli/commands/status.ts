@@ -20,7 +20,7 @@ export async function run(out: Output, paths: string[]): Promise<void> {
   const broken = res.problems.filter((p) => p.code === E.BAD_POINTER);
   if (broken.length > 0) {
     throw new MlxError(E.BAD_POINTER, broken.length === 1 ? broken[0]!.message : `${broken.length} broken pointer files: ${broken.slice(0, 3).map((p) => p.pointer).join(', ')}${broken.length > 3 ? ', ...' : ''}`, {
-      hint: `restore ${broken.length === 1 ? broken[0]!.pointer : 'them'} from git (git checkout -- <file>.mlx) or re-add the data`,
+      hint: broken.length === 1 ? broken[0]!.hint : 'restore them from git (git checkout -- <file>.mlx) or re-add the data',
     });
   }
 }
