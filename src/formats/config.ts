@@ -12,13 +12,27 @@ const linkList = z
   .pipe(z.array(z.enum(LINK_TYPES)).min(1, 'name at least one link type'));
 
 export const REMOTE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/**
+ * A remote as one file writes it. `url` may be left out of config.local.yaml, whose entry is laid over
+ * the committed one (credentials for a shared remote); the merged remote must have it (loadConfig).
+ */
 const RemoteSchema = z
-  .object({ url: z.string().min(1) })
+  .object({ url: z.string().min(1).optional() })
   .catchall(z.union([z.string(), z.boolean(), z.number()]));
 export type RemoteConfig = z.infer<typeof RemoteSchema>;
 
-/** Options that hold secrets: refused in the committed config, allowed in config.local.yaml. */
-export const SECRET_REMOTE_OPTIONS = ['access_key_id', 'accessKeyId', 'access-key-id', 'secret_access_key', 'secretAccessKey', 'secret-access-key', 'session_token', 'sessionToken', 'session-token'];
+/** Option names that hold secrets, normalised (see {@link isSecretOption}). */
+const SECRET_NAMES = new Set(['accesskeyid', 'accesskey', 'secretaccesskey', 'secretkey', 'secret', 'sessiontoken', 'securitytoken', 'token']);
+
+/**
+ * Whether a remote option name holds a credential — refused in the committed config, allowed in
+ * config.local.yaml. Any spelling counts: case, `_`/`-` and an `aws` prefix are ignored, so
+ * `AWS_SECRET_ACCESS_KEY`, `secret-access-key` and `SecretAccessKey` are all the secret key.
+ */
+export function isSecretOption(name: string): boolean {
+  const flat = name.toLowerCase().replace(/[-_]/g, '');
+  return SECRET_NAMES.has(flat) || (flat.startsWith('aws') && SECRET_NAMES.has(flat.slice(3)));
+}
 
 /** `.mlx/config.yaml` (committed) and `.mlx/config.local.yaml` (git-ignored), merged in that order. */
 export const ConfigSchema = z.strictObject({

@@ -43,6 +43,17 @@ export function isPointerText(text: string): boolean {
   return head.startsWith('# mlx pointer') || /^(version:\s*\d|kind:\s*(file|dir)\s*$|oid:\s*b3:)/m.test(head);
 }
 
+/**
+ * Why a pointer disagrees with the data it names (`size` bytes, and for a directory `files` regular
+ * files), or undefined when it agrees. A pointer edited by hand or by a broken tool can name the right
+ * object with the wrong size; readers that size buffers from it would then misbehave.
+ */
+export function pointerSizeMismatch(p: Pointer, size: number, files?: number): string | undefined {
+  if (p.size !== size) return `says size ${p.size}, but its ${p.kind === 'dir' ? 'files add up to' : 'data is'} ${size} bytes`;
+  if (p.kind === 'dir' && files !== undefined && p.files !== files) return `says ${p.files} files, but its manifest lists ${files}`;
+  return undefined;
+}
+
 /** Serialises a pointer with a fixed key order, so a data change is a small, readable diff. */
 export function serializePointer(p: Pointer): string {
   const ordered: Record<string, unknown> = { version: p.version, path: p.path, kind: p.kind, oid: p.oid, size: p.size };
@@ -64,6 +75,9 @@ export function parsePointer(text: string, source: string): Pointer {
     raw = YAML.parse(text);
   } catch (err) {
     throw badPointer(source, `not valid YAML (${(err as Error).message.split('\n')[0]})`);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw badPointer(source, text.trim() === '' ? 'the file is empty' : 'not a pointer (expected lines version, path, kind, oid, size)');
   }
   const parsed = PointerSchema.safeParse(raw);
   if (!parsed.success) throw badPointer(source, describeZodError(parsed.error));

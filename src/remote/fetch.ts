@@ -61,7 +61,7 @@ export async function fetchObjects(store: ObjectStore, newHasher: HasherFactory,
           summary.fetched++;
           opts.progress?.({ files: 1, bytes: bytes.length });
         }
-      : (bytes: Buffer) => void recipes.set(oid, parseRecipe(bytes, `recipe of ${oid} in ${source(loc.packKeyHex)}`));
+      : (bytes: Buffer) => void recipes.set(oid, parseRecipe(bytes, `of ${oid} in ${source(loc.packKeyHex)}`));
     addWant(phase1, loc.packKeyHex, { entry: loc.entry, take });
   }
   await readMembers(packReader(remote, summary), phase1, jobs);

@@ -7,39 +7,51 @@ import type { S3RemoteOptions } from './s3-remote.js';
 
 export type RemoteOptionValue = string | boolean | number;
 
-type OptionKind = 'string' | 'boolean' | 'integer';
+/** How one option's value is read: its type and, for some, the values it may take. */
+type OptionRule =
+  | { kind: 'string' }
+  | { kind: 'url' }
+  | { kind: 'boolean' }
+  | { kind: 'integer'; min?: number; max?: number }
+  | { kind: 'enum'; values: readonly string[] };
+
+const STRING: OptionRule = { kind: 'string' };
+const COUNT: OptionRule = { kind: 'integer', min: 0 };
+const POSITIVE: OptionRule = { kind: 'integer', min: 1 };
+
 /** The options an S3 remote accepts, by canonical name. */
-const S3_OPTIONS: Record<string, OptionKind> = {
-  endpoint: 'string',
-  region: 'string',
-  forcePathStyle: 'boolean',
-  profile: 'string',
-  accessKeyId: 'string',
-  secretAccessKey: 'string',
-  sessionToken: 'string',
-  checksums: 'string',
-  maxAttempts: 'integer',
-  connectTimeoutMs: 'integer',
-  socketTimeoutMs: 'integer',
-  pageSize: 'integer',
-  multipartThreshold: 'integer',
-  partSize: 'integer',
-  partConcurrency: 'integer',
+const S3_OPTIONS: Record<string, OptionRule> = {
+  endpoint: { kind: 'url' },
+  region: STRING,
+  forcePathStyle: { kind: 'boolean' },
+  profile: STRING,
+  accessKeyId: STRING,
+  secretAccessKey: STRING,
+  sessionToken: STRING,
+  checksums: { kind: 'enum', values: ['when_required', 'when_supported'] },
+  maxAttempts: POSITIVE,
+  connectTimeoutMs: COUNT,
+  socketTimeoutMs: COUNT,
+  pageSize: { kind: 'integer', min: 1, max: 1000 },
+  multipartThreshold: COUNT,
+  partSize: POSITIVE,
+  partConcurrency: POSITIVE,
 };
 
+/** What a remote url and its options describe, checked but not opened. */
+export type RemoteSpec = { kind: 's3'; options: S3RemoteOptions } | { kind: 'dir'; root: string };
+
 /**
- * Opens the backend for a remote url:
+ * Checks a remote's url and options without opening it or touching the network, so a config is
+ * refused before it is written (`remote add`, `remote modify`) rather than at the next push:
  * - `s3://bucket[/prefix]` → S3 (options: see {@link S3RemoteOptions}; names may be written
  *   camelCase, snake_case or kebab-case, values as strings from a config file);
- * - `file:///abs/path`, an absolute path, or a path relative to `baseDir` → a directory.
- * Anything else, and any unknown option, is an `E.BAD_CONFIG` error.
+ * - `file:///abs/path`, an absolute path, or a path relative to `baseDir` → a directory (no options).
+ * Anything else, an unknown option or a value of the wrong kind is an `E.BAD_CONFIG` error.
  */
-export async function openRemote(url: string, options: Record<string, RemoteOptionValue>, baseDir: string): Promise<Remote> {
+export function parseRemoteSpec(url: string, options: Record<string, RemoteOptionValue>, baseDir: string): RemoteSpec {
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase();
-  if (scheme === 's3') {
-    const { S3Remote } = await import('./s3-remote.js');
-    return new S3Remote(parseS3Url(url, parseOptions(url, options, S3_OPTIONS)), url);
-  }
+  if (scheme === 's3') return { kind: 's3', options: parseS3Url(url, parseOptions(url, options, S3_OPTIONS)) };
   if (scheme === 'file') {
     let dir: string;
     try {
@@ -48,7 +60,7 @@ export async function openRemote(url: string, options: Record<string, RemoteOpti
       throw new MlxError(E.BAD_CONFIG, `remote url ${url} is not a valid file:// url: ${(err as Error).message}`, { hint: 'write it as file:///absolute/path' });
     }
     parseOptions(url, options, {});
-    return new DirRemote(dir, url);
+    return { kind: 'dir', root: dir };
   }
   if (scheme !== undefined || url.trim() === '') {
     throw new MlxError(E.BAD_CONFIG, `remote url ${JSON.stringify(url)} is not supported`, {
@@ -57,7 +69,20 @@ export async function openRemote(url: string, options: Record<string, RemoteOpti
     });
   }
   parseOptions(url, options, {});
-  return new DirRemote(path.resolve(baseDir, url), url);
+  return { kind: 'dir', root: path.resolve(baseDir, url) };
+}
+
+/** The canonical name of an option (`force_path_style`, `force-path-style` → `forcePathStyle`). */
+export function canonicalOptionName(name: string): string {
+  return name.replace(/[-_]+([a-zA-Z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Opens the backend a remote url and its options describe (checked by {@link parseRemoteSpec}). */
+export async function openRemote(url: string, options: Record<string, RemoteOptionValue>, baseDir: string): Promise<Remote> {
+  const spec = parseRemoteSpec(url, options, baseDir);
+  if (spec.kind === 'dir') return new DirRemote(spec.root, url);
+  const { S3Remote } = await import('./s3-remote.js');
+  return new S3Remote(spec.options, url);
 }
 
 function parseS3Url(url: string, options: Partial<S3RemoteOptions>): S3RemoteOptions {
@@ -68,39 +93,37 @@ function parseS3Url(url: string, options: Partial<S3RemoteOptions>): S3RemoteOpt
   if (prefix.split('/').some((seg) => seg === '.' || seg === '..') || prefix.includes('//')) {
     throw new MlxError(E.BAD_CONFIG, `remote url ${url} has an invalid prefix`, { hint: 'use a prefix like s3://bucket/some/prefix' });
   }
-  if (options.checksums !== undefined && options.checksums !== 'when_required' && options.checksums !== 'when_supported') {
-    throw new MlxError(E.BAD_CONFIG, `remote ${url}: checksums must be when_required or when_supported, got ${options.checksums}`);
-  }
   return { ...options, bucket, prefix };
 }
 
-/** `force_path_style`, `force-path-style` and `forcePathStyle` all name `forcePathStyle`. */
-function canonicalName(name: string): string {
-  return name.replace(/[-_]+([a-zA-Z0-9])/g, (_, c: string) => c.toUpperCase());
-}
-
-function parseOptions(url: string, options: Record<string, RemoteOptionValue>, known: Record<string, OptionKind>): Record<string, string | boolean | number> {
+function parseOptions(url: string, options: Record<string, RemoteOptionValue>, known: Record<string, OptionRule>): Record<string, string | boolean | number> {
   const out: Record<string, string | boolean | number> = {};
   for (const [rawName, value] of Object.entries(options)) {
-    const name = canonicalName(rawName);
-    const kind = known[name];
-    if (!kind) {
+    const name = canonicalOptionName(rawName);
+    const rule = known[name];
+    if (!rule) {
       const names = Object.keys(known);
       throw new MlxError(E.BAD_CONFIG, `remote ${url}: unknown option ${rawName}`, {
         hint: names.length ? `known options: ${names.join(', ')}` : 'this kind of remote takes no options',
         data: { url, option: rawName },
       });
     }
-    out[name] = coerce(url, rawName, kind, value);
+    out[name] = coerce(url, rawName, rule, value);
   }
   return out;
 }
 
-function coerce(url: string, name: string, kind: OptionKind, value: RemoteOptionValue): string | boolean | number {
-  const bad = (want: string) => new MlxError(E.BAD_CONFIG, `remote ${url}: option ${name} must be ${want}, got ${JSON.stringify(value)}`);
-  switch (kind) {
+function coerce(url: string, name: string, rule: OptionRule, value: RemoteOptionValue): string | boolean | number {
+  const bad = (want: string) => new MlxError(E.BAD_CONFIG, `remote ${url}: option ${name} must be ${want}, got ${JSON.stringify(value)}`, { data: { url, option: name } });
+  switch (rule.kind) {
     case 'string':
       if (typeof value !== 'string' || value === '') throw bad('a non-empty string');
+      return value;
+    case 'url':
+      if (typeof value !== 'string' || !isHttpUrl(value)) throw bad('an http:// or https:// url');
+      return value;
+    case 'enum':
+      if (typeof value !== 'string' || !rule.values.includes(value)) throw bad(rule.values.join(' or '));
       return value;
     case 'boolean':
       if (typeof value === 'boolean') return value;
@@ -109,8 +132,20 @@ function coerce(url: string, name: string, kind: OptionKind, value: RemoteOption
       throw bad('true or false');
     case 'integer': {
       const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
-      if (!Number.isSafeInteger(n) || n < 0) throw bad('a whole number');
+      const min = rule.min ?? 0;
+      if (!Number.isSafeInteger(n) || n < min || (rule.max !== undefined && n > rule.max)) {
+        throw bad(rule.max !== undefined ? `a whole number from ${min} to ${rule.max}` : min > 0 ? `a whole number of at least ${min}` : 'a whole number');
+      }
       return n;
     }
+  }
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+  } catch {
+    return false;
   }
 }

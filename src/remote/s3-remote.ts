@@ -133,8 +133,8 @@ export class S3Remote implements Remote {
     this.prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
     if (!this.bucket) throw new MlxError(E.BAD_CONFIG, `S3 remote ${url}: no bucket given`);
     this.opts = { ...DEFAULTS, ...stripUndefined(options), bucket: options.bucket };
-    if (!(this.opts.pageSize >= 1 && this.opts.pageSize <= 1000)) throw new MlxError(E.BAD_CONFIG, `S3 remote ${url}: pageSize must be 1-1000`);
-    if (!(this.opts.partSize >= 1)) throw new MlxError(E.BAD_CONFIG, `S3 remote ${url}: partSize must be positive`);
+    // Option values are checked where they are parsed (parseRemoteSpec in open-remote.ts); a half pair of
+    // static credentials is only wrong once the remote is used, so it is checked here.
     if ((options.accessKeyId === undefined) !== (options.secretAccessKey === undefined)) {
       throw new MlxError(E.BAD_CONFIG, `S3 remote ${url}: give both accessKeyId and secretAccessKey, or neither`);
     }

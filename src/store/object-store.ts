@@ -52,6 +52,16 @@ export class ObjectStore {
     return fs.existsSync(this.pathOf(oid));
   }
 
+  /** The size in bytes of a stored object, or undefined when it is not in the store. */
+  sizeOf(oid: Oid): number | undefined {
+    try {
+      return fs.statSync(this.pathOf(oid)).size;
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return undefined;
+      throw err;
+    }
+  }
+
   /** The subset of `oids` not present in the store, checked in one batch. */
   missing(oids: Iterable<Oid>): Set<Oid> {
     const wanted = new Set(oids);

@@ -1,21 +1,32 @@
 import fs from 'node:fs';
-import { CONFIG_KEYS, parseConfig, SECRET_REMOTE_OPTIONS, serializeConfig, type Config } from '../formats/config.js';
+import { CONFIG_KEYS, isSecretOption, parseConfig, serializeConfig, type Config, type RemoteConfig } from '../formats/config.js';
 import { E, MlxError } from '../util/errors.js';
 import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
 import type { Layout } from './layout.js';
 
+/** The config mlx acts on: every remote has its url. */
+export type MergedConfig = Omit<Config, 'remotes'> & { remotes?: Record<string, RemoteConfig & { url: string }> };
+
 /** The committed config with the git-ignored local config laid over it. */
-export function loadConfig(layout: Layout): Config {
+export function loadConfig(layout: Layout): MergedConfig {
   const shared = parseConfig(readFileIfExists(layout.configFile) ?? '', layout.configFile);
   assertNoSecrets(shared, layout.configFile);
   const local = parseConfig(readFileIfExists(layout.localConfigFile) ?? '', layout.localConfigFile);
-  return mergeConfig(shared, local);
+  const merged = mergeConfig(shared, local);
+  for (const [name, remote] of Object.entries(merged.remotes ?? {})) {
+    if (remote.url === undefined) {
+      throw new MlxError(E.BAD_CONFIG, `remote ${name} has no url (${layout.localConfigFile} sets options of a remote that ${layout.configFile} does not define)`, {
+        hint: `mlx remote add ${name} <url>, or remove it from ${layout.localConfigFile}`,
+      });
+    }
+  }
+  return merged as MergedConfig;
 }
 
 /** Credentials in a committed file would end up in git history: refuse them there. */
 export function assertNoSecrets(config: Config, file: string): void {
   for (const [name, remote] of Object.entries(config.remotes ?? {})) {
-    const secret = Object.keys(remote).find((k) => SECRET_REMOTE_OPTIONS.includes(k));
+    const secret = Object.keys(remote).find(isSecretOption);
     if (secret) {
       throw new MlxError(E.BAD_CONFIG, `${file} holds the credential ${secret} of remote ${name}; credentials must never be committed`, {
         hint: 'move it to .mlx/config.local.yaml (mlx remote modify --local) or use AWS_* environment variables or a profile',

@@ -22,3 +22,15 @@ export function ensureIgnored(root: string, rels: string[]): boolean {
   writeFileAtomicSync(file, `${text}${sep}${[...new Set(missing)].join('\n')}\n`);
   return true;
 }
+
+/**
+ * Whether mlx has git-ignored `rel`: the root `.gitignore` holds the exact entry `ensureIgnored` writes
+ * for it. The file is read once, on the first question, however many paths are asked about.
+ */
+export function ignoredByMlx(root: string): (rel: string) => boolean {
+  let lines: Set<string> | undefined;
+  return (rel) => {
+    lines ??= new Set((readFileIfExists(path.join(root, '.gitignore')) ?? '').split('\n').map((l) => l.replace(/\r$/, '')));
+    return lines.has(gitignorePattern(rel));
+  };
+}

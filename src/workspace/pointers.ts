@@ -4,6 +4,7 @@ import { isPointerText, parsePointer, serializePointer, POINTER_SUFFIX, type Poi
 import { isErrno, MlxError } from '../util/errors.js';
 import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
 import { compareUtf8 } from '../util/paths.js';
+import { ignoredByMlx } from './gitignore.js';
 import { MLX_DIR } from './layout.js';
 import { absPath, type Repo } from './repo.js';
 
@@ -19,11 +20,24 @@ export function pointerFileOf(repo: Repo, rel: string): string {
   return absPath(repo, rel + POINTER_SUFFIX);
 }
 
+/** Answers whether mlx git-ignored a data path; one per scan, so `.gitignore` is read at most once. */
+export type IgnoredByMlx = (rel: string) => boolean;
+
+/**
+ * Whether `<rel>.mlx` with this text is mlx's (see spec/pointer.md): it looks like a pointer, or mlx
+ * git-ignored `rel` when it started tracking it, so a damaged pointer is reported rather than taken for
+ * another program's `.mlx` file (MATLAB Live Scripts). `.gitignore` is only read for text that does
+ * not look like a pointer.
+ */
+function isOurs(repo: Repo, rel: string, text: string, ignored: IgnoredByMlx = ignoredByMlx(repo.root)): boolean {
+  return isPointerText(text) || ignored(rel);
+}
+
 /** Reads the pointer tracking `rel`, or undefined when there is none. Malformed pointers throw. */
-export function readPointer(repo: Repo, rel: string): TrackedPath | undefined {
+export function readPointer(repo: Repo, rel: string, ignored?: IgnoredByMlx): TrackedPath | undefined {
   const pointerFile = pointerFileOf(repo, rel);
   const text = readFileIfExists(pointerFile);
-  if (text === undefined || !isPointerText(text)) return undefined;
+  if (text === undefined || !isOurs(repo, rel, text, ignored)) return undefined;
   return { path: rel, pointerFile, pointer: parsePointer(text, rel + POINTER_SUFFIX) };
 }
 
@@ -36,10 +50,10 @@ export function writePointer(repo: Repo, pointer: Pointer): boolean {
   return true;
 }
 
-/** Whether `<rel>.mlx` exists and is an mlx pointer (not another program's `.mlx` file). */
-export function hasPointer(repo: Repo, rel: string): boolean {
+/** Whether `<rel>.mlx` exists and is mlx's pointer, intact or not (not another program's `.mlx` file). */
+export function hasPointer(repo: Repo, rel: string, ignored?: IgnoredByMlx): boolean {
   const text = readHead(pointerFileOf(repo, rel));
-  return text !== undefined && isPointerText(text);
+  return text !== undefined && isOurs(repo, rel, text, ignored);
 }
 
 function readHead(file: string): string | undefined {
@@ -62,16 +76,17 @@ function readHead(file: string): string | undefined {
 /** The nearest tracked ancestor of `rel` (or `rel` itself), found by looking for `<prefix>.mlx`. */
 export function findTrackedAncestor(repo: Repo, rel: string): string | undefined {
   const segs = rel.split('/');
+  const ignored = ignoredByMlx(repo.root);
   for (let i = 1; i <= segs.length; i++) {
     const prefix = segs.slice(0, i).join('/');
-    if (hasPointer(repo, prefix)) return prefix;
+    if (hasPointer(repo, prefix, ignored)) return prefix;
   }
   return undefined;
 }
 
 export interface PointerScan {
   tracked: TrackedPath[];
-  problems: { pointer: string; code: string; message: string }[];
+  problems: { pointer: string; code: string; message: string; hint?: string }[];
 }
 
 /**
@@ -81,6 +96,7 @@ export interface PointerScan {
 export function findPointers(repo: Repo): PointerScan {
   const tracked: TrackedPath[] = [];
   const problems: PointerScan['problems'] = [];
+  const ignored = ignoredByMlx(repo.root);
   const walk = (absDir: string, relDir: string) => {
     let names: fs.Dirent[];
     try {
@@ -94,17 +110,17 @@ export function findPointers(repo: Repo): PointerScan {
       const rel = relDir === '' ? d.name : `${relDir}/${d.name}`;
       if (d.isDirectory()) {
         if (d.name === '.git' || d.name === 'node_modules' || (relDir === '' && d.name === MLX_DIR)) continue;
-        if (pointerNames.has(d.name + POINTER_SUFFIX) && hasPointer(repo, rel)) continue; // tracked data: its pointer says what it holds
+        if (pointerNames.has(d.name + POINTER_SUFFIX) && hasPointer(repo, rel, ignored)) continue; // tracked data: its pointer says what it holds
         walk(path.join(absDir, d.name), rel);
       } else if (pointerNames.has(d.name)) {
         const dataRel = rel.slice(0, -POINTER_SUFFIX.length);
         if (dataRel.endsWith('/') || dataRel === '' || d.name === POINTER_SUFFIX) continue;
         try {
-          const t = readPointer(repo, dataRel);
+          const t = readPointer(repo, dataRel, ignored);
           if (t) tracked.push(t);
         } catch (err) {
           if (!(err instanceof MlxError)) throw err;
-          problems.push({ pointer: rel, code: err.code, message: err.message });
+          problems.push({ pointer: rel, code: err.code, message: err.message, hint: err.hint });
         }
       }
     }

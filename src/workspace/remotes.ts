@@ -1,7 +1,7 @@
-import { REMOTE_NAME, SECRET_REMOTE_OPTIONS, type RemoteConfig } from '../formats/config.js';
+import { isSecretOption, REMOTE_NAME, type RemoteConfig } from '../formats/config.js';
 import fs from 'node:fs';
 import { DirRemote } from '../remote/dir-remote.js';
-import { openRemote } from '../remote/open-remote.js';
+import { canonicalOptionName, openRemote, parseRemoteSpec, type RemoteOptionValue } from '../remote/open-remote.js';
 import type { Remote } from '../remote/remote.js';
 import { E, MlxError } from '../util/errors.js';
 import { loadConfig, readConfigFile, writeConfigFile } from './config-file.js';
@@ -22,10 +22,7 @@ export async function addRemote(repo: Repo, name: string, url: string, opts: { m
   const local = !!opts.local;
   const config = readConfigFile(repo.layout, local);
   const entry: RemoteConfig = { url, ...opts.options };
-  const secrets = Object.keys(entry).filter((k) => SECRET_REMOTE_OPTIONS.includes(k));
-  if (secrets.length && !local) {
-    throw new MlxError(E.BAD_CONFIG, `refusing to write the credential ${secrets[0]} into the committed config`, { hint: 'add --local, or use AWS_* environment variables or a profile' });
-  }
+  if (!local) assertNotSecret(Object.keys(opts.options ?? {}));
   // Validates the url and options before anything is written.
   const remote = await openRemote(url, opts.options ?? {}, repo.root);
   config.remotes = { ...config.remotes, [name]: entry };
@@ -36,19 +33,45 @@ export async function addRemote(repo: Repo, name: string, url: string, opts: { m
   if (remote instanceof DirRemote) fs.mkdirSync(remote.root, { recursive: true });
 }
 
-/** `mlx remote modify`: sets (or with `value` undefined, removes) one option of a remote. */
+/**
+ * `mlx remote modify`: sets (or with `value` undefined, removes) one option of a remote, or its url.
+ * The remote as it will be read (committed entry with the local one laid over it) is checked exactly
+ * as `remote add` checks its options, and nothing is written when it is refused.
+ */
 export function modifyRemote(repo: Repo, name: string, key: string, value: string | undefined, local: boolean): void {
   if (!loadConfig(repo.layout).remotes?.[name]) throw unknownRemote(repo, name);
-  if (SECRET_REMOTE_OPTIONS.includes(key) && !local) {
-    throw new MlxError(E.BAD_CONFIG, `refusing to write the credential ${key} into the committed config`, { hint: 'add --local, or use AWS_* environment variables or a profile' });
+  if (!local) assertNotSecret([key]);
+  if (key === 'url' && value === undefined) {
+    throw new MlxError(E.BAD_CONFIG, `remote ${name} cannot lose its url`, { hint: `mlx remote modify ${name} url <new url>, or mlx remote remove ${name}` });
   }
   const config = readConfigFile(repo.layout, local);
-  const entry: Record<string, string | boolean | number> = { ...config.remotes?.[name] };
-  if (value === undefined) delete entry[key];
-  else entry[key] = value === 'true' ? true : value === 'false' ? false : value;
+  const entry: Record<string, RemoteOptionValue> = { ...config.remotes?.[name] };
+  // One spelling per option in a file: `max_attempts` replaces an earlier `maxAttempts`.
+  const canonical = canonicalOptionName(key);
+  for (const k of Object.keys(entry)) if (k !== 'url' && canonicalOptionName(k) === canonical) delete entry[k];
+  if (value !== undefined) entry[key] = value;
+
+  const other = readConfigFile(repo.layout, !local).remotes?.[name] ?? {};
+  const { url, ...options } = local ? { ...other, ...entry } : { ...entry, ...other };
+  if (typeof url !== 'string') throw new MlxError(E.BAD_CONFIG, `remote ${name} has no url`, { hint: `mlx remote modify ${name} url <url>` });
+  parseRemoteSpec(url, options, repo.root);
+  // Stored as what it means, not as typed: `force_path_style yes` is true, `max_attempts 5` is 5.
+  if (value !== undefined && key !== 'url') {
+    const one = parseRemoteSpec(url, { [key]: value }, repo.root);
+    if (one.kind === 's3') entry[key] = (one.options as unknown as Record<string, RemoteOptionValue>)[canonical]!;
+  }
+
   config.remotes = { ...config.remotes, [name]: entry as RemoteConfig };
   if (Object.keys(entry).length === 0) delete config.remotes[name];
   writeConfigFile(repo.layout, local, config);
+}
+
+/** Credentials in the committed config would end up in git history. */
+function assertNotSecret(keys: string[]): void {
+  const secret = keys.find(isSecretOption);
+  if (secret !== undefined) {
+    throw new MlxError(E.BAD_CONFIG, `refusing to write the credential ${secret} into the committed config`, { hint: 'add --local, or use AWS_* environment variables or a profile' });
+  }
 }
 
 export function removeRemote(repo: Repo, name: string): void {
@@ -72,7 +95,7 @@ export function listRemotes(repo: Repo): RemoteListing[] {
   const config = loadConfig(repo.layout);
   return Object.entries(config.remotes ?? {}).map(([name, r]) => {
     const { url, ...rest } = r;
-    const options = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, SECRET_REMOTE_OPTIONS.includes(k) ? '***' : v]));
+    const options = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, isSecretOption(k) ? '***' : v]));
     return { name, url, isDefault: config.core?.remote === name, options };
   });
 }

@@ -73,6 +73,8 @@ export function notGit(cwd: string): MlxError {
  * cannot smuggle a path out of the repository.
  */
 export function toRepoPath(repo: Repo, cwd: string, userPath: string): string {
+  // path.resolve would take '' for the current directory, and at the root for the whole repository.
+  if (userPath === '') throw new MlxError(E.BAD_PATH, 'empty path: name a tracked file or directory', { data: { path: userPath } });
   const abs = path.resolve(cwd, userPath);
   let parentReal: string;
   try {

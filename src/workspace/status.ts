@@ -1,8 +1,8 @@
 import type { Oid } from '../hash/oid.js';
 import { hashBytes } from '../hash/hash-file.js';
 import { isFileEntry, parseManifest, serializeManifest, type ManifestEntry } from '../formats/manifest.js';
-import { POINTER_SUFFIX } from '../formats/pointer.js';
-import { MlxError } from '../util/errors.js';
+import { pointerSizeMismatch, POINTER_SUFFIX } from '../formats/pointer.js';
+import { E, MlxError } from '../util/errors.js';
 import { acquireLock } from './lock.js';
 import { findPointers, readPointer, type TrackedPath } from './pointers.js';
 import type { Repo } from './repo.js';
@@ -28,7 +28,7 @@ export interface PathStatus {
 
 export interface StatusResult {
   paths: PathStatus[];
-  problems: { pointer: string; code: string; message: string }[];
+  problems: { pointer: string; code: string; message: string; hint?: string }[];
   hashedFiles: number;
 }
 
@@ -40,8 +40,8 @@ export async function status(repo: Repo, cwd: string, userPaths: string[], progr
   const scan = userPaths.length === 0 ? findPointers(repo) : selected(repo, cwd, userPaths);
   const index = StatIndex.load(repo.layout.statIndexFile);
   const stats: WorkTreeStats = { hashedFiles: 0, hashedBytes: 0 };
-  const paths = scan.tracked.map((t) => statusOne(repo, index, t, stats, progress));
   const problems = [...scan.problems];
+  const paths = scan.tracked.map((t) => statusOne(repo, index, t, stats, problems, progress));
   for (const t of scan.tracked) {
     if (t.pointer.path !== t.path) {
       problems.push({ pointer: t.path + POINTER_SUFFIX, code: 'EPOINTERMOVED', message: `pointer ${t.path}${POINTER_SUFFIX} says path ${t.pointer.path}; it tracks ${t.path} (where it lives) — re-add to update it` });
@@ -61,13 +61,13 @@ function selected(repo: Repo, cwd: string, userPaths: string[]) {
       else problems.push({ pointer: t.tracked + POINTER_SUFFIX, code: 'ENOTTRACKED', message: `${t.tracked} is not tracked by mlx` });
     } catch (err) {
       if (!(err instanceof MlxError)) throw err;
-      problems.push({ pointer: t.tracked + POINTER_SUFFIX, code: err.code, message: err.message });
+      problems.push({ pointer: t.tracked + POINTER_SUFFIX, code: err.code, message: err.message, hint: err.hint });
     }
   }
   return { tracked, problems };
 }
 
-function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, stats: WorkTreeStats, progress?: Progress): PathStatus {
+function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, stats: WorkTreeStats, problems: StatusResult['problems'], progress?: Progress): PathStatus {
   const p = t.pointer;
   // The recorded executable bits matter only for files that are cache objects themselves (link caches).
   let recorded: Map<string, boolean> | undefined;
@@ -87,6 +87,9 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, stats: WorkTree
     const cache = repo.store.has(p.oid) ? 'ok' : 'missing';
     if (work.kind === 'missing') return { path: t.path, kind: 'file', state: 'missing', cache };
     const same = work.kind === 'file' && work.oid === p.oid;
+    // Free here: the file's size comes with its oid (stat index). Directories are left to verify.
+    const why = same ? pointerSizeMismatch(p, work.size) : undefined;
+    if (why !== undefined) problems.push({ pointer: t.path + POINTER_SUFFIX, code: E.BAD_POINTER, message: `pointer ${t.path}${POINTER_SUFFIX} ${why}`, hint: `re-add the data (mlx add ${t.path}) to rewrite the pointer` });
     return { path: t.path, kind: 'file', state: same ? 'clean' : 'modified', cache };
   }
   let manifest: ManifestEntry[] | undefined;

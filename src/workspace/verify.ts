@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Oid } from '../hash/oid.js';
-import { isFileEntry } from '../formats/manifest.js';
+import { isFileEntry, type ManifestEntry } from '../formats/manifest.js';
+import { pointerSizeMismatch, POINTER_SUFFIX, type Pointer } from '../formats/pointer.js';
 import { openGit } from '../git/history.js';
 import { fetchObjects } from '../remote/fetch.js';
 import { packKey } from '../remote/layout.js';
@@ -17,7 +18,10 @@ export interface VerifyProblem {
   oid: Oid;
   /** The tracked paths (or files inside them) that need it. */
   paths: string[];
-  problem: 'missing' | 'corrupt' | 'pack-missing';
+  /** `size-mismatch`: the pointer's `size` (or `files`) disagrees with the data it names. */
+  problem: 'missing' | 'corrupt' | 'pack-missing' | 'size-mismatch';
+  /** What is wrong, for problems that need more than the oid to explain. */
+  detail?: string;
 }
 
 export interface VerifyResult {
@@ -57,6 +61,12 @@ export async function verify(repo: Repo, rev: string | undefined, opts: { remote
         continue; // reported below when the manifest itself is verified
       }
       for (const e of entries ?? []) if (isFileEntry(e)) need(e.o, `${p}/${e.p}`);
+      if (entries) problems.push(...manifestSizeProblem(p, ptr, entries));
+    }
+    const sizes: VerifyProblem[] = [];
+    for (const [p, ptr] of set.pointers) {
+      const size = ptr.kind === 'file' ? repo.store.sizeOf(ptr.oid) : undefined;
+      if (size !== undefined) sizes.push(...sizeProblem(p, ptr, size));
     }
     opts.progress?.({ totalFiles: needs.size });
     for (const [oid, paths] of needs) {
@@ -68,6 +78,9 @@ export async function verify(repo: Repo, rev: string | undefined, opts: { remote
       }
       opts.progress?.({ files: 1 });
     }
+    // A corrupt object's size says nothing about its pointer.
+    const bad = new Set(problems.map((p) => p.oid));
+    problems.push(...sizes.filter((p) => !bad.has(p.oid)));
     return { rev: set.label, commit: set.commit, where: 'cache', checked: needs.size, problems };
   }
 
@@ -77,11 +90,18 @@ export async function verify(repo: Repo, rev: string | undefined, opts: { remote
   const dirs = [...set.pointers.values()].filter((p) => p.kind === 'dir').map((p) => p.oid);
   await fetchObjects(repo.store, repo.newHasher, remote, index, dirs.filter((o) => index.has(o)));
   const manifests = new ManifestSource(repo);
-  for (const [p, ptr] of set.pointers) {
-    if (ptr.kind !== 'dir') continue;
-    for (const e of manifests.entries(ptr.oid) ?? []) if (isFileEntry(e)) need(e.o, `${p}/${e.p}`);
-  }
   const problems: VerifyProblem[] = [];
+  for (const [p, ptr] of set.pointers) {
+    if (ptr.kind !== 'dir') {
+      // A blob's decoded size is in the index; a chunked file's is in its recipe, not read here.
+      const entry = index.locate(ptr.oid)?.entry;
+      if (entry?.t === 'b') problems.push(...sizeProblem(p, ptr, entry.raw));
+      continue;
+    }
+    const entries = manifests.entries(ptr.oid);
+    for (const e of entries ?? []) if (isFileEntry(e)) need(e.o, `${p}/${e.p}`);
+    if (entries) problems.push(...manifestSizeProblem(p, ptr, entries));
+  }
   const packs = new Map<string, number>();
   await dropIncompleteRecipes(remote, index, needs.keys());
   for (const [oid, paths] of needs) {
@@ -102,4 +122,14 @@ export async function verify(repo: Repo, rev: string | undefined, opts: { remote
     }
   }
   return { rev: set.label, commit: set.commit, where: name, checked: needs.size, problems };
+}
+
+function sizeProblem(p: string, ptr: Pointer, size: number, files?: number): VerifyProblem[] {
+  const why = pointerSizeMismatch(ptr, size, files);
+  return why === undefined ? [] : [{ oid: ptr.oid, paths: [p], problem: 'size-mismatch', detail: `pointer ${p}${POINTER_SUFFIX} ${why}` }];
+}
+
+function manifestSizeProblem(p: string, ptr: Pointer, entries: ManifestEntry[]): VerifyProblem[] {
+  const files = entries.filter(isFileEntry);
+  return sizeProblem(p, ptr, files.reduce((n, f) => n + f.s, 0), files.length);
 }

@@ -48,11 +48,26 @@ describe('bad input ends with one clear line, a non-zero exit and nothing lost',
     expect(expectCleanError(mlx(dir, 'add', 'escape/x'))).toMatch(/outside the repository/);
   });
 
+  it('an empty path argument is refused as empty, in the repository root and below it', () => {
+    write(dir, 'sub/x.bin', 'x');
+    for (const cwd of [dir, path.join(dir, 'sub')]) {
+      for (const cmd of ['add', 'status', 'checkout', 'pull', 'push', 'fetch']) {
+        const line = expectCleanError(mlx(cwd, cmd, ''));
+        expect(line, `${cmd} ""`).toMatch(/empty path/);
+        expect(line, `${cmd} ""`).not.toMatch(/repository root/);
+      }
+    }
+  });
+
   it('reports a malformed pointer with its name, and checkout changes nothing', () => {
     write(dir, 'good.bin', 'good');
     mlxOk(dir, 'add', 'good.bin');
     write(dir, 'bad.bin.mlx', 'version: 1\npath: bad.bin\nkind: file\noid: b3:nothex\nsize: 3\n');
-    const st = mlxJson(dir, 'status');
+    const res = mlx(dir, '--json', 'status');
+    expect(expectCleanError(res)).toMatch(/malformed pointer file bad\.bin\.mlx: oid/);
+    // stdout holds the status document, then the error document (as verify --json does).
+    const st = JSON.parse(res.stdout.slice(0, res.stdout.indexOf('\n}\n') + 2));
+    expect(JSON.parse(res.stdout.slice(res.stdout.indexOf('\n}\n') + 3)).error.code).toBe('EBADPOINTER');
     expect(st.problems[0].pointer).toBe('bad.bin.mlx');
     expect(st.problems[0].code).toBe('EBADPOINTER');
     fs.rmSync(path.join(dir, 'good.bin'));

@@ -70,8 +70,9 @@ describe('merges and partial work', () => {
     mlxOk(dir, 'add', 'model.ckpt');
     const ours = fs.readFileSync(path.join(dir, 'model.ckpt.mlx'), 'utf8');
     fs.writeFileSync(path.join(dir, 'model.ckpt.mlx'), `<<<<<<< ours\n${ours}=======\n${ours.replace(/oid: .*/, `oid: b3:${'e'.repeat(64)}`)}>>>>>>> theirs\n`);
-    const st = mlxJson(dir, 'status');
-    expect(st.problems[0].message).toMatch(/unresolved merge conflict markers/);
+    const res = mlx(dir, 'status');
+    expect(expectCleanError(res)).toMatch(/pointer file model\.ckpt\.mlx has unresolved merge conflict markers.*hint: keep one side/);
+    expect(res.stdout).toMatch(/problem: +model\.ckpt\.mlx: pointer file model\.ckpt\.mlx has unresolved merge conflict markers/);
     mlxOk(dir, 'add', 'model.ckpt');
     expect(fs.readFileSync(path.join(dir, 'model.ckpt.mlx'), 'utf8')).toBe(ours);
   });

@@ -20,10 +20,12 @@ describe('mlx remote and mlx fetch', () => {
       expect(mlxJson(dir, 'remote', 'list').map((r: any) => [r.name, r.isDefault])).toEqual([['a', false], ['b', false]]);
       mlxOk(dir, 'remote', 'default', 'b');
       expect(mlxJson(dir, 'remote', 'list').find((r: any) => r.isDefault).name).toBe('b');
-      mlxOk(dir, 'remote', 'modify', 'a', 'endpoint', 'http://127.0.0.1:9');
+      mlxOk(dir, 'remote', 'add', 's3', 's3://bucket/exp');
+      mlxOk(dir, 'remote', 'modify', 's3', 'endpoint', 'http://127.0.0.1:9');
       expect(fs.readFileSync(path.join(dir, '.mlx/config.yaml'), 'utf8')).toMatch(/endpoint: http:\/\/127\.0\.0\.1:9/);
-      mlxOk(dir, 'remote', 'modify', '--unset', 'a', 'endpoint');
+      mlxOk(dir, 'remote', 'modify', '--unset', 's3', 'endpoint');
       expect(fs.readFileSync(path.join(dir, '.mlx/config.yaml'), 'utf8')).not.toMatch(/endpoint/);
+      mlxOk(dir, 'remote', 'remove', 's3');
       mlxOk(dir, 'remote', 'remove', 'b');
       expect(mlxJson(dir, 'remote', 'list').map((r: any) => r.name)).toEqual(['a']);
       expect(fs.readFileSync(path.join(dir, '.mlx/config.yaml'), 'utf8')).not.toMatch(/remote: b/);
@@ -63,5 +65,86 @@ describe('mlx remote and mlx fetch', () => {
       fs.rmSync(store, { recursive: true, force: true });
       fs.rmSync(fresh, { recursive: true, force: true });
     }
+  });
+});
+
+describe('mlx remote modify checks what mlx remote add -o checks', () => {
+  const configFiles = () => ['.mlx/config.yaml', '.mlx/config.local.yaml'].map((f) => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), 'utf8') : undefined));
+
+  it('refuses unknown options, values of the wrong kind and options a directory remote does not take, writing nothing', () => {
+    const store = tempDir('mlx-rm-dir-');
+    try {
+      mlxOk(dir, 'remote', 'add', 's3', 's3://bucket/prefix');
+      mlxOk(dir, 'remote', 'add', 'd', store);
+      const before = configFiles();
+      const cases: [string, string, string, RegExp][] = [
+        ['s3', 'bogus', '1', /unknown option bogus/],
+        ['s3', 'max_attempts', 'abc', /option max_attempts must be a whole number/],
+        ['s3', 'max_attempts', '0', /option max_attempts must be a whole number of at least 1/],
+        ['s3', 'page_size', '5000', /option page_size must be a whole number from 1 to 1000/],
+        ['s3', 'endpoint', 'not-a-url', /option endpoint must be an http:\/\/ or https:\/\/ url/],
+        ['s3', 'endpoint', 'ftp://host/x', /option endpoint must be an http:\/\/ or https:\/\/ url/],
+        ['s3', 'checksums', 'sometimes', /option checksums must be when_required or when_supported/],
+        ['s3', 'force_path_style', 'maybe', /option force_path_style must be true or false/],
+        ['s3', 'url', 'ftp://host/x', /remote url "ftp:\/\/host\/x" is not supported/],
+        ['s3', 'url', 's3://', /names no bucket/],
+        ['d', 'endpoint', 'http://127.0.0.1:9000', /unknown option endpoint.*this kind of remote takes no options/],
+      ];
+      for (const [name, key, value, message] of cases) {
+        expect(expectCleanError(mlx(dir, 'remote', 'modify', name, key, value)), `${name} ${key} ${value}`).toMatch(message);
+        expect(expectCleanError(mlx(dir, 'remote', 'modify', '--local', name, key, value)), `--local ${name} ${key} ${value}`).toMatch(message);
+        expect(configFiles()).toEqual(before);
+        // The same option given to remote add is refused the same way.
+        if (key !== 'url') {
+          const url = name === 'd' ? store : 's3://bucket/prefix';
+          expect(expectCleanError(mlx(dir, 'remote', 'add', 'fresh', url, '-o', `${key}=${value}`))).toMatch(message);
+        }
+      }
+      expect(expectCleanError(mlx(dir, 'remote', 'modify', '--unset', 's3', 'url'))).toMatch(/remote s3 cannot lose its url/);
+      expect(configFiles()).toEqual(before);
+      expect(mlxJson(dir, 'remote', 'list').map((r: any) => r.name)).toEqual(['s3', 'd']);
+    } finally {
+      fs.rmSync(store, { recursive: true, force: true });
+    }
+  });
+
+  it('stores a valid value as what it means, one spelling per option', () => {
+    mlxOk(dir, 'remote', 'add', 's3', 's3://bucket/prefix');
+    mlxOk(dir, 'remote', 'modify', 's3', 'maxAttempts', '3');
+    mlxOk(dir, 'remote', 'modify', 's3', 'max_attempts', '7');
+    mlxOk(dir, 'remote', 'modify', 's3', 'force_path_style', 'yes');
+    mlxOk(dir, 'remote', 'modify', 's3', 'endpoint', 'https://minio.example:9000');
+    const [remote] = mlxJson(dir, 'remote', 'list');
+    expect(remote.options).toEqual({ max_attempts: 7, force_path_style: true, endpoint: 'https://minio.example:9000' });
+  });
+
+  it('refuses credentials in the committed config under any spelling, in add and in modify', () => {
+    mlxOk(dir, 'remote', 'add', 's3', 's3://bucket/prefix');
+    const before = configFiles();
+    const names = [
+      'secret_access_key', 'secretAccessKey', 'secret-access-key', 'aws_secret_access_key', 'AWS_SECRET_ACCESS_KEY', 'SECRET_ACCESS_KEY', 'SecretAccessKey', 'aws-secret-access-key',
+      'access_key_id', 'AWS_ACCESS_KEY_ID', 'AccessKeyId', 'aws_access_key', 'secret_key',
+      'session_token', 'AWS_SESSION_TOKEN', 'SessionToken', 'aws-session-token',
+    ];
+    for (const name of names) {
+      expect(expectCleanError(mlx(dir, 'remote', 'modify', 's3', name, 'abc')), name).toMatch(new RegExp(`refusing to write the credential ${name} into the committed config`));
+      expect(expectCleanError(mlx(dir, 'remote', 'add', 'other', 's3://bucket/other', '-o', `${name}=abc`)), name).toMatch(/refusing to write the credential/);
+      expect(configFiles()).toEqual(before);
+    }
+    // A committed config that holds one anyway is refused when read.
+    write(dir, '.mlx/config.yaml', 'remotes:\n  t:\n    url: s3://b/p\n    AWS_SECRET_ACCESS_KEY: abc\n');
+    expect(expectCleanError(mlx(dir, 'remote', 'list'))).toMatch(/holds the credential AWS_SECRET_ACCESS_KEY of remote t; credentials must never be committed/);
+  });
+
+  it('keeps credentials for a committed remote in config.local.yaml, masked in the listing', () => {
+    mlxOk(dir, 'remote', 'add', 's3', 's3://bucket/prefix');
+    mlxOk(dir, 'remote', 'modify', '--local', 's3', 'access_key_id', 'AKID');
+    mlxOk(dir, 'remote', 'modify', '--local', 's3', 'secret_access_key', 'very-secret');
+    expect(fs.readFileSync(path.join(dir, '.mlx/config.yaml'), 'utf8')).not.toMatch(/AKID|very-secret/);
+    expect(fs.readFileSync(path.join(dir, '.mlx/config.local.yaml'), 'utf8')).toMatch(/secret_access_key: very-secret/);
+    const [remote] = mlxJson(dir, 'remote', 'list');
+    expect(remote).toMatchObject({ name: 's3', url: 's3://bucket/prefix', options: { access_key_id: '***', secret_access_key: '***' } });
+    // A misspelt credential is still refused as an unknown option, locally too.
+    expect(expectCleanError(mlx(dir, 'remote', 'modify', '--local', 's3', 'aws_secret_access_key', 'x'))).toMatch(/unknown option aws_secret_access_key/);
   });
 });

@@ -88,7 +88,11 @@ export async function runVerify(out: Output, rev: string | undefined, opts: { re
   const repo = await openRepo(out.cwd);
   const res = await withProgress(out, 'verify', (progress) => verify(repo, rev, { remote: opts.remote || !!opts.remoteName, remoteName: opts.remoteName, data: opts.data, progress }));
   out.result(res, () => [
-    ...res.problems.map((p) => `${p.problem.padEnd(12)} ${p.oid}  needed by ${p.paths.slice(0, 3).join(', ')}${p.paths.length > 3 ? ` and ${p.paths.length - 3} more` : ''}`),
+    ...res.problems.map((p) =>
+      p.detail !== undefined
+        ? `${p.problem.padEnd(12)} ${p.oid}  ${p.detail}`
+        : `${p.problem.padEnd(12)} ${p.oid}  needed by ${p.paths.slice(0, 3).join(', ')}${p.paths.length > 3 ? ` and ${p.paths.length - 3} more` : ''}`,
+    ),
     `${res.problems.length === 0 ? 'ok' : 'FAILED'}: checked ${res.checked} object(s) of ${res.rev} in ${res.where === 'cache' ? 'the cache' : `remote ${res.where}`}`,
   ]);
   if (res.problems.length > 0) {

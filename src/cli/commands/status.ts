@@ -1,5 +1,6 @@
 import { openRepo } from '../../workspace/repo.js';
 import { status, type PathStatus } from '../../workspace/status.js';
+import { E, MlxError } from '../../util/errors.js';
 import type { Output } from '../output.js';
 
 const MAX_LISTED = 20;
@@ -16,6 +17,12 @@ export async function run(out: Output, paths: string[]): Promise<void> {
     return lines;
   });
   out.verbose(`hashed ${res.hashedFiles} file(s)`);
+  const broken = res.problems.filter((p) => p.code === E.BAD_POINTER);
+  if (broken.length > 0) {
+    throw new MlxError(E.BAD_POINTER, broken.length === 1 ? broken[0]!.message : `${broken.length} broken pointer files: ${broken.slice(0, 3).map((p) => p.pointer).join(', ')}${broken.length > 3 ? ', ...' : ''}`, {
+      hint: broken.length === 1 ? broken[0]!.hint : 'restore them from git (git checkout -- <file>.mlx) or re-add the data',
+    });
+  }
 }
 
 function describe(p: PathStatus): string[] {
