@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isFileEntry } from '../formats/manifest.js';
-import { POINTER_SUFFIX, serializePointer, type Pointer } from '../formats/pointer.js';
+import { POINTER_SUFFIX, sameContent, serializePointer, type Pointer } from '../formats/pointer.js';
 import { openGit, readFileAt, resolveRevision } from '../git/history.js';
 import { E, MlxError } from '../util/errors.js';
 import { readFileIfExists } from '../util/fs.js';
@@ -44,7 +44,10 @@ export async function checkoutRevision(repo: Repo, rev: string, opts: CheckoutOp
   // work that was never committed.
   const unsaved = [...target.pointers.keys()].filter((p) => {
     const now = work.pointers.get(p);
-    return now && ![target, head, before].some((set) => set?.pointers.get(p)?.oid === now.oid);
+    return now && ![target, head, before].some((set) => {
+      const then = set?.pointers.get(p);
+      return then !== undefined && sameContent(then, now);
+    });
   });
   if (unsaved.length > 0 && !opts.force) {
     throw new MlxError(E.LOCAL_CHANGES, `${unsaved.length} pointer(s) have changes that are not committed: ${unsaved.slice(0, 3).join(', ')}`, {
@@ -112,7 +115,7 @@ function lastRevision(repo: Repo): string | undefined {
 }
 
 function samePointer(a: Pointer, b: Pointer): boolean {
-  return a.kind === b.kind && a.oid === b.oid && a.size === b.size;
+  return sameContent(a, b) && a.size === b.size;
 }
 
 async function needsFetch(repo: Repo, pointers: Map<string, Pointer>): Promise<boolean> {

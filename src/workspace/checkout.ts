@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Oid } from '../hash/oid.js';
 import { hashFileSync } from '../hash/hash-file.js';
 import { isFileEntry, parseManifest, type FileEntry, type ManifestEntry } from '../formats/manifest.js';
+import { isExecutable } from '../formats/pointer.js';
 import { E, MlxError } from '../util/errors.js';
 import { lstatIfExists, processUmask } from '../util/fs.js';
 import { ensureIgnored } from './gitignore.js';
@@ -101,7 +102,7 @@ export async function checkoutSelection(repo: Repo, selection: Selection[], opts
 
 function desiredEntries(repo: Repo, t: TrackedPath): ManifestEntry[] {
   const p = t.pointer;
-  if (p.kind === 'file') return [{ p: '', o: p.oid, s: p.size, x: false }];
+  if (p.kind === 'file') return [{ p: '', o: p.oid, s: p.size, x: isExecutable(p) }];
   if (!repo.store.has(p.oid)) {
     throw new MlxError(E.OBJECT_MISSING, `the manifest of ${t.path} (${p.oid}) is not in the cache`, { hint: 'fetch it with mlx pull', data: { oid: p.oid } });
   }
@@ -175,7 +176,7 @@ function plan(repo: Repo, index: StatIndex, tracked: TrackedPath, sub: string | 
         if (!isLinkedTo(repo, st, absOf(p), d.o)) out.writes.push({ ...d, p });
         else {
           out.unchanged++;
-          if (repo.linkTypes[0] !== 'hardlink' && ((st.mode & 0o111) !== 0) !== d.x && tracked.pointer.kind === 'dir') out.chmods.push(d);
+          if (repo.linkTypes[0] !== 'hardlink' && ((st.mode & 0o111) !== 0) !== d.x) out.chmods.push(d);
         }
         continue;
       }
