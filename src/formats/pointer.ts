@@ -20,6 +20,8 @@ export const PointerSchema = z.discriminatedUnion('kind', [
     kind: z.literal('file'),
     oid: oidSchema,
     size: nonNegInt,
+    /** The executable bit; written only as `true`, absent means not executable. */
+    x: z.boolean().optional(),
   }),
   z.strictObject({
     version: z.literal(POINTER_VERSION),
@@ -54,10 +56,24 @@ export function pointerSizeMismatch(p: Pointer, size: number, files?: number): s
   return undefined;
 }
 
-/** Serialises a pointer with a fixed key order, so a data change is a small, readable diff. */
+/** Whether a pointer records an executable file (only file pointers can). */
+export function isExecutable(p: Pointer): boolean {
+  return p.kind === 'file' && p.x === true;
+}
+
+/** Whether two pointers name the same content: kind, oid and, for a file, its executable bit. */
+export function sameContent(a: Pointer, b: Pointer): boolean {
+  return a.kind === b.kind && a.oid === b.oid && isExecutable(a) === isExecutable(b);
+}
+
+/**
+ * Serialises a pointer with a fixed key order, so a data change is a small, readable diff. `x` is
+ * written only for an executable file, so pointers of other files read as they always have.
+ */
 export function serializePointer(p: Pointer): string {
   const ordered: Record<string, unknown> = { version: p.version, path: p.path, kind: p.kind, oid: p.oid, size: p.size };
   if (p.kind === 'dir') ordered.files = p.files;
+  else if (p.x === true) ordered.x = true;
   return HEADER + YAML.stringify(ordered, { lineWidth: 0 });
 }
 

@@ -1,6 +1,6 @@
 import type { Oid } from '../hash/oid.js';
 import { isFileEntry, parseManifest, serializeManifest, type ManifestEntry } from '../formats/manifest.js';
-import { POINTER_SUFFIX, POINTER_VERSION, type Pointer } from '../formats/pointer.js';
+import { isExecutable, POINTER_SUFFIX, POINTER_VERSION, type Pointer } from '../formats/pointer.js';
 import { E, MlxError } from '../util/errors.js';
 import { lstatIfExists } from '../util/fs.js';
 import { checkout } from './checkout.js';
@@ -99,7 +99,7 @@ function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats,
   if (tree.kind === 'dir-unchanged') {
     pointer = previous!;
   } else if (tree.kind === 'file') {
-    pointer = { version: POINTER_VERSION, path: rel, kind: 'file', oid: tree.oid, size: tree.size };
+    pointer = { version: POINTER_VERSION, path: rel, kind: 'file', oid: tree.oid, size: tree.size, ...(tree.x ? { x: true } : {}) };
   } else {
     assertNoNestedPointers(repo, rel, tree.entries);
     skipped.push(...tree.skipped.map((s) => ({ path: `${rel}/${s.rel}`, why: s.why })));
@@ -180,6 +180,7 @@ function readPreviousVersion(repo: Repo, rel: string, pointer: Pointer | undefin
   if (!pointer) return out;
   if (pointer.kind === 'file') {
     out.byKey.set(rel, pointer.oid);
+    out.xByKey.set(rel, isExecutable(pointer));
     if (repo.store.has(pointer.oid)) out.present.add(pointer.oid);
     return out;
   }

@@ -1,16 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isFileEntry } from '../formats/manifest.js';
-import { POINTER_SUFFIX, serializePointer, type Pointer } from '../formats/pointer.js';
+import { POINTER_SUFFIX, sameContent, serializePointer, type Pointer } from '../formats/pointer.js';
 import { openGit, readFileAt, resolveRevision } from '../git/history.js';
 import { E, MlxError } from '../util/errors.js';
-import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
-import { checkout, type CheckoutOptions, type CheckoutResult } from './checkout.js';
+import { readFileIfExists } from '../util/fs.js';
+import { checkoutSelection, type CheckoutOptions, type CheckoutResult } from './checkout.js';
 import { loadConfig } from './config-file.js';
 import { pointerFileOf, readPointer } from './pointers.js';
 import type { Repo } from './repo.js';
 import { ManifestSource, pointerSet, WORKSPACE } from './revisions.js';
-import { fetch } from './sync.js';
+import { fetchSelection } from './sync.js';
+import type { Selection } from './targets.js';
+import { writeFilesUndoably, type FileWrite, type Undo } from './undoable-writes.js';
 
 export interface RevisionCheckoutResult extends CheckoutResult {
   rev: string;
@@ -42,7 +44,10 @@ export async function checkoutRevision(repo: Repo, rev: string, opts: CheckoutOp
   // work that was never committed.
   const unsaved = [...target.pointers.keys()].filter((p) => {
     const now = work.pointers.get(p);
-    return now && ![target, head, before].some((set) => set?.pointers.get(p)?.oid === now.oid);
+    return now && ![target, head, before].some((set) => {
+      const then = set?.pointers.get(p);
+      return then !== undefined && sameContent(then, now);
+    });
   });
   if (unsaved.length > 0 && !opts.force) {
     throw new MlxError(E.LOCAL_CHANGES, `${unsaved.length} pointer(s) have changes that are not committed: ${unsaved.slice(0, 3).join(', ')}`, {
@@ -51,25 +56,34 @@ export async function checkoutRevision(repo: Repo, rev: string, opts: CheckoutOp
     });
   }
 
+  // Everything the revision needs is fetched and checked before its pointers are written, and the
+  // pointers, lockfile and revision record written are put back if the checkout then fails.
+  const selection: Selection[] = [...target.pointers].map(([p, pointer]) => ({ tracked: { path: p, pointerFile: pointerFileOf(repo, p), pointer: { ...pointer, path: p } } }));
+  let fetched = 0;
+  if (selection.length > 0 && loadConfig(repo.layout).core?.remote && (await needsFetch(repo, target.pointers))) {
+    fetched = (await fetchSelection(repo, selection, false)).fetched;
+  }
   const written: string[] = [];
-  for (const [p, pointer] of target.pointers) {
-    const current = readPointer(repo, p)?.pointer;
-    if (current && samePointer(current, pointer)) continue;
-    writeFileAtomicSync(pointerFileOf(repo, p), serializePointer({ ...pointer, path: p }));
-    written.push(p);
+  const writes: FileWrite[] = [];
+  for (const { tracked } of selection) {
+    const current = readPointer(repo, tracked.path)?.pointer;
+    if (current && samePointer(current, tracked.pointer)) continue;
+    writes.push({ file: tracked.pointerFile, data: serializePointer(tracked.pointer) });
+    written.push(tracked.path);
   }
   const lock = await readFileAt(git, commit, LOCKFILE);
-  const lockPath = path.join(repo.root, LOCKFILE);
-  if (lock) writeFileAtomicSync(lockPath, lock);
+  if (lock) writes.push({ file: path.join(repo.root, LOCKFILE), data: lock });
+  writes.push({ file: path.join(repo.layout.stateDir, REVISION_FILE), data: `${commit}\n` });
 
-  // Fetch what the cache lacks, when a remote is there to ask.
-  const paths = [...target.pointers.keys()];
-  let fetched = 0;
-  if (paths.length > 0 && loadConfig(repo.layout).core?.remote && (await needsFetch(repo, target.pointers))) {
-    fetched = (await fetch(repo, repo.root, paths)).fetched;
+  let undo: Undo | undefined;
+  let result: CheckoutResult;
+  try {
+    result = await checkoutSelection(repo, selection, opts, () => {
+      undo = writeFilesUndoably(writes);
+    });
+  } catch (err) {
+    throw undoAfter(err, undo);
   }
-  const result = paths.length > 0 ? await checkout(repo, repo.root, paths, opts) : { paths: [] };
-  writeFileAtomicSync(path.join(repo.layout.stateDir, REVISION_FILE), `${commit}\n`);
   return {
     ...result,
     rev,
@@ -78,6 +92,18 @@ export async function checkoutRevision(repo: Repo, rev: string, opts: CheckoutOp
     fetched,
     notAtRevision: [...work.pointers.keys()].filter((p) => !target.pointers.has(p)),
   };
+}
+
+/** The error to report when checkout failed after writing: the first, unless putting back failed too. */
+function undoAfter(err: unknown, undo: Undo | undefined): unknown {
+  try {
+    undo?.();
+    return err;
+  } catch (undoErr) {
+    const why = err instanceof Error ? err.message : String(err);
+    if (!(undoErr instanceof MlxError)) return undoErr;
+    return new MlxError(undoErr.code, `checkout failed (${why}), and ${undoErr.message}`, { hint: undoErr.hint, data: undoErr.data, cause: err });
+  }
 }
 
 /** Where `checkout <rev>` remembers the commit whose pointers it wrote. */
@@ -89,7 +115,7 @@ function lastRevision(repo: Repo): string | undefined {
 }
 
 function samePointer(a: Pointer, b: Pointer): boolean {
-  return a.kind === b.kind && a.oid === b.oid && a.size === b.size;
+  return sameContent(a, b) && a.size === b.size;
 }
 
 async function needsFetch(repo: Repo, pointers: Map<string, Pointer>): Promise<boolean> {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Oid } from '../hash/oid.js';
 import { hashFileSync } from '../hash/hash-file.js';
 import { isFileEntry, parseManifest, type FileEntry, type ManifestEntry } from '../formats/manifest.js';
+import { isExecutable } from '../formats/pointer.js';
 import { E, MlxError } from '../util/errors.js';
 import { lstatIfExists, processUmask } from '../util/fs.js';
 import { ensureIgnored } from './gitignore.js';
@@ -12,7 +13,7 @@ import type { TrackedPath } from './pointers.js';
 import { absPath, type Repo } from './repo.js';
 import { scanTree, type FileStat, type Scanned } from './scan.js';
 import { StatIndex } from './stat-index.js';
-import { selectTracked } from './targets.js';
+import { selectTracked, type Selection } from './targets.js';
 import type { Progress } from './work-tree.js';
 
 export interface CheckoutOptions {
@@ -53,7 +54,16 @@ interface Plan {
  * (unless `force`). Only files whose content differs are written.
  */
 export async function checkout(repo: Repo, cwd: string, userPaths: string[], opts: CheckoutOptions = {}): Promise<CheckoutResult> {
-  const selection = selectTracked(repo, cwd, userPaths);
+  return checkoutSelection(repo, selectTracked(repo, cwd, userPaths), opts);
+}
+
+/**
+ * Makes the workspace match `selection`, whose pointers need not be in the work tree yet. When
+ * everything is planned and checked, and before the workspace changes, `beforeApply` runs under the
+ * repository lock (`checkout <rev>` writes the revision's pointers there); whatever fails before it
+ * leaves the work tree as it was.
+ */
+export async function checkoutSelection(repo: Repo, selection: Selection[], opts: CheckoutOptions = {}, beforeApply?: () => void): Promise<CheckoutResult> {
   const release = await acquireLock(repo.layout.lockFile, { onWait: opts.onLockWait });
   try {
     sweepOrphans(repo);
@@ -79,6 +89,7 @@ export async function checkout(repo: Repo, cwd: string, userPaths: string[], opt
       totalFiles: plans.reduce((n, p) => n + p.writes.length, 0),
       totalBytes: plans.reduce((n, p) => n + p.writes.reduce((m, w) => m + w.s, 0), 0),
     });
+    beforeApply?.();
     const results = plans.map((p) => apply(repo, index, p, opts.progress));
     // Data checked out where a pointer was moved to must stay out of git too.
     ensureIgnored(repo.root, plans.map((p) => p.tracked.path));
@@ -91,7 +102,7 @@ export async function checkout(repo: Repo, cwd: string, userPaths: string[], opt
 
 function desiredEntries(repo: Repo, t: TrackedPath): ManifestEntry[] {
   const p = t.pointer;
-  if (p.kind === 'file') return [{ p: '', o: p.oid, s: p.size, x: false }];
+  if (p.kind === 'file') return [{ p: '', o: p.oid, s: p.size, x: isExecutable(p) }];
   if (!repo.store.has(p.oid)) {
     throw new MlxError(E.OBJECT_MISSING, `the manifest of ${t.path} (${p.oid}) is not in the cache`, { hint: 'fetch it with mlx pull', data: { oid: p.oid } });
   }
@@ -165,7 +176,7 @@ function plan(repo: Repo, index: StatIndex, tracked: TrackedPath, sub: string | 
         if (!isLinkedTo(repo, st, absOf(p), d.o)) out.writes.push({ ...d, p });
         else {
           out.unchanged++;
-          if (repo.linkTypes[0] !== 'hardlink' && ((st.mode & 0o111) !== 0) !== d.x && tracked.pointer.kind === 'dir') out.chmods.push(d);
+          if (repo.linkTypes[0] !== 'hardlink' && ((st.mode & 0o111) !== 0) !== d.x) out.chmods.push(d);
         }
         continue;
       }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { Oid } from '../hash/oid.js';
 import { isFileEntry, parseManifest, serializeManifest, type ManifestEntry } from '../formats/manifest.js';
-import { parsePointer, serializePointer, type Pointer } from '../formats/pointer.js';
+import { parsePointer, sameContent, serializePointer, type Pointer } from '../formats/pointer.js';
 import { MlxError } from '../util/errors.js';
 import { writeFileAtomicSync } from '../util/fs.js';
 import type { Repo } from './repo.js';
@@ -35,12 +35,12 @@ export function mergePointerFiles(repo: Repo, basePath: string, oursPath: string
     return conflict(oursPath, theirsPath, [err.message]);
   }
   if (!ours || !theirs) return conflict(oursPath, theirsPath, ['deleted on one side, changed on the other']);
-  if (ours.oid === theirs.oid) return { merged: true, how: 'same', conflicts: [] };
-  if (base?.oid === ours.oid) {
+  if (sameContent(ours, theirs)) return { merged: true, how: 'same', conflicts: [] };
+  if (base && sameContent(base, ours)) {
     writeFileAtomicSync(oursPath, serializePointer(theirs));
     return { merged: true, how: 'theirs', conflicts: [] };
   }
-  if (base?.oid === theirs.oid) return { merged: true, how: 'ours', conflicts: [] };
+  if (base && sameContent(base, theirs)) return { merged: true, how: 'ours', conflicts: [] };
   if (ours.kind !== 'dir' || theirs.kind !== 'dir' || (base && base.kind !== 'dir')) {
     return conflict(oursPath, theirsPath, [`${name}: both sides changed the file`]);
   }

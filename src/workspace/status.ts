@@ -1,7 +1,7 @@
 import type { Oid } from '../hash/oid.js';
 import { hashBytes } from '../hash/hash-file.js';
 import { isFileEntry, parseManifest, serializeManifest, type ManifestEntry } from '../formats/manifest.js';
-import { pointerSizeMismatch, POINTER_SUFFIX } from '../formats/pointer.js';
+import { isExecutable, pointerSizeMismatch, POINTER_SUFFIX } from '../formats/pointer.js';
 import { E, MlxError } from '../util/errors.js';
 import { acquireLock } from './lock.js';
 import { findPointers, readPointer, type TrackedPath } from './pointers.js';
@@ -73,7 +73,7 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, stats: WorkTree
   let recorded: Map<string, boolean> | undefined;
   const recordedX = (key: string) => {
     if (!recorded) {
-      recorded = new Map();
+      recorded = new Map([[t.path, isExecutable(p)]]);
       if (p.kind === 'dir' && repo.store.has(p.oid)) {
         for (const e of parseManifest(repo.store.readBytes(p.oid).toString('utf8'), p.oid).entries) if (isFileEntry(e)) recorded.set(`${t.path}/${e.p}`, e.x);
       }
@@ -86,10 +86,12 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, stats: WorkTree
   if (p.kind === 'file') {
     const cache = repo.store.has(p.oid) ? 'ok' : 'missing';
     if (work.kind === 'missing') return { path: t.path, kind: 'file', state: 'missing', cache };
-    const same = work.kind === 'file' && work.oid === p.oid;
+    const sameBytes = work.kind === 'file' && work.oid === p.oid;
     // Free here: the file's size comes with its oid (stat index). Directories are left to verify.
-    const why = same ? pointerSizeMismatch(p, work.size) : undefined;
+    const why = sameBytes ? pointerSizeMismatch(p, work.size) : undefined;
     if (why !== undefined) problems.push({ pointer: t.path + POINTER_SUFFIX, code: E.BAD_POINTER, message: `pointer ${t.path}${POINTER_SUFFIX} ${why}`, hint: `re-add the data (mlx add ${t.path}) to rewrite the pointer` });
+    // As inside directories, a change of the executable bit alone is a modification.
+    const same = sameBytes && work.x === isExecutable(p);
     return { path: t.path, kind: 'file', state: same ? 'clean' : 'modified', cache };
   }
   let manifest: ManifestEntry[] | undefined;

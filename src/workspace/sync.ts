@@ -199,7 +199,15 @@ export interface FetchResult extends FetchSummary {
  * own objects.
  */
 export async function fetch(repo: Repo, cwd: string, paths: string[], opts: TransferOptions = {}): Promise<FetchResult> {
-  const selection = selectTracked(repo, cwd, paths);
+  return fetchSelection(repo, selectTracked(repo, cwd, paths), paths.length === 0, opts);
+}
+
+/**
+ * Brings the objects `selection` needs into the cache; its pointers need not be in the work tree
+ * (`checkout <rev>` fetches a revision's data before it writes that revision's pointers). With
+ * `wholeRepository`, what the work tree's recorded runs need comes too.
+ */
+export async function fetchSelection(repo: Repo, selection: Selection[], wholeRepository: boolean, opts: TransferOptions = {}): Promise<FetchResult> {
   const { name, remote } = await resolveRemote(repo, opts.remote);
   const index = await openIndex(repo, remote, opts.jobs);
   const first = await fetchObjects(repo.store, repo.newHasher, remote, index, selection.map((s) => s.tracked.pointer.oid), { jobs: opts.jobs, progress: opts.progress });
@@ -209,7 +217,7 @@ export async function fetch(repo: Repo, cwd: string, paths: string[], opts: Tran
   for (const s of withManifest) for (const e of manifestEntries(repo, s)) if (isFileEntry(e)) files.push(e.o);
   const second = await fetchObjects(repo.store, repo.newHasher, remote, index, files, { jobs: opts.jobs, progress: opts.progress });
   // Whole-repository fetches also bring what the recorded runs need, as far as the remote has it.
-  if (paths.length === 0) {
+  if (wholeRepository) {
     const lockRuns = runObjects(repo, workTreeRunLock(repo), 'the work tree');
     const top = [...lockRuns.objects, ...lockRuns.artifacts.map((a) => a.pointer.oid)].filter((o) => index.has(o));
     const extra = await fetchObjects(repo.store, repo.newHasher, remote, index, top, { jobs: opts.jobs });

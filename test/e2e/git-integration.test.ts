@@ -89,6 +89,27 @@ describe('merge driver', () => {
     expect(st.code).not.toBe(0);
     expect(st.stderr).toMatch(/^mlx: error: pointer file d\.mlx has unresolved merge conflict markers/);
   });
+
+  it('takes the side that made a file pointer executable, though the content is the same', () => {
+    write(dir, 'run.sh', '#!/bin/sh\necho hi\n');
+    mlxOk(dir, 'add', 'run.sh');
+    const plain = fs.readFileSync(path.join(dir, 'run.sh.mlx'), 'utf8');
+    fs.chmodSync(path.join(dir, 'run.sh'), 0o755);
+    mlxOk(dir, 'add', 'run.sh');
+    const executable = fs.readFileSync(path.join(dir, 'run.sh.mlx'), 'utf8');
+    expect(executable).not.toBe(plain);
+    const tmp = tempDir('mlx-merge-');
+    try {
+      const [base, ours, theirs] = ['base', 'ours', 'theirs'].map((n) => path.join(tmp, n));
+      fs.writeFileSync(base!, plain);
+      fs.writeFileSync(ours!, plain);
+      fs.writeFileSync(theirs!, executable);
+      mlxOk(dir, 'merge-driver', base!, ours!, theirs!, 'run.sh.mlx');
+      expect(fs.readFileSync(ours!, 'utf8')).toBe(executable);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('mlx install', () => {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expectCleanError, mlx, mlxJson, mlxOk } from '../helpers/cli.js';
 import { bytes, gitCloneLocal, gitCommitAll, snapshot, tempDir, useTempRepo, write } from '../helpers/repo.js';
 
@@ -115,8 +115,10 @@ describe('time travel', () => {
       const v1model = fs.readFileSync(path.join(dir, 'model.ckpt'));
       // Drop v3's model from the cache: checking v3 out now needs a remote that does not have it.
       fs.rmSync(path.join(dir, '.mlx/cache/objects', oid.slice(0, 2), oid.slice(2)));
+      const pointer = fs.readFileSync(path.join(dir, 'model.ckpt.mlx'));
       expect(expectCleanError(mlx(dir, 'checkout', 'v3'))).toMatch(/not on remote storage.*never pushed/);
       expect(fs.readFileSync(path.join(dir, 'model.ckpt'))).toEqual(v1model);
+      expect(fs.readFileSync(path.join(dir, 'model.ckpt.mlx'))).toEqual(pointer);
     } finally {
       fs.rmSync(emptyRemote, { recursive: true, force: true });
     }
@@ -129,6 +131,89 @@ describe('time travel', () => {
     mlxOk(dir, 'checkout');
     expect(snapshot(path.join(dir, 'data'))).toEqual(Object.fromEntries(Object.entries(states.v2!).filter(([k]) => k.startsWith('data/')).map(([k, v]) => [k.slice(5), v])));
     expect(mlxJson(dir, 'diff', 'v1').changes.map((c: any) => c.path)).toEqual(['data']);
+  });
+});
+
+describe('a checkout <rev> that fails changes no pointer', () => {
+  /** The bytes of every pointer file, the run lockfile and the revision record: what must survive a failure. */
+  const recorded = (root: string) =>
+    Object.fromEntries(['model.ckpt.mlx', 'data.mlx', 'mlx.lock', '.mlx/state/revision'].map((f) => [f, fs.existsSync(path.join(root, f)) ? fs.readFileSync(path.join(root, f)).toString('hex') : 'absent']));
+
+  /** A fresh clone of the history, its HEAD pulled from a directory remote that holds every version. */
+  async function pulledClone(remoteDir: string, fresh: string): Promise<void> {
+    await history();
+    mlxOk(dir, 'remote', 'add', '-d', 'storage', remoteDir);
+    for (const rev of ['v1', 'v2', 'v3']) {
+      mlxOk(dir, 'checkout', rev);
+      mlxOk(dir, 'push');
+    }
+    await gitCommitAll(dir, 'remote');
+    fs.rmSync(fresh, { recursive: true });
+    await gitCloneLocal(dir, fresh);
+    mlxOk(fresh, 'pull');
+  }
+
+  let remoteDir: string;
+  let fresh: string;
+  beforeEach(() => {
+    remoteDir = tempDir('mlx-remote-');
+    fresh = tempDir('mlx-fresh-');
+  });
+  afterEach(() => {
+    for (const d of [remoteDir, fresh]) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  it('refused for a local edit: pointers stay, and checkout HEAD needs no --force', async () => {
+    await pulledClone(remoteDir, fresh);
+    const headModel = fs.readFileSync(path.join(fresh, 'model.ckpt'));
+    fs.appendFileSync(path.join(fresh, 'model.ckpt'), 'edit\n');
+    const before = recorded(fresh);
+    expect(expectCleanError(mlx(fresh, 'checkout', 'HEAD~3'))).toMatch(/checkout would overwrite 1 path\(s\) whose content is not in the cache: model\.ckpt/);
+    expect(recorded(fresh)).toEqual(before);
+    expect(mlxJson(fresh, 'diff').changes).toEqual([]);
+    // Going back is refused only for the edit itself, never for pointers the failed checkout wrote.
+    expect(expectCleanError(mlx(fresh, 'checkout', 'HEAD'))).toMatch(/checkout would overwrite 1 path\(s\) whose content is not in the cache: model\.ckpt/);
+    fs.writeFileSync(path.join(fresh, 'model.ckpt'), headModel);
+    mlxOk(fresh, 'checkout', 'HEAD');
+    expect(mlxJson(fresh, 'status').paths.every((p: any) => p.state === 'clean')).toBe(true);
+    mlxOk(fresh, 'checkout', 'HEAD~3');
+    expect(fs.readFileSync(path.join(fresh, 'model.ckpt'))).toEqual(bytes(50_000, 'model-v1'));
+  });
+
+  it('failed for an unreachable remote: pointers stay, checkout HEAD and pull restore HEAD', async () => {
+    await pulledClone(remoteDir, fresh);
+    const gone = path.join(remoteDir, 'moved-away');
+    mlxOk(fresh, 'remote', 'add', '-d', 'gone', gone);
+    fs.rmSync(gone, { recursive: true }); // unmounted, or moved away
+    const before = recorded(fresh);
+    const line = expectCleanError(mlx(fresh, 'checkout', 'HEAD~3'));
+    expect(line).toMatch(/remote directory .*moved-away.* does not exist/);
+    expect(recorded(fresh)).toEqual(before);
+    expect(fs.existsSync(path.join(fresh, '.mlx/state/revision'))).toBe(false);
+    mlxOk(fresh, 'checkout', 'HEAD');
+    mlxOk(fresh, 'remote', 'default', 'storage');
+    fs.rmSync(path.join(fresh, 'model.ckpt'));
+    mlxOk(fresh, 'pull', '-f');
+    expect(fs.readFileSync(path.join(fresh, 'model.ckpt'))).toEqual(bytes(60_000, 'model-v3'));
+    expect(mlxJson(fresh, 'status').paths.every((p: any) => p.state === 'clean')).toBe(true);
+  });
+
+  it('failed while writing data: the pointers it had written are put back', async () => {
+    await history();
+    mlxOk(dir, 'checkout', 'v1');
+    const oldOid = /oid: b3:([0-9a-f]{64})/.exec(fs.readFileSync(path.join(dir, 'model.ckpt.mlx'), 'utf8'))![1]!;
+    mlxOk(dir, 'checkout', 'v3');
+    // The cache still has v1's model, but damaged: found only when checkout copies it out.
+    const obj = path.join(dir, '.mlx/cache/objects', oldOid.slice(0, 2), oldOid.slice(2));
+    fs.chmodSync(obj, 0o644);
+    const damaged = fs.readFileSync(obj);
+    damaged[10] ^= 0xff;
+    fs.writeFileSync(obj, damaged);
+    const before = recorded(dir);
+    expect(expectCleanError(mlx(dir, 'checkout', 'v1'))).toMatch(/cache object b3:[0-9a-f]+ is corrupt/);
+    expect(recorded(dir)).toEqual(before);
+    mlxOk(dir, 'checkout', 'HEAD');
+    expect(fs.readFileSync(path.join(dir, 'model.ckpt'))).toEqual(bytes(60_000, 'model-v3'));
   });
 });
 

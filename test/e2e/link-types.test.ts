@@ -117,6 +117,27 @@ describe.each(['hardlink', 'symlink'])('%s cache and the executable bit', (type)
     }
   });
 
+  it('a top-level executable file keeps its recorded bit: status clean, re-adding changes nothing', async () => {
+    const dir = tempDir();
+    try {
+      await gitInit(dir);
+      mlxOk(dir, 'init');
+      write(dir, 'run.sh', '#!/bin/sh\necho hi\n');
+      fs.chmodSync(path.join(dir, 'run.sh'), 0o755);
+      mlxOk(dir, 'add', 'run.sh'); // recorded with copy: executable
+      const pointer = fs.readFileSync(path.join(dir, 'run.sh.mlx'), 'utf8');
+      expect(pointer).toMatch(/\nx: true\n$/);
+      mlxOk(dir, 'config', 'cache.type', type);
+      fs.rmSync(path.join(dir, 'run.sh'));
+      mlxOk(dir, 'checkout');
+      expect(mlxJson(dir, 'status').paths[0].state).toBe('clean');
+      expect(mlxJson(dir, 'add', 'run.sh').paths[0].changed).toBe(false);
+      expect(fs.readFileSync(path.join(dir, 'run.sh.mlx'), 'utf8')).toBe(pointer);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('an edit through the link (possible as root) is reported, not hidden', async () => {
     const dir = tempDir();
     try {

@@ -149,3 +149,65 @@ describe('leftovers of killed processes', () => {
     }
   });
 });
+
+describe('the executable bit of a top-level tracked file', () => {
+  const isExec = (root: string, rel: string) => (fs.statSync(path.join(root, rel)).mode & 0o111) !== 0;
+
+  it('round-trips through add, commit, push, a fresh clone and pull, and through checkout after rm', async () => {
+    const remoteDir = tempDir('mlx-remote-');
+    const fresh = tempDir('mlx-fresh-');
+    fs.rmSync(fresh, { recursive: true });
+    try {
+      fs.copyFileSync('/bin/ls', path.join(dir, 'tool.bin'));
+      fs.chmodSync(path.join(dir, 'tool.bin'), 0o755);
+      write(dir, 'plain.bin', bytes(2000, 'plain'));
+      mlxOk(dir, 'add', 'tool.bin', 'plain.bin');
+      expect(fs.readFileSync(path.join(dir, 'tool.bin.mlx'), 'utf8')).toMatch(/\nsize: \d+\nx: true\n$/);
+      expect(fs.readFileSync(path.join(dir, 'plain.bin.mlx'), 'utf8')).not.toMatch(/\nx:/);
+      mlxOk(dir, 'remote', 'add', '-d', 'storage', remoteDir);
+      await gitCommitAll(dir, 'tool');
+      mlxOk(dir, 'push');
+      await gitCloneLocal(dir, fresh);
+      mlxOk(fresh, 'pull');
+      expect(fs.readFileSync(path.join(fresh, 'tool.bin')).equals(fs.readFileSync('/bin/ls'))).toBe(true);
+      expect(isExec(fresh, 'tool.bin')).toBe(true);
+      expect(isExec(fresh, 'plain.bin')).toBe(false);
+      expect(mlxJson(fresh, 'status').paths.map((p: any) => p.state)).toEqual(['clean', 'clean']);
+      fs.rmSync(path.join(fresh, 'tool.bin'));
+      mlxOk(fresh, 'checkout');
+      expect(isExec(fresh, 'tool.bin')).toBe(true);
+      expect(mlxJson(fresh, 'add', 'tool.bin').paths[0].changed).toBe(false);
+    } finally {
+      for (const d of [remoteDir, fresh]) fs.rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('status reports a changed bit, checkout puts the recorded one back, and revisions carry it', async () => {
+    write(dir, 'run.sh', '#!/bin/sh\necho hi\n');
+    mlxOk(dir, 'add', 'run.sh');
+    await gitCommitAll(dir, 'not executable');
+    fs.chmodSync(path.join(dir, 'run.sh'), 0o755);
+    expect(mlxJson(dir, 'status').paths[0].state).toBe('modified');
+    mlxOk(dir, 'checkout', 'run.sh');
+    expect(isExec(dir, 'run.sh')).toBe(false);
+    expect(mlxJson(dir, 'status').paths[0].state).toBe('clean');
+
+    fs.chmodSync(path.join(dir, 'run.sh'), 0o755);
+    expect(mlxJson(dir, 'add', 'run.sh').paths[0].changed).toBe(true);
+    expect(mlxJson(dir, 'status').paths[0].state).toBe('clean');
+    await gitCommitAll(dir, 'executable');
+    fs.chmodSync(path.join(dir, 'run.sh'), 0o644);
+    expect(mlxJson(dir, 'status').paths[0].state).toBe('modified');
+    mlxOk(dir, 'checkout');
+    expect(isExec(dir, 'run.sh')).toBe(true);
+
+    // Only the bit differs between the two commits: checkout <rev> still rewrites pointer and mode.
+    mlxOk(dir, 'checkout', 'HEAD~1');
+    expect(fs.readFileSync(path.join(dir, 'run.sh.mlx'), 'utf8')).not.toMatch(/\nx:/);
+    expect(isExec(dir, 'run.sh')).toBe(false);
+    mlxOk(dir, 'checkout', 'main');
+    expect(fs.readFileSync(path.join(dir, 'run.sh.mlx'), 'utf8')).toMatch(/\nx: true\n$/);
+    expect(isExec(dir, 'run.sh')).toBe(true);
+    expect(mlxJson(dir, 'status').paths[0].state).toBe('clean');
+  });
+});

@@ -1,6 +1,6 @@
 import { errorCode } from '../helpers/errors.js';
 import { describe, expect, it } from 'vitest';
-import { parsePointer, serializePointer, type Pointer } from '../../src/formats/pointer.js';
+import { isExecutable, parsePointer, sameContent, serializePointer, type Pointer } from '../../src/formats/pointer.js';
 import { parseManifest, serializeManifest, type ManifestEntry } from '../../src/formats/manifest.js';
 import { parseConfig, parseLinkTypes } from '../../src/formats/config.js';
 import { parseStatIndex, serializeStatIndex } from '../../src/formats/stat-index.js';
@@ -16,7 +16,22 @@ describe('pointer files', () => {
     expect(parsePointer(text, 'x.mlx')).toEqual(p);
   });
 
+  it('an executable file records x: true last; other files are written exactly as before', () => {
+    const exec: Pointer = { version: 1, path: 'tool.bin', kind: 'file', oid: OID, size: 7, x: true };
+    const text = serializePointer(exec);
+    expect(text.split('\n').slice(1, -1)).toEqual(['version: 1', 'path: tool.bin', 'kind: file', `oid: ${OID}`, 'size: 7', 'x: true']);
+    expect(parsePointer(text, 'tool.bin.mlx')).toEqual(exec);
+    const plain = `# mlx pointer — do not edit by hand\nversion: 1\npath: a.bin\nkind: file\noid: ${OID}\nsize: 7\n`;
+    expect(serializePointer(parsePointer(plain, 'a.bin.mlx'))).toBe(plain);
+    expect(serializePointer({ version: 1, path: 'a.bin', kind: 'file', oid: OID, size: 7, x: false })).toBe(plain);
+    expect(isExecutable(parsePointer(plain, 'a.bin.mlx'))).toBe(false);
+    expect(sameContent(exec, { ...exec, x: undefined })).toBe(false);
+    expect(sameContent({ ...exec, x: false }, { ...exec, x: undefined })).toBe(true);
+  });
+
   it.each([
+    ['x on a directory', `version: 1\npath: a\nkind: dir\noid: ${OID}\nsize: 1\nfiles: 1\nx: true\n`],
+    ['x not a boolean', `version: 1\npath: a\nkind: file\noid: ${OID}\nsize: 1\nx: 755\n`],
     ['not yaml', 'a: [b'],
     ['missing oid', 'version: 1\npath: a\nkind: file\nsize: 1\n'],
     ['bad oid', 'version: 1\npath: a\nkind: file\noid: md5:abc\nsize: 1\n'],
