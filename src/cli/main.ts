@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { MlxError } from '../util/errors.js';
-import { Output, type GlobalOptions } from './output.js';
+import { jsonResultPrinted, Output, type GlobalOptions } from './output.js';
 import { version } from './version.js';
 
 /**
@@ -216,7 +216,8 @@ function reportError(err: unknown, opts: GlobalOptions): number {
     return err.exitCode === 0 ? 0 : 2;
   }
   if (err instanceof MlxError) {
-    if (opts.json) process.stdout.write(`${JSON.stringify({ error: { code: err.code, message: err.message, hint: err.hint, data: err.data } }, null, 2)}\n`);
+    // stdout holds one JSON document: a result that says what failed (verify, status) stays the only one.
+    if (opts.json && !jsonResultPrinted()) process.stdout.write(`${JSON.stringify({ error: { code: err.code, message: err.message, hint: err.hint, data: err.data } }, null, 2)}\n`);
     process.stderr.write(`mlx: error: ${err.message}${err.hint ? ` (hint: ${err.hint})` : ''}\n`);
     return 1;
   }
@@ -224,7 +225,7 @@ function reportError(err: unknown, opts: GlobalOptions): number {
   // System errors (permissions, full disk, ...) get their one-line message and a hint; anything else is a bug.
   if (e && typeof e.code === 'string' && typeof e.syscall === 'string') {
     const hint = SYSTEM_HINTS[e.code];
-    if (opts.json) process.stdout.write(`${JSON.stringify({ error: { code: e.code, message: e.message, hint } }, null, 2)}\n`);
+    if (opts.json && !jsonResultPrinted()) process.stdout.write(`${JSON.stringify({ error: { code: e.code, message: e.message, hint } }, null, 2)}\n`);
     process.stderr.write(`mlx: error: ${e.message}${hint ? ` (hint: ${hint})` : ''}\n`);
   } else {
     process.stderr.write(`mlx: internal error: ${e?.message ?? String(err)}\n`);

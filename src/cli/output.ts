@@ -8,6 +8,12 @@ export interface GlobalOptions {
   cwd?: string;
 }
 
+let jsonPrinted = false;
+/** Whether a result document is already on stdout: then an error after it must not add a second one. */
+export function jsonResultPrinted(): boolean {
+  return jsonPrinted;
+}
+
 /** The one place that writes to stdout/stderr for commands. */
 export class Output {
   constructor(readonly opts: GlobalOptions) {}
@@ -24,6 +30,7 @@ export class Output {
   result(data: unknown, lines: () => string[]): void {
     if (this.opts.json) {
       process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+      jsonPrinted = true;
       return;
     }
     if (this.opts.quiet) return;

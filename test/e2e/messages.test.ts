@@ -29,6 +29,17 @@ describe('what mlx says', () => {
     expect(second).not.toContain('.gitignore');
   });
 
+  it('with --json, a command that fails after printing its result leaves one JSON document on stdout', () => {
+    write(dir, 'a.bin', 'some data');
+    mlxOk(dir, 'add', 'a.bin');
+    const oid = /oid: (\S+)/.exec(fs.readFileSync(path.join(dir, 'a.bin.mlx'), 'utf8'))![1]!;
+    fs.rmSync(path.join(dir, '.mlx', 'cache', 'objects', oid.slice(3, 5), oid.slice(5)), { force: true });
+    const r = mlx(dir, '--json', 'verify');
+    expect(expectCleanError(r)).toMatch(/verify found 1 problem/);
+    const doc = JSON.parse(r.stdout); // throws on a second document
+    expect(doc.problems).toEqual([expect.objectContaining({ oid, problem: 'missing' })]);
+  });
+
   it('system errors carry a hint and a JSON error document', () => {
     const long = 'a'.repeat(252);
     write(dir, long, 'x'); // the pointer name <long>.mlx exceeds the 255-byte limit
