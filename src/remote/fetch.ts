@@ -1,5 +1,5 @@
-import type { HasherFactory } from '../hash/blake3.js';
 import fs from 'node:fs';
+import type { HasherFactory } from '../hash/blake3.js';
 import { oidFromHex, oidHex, type Oid } from '../hash/oid.js';
 import { parseRecipe, recipeOffsets, type Recipe } from '../formats/recipe.js';
 import { localChunks, saveRecipe, type LocalChunk } from '../store/chunk-map.js';
@@ -31,9 +31,9 @@ export interface FetchSummary {
 /**
  * Downloads objects into the cache. Blobs arrive by ranged GETs of their packs (neighbours coalesced);
  * large files are rebuilt from their chunks into a temp file at the right offsets, chunks shared with
- * a cached older version read from that file. Every blob and
- * chunk is checked against its oid, and every rebuilt file against the file's oid, before it enters
- * the cache: tampered or truncated remote data is refused and nothing of it is stored.
+ * a cached older version read from that file. Every blob and chunk is checked against its oid, and
+ * every rebuilt file against the file's oid, before it enters the cache: tampered or truncated remote
+ * data is refused and nothing of it is stored.
  */
 export async function fetchObjects(store: ObjectStore, newHasher: HasherFactory, remote: Remote, index: RemoteIndex, oids: Oid[], opts: FetchOptions = {}): Promise<FetchSummary> {
   const jobs = Math.max(1, opts.jobs ?? 8);
