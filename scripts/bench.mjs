@@ -726,12 +726,14 @@ function benchTransfer(w, ctx, { dir, src, mlxRepo, lfsRepo }, rows) {
 
 /**
  * The CSV as two versions: push v1 everywhere, make v2 (rows edited in the middle, 1% appended),
- * `mlx add` + push it, and count what v2 sent and newly stored; then rebuild v2 in a fresh clone.
+ * `mlx add` + push it, and count what v2 sent and newly stored; then rebuild v2 in a fresh clone, and
+ * in a clone that has v1 in its cache.
  */
 function benchVersions(w, ctx, { dir, src, mlxRepo, lfsRepo }, rows) {
   const remotes = remotesFor(w, dir, ctx);
   for (const r of remotes) run(process.execPath, [MLX, 'remote', 'add', r.name, r.url, ...r.opts], mlxRepo);
   const pushed = remotes.filter((r) => attempt(ctx, w, `push v1 (${r.label})`, () => mlxPush(rows, w, mlxRepo, r, `push v1 (${r.label})`)));
+  commitAll(mlxRepo, 'v1'); // the pointer of v1 and the remotes, for a clone that pulls v1 first
   // A bare repo git-lfs has to copy into (hard links would hide the cost), else one beside the others.
   const bare = lfsRepo ? (ctx.otherFs ? path.join(ctx.otherFs, `${w.key}.git`) : path.join(dir, 'lfs-bare.git')) : null;
   const lfsPushed = lfsRepo !== null && attempt(ctx, w, 'git-lfs push v1', () => {
@@ -788,6 +790,35 @@ function benchVersions(w, ctx, { dir, src, mlxRepo, lfsRepo }, rows) {
   commitAll(mlxRepo, 'v2');
   const from = pushedV2.at(-1);
   if (from) attempt(ctx, w, `pull v2 (${from.label})`, () => mlxFreshPull(rows, w, ctx, mlxRepo, from, `pull v2 (${from.label})`, v2Digest, v2Extra));
+  // A clone that already pulled v1 takes the chunks v2 shares with it from its cache.
+  if (from) attempt(ctx, w, `pull v2 over v1 (${from.label})`, () => mlxPullOverOlder(rows, w, ctx, mlxRepo, from, `pull v2 over v1 (${from.label})`, v2Digest, v2Extra));
+}
+
+/**
+ * A clone checked out at the commit before HEAD pulls (untimed), moves to HEAD and pulls again
+ * (timed): what the second pull downloads, and what it takes from the older version in its cache.
+ */
+function mlxPullOverOlder(rows, workload, ctx, repo, remote, operation, digest, extra) {
+  const clone = path.join(path.dirname(repo), `clone-older-${remote.name}`);
+  fs.rmSync(clone, { recursive: true, force: true });
+  try {
+    run('git', ['clone', '-q', repo, clone], path.dirname(repo));
+    run('git', ['checkout', '-q', 'HEAD~1'], clone);
+    run(process.execPath, [MLX, '-q', 'pull', '-r', remote.name], clone);
+    run('git', ['checkout', '-q', '-'], clone);
+    const m = measure(...mlx('pull', '-r', remote.name), clone);
+    const res = JSON.parse(m.stdout);
+    const verified = treeDigest(path.join(clone, workload.tracked)) === digest;
+    if (!verified) {
+      ctx.failures.push(`${workload.name}: ${operation}: the pulled files differ from the pushed ones`);
+      console.log(`  ! ${operation}: the pulled files differ from the pushed ones`);
+    }
+    const { bytesReceived, bytesReused } = res.fetch;
+    const details = `${fmtBytes(bytesReceived)} received = ${pct(bytesReceived, extra.bytes)}, ${fmtBytes(bytesReused)} reused from v1 in the cache; bytes ${verified ? 'verified' : 'DIFFER'}`;
+    return record(rows, workload, 'mlx', operation, m, { details, remote: remote.label, pull: { fetched: res.fetch.fetched, bytesReceived, bytesReused }, verified, ...extra });
+  } finally {
+    if (!process.env.BENCH_KEEP) fs.rmSync(clone, { recursive: true, force: true });
+  }
 }
 
 // ---------------------------------------------------------------- history: checkout <rev>, diff, gc
