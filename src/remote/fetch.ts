@@ -94,7 +94,7 @@ export async function fetchObjects(store: ObjectStore, newHasher: HasherFactory,
    * mismatch is the remote's and is thrown.
    */
   async function rebuild(files: Map<Oid, Recipe>, local: Map<Oid, LocalChunk>): Promise<Oid[]> {
-    const building = new Map<Oid, { file: FileRebuild; usedLocal: boolean; reused: number }>();
+    const building = new Map<Oid, { file: FileRebuild; sources: Set<Oid>; reused: number }>();
     const wants: Map<string, Want[]> = new Map();
     // Chunks that arrive before their turn may wait in their read buffer, hashed from memory when it
     // comes, while at least one of the `jobs` reads stays free to fetch what they wait for.
@@ -103,13 +103,13 @@ export async function fetchObjects(store: ObjectStore, newHasher: HasherFactory,
     try {
       for (const [oid, recipe] of files) {
         const file = new FileRebuild(store.newTempPath(), newHasher, recipe.size);
-        const state = { file, usedLocal: false, reused: 0 };
+        const state = { file, sources: new Set<Oid>(), reused: 0 };
         building.set(oid, state);
         const offsets = recipeOffsets(recipe);
         recipe.chunks.forEach(([chunkOid, size], i) => {
           const mine = local.get(chunkOid);
           const loc = index.locate(chunkOid)!;
-          if (mine) state.usedLocal = true;
+          if (mine) state.sources.add(mine.file);
           const from = mine ? `the cached ${mine.file}` : source(loc.packKeyHex);
           addWant(wants, mine ? `${LOCAL}${oidHex(mine.file)}` : loc.packKeyHex, {
             entry: mine ? { o: chunkOid, t: 'b', off: mine.offset, len: size, raw: size, c: 'none' } : loc.entry,
@@ -130,10 +130,11 @@ export async function fetchObjects(store: ObjectStore, newHasher: HasherFactory,
       await readMembers((src, range, into) => (src.startsWith(LOCAL) ? fromCache(src.slice(LOCAL.length), range, into) : fromPacks(src, range, into)), wants, jobs, (err) =>
         gate.abort(err),
       );
-      for (const [oid, { file, usedLocal, reused }] of building) {
+      for (const [oid, { file, sources, reused }] of building) {
         const actual = await file.finish();
-        if (actual !== oid && usedLocal) {
+        if (actual !== oid && sources.size > 0) {
           retry.push(oid);
+          quarantineDamaged(sources);
           continue;
         }
         store.adoptTempFile(file.tmp, oid, `${remote.url} (rebuilt from chunks)`, actual);
@@ -149,6 +150,18 @@ export async function fetchObjects(store: ObjectStore, newHasher: HasherFactory,
       }
     }
     return retry;
+  }
+
+  /** Re-hashes cached files whose chunks went into a rebuild that came out wrong: a damaged one is quarantined, so no later pull reuses it. */
+  function quarantineDamaged(sources: Set<Oid>): void {
+    for (const source of sources) {
+      try {
+        store.verify(source);
+      } catch (err) {
+        if (!(err instanceof MlxError) || (err.code !== E.OBJECT_CORRUPT && err.code !== E.OBJECT_MISSING)) throw err;
+        index.warnings.push(`${err.message}; what it was to give was fetched from the remote instead`);
+      }
+    }
   }
 }
 

@@ -163,6 +163,10 @@ describe.each(kinds)('$name remote', (kind) => {
     const third = mlxJson(fresh, 'pull', '--force').fetch;
     expect(fs.readFileSync(path.join(fresh, 'model.ckpt')).equals(v3)).toBe(true);
     expect(third.bytesReceived).toBeGreaterThan(v3.length * 0.99);
+    // The damaged copies are quarantined and said so: no later pull tries them again.
+    const quarantined = third.warnings.filter((w: string) => /is corrupt .*moved to .*fetched from the remote instead/.test(w));
+    expect(quarantined.length).toBeGreaterThan(0);
+    expect(big.filter((f) => fs.existsSync(f)).length).toBe(big.length - quarantined.length);
   });
 
   it('pulls one file of a tracked directory with a ranged read of only its bytes', async () => {
