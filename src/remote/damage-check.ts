@@ -19,8 +19,13 @@ export interface DamageReport {
   /** Objects (and chunks) checked. */
   checked: number;
   damaged: DamagedCopy[];
-  /** Large files among those asked about that cannot be rebuilt because a chunk of theirs is damaged. */
+  /** Large files among those asked about that cannot be rebuilt: their recipe or a chunk is damaged. */
   files: Oid[];
+  /**
+   * Large files whose recipe copy itself is damaged: the chunks it names could not all be checked.
+   * Once a good recipe is published, check these again.
+   */
+  uncheckedFiles: Oid[];
   bytesReceived: number;
 }
 
@@ -31,7 +36,7 @@ export interface DamageReport {
  * have are not this check's business (see dropIncompleteRecipes).
  */
 export async function findDamagedCopies(remote: Remote, index: RemoteIndex, newHasher: HasherFactory, oids: Iterable<Oid>, jobs = 8): Promise<DamageReport> {
-  const report: DamageReport = { checked: 0, damaged: [], files: [], bytesReceived: 0 };
+  const report: DamageReport = { checked: 0, damaged: [], files: [], uncheckedFiles: [], bytesReceived: 0 };
   const seen = new Set<Oid>();
   /** chunk oid -> the large files naming it */
   const chunkOf = new Map<Oid, Oid[]>();
@@ -57,11 +62,15 @@ export async function findDamagedCopies(remote: Remote, index: RemoteIndex, newH
             return;
           }
           try {
-            for (const [chunk] of parseRecipe(bytes, `of ${oid} in pack ${loc.packKeyHex.slice(0, 12)}`).chunks) {
+            const recipe = parseRecipe(bytes, `of ${oid} in pack ${loc.packKeyHex.slice(0, 12)}`);
+            for (const [chunk] of recipe.chunks) {
               const files = chunkOf.get(chunk);
               if (files) files.push(oid);
               else chunkOf.set(chunk, [oid]);
             }
+            // A flipped byte can leave a recipe that parses but names a chunk nobody stored.
+            const lost = recipe.chunks.find(([chunk]) => index.locate(chunk)?.entry.t !== 'b');
+            if (lost) damaged(`it names chunk ${lost[0]}, which the remote does not have`);
           } catch (err) {
             if (!(err instanceof MlxError)) throw err;
             damaged(err.message);
@@ -74,6 +83,7 @@ export async function findDamagedCopies(remote: Remote, index: RemoteIndex, newH
   await round(oids);
   await round([...chunkOf.keys()]);
   report.files = [...damagedFiles];
+  report.uncheckedFiles = report.damaged.filter((d) => index.locate(d.oid)?.entry.t === 'r').map((d) => d.oid);
   return report;
 }
 

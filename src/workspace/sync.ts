@@ -104,14 +104,25 @@ async function send(repo: Repo, oids: Oid[], sizes: Map<Oid, number>, opts: Tran
   const { name, remote } = await resolveRemote(repo, opts.remote);
   const index = await openIndex(repo, remote, opts.jobs);
   try {
-    // A damaged copy counts as absent, so the push sends the object again; a large file with a damaged
-    // chunk is sent again whole (only its missing chunks travel).
-    const damage = opts.repair ? await findDamagedCopies(remote, index, repo.newHasher, oids, opts.jobs) : undefined;
-    for (const oid of [...(damage?.damaged.map((d) => d.oid) ?? []), ...(damage?.files ?? [])]) index.drop(oid);
-    const summary = await pushObjects(repo.store, repo.newHasher, remote, index, oids, { jobs: opts.jobs, progress: opts.progress, sizes });
-    // Only now that good copies are published: readers skip the damaged ones from here on.
-    if (damage) await markDamaged(remote, damage.damaged);
-    return { remote: name, ...summary, warnings: index.warnings, repaired: damage?.damaged ?? [] };
+    const pushOnce = () => pushObjects(repo.store, repo.newHasher, remote, index, oids, { jobs: opts.jobs, progress: opts.progress, sizes });
+    if (!opts.repair) return { remote: name, ...(await pushOnce()), warnings: index.warnings, repaired: [] };
+    const repaired: DamagedCopy[] = [];
+    let summary: PushSummary | undefined;
+    // A damaged recipe hides which chunks its file needs: once this push has published a good one,
+    // those files are checked again (a second round at most, in practice).
+    for (let check: Oid[] = oids, round = 0; check.length > 0 && round < 3; round++) {
+      const damage = await findDamagedCopies(remote, index, repo.newHasher, check, opts.jobs);
+      // A damaged copy counts as absent, so the push sends the object again; a large file with a
+      // damaged chunk or recipe is sent again whole (only the chunks the remote lacks travel).
+      for (const oid of [...damage.damaged.map((d) => d.oid), ...damage.files]) index.drop(oid);
+      const sent = round === 0 || damage.damaged.length > 0 ? await pushOnce() : undefined;
+      if (sent) summary = summary ? addPushes(summary, sent) : sent;
+      // Only now that good copies are published: readers skip the damaged ones from here on.
+      await markDamaged(remote, damage.damaged);
+      repaired.push(...damage.damaged);
+      check = damage.uncheckedFiles;
+    }
+    return { remote: name, ...summary!, warnings: index.warnings, repaired };
   } catch (err) {
     const missing = where && err instanceof MlxError && err.code === E.OBJECT_MISSING ? (err.data as { oids?: Oid[] } | undefined)?.oids : undefined;
     if (!missing?.length) throw err;
@@ -120,6 +131,11 @@ async function send(repo: Repo, oids: Oid[], sizes: Map<Oid, number>, opts: Tran
       data: { oids: missing },
     });
   }
+}
+
+/** Two pushes of one selection as one: what the second sent is added to the first's summary. */
+function addPushes(a: PushSummary, b: PushSummary): PushSummary {
+  return { ...a, uploadedObjects: a.uploadedObjects + b.uploadedObjects, packs: a.packs + b.packs, bytesSent: a.bytesSent + b.bytesSent };
 }
 
 /** One line git gives a pre-push hook: `<local ref> <local oid> <remote ref> <remote oid>`. */

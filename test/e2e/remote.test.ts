@@ -343,6 +343,40 @@ describe('remote failures', () => {
     expect(fs.readFileSync(path.join(fresh, 'model.ckpt')).equals(data)).toBe(true);
   });
 
+  it('one push --repair mends a large file whose recipe and one of whose chunks are both damaged', async () => {
+    const target = path.join(remoteRoot, 'both');
+    mlxOk(dir, 'remote', 'add', '-d', 'storage', target);
+    const data = crypto.randomBytes(20 << 20);
+    write(dir, 'model.ckpt', data);
+    mlxOk(dir, 'add', 'model.ckpt');
+    mlxOk(dir, 'push');
+    await gitCommitAll(dir, 'v1');
+    const packs = path.join(target, 'packs');
+    type Entry = { t: string; off: number; len: number };
+    const indexes = fs.readdirSync(packs).filter((f) => f.endsWith('.idx')).map((f) => ({ f, idx: JSON.parse(fs.readFileSync(path.join(packs, f), 'utf8')) }));
+    const flip = (f: string, at: number) => {
+      const file = path.join(packs, f.replace(/\.idx$/, '.pack'));
+      const pack = fs.readFileSync(file);
+      pack[at] ^= 0x10;
+      fs.writeFileSync(file, pack);
+    };
+    // The recipe's zstd frame loses its magic number: no chunk list can be read from it at all.
+    const withRecipe = indexes.find(({ idx }) => idx.entries.some((e: Entry) => e.t === 'r'))!;
+    flip(withRecipe.f, withRecipe.idx.entries.find((e: Entry) => e.t === 'r').off);
+    const other = indexes.find(({ f }) => f !== withRecipe.f)!;
+    const chunk = other.idx.entries.find((e: Entry) => e.t === 'b');
+    flip(other.f, chunk.off + (chunk.len >> 1));
+
+    expect(mlx(dir, 'verify', '--remote', '--data').code).toBe(1);
+    const repair = mlxJson(dir, 'push', '--repair');
+    expect(repair.repaired.length).toBe(2); // the recipe, then (with the good recipe published) the chunk
+    mlxOk(dir, 'verify', '--remote', '--data');
+    expect(mlxJson(dir, 'push', '--repair').repaired).toEqual([]);
+    await gitCloneLocal(dir, fresh);
+    mlxOk(fresh, 'pull');
+    expect(fs.readFileSync(path.join(fresh, 'model.ckpt')).equals(data)).toBe(true);
+  });
+
   it('pull of data that was never pushed names what is missing', async () => {
     mlxOk(dir, 'remote', 'add', '-d', 'storage', path.join(remoteRoot, 'empty'));
     write(dir, 'a.bin', 'never pushed');
