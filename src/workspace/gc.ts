@@ -111,7 +111,7 @@ async function keptPointers(repo: Repo, git: GitRepo, opts: GcOptions): Promise<
   addRuns(runObjects(repo, workTreeRunLock(repo), 'the work tree'));
   for (const commit of commits) addRuns(runObjects(repo, await runLockAt(git, commit), commit.slice(0, 12)));
   const work = findPointers(repo);
-  if (work.problems.length) throw new MlxError(work.problems[0]!.code, `${work.problems[0]!.message} — gc needs every pointer readable`);
+  if (work.problems.length) throw new MlxError(work.problems[0]!.code, `${work.problems[0]!.message} — gc needs every pointer readable`, { hint: work.problems[0]!.hint });
   for (const t of work.tracked) pointers.push({ path: t.path, pointer: t.pointer, where: 'the work tree' });
   for (const commit of commits) {
     const at = await pointersAt(git, commit);

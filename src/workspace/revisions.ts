@@ -25,7 +25,7 @@ export const WORKSPACE = 'workspace';
 export async function pointerSet(repo: Repo, rev: string, git: GitRepo = openGit(repo.root)): Promise<PointerSet> {
   if (rev === WORKSPACE) {
     const scan = findPointers(repo);
-    if (scan.problems.length) throw new MlxError(scan.problems[0]!.code, scan.problems[0]!.message);
+    if (scan.problems.length) throw new MlxError(scan.problems[0]!.code, scan.problems[0]!.message, { hint: scan.problems[0]!.hint });
     return { label: rev, pointers: new Map(scan.tracked.map((t) => [t.path, t.pointer])) };
   }
   const commit = await resolveRevision(git, rev);

@@ -53,7 +53,7 @@ export interface Selection {
 export function selectTracked(repo: Repo, cwd: string, userPaths: string[]): Selection[] {
   if (userPaths.length === 0) {
     const scan = findPointers(repo);
-    if (scan.problems.length > 0) throw new MlxError(scan.problems[0]!.code, scan.problems[0]!.message);
+    if (scan.problems.length > 0) throw new MlxError(scan.problems[0]!.code, scan.problems[0]!.message, { hint: scan.problems[0]!.hint });
     return scan.tracked.map((tracked) => ({ tracked }));
   }
   return resolveTargets(repo, cwd, userPaths).map((t) => {

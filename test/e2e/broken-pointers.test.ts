@@ -39,6 +39,7 @@ describe('a damaged pointer of a tracked path', () => {
         const line = expectCleanError(mlx(dir, ...args));
         expect(line, args.join(' ')).toMatch(/model\.ckpt\.mlx/);
         expect(line, args.join(' ')).toMatch(why);
+        expect(line, args.join(' ')).toMatch(/\(hint: /); // what to do, from every command
       }
       expect(mlx(dir, '--json', 'status').stdout).toContain('"code": "EBADPOINTER"');
       // Re-adding the data writes a good pointer over the damaged one.
