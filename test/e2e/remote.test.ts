@@ -311,17 +311,23 @@ describe('remote failures', () => {
     expect(snapshot(path.join(fresh, 'data'))).toEqual(snapshot(path.join(dir, 'data')));
   });
 
-  it('a remote that lost the chunks of a large file says so everywhere, and the next push repairs it', async () => {
-    const target = path.join(remoteRoot, 'lost');
+  /** A 20 MiB model.ckpt pushed to a directory remote and committed; its packs, with their indexes. */
+  async function pushedLargeFile(id: string) {
+    const target = path.join(remoteRoot, id);
     mlxOk(dir, 'remote', 'add', '-d', 'storage', target);
     const data = crypto.randomBytes(20 << 20);
     write(dir, 'model.ckpt', data);
     mlxOk(dir, 'add', 'model.ckpt');
     mlxOk(dir, 'push');
     await gitCommitAll(dir, 'v1');
-    // Remove, pack and index together, a pack that holds chunks but not the recipe.
     const packs = path.join(target, 'packs');
     const indexes = fs.readdirSync(packs).filter((f) => f.endsWith('.idx')).map((f) => ({ f, idx: JSON.parse(fs.readFileSync(path.join(packs, f), 'utf8')) }));
+    return { data, packs, indexes };
+  }
+
+  it('a remote that lost the chunks of a large file says so everywhere, and the next push repairs it', async () => {
+    const { data, packs, indexes } = await pushedLargeFile('lost');
+    // Remove, pack and index together, a pack that holds chunks but not the recipe.
     const victim = indexes.find(({ idx }) => idx.entries.every((e: { t: string }) => e.t === 'b'))!;
     expect(indexes.some(({ idx }) => idx.entries.some((e: { t: string }) => e.t === 'r'))).toBe(true);
     fs.rmSync(path.join(packs, victim.f));
@@ -344,16 +350,8 @@ describe('remote failures', () => {
   });
 
   it('one push --repair mends a large file whose recipe and one of whose chunks are both damaged', async () => {
-    const target = path.join(remoteRoot, 'both');
-    mlxOk(dir, 'remote', 'add', '-d', 'storage', target);
-    const data = crypto.randomBytes(20 << 20);
-    write(dir, 'model.ckpt', data);
-    mlxOk(dir, 'add', 'model.ckpt');
-    mlxOk(dir, 'push');
-    await gitCommitAll(dir, 'v1');
-    const packs = path.join(target, 'packs');
+    const { data, packs, indexes } = await pushedLargeFile('both');
     type Entry = { t: string; off: number; len: number };
-    const indexes = fs.readdirSync(packs).filter((f) => f.endsWith('.idx')).map((f) => ({ f, idx: JSON.parse(fs.readFileSync(path.join(packs, f), 'utf8')) }));
     const flip = (f: string, at: number) => {
       const file = path.join(packs, f.replace(/\.idx$/, '.pack'));
       const pack = fs.readFileSync(file);
