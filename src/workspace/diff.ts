@@ -1,6 +1,6 @@
 import type { Oid } from '../hash/oid.js';
 import { isFileEntry, type ManifestEntry } from '../formats/manifest.js';
-import type { Pointer } from '../formats/pointer.js';
+import { sameContent, type Pointer } from '../formats/pointer.js';
 import { openGit } from '../git/history.js';
 import type { Repo } from './repo.js';
 import { ManifestSource, pointerSet, WORKSPACE } from './revisions.js';
@@ -67,7 +67,7 @@ export async function diff(repo: Repo, a = 'HEAD', b = WORKSPACE): Promise<DiffR
   for (const [p, old] of deleted) changes.push({ path: p, change: 'deleted', kind: old.kind, oldOid: old.oid, oldSize: old.size });
   for (const [p, old] of from.pointers) {
     const now = to.pointers.get(p);
-    if (!now || now.oid === old.oid) continue;
+    if (!now || sameContent(now, old)) continue; // an executable bit alone is a change too
     const change: PathChange = { path: p, change: 'modified', kind: now.kind, oldOid: old.oid, newOid: now.oid, oldSize: old.size, newSize: now.size };
     if (old.kind === 'dir' && now.kind === 'dir') {
       const before = manifests.entries(old.oid);
@@ -87,7 +87,7 @@ function fileChanges(before: ManifestEntry[], after: ManifestEntry[]): FileChang
   for (const e of after.filter(isFileEntry)) {
     const o = old.get(e.p);
     if (!o) out.push({ path: e.p, change: 'added', newSize: e.s });
-    else if (o.o !== e.o) out.push({ path: e.p, change: 'modified', oldSize: o.s, newSize: e.s });
+    else if (o.o !== e.o || o.x !== e.x) out.push({ path: e.p, change: 'modified', oldSize: o.s, newSize: e.s });
     old.delete(e.p);
   }
   for (const o of old.values()) out.push({ path: o.p, change: 'deleted', oldSize: o.s });

@@ -241,6 +241,15 @@ describe('diff and ls', () => {
     const md = mlxOk(dir, 'diff', 'v1', 'v2', '--md').stdout;
     expect(md).toContain('| modified | `data` | 9.77 KiB → 9.96 KiB (+200 B) | 1 added, 1 modified, 1 deleted |');
     expect(mlxOk(dir, 'diff', 'v3', 'v3').stdout).toContain('no changes between v3 and v3');
+    // The executable bit alone is a change, for a tracked file and for a file inside a directory.
+    await gitCommitAll(dir, 'extra');
+    fs.chmodSync(path.join(dir, 'extra.bin'), 0o755);
+    fs.chmodSync(path.join(dir, 'data', 'f1.bin'), 0o755);
+    mlxOk(dir, 'add', 'extra.bin', 'data');
+    await gitCommitAll(dir, 'modes');
+    const modes = Object.fromEntries(mlxJson(dir, 'diff', 'HEAD~1', 'HEAD').changes.map((c: any) => [c.path, c]));
+    expect(modes['extra.bin']).toMatchObject({ change: 'modified', oldSize: 5, newSize: 5 });
+    expect(modes.data.files).toEqual([{ path: 'f1.bin', change: 'modified', oldSize: 1000, newSize: 1000 }]);
   });
 
   it('ls lists tracked paths and the files of a directory at any revision without fetching data', async () => {
