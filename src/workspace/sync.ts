@@ -110,7 +110,7 @@ async function send(repo: Repo, oids: Oid[], sizes: Map<Oid, number>, opts: Tran
     let summary: PushSummary | undefined;
     // A damaged recipe hides which chunks its file needs: once this push has published a good one,
     // those files are checked again (a second round at most, in practice).
-    for (let check: Oid[] = oids, round = 0; check.length > 0 && round < 3; round++) {
+    for (let check: Oid[] = oids, round = 0; round === 0 || (check.length > 0 && round < 3); round++) {
       const damage = await findDamagedCopies(remote, index, repo.newHasher, check, opts.jobs);
       // A damaged copy counts as absent, so the push sends the object again; a large file with a
       // damaged chunk or recipe is sent again whole (only the chunks the remote lacks travel).

@@ -375,6 +375,12 @@ describe('remote failures', () => {
     expect(fs.readFileSync(path.join(fresh, 'model.ckpt')).equals(data)).toBe(true);
   });
 
+  it('push --repair with nothing tracked says so, like push', () => {
+    mlxOk(dir, 'remote', 'add', '-d', 'storage', path.join(remoteRoot, 'nothing'));
+    expect(mlxJson(dir, 'push', '--repair')).toMatchObject({ objects: 0, uploadedObjects: 0, repaired: [] });
+    expect(mlxOk(dir, 'push', '--repair').stdout).toMatch(/everything is already on storage \(0 objects\)/);
+  });
+
   it('pull of data that was never pushed names what is missing', async () => {
     mlxOk(dir, 'remote', 'add', '-d', 'storage', path.join(remoteRoot, 'empty'));
     write(dir, 'a.bin', 'never pushed');
