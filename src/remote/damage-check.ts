@@ -69,8 +69,8 @@ export async function findDamagedCopies(remote: Remote, index: RemoteIndex, newH
               else chunkOf.set(chunk, [oid]);
             }
             // A flipped byte can leave a recipe that parses but names a chunk nobody stored.
-            const lost = recipe.chunks.find(([chunk]) => index.locate(chunk)?.entry.t !== 'b');
-            if (lost) damaged(`it names chunk ${lost[0]}, which the remote does not have`);
+            const lost = index.missingChunk(recipe);
+            if (lost) damaged(`it names chunk ${lost}, which the remote does not have`);
           } catch (err) {
             if (!(err instanceof MlxError)) throw err;
             damaged(err.message);

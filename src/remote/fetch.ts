@@ -72,11 +72,11 @@ export async function fetchObjects(store: ObjectStore, newHasher: HasherFactory,
   for (const [oid, recipe] of recipes) {
     // A recipe that names a chunk the remote lacks (a pack lost since) cannot rebuild its file: the
     // file counts as not on the remote, and a push from a machine that has it repairs that.
-    const lost = recipe.chunks.find(([chunkOid]) => index.locate(chunkOid)?.entry.t !== 'b');
+    const lost = index.missingChunk(recipe);
     if (!lost) rebuildable.set(oid, recipe);
     else {
       summary.missingOnRemote.push(oid);
-      index.warnings.push(`the recipe of ${oid} names chunk ${lost[0]}, which the remote does not have`);
+      index.warnings.push(`the recipe of ${oid} names chunk ${lost}, which the remote does not have`);
     }
   }
   if (rebuildable.size > 0) {

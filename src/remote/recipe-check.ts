@@ -27,8 +27,8 @@ export async function dropIncompleteRecipes(remote: Remote, index: RemoteIndex, 
     let why: string | undefined;
     try {
       const recipe = await readRemoteRecipe(remote, oid, index.locate(oid)!);
-      const lost = recipe.chunks.find(([chunk]) => index.locate(chunk)?.entry.t !== 'b');
-      if (lost) why = `it names chunk ${lost[0]}, which the remote does not have`;
+      const lost = index.missingChunk(recipe);
+      if (lost) why = `it names chunk ${lost}, which the remote does not have`;
     } catch (err) {
       if (!(err instanceof MlxError) || (err.code !== E.OBJECT_CORRUPT && err.code !== E.BAD_RECIPE)) throw err;
       why = err.message;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import type { Oid } from '../hash/oid.js';
 import { parsePackIndex, type PackEntry, type PackIndex } from '../formats/pack-index.js';
+import type { Recipe } from '../formats/recipe.js';
 import { writeFileAtomicSync } from '../util/fs.js';
 import { MlxError } from '../util/errors.js';
 import { damagedCopies, indexKey, packKey, PACKS_PREFIX, publishedPacks } from './layout.js';
@@ -107,6 +108,11 @@ export class RemoteIndex {
   drop(oid: Oid): void {
     this.objects.delete(oid);
     this.otherCopies.delete(oid);
+  }
+
+  /** The first chunk of `recipe` this remote does not hold as a blob, if any: the file cannot be rebuilt. */
+  missingChunk(recipe: Recipe): Oid | undefined {
+    return recipe.chunks.find(([chunk]) => this.objects.get(chunk)?.entry.t !== 'b')?.[0];
   }
 
   has(oid: Oid): boolean {
