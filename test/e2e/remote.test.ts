@@ -236,6 +236,7 @@ describe.each(kinds)('$name remote', (kind) => {
       fs.writeFileSync(file, pack);
     }
 
+    expect(expectCleanError(mlx(dir, 'verify', '--data'))).toMatch(/--data goes with --remote/);
     mlxOk(dir, 'verify', '--remote'); // presence and sizes: all there
     const deep = mlx(dir, 'verify', '--remote', '--data');
     expect(deep.code).toBe(1);
