@@ -1,41 +1,17 @@
 import fs from 'node:fs';
-import path from 'node:path';
-import { fetchObjects } from '../remote/fetch.js';
-import { addRecipeChunks, collectRemote, type RemoteGcResult } from '../remote/remote-gc.js';
-import { RemoteIndex } from '../remote/remote-index.js';
 import { pruneRecipes } from '../store/chunk-map.js';
-import { resolveRemote } from './remotes.js';
 import { runLockAt, runObjects, workTreeRunLock, type RunObjects } from './run-objects.js';
 import type { Oid } from '../hash/oid.js';
 import { isFileEntry, parseManifest } from '../formats/manifest.js';
 import type { Pointer } from '../formats/pointer.js';
-import { branchesAndTags, commitsFrom, openGit, pointersAt, resolveRevision, type GitRepo } from '../git/history.js';
+import { openGit, pointersAt, type GitRepo } from '../git/history.js';
+import { retainedCommits, type RetentionRules } from './retention.js';
 import { E, MlxError } from '../util/errors.js';
 import { acquireLock, sweepOrphans } from './lock.js';
 import { findPointers } from './pointers.js';
 import type { Repo } from './repo.js';
 
-/** Which commits' data to keep, besides the work tree's (always kept). */
-export interface RetentionRules {
-  /** Branches (and their history, as far as `lastCommits`/`days` reach). */
-  branches?: string[];
-  allBranches?: boolean;
-  tags?: string[];
-  allTags?: boolean;
-  /** Other revisions: commit ids, `HEAD~3`, ... */
-  revs?: string[];
-  /** Of each kept branch (and HEAD): its last N commits. Without this or `days`, only the tip. */
-  lastCommits?: number;
-  /** Of each kept branch (and HEAD): commits of the last N days. */
-  days?: number;
-}
-
 export interface GcOptions extends RetentionRules {
-  /** Collect on this remote (two-phase: see src/remote/remote-gc.ts) instead of the cache. */
-  remote?: boolean;
-  remoteName?: string;
-  /** For --remote: how old a plan must be before its packs are removed (default one hour). */
-  graceMs?: number;
   dryRun?: boolean;
   /** Objects written less than this long ago are kept: a concurrent add may not have written its pointer yet. */
   keepRecentMs?: number;
@@ -49,31 +25,6 @@ export interface GcResult {
   removedObjects: number;
   removedBytes: number;
   dryRun: boolean;
-}
-
-/** The commits the rules name. HEAD is always included (its history by the same depth rules). */
-export async function retainedCommits(git: GitRepo, rules: RetentionRules): Promise<Set<string>> {
-  const out = new Set<string>();
-  const { branches, tags } = await branchesAndTags(git);
-  const heads = new Set<string>(['HEAD', ...(rules.allBranches ? branches : rules.branches ?? [])]);
-  for (const name of rules.branches ?? []) if (!branches.includes(name)) throw new MlxError(E.UNKNOWN_REVISION, `no branch named ${JSON.stringify(name)}`);
-  const since = rules.days !== undefined ? new Date(Date.now() - rules.days * 86_400_000) : undefined;
-  for (const ref of heads) {
-    let tip: string;
-    try {
-      tip = await resolveRevision(git, ref);
-    } catch (err) {
-      if (ref === 'HEAD' && err instanceof MlxError) continue; // no commits yet: the work tree is all
-      throw err;
-    }
-    out.add(tip);
-    if (rules.lastCommits === undefined && since === undefined) continue;
-    const commits = await commitsFrom(git, tip, { depth: rules.lastCommits });
-    for (const c of commits) if (!since || c.time >= since.getTime()) out.add(c.oid);
-  }
-  for (const tag of rules.allTags ? tags : rules.tags ?? []) out.add(await resolveRevision(git, tag));
-  for (const rev of rules.revs ?? []) out.add(await resolveRevision(git, rev));
-  return out;
 }
 
 /** Every oid the given pointers need: files, manifests, and the files manifests list. */
@@ -99,7 +50,7 @@ export function referencedObjects(repo: Repo, pointers: Iterable<{ path: string;
  * repository sharing the cache may not have written its pointer yet).
  */
 /** The pointers gc keeps: the work tree's and those of every retained commit. */
-async function keptPointers(repo: Repo, git: GitRepo, opts: GcOptions): Promise<{ commits: number; pointers: { path: string; pointer: Pointer; where: string }[]; runObjects: Oid[] }> {
+export async function keptPointers(repo: Repo, git: GitRepo, opts: GcOptions): Promise<{ commits: number; pointers: { path: string; pointer: Pointer; where: string }[]; runObjects: Oid[] }> {
   const commits = await retainedCommits(git, opts);
   const pointers: { path: string; pointer: Pointer; where: string }[] = [];
   const extra: Oid[] = [];
@@ -119,25 +70,6 @@ async function keptPointers(repo: Repo, git: GitRepo, opts: GcOptions): Promise<
     for (const t of at.tracked) pointers.push({ path: t.path, pointer: t.pointer, where: commit.slice(0, 12) });
   }
   return { commits: commits.size, pointers, runObjects: extra };
-}
-
-/**
- * `mlx gc --remote`: the same retention rules applied to a remote, in two phases (mark now, sweep on a
- * later run once the plan is older than the grace period), so a concurrent push cannot lose data.
- */
-export async function gcRemote(repo: Repo, opts: GcOptions = {}): Promise<RemoteGcResult & { remote: string; commits: number; keptObjects: number }> {
-  const git = openGit(repo.root);
-  const { commits, pointers, runObjects: extra } = await keptPointers(repo, git, opts);
-  const { name, remote } = await resolveRemote(repo, opts.remoteName);
-  const index = await RemoteIndex.load(remote, path.join(repo.store.root, 'remotes'));
-  // Manifests name the files a directory keeps: bring the ones the cache lacks from the remote.
-  const dirs = pointers.filter((p) => p.pointer.kind === 'dir').map((p) => p.pointer.oid);
-  await fetchObjects(repo.store, repo.newHasher, remote, index, dirs.filter((o) => index.has(o)));
-  const keep = referencedObjects(repo, pointers, !!opts.force);
-  for (const o of extra) keep.add(o);
-  await addRecipeChunks(remote, index, keep);
-  const res = await collectRemote(remote, index, keep, { graceMs: opts.graceMs ?? 60 * 60_000, dryRun: opts.dryRun });
-  return { ...res, remote: name, commits, keptObjects: keep.size };
 }
 
 export async function gc(repo: Repo, opts: GcOptions = {}): Promise<GcResult> {

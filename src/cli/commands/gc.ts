@@ -1,4 +1,5 @@
-import { gc, gcRemote, type GcOptions } from '../../workspace/gc.js';
+import { gc } from '../../workspace/gc.js';
+import { gcRemote, type RemoteGcOptions } from '../../workspace/gc-remote.js';
 import { openRepo } from '../../workspace/repo.js';
 import { E, MlxError } from '../../util/errors.js';
 import { formatBytes, type Output } from '../output.js';
@@ -28,7 +29,7 @@ function count(flag: string, v: string | undefined): number | undefined {
 
 export async function run(out: Output, flags: GcFlags): Promise<void> {
   const repo = await openRepo(out.cwd);
-  const opts: GcOptions = {
+  const opts: RemoteGcOptions = {
     branches: flags.branch,
     allBranches: flags.allBranches,
     tags: flags.tag,
