@@ -151,8 +151,8 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('gc')
     .description('remove cache (or remote) objects that no kept pointer needs; the work tree and HEAD are always kept')
-    .option('-b, --branch <name...>', 'keep these branches')
-    .option('-a, --all-branches', 'keep every branch')
+    .option('-b, --branch <name...>', 'keep these branches (local, or remote-tracking such as origin/feat)')
+    .option('-a, --all-branches', 'keep every local and remote-tracking branch')
     .option('-t, --tag <name...>', 'keep these tags')
     .option('-T, --all-tags', 'keep every tag')
     .option('--rev <rev...>', 'keep these revisions')
@@ -164,6 +164,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--remote', 'collect on the default remote (two-phase: mark now, remove on a later run)')
     .option('-r, --remote-name <name>', 'collect on this remote')
     .option('--grace <minutes>', 'with --remote: how old a mark must be before its packs go (default 60)')
+    .option('--git-remote <name>', 'with --remote: keep every branch and tag of this git remote (default: the upstream of the current branch, else origin)')
+    .option('--local-refs', "with --remote: do not ask the git remote; keep only what this clone's refs and the rules name")
     .action(async (flags) => (await import('./commands/gc.js')).run(out(), flags));
   program
     .command('install')

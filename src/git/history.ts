@@ -228,3 +228,87 @@ export async function indexedPaths(repo: GitRepo): Promise<string[]> {
     return []; // no index yet
   }
 }
+
+/** The remote-tracking branches of every git remote, as `<remote>/<branch>` (their `HEAD` aliases left out). */
+export async function remoteTrackingBranches(repo: GitRepo): Promise<string[]> {
+  const g = await git();
+  const out: string[] = [];
+  for (const { remote } of await g.listRemotes({ fs, dir: repo.dir }).catch(() => [] as { remote: string }[])) {
+    for (const branch of await g.listBranches({ fs, dir: repo.dir, remote }).catch(() => [] as string[])) {
+      if (branch !== 'HEAD') out.push(`${remote}/${branch}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * The git remote commands talk to when none is named: the current branch's upstream remote (as
+ * `git push` would), else `origin` when it exists. Undefined when neither applies.
+ */
+export async function defaultGitRemote(repo: GitRepo): Promise<string | undefined> {
+  const g = await git();
+  const remotes = (await g.listRemotes({ fs, dir: repo.dir }).catch(() => [] as { remote: string }[])).map((r) => r.remote);
+  const branch = await g.currentBranch({ fs, dir: repo.dir }).catch(() => undefined);
+  if (branch) {
+    const upstream = (await g.getConfig({ fs, dir: repo.dir, path: `branch.${branch}.remote` }).catch(() => undefined)) as string | undefined;
+    if (typeof upstream === 'string' && remotes.includes(upstream)) return upstream;
+  }
+  return remotes.includes('origin') ? 'origin' : undefined;
+}
+
+/** A branch or tag of a git remote and the object it points at (for an annotated tag, the tag). */
+export interface RemoteRef {
+  ref: string;
+  oid: string;
+}
+
+/**
+ * The branches and tags a git remote has now, asked with `git ls-remote` (isomorphic-git reaches only
+ * http remotes; users' remotes are as often ssh or a path). Objects they point at that this repository
+ * lacks are fetched by id, without creating or moving any ref here. Fails with `E.GIT_REMOTE` when the
+ * remote cannot be asked or an object cannot be had.
+ */
+export async function gitRemoteRefs(repo: GitRepo, remote: string): Promise<RemoteRef[]> {
+  if (remote === '' || remote.startsWith('-') || /[\s\u0000-\u001f]/.test(remote)) {
+    throw new MlxError(E.USAGE, `invalid git remote name ${JSON.stringify(remote)}`);
+  }
+  const listing = await gitCli(repo, ['ls-remote', '--heads', '--tags', remote], `cannot list the branches and tags of git remote ${remote}`);
+  const refs: RemoteRef[] = [];
+  for (const line of listing.split('\n')) {
+    const m = /^([0-9a-f]{40,64})\t(refs\/\S+)$/.exec(line.trim());
+    if (m && !m[2]!.endsWith('^{}')) refs.push({ oid: m[1]!, ref: m[2]! });
+  }
+  const missing = [];
+  for (const r of refs) if (!(await hasObject(repo, r.oid))) missing.push(r.oid);
+  if (missing.length > 0) {
+    await gitCli(repo, ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', remote, ...new Set(missing)], `cannot fetch the commits of git remote ${remote}`);
+    for (const r of refs) {
+      if (!(await hasObject(repo, r.oid))) throw new MlxError(E.GIT_REMOTE, `${r.ref} of git remote ${remote} points at ${r.oid.slice(0, 12)}, which git fetch did not bring`);
+    }
+  }
+  return refs;
+}
+
+async function hasObject(repo: GitRepo, oid: string): Promise<boolean> {
+  const g = await git();
+  try {
+    await g.readObject({ fs, dir: repo.dir, oid, cache: repo.cache, format: 'deflated' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs the git CLI in the repository; its stdout, or `E.GIT_REMOTE` with git's last error line. */
+async function gitCli(repo: GitRepo, args: string[], what: string): Promise<string> {
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve, reject) => {
+    // No prompt can wait for a password nobody will type.
+    const env = { ...process.env, GIT_TERMINAL_PROMPT: '0' };
+    execFile('git', args, { cwd: repo.dir, env, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (!err) return resolve(stdout);
+      const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'the git command is not installed' : stderr.trim().split('\n').filter(Boolean).pop() ?? err.message.split('\n')[0];
+      reject(new MlxError(E.GIT_REMOTE, `${what}: ${why}`, { data: { args } }));
+    });
+  });
+}

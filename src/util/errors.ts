@@ -51,6 +51,7 @@ export const E = {
   BAD_RECIPE: 'EBADRECIPE',
   BAD_ENV_RECORD: 'EBADENVRECORD',
   AMBIGUOUS_OID: 'EAMBIGUOUSOID',
+  GIT_REMOTE: 'EGITREMOTE',
 } as const;
 
 export function isErrno(err: unknown, ...codes: string[]): err is NodeJS.ErrnoException {

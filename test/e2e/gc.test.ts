@@ -109,7 +109,7 @@ describe('mlx gc --remote', () => {
       expect(packs()).toHaveLength(2);
 
       // Phase 1 marks the pack only old.bin needs; nothing is removed yet.
-      const mark = mlxJson(dir, 'gc', '--remote', '--grace', '0');
+      const mark = mlxJson(dir, 'gc', '--remote', '--local-refs', '--grace', '0');
       expect(mark).toMatchObject({ marked: 1, removedPacks: 0 });
       expect(packs()).toHaveLength(2);
 
@@ -123,7 +123,7 @@ describe('mlx gc --remote', () => {
 
       // Phase 2: packs are named by content, so the re-sent object recreated the marked pack; the
       // push's keep record spares it, and the other clone's data survives.
-      const sweep = mlxJson(dir, 'gc', '--remote', '--grace', '0');
+      const sweep = mlxJson(dir, 'gc', '--remote', '--local-refs', '--grace', '0');
       expect(sweep).toMatchObject({ removedPacks: 0, spared: 1 });
       expect(packs()).toContain(oldPack);
       fs.rmSync(path.join(other, 'old.bin'));
@@ -142,11 +142,11 @@ describe('mlx gc --remote', () => {
     const packs = () => fs.readdirSync(path.join(store, 'packs')).filter((f) => f.endsWith('.pack')).sort();
     try {
       const oldPack = await pushOldThenOnlyNew(store);
-      expect(mlxJson(dir, 'gc', '--remote', '--grace', '0', '--dry-run')).toMatchObject({ marked: 1, dryRun: true });
+      expect(mlxJson(dir, 'gc', '--remote', '--local-refs', '--grace', '0', '--dry-run')).toMatchObject({ marked: 1, dryRun: true });
       expect(fs.existsSync(path.join(store, 'gc'))).toBe(false);
-      expect(mlxJson(dir, 'gc', '--remote', '--grace', '60')).toMatchObject({ marked: 1, removedPacks: 0 });
-      expect(mlxJson(dir, 'gc', '--remote', '--grace', '60')).toMatchObject({ marked: 0, removedPacks: 0, pending: 1 });
-      expect(mlxJson(dir, 'gc', '--remote', '--grace', '0')).toMatchObject({ removedPacks: 1, removedBytes: expect.any(Number) });
+      expect(mlxJson(dir, 'gc', '--remote', '--local-refs', '--grace', '60')).toMatchObject({ marked: 1, removedPacks: 0 });
+      expect(mlxJson(dir, 'gc', '--remote', '--local-refs', '--grace', '60')).toMatchObject({ marked: 0, removedPacks: 0, pending: 1 });
+      expect(mlxJson(dir, 'gc', '--remote', '--local-refs', '--grace', '0')).toMatchObject({ removedPacks: 1, removedBytes: expect.any(Number) });
       expect(packs()).not.toContain(oldPack);
       expect(packs()).toHaveLength(1);
       mlxOk(dir, 'verify', '--remote');
@@ -163,14 +163,14 @@ describe('mlx gc --remote', () => {
       mlxOk(dir, 'add', 'shared.bin');
       mlxOk(dir, 'push');
       fs.renameSync(path.join(dir, 'shared.bin.mlx'), path.join(dir, 'parked.mlx.txt'));
-      mlxOk(dir, 'gc', '--remote', '--grace', '0'); // marks the pack: nothing in the work tree needs it
+      mlxOk(dir, 'gc', '--remote', '--local-refs', '--grace', '0'); // marks the pack: nothing in the work tree needs it
       fs.renameSync(path.join(dir, 'parked.mlx.txt'), path.join(dir, 'shared.bin.mlx'));
       // A keep record written as if a push had deduplicated against the pack after the mark.
       const pack = fs.readdirSync(path.join(store, 'packs')).find((f) => f.endsWith('.pack'))!.replace('.pack', '');
       fs.mkdirSync(path.join(store, 'keep'), { recursive: true });
       fs.writeFileSync(path.join(store, 'keep', `${Date.now()}-test.json`), JSON.stringify({ v: 1, created: Date.now(), packs: [pack] }));
       fs.renameSync(path.join(dir, 'shared.bin.mlx'), path.join(dir, 'parked.mlx.txt'));
-      const sweep = mlxJson(dir, 'gc', '--remote', '--grace', '0');
+      const sweep = mlxJson(dir, 'gc', '--remote', '--local-refs', '--grace', '0');
       expect(sweep).toMatchObject({ removedPacks: 0, spared: 1 });
       expect(fs.existsSync(path.join(store, 'packs', `${pack}.pack`))).toBe(true);
     } finally {

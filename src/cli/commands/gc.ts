@@ -18,6 +18,8 @@ export interface GcFlags {
   remote?: boolean;
   remoteName?: string;
   grace?: string;
+  gitRemote?: string;
+  localRefs?: boolean;
 }
 
 function count(flag: string, v: string | undefined): number | undefined {
@@ -42,13 +44,21 @@ export async function run(out: Output, flags: GcFlags): Promise<void> {
     graceMs: count('--grace', flags.grace) === undefined ? undefined : count('--grace', flags.grace)! * 60_000,
     force: flags.force,
     remoteName: flags.remoteName,
+    gitRemote: flags.gitRemote,
+    localRefs: flags.localRefs,
   };
+  if ((flags.gitRemote !== undefined || flags.localRefs) && !(flags.remote || flags.remoteName)) {
+    throw new MlxError(E.USAGE, `${flags.localRefs ? '--local-refs' : '--git-remote'} only applies to gc --remote`);
+  }
+  if (flags.gitRemote !== undefined && flags.localRefs) throw new MlxError(E.USAGE, '--git-remote and --local-refs exclude each other');
   if (flags.remote || flags.remoteName) {
     const res = await gcRemote(repo, opts);
     out.result(res, () => [
       `${res.dryRun ? 'would remove' : 'removed'} ${res.removedPacks} pack(s) (${formatBytes(res.removedBytes)}) from ${res.remote}; spared ${res.spared}${res.removedTemporaries ? `; removed ${res.removedTemporaries} temp file(s) of interrupted pushes` : ''}`,
       `${res.dryRun ? 'would mark' : 'marked'} ${res.marked} unreferenced pack(s) for removal by a later mlx gc --remote; ${res.pending} plan(s) still in their grace period`,
-      `kept everything ${res.keptObjects} object(s) from ${res.commits} commit(s) and the work tree need`,
+      `kept everything ${res.keptObjects} object(s) from ${res.commits} commit(s) and the work tree need${
+        res.gitRemote === null ? ' (local refs only)' : `, including the ${res.gitRemoteBranches} branch(es) and ${res.gitRemoteTags} tag(s) of git remote ${res.gitRemote}`
+      }`,
     ]);
     return;
   }
