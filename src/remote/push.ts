@@ -8,13 +8,16 @@ import { serializeRecipe, type RecipeChunk } from '../formats/recipe.js';
 import { saveRecipe } from '../store/chunk-map.js';
 import { chunksOfFd, DEFAULT_CHUNKER_OPTIONS } from '../store/chunker.js';
 import type { ObjectStore } from '../store/object-store.js';
+import { performance } from 'node:perf_hooks';
 import { E, MlxError } from '../util/errors.js';
-import { ensureLayout, indexKey, packKey } from './layout.js';
+import { failpoint } from '../util/failpoint.js';
+import { ensureLayout, indexKey, packKey, PACKS_PREFIX } from './layout.js';
 import { packHeadroom, PackWriter } from './pack.js';
 import { dropIncompleteRecipes } from './recipe-check.js';
 import { doomedPacks, recordKeep } from './remote-gc.js';
 import type { Remote } from './remote.js';
 import type { RemoteIndex } from './remote-index.js';
+import { packsAtRisk, SWEEP_TRACE_MS } from './sweep-records.js';
 import type { TransferProgress } from './transfer-progress.js';
 
 export interface PushOptions {
@@ -42,35 +45,86 @@ export interface PushSummary {
   bytesSent: number;
   /** Bytes not sent because the remote (or this push) already had them: whole objects and chunks. */
   bytesDeduplicated: number;
+  /** Packs a concurrent remote gc removed while this push ran, whose objects it then sent again. */
+  resentPacks: number;
 }
 
 const MIB = 1024 * 1024;
+
+/** Rounds of sending again what a concurrent remote gc removed, before giving up. */
+const MAX_ROUNDS = 5;
 
 /**
  * Sends objects to a remote as packs. Small objects are batched; large files are split into
  * content-defined chunks so a new version sends only the chunks the remote lacks, plus a recipe.
  * Each pack is uploaded, its size checked, and only then its index published: a push killed at any
  * point leaves no index that names missing data, and running it again sends what is still missing.
+ *
+ * Then, against a concurrent `gc --remote` (spec/lifecycle.md): a keep record names every pack the
+ * data lives in, the sweep records say which of them a sweep may have removed meanwhile, those are
+ * checked, and what vanished is sent again — so a push that returns has all its data on the remote.
  */
 export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, remote: Remote, index: RemoteIndex, oids: Oid[], opts: PushOptions = {}): Promise<PushSummary> {
+  const started = performance.now();
+  /** Every pack this push's data lives in: relied on, or uploaded by it. */
+  const ours = new Set<string>();
+  let summary: PushSummary | undefined;
+  for (let round = 1; ; round++) {
+    const sent = await pushRound(store, newHasher, remote, index, oids, opts, ours);
+    summary = summary ? { ...summary, uploadedObjects: summary.uploadedObjects + sent.uploadedObjects, packs: summary.packs + sent.packs, bytesSent: summary.bytesSent + sent.bytesSent } : sent;
+    for (const hex of [...ours]) if (!index.packs.has(hex)) ours.delete(hex);
+    if (ours.size === 0) return summary;
+    await failpoint('push.before-keep');
+    await recordKeep(remote, ours);
+    await failpoint('push.before-recheck');
+    const gone = await vanishedPacks(remote, index, ours, performance.now() - started > SWEEP_TRACE_MS / 2);
+    if (gone.size === 0) return summary;
+    if (round === MAX_ROUNDS) {
+      throw new MlxError(E.REMOTE_FAILED, `${gone.size} pack(s) this push sent or relied on kept vanishing from ${remote.url} while it ran`, {
+        hint: 'a remote gc is removing them: run mlx push again once it is done',
+      });
+    }
+    // Their objects count as absent now: the next round sends them again.
+    summary.resentPacks += gone.size;
+    index.forget(gone);
+    for (const hex of gone) ours.delete(hex);
+  }
+}
+
+/**
+ * The packs among `ours` that a sweep may have removed and that are gone (index or pack file), waiting
+ * first for live sweeps that may still remove one. With `all`, every one of `ours` is checked.
+ */
+async function vanishedPacks(remote: Remote, index: RemoteIndex, ours: Set<string>, all: boolean): Promise<Set<string>> {
+  const atRisk = await packsAtRisk(remote, ours, all);
+  if (atRisk.size === 0) return atRisk;
+  const sizes = new Map((await remote.list(PACKS_PREFIX)).map((o) => [o.key, o.size]));
+  const gone = new Set<string>();
+  for (const hex of atRisk) {
+    if (!sizes.has(indexKey(`b3:${hex}`)) || sizes.get(packKey(`b3:${hex}`)) !== index.packs.get(hex)?.size) gone.add(hex);
+  }
+  return gone;
+}
+
+/** One pass: sends what the remote lacks of `oids`; adds to `ours` every pack their data lives in. */
+async function pushRound(store: ObjectStore, newHasher: HasherFactory, remote: Remote, index: RemoteIndex, oids: Oid[], opts: PushOptions, ours: Set<string>): Promise<PushSummary> {
   const jobs = Math.max(1, opts.jobs ?? 4);
   const packTarget = opts.packTarget ?? 16 * MIB;
   const chunkThreshold = opts.chunkThreshold ?? 4 * MIB;
   // Packs a pending remote gc plans to remove are not relied on: their objects are sent again.
   const doomed = await doomedPacks(remote);
   index.forget(doomed);
+  await failpoint('push.after-read-plans');
   const wanted = [...new Set(oids)];
-  // A large file whose recipe names chunks the remote lost is sent again.
-  await dropIncompleteRecipes(remote, index, wanted, jobs);
+  /** The packs this push relies on instead of uploading, and those it uploads. */
+  const reliedOn = ours;
+  // A large file whose recipe names chunks the remote lost is sent again; a whole one relies on its chunks' packs.
+  await dropIncompleteRecipes(remote, index, wanted, jobs, reliedOn);
   const todo = wanted.filter((o) => !index.has(o));
-  const reliedOn = new Set<string>();
   for (const o of wanted) if (index.has(o)) reliedOn.add(index.locate(o)!.packKeyHex);
-  const summary: PushSummary = { objects: wanted.length, alreadyOnRemote: wanted.length - todo.length, uploadedObjects: 0, packs: 0, bytesSent: 0, bytesDeduplicated: 0 };
+  const summary: PushSummary = { objects: wanted.length, alreadyOnRemote: wanted.length - todo.length, uploadedObjects: 0, packs: 0, bytesSent: 0, bytesDeduplicated: 0, resentPacks: 0 };
   for (const oid of wanted) if (index.has(oid)) summary.bytesDeduplicated += index.locate(oid)!.entry.raw;
-  if (todo.length === 0) {
-    await recordKeep(remote, reliedOn);
-    return summary;
-  }
+  if (todo.length === 0) return summary;
   const absent = store.missing(todo);
   if (absent.size > 0) {
     throw new MlxError(E.OBJECT_MISSING, `${absent.size} object(s) to push are not in the local cache (first: ${[...absent][0]})`, {
@@ -109,12 +163,16 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
       const idxBytes = Buffer.from(serializePackIndex(packIndex));
       await remote.put(packKey(packIndex.pack), pack);
       spare.push(storage); // the pack's bytes are sent: its buffer can take the next pack
+      await failpoint('push.after-upload');
       await previous; // rejects when an earlier pack failed: then this index is never published
+      await failpoint('push.before-publish');
       await remote.put(indexKey(packIndex.pack), idxBytes);
       index.addPack(oidHex(packIndex.pack), packIndex);
       // Packs are named by content: re-sending a doomed pack's objects can recreate that very pack,
-      // which the keep record below then saves from the sweep.
-      if (doomed.has(oidHex(packIndex.pack))) reliedOn.add(oidHex(packIndex.pack));
+      // which the keep record then saves from the sweep; a new pack can be planned as soon as it is
+      // published. Both are this push's.
+      ours.add(oidHex(packIndex.pack));
+      await failpoint('push.after-publish');
       summary.packs++;
       summary.bytesSent += pack.length + idxBytes.length;
     })();
@@ -200,8 +258,6 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
   await flush();
   await Promise.all(inFlight);
   if (failures.length) throw failures[0];
-  // Tell a concurrent remote gc which existing packs this push's data lives in.
-  await recordKeep(remote, new Set([...reliedOn].filter((hex) => index.packs.has(hex))));
   return summary;
 }
 

@@ -19,8 +19,9 @@ export async function readRemoteRecipe(remote: Remote, oid: Oid, { packKeyHex, e
  * hand can still leave a recipe whose chunks are gone; the index alone cannot tell. This reads just the
  * recipes (one small ranged read each) and checks their chunks against the index. Once dropped, such a
  * file counts as absent everywhere: push sends it again, status and verify report it.
+ * With `chunkPacks`, the packs holding the chunks of every complete recipe are added to it.
  */
-export async function dropIncompleteRecipes(remote: Remote, index: RemoteIndex, oids: Iterable<Oid>, jobs = 8): Promise<Oid[]> {
+export async function dropIncompleteRecipes(remote: Remote, index: RemoteIndex, oids: Iterable<Oid>, jobs = 8, chunkPacks?: Set<string>): Promise<Oid[]> {
   const recipes = [...new Set(oids)].filter((o) => index.locate(o)?.entry.t === 'r');
   const dropped: Oid[] = [];
   await runPool(recipes, jobs, async (oid) => {
@@ -29,6 +30,7 @@ export async function dropIncompleteRecipes(remote: Remote, index: RemoteIndex, 
       const recipe = await readRemoteRecipe(remote, oid, index.locate(oid)!);
       const lost = index.missingChunk(recipe);
       if (lost) why = `it names chunk ${lost}, which the remote does not have`;
+      else if (chunkPacks) for (const [chunk] of recipe.chunks) chunkPacks.add(index.locate(chunk)!.packKeyHex);
     } catch (err) {
       if (!(err instanceof MlxError) || (err.code !== E.OBJECT_CORRUPT && err.code !== E.BAD_RECIPE)) throw err;
       why = err.message;

@@ -1,18 +1,23 @@
 import crypto from 'node:crypto';
 import type { Oid } from '../hash/oid.js';
 import { MlxError } from '../util/errors.js';
+import { failpoint } from '../util/failpoint.js';
 import { indexKey, packKey } from './layout.js';
 import { readRemoteRecipe } from './recipe-check.js';
 import type { Remote } from './remote.js';
 import type { RemoteIndex } from './remote-index.js';
+import { readSweepRecords, removeOldSweepRecords, SweepLease } from './sweep-records.js';
 
 /*
- * Remote garbage collection in two phases, so that a push running at the same time cannot lose data:
+ * Remote garbage collection in two phases, so that a push running at the same time cannot lose data
+ * (the protocol and why it is safe: spec/lifecycle.md, "gc --remote and concurrent pushes"):
  *  - mark: packs none of whose objects a kept pointer needs are written into a plan `gc/<ms>-<rand>.json`;
  *  - sweep (a later run, once the plan is older than the grace period): each planned pack that is still
- *    unneeded and that no push has relied on since the plan was made is removed, index first.
- * A push treats objects in planned packs as absent (it uploads them again), and records in
- * `keep/<ms>-<rand>.json` the packs it relied on instead of uploading — which the sweep respects.
+ *    unneeded and that no push has relied on since the plan was made is removed, index first. The sweep
+ *    first publishes a sweep record naming those packs (src/remote/sweep-records.ts).
+ * A push treats objects in planned packs as absent (it uploads them again), records in
+ * `keep/<ms>-<rand>.json` every pack its data lives in — which the sweep respects — and then checks,
+ * against the sweep records, that none of them vanished meanwhile.
  */
 
 export const GC_PREFIX = 'gc/';
@@ -48,7 +53,7 @@ export async function doomedPacks(remote: Remote): Promise<Set<string>> {
   return out;
 }
 
-/** Written by a push before it publishes anything: the existing packs its data relies on. */
+/** Written by a push once its packs are published, before it reads the sweep records: every pack its data lives in. */
 export async function recordKeep(remote: Remote, packs: Set<string>): Promise<void> {
   if (packs.size === 0) return;
   await remote.put(recordKey(KEEP_PREFIX), Buffer.from(JSON.stringify({ v: 1, created: Date.now(), packs: [...packs].sort() })));
@@ -88,40 +93,61 @@ export async function collectRemote(remote: Remote, index: RemoteIndex, keep: Se
   if (!opts.dryRun && remote.removeStaleTemporaries) result.removedTemporaries = await remote.removeStaleTemporaries(opts.graceMs);
   const needed = (hex: string) => index.packs.get(hex)?.entries.some((e) => keep.has(e.o)) ?? false;
   const plans = await readJsonRecords(remote, GC_PREFIX);
-  const keeps = await readJsonRecords(remote, KEEP_PREFIX);
+  await failpoint('gc.sweep.after-read-plans');
   const now = Date.now();
   const planned = new Set<string>();
-  for (const { key, doc } of plans) {
-    if (now - doc.created < opts.graceMs) {
-      result.pending++;
-      for (const p of doc.packs) planned.add(p);
-      continue;
-    }
-    const reliedOn = new Set(keeps.filter((k) => k.doc.created >= doc.created - opts.graceMs).flatMap((k) => k.doc.packs));
-    for (const hex of doc.packs) {
-      if (!index.packs.has(hex)) continue; // already gone
-      if (needed(hex) || reliedOn.has(hex)) {
-        result.spared++;
-        continue;
-      }
-      result.removedPacks++;
-      result.removedBytes += index.packs.get(hex)!.size;
-      if (!opts.dryRun) {
-        await remote.delete(indexKey(`b3:${hex}`)); // unpublish first: readers stop seeing it
-        await remote.delete(packKey(`b3:${hex}`));
-        index.packs.delete(hex);
-      }
-    }
-    if (!opts.dryRun) await remote.delete(key);
+  const due = plans.filter(({ doc }) => now - doc.created >= opts.graceMs);
+  for (const { doc } of plans) {
+    if (due.some((d) => d.doc === doc)) continue;
+    result.pending++;
+    for (const p of doc.packs) planned.add(p);
   }
-  // Keep records older than every plan's window protect nothing any more.
-  const oldest = Math.min(now, ...plans.filter((p) => now - p.doc.created < opts.graceMs).map((p) => p.doc.created));
-  if (!opts.dryRun) for (const k of keeps) if (k.doc.created < oldest - opts.graceMs) await remote.delete(k.key);
+  // The sweep record goes up before the keep records are read: a push that publishes after this
+  // read will see the record, wait for this sweep and check what it removed.
+  const candidates = [...new Set(due.flatMap((d) => d.doc.packs))].filter((hex) => index.packs.has(hex) && !needed(hex));
+  const lease = !opts.dryRun && candidates.length > 0 ? await SweepLease.begin(remote, candidates) : undefined;
+  let keeps: { key: string; doc: Plan }[];
+  try {
+    keeps = await readJsonRecords(remote, KEEP_PREFIX);
+    await failpoint('gc.sweep.after-read-keeps');
+    for (const { key, doc } of due) {
+      const reliedOn = new Set(keeps.filter((k) => k.doc.created >= doc.created - opts.graceMs).flatMap((k) => k.doc.packs));
+      for (const hex of doc.packs) {
+        if (!index.packs.has(hex)) continue; // already gone
+        if (needed(hex) || reliedOn.has(hex)) {
+          result.spared++;
+          continue;
+        }
+        result.removedPacks++;
+        result.removedBytes += index.packs.get(hex)!.size;
+        if (!opts.dryRun) {
+          await failpoint('gc.sweep.before-delete-index');
+          await lease!.beforeRemove();
+          await remote.delete(indexKey(`b3:${hex}`)); // unpublish first: readers stop seeing it
+          await failpoint('gc.sweep.before-delete-pack');
+          await lease!.beforeRemove();
+          await remote.delete(packKey(`b3:${hex}`));
+          index.packs.delete(hex);
+        }
+      }
+      if (!opts.dryRun) await remote.delete(key);
+    }
+  } finally {
+    // Also after a failure: this sweep removes nothing more, so pushes need not wait for it.
+    if (lease) await lease.finish();
+  }
+  if (!opts.dryRun) {
+    // A keep record matters to a plan created up to one grace period after it. Every plan read here
+    // counts, the ones just swept too: a concurrent sweep may still be working through them.
+    const oldest = Math.min(now, ...plans.map((p) => p.doc.created));
+    for (const k of keeps) if (k.doc.created < oldest - opts.graceMs) await remote.delete(k.key);
+    await removeOldSweepRecords(remote, await readSweepRecords(remote));
+  }
 
-  const candidates = [...index.packs.keys()].filter((hex) => !needed(hex) && !planned.has(hex));
-  result.marked = candidates.length;
-  if (candidates.length > 0 && !opts.dryRun) {
-    await remote.put(recordKey(GC_PREFIX), Buffer.from(JSON.stringify({ v: 1, created: now, packs: candidates.sort() })));
+  const unneeded = [...index.packs.keys()].filter((hex) => !needed(hex) && !planned.has(hex));
+  result.marked = unneeded.length;
+  if (unneeded.length > 0 && !opts.dryRun) {
+    await remote.put(recordKey(GC_PREFIX), Buffer.from(JSON.stringify({ v: 1, created: now, packs: unneeded.sort() })));
   }
   return result;
 }

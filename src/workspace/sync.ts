@@ -135,7 +135,7 @@ async function send(repo: Repo, oids: Oid[], sizes: Map<Oid, number>, opts: Tran
 
 /** Two pushes of one selection as one: what the second sent is added to the first's summary. */
 function addPushes(a: PushSummary, b: PushSummary): PushSummary {
-  return { ...a, uploadedObjects: a.uploadedObjects + b.uploadedObjects, packs: a.packs + b.packs, bytesSent: a.bytesSent + b.bytesSent };
+  return { ...a, uploadedObjects: a.uploadedObjects + b.uploadedObjects, packs: a.packs + b.packs, bytesSent: a.bytesSent + b.bytesSent, resentPacks: a.resentPacks + b.resentPacks };
 }
 
 /** One line git gives a pre-push hook: `<local ref> <local oid> <remote ref> <remote oid>`. */
