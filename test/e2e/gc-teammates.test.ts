@@ -60,10 +60,9 @@ describe('gc --remote keeps what teammates pushed', () => {
     git(team.alice, 'push', '-q', 'origin', 'feat');
 
     gcTwice(bob);
-    const res = mlxJson(bob, 'gc', '--remote', '--grace', '0');
-    expect(res).toMatchObject({ gitRemote: 'origin', gitRemoteBranches: 2, gitRemoteTags: 1 });
     expectPullable('feat', { 'feat.bin': bytes(3000, 'feat'), 'base.bin': bytes(3000, 'base') });
     expectPullable('v1', { 'old.bin': bytes(3000, 'old') });
+    expect(mlxJson(bob, 'gc', '--remote', '--grace', '0')).toMatchObject({ gitRemote: 'origin', gitRemoteBranches: 2, gitRemoteTags: 1 });
 
     // After git fetch, the remote-tracking branches count for -a and can be named with -b, even
     // without asking the git remote.
