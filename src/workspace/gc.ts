@@ -108,8 +108,8 @@ async function keptPointers(repo: Repo, git: GitRepo, opts: GcOptions): Promise<
     // Inputs whose snapshot is no longer in the cache cannot be protected; they are simply not kept.
     pointers.push(...r.artifacts.filter((a) => repo.store.has(a.pointer.oid)));
   };
-  addRuns(runObjects(repo, workTreeRunLock(repo), 'the work tree'));
-  for (const commit of commits) addRuns(runObjects(repo, await runLockAt(git, commit), commit.slice(0, 12)));
+  addRuns(runObjects(repo, workTreeRunLock(repo, { strict: true }), 'the work tree'));
+  for (const commit of commits) addRuns(runObjects(repo, await runLockAt(git, commit, { lenient: opts.force }), commit.slice(0, 12)));
   const work = findPointers(repo);
   if (work.problems.length) throw new MlxError(work.problems[0]!.code, `${work.problems[0]!.message} — gc needs every pointer readable`, { hint: work.problems[0]!.hint });
   for (const t of work.tracked) pointers.push({ path: t.path, pointer: t.pointer, where: 'the work tree' });
