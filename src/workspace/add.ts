@@ -2,11 +2,13 @@ import type { Oid } from '../hash/oid.js';
 import { isFileEntry, parseManifest, serializeManifest, type ManifestEntry } from '../formats/manifest.js';
 import { isExecutable, POINTER_SUFFIX, POINTER_VERSION, type Pointer } from '../formats/pointer.js';
 import { E, MlxError } from '../util/errors.js';
+import { failpoint } from '../util/failpoint.js';
 import { lstatIfExists } from '../util/fs.js';
 import { checkout } from './checkout.js';
 import { indexedPaths, openGit } from '../git/history.js';
 import { ensureIgnored } from './gitignore.js';
-import { acquireLock, sweepOrphans } from './lock.js';
+import { lockRepository } from './cache-lock.js';
+import { sweepOrphans } from './lock.js';
 import { hasPointer, writePointer, readPointer } from './pointers.js';
 import { absPath, type Repo } from './repo.js';
 import { StatIndex } from './stat-index.js';
@@ -60,16 +62,23 @@ export async function add(repo: Repo, cwd: string, userPaths: string[], opts: Ad
 
 async function addLocked(repo: Repo, targets: Target[], opts: AddOptions): Promise<AddResult> {
   const tracked = [...new Set(targets.map((t) => t.tracked))];
-  const release = await acquireLock(repo.layout.lockFile, { onWait: opts.onLockWait });
+  const release = await lockRepository(repo, { onWait: opts.onLockWait });
   try {
     sweepOrphans(repo);
     const index = StatIndex.load(repo.layout.statIndexFile);
     const stats: WorkTreeStats = { hashedFiles: 0, hashedBytes: 0 };
     const result: AddResult = { paths: [], gitignoreChanged: false, hashedFiles: 0, hashedBytes: 0, skipped: [] };
+    const staged: Pointer[] = [];
     for (const rel of tracked) {
       const subs = targets.filter((t) => t.tracked === rel && t.sub !== undefined).map((t) => t.sub!);
       const whole = targets.some((t) => t.tracked === rel && t.sub === undefined);
-      result.paths.push(whole ? addOne(repo, index, rel, stats, opts.progress, result.skipped) : addParts(repo, index, rel, subs, stats, opts.progress));
+      staged.push(whole ? addOne(repo, index, rel, stats, opts.progress, result.skipped) : addParts(repo, index, rel, subs, stats, opts.progress));
+    }
+    // Everything is in the cache now; the pointers that make it reachable come next (gc waits for this).
+    await failpoint('add.before-pointers');
+    for (const pointer of staged) {
+      const changed = writePointer(repo, pointer);
+      result.paths.push({ path: pointer.path, kind: pointer.kind, oid: pointer.oid, size: pointer.size, files: pointer.kind === 'dir' ? pointer.files : undefined, changed });
     }
     result.gitignoreChanged = ensureIgnored(repo.root, tracked);
     index.save();
@@ -81,7 +90,8 @@ async function addLocked(repo: Repo, targets: Target[], opts: AddOptions): Promi
   }
 }
 
-function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats, progress: Progress | undefined, skipped: AddResult['skipped']): AddedPath {
+/** Stores what the workspace holds at `rel` and returns its new pointer (written by the caller). */
+function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats, progress: Progress | undefined, skipped: AddResult['skipped']): Pointer {
   const previous = readPreviousPointer(repo, rel);
   let prev: PreviousVersion | undefined;
   const previousVersion = () => (prev ??= readPreviousVersion(repo, rel, previous));
@@ -108,8 +118,7 @@ function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats,
     const files = tree.entries.filter(isFileEntry);
     pointer = { version: POINTER_VERSION, path: rel, kind: 'dir', oid: manifestOid, size: files.reduce((n, f) => n + f.s, 0), files: files.length };
   }
-  const changed = writePointer(repo, { ...pointer, path: rel });
-  return { path: rel, kind: pointer.kind, oid: pointer.oid, size: pointer.size, files: pointer.kind === 'dir' ? pointer.files : undefined, changed };
+  return { ...pointer, path: rel };
 }
 
 /** The pointer being replaced; a damaged or conflicted one is simply overwritten by this add. */
@@ -127,7 +136,7 @@ function readPreviousPointer(repo: Repo, rel: string): Pointer | undefined {
  * replaced by what the workspace holds there. Files elsewhere in the directory keep their recorded
  * versions — whether or not they are in the workspace (a partial pull leaves most of them out).
  */
-function addParts(repo: Repo, index: StatIndex, rel: string, subs: string[], stats: WorkTreeStats, progress: Progress | undefined): AddedPath {
+function addParts(repo: Repo, index: StatIndex, rel: string, subs: string[], stats: WorkTreeStats, progress: Progress | undefined): Pointer {
   const previous = readPreviousPointer(repo, rel);
   if (!previous || previous.kind !== 'dir' || !repo.store.has(previous.oid)) {
     throw new MlxError(E.OBJECT_MISSING, `cannot update part of ${rel}: its current manifest is not in the cache`, { hint: `mlx fetch ${rel} first, or add the whole directory` });
@@ -147,8 +156,7 @@ function addParts(repo: Repo, index: StatIndex, rel: string, subs: string[], sta
   const oid = repo.store.putBytes(Buffer.from(text));
   const files = entries.filter(isFileEntry);
   const pointer: Pointer = { version: POINTER_VERSION, path: rel, kind: 'dir', oid, size: files.reduce((n, f) => n + f.s, 0), files: files.length };
-  const changed = writePointer(repo, pointer);
-  return { path: rel, kind: 'dir', oid, size: pointer.size, files: pointer.files, changed };
+  return pointer;
 }
 
 /** Data already committed to git would stay in git: the user must take it out first, as with DVC. */

@@ -5,6 +5,7 @@ import { parseLinkTypes, type Config, type LinkType } from '../formats/config.js
 import { ObjectStore } from '../store/object-store.js';
 import { E, MlxError } from '../util/errors.js';
 import { isInside, toPosix } from '../util/paths.js';
+import { registerCacheUser } from './cache-users.js';
 import { loadConfig } from './config-file.js';
 import { layoutOf, MLX_DIR, type Layout } from './layout.js';
 
@@ -52,6 +53,7 @@ export async function openRepo(cwd: string): Promise<Repo> {
   const cacheDir = config.cache?.dir ? path.resolve(layout.mlxDir, config.cache.dir) : layout.defaultCacheDir;
   const store = new ObjectStore(cacheDir, newHasher);
   store.init();
+  registerCacheUser(store.root, root);
   return {
     layout,
     root,
