@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, expectCleanError, finished, mlx, mlxJson, mlxOk } from '../helpers/cli.js';
 import { Failpoints } from '../helpers/failpoints.js';
 import { bytes, gitCommitAll, gitInit, tempDir, write } from '../helpers/repo.js';
@@ -145,5 +145,97 @@ describe('gc on a cache shared by several repositories', () => {
     } finally {
       fp.cleanup();
     }
+  });
+});
+
+/*
+ * Two Unix users of one group on one cache (cache.shared group). Creating users needs root, which is
+ * how CI runs the tests.
+ */
+const GROUP = 'mlxshare';
+const USERS = ['mlxshare1', 'mlxshare2'] as const;
+
+function sh(cmd: string, ...args: string[]): void {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+}
+
+/** Runs the CLI as `user` (its own primary group, plus the shared group). */
+function as(user: string, cwd: string, ...args: string[]) {
+  const r = spawnSync('runuser', ['-u', user, '--', 'sh', '-c', 'umask 022 && exec "$0" "$@"', process.execPath, BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, HOME: base, MLX_LOCK_TIMEOUT_MS: '30000' } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+function asOk(user: string, cwd: string, ...args: string[]) {
+  const r = as(user, cwd, ...args);
+  if (r.code !== 0) throw new Error(`${user}: mlx ${args.join(' ')} exited ${r.code}\n${r.stderr}`);
+  return r;
+}
+
+describe.runIf(process.getuid?.() === 0)('a cache shared by two Unix users (cache.shared group)', () => {
+  beforeAll(() => {
+    if (spawnSync('getent', ['group', GROUP]).status !== 0) sh('groupadd', GROUP);
+    for (const u of USERS) if (spawnSync('id', [u]).status !== 0) sh('useradd', '-M', '-U', '-G', GROUP, '-s', '/bin/sh', u);
+  });
+
+  /** Repository `name` owned by `user`, on the shared cache, with `cache.shared group`. */
+  async function userRepo(user: string, name: string): Promise<string> {
+    const dir = path.join(base, name);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir);
+    await gitInit(dir);
+    sh('chown', '-R', `${user}:`, dir);
+    asOk(user, dir, 'init');
+    asOk(user, dir, 'config', 'cache.dir', cache);
+    asOk(user, dir, 'config', 'cache.shared', 'group');
+    return dir;
+  }
+
+  /** Writes a file as `user` would (owned by them). */
+  function userWrite(user: string, dir: string, rel: string, data: string | Buffer): void {
+    write(dir, rel, data);
+    sh('chown', '-R', `${user}:`, dir);
+  }
+
+  it('lets either user add (into folders the other created) and gc (the other\'s garbage), under umask 022', async () => {
+    fs.chmodSync(base, 0o755);
+    // As a team sets it up: a cache folder of the shared group (here first owned by user 1).
+    fs.rmSync(cache, { recursive: true, force: true });
+    fs.mkdirSync(cache);
+    sh('chown', `${USERS[0]}:${GROUP}`, cache);
+    fs.chmodSync(cache, 0o755);
+    const [u1, u2] = USERS;
+    const one = await userRepo(u1, 'one');
+    const two = await userRepo(u2, 'two');
+    const files = (seed: string) => Array.from({ length: 40 }, (_, i) => [`data/f${i}.bin`, bytes(200, `${seed}${i}`)] as const);
+
+    for (const [rel, data] of files('shared')) userWrite(u1, one, rel, data);
+    userWrite(u1, one, 'old.bin', bytes(1000, 'old'));
+    asOk(u1, one, 'add', 'data', 'old.bin');
+    const garbage = oidOf(one, 'old.bin.mlx');
+    fs.rmSync(path.join(one, 'old.bin.mlx'));
+
+    // User 2 stores the same content (the objects exist, in folders user 1 created) and more of its own.
+    for (const [rel, data] of [...files('shared'), ...files('own')].map(([r, d], i) => [i < 40 ? r : `more/${r}`, d] as const)) userWrite(u2, two, rel, data);
+    asOk(u2, two, 'add', 'data', 'more');
+    asOk(u2, two, 'status');
+
+    // Everything the cache holds is readable by the group, every folder writable by it and setgid.
+    const walk = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? [path.join(dir, d.name), ...walk(path.join(dir, d.name))] : [path.join(dir, d.name)]));
+    for (const f of [cache, ...walk(cache)]) {
+      const st = fs.statSync(f);
+      expect(st.mode & 0o040, f).toBe(0o040);
+      if (st.isDirectory()) expect(st.mode & 0o2070, f).toBe(0o2070);
+    }
+
+    // User 2 collects: user 1's garbage goes (user 1 created it), what user 1's repository needs stays.
+    expect(JSON.parse(asOk(u2, two, '--json', 'gc', '--keep-recent', '0').stdout)).toMatchObject({ removedObjects: 1, repositories: 1 });
+    expect(inCache(garbage)).toBe(false);
+    asOk(u1, one, 'verify');
+    asOk(u2, two, 'verify');
+    // And user 1 adds again after user 2 wrote into the cache.
+    userWrite(u1, one, 'later.bin', bytes(5000, 'later'));
+    asOk(u1, one, 'add', 'later.bin');
+    asOk(u1, one, 'gc', '--keep-recent', '0');
+    asOk(u2, two, 'verify');
   });
 });
