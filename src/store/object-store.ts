@@ -304,15 +304,24 @@ export class ObjectStore {
     fs.renameSync(tmp, dest);
   }
 
-  private corrupt(oid: Oid): MlxError {
-    const file = this.pathOf(oid);
+  /**
+   * Moves an object whose bytes no longer match its id out of the store, so nothing trusts it and a
+   * fetch brings the good copy. Returns where it went (undefined when it could not be moved).
+   */
+  quarantine(oid: Oid): string | undefined {
     const moved = path.join(this.quarantineDir, `${oidHex(oid)}.${Date.now()}`);
     try {
       fs.mkdirSync(this.quarantineDir, { recursive: true });
-      fs.renameSync(file, moved);
+      fs.renameSync(this.pathOf(oid), moved);
+      return moved;
     } catch {
-      // leave it in place if it cannot be moved; the error below still reports it
+      return undefined;
     }
+  }
+
+  private corrupt(oid: Oid): MlxError {
+    // left in place if it cannot be moved; the error still reports it
+    const moved = this.quarantine(oid) ?? this.pathOf(oid);
     return new MlxError(E.OBJECT_CORRUPT, `cache object ${oid} is corrupt (its content does not match its id); moved to ${moved}`, {
       hint: 'fetch it again from a remote, or re-add the original file',
       data: { oid, quarantined: moved },

@@ -8,6 +8,7 @@ import { checkout } from './checkout.js';
 import { indexedPaths, openGit } from '../git/history.js';
 import { ensureIgnored } from './gitignore.js';
 import { lockRepository } from './cache-lock.js';
+import type { DamagedObject } from './linked-damage.js';
 import { sweepOrphans } from './lock.js';
 import { hasPointer, writePointer, readPointer } from './pointers.js';
 import { absPath, type Repo } from './repo.js';
@@ -32,6 +33,8 @@ export interface AddResult {
   hashedFiles: number;
   hashedBytes: number;
   skipped: { path: string; why: string }[];
+  /** Cache objects found changed through linked workspace files, now quarantined (see linked-damage.ts). */
+  damaged: DamagedObject[];
 }
 
 export interface AddOptions {
@@ -67,12 +70,13 @@ async function addLocked(repo: Repo, targets: Target[], opts: AddOptions): Promi
     sweepOrphans(repo);
     const index = StatIndex.load(repo.layout.statIndexFile);
     const stats: WorkTreeStats = { hashedFiles: 0, hashedBytes: 0 };
-    const result: AddResult = { paths: [], gitignoreChanged: false, hashedFiles: 0, hashedBytes: 0, skipped: [] };
+    const result: AddResult = { paths: [], gitignoreChanged: false, hashedFiles: 0, hashedBytes: 0, skipped: [], damaged: [] };
+    const onDamaged = (d: DamagedObject) => result.damaged.push(d);
     const staged: Pointer[] = [];
     for (const rel of tracked) {
       const subs = targets.filter((t) => t.tracked === rel && t.sub !== undefined).map((t) => t.sub!);
       const whole = targets.some((t) => t.tracked === rel && t.sub === undefined);
-      staged.push(whole ? addOne(repo, index, rel, stats, opts.progress, result.skipped) : addParts(repo, index, rel, subs, stats, opts.progress));
+      staged.push(whole ? addOne(repo, index, rel, stats, opts.progress, result.skipped, onDamaged) : addParts(repo, index, rel, subs, stats, opts.progress, onDamaged));
     }
     // Everything is in the cache now; the pointers that make it reachable come next (gc waits for this).
     await failpoint('add.before-pointers');
@@ -91,7 +95,7 @@ async function addLocked(repo: Repo, targets: Target[], opts: AddOptions): Promi
 }
 
 /** Stores what the workspace holds at `rel` and returns its new pointer (written by the caller). */
-function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats, progress: Progress | undefined, skipped: AddResult['skipped']): Pointer {
+function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats, progress: Progress | undefined, skipped: AddResult['skipped'], onDamaged: (d: DamagedObject) => void): Pointer {
   const previous = readPreviousPointer(repo, rel);
   let prev: PreviousVersion | undefined;
   const previousVersion = () => (prev ??= readPreviousVersion(repo, rel, previous));
@@ -103,6 +107,7 @@ function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats,
     recordedX: (key) => previousVersion().xByKey.get(key),
     progress,
     stats,
+    onDamaged,
   });
   let pointer: Pointer;
   if (tree.kind === 'missing') throw new MlxError(E.PATH_NOT_FOUND, `${rel}: no such file or directory`);
@@ -136,7 +141,7 @@ function readPreviousPointer(repo: Repo, rel: string): Pointer | undefined {
  * replaced by what the workspace holds there. Files elsewhere in the directory keep their recorded
  * versions — whether or not they are in the workspace (a partial pull leaves most of them out).
  */
-function addParts(repo: Repo, index: StatIndex, rel: string, subs: string[], stats: WorkTreeStats, progress: Progress | undefined): Pointer {
+function addParts(repo: Repo, index: StatIndex, rel: string, subs: string[], stats: WorkTreeStats, progress: Progress | undefined, onDamaged: (d: DamagedObject) => void): Pointer {
   const previous = readPreviousPointer(repo, rel);
   if (!previous || previous.kind !== 'dir' || !repo.store.has(previous.oid)) {
     throw new MlxError(E.OBJECT_MISSING, `cannot update part of ${rel}: its current manifest is not in the cache`, { hint: `mlx fetch ${rel} first, or add the whole directory` });
@@ -144,7 +149,8 @@ function addParts(repo: Repo, index: StatIndex, rel: string, subs: string[], sta
   let entries = parseManifest(repo.store.readBytes(previous.oid).toString('utf8'), previous.oid).entries;
   for (const sub of subs) {
     const recorded = new Map(entries.filter(isFileEntry).map((e) => [`${rel}/${e.p}`, e.x]));
-    const tree = readWorkTree(repo, index, `${rel}/${sub}`, { mode: 'store', progress, stats, candidate: (key) => index.candidate(key), recordedX: (key) => recorded.get(key) });
+    const previousOids = new Map(entries.filter(isFileEntry).map((e) => [`${rel}/${e.p}`, e.o]));
+    const tree = readWorkTree(repo, index, `${rel}/${sub}`, { mode: 'store', progress, stats, candidate: (key) => index.candidate(key) ?? previousOids.get(key), recordedX: (key) => recorded.get(key), onDamaged });
     if (tree.kind === 'missing' || tree.kind === 'dir-unchanged') throw new MlxError(E.PATH_NOT_FOUND, `${rel}/${sub}: no such file or directory`);
     entries = entries.filter((e) => e.p !== sub && !e.p.startsWith(`${sub}/`) && !sub.startsWith(`${e.p}/`));
     if (tree.kind === 'file') entries.push({ p: sub, o: tree.oid, s: tree.size, x: tree.x });
