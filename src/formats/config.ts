@@ -11,6 +11,9 @@ const linkList = z
   .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
   .pipe(z.array(z.enum(LINK_TYPES)).min(1, 'name at least one link type'));
 
+/** `cache.shared` values, as git's core.sharedRepository: `group` makes what mlx writes group-writable. */
+export const CACHE_SHARING = ['group', 'false'] as const;
+
 export const REMOTE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /**
  * A remote as one file writes it. `url` may be left out of config.local.yaml, whose entry is laid over
@@ -44,6 +47,8 @@ export const ConfigSchema = z.strictObject({
       type: z.string().optional(),
       /** Re-hash cache objects before linking them into the workspace (copy always verifies). */
       verify: z.boolean().optional(),
+      /** `group`: a cache several Unix users of one group write to (see spec/object-store.md). */
+      shared: z.enum(CACHE_SHARING).optional(),
     })
     .optional(),
   core: z
@@ -64,6 +69,10 @@ export const CONFIG_KEYS: Record<string, (v: string) => unknown> = {
     return v;
   },
   'cache.verify': (v) => parseBool(v),
+  'cache.shared': (v) => {
+    if (!(CACHE_SHARING as readonly string[]).includes(v)) throw new MlxError(E.BAD_CONFIG, `cache.shared ${JSON.stringify(v)} is invalid (choose from ${CACHE_SHARING.join(', ')})`);
+    return v;
+  },
   'core.remote': (v) => v,
 };
 

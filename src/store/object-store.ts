@@ -43,6 +43,28 @@ export class ObjectStore {
     for (const dir of [this.objectsDir, this.tmpDir, this.quarantineDir]) fs.mkdirSync(dir, { recursive: true });
   }
 
+  /**
+   * Makes the store group-shared: every folder group-writable with setgid (so what others create in it
+   * belongs to the group too), every file group-readable. Done by the owner of the store's root, once:
+   * after that the root's mode says it is shared and this costs one stat. Files written afterwards get
+   * these modes from the umask (see allowGroupWrites), with no extra call per object.
+   */
+  shareWithGroup(): void {
+    const st = fs.statSync(this.root);
+    if ((st.mode & 0o2070) === 0o2070 || st.uid !== process.getuid?.()) return;
+    const walk = (dir: string) => {
+      for (const d of fs.readdirSync(dir, { withFileTypes: true })) {
+        const abs = path.join(dir, d.name);
+        if (d.isDirectory()) {
+          walk(abs);
+          shareEntry(abs, st.gid, 0o2070);
+        } else if (d.isFile()) shareEntry(abs, st.gid, 0o040);
+      }
+    };
+    walk(this.root);
+    shareEntry(this.root, st.gid, 0o2070); // last: a conversion cut short is done again next time
+  }
+
   pathOf(oid: Oid): string {
     const hex = oidHex(oid);
     return path.join(this.objectsDir, hex.slice(0, 2), hex.slice(2));
@@ -282,15 +304,24 @@ export class ObjectStore {
     fs.renameSync(tmp, dest);
   }
 
-  private corrupt(oid: Oid): MlxError {
-    const file = this.pathOf(oid);
+  /**
+   * Moves an object whose bytes no longer match its id out of the store, so nothing trusts it and a
+   * fetch brings the good copy. Returns where it went (undefined when it could not be moved).
+   */
+  quarantine(oid: Oid): string | undefined {
     const moved = path.join(this.quarantineDir, `${oidHex(oid)}.${Date.now()}`);
     try {
       fs.mkdirSync(this.quarantineDir, { recursive: true });
-      fs.renameSync(file, moved);
+      fs.renameSync(this.pathOf(oid), moved);
+      return moved;
     } catch {
-      // leave it in place if it cannot be moved; the error below still reports it
+      return undefined;
     }
+  }
+
+  private corrupt(oid: Oid): MlxError {
+    // left in place if it cannot be moved; the error still reports it
+    const moved = this.quarantine(oid) ?? this.pathOf(oid);
     return new MlxError(E.OBJECT_CORRUPT, `cache object ${oid} is corrupt (its content does not match its id); moved to ${moved}`, {
       hint: 'fetch it again from a remote, or re-add the original file',
       data: { oid, quarantined: moved },
@@ -315,6 +346,19 @@ function corruptDownload(oid: Oid, source: string): MlxError {
 function writeAll(fd: number, chunk: Uint8Array): void {
   let off = 0;
   while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off);
+}
+
+/** Gives a file or folder the store's group and adds mode bits; one this user does not own is left as is. */
+function shareEntry(file: string, gid: number, bits: number): void {
+  try {
+    const st = fs.lstatSync(file);
+    if (st.gid !== gid) fs.chownSync(file, st.uid, gid);
+    // chown clears setgid, so the mode is set after it.
+    const mode = st.mode & 0o7777;
+    if ((mode & bits) !== bits || st.gid !== gid) fs.chmodSync(file, mode | bits);
+  } catch (err) {
+    if (!isErrno(err, 'EPERM', 'ENOENT')) throw err;
+  }
 }
 
 function readdirOrEmpty(dir: string): string[] {

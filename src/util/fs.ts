@@ -33,6 +33,19 @@ export function processUmask(): number {
   return umask;
 }
 
+/**
+ * Lets the group write what this process creates (umask without group bits), as git does for a
+ * shared repository: used when the cache is shared by a group (cache.shared group).
+ */
+export function allowGroupWrites(): void {
+  const current = processUmask();
+  const wanted = current & ~0o070;
+  if (wanted !== current) {
+    process.umask(wanted);
+    umask = wanted;
+  }
+}
+
 export interface AtomicWriteOptions {
   /** File mode of a new file (default 0o666, less the umask). */
   mode?: number;

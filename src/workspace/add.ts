@@ -2,11 +2,14 @@ import type { Oid } from '../hash/oid.js';
 import { isFileEntry, parseManifest, serializeManifest, type ManifestEntry } from '../formats/manifest.js';
 import { isExecutable, POINTER_SUFFIX, POINTER_VERSION, type Pointer } from '../formats/pointer.js';
 import { E, MlxError } from '../util/errors.js';
+import { failpoint } from '../util/failpoint.js';
 import { lstatIfExists } from '../util/fs.js';
 import { checkout } from './checkout.js';
 import { indexedPaths, openGit } from '../git/history.js';
 import { ensureIgnored } from './gitignore.js';
-import { acquireLock, sweepOrphans } from './lock.js';
+import { lockRepository } from './cache-lock.js';
+import type { DamagedObject } from './linked-damage.js';
+import { sweepOrphans } from './lock.js';
 import { hasPointer, writePointer, readPointer } from './pointers.js';
 import { absPath, type Repo } from './repo.js';
 import { StatIndex } from './stat-index.js';
@@ -30,6 +33,8 @@ export interface AddResult {
   hashedFiles: number;
   hashedBytes: number;
   skipped: { path: string; why: string }[];
+  /** Cache objects found changed through linked workspace files, now quarantined (see linked-damage.ts). */
+  damaged: DamagedObject[];
 }
 
 export interface AddOptions {
@@ -60,16 +65,24 @@ export async function add(repo: Repo, cwd: string, userPaths: string[], opts: Ad
 
 async function addLocked(repo: Repo, targets: Target[], opts: AddOptions): Promise<AddResult> {
   const tracked = [...new Set(targets.map((t) => t.tracked))];
-  const release = await acquireLock(repo.layout.lockFile, { onWait: opts.onLockWait });
+  const release = await lockRepository(repo, { onWait: opts.onLockWait });
   try {
     sweepOrphans(repo);
     const index = StatIndex.load(repo.layout.statIndexFile);
     const stats: WorkTreeStats = { hashedFiles: 0, hashedBytes: 0 };
-    const result: AddResult = { paths: [], gitignoreChanged: false, hashedFiles: 0, hashedBytes: 0, skipped: [] };
+    const result: AddResult = { paths: [], gitignoreChanged: false, hashedFiles: 0, hashedBytes: 0, skipped: [], damaged: [] };
+    const onDamaged = (d: DamagedObject) => result.damaged.push(d);
+    const staged: Pointer[] = [];
     for (const rel of tracked) {
       const subs = targets.filter((t) => t.tracked === rel && t.sub !== undefined).map((t) => t.sub!);
       const whole = targets.some((t) => t.tracked === rel && t.sub === undefined);
-      result.paths.push(whole ? addOne(repo, index, rel, stats, opts.progress, result.skipped) : addParts(repo, index, rel, subs, stats, opts.progress));
+      staged.push(whole ? addOne(repo, index, rel, stats, opts.progress, result.skipped, onDamaged) : addParts(repo, index, rel, subs, stats, opts.progress, onDamaged));
+    }
+    // Everything is in the cache now; the pointers that make it reachable come next (gc waits for this).
+    await failpoint('add.before-pointers');
+    for (const pointer of staged) {
+      const changed = writePointer(repo, pointer);
+      result.paths.push({ path: pointer.path, kind: pointer.kind, oid: pointer.oid, size: pointer.size, files: pointer.kind === 'dir' ? pointer.files : undefined, changed });
     }
     result.gitignoreChanged = ensureIgnored(repo.root, tracked);
     index.save();
@@ -81,7 +94,8 @@ async function addLocked(repo: Repo, targets: Target[], opts: AddOptions): Promi
   }
 }
 
-function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats, progress: Progress | undefined, skipped: AddResult['skipped']): AddedPath {
+/** Stores what the workspace holds at `rel` and returns its new pointer (written by the caller). */
+function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats, progress: Progress | undefined, skipped: AddResult['skipped'], onDamaged: (d: DamagedObject) => void): Pointer {
   const previous = readPreviousPointer(repo, rel);
   let prev: PreviousVersion | undefined;
   const previousVersion = () => (prev ??= readPreviousVersion(repo, rel, previous));
@@ -93,6 +107,7 @@ function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats,
     recordedX: (key) => previousVersion().xByKey.get(key),
     progress,
     stats,
+    onDamaged,
   });
   let pointer: Pointer;
   if (tree.kind === 'missing') throw new MlxError(E.PATH_NOT_FOUND, `${rel}: no such file or directory`);
@@ -108,8 +123,7 @@ function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats,
     const files = tree.entries.filter(isFileEntry);
     pointer = { version: POINTER_VERSION, path: rel, kind: 'dir', oid: manifestOid, size: files.reduce((n, f) => n + f.s, 0), files: files.length };
   }
-  const changed = writePointer(repo, { ...pointer, path: rel });
-  return { path: rel, kind: pointer.kind, oid: pointer.oid, size: pointer.size, files: pointer.kind === 'dir' ? pointer.files : undefined, changed };
+  return { ...pointer, path: rel };
 }
 
 /** The pointer being replaced; a damaged or conflicted one is simply overwritten by this add. */
@@ -127,7 +141,7 @@ function readPreviousPointer(repo: Repo, rel: string): Pointer | undefined {
  * replaced by what the workspace holds there. Files elsewhere in the directory keep their recorded
  * versions — whether or not they are in the workspace (a partial pull leaves most of them out).
  */
-function addParts(repo: Repo, index: StatIndex, rel: string, subs: string[], stats: WorkTreeStats, progress: Progress | undefined): AddedPath {
+function addParts(repo: Repo, index: StatIndex, rel: string, subs: string[], stats: WorkTreeStats, progress: Progress | undefined, onDamaged: (d: DamagedObject) => void): Pointer {
   const previous = readPreviousPointer(repo, rel);
   if (!previous || previous.kind !== 'dir' || !repo.store.has(previous.oid)) {
     throw new MlxError(E.OBJECT_MISSING, `cannot update part of ${rel}: its current manifest is not in the cache`, { hint: `mlx fetch ${rel} first, or add the whole directory` });
@@ -135,7 +149,8 @@ function addParts(repo: Repo, index: StatIndex, rel: string, subs: string[], sta
   let entries = parseManifest(repo.store.readBytes(previous.oid).toString('utf8'), previous.oid).entries;
   for (const sub of subs) {
     const recorded = new Map(entries.filter(isFileEntry).map((e) => [`${rel}/${e.p}`, e.x]));
-    const tree = readWorkTree(repo, index, `${rel}/${sub}`, { mode: 'store', progress, stats, candidate: (key) => index.candidate(key), recordedX: (key) => recorded.get(key) });
+    const previousOids = new Map(entries.filter(isFileEntry).map((e) => [`${rel}/${e.p}`, e.o]));
+    const tree = readWorkTree(repo, index, `${rel}/${sub}`, { mode: 'store', progress, stats, candidate: (key) => index.candidate(key) ?? previousOids.get(key), recordedX: (key) => recorded.get(key), onDamaged });
     if (tree.kind === 'missing' || tree.kind === 'dir-unchanged') throw new MlxError(E.PATH_NOT_FOUND, `${rel}/${sub}: no such file or directory`);
     entries = entries.filter((e) => e.p !== sub && !e.p.startsWith(`${sub}/`) && !sub.startsWith(`${e.p}/`));
     if (tree.kind === 'file') entries.push({ p: sub, o: tree.oid, s: tree.size, x: tree.x });
@@ -147,8 +162,7 @@ function addParts(repo: Repo, index: StatIndex, rel: string, subs: string[], sta
   const oid = repo.store.putBytes(Buffer.from(text));
   const files = entries.filter(isFileEntry);
   const pointer: Pointer = { version: POINTER_VERSION, path: rel, kind: 'dir', oid, size: files.reduce((n, f) => n + f.s, 0), files: files.length };
-  const changed = writePointer(repo, pointer);
-  return { path: rel, kind: 'dir', oid, size: pointer.size, files: pointer.files, changed };
+  return pointer;
 }
 
 /** Data already committed to git would stay in git: the user must take it out first, as with DVC. */

@@ -8,7 +8,8 @@ import { E, MlxError } from '../util/errors.js';
 import { lstatIfExists, processUmask } from '../util/fs.js';
 import { ensureIgnored } from './gitignore.js';
 import { isLinkedTo, materialize } from './link.js';
-import { acquireLock, sweepOrphans } from './lock.js';
+import { lockRepository } from './cache-lock.js';
+import { sweepOrphans } from './lock.js';
 import type { TrackedPath } from './pointers.js';
 import { absPath, type Repo } from './repo.js';
 import { scanTree, type FileStat, type Scanned } from './scan.js';
@@ -64,7 +65,7 @@ export async function checkout(repo: Repo, cwd: string, userPaths: string[], opt
  * leaves the work tree as it was.
  */
 export async function checkoutSelection(repo: Repo, selection: Selection[], opts: CheckoutOptions = {}, beforeApply?: () => void): Promise<CheckoutResult> {
-  const release = await acquireLock(repo.layout.lockFile, { onWait: opts.onLockWait });
+  const release = await lockRepository(repo, { onWait: opts.onLockWait });
   try {
     sweepOrphans(repo);
     const index = StatIndex.load(repo.layout.statIndexFile);

@@ -61,6 +61,17 @@ export async function acquireLock(lockFile: string, opts: LockOptions = {}): Pro
   }
 }
 
+/**
+ * Whether a lock file is held by a live process, without taking it: absent or stale (its process is
+ * gone, or it is unreadable and old) means free. A lock of another host counts as held.
+ */
+export function isLockHeld(lockFile: string): boolean {
+  if (!fs.existsSync(lockFile)) return false;
+  const owner = readOwner(lockFile);
+  if (owner) return !isStale(owner);
+  return fs.existsSync(lockFile) && !unreadableAndOld(lockFile);
+}
+
 function tryCreate(lockFile: string): boolean {
   const owner: LockOwner = { pid: process.pid, host: os.hostname(), started: Date.now() };
   try {

@@ -4,7 +4,9 @@ import { loadHasher, type HasherFactory } from '../hash/blake3.js';
 import { parseLinkTypes, type Config, type LinkType } from '../formats/config.js';
 import { ObjectStore } from '../store/object-store.js';
 import { E, MlxError } from '../util/errors.js';
+import { allowGroupWrites } from '../util/fs.js';
 import { isInside, toPosix } from '../util/paths.js';
+import { registerCacheUser } from './cache-users.js';
 import { loadConfig } from './config-file.js';
 import { layoutOf, MLX_DIR, type Layout } from './layout.js';
 
@@ -51,7 +53,11 @@ export async function openRepo(cwd: string): Promise<Repo> {
   const newHasher = await loadHasher();
   const cacheDir = config.cache?.dir ? path.resolve(layout.mlxDir, config.cache.dir) : layout.defaultCacheDir;
   const store = new ObjectStore(cacheDir, newHasher);
+  const shared = config.cache?.shared === 'group';
+  if (shared) allowGroupWrites();
   store.init();
+  if (shared) store.shareWithGroup();
+  registerCacheUser(store.root, root);
   return {
     layout,
     root,

@@ -39,25 +39,35 @@ export function runObjects(repo: Repo, lock: RunLock | undefined, where: string)
   return out;
 }
 
-/** The work tree's mlx.lock, or undefined (missing or unreadable: its runs protect nothing). */
-export function workTreeRunLock(repo: Repo): RunLock | undefined {
+/**
+ * The work tree's mlx.lock, or undefined when there is none. A malformed one is undefined too unless
+ * `strict`: push then simply sends no run objects, but gc must refuse, since it would forget the runs.
+ */
+export function workTreeRunLock(repo: Repo, opts: { strict?: boolean } = {}): RunLock | undefined {
   const text = readFileIfExists(path.join(repo.root, RUN_LOCK_FILE));
   if (text === undefined) return undefined;
   try {
     return parseRunLock(text, RUN_LOCK_FILE);
   } catch (err) {
-    if (err instanceof MlxError) return undefined;
-    throw err;
+    if (!(err instanceof MlxError)) throw err;
+    if (opts.strict) throw unreadableRunLock(err, 'in the work tree');
+    return undefined;
   }
 }
 
-export async function runLockAt(git: GitRepo, commit: string): Promise<RunLock | undefined> {
+/** A commit's mlx.lock (undefined when it has none). A malformed one throws unless `lenient`. */
+export async function runLockAt(git: GitRepo, commit: string, opts: { lenient?: boolean } = {}): Promise<RunLock | undefined> {
   const bytes = await readFileAt(git, commit, RUN_LOCK_FILE);
   if (!bytes) return undefined;
   try {
     return parseRunLock(bytes.toString('utf8'), `${RUN_LOCK_FILE}@${commit.slice(0, 8)}`);
   } catch (err) {
-    if (err instanceof MlxError) return undefined;
-    throw err;
+    if (!(err instanceof MlxError)) throw err;
+    if (opts.lenient) return undefined;
+    throw unreadableRunLock(err, `at commit ${commit.slice(0, 12)}`, ' (or --force to collect without its runs)');
   }
+}
+
+function unreadableRunLock(err: MlxError, where: string, orForce = ''): MlxError {
+  return new MlxError(err.code, `${err.message} ${where} — gc keeps the runs it records and cannot read it${orForce}`, { hint: err.hint, data: err.data });
 }

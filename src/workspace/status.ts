@@ -3,6 +3,7 @@ import { hashBytes } from '../hash/hash-file.js';
 import { isFileEntry, parseManifest, serializeManifest, type ManifestEntry } from '../formats/manifest.js';
 import { isExecutable, pointerSizeMismatch, POINTER_SUFFIX } from '../formats/pointer.js';
 import { E, MlxError } from '../util/errors.js';
+import { DAMAGE_HINT, describeDamage, type DamagedObject } from './linked-damage.js';
 import { acquireLock } from './lock.js';
 import { findPointers, readPointer, type TrackedPath } from './pointers.js';
 import type { Repo } from './repo.js';
@@ -70,17 +71,27 @@ function selected(repo: Repo, cwd: string, userPaths: string[]) {
 function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, stats: WorkTreeStats, problems: StatusResult['problems'], progress?: Progress): PathStatus {
   const p = t.pointer;
   // The recorded executable bits matter only for files that are cache objects themselves (link caches).
-  let recorded: Map<string, boolean> | undefined;
-  const recordedX = (key: string) => {
+  // The recorded oids name the object a linked workspace file was, to see an in-place edit of it.
+  let recorded: Map<string, { x: boolean; o?: Oid }> | undefined;
+  const recordedEntry = (key: string) => {
     if (!recorded) {
-      recorded = new Map([[t.path, isExecutable(p)]]);
+      recorded = new Map([[t.path, { x: isExecutable(p), o: p.kind === 'file' ? p.oid : undefined }]]);
       if (p.kind === 'dir' && repo.store.has(p.oid)) {
-        for (const e of parseManifest(repo.store.readBytes(p.oid).toString('utf8'), p.oid).entries) if (isFileEntry(e)) recorded.set(`${t.path}/${e.p}`, e.x);
+        for (const e of parseManifest(repo.store.readBytes(p.oid).toString('utf8'), p.oid).entries) if (isFileEntry(e)) recorded.set(`${t.path}/${e.p}`, { x: e.x, o: e.o });
       }
     }
     return recorded.get(key);
   };
-  const work = readWorkTree(repo, index, t.path, { mode: 'hash', stats, progress, expectOid: p.kind === 'dir' ? p.oid : undefined, recordedX });
+  const onDamaged = (d: DamagedObject) => problems.push({ pointer: t.path + POINTER_SUFFIX, code: E.OBJECT_CORRUPT, message: describeDamage(d), hint: DAMAGE_HINT });
+  const work = readWorkTree(repo, index, t.path, {
+    mode: 'hash',
+    stats,
+    progress,
+    expectOid: p.kind === 'dir' ? p.oid : undefined,
+    recordedX: (key) => recordedEntry(key)?.x,
+    candidate: (key) => recordedEntry(key)?.o,
+    onDamaged,
+  });
   // Unchanged since it last matched this manifest: clean; the manifest's presence stands for the cache.
   if (work.kind === 'dir-unchanged') return { path: t.path, kind: 'dir', state: 'clean', cache: repo.store.has(p.oid) ? 'ok' : 'missing' };
   if (p.kind === 'file') {

@@ -6,6 +6,7 @@ import type { FileEntry, ManifestEntry } from '../formats/manifest.js';
 import { E, MlxError } from '../util/errors.js';
 import { lstatIfExists } from '../util/fs.js';
 import { scanTree, type FileStat, type Scanned } from './scan.js';
+import { damagedLinkTarget, quarantineLinked, type DamagedObject } from './linked-damage.js';
 import { isTrusted, type StatIndex } from './stat-index.js';
 import { absPath, type Repo } from './repo.js';
 
@@ -43,6 +44,8 @@ export interface ReadOptions {
   recordedX?: (key: string) => boolean | undefined;
   progress?: Progress;
   stats?: WorkTreeStats;
+  /** Called for a cache object found changed through a linked workspace file (it is quarantined). */
+  onDamaged?: (d: DamagedObject) => void;
 }
 
 /** Files at least this large are hashed before copying when a candidate oid is already stored. */
@@ -160,6 +163,14 @@ function fileEntries(repo: Repo, index: StatIndex, files: PendingFile[], opts: R
     let oid = known[i];
     if (!oid || absent.has(oid)) {
       oid = hashOrImport(repo, f, opts);
+      // A changed file that is itself a cache object (hard link, symlink) changed that object.
+      if (f.linked || f.stat.nlink > 1) {
+        const damaged = damagedLinkTarget(repo, f, oid, [index.candidate(f.key), opts.candidate?.(f.key)]);
+        if (damaged) {
+          const d = quarantineLinked(repo, f, damaged, oid);
+          opts.onDamaged?.(d);
+        }
+      }
       const hashedAt = Date.now();
       index.record(f.key, f.stat, oid, hashedAt);
       if (!isTrusted({ mtimeMs: f.stat.mtimeMs, hashedAt })) allTrusted = false;

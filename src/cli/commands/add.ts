@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { add } from '../../workspace/add.js';
+import { DAMAGE_HINT, describeDamage } from '../../workspace/linked-damage.js';
 import { openRepo } from '../../workspace/repo.js';
 import { formatBytes, type Output } from '../output.js';
 import { withProgress } from '../progress.js';
@@ -8,6 +9,7 @@ export async function run(out: Output, paths: string[]): Promise<void> {
   const repo = await openRepo(out.cwd);
   const res = await withProgress(out, 'adding', (progress) => add(repo, out.cwd, paths, { progress, onLockWait: (o) => out.info(`waiting for another mlx process (pid ${o.pid}) to finish...`) }));
   for (const s of res.skipped) out.warn(`skipped ${s.path}: ${s.why}`);
+  for (const d of res.damaged) out.warn(`${describeDamage(d)} (${DAMAGE_HINT})`);
   out.result(res, () => [
     ...res.paths.map((p) => `${p.changed ? 'added' : 'unchanged'}  ${p.path}  (${p.kind === 'dir' ? `${p.files} files, ` : ''}${formatBytes(p.size)})`),
     ...(res.paths.some((p) => p.changed)

@@ -64,6 +64,6 @@ export async function run(out: Output, flags: GcFlags): Promise<void> {
   }
   const res = await gc(repo, opts);
   out.result(res, () => [
-    `${res.dryRun ? 'would remove' : 'removed'} ${res.removedObjects} object(s), ${formatBytes(res.removedBytes)}; kept ${res.keptObjects} (the work tree and ${res.commits} commit(s))`,
+    `${res.dryRun ? 'would remove' : 'removed'} ${res.removedObjects} object(s), ${formatBytes(res.removedBytes)}; kept ${res.keptObjects} (the work tree and ${res.commits} commit(s)${res.repositories ? `, and what ${res.repositories} other repositor${res.repositories === 1 ? 'y' : 'ies'} sharing the cache need` : ''})`,
   ]);
 }
