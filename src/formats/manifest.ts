@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isOid, type Oid } from '../hash/oid.js';
 import { E, MlxError } from '../util/errors.js';
-import { assertSafeRelPath, compareUtf8 } from '../util/paths.js';
+import { compareUtf8, pathRefusal } from '../util/paths.js';
 import { parseJsonWith } from './zod-error.js';
 
 export const MANIFEST_VERSION = 1;
@@ -17,7 +17,7 @@ export type ManifestEntry = FileEntry | LinkEntry | DirEntry;
 export interface Manifest { v: 1; entries: ManifestEntry[] }
 
 const EntrySchema = z.union([
-  z.strictObject({ p: z.string(), o: z.string().refine(isOid, 'expected an object id'), s: z.number().int().nonnegative(), x: z.boolean() }),
+  z.strictObject({ p: z.string(), o: z.string().refine(isOid, 'expected an object id'), s: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), x: z.boolean() }),
   z.strictObject({ p: z.string(), t: z.literal('l'), l: z.string().min(1) }),
   z.strictObject({ p: z.string(), t: z.literal('d') }),
 ]);
@@ -48,11 +48,8 @@ export function parseManifest(text: string, source: string): Manifest {
   const entries = parseJsonWith(ManifestSchema, text, (why) => badManifest(source, why)).entries as ManifestEntry[];
   const kinds = new Map<string, 'f' | 'l' | 'd'>();
   for (const e of entries) {
-    try {
-      assertSafeRelPath(e.p, 'entry path');
-    } catch (err) {
-      throw badManifest(source, (err as Error).message);
-    }
+    const why = pathRefusal(e.p, 'entry');
+    if (why !== undefined) throw new MlxError(E.BAD_PATH, `refusing directory manifest ${source}: entry path ${JSON.stringify(e.p)} ${why}`, { data: { manifest: source, path: e.p, rule: why } });
     if (kinds.has(e.p)) throw badManifest(source, `path ${JSON.stringify(e.p)} appears twice`);
     kinds.set(e.p, isFileEntry(e) ? 'f' : e.t);
   }

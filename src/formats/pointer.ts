@@ -2,7 +2,7 @@ import { z } from 'zod';
 import YAML from 'yaml';
 import { isOid } from '../hash/oid.js';
 import { E, MlxError } from '../util/errors.js';
-import { assertSafeRelPath } from '../util/paths.js';
+import { pathRefusal, printable } from '../util/paths.js';
 import { describeZodError } from './zod-error.js';
 
 /** The suffix of pointer files: `data/train` is tracked by `data/train.mlx`. */
@@ -11,7 +11,7 @@ export const POINTER_VERSION = 1;
 const HEADER = '# mlx pointer — do not edit by hand\n';
 
 const oidSchema = z.string().refine(isOid, 'expected an object id b3:<64 hex>');
-const nonNegInt = z.number().int().nonnegative();
+const nonNegInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
 export const PointerSchema = z.discriminatedUnion('kind', [
   z.strictObject({
@@ -97,12 +97,26 @@ export function parsePointer(text: string, source: string): Pointer {
   }
   const parsed = PointerSchema.safeParse(raw);
   if (!parsed.success) throw badPointer(source, describeZodError(parsed.error));
-  try {
-    assertSafeRelPath(parsed.data.path, 'path');
-  } catch (err) {
-    throw badPointer(source, (err as Error).message);
-  }
+  const why = pathRefusal(parsed.data.path, 'tracked');
+  if (why !== undefined) throw refusedPointer(source, `its path field ${JSON.stringify(parsed.data.path)} ${why}`, parsed.data.path, why);
   return parsed.data;
+}
+
+/**
+ * Throws `E.BAD_PATH` unless mlx may write the tracked path `rel` that the pointer file `source` (at
+ * `<rel>.mlx`) stands for: the path rule (spec/paths.md) holds wherever the pointer was read from, the
+ * work tree or a git revision, and no option overrides it.
+ */
+export function assertTrackedPath(rel: string, source = rel + POINTER_SUFFIX): void {
+  const why = pathRefusal(rel, 'tracked');
+  if (why !== undefined) throw refusedPointer(source, `the path it tracks, ${JSON.stringify(rel)}, ${why}`, rel, why);
+}
+
+function refusedPointer(source: string, why: string, rel: string, rule: string): MlxError {
+  return new MlxError(E.BAD_PATH, `refusing pointer file ${printable(source)}: ${why}`, {
+    hint: 'remove that pointer file (git rm it); mlx does not write such a path',
+    data: { pointer: source, path: rel, rule },
+  });
 }
 
 function badPointer(source: string, why: string): MlxError {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { parsePointer, POINTER_SUFFIX, type Pointer } from '../formats/pointer.js';
+import { assertTrackedPath, parsePointer, POINTER_SUFFIX, type Pointer } from '../formats/pointer.js';
 import { E, MlxError } from '../util/errors.js';
 
 type Git = typeof import('isomorphic-git');
@@ -105,18 +105,21 @@ function unknownRevision(rev: string, why: string): MlxError {
  * Every pointer file committed at `commit`, read from git objects without touching the work tree.
  * Malformed pointers are returned as problems, not thrown, so one bad file does not hide the rest.
  */
-export async function pointersAt(repo: GitRepo, commit: string): Promise<{ tracked: CommittedPointer[]; problems: { pointer: string; message: string }[] }> {
+export async function pointersAt(repo: GitRepo, commit: string): Promise<{ tracked: CommittedPointer[]; problems: { pointer: string; code: string; message: string; hint?: string }[] }> {
   const g = await git();
   const files = await filesAt(repo, commit, (p) => p.endsWith(POINTER_SUFFIX) && p.length > POINTER_SUFFIX.length);
   const tracked: CommittedPointer[] = [];
-  const problems: { pointer: string; message: string }[] = [];
+  const problems: { pointer: string; code: string; message: string; hint?: string }[] = [];
   for (const { path: file, oid } of files) {
-    const { blob } = await g.readBlob({ fs, dir: repo.dir, oid, cache: repo.cache });
+    const source = `${file}@${commit.slice(0, 8)}`;
     try {
-      tracked.push({ path: file.slice(0, -POINTER_SUFFIX.length), pointer: parsePointer(Buffer.from(blob).toString('utf8'), `${file}@${commit.slice(0, 8)}`) });
+      const rel = file.slice(0, -POINTER_SUFFIX.length);
+      assertTrackedPath(rel, source);
+      const { blob } = await g.readBlob({ fs, dir: repo.dir, oid, cache: repo.cache });
+      tracked.push({ path: rel, pointer: parsePointer(Buffer.from(blob).toString('utf8'), source) });
     } catch (err) {
       if (!(err instanceof MlxError)) throw err;
-      problems.push({ pointer: file, message: err.message });
+      problems.push({ pointer: file, code: err.code, message: err.message, hint: err.hint });
     }
   }
   return { tracked, problems };

@@ -31,6 +31,8 @@ export class ObjectStore {
   private readonly knownFanout = new Set<string>();
   /** Objects this process wrote from bytes it hashed itself: a copy of them needs no second hash. */
   private readonly writtenHere = new Set<Oid>();
+  /** Sizes of the objects in `writtenHere`, so checking them against a manifest costs no stat. */
+  private readonly writtenSizes = new Map<Oid, number>();
 
   constructor(readonly root: string, private readonly newHasher: HasherFactory) {
     this.objectsDir = path.join(root, 'objects');
@@ -76,6 +78,8 @@ export class ObjectStore {
 
   /** The size in bytes of a stored object, or undefined when it is not in the store. */
   sizeOf(oid: Oid): number | undefined {
+    const known = this.writtenSizes.get(oid);
+    if (known !== undefined) return known;
     try {
       return fs.statSync(this.pathOf(oid)).size;
     } catch (err) {
@@ -123,6 +127,7 @@ export class ObjectStore {
     if (actual !== expected) throw corruptDownload(expected, source);
     this.writeObject(expected, data);
     this.writtenHere.add(expected);
+    this.writtenSizes.set(expected, data.length);
   }
 
   /** Writes bytes already hashed to `oid` through a temp file and an atomic rename. */
@@ -157,8 +162,10 @@ export class ObjectStore {
       }
       if (actual !== expected) throw corruptDownload(expected, source);
       fs.chmodSync(tmp, OBJECT_MODE);
+      const size = fs.statSync(tmp).size;
       this.moveIntoPlace(tmp, expected);
       this.writtenHere.add(expected);
+      this.writtenSizes.set(expected, size);
     } finally {
       fs.rmSync(tmp, { force: true });
     }
@@ -244,8 +251,8 @@ export class ObjectStore {
     if (!this.writtenHere.has(oid)) this.verify(oid);
   }
 
-  /** Re-hashes an object; a mismatch quarantines it and throws OBJECT_CORRUPT. */
-  verify(oid: Oid, onProgress?: (bytes: number) => void): void {
+  /** Re-hashes an object and returns its size; a mismatch quarantines it and throws OBJECT_CORRUPT. */
+  verify(oid: Oid, onProgress?: (bytes: number) => void): number {
     let fd: number;
     try {
       fd = fs.openSync(this.pathOf(oid), 'r');
@@ -253,13 +260,14 @@ export class ObjectStore {
       if (isErrno(err, 'ENOENT')) throw missingObject(oid);
       throw err;
     }
-    let actual: Oid;
+    let actual: { oid: Oid; size: number };
     try {
-      actual = hashFd(this.newHasher, fd, undefined, onProgress).oid;
+      actual = hashFd(this.newHasher, fd, undefined, onProgress);
     } finally {
       fs.closeSync(fd);
     }
-    if (actual !== oid) throw this.corrupt(oid);
+    if (actual.oid !== oid) throw this.corrupt(oid);
+    return actual.size;
   }
 
   /** Every oid in the store (for doctor, gc and verify). */

@@ -29,6 +29,8 @@ export const E = {
   BAD_STATE: 'EBADSTATE',
   OBJECT_MISSING: 'EOBJECTMISSING',
   OBJECT_CORRUPT: 'EOBJECTCORRUPT',
+  /** An object's size differs from what its pointer or manifest entry says: it is damaged. */
+  SIZE_MISMATCH: 'ESIZEMISMATCH',
   OVERLAP: 'EOVERLAP',
   LOCAL_CHANGES: 'ELOCALCHANGES',
   LOCKED: 'ELOCKED',

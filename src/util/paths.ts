@@ -2,23 +2,83 @@ import path from 'node:path';
 import { E, MlxError } from './errors.js';
 
 /**
- * Validates a relative, `/`-separated path as stored in pointers, manifests and the stat index.
- * Rejects absolute paths, `.`/`..`/empty segments and NUL, so a crafted file can never address
- * anything outside the directory it is resolved against.
+ * What a path names, for the one rule that decides whether mlx may write it (spec/paths.md):
+ * `entry` is a path inside a tracked directory (a manifest entry), relative to that directory;
+ * `tracked` is a repository-relative tracked path, which mlx also writes to the root `.gitignore`.
  */
-export function assertSafeRelPath(p: string, what = 'path'): string {
-  if (typeof p !== 'string' || p.length === 0) throw badPath(p, what, 'is empty');
-  if (p.includes('\0')) throw badPath(p, what, 'contains a NUL byte');
-  if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) throw badPath(p, what, 'is absolute');
-  for (const seg of p.split('/')) {
-    if (seg === '' ) throw badPath(p, what, 'has an empty segment');
-    if (seg === '.' || seg === '..') throw badPath(p, what, `contains '${seg}'`);
+export type PathScope = 'entry' | 'tracked';
+
+/** Code points HFS+ ignores when it compares names, so `.g\u200cit` is `.git` there (as git checks). */
+const HFS_IGNORABLE = /[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g;
+
+/**
+ * The name a file system with case folding, NTFS or HFS+ semantics may treat `seg` as: HFS+ ignorable
+ * code points removed, ASCII letters lowered, an NTFS stream suffix (`name:stream`) and trailing dots
+ * and spaces dropped. Only what is needed to recognise `.git` and `.mlx` in disguise.
+ */
+function foldedName(seg: string): string {
+  let s = seg;
+  if (/[^\x00-\x7f]/.test(s)) s = s.replace(HFS_IGNORABLE, '');
+  s = s.toLowerCase();
+  const colon = s.indexOf(':');
+  if (colon !== -1) s = s.slice(0, colon);
+  return s.replace(/[. ]+$/, '');
+}
+
+/**
+ * Whether a file system may take `seg` (one path component) for `.<name>`: `.git`, `.GIT`, `.git.`,
+ * `.git ` and `.git::$INDEX_ALLOCATION` (NTFS), `git~1` (the NTFS short name), `.g\u200cit` (HFS+).
+ * Backslashes separate names on NTFS, so each backslash-separated part counts too.
+ */
+export function isDotName(seg: string, name: 'git' | 'mlx'): boolean {
+  const c = seg.charCodeAt(0);
+  // Fast path: a disguised `.git` starts with '.', 'g'/'G' (the short name), or an ignorable code point.
+  if (c !== 0x2e && c !== 0x67 && c !== 0x47 && c !== 0x6d && c !== 0x4d && c < 0x200c && !seg.includes('\\')) return false;
+  for (const part of seg.split('\\')) {
+    const f = foldedName(part);
+    if (f === `.${name}` || f === `${name}~1`) return true;
   }
+  return false;
+}
+
+/**
+ * Why mlx may not write the `/`-separated relative path `p`, or undefined when it may. The one rule for
+ * every path a pointer, manifest or user names (spec/paths.md): not empty, no NUL, not absolute, no
+ * empty, `.` or `..` components, no component any file system may take for `.git`; for a tracked path
+ * also not inside `.mlx` (in any disguise) and no line break, which no `.gitignore` line can match.
+ */
+export function pathRefusal(p: string, scope: PathScope = 'entry'): string | undefined {
+  if (typeof p !== 'string' || p.length === 0) return 'is empty';
+  if (p.includes('\0')) return 'contains a NUL byte';
+  if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) return 'is absolute';
+  if (process.platform === 'win32' && /[\\:]/.test(p)) return 'contains a backslash or colon, which Windows reads as a separator or stream';
+  const segs = p.split('/');
+  for (const seg of segs) {
+    if (seg === '') return 'has an empty component';
+    if (seg === '.' || seg === '..') return `contains '${seg}'`;
+    if (isDotName(seg, 'git')) return `has the component ${JSON.stringify(seg)}, which git treats as .git: mlx never writes into a git directory`;
+  }
+  if (scope === 'tracked') {
+    if (isDotName(segs[0]!, 'mlx')) return `lies inside ${JSON.stringify(segs[0])}, mlx's own directory`;
+    if (/[\r\n]/.test(p)) return 'contains a line break, which no .gitignore entry can match';
+  }
+  return undefined;
+}
+
+/**
+ * Throws `E.BAD_PATH` (naming the path and the rule it breaks) unless `pathRefusal` accepts `p`.
+ * No option overrides this: a crafted pointer or manifest can never make mlx write into `.git`,
+ * `.mlx` or outside the directory a path is resolved against.
+ */
+export function assertSafeRelPath(p: string, what = 'path', scope: PathScope = 'entry'): string {
+  const why = pathRefusal(p, scope);
+  if (why !== undefined) throw new MlxError(E.BAD_PATH, `${what} ${JSON.stringify(p)} ${why}`, { data: { path: p, rule: why } });
   return p;
 }
 
-function badPath(p: string, what: string, why: string): MlxError {
-  return new MlxError(E.BAD_PATH, `${what} ${JSON.stringify(p)} ${why}`, { data: { path: p } });
+/** A name as it can be shown on one line: quoted as JSON when it holds control characters (a newline). */
+export function printable(name: string): string {
+  return /[\x00-\x1f\x7f]/.test(name) ? JSON.stringify(name) : name;
 }
 
 /** Converts a platform path to the `/`-separated form used in every file mlx writes. */

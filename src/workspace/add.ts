@@ -4,6 +4,7 @@ import { isExecutable, POINTER_SUFFIX, POINTER_VERSION, type Pointer } from '../
 import { E, MlxError } from '../util/errors.js';
 import { failpoint } from '../util/failpoint.js';
 import { lstatIfExists } from '../util/fs.js';
+import { assertSafeRelPath } from '../util/paths.js';
 import { checkout } from './checkout.js';
 import { indexedPaths, openGit } from '../git/history.js';
 import { ensureIgnored } from './gitignore.js';
@@ -51,6 +52,9 @@ export async function add(repo: Repo, cwd: string, userPaths: string[], opts: Ad
   if (userPaths.length === 0) throw new MlxError(E.USAGE, 'name at least one path to add');
   const targets = resolveTargets(repo, cwd, userPaths);
   for (const t of targets) {
+    // The path rule (spec/paths.md) before anything is stored: what could not be checked out is not added.
+    if (t.sub === undefined) assertSafeRelPath(t.tracked, 'path', 'tracked');
+    else assertSafeRelPath(t.sub, `path inside ${t.tracked}:`);
     const rel = t.sub === undefined ? t.tracked : `${t.tracked}/${t.sub}`;
     if (!lstatIfExists(absPath(repo, rel))) throw new MlxError(E.PATH_NOT_FOUND, `${rel}: no such file or directory`, { data: { path: rel } });
   }
@@ -131,7 +135,8 @@ function readPreviousPointer(repo: Repo, rel: string): Pointer | undefined {
   try {
     return readPointer(repo, rel)?.pointer;
   } catch (err) {
-    if (err instanceof MlxError && err.code === E.BAD_POINTER) return undefined;
+    // Its location passed the path rule in add; a bad path field is rewritten like any damage.
+    if (err instanceof MlxError && (err.code === E.BAD_POINTER || err.code === E.BAD_PATH)) return undefined;
     throw err;
   }
 }

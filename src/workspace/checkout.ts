@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Oid } from '../hash/oid.js';
 import { hashFileSync } from '../hash/hash-file.js';
 import { isFileEntry, parseManifest, type FileEntry, type ManifestEntry } from '../formats/manifest.js';
-import { isExecutable } from '../formats/pointer.js';
+import { isExecutable, pointerSizeMismatch, POINTER_SUFFIX } from '../formats/pointer.js';
 import { E, MlxError } from '../util/errors.js';
 import { lstatIfExists, processUmask } from '../util/fs.js';
 import { ensureIgnored } from './gitignore.js';
@@ -86,6 +86,8 @@ export async function checkoutSelection(repo: Repo, selection: Selection[], opts
         data: { oids: [...missing] },
       });
     }
+    const damaged = wrongSize(repo, plans);
+    if (damaged) throw damaged;
     opts.progress?.({
       totalFiles: plans.reduce((n, p) => n + p.writes.length, 0),
       totalBytes: plans.reduce((n, p) => n + p.writes.reduce((m, w) => m + w.s, 0), 0),
@@ -107,11 +109,58 @@ function desiredEntries(repo: Repo, t: TrackedPath): ManifestEntry[] {
   if (!repo.store.has(p.oid)) {
     throw new MlxError(E.OBJECT_MISSING, `the manifest of ${t.path} (${p.oid}) is not in the cache`, { hint: 'fetch it with mlx pull', data: { oid: p.oid } });
   }
-  return parseManifest(repo.store.readBytes(p.oid).toString('utf8'), `${p.oid} (${t.path})`).entries;
+  const entries = parseManifest(repo.store.readBytes(p.oid).toString('utf8'), `${p.oid} (${t.path})`).entries;
+  const files = entries.filter(isFileEntry);
+  const why = pointerSizeMismatch(p, files.reduce((n, f) => n + f.s, 0), files.length);
+  if (why !== undefined) throw new MlxError(E.SIZE_MISMATCH, `pointer ${t.path}${POINTER_SUFFIX} ${why}; nothing was written`, { hint: SIZE_HINT, data: { path: t.path } });
+  return entries;
+}
+
+const SIZE_HINT = 'restore the pointer from git (git checkout -- <file>.mlx), or re-add the original data';
+
+/**
+ * Sizes are part of an object's identity: an object to be written whose size differs from what its
+ * pointer or manifest entry says is damaged (or the record is), and checkout refuses before it writes
+ * anything. One stat per object written, none for objects this process fetched (their size is known).
+ */
+function wrongSize(repo: Repo, plans: Plan[]): MlxError | undefined {
+  for (const plan of plans) {
+    for (const w of plan.writes) {
+      const actual = repo.store.sizeOf(w.o);
+      if (actual === undefined || actual === w.s) continue;
+      const t = plan.tracked;
+      const where = t.pointer.kind === 'file' ? `pointer ${t.path}${POINTER_SUFFIX}` : `the manifest of ${t.path} (entry ${JSON.stringify(w.p)})`;
+      return new MlxError(E.SIZE_MISMATCH, `${where} says ${w.s} bytes, but object ${w.o} has ${actual}: refusing damaged data; nothing was written`, {
+        hint: SIZE_HINT,
+        data: { path: w.p === '' ? t.path : `${t.path}/${w.p}`, oid: w.o, expected: w.s, actual },
+      });
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Refuses a tracked path whose parent folders in the work tree are not all real directories (a
+ * symlink committed to git, or one a manifest created): a write through it could land anywhere,
+ * `.git` included. Folders that do not exist yet are created by checkout itself.
+ */
+function assertRealParents(repo: Repo, rel: string): void {
+  const segs = rel.split('/');
+  let cur = repo.root;
+  for (let i = 0; i < segs.length - 1; i++) {
+    cur = path.join(cur, segs[i]!);
+    const st = lstatIfExists(cur);
+    if (!st) return;
+    if (!st.isDirectory()) {
+      const what = st.isSymbolicLink() ? 'a symbolic link' : 'not a directory';
+      throw new MlxError(E.BAD_PATH, `cannot check out ${rel}: ${segs.slice(0, i + 1).join('/')} is ${what}, and mlx never writes through one`, { data: { path: rel } });
+    }
+  }
 }
 
 /** Paths are relative to the tracked root; '' is the root itself (a tracked file). */
 function plan(repo: Repo, index: StatIndex, tracked: TrackedPath, sub: string | undefined, force: boolean): Plan {
+  assertRealParents(repo, tracked.path);
   const rootAbs = absPath(repo, tracked.path);
   const inScope = (p: string) => sub === undefined || p === sub || p.startsWith(`${sub}/`);
   const all = desiredEntries(repo, tracked);
@@ -219,7 +268,7 @@ function apply(repo: Repo, index: StatIndex, plan: Plan, progress?: Progress): C
   const keyOf = (p: string) => (p === '' ? rel : `${rel}/${p}`);
   for (const p of plan.removeFiles) fs.rmSync(absOf(p), { force: true });
   for (const p of plan.removeDirs) fs.rmSync(absOf(p), { recursive: true, force: true });
-  fs.mkdirSync(path.dirname(rootAbs), { recursive: true });
+  makeDirUnder(repo.root, rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '');
   if (plan.tracked.pointer.kind === 'dir') makeDirUnder(rootAbs, '');
   for (const p of plan.makeDirs) makeDirUnder(rootAbs, p);
   fs.mkdirSync(repo.layout.tmpDir, { recursive: true });

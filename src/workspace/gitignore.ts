@@ -1,8 +1,11 @@
 import path from 'node:path';
 import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
+import { assertSafeRelPath } from '../util/paths.js';
 
 /** Escapes a path for a .gitignore line so it matches exactly this path and nothing else. */
 export function gitignorePattern(rel: string): string {
+  // git strips a line's trailing CR, and a newline ends the line: no pattern can match such a name.
+  if (/[\r\n]/.test(rel)) assertSafeRelPath(rel, 'tracked path', 'tracked');
   let p = rel.replace(/[\\*?[\]!#]/g, (c) => `\\${c}`);
   p = p.replace(/ $/, '\\ ');
   return `/${p}`;
@@ -31,6 +34,6 @@ export function ignoredByMlx(root: string): (rel: string) => boolean {
   let lines: Set<string> | undefined;
   return (rel) => {
     lines ??= new Set((readFileIfExists(path.join(root, '.gitignore')) ?? '').split('\n').map((l) => l.replace(/\r$/, '')));
-    return lines.has(gitignorePattern(rel));
+    return !/[\r\n]/.test(rel) && lines.has(gitignorePattern(rel));
   };
 }

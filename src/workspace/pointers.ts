@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { isPointerText, parsePointer, serializePointer, POINTER_SUFFIX, type Pointer } from '../formats/pointer.js';
+import { assertTrackedPath, isPointerText, parsePointer, serializePointer, POINTER_SUFFIX, type Pointer } from '../formats/pointer.js';
 import { isErrno, MlxError } from '../util/errors.js';
 import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
-import { compareUtf8 } from '../util/paths.js';
+import { compareUtf8, isDotName } from '../util/paths.js';
 import { ignoredByMlx } from './gitignore.js';
 import { MLX_DIR } from './layout.js';
 import { absPath, type Repo } from './repo.js';
@@ -38,6 +38,7 @@ export function readPointer(repo: Repo, rel: string, ignored?: IgnoredByMlx): Tr
   const pointerFile = pointerFileOf(repo, rel);
   const text = readFileIfExists(pointerFile);
   if (text === undefined || !isOurs(repo, rel, text, ignored)) return undefined;
+  assertTrackedPath(rel);
   return { path: rel, pointerFile, pointer: parsePointer(text, rel + POINTER_SUFFIX) };
 }
 
@@ -109,7 +110,8 @@ export function findPointers(repo: Repo): PointerScan {
     for (const d of names) {
       const rel = relDir === '' ? d.name : `${relDir}/${d.name}`;
       if (d.isDirectory()) {
-        if (d.name === '.git' || d.name === 'node_modules' || (relDir === '' && d.name === MLX_DIR)) continue;
+        // Whatever a file system may take for .git or .mlx holds no pointers mlx would act on.
+        if (isDotName(d.name, 'git') || d.name === 'node_modules' || (relDir === '' && (d.name === MLX_DIR || isDotName(d.name, 'mlx')))) continue;
         if (pointerNames.has(d.name + POINTER_SUFFIX) && hasPointer(repo, rel, ignored)) continue; // tracked data: its pointer says what it holds
         walk(path.join(absDir, d.name), rel);
       } else if (pointerNames.has(d.name)) {

@@ -5,7 +5,7 @@ import { parseLinkTypes, type Config, type LinkType } from '../formats/config.js
 import { ObjectStore } from '../store/object-store.js';
 import { E, MlxError } from '../util/errors.js';
 import { allowGroupWrites } from '../util/fs.js';
-import { isInside, toPosix } from '../util/paths.js';
+import { isDotName, isInside, toPosix } from '../util/paths.js';
 import { registerCacheUser } from './cache-users.js';
 import { loadConfig } from './config-file.js';
 import { layoutOf, MLX_DIR, type Layout } from './layout.js';
@@ -96,8 +96,8 @@ export function toRepoPath(repo: Repo, cwd: string, userPath: string): string {
     throw new MlxError(E.BAD_PATH, `path ${JSON.stringify(userPath)} is outside the repository ${repo.root}`, { data: { path: userPath } });
   }
   const rel = toPosix(path.relative(repo.root, resolved));
-  const first = rel.split('/')[0];
-  if (first === '.git' || first === MLX_DIR) {
+  const first = rel.split('/')[0]!;
+  if (isDotName(first, 'git') || first === MLX_DIR || isDotName(first, 'mlx')) {
     throw new MlxError(E.BAD_PATH, `path ${JSON.stringify(userPath)} is inside ${first}/, which mlx does not track`, { data: { path: userPath } });
   }
   return rel;

@@ -30,7 +30,7 @@ export async function pointerSet(repo: Repo, rev: string, git: GitRepo = openGit
   }
   const commit = await resolveRevision(git, rev);
   const { tracked, problems } = await pointersAt(git, commit);
-  if (problems.length) throw new MlxError(E.BAD_POINTER, problems[0]!.message);
+  if (problems.length) throw new MlxError(problems[0]!.code, problems[0]!.message, { hint: problems[0]!.hint });
   return { label: rev, commit, pointers: new Map(tracked.map((t) => [t.path, t.pointer])) };
 }
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { compareUtf8 } from '../util/paths.js';
+import { compareUtf8, isDotName } from '../util/paths.js';
 
 /**
  * The fields of a file's stat that mlx uses. A walk keeps this small record, not the `fs.Stats`
@@ -27,7 +27,8 @@ export interface ScanResult {
 
 /**
  * Walks a directory synchronously (faster than promises for many small files), without following
- * symlinks. Nested `.git` folders are skipped: they belong to another repository.
+ * symlinks. Nested `.git` folders and files (and names git takes for `.git`) are skipped: they belong
+ * to another repository.
  */
 export function scanTree(absRoot: string): ScanResult {
   const entries: Scanned[] = [];
@@ -41,11 +42,13 @@ export function scanTree(absRoot: string): ScanResult {
     for (const d of names) {
       const rel = relDir === '' ? d.name : `${relDir}/${d.name}`;
       const abs = path.join(absDir, d.name);
+      if (isDotName(d.name, 'git')) {
+        // A nested repository (a folder, or a submodule's `.git` file), or a name git takes for one:
+        // no manifest may hold it (spec/paths.md).
+        skipped.push({ rel, why: d.name === '.git' ? 'nested git repository' : 'a name git treats as .git' });
+        continue;
+      }
       if (d.isDirectory()) {
-        if (d.name === '.git') {
-          skipped.push({ rel, why: 'nested git repository' });
-          continue;
-        }
         walk(abs, rel);
       } else if (d.isFile()) {
         entries.push({ kind: 'file', rel, stat: fileStat(fs.lstatSync(abs)) });

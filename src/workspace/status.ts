@@ -1,6 +1,6 @@
 import type { Oid } from '../hash/oid.js';
 import { hashBytes } from '../hash/hash-file.js';
-import { isFileEntry, parseManifest, serializeManifest, type ManifestEntry } from '../formats/manifest.js';
+import { isFileEntry, parseManifest, serializeManifest, type FileEntry, type ManifestEntry } from '../formats/manifest.js';
 import { isExecutable, pointerSizeMismatch, POINTER_SUFFIX } from '../formats/pointer.js';
 import { E, MlxError } from '../util/errors.js';
 import { DAMAGE_HINT, describeDamage, type DamagedObject } from './linked-damage.js';
@@ -116,9 +116,28 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, stats: WorkTree
   if (!manifest) return { path: t.path, kind: 'dir', state: 'unknown', cache };
   if (work.kind === 'file') return { path: t.path, kind: 'dir', state: 'modified', cache, changes: { added: [], modified: [], deleted: manifest.map((e) => e.p) } };
   if (work.fp) index.recordTree(t.path, work.fp, hashBytes(repo.newHasher, Buffer.from(serializeManifest(work.entries))));
+  problems.push(...entrySizeProblems(t.path, manifest, work.entries));
   const changes = diffEntries(manifest, work.entries);
   const dirty = changes.added.length + changes.modified.length + changes.deleted.length > 0;
   return { path: t.path, kind: 'dir', state: dirty ? 'modified' : 'clean', cache, changes: dirty ? changes : undefined };
+}
+
+/**
+ * Entries whose workspace file has the recorded content but not the recorded size: the manifest lies
+ * about its object (sizes are part of identity), and checkout would refuse it. Free: both are in memory.
+ */
+function entrySizeProblems(dir: string, manifest: ManifestEntry[], work: ManifestEntry[]): StatusResult['problems'] {
+  const found = new Map<string, FileEntry>();
+  for (const e of work) if (isFileEntry(e)) found.set(e.p, e);
+  const out: StatusResult['problems'] = [];
+  for (const e of manifest) {
+    if (!isFileEntry(e)) continue;
+    const w = found.get(e.p);
+    if (w && w.o === e.o && w.s !== e.s) {
+      out.push({ pointer: dir + POINTER_SUFFIX, code: E.SIZE_MISMATCH, message: `the manifest of ${dir} says ${e.s} bytes for ${e.p}, but its object ${e.o} has ${w.s}`, hint: `re-add the data (mlx add ${dir}) to record it again` });
+    }
+  }
+  return out;
 }
 
 function cacheState(repo: Repo, manifest: ManifestEntry[]): PathStatus['cache'] {

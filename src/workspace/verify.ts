@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Oid } from '../hash/oid.js';
-import { isFileEntry, type ManifestEntry } from '../formats/manifest.js';
+import { isFileEntry, type FileEntry, type ManifestEntry } from '../formats/manifest.js';
 import { pointerSizeMismatch, POINTER_SUFFIX, type Pointer } from '../formats/pointer.js';
 import { openGit } from '../git/history.js';
 import { fetchObjects } from '../remote/fetch.js';
@@ -47,6 +47,14 @@ export async function verify(repo: Repo, rev: string | undefined, opts: { remote
     else needs.set(oid, [where]);
   };
   for (const [p, ptr] of set.pointers) need(ptr.oid, p);
+  // What each manifest entry says its object's size is: sizes are part of identity.
+  const claims = new Map<Oid, { size: number; path: string; dir: string }[]>();
+  const claim = (dir: string, e: FileEntry) => {
+    const list = claims.get(e.o);
+    const c = { size: e.s, path: `${dir}/${e.p}`, dir };
+    if (list) list.push(c);
+    else claims.set(e.o, [c]);
+  };
 
   if (!opts.remote) {
     const manifests = new ManifestSource(repo);
@@ -60,7 +68,11 @@ export async function verify(repo: Repo, rev: string | undefined, opts: { remote
         if (!(err instanceof MlxError) || err.code !== E.OBJECT_CORRUPT) throw err;
         continue; // reported below when the manifest itself is verified
       }
-      for (const e of entries ?? []) if (isFileEntry(e)) need(e.o, `${p}/${e.p}`);
+      for (const e of entries ?? []) {
+        if (!isFileEntry(e)) continue;
+        need(e.o, `${p}/${e.p}`);
+        claim(p, e);
+      }
       if (entries) problems.push(...manifestSizeProblem(p, ptr, entries));
     }
     const sizes: VerifyProblem[] = [];
@@ -71,7 +83,8 @@ export async function verify(repo: Repo, rev: string | undefined, opts: { remote
     opts.progress?.({ totalFiles: needs.size });
     for (const [oid, paths] of needs) {
       try {
-        repo.store.verify(oid, opts.progress ? (n) => opts.progress!({ bytes: n }) : undefined);
+        const size = repo.store.verify(oid, opts.progress ? (n) => opts.progress!({ bytes: n }) : undefined);
+        sizes.push(...entrySizeProblems(oid, claims.get(oid), size));
       } catch (err) {
         if (!(err instanceof MlxError)) throw err;
         problems.push({ oid, paths, problem: err.code === E.OBJECT_CORRUPT ? 'corrupt' : 'missing' });
@@ -99,8 +112,16 @@ export async function verify(repo: Repo, rev: string | undefined, opts: { remote
       continue;
     }
     const entries = manifests.entries(ptr.oid);
-    for (const e of entries ?? []) if (isFileEntry(e)) need(e.o, `${p}/${e.p}`);
+    for (const e of entries ?? []) {
+      if (!isFileEntry(e)) continue;
+      need(e.o, `${p}/${e.p}`);
+      claim(p, e);
+    }
     if (entries) problems.push(...manifestSizeProblem(p, ptr, entries));
+  }
+  for (const [oid, list] of claims) {
+    const entry = index.locate(oid)?.entry;
+    if (entry?.t === 'b') problems.push(...entrySizeProblems(oid, list, entry.raw));
   }
   const packs = new Map<string, number>();
   await dropIncompleteRecipes(remote, index, needs.keys());
@@ -127,6 +148,15 @@ export async function verify(repo: Repo, rev: string | undefined, opts: { remote
 function sizeProblem(p: string, ptr: Pointer, size: number, files?: number): VerifyProblem[] {
   const why = pointerSizeMismatch(ptr, size, files);
   return why === undefined ? [] : [{ oid: ptr.oid, paths: [p], problem: 'size-mismatch', detail: `pointer ${p}${POINTER_SUFFIX} ${why}` }];
+}
+
+function entrySizeProblems(oid: Oid, claims: { size: number; path: string; dir: string }[] | undefined, size: number): VerifyProblem[] {
+  return (claims ?? []).filter((c) => c.size !== size).map((c) => ({
+    oid,
+    paths: [c.path],
+    problem: 'size-mismatch' as const,
+    detail: `the manifest of ${c.dir} says ${c.size} bytes for ${c.path.slice(c.dir.length + 1)}, but its object has ${size}`,
+  }));
 }
 
 function manifestSizeProblem(p: string, ptr: Pointer, entries: ManifestEntry[]): VerifyProblem[] {

@@ -17,9 +17,9 @@ export async function run(out: Output, paths: string[]): Promise<void> {
     return lines;
   });
   out.verbose(`hashed ${res.hashedFiles} file(s)`);
-  const broken = res.problems.filter((p) => p.code === E.BAD_POINTER);
+  const broken = res.problems.filter((p) => p.code === E.BAD_POINTER || p.code === E.BAD_PATH || p.code === E.SIZE_MISMATCH);
   if (broken.length > 0) {
-    throw new MlxError(E.BAD_POINTER, broken.length === 1 ? broken[0]!.message : `${broken.length} broken pointer files: ${broken.slice(0, 3).map((p) => p.pointer).join(', ')}${broken.length > 3 ? ', ...' : ''}`, {
+    throw new MlxError(broken[0]!.code, broken.length === 1 ? broken[0]!.message : `${broken.length} broken pointer files: ${broken.slice(0, 3).map((p) => p.pointer).join(', ')}${broken.length > 3 ? ', ...' : ''}`, {
       hint: broken.length === 1 ? broken[0]!.hint : 'restore them from git (git checkout -- <file>.mlx) or re-add the data',
     });
   }
