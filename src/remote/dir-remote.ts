@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { E, MlxError, isErrno } from '../util/errors.js';
-import { tempPathFor } from '../util/fs.js';
+import { failpoint } from '../util/failpoint.js';
+import { mkdirp, tempPathFor } from '../util/fs.js';
 import { assertKey, assertPrefix, assertRange, putBodySize, type ByteRange, type PutBody, type Remote, type RemoteObjectInfo } from './remote.js';
 
 /** Temp files `put` leaves only while writing (see `tempPathFor`); `list` never reports them. */
@@ -135,7 +136,7 @@ export class DirRemote implements Remote {
     const expected = await putBodySize(body);
     try {
       await this.requireRoot();
-      await fsp.mkdir(path.dirname(target), { recursive: true });
+      await mkdirp(path.dirname(target));
     } catch (err) {
       throw this.wrap(err, 'put', key);
     }
@@ -155,6 +156,7 @@ export class DirRemote implements Remote {
       if (stored !== expected) {
         throw new MlxError(E.REMOTE_CORRUPT, `${this.url}: wrote ${stored} bytes for ${key}, expected ${expected}`, { data: { key, stored, expected } });
       }
+      await failpoint('remote.put.before-rename');
       await fsp.rename(tmp, target);
     } catch (err) {
       throw this.wrap(err, 'put', key);
@@ -206,6 +208,25 @@ export class DirRemote implements Remote {
     } catch (err) {
       throw this.wrap(err, 'delete', key);
     }
+  }
+
+  /**
+   * Creates the root folder (`remote add` does, where the user names it; later commands never do, so an
+   * unmounted share fails loudly) and checks it is usable. A path that cannot exist fails at once.
+   */
+  async create(): Promise<void> {
+    try {
+      await mkdirp(this.root);
+    } catch (err) {
+      if (isErrno(err, 'EACCES', 'EPERM', 'EROFS')) throw this.wrap(err, 'create', '');
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
+      throw new MlxError(E.REMOTE_FAILED, `cannot create the remote directory ${this.url} (${code})`, {
+        hint: 'give a path on a writable, mounted file system',
+        data: { url: this.url, code },
+        cause: err,
+      });
+    }
+    await this.check();
   }
 
   async check(): Promise<void> {

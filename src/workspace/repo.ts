@@ -4,6 +4,7 @@ import { loadHasher, type HasherFactory } from '../hash/blake3.js';
 import { parseLinkTypes, type Config, type LinkType } from '../formats/config.js';
 import { ObjectStore } from '../store/object-store.js';
 import { E, MlxError } from '../util/errors.js';
+import { registerTempDir } from '../util/fs.js';
 import { isInside, toPosix } from '../util/paths.js';
 import { loadConfig } from './config-file.js';
 import { layoutOf, MLX_DIR, type Layout } from './layout.js';
@@ -52,6 +53,7 @@ export async function openRepo(cwd: string): Promise<Repo> {
   const cacheDir = config.cache?.dir ? path.resolve(layout.mlxDir, config.cache.dir) : layout.defaultCacheDir;
   const store = new ObjectStore(cacheDir, newHasher);
   store.init();
+  registerTempDir(store.tmpDir, layout.tmpDir);
   return {
     layout,
     root,
