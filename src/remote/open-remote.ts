@@ -31,6 +31,7 @@ const S3_OPTIONS: Record<string, OptionRule> = {
   sessionToken: STRING,
   checksums: { kind: 'enum', values: ['when_required', 'when_supported'] },
   maxAttempts: POSITIVE,
+  retryBaseMs: COUNT,
   connectTimeoutMs: COUNT,
   socketTimeoutMs: COUNT,
   pageSize: { kind: 'integer', min: 1, max: 1000 },
