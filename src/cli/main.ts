@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { MlxError } from '../util/errors.js';
+import { removeOwnTemps } from '../util/fs.js';
 import { jsonResultPrinted, Output, type GlobalOptions } from './output.js';
 import { version } from './version.js';
 
@@ -8,6 +9,7 @@ import { version } from './version.js';
  * starts fast), and is the only place that prints errors and picks the exit code.
  */
 export async function main(argv: string[]): Promise<number> {
+  honourSignals();
   const program = new Command('mlx')
     .description('Version datasets, checkpoints and experiment records next to your code in git.')
     .version(version(), '-V, --version')
@@ -199,6 +201,22 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     return reportError(err, program.opts<GlobalOptions>());
+  }
+}
+
+/**
+ * SIGINT and SIGTERM end any command at once, with 130 and 143 as a shell reports them: this process's
+ * temp files are removed and locks are released (on 'exit'). Nothing mlx publishes is half-written (every
+ * object and pointer appears by rename), so stopping between two steps is always safe. This replaces
+ * the bare handlers bin/mlx.js installs for the time before main is loaded.
+ */
+function honourSignals(): void {
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.removeAllListeners(signal);
+    process.once(signal, () => {
+      removeOwnTemps();
+      process.exit(code);
+    });
   }
 }
 

@@ -37,6 +37,68 @@ export function isSecretOption(name: string): boolean {
   return SECRET_NAMES.has(flat) || (flat.startsWith('aws') && SECRET_NAMES.has(flat.slice(3)));
 }
 
+/**
+ * Where the userinfo (`user:secret@`) of a url ends: the index just after its `@`, or -1 when the url
+ * has none. A secret holding a `/` ends the authority early (`s3://KEY:SE/CRET@bucket`); a colon in the
+ * authority that is not a port then still gives it away.
+ */
+function userinfoEnd(value: string): number {
+  const scheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.exec(value)?.[0];
+  if (!scheme) return -1;
+  const rest = value.slice(scheme.length);
+  const cut = rest.search(/[/?#]/);
+  const authority = cut < 0 ? rest : rest.slice(0, cut);
+  const at = authority.lastIndexOf('@');
+  if (at >= 0) return scheme.length + at + 1;
+  const last = rest.lastIndexOf('@');
+  return last >= 0 && /:(?!\d*$)/.test(authority) ? scheme.length + last + 1 : -1;
+}
+
+/** Whether a url carries credentials (`s3://KEY:SECRET@bucket`, `http://user:secret@host`). */
+export function urlHasCredentials(value: string): boolean {
+  return userinfoEnd(value) >= 0;
+}
+
+/** Query parameters that carry secrets in presigned or token urls. */
+const SECRET_PARAM = /^(x-amz-(signature|credential|security-token)|signature|sig|token|secret|password|access_?key|key)$/i;
+/** An AWS access key id, or a 40-character AWS secret access key. */
+const SECRET_VALUE = /^(?:(?:AKIA|ASIA)[A-Z0-9]{16}|[A-Za-z0-9/+]{40})$/;
+
+/** A url as it may be shown: userinfo and secret query parameters replaced by `***`. */
+export function redactUrl(value: string): string {
+  const end = userinfoEnd(value);
+  let out = end < 0 ? value : `${/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.exec(value)![0]}***@${value.slice(end)}`;
+  const q = out.indexOf('?');
+  if (q >= 0) {
+    const params = out.slice(q + 1).split('&').map((kv) => {
+      const eq = kv.indexOf('=');
+      return eq > 0 && SECRET_PARAM.test(decodeURIComponentSafe(kv.slice(0, eq))) ? `${kv.slice(0, eq)}=***` : kv;
+    });
+    out = `${out.slice(0, q + 1)}${params.join('&')}`;
+  }
+  return out;
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/**
+ * A remote option's value as `remote list`, `config -l` and `--json` may print it: credentials (by
+ * their name, or by their look when a hand-written config put one under another name) are `***`, and
+ * urls lose their userinfo.
+ */
+export function shownOptionValue(name: string, value: string | boolean | number): string | boolean | number {
+  if (isSecretOption(name)) return '***';
+  if (typeof value !== 'string') return value;
+  if (SECRET_VALUE.test(value)) return '***';
+  return redactUrl(value);
+}
+
 /** `.mlx/config.yaml` (committed) and `.mlx/config.local.yaml` (git-ignored), merged in that order. */
 export const ConfigSchema = z.strictObject({
   cache: z

@@ -2,8 +2,18 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { E, MlxError, isErrno } from '../util/errors.js';
-import { tempPathFor } from '../util/fs.js';
+import { failpoint } from '../util/failpoint.js';
+import { mkdirp, tempPathFor } from '../util/fs.js';
+import { backoffMs, retryBaseMs, sleep } from './retry.js';
 import { assertKey, assertPrefix, assertRange, putBodySize, type ByteRange, type PutBody, type Remote, type RemoteObjectInfo } from './remote.js';
+
+/**
+ * Errno values a mounted share (NFS, SMB, FUSE) gives while its server or link is in trouble: worth a
+ * few more tries, and a network failure — never a missing or damaged object — when they go on.
+ */
+const TRANSIENT_FS = ['EIO', 'ETIMEDOUT', 'ESTALE', 'EAGAIN', 'EINTR', 'ENOTCONN', 'EHOSTDOWN', 'ECONNRESET', 'ECONNABORTED'];
+/** Tries of one operation, the first included. */
+const ATTEMPTS = 4;
 
 /** Temp files `put` leaves only while writing (see `tempPathFor`); `list` never reports them. */
 const TEMP_NAME = /^\..*\.tmp$/;
@@ -27,6 +37,10 @@ export class DirRemote implements Remote {
   }
 
   async list(prefix: string): Promise<RemoteObjectInfo[]> {
+    return this.retrying(() => this.listOnce(prefix), 'list', prefix);
+  }
+
+  private async listOnce(prefix: string): Promise<RemoteObjectInfo[]> {
     assertPrefix(prefix);
     // Walk only the deepest folder the prefix names in full, then filter by the rest of it.
     const slash = prefix.lastIndexOf('/');
@@ -62,6 +76,10 @@ export class DirRemote implements Remote {
   }
 
   async head(key: string): Promise<RemoteObjectInfo | undefined> {
+    return this.retrying(() => this.headOnce(key), 'head', key);
+  }
+
+  private async headOnce(key: string): Promise<RemoteObjectInfo | undefined> {
     assertKey(key);
     try {
       const st = await fsp.stat(this.pathOf(key));
@@ -74,6 +92,10 @@ export class DirRemote implements Remote {
   }
 
   async get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
+    return this.retrying(() => this.getOnce(key, range, into), 'get', key);
+  }
+
+  private async getOnce(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
     assertKey(key);
     if (range) assertRange(range);
     let fh: fsp.FileHandle;
@@ -106,6 +128,10 @@ export class DirRemote implements Remote {
   }
 
   async getToFile(key: string, dest: string): Promise<number> {
+    return this.retrying(() => this.getToFileOnce(key, dest), 'get', key);
+  }
+
+  private async getToFileOnce(key: string, dest: string): Promise<number> {
     assertKey(key);
     const src = this.pathOf(key);
     let created = false;
@@ -119,7 +145,8 @@ export class DirRemote implements Remote {
       }
       return to.size;
     } catch (err) {
-      if (created) await fsp.rm(dest, { force: true });
+      // A copy that broke half-way may have left part of `dest` (which did not exist before).
+      if (created || isErrno(err, ...TRANSIENT_FS)) await fsp.rm(dest, { force: true });
       if (isErrno(err, 'EEXIST')) throw new MlxError(E.BAD_STATE, `cannot download ${key} to ${dest}: the file already exists`, { cause: err });
       // ENOENT is the object or the destination folder: only the first is a missing object.
       if (isErrno(err, 'ENOENT', 'ENOTDIR') && fs.existsSync(src)) {
@@ -130,12 +157,16 @@ export class DirRemote implements Remote {
   }
 
   async put(key: string, body: PutBody): Promise<void> {
+    return this.retrying(() => this.putOnce(key, body), 'put', key);
+  }
+
+  private async putOnce(key: string, body: PutBody): Promise<void> {
     assertKey(key);
     const target = this.pathOf(key);
     const expected = await putBodySize(body);
     try {
       await this.requireRoot();
-      await fsp.mkdir(path.dirname(target), { recursive: true });
+      await mkdirp(path.dirname(target));
     } catch (err) {
       throw this.wrap(err, 'put', key);
     }
@@ -155,6 +186,7 @@ export class DirRemote implements Remote {
       if (stored !== expected) {
         throw new MlxError(E.REMOTE_CORRUPT, `${this.url}: wrote ${stored} bytes for ${key}, expected ${expected}`, { data: { key, stored, expected } });
       }
+      await failpoint('remote.put.before-rename');
       await fsp.rename(tmp, target);
     } catch (err) {
       throw this.wrap(err, 'put', key);
@@ -208,12 +240,54 @@ export class DirRemote implements Remote {
     }
   }
 
+  /**
+   * Creates the root folder (`remote add` does, where the user names it; later commands never do, so an
+   * unmounted share fails loudly) and checks it is usable. A path that cannot exist fails at once.
+   */
+  async create(): Promise<void> {
+    try {
+      await mkdirp(this.root);
+    } catch (err) {
+      if (isErrno(err, 'EACCES', 'EPERM', 'EROFS')) throw this.wrap(err, 'create', '');
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
+      throw new MlxError(E.REMOTE_FAILED, `cannot create the remote directory ${this.url} (${code})`, {
+        hint: 'give a path on a writable, mounted file system',
+        data: { url: this.url, code },
+        cause: err,
+      });
+    }
+    await this.check();
+  }
+
   async check(): Promise<void> {
     try {
       await this.requireRoot();
       await fsp.access(this.root, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK);
     } catch (err) {
       throw this.wrap(err, 'check', '');
+    }
+  }
+
+  /**
+   * Runs one operation again, with backoff, while it fails with an errno of a share in trouble; when it
+   * goes on failing that way, the remote did not answer (`E.REMOTE_UNREACHABLE`).
+   */
+  private async retrying<T>(op: () => Promise<T>, what: string, key: string): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await op();
+      } catch (err) {
+        const errno = err instanceof MlxError ? err.cause : err;
+        if (!isErrno(errno, ...TRANSIENT_FS)) throw err;
+        if (attempt >= ATTEMPTS) {
+          throw new MlxError(E.REMOTE_UNREACHABLE, `${what} ${key === '' ? this.url : `${this.url}: ${key}`}: the remote directory did not answer (${errno.code}) after ${attempt} attempts`, {
+            hint: 'check that the share is mounted and its server reachable, then run the command again',
+            data: { url: this.url, key, op: what, code: errno.code },
+            cause: errno,
+          });
+        }
+        await sleep(backoffMs(attempt, retryBaseMs(undefined)));
+      }
     }
   }
 

@@ -46,9 +46,11 @@ export async function ensureLayout(remote: Remote, create: boolean): Promise<voi
     if (create) await remote.put(MARKER_KEY, Buffer.from(`${JSON.stringify({ mlx: 'remote', layout: REMOTE_LAYOUT })}\n`));
     return;
   }
+  // A failed download is the network's, not an unreadable marker: only the parse is caught.
+  const marker = await remote.get(MARKER_KEY);
   let layout: unknown;
   try {
-    layout = (JSON.parse((await remote.get(MARKER_KEY)).toString('utf8')) as { layout?: unknown }).layout;
+    layout = (JSON.parse(marker.toString('utf8')) as { layout?: unknown }).layout;
   } catch {
     layout = undefined;
   }

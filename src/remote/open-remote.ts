@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { redactUrl, urlHasCredentials } from '../formats/config.js';
 import { E, MlxError } from '../util/errors.js';
 import { DirRemote } from './dir-remote.js';
 import type { Remote } from './remote.js';
@@ -30,6 +31,7 @@ const S3_OPTIONS: Record<string, OptionRule> = {
   sessionToken: STRING,
   checksums: { kind: 'enum', values: ['when_required', 'when_supported'] },
   maxAttempts: POSITIVE,
+  retryBaseMs: COUNT,
   connectTimeoutMs: COUNT,
   socketTimeoutMs: COUNT,
   pageSize: { kind: 'integer', min: 1, max: 1000 },
@@ -50,6 +52,7 @@ export type RemoteSpec = { kind: 's3'; options: S3RemoteOptions } | { kind: 'dir
  * Anything else, an unknown option or a value of the wrong kind is an `E.BAD_CONFIG` error.
  */
 export function parseRemoteSpec(url: string, options: Record<string, RemoteOptionValue>, baseDir: string): RemoteSpec {
+  refuseCredentials(url, options);
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase();
   if (scheme === 's3') return { kind: 's3', options: parseS3Url(url, parseOptions(url, options, S3_OPTIONS)) };
   if (scheme === 'file') {
@@ -70,6 +73,27 @@ export function parseRemoteSpec(url: string, options: Record<string, RemoteOptio
   }
   parseOptions(url, options, {});
   return { kind: 'dir', root: path.resolve(baseDir, url) };
+}
+
+/** mlx never reads credentials from a url, and a url is written into the config and printed: refuse them there. */
+const CREDENTIALS_HINT =
+  'give credentials through the AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or -o profile=NAME), or as access_key_id/secret_access_key in the --local config';
+
+function refuseCredentials(url: string, options: Record<string, RemoteOptionValue>): void {
+  if (urlHasCredentials(url)) {
+    throw new MlxError(E.BAD_CONFIG, `remote url ${redactUrl(url)} holds credentials (user:secret@); refusing to store or use them`, {
+      hint: CREDENTIALS_HINT,
+      data: { url: redactUrl(url) },
+    });
+  }
+  for (const [name, value] of Object.entries(options)) {
+    if (typeof value === 'string' && urlHasCredentials(value)) {
+      throw new MlxError(E.BAD_CONFIG, `remote ${redactUrl(url)}: option ${name} holds credentials (${redactUrl(value)}); refusing to store or use them`, {
+        hint: CREDENTIALS_HINT,
+        data: { url: redactUrl(url), option: name },
+      });
+    }
+  }
 }
 
 /** The canonical name of an option (`force_path_style`, `force-path-style` → `forcePathStyle`). */

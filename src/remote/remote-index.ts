@@ -5,9 +5,12 @@ import type { Oid } from '../hash/oid.js';
 import { parsePackIndex, type PackEntry, type PackIndex } from '../formats/pack-index.js';
 import type { Recipe } from '../formats/recipe.js';
 import { writeFileAtomicSync } from '../util/fs.js';
-import { MlxError } from '../util/errors.js';
+import { E, MlxError } from '../util/errors.js';
 import { damagedCopies, indexKey, packKey, PACKS_PREFIX, publishedPacks } from './layout.js';
 import type { Remote } from './remote.js';
+
+/** Why a published index can be unusable while the remote itself answers: its bytes are bad, or it is gone. */
+const UNUSABLE_INDEX = new Set<string>([E.BAD_PACK_INDEX, E.REMOTE_CORRUPT, E.REMOTE_NOT_FOUND]);
 
 /** Where an object lives on a remote. */
 export interface Located {
@@ -43,7 +46,10 @@ export class RemoteIndex {
         try {
           index = await readIndex(remote, dir, hex);
         } catch (err) {
-          if (!(err instanceof MlxError)) throw err;
+          // Only a damaged or vanished index is passed over; a failed download (network, credentials)
+          // says nothing about the remote's data and ends the command, or its objects would be
+          // reported as never pushed.
+          if (!(err instanceof MlxError) || !UNUSABLE_INDEX.has(err.code)) throw err;
           idx.warnings.push(`ignored ${indexKey(`b3:${hex}`)}: ${err.message}`);
           continue;
         }
@@ -144,6 +150,6 @@ async function readIndex(remote: Remote, dir: string, hex: string): Promise<Pack
 }
 
 function check(index: PackIndex, hex: string): PackIndex {
-  if (index.pack !== `b3:${hex}`) throw new MlxError('EBADPACKINDEX', `pack index ${hex}.idx describes another pack (${index.pack})`);
+  if (index.pack !== `b3:${hex}`) throw new MlxError(E.BAD_PACK_INDEX, `pack index ${hex}.idx describes another pack (${index.pack})`);
   return index;
 }

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { sha256Hex } from '../hash/sha256-thread.js';
 import { E, MlxError, isErrno } from '../util/errors.js';
 import { commonJsExports } from '../util/modules.js';
 import { assertKey, assertPrefix, assertRange, putBodySize, type ByteRange, type PutBody, type Remote, type RemoteObjectInfo } from './remote.js';
+import { backoffMs, BoundedRetryStrategy, retryBaseMs, sleep } from './retry.js';
 
 type S3Sdk = typeof import('@aws-sdk/client-s3');
 
@@ -33,8 +33,14 @@ export interface S3RemoteOptions {
    * servers (s3rver, older MinIO/Ceph) store the chunk framing as part of the object.
    */
   checksums?: 'when_supported' | 'when_required';
-  /** SDK attempts per request, the first included; default 4, with the SDK's exponential backoff. */
+  /**
+   * Attempts per request, the first included; default 4. The SDK retries a request that failed before
+   * its response arrived; mlx retries a response body cut off mid-way (resuming from the first byte not
+   * received) and a streamed upload, each up to this many times.
+   */
   maxAttempts?: number;
+  /** Base of the exponential backoff between attempts, in ms (default 50, or MLX_RETRY_BASE_MS). */
+  retryBaseMs?: number;
   /** How long to wait for a TCP connection before the attempt fails; default 2000 ms. */
   connectTimeoutMs?: number;
   /** How long a socket may stay idle mid-request before the attempt fails; default 30000 ms (with 4 attempts, a silent server is given up on within 2 minutes). */
@@ -111,7 +117,7 @@ interface SdkError {
   code?: string;
   message?: string;
   errors?: Array<{ code?: string }>;
-  $metadata?: { httpStatusCode?: number };
+  $metadata?: { httpStatusCode?: number; attempts?: number };
 }
 
 /**
@@ -157,7 +163,7 @@ export class S3Remote implements Remote {
       requestChecksumCalculation: mode,
       responseChecksumValidation: mode,
       maxAttempts: o.maxAttempts,
-      retryMode: 'standard',
+      retryStrategy: new BoundedRetryStrategy(o.maxAttempts, retryBaseMs(o.retryBaseMs)),
       logger: QUIET_LOGGER,
       requestHandler: { connectionTimeout: o.connectTimeoutMs, socketTimeout: o.socketTimeoutMs, logger: QUIET_LOGGER },
     };
@@ -218,76 +224,138 @@ export class S3Remote implements Remote {
       // HTTP cannot ask for zero bytes.
       if (range.start === range.end) return Buffer.alloc(0);
     }
-    const { sdk, client } = await this.client();
-    try {
-      const res = await client.send(
-        new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.keyOf(key), Range: range ? `bytes=${range.start}-${range.end - 1}` : undefined }),
-      );
-      const buf = await readBody(res.Body as Readable, res.ContentLength, into);
-      if (res.ContentLength !== undefined && res.ContentLength !== buf.length) {
-        throw new MlxError(E.REMOTE_CORRUPT, `${this.where(key)}: received ${buf.length} of ${res.ContentLength} bytes`, { data: { key } });
-      }
-      return range ? this.cutRange(key, buf, range, res.ContentRange) : buf;
-    } catch (err) {
-      // A range starting at or past the end: clipped to nothing, as the interface promises.
-      if (range && (err as SdkError).$metadata?.httpStatusCode === 416) return Buffer.alloc(0);
-      throw this.mapError(err, 'get', key);
-    }
-  }
-
-  /**
-   * The requested slice of a ranged response. HTTP lets a server send more than was asked: the whole
-   * object with 200 (no Content-Range), or a wider 206 (s3rver answers `bytes=0-0` with everything);
-   * Content-Range says where the body starts.
-   */
-  private cutRange(key: string, body: Buffer, range: ByteRange, contentRange: string | undefined): Buffer {
-    const m = /^bytes (\d+)-(\d+)\/(?:\d+|\*)$/.exec(contentRange ?? '');
-    const offset = m ? Number(m[1]) : 0;
-    if (offset > range.start) {
-      throw new MlxError(E.REMOTE_CORRUPT, `${this.where(key)}: asked for bytes from ${range.start}, the server sent from ${offset}`, { data: { key } });
-    }
-    const from = range.start - offset;
-    return body.subarray(from, from + (range.end - range.start));
+    let out: Buffer | undefined;
+    const parts: Buffer[] = [];
+    let n = 0;
+    await this.download(
+      key,
+      range,
+      (length) => {
+        if (length !== undefined) out = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
+      },
+      (chunk) => {
+        if (out) chunk.copy(out, n);
+        else parts.push(chunk);
+        n += chunk.length;
+      },
+    );
+    return out ?? Buffer.concat(parts);
   }
 
   async getToFile(key: string, dest: string): Promise<number> {
     assertKey(key);
-    const { sdk, client } = await this.client();
-    let body: Readable;
-    let expected: number | undefined;
-    try {
-      const res = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.keyOf(key) }));
-      body = res.Body as Readable;
-      expected = res.ContentLength;
-    } catch (err) {
-      throw this.mapError(err, 'get', key);
-    }
-    let out: fs.WriteStream;
-    try {
-      out = await openNew(dest);
-    } catch (err) {
-      body.destroy();
-      if (isErrno(err, 'EEXIST')) throw new MlxError(E.BAD_STATE, `cannot download ${key} to ${dest}: the file already exists`, { cause: err });
-      throw err;
-    }
+    let fh: fsp.FileHandle | undefined;
     let written = 0;
-    const count = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        written += chunk.length;
-        done(null, chunk);
-      },
-    });
     try {
-      await pipeline(body, count, out);
-      if (expected !== undefined && written !== expected) {
-        throw new MlxError(E.REMOTE_CORRUPT, `${this.where(key)}: received ${written} of ${expected} bytes`, { data: { key } });
-      }
+      await this.download(
+        key,
+        undefined,
+        // Opened once the object is known to exist, so a missing key leaves no file behind.
+        async () => {
+          try {
+            fh = await fsp.open(dest, 'wx');
+          } catch (err) {
+            if (isErrno(err, 'EEXIST')) throw new MlxError(E.BAD_STATE, `cannot download ${key} to ${dest}: the file already exists`, { cause: err });
+            throw err;
+          }
+        },
+        async (chunk) => {
+          for (let off = 0; off < chunk.length; ) off += (await fh!.write(chunk, off, chunk.length - off)).bytesWritten;
+          written += chunk.length;
+        },
+      );
+      await fh?.close();
       return written;
     } catch (err) {
-      await fsp.rm(dest, { force: true });
-      // Errors of the local file (a full disk ...) are not the remote's: they pass through as they are.
-      if ((err as NodeJS.ErrnoException).path !== undefined) throw err;
-      throw this.mapError(err, 'get', key);
+      if (fh) {
+        await fh.close().catch(() => undefined);
+        await fsp.rm(dest, { force: true });
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Streams the bytes of `key` (of `range`, clipped to the object) to `onData`, in order and each byte
+   * once; `onLength` hears first how many there will be (undefined when the server does not say). The
+   * SDK retries a request that fails before its response arrives, never a body that breaks after: a
+   * reset, a premature close or a body shorter than announced is asked for again here, from the first
+   * byte not yet received, up to maxAttempts times with backoff. Errors of the callbacks (the local
+   * disk) pass through unchanged.
+   */
+  private async download(
+    key: string,
+    range: ByteRange | undefined,
+    onLength: (length: number | undefined) => void | Promise<void>,
+    onData: (chunk: Buffer) => void | Promise<void>,
+  ): Promise<void> {
+    const { sdk, client } = await this.client();
+    const first = range?.start ?? 0;
+    let pos = first;
+    let end = range?.end;
+    let started = false;
+    for (let attempt = 1; ; attempt++) {
+      const Range = !started && !range ? undefined : `bytes=${pos}-${end === undefined ? '' : end - 1}`;
+      let res: { Body?: unknown; ContentLength?: number; ContentRange?: string };
+      try {
+        res = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.keyOf(key), Range }));
+      } catch (err) {
+        // A range starting at or past the end: clipped to nothing, as the interface promises.
+        if (range && !started && (err as SdkError).$metadata?.httpStatusCode === 416) return void (await onLength(0));
+        throw this.mapError(err, 'get', key);
+      }
+      const body = res.Body as Readable;
+      // HTTP lets a server send more than was asked: the whole object with 200 (no Content-Range), or a
+      // wider 206 (s3rver answers `bytes=0-0` with everything); Content-Range says where the body starts.
+      const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.ContentRange ?? '');
+      const offset = m ? Number(m[1]) : 0;
+      if (offset > pos) {
+        body.destroy();
+        throw new MlxError(E.REMOTE_CORRUPT, `${this.where(key)}: asked for bytes from ${pos}, the server sent from ${offset}`, { data: { key } });
+      }
+      if (!started) {
+        const objectEnd = m ? (m[3] === '*' ? Number(m[2]) + 1 : Number(m[3])) : res.ContentLength;
+        if (objectEnd !== undefined) end = Math.max(first, Math.min(end ?? objectEnd, objectEnd));
+        await onLength(end === undefined ? undefined : end - first);
+        started = true;
+      }
+      let skip = pos - offset;
+      let localError: unknown;
+      try {
+        for await (const raw of body as AsyncIterable<Buffer>) {
+          if (end !== undefined && pos >= end) break;
+          let chunk = raw;
+          if (skip > 0) {
+            const drop = Math.min(skip, chunk.length);
+            skip -= drop;
+            chunk = chunk.subarray(drop);
+          }
+          if (end !== undefined && chunk.length > end - pos) chunk = chunk.subarray(0, end - pos);
+          if (chunk.length === 0) continue;
+          try {
+            await onData(chunk);
+          } catch (err) {
+            localError = err;
+            throw err;
+          }
+          pos += chunk.length;
+        }
+        if (end === undefined || pos >= end) return;
+        throw new CutShort(`received ${pos - first} of ${end - first} bytes`);
+      } catch (err) {
+        body.destroy();
+        if (err === localError) throw err;
+        if (!isBodyFault(err)) throw this.mapError(err, 'get', key);
+        if (attempt >= this.opts.maxAttempts) {
+          const why = err instanceof CutShort ? 'cut short' : ((err as NodeJS.ErrnoException).code ?? (err as Error).name);
+          throw new MlxError(
+            E.REMOTE_UNREACHABLE,
+            `${this.where(key)}: the connection to ${this.endpointName()} broke ${attempt} times while receiving it (${why}); ${pos - first} of ${end === undefined ? 'its' : end - first} bytes arrived`,
+            { hint: 'check your network connection, then run the command again', data: { url: this.url, key, op: 'get', code: why }, cause: err },
+          );
+        }
+        await sleep(backoffMs(attempt, retryBaseMs(this.opts.retryBaseMs)));
+      }
     }
   }
 
@@ -364,7 +432,7 @@ export class S3Remote implements Remote {
         return;
       } catch (err) {
         if (attempt >= this.opts.maxAttempts || !isTransient(err)) throw err;
-        await sleep(Math.random() * 100 * 2 ** attempt);
+        await sleep(backoffMs(attempt, retryBaseMs(this.opts.retryBaseMs)));
       } finally {
         stream.destroy();
       }
@@ -446,10 +514,23 @@ export class S3Remote implements Remote {
     const code = e.code ?? e.errors?.find((x) => x.code)?.code ?? '';
     const status = e.$metadata?.httpStatusCode;
     const data = { url: this.url, key, op, name, status, code: code || undefined };
+    const attempts = e.$metadata?.attempts;
+    const tries = attempts && attempts > 1 ? ` after ${attempts} attempts` : '';
     if (UNREACHABLE.has(code) || UNREACHABLE.has(name)) {
-      const what = name === 'TimeoutError' || code === 'ETIMEDOUT' ? 'no answer in time from' : 'cannot reach';
-      return new MlxError(E.REMOTE_UNREACHABLE, `${this.url}: ${what} ${this.endpointName()} (${code || name})`, {
+      const broke = code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED';
+      const what = name === 'TimeoutError' || code === 'ETIMEDOUT' ? 'no answer in time from' : broke ? 'the connection broke to' : 'cannot reach';
+      return new MlxError(E.REMOTE_UNREACHABLE, `${this.where(key)}: ${what} ${this.endpointName()} (${code || name})${tries}`, {
         hint: 'check the endpoint and your network connection',
+        data,
+        cause: err,
+      });
+    }
+    // A server that kept failing or throttling through every attempt: unavailable, not a missing or a
+    // damaged object (a HEAD's error has no body, so only its status tells).
+    if (TRANSIENT.has(name) || name === 'ServiceUnavailable' || (status !== undefined && (status >= 500 || status === 429))) {
+      const why = name && name !== 'Unknown' && name !== 'Error' ? `${name}, HTTP ${status ?? '?'}` : `HTTP ${status}`;
+      return new MlxError(E.REMOTE_UNREACHABLE, `${op} ${this.where(key)}: ${this.endpointName()} is failing or overloaded (${why})${tries}`, {
+        hint: 'try again later; if it persists, check the server',
         data,
         cause: err,
       });
@@ -478,39 +559,19 @@ function isTransient(err: unknown): boolean {
   return Boolean(e.$retryable) || status >= 500 || status === 429 || TRANSIENT.has(e.name ?? '') || UNREACHABLE.has(code);
 }
 
-/** A write stream on a file that must not exist yet, opened before any byte is received. */
-function openNew(dest: string): Promise<fs.WriteStream> {
-  return new Promise((resolve, reject) => {
-    const out = fs.createWriteStream(dest, { flags: 'wx' });
-    out.once('open', () => resolve(out));
-    out.once('error', reject);
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/**
- * A response body as one Buffer: copied into `into` when its announced length fits there, else
- * gathered the SDK's way. A body longer than announced is returned whole for the caller to refuse.
- */
-async function readBody(body: Readable, length: number | undefined, into: Buffer | undefined): Promise<Buffer> {
-  if (!into || length === undefined || length > into.length) {
-    const bytes = await (body as Readable & { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-  let n = 0;
-  const extra: Buffer[] = [];
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    const fits = Math.max(0, Math.min(chunk.length, into.length - n));
-    chunk.copy(into, n, 0, fits);
-    if (fits < chunk.length) extra.push(chunk.subarray(fits));
-    n += chunk.length;
-  }
-  return extra.length === 0 ? into.subarray(0, n) : Buffer.concat([into.subarray(0, into.length), ...extra]);
+/** A response body that ended before the bytes its headers announced. */
+class CutShort extends Error {}
+
+/** Errno values of a connection that broke while a body was being received. */
+const BODY_FAULTS = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/** Whether a failure while reading a response body is the network's, worth asking again for the rest. */
+function isBodyFault(err: unknown): boolean {
+  if (err instanceof CutShort) return true;
+  const e = (err ?? {}) as NodeJS.ErrnoException;
+  return BODY_FAULTS.has(e.code ?? '') || e.name === 'TimeoutError' || e.message === 'aborted';
 }

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import { isErrno } from './errors.js';
 
 /** Random once per process, so a recycled pid never meets a name a killed process left. */
 const NONCE = crypto.randomBytes(6).toString('hex');
@@ -14,9 +16,47 @@ export function uniqueTempName(): string {
   return `${process.pid}-${NONCE}-${(counter++).toString(36)}`;
 }
 
+/** Folders where this process may have temp files, for {@link removeOwnTemps}. */
+const tempDirs = new Set<string>();
+
 /** A unique temporary file name beside `target` (same folder, so the final rename is atomic). */
 export function tempPathFor(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.${uniqueTempName()}.tmp`);
+  const dir = path.dirname(target);
+  tempDirs.add(dir);
+  return path.join(dir, `.${path.basename(target)}.${uniqueTempName()}.tmp`);
+}
+
+/** Folders where this process puts files named by {@link uniqueTempName} (store and repository temp folders). */
+export function registerTempDir(...dirs: string[]): void {
+  for (const dir of dirs) tempDirs.add(dir);
+}
+
+/**
+ * Removes every temp file this process created and still has, in the folders it used: for a process
+ * stopped by a signal, whose `finally` blocks never run. Names carry this process's pid and nonce, so no
+ * other writer's file is touched.
+ */
+export function removeOwnTemps(): number {
+  const mine = `${process.pid}-${NONCE}-`;
+  let removed = 0;
+  for (const dir of tempDirs) {
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (!name.includes(mine)) continue;
+      try {
+        fs.rmSync(path.join(dir, name), { force: true, recursive: true });
+        removed++;
+      } catch {
+        // gone meanwhile, or not removable: a later sweep of orphans takes it
+      }
+    }
+  }
+  return removed;
 }
 
 let umask: number | undefined;
@@ -92,5 +132,28 @@ export function lstatIfExists(file: string): fs.Stats | undefined {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     throw err;
+  }
+}
+
+/**
+ * `mkdir -p` that always ends. Node's recursive mkdir retries for ever where creating a missing folder
+ * fails with ENOENT although its parent exists (under /proc, for one), spinning at full CPU. Here each
+ * missing ancestor is created once, from the top, and a folder that still cannot be made fails with
+ * its errno. Costs one mkdir when the folder exists.
+ */
+export async function mkdirp(dir: string): Promise<void> {
+  const parent = path.dirname(dir);
+  try {
+    await fsp.mkdir(dir);
+    return;
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) return;
+    if (!isErrno(err, 'ENOENT') || parent === dir) throw err;
+  }
+  await mkdirp(parent);
+  try {
+    await fsp.mkdir(dir);
+  } catch (err) {
+    if (!isErrno(err, 'EEXIST')) throw err;
   }
 }

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { CONFIG_KEYS, isSecretOption, parseConfig, serializeConfig, type Config, type RemoteConfig } from '../formats/config.js';
+import { CONFIG_KEYS, isSecretOption, parseConfig, shownOptionValue, urlHasCredentials, serializeConfig, type Config, type RemoteConfig } from '../formats/config.js';
 import { E, MlxError } from '../util/errors.js';
 import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
 import type { Layout } from './layout.js';
@@ -30,6 +30,12 @@ export function assertNoSecrets(config: Config, file: string): void {
     if (secret) {
       throw new MlxError(E.BAD_CONFIG, `${file} holds the credential ${secret} of remote ${name}; credentials must never be committed`, {
         hint: 'move it to .mlx/config.local.yaml (mlx remote modify --local) or use AWS_* environment variables or a profile',
+      });
+    }
+    const inUrl = Object.entries(remote).find(([, v]) => typeof v === 'string' && urlHasCredentials(v))?.[0];
+    if (inUrl) {
+      throw new MlxError(E.BAD_CONFIG, `${file} holds credentials in the ${inUrl} of remote ${name} (user:secret@); credentials must never be committed`, {
+        hint: 'remove them from the url and use AWS_* environment variables, a profile, or access_key_id/secret_access_key in .mlx/config.local.yaml',
       });
     }
   }
@@ -65,6 +71,19 @@ function mergeRemotes(a: Config['remotes'], b: Config['remotes']): Config['remot
   const out: NonNullable<Config['remotes']> = { ...a };
   for (const [name, r] of Object.entries(b ?? {})) out[name] = { ...out[name], ...r };
   return out;
+}
+
+/**
+ * `mlx config --list`: every setting of the merged config as `key → value`, with credentials of remotes
+ * masked (config.local.yaml may hold them; see {@link shownOptionValue}).
+ */
+export function listConfig(layout: Layout): Record<string, unknown> {
+  const rows = flattenConfig(loadConfig(layout));
+  for (const [key, value] of Object.entries(rows)) {
+    const m = /^remotes\.[^.]+\.(.+)$/.exec(key);
+    if (m && (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')) rows[key] = shownOptionValue(m[1]!, value);
+  }
+  return rows;
 }
 
 /** Flattens a config into `key → value` rows for `mlx config --list`. */

@@ -1,5 +1,4 @@
-import { isSecretOption, REMOTE_NAME, type RemoteConfig } from '../formats/config.js';
-import fs from 'node:fs';
+import { isSecretOption, redactUrl, REMOTE_NAME, shownOptionValue, type RemoteConfig } from '../formats/config.js';
 import { DirRemote } from '../remote/dir-remote.js';
 import { canonicalOptionName, openRemote, parseRemoteSpec, type RemoteOptionValue } from '../remote/open-remote.js';
 import type { Remote } from '../remote/remote.js';
@@ -23,14 +22,13 @@ export async function addRemote(repo: Repo, name: string, url: string, opts: { m
   const config = readConfigFile(repo.layout, local);
   const entry: RemoteConfig = { url, ...opts.options };
   if (!local) assertNotSecret(Object.keys(opts.options ?? {}));
-  // Validates the url and options before anything is written.
+  // The url and options are checked, and a directory remote is created, before anything is written:
+  // a remote that cannot be used never reaches the config.
   const remote = await openRemote(url, opts.options ?? {}, repo.root);
+  if (remote instanceof DirRemote) await remote.create();
   config.remotes = { ...config.remotes, [name]: entry };
   if (opts.makeDefault) config.core = { ...config.core, remote: name };
   writeConfigFile(repo.layout, local, config);
-  // A directory remote is created here, where the user names it; later commands never create it, so an
-  // unmounted share fails loudly instead of filling the local disk.
-  if (remote instanceof DirRemote) fs.mkdirSync(remote.root, { recursive: true });
 }
 
 /**
@@ -95,8 +93,8 @@ export function listRemotes(repo: Repo): RemoteListing[] {
   const config = loadConfig(repo.layout);
   return Object.entries(config.remotes ?? {}).map(([name, r]) => {
     const { url, ...rest } = r;
-    const options = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, isSecretOption(k) ? '***' : v]));
-    return { name, url, isDefault: config.core?.remote === name, options };
+    const options = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, shownOptionValue(k, v)]));
+    return { name, url: redactUrl(url), isDefault: config.core?.remote === name, options };
   });
 }
 

@@ -4,7 +4,7 @@ import { loadHasher, type HasherFactory } from '../hash/blake3.js';
 import { parseLinkTypes, type Config, type LinkType } from '../formats/config.js';
 import { ObjectStore } from '../store/object-store.js';
 import { E, MlxError } from '../util/errors.js';
-import { allowGroupWrites } from '../util/fs.js';
+import { allowGroupWrites, registerTempDir } from '../util/fs.js';
 import { isDotName, isInside, toPosix } from '../util/paths.js';
 import { registerCacheUser } from './cache-users.js';
 import { loadConfig } from './config-file.js';
@@ -58,6 +58,7 @@ export async function openRepo(cwd: string): Promise<Repo> {
   store.init();
   if (shared) store.shareWithGroup();
   registerCacheUser(store.root, root);
+  registerTempDir(store.tmpDir, layout.tmpDir);
   return {
     layout,
     root,

@@ -148,3 +148,81 @@ describe('mlx remote modify checks what mlx remote add -o checks', () => {
     expect(expectCleanError(mlx(dir, 'remote', 'modify', '--local', 's3', 'aws_secret_access_key', 'x'))).toMatch(/unknown option aws_secret_access_key/);
   });
 });
+
+describe('credentials in urls', () => {
+  const SECRET = 'hunter2SECRET';
+  const configs = () => ['config.yaml', 'config.local.yaml'].map((f) => (fs.existsSync(path.join(dir, '.mlx', f)) ? fs.readFileSync(path.join(dir, '.mlx', f), 'utf8') : ''));
+
+  it('refuses user:secret@ in a remote url or an endpoint, in add and modify, committed or local, writing nothing and printing no secret', () => {
+    mlxOk(dir, 'remote', 'add', 's3', 's3://bucket/prefix');
+    const before = configs();
+    const attempts: string[][] = [
+      ['remote', 'add', 'k', `s3://AKIAEXAMPLE:${SECRET}@bucket/p`],
+      ['remote', 'add', '--local', 'k', `s3://AKIAEXAMPLE:${SECRET}@bucket/p`],
+      ['remote', 'add', 'k', `s3://AKIAEXAMPLE:ab/${SECRET}@bucket/p`],
+      ['remote', 'add', 'k', 's3://bucket/p', '-o', `endpoint=http://user:${SECRET}@127.0.0.1:9000`],
+      ['remote', 'add', '--local', 'k', 's3://bucket/p', '-o', `endpoint=http://user:${SECRET}@127.0.0.1:9000`],
+      ['remote', 'add', 'k', `file://user:${SECRET}@host/data`],
+      ['remote', 'modify', 's3', 'endpoint', `http://user:${SECRET}@127.0.0.1:9000`],
+      ['remote', 'modify', '--local', 's3', 'endpoint', `https://${SECRET}@minio.example`],
+      ['remote', 'modify', 's3', 'url', `s3://AKIAEXAMPLE:${SECRET}@bucket/p`],
+    ];
+    for (const args of attempts) {
+      for (const json of [false, true]) {
+        const r = mlx(dir, ...(json ? ['--json'] : []), ...args);
+        const line = expectCleanError(r);
+        expect(line, args.join(' ')).toMatch(/holds credentials.*hint: .*AWS_ACCESS_KEY_ID.*AWS_PROFILE.*--local/);
+        expect(r.stderr + r.stdout, args.join(' ')).not.toContain(SECRET);
+        expect(configs(), args.join(' ')).toEqual(before);
+      }
+    }
+  });
+
+  it('a committed config with credentials in a url is refused when read, without printing them', () => {
+    for (const entry of [`url: s3://AKIAEXAMPLE:${SECRET}@bucket/p`, `url: s3://bucket/p\n    endpoint: http://user:${SECRET}@127.0.0.1:9000`]) {
+      write(dir, '.mlx/config.yaml', `remotes:\n  t:\n    ${entry}\n`);
+      for (const args of [['remote', 'list'], ['--json', 'remote', 'list'], ['config', '-l'], ['--json', 'config', '-l'], ['status']]) {
+        const r = mlx(dir, ...args);
+        expect(expectCleanError(r), args.join(' ')).toMatch(/holds credentials in the (url|endpoint) of remote t.*must never be committed/);
+        expect(r.stderr + r.stdout, args.join(' ')).not.toContain(SECRET);
+      }
+    }
+  });
+
+  it('remote list, config -l and --json never print a secret a hand-written local config holds', () => {
+    mlxOk(dir, 'remote', 'add', 's3', 's3://bucket/prefix');
+    write(
+      dir,
+      '.mlx/config.local.yaml',
+      [
+        'remotes:',
+        '  s3:',
+        `    secret_access_key: ${SECRET}`,
+        '    access_key_id: AKIAIOSFODNN7EXAMPLE',
+        `    endpoint: http://user:${SECRET}@127.0.0.1:9000/?X-Amz-Signature=${SECRET}&region=x`,
+        '    my_key: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+        '  other:',
+        `    url: s3://AKIAEXAMPLE:${SECRET}@bucket/p`,
+        '',
+      ].join('\n'),
+    );
+    const outputs = [mlxOk(dir, 'remote', 'list').stdout, mlxOk(dir, '--json', 'remote', 'list').stdout, mlxOk(dir, 'config', '-l').stdout, mlxOk(dir, '--json', 'config', '-l').stdout];
+    for (const out of outputs) {
+      expect(out).not.toContain(SECRET);
+      expect(out).not.toContain('AKIAIOSFODNN7EXAMPLE');
+      expect(out).not.toContain('wJalrXUtnFEMI');
+    }
+    const listed = mlxJson(dir, 'remote', 'list');
+    expect(listed.find((r: any) => r.name === 'other').url).toBe('s3://***@bucket/p');
+    expect(listed.find((r: any) => r.name === 's3').options).toMatchObject({
+      secret_access_key: '***',
+      endpoint: 'http://***@127.0.0.1:9000/?X-Amz-Signature=***&region=x',
+      my_key: '***',
+    });
+    expect(mlxJson(dir, 'config', '-l')).toMatchObject({ 'remotes.s3.url': 's3://bucket/prefix', 'remotes.s3.secret_access_key': '***', 'remotes.other.url': 's3://***@bucket/p' });
+    // And using that remote is refused with the url shown redacted.
+    const r = mlx(dir, 'push', '-r', 'other');
+    expect(expectCleanError(r)).toMatch(/s3:\/\/\*\*\*@bucket\/p holds credentials/);
+    expect(r.stderr).not.toContain(SECRET);
+  });
+});

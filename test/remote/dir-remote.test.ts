@@ -1,10 +1,11 @@
 import { rejectionCode } from '../helpers/errors.js';
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import { DirRemote } from '../../src/remote/dir-remote.js';
 import { openRemote } from '../../src/remote/open-remote.js';
 import { E } from '../../src/util/errors.js';
@@ -163,5 +164,55 @@ describe('openRemote for directories', () => {
     expect(await rejectionCode(openRemote('s3://b/p', { force_path_style: 'maybe' }, tmp))).toBe(E.BAD_CONFIG);
     expect(await rejectionCode(openRemote('s3://b/p', { checksums: 'always' }, tmp))).toBe(E.BAD_CONFIG);
     expect(await rejectionCode(openRemote('s3://b/../p', {}, tmp))).toBe(E.BAD_CONFIG);
+  });
+});
+
+describe('DirRemote on a share in trouble', () => {
+  const flaky = (code: string) => Object.assign(new Error(`${code}: share in trouble`), { code });
+
+  it('retries an errno of a share in trouble and then succeeds, for reads and writes', async () => {
+    process.env.MLX_RETRY_BASE_MS = '1';
+    try {
+      await remote.put('flaky/x', Buffer.from('bytes of x'));
+      for (const code of ['EIO', 'ETIMEDOUT', 'ESTALE', 'ENOTCONN']) {
+        const open = vi.spyOn(fsp, 'open').mockRejectedValueOnce(flaky(code)).mockRejectedValueOnce(flaky(code));
+        try {
+          expect((await remote.get('flaky/x')).toString()).toBe('bytes of x');
+          expect(open.mock.calls.length).toBe(3);
+        } finally {
+          open.mockRestore();
+        }
+      }
+      const write = vi.spyOn(fsp, 'writeFile').mockRejectedValueOnce(flaky('EIO'));
+      try {
+        await remote.put('flaky/y', Buffer.from('y'));
+      } finally {
+        write.mockRestore();
+      }
+      expect((await remote.get('flaky/y')).toString()).toBe('y');
+      expect(filesUnder(path.join(root, 'flaky'))).toEqual(['x', 'y']);
+    } finally {
+      delete process.env.MLX_RETRY_BASE_MS;
+    }
+  });
+
+  it('reports a share that keeps failing as E.REMOTE_UNREACHABLE after a bounded number of tries, never as missing or damaged', async () => {
+    process.env.MLX_RETRY_BASE_MS = '1';
+    const open = vi.spyOn(fsp, 'open').mockRejectedValue(flaky('EIO'));
+    try {
+      const err = (await remote.get('flaky/x').then(() => ({ code: 'none', message: '' }), (e: unknown) => e)) as { code: string; message: string };
+      expect(err.code).toBe(E.REMOTE_UNREACHABLE);
+      expect(err.message).toMatch(/did not answer \(EIO\) after 4 attempts/);
+      expect(open.mock.calls.length).toBe(4);
+      // A missing object is still a missing object, at once.
+      open.mockRestore();
+      const stat = vi.spyOn(fsp, 'stat');
+      expect(await remote.head('flaky/nothing')).toBeUndefined();
+      expect(stat.mock.calls.length).toBe(1);
+      stat.mockRestore();
+    } finally {
+      open.mockRestore();
+      delete process.env.MLX_RETRY_BASE_MS;
+    }
   });
 });

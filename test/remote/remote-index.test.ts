@@ -9,6 +9,8 @@ import { pushObjects } from '../../src/remote/push.js';
 import { RemoteIndex } from '../../src/remote/remote-index.js';
 import { ObjectStore } from '../../src/store/object-store.js';
 import { tempDir } from '../helpers/repo.js';
+import { rejectionCode } from '../helpers/errors.js';
+import { E, MlxError } from '../../src/util/errors.js';
 
 let newHasher: HasherFactory;
 beforeAll(async () => {
@@ -50,6 +52,45 @@ describe('RemoteIndex and damaged-copy markers', () => {
       await remote.put(damagedKey(`b3:${other}`, shared), Buffer.alloc(0));
       // Both copies of `shared` marked: one is still there to try.
       expect((await load()).has(shared)).toBe(true);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('RemoteIndex and failed index downloads', () => {
+  it('a failed download of a published index ends the load with its error; only a damaged or vanished index is passed over', async () => {
+    const root = tempDir('mlx-index-net-');
+    try {
+      const store = new ObjectStore(path.join(root, 'store'), newHasher);
+      store.init();
+      fs.writeFileSync(path.join(root, 'a.bin'), crypto.randomBytes(5000));
+      const oid = store.importFile(path.join(root, 'a.bin')).oid;
+      fs.mkdirSync(path.join(root, 'remote'));
+      const remote = new DirRemote(path.join(root, 'remote'));
+      await pushObjects(store, newHasher, remote, await RemoteIndex.load(remote, path.join(root, 'idx-0')), [oid]);
+      let n = 1;
+      /** The remote, with every read of a pack index failing with `code`. */
+      const failing = (code: string) =>
+        new Proxy(remote, {
+          get(target, prop) {
+            if (prop === 'get') return async (key: string) => {
+              if (key.endsWith('.idx')) throw new MlxError(code, `get ${key}: ${code}`);
+              return target.get(key);
+            };
+            const v = Reflect.get(target, prop);
+            return typeof v === 'function' ? v.bind(target) : v;
+          },
+        });
+      for (const code of [E.REMOTE_UNREACHABLE, E.REMOTE_AUTH, E.REMOTE_FAILED]) {
+        expect(await rejectionCode(RemoteIndex.load(failing(code), path.join(root, `idx-${n++}`))), code).toBe(code);
+      }
+      for (const code of [E.REMOTE_CORRUPT, E.BAD_PACK_INDEX, E.REMOTE_NOT_FOUND]) {
+        const idx = await RemoteIndex.load(failing(code), path.join(root, `idx-${n++}`));
+        expect(idx.has(oid), code).toBe(false);
+        expect(idx.warnings.join('\n'), code).toMatch(/ignored packs\/.*\.idx/);
+      }
+      expect((await RemoteIndex.load(remote, path.join(root, `idx-${n++}`))).has(oid)).toBe(true);
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }

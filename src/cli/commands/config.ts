@@ -1,4 +1,4 @@
-import { flattenConfig, getConfigValue, loadConfig, setConfigValue } from '../../workspace/config-file.js';
+import { getConfigValue, listConfig, setConfigValue } from '../../workspace/config-file.js';
 import { layoutOf } from '../../workspace/layout.js';
 import { openRepo } from '../../workspace/repo.js';
 import { E, MlxError } from '../../util/errors.js';
@@ -8,7 +8,7 @@ export async function run(out: Output, key: string | undefined, value: string | 
   const repo = await openRepo(out.cwd);
   const layout = layoutOf(repo.root);
   if (opts.list || key === undefined) {
-    const all = flattenConfig(loadConfig(layout));
+    const all = listConfig(layout);
     out.result(all, () => Object.entries(all).map(([k, v]) => `${k}=${String(v)}`));
     return;
   }
