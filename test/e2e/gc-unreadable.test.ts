@@ -56,7 +56,7 @@ describe('gc with an unreadable mlx.lock', () => {
       mlxOk(dir, 'remote', 'add', '-d', 'storage', store);
       mlxOk(dir, 'push');
       fs.writeFileSync(path.join(dir, 'mlx.lock'), CONFLICTED(fs.readFileSync(path.join(dir, 'mlx.lock'), 'utf8')));
-      expect(expectCleanError(mlx(dir, 'gc', '--remote', '--grace', '0'))).toMatch(/mlx\.lock .*merge conflict markers/);
+      expect(expectCleanError(mlx(dir, 'gc', '--remote', '--local-refs', '--grace', '0'))).toMatch(/mlx\.lock .*merge conflict markers/);
       expect(fs.existsSync(path.join(store, 'gc'))).toBe(false);
     } finally {
       fs.rmSync(store, { recursive: true, force: true });
