@@ -39,11 +39,20 @@ describe('pointer files', () => {
     ['extra key', `version: 1\npath: a\nkind: file\noid: ${OID}\nsize: 1\nowner: me\n`],
     ['future version', `version: 2\npath: a\nkind: file\noid: ${OID}\nsize: 1\n`],
     ['negative size', `version: 1\npath: a\nkind: file\noid: ${OID}\nsize: -1\n`],
-    ['escaping path', `version: 1\npath: ../a\nkind: file\noid: ${OID}\nsize: 1\n`],
-    ['absolute path', `version: 1\npath: /etc/a\nkind: file\noid: ${OID}\nsize: 1\n`],
+    ['a size beyond 2^53', `version: 1\npath: a\nkind: file\noid: ${OID}\nsize: 1e300\n`],
     ['empty file', ''],
   ])('rejects %s with EBADPOINTER', (_name, text) => {
     expect(errorCode(() => parsePointer(text, 'p.mlx'))).toBe('EBADPOINTER');
+  });
+
+  it.each([
+    ['escaping path', '../a'],
+    ['absolute path', '/etc/a'],
+    ['path into .git', 'sub/.GIT/hooks/x'],
+    ['path into .mlx', '.mlx/config.yaml'],
+    ['path with a line break', 'a\nb'],
+  ])('refuses %s in the path field with EBADPATH (the path rule)', (_name, p) => {
+    expect(errorCode(() => parsePointer(`version: 1\npath: ${JSON.stringify(p)}\nkind: file\noid: ${OID}\nsize: 1\n`, 'p.mlx'))).toBe('EBADPATH');
   });
 });
 
@@ -66,10 +75,16 @@ describe('directory manifests', () => {
   });
 
   it.each([
-    ['a parent segment', `{"v":1,"entries":[{"p":"../x","o":"${OID}","s":1,"x":false}]}`],
-    ['an absolute path', `{"v":1,"entries":[{"p":"/x","o":"${OID}","s":1,"x":false}]}`],
-    ['an empty segment', `{"v":1,"entries":[{"p":"a//x","o":"${OID}","s":1,"x":false}]}`],
-    ['a dot segment', `{"v":1,"entries":[{"p":"a/./x","o":"${OID}","s":1,"x":false}]}`],
+    ['a parent segment', '../x'],
+    ['an absolute path', '/x'],
+    ['an empty segment', 'a//x'],
+    ['a dot segment', 'a/./x'],
+    ['a .git component', 'a/.Git/config'],
+  ])('refuses %s with EBADPATH (the path rule)', (_name, p) => {
+    expect(errorCode(() => parseManifest(`{"v":1,"entries":[{"p":${JSON.stringify(p)},"o":"${OID}","s":1,"x":false}]}`, 'm'))).toBe('EBADPATH');
+  });
+
+  it.each([
     ['a duplicate path', `{"v":1,"entries":[{"p":"x","o":"${OID}","s":1,"x":false},{"p":"x","t":"d"}]}`],
     ['a file beneath a link', `{"v":1,"entries":[{"p":"l","t":"l","l":"/etc"},{"p":"l/passwd","o":"${OID}","s":1,"x":false}]}`],
     ['a file beneath a file', `{"v":1,"entries":[{"p":"f","o":"${OID}","s":1,"x":false},{"p":"f/g","o":"${OID}","s":1,"x":false}]}`],

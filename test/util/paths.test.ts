@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertSafeRelPath, compareUtf8 } from '../../src/util/paths.js';
+import { assertSafeRelPath, compareUtf8, pathRefusal } from '../../src/util/paths.js';
 import { gitignorePattern } from '../../src/workspace/gitignore.js';
 import { isTrusted } from '../../src/workspace/stat-index.js';
 
@@ -7,6 +7,19 @@ describe('paths', () => {
   it('accepts normal relative paths and rejects escapes', () => {
     expect(assertSafeRelPath('a/b c/ü.txt')).toBe('a/b c/ü.txt');
     for (const bad of ['', '/a', 'a/../b', '..', 'a//b', './a', 'a/', 'C:/x', 'a\0b']) expect(() => assertSafeRelPath(bad)).toThrow();
+  });
+
+  it('refuses every name a file system may take for .git, and .mlx at the top of a tracked path', () => {
+    const gitLike = ['.git', '.GIT', '.Git', '.git.', '.git ', '.git. .', 'git~1', 'GIT~1', '.git::$INDEX_ALLOCATION', '.git:stream', '.g\u200cit', '\ufeff.git', 'a\\.git', '.git\\x'];
+    for (const seg of gitLike) {
+      expect(pathRefusal(seg), seg).toMatch(/which git treats as \.git/);
+      expect(pathRefusal(`a/${seg}/b`), seg).toMatch(/which git treats as \.git/);
+    }
+    for (const ok of ['.gitignore', '.gitattributes', 'git', 'x.git', '.github', 'git~2', '.mlx', 'a/.mlx', 'data.mlx', 'a/mlx~1']) expect(pathRefusal(ok), ok).toBeUndefined();
+    for (const bad of ['.mlx', '.MLX', '.mlx/config.yaml', '.mlx.', 'MLX~1/x']) expect(pathRefusal(bad, 'tracked'), bad).toMatch(/mlx's own directory/);
+    expect(pathRefusal('a/.mlx', 'tracked')).toBeUndefined();
+    for (const bad of ['a\nb', 'a\r', 'd/x\ny']) expect(pathRefusal(bad, 'tracked'), bad).toMatch(/line break/);
+    expect(pathRefusal('a\nb')).toBeUndefined(); // inside a tracked directory only the tracked path is ignored
   });
 
   it('compareUtf8 orders like the UTF-8 bytes, including astral characters', () => {
