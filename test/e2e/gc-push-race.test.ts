@@ -193,9 +193,10 @@ describe('a push racing gc --remote keeps its data (S3)', () => {
     await fp.reached('gc.sweep.after-read-keeps');
     const push = startMlx(alice, fp.env({ 'push.wait-sweep': 'pause' }), 'push');
     await fp.reached('push.wait-sweep');
-    fp.release('push.wait-sweep');
+    // The sweep deletes the pack the push has just uploaded, and finishes, before the push checks.
     fp.release('gc.sweep.after-read-keeps');
     expect(ok(await sweep, 'gc')).toMatchObject({ removedPacks: 1 });
+    fp.release('push.wait-sweep');
     expect(ok(await push, 'push').resentPacks).toBe(1);
     expectAllPullable(alice);
   });
