@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { cliEnv, expectCleanError, mlx, mlxJson, mlxOk, type RunResult } from '../helpers/cli.js';
 import { bytes, gitCloneLocal, gitCommitAll, gitInit, snapshot, tempDir, write } from '../helpers/repo.js';
 import { startS3ServerProcess, type S3TestServer } from '../helpers/s3-server.js';
+import { remoteKinds, type RemoteKind } from '../helpers/remote-kinds.js';
 import { loadHasher } from '../../src/hash/blake3.js';
 import { hashBytes } from '../../src/hash/hash-file.js';
 import { serializePackIndex } from '../../src/formats/pack-index.js';
@@ -33,34 +34,8 @@ afterAll(async () => {
   await s3.stop();
 });
 
-interface Kind {
-  name: 'dir' | 's3';
-  addArgs(id: string): string[];
-  /** The file behind a remote key, to tamper with. */
-  storedFile(id: string, key: string): string;
-  storedKeys(id: string): string[];
-}
-
 let remoteRoot: string;
-const kinds: Kind[] = [
-  {
-    name: 'dir',
-    addArgs: (id) => [path.join(remoteRoot, id)],
-    storedFile: (id, key) => path.join(remoteRoot, id, key),
-    storedKeys: (id) => listFiles(path.join(remoteRoot, id)),
-  },
-  {
-    name: 's3',
-    addArgs: (id) => [`s3://${s3.bucket}/${id}`, '-o', `endpoint=${s3.endpoint}`],
-    storedFile: (id, key) => path.join(s3.dir, s3.bucket, id, `${key}._S3rver_object`),
-    storedKeys: (id) => listFiles(path.join(s3.dir, s3.bucket, id)).filter((k) => k.endsWith('._S3rver_object')).map((k) => k.slice(0, -'._S3rver_object'.length)),
-  },
-];
-
-function listFiles(root: string): string[] {
-  if (!fs.existsSync(root)) return [];
-  return (fs.readdirSync(root, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(root, f)).isFile()).map((f) => f.split(path.sep).join('/'));
-}
+const kinds: RemoteKind[] = remoteKinds(() => remoteRoot, () => s3);
 
 let attacker: string;
 let victim: string;
@@ -96,7 +71,7 @@ interface Pushed {
  * a hook, a small file, and crafted manifests pushed as plain files), committed and cloned by the
  * victim. The victim's cache is empty, so every command below really fetches from the remote.
  */
-async function attackerPushes(kind: Kind, id: string, manifests: (blob: string) => Record<string, string> = () => ({})): Promise<Pushed> {
+async function attackerPushes(kind: RemoteKind, id: string, manifests: (blob: string) => Record<string, string> = () => ({})): Promise<Pushed> {
   await gitInit(attacker);
   mlxOk(attacker, 'init');
   mlxOk(attacker, 'remote', 'add', '-d', 'storage', ...kind.addArgs(id));

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { cliEnv, expectCleanError, finished, mlx, mlxJson, mlxOk, mlxSpawn } from '../helpers/cli.js';
 import { bytes, gitCloneLocal, gitCommitAll, gitInit, gitRestoreFile, snapshot, tempDir, write } from '../helpers/repo.js';
 import { closedPort, startS3ServerProcess, type S3TestServer } from '../helpers/s3-server.js';
+import { remoteKinds, type RemoteKind } from '../helpers/remote-kinds.js';
 
 let s3: S3TestServer;
 beforeAll(async () => {
@@ -16,35 +17,8 @@ afterAll(async () => {
   await s3.stop();
 });
 
-interface Kind {
-  name: 'dir' | 's3';
-  /** `mlx remote add` arguments for a fresh, empty location. */
-  addArgs(id: string): string[];
-  /** Files on the remote's storage for a key prefix, to count or tamper with. */
-  storedFile(id: string, key: string): string;
-  storedKeys(id: string): string[];
-}
-
 let remoteRoot: string;
-const kinds: Kind[] = [
-  {
-    name: 'dir',
-    addArgs: (id) => [path.join(remoteRoot, id)],
-    storedFile: (id, key) => path.join(remoteRoot, id, key),
-    storedKeys: (id) => listFiles(path.join(remoteRoot, id)),
-  },
-  {
-    name: 's3',
-    addArgs: (id) => [`s3://${s3.bucket}/${id}`, '-o', `endpoint=${s3.endpoint}`],
-    storedFile: (id, key) => path.join(s3.dir, s3.bucket, id, `${key}._S3rver_object`),
-    storedKeys: (id) => listFiles(path.join(s3.dir, s3.bucket, id)).filter((k) => k.endsWith('._S3rver_object')).map((k) => k.slice(0, -'._S3rver_object'.length)),
-  },
-];
-
-function listFiles(root: string): string[] {
-  if (!fs.existsSync(root)) return [];
-  return (fs.readdirSync(root, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(root, f)).isFile()).map((f) => f.split(path.sep).join('/'));
-}
+const kinds: RemoteKind[] = remoteKinds(() => remoteRoot, () => s3);
 
 let dir: string;
 let fresh: string;
