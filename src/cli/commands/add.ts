@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { add } from '../../workspace/add.js';
+import { add } from '../../repository/add.js';
 import { DAMAGE_HINT, describeDamage } from '../../workspace/linked-damage.js';
 import { openRepo } from '../../workspace/repo.js';
 import { formatBytes, type Output } from '../output.js';

@@ -1,4 +1,4 @@
-import { doctor } from '../../workspace/doctor.js';
+import { doctor } from '../../commands/doctor.js';
 import { openRepo } from '../../workspace/repo.js';
 import { version } from '../version.js';
 import { formatBytes, type Output } from '../output.js';

@@ -1,5 +1,5 @@
-import { gc } from '../../workspace/gc.js';
-import { gcRemote, type RemoteGcOptions } from '../../workspace/gc-remote.js';
+import { gc } from '../../commands/gc.js';
+import { gcRemote, type RemoteGcOptions } from '../../commands/gc-remote.js';
 import { openRepo } from '../../workspace/repo.js';
 import { E, MlxError } from '../../util/errors.js';
 import { formatBytes, type Output } from '../output.js';

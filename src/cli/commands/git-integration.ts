@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { runHook } from '../../workspace/hooks.js';
-import { install } from '../../workspace/install.js';
-import { mergePointerFiles, mergeTextFiles } from '../../workspace/merge.js';
+import { runHook } from '../../commands/hook.js';
+import { install } from '../../commands/install-hooks.js';
+import { mergePointerFiles, mergeTextFiles } from '../../commands/merge-driver.js';
 import { openRepo } from '../../workspace/repo.js';
 import { POINTER_SUFFIX } from '../../formats/pointer.js';
 import { E, MlxError } from '../../util/errors.js';

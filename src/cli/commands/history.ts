@@ -1,10 +1,10 @@
-import { checkoutRevision, revisionArgument } from '../../workspace/checkout-revision.js';
+import { checkoutRevision, revisionArgument } from '../../commands/checkout.js';
 import { checkout } from '../../workspace/checkout.js';
-import { diff, type DiffResult, type PathChange } from '../../workspace/diff.js';
+import { diff, type DiffResult, type PathChange } from '../../repository/diff.js';
 import { openRepo } from '../../workspace/repo.js';
-import { ls } from '../../workspace/revisions.js';
+import { ls } from '../../repository/revisions.js';
 import { toRepoPath } from '../../workspace/repo.js';
-import { verify } from '../../workspace/verify.js';
+import { verify } from '../../commands/verify.js';
 import { shortOid } from '../../hash/oid.js';
 import { E, MlxError } from '../../util/errors.js';
 import { formatBytes, type Output } from '../output.js';

@@ -1,4 +1,4 @@
-import { init } from '../../workspace/init.js';
+import { init } from '../../commands/init.js';
 import type { Output } from '../output.js';
 
 export async function run(out: Output): Promise<void> {

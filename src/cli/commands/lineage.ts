@@ -2,7 +2,7 @@ import { shortOid } from '../../hash/oid.js';
 import { lineage, toDot, toMermaid, toTree } from '../../run/lineage.js';
 import { report, type EnvDelta, type Report, type RunDelta, type ValueDelta } from '../../run/report.js';
 import { openRepo, toRepoPath } from '../../workspace/repo.js';
-import type { PathChange } from '../../workspace/diff.js';
+import type { PathChange } from '../../repository/diff.js';
 import { E, MlxError } from '../../util/errors.js';
 import { formatBytes, Output } from '../output.js';
 

@@ -1,5 +1,5 @@
 import { openRepo } from '../../workspace/repo.js';
-import { addRemote, listRemotes, modifyRemote, removeRemote, setDefaultRemote } from '../../workspace/remotes.js';
+import { addRemote, listRemotes, modifyRemote, removeRemote, setDefaultRemote } from '../../repository/remotes.js';
 import { E, MlxError } from '../../util/errors.js';
 import type { Output } from '../output.js';
 

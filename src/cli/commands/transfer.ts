@@ -1,5 +1,5 @@
 import { openRepo } from '../../workspace/repo.js';
-import { fetch, pull, push, remoteStatus } from '../../workspace/sync.js';
+import { fetch, pull, push, remoteStatus } from '../../repository/transfer.js';
 import { E, MlxError } from '../../util/errors.js';
 import { formatBytes, type Output } from '../output.js';
 import { withProgress } from '../progress.js';

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { serializeConfig } from '../formats/config.js';
 import { writeFileAtomicSync } from '../util/fs.js';
-import { layoutOf, MLX_GITIGNORE } from './layout.js';
-import { findGitRoot, notGit } from './repo.js';
+import { layoutOf, MLX_GITIGNORE } from '../workspace/layout.js';
+import { findGitRoot, notGit } from '../workspace/repo.js';
 
 export interface InitResult {
   root: string;

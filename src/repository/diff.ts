@@ -1,8 +1,8 @@
 import type { Oid } from '../hash/oid.js';
 import { isFileEntry, type ManifestEntry } from '../formats/manifest.js';
 import { sameContent, type Pointer } from '../formats/pointer.js';
-import { openGit } from '../git/history.js';
-import type { Repo } from './repo.js';
+import { openGit } from '../git/git-repo.js';
+import type { Repo } from '../workspace/repo.js';
 import { ManifestSource, pointerSet, WORKSPACE } from './revisions.js';
 
 export interface FileChange {

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { gitDir } from '../git/history.js';
+import { gitDir } from '../git/git-repo.js';
 import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
-import type { Repo } from './repo.js';
+import type { Repo } from '../workspace/repo.js';
 
 const MARKER = '# mlx hook: installed by `mlx install`';
 export const HOOKS = ['post-checkout', 'post-merge', 'pre-push', 'pre-commit'] as const;

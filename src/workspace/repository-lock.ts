@@ -4,7 +4,7 @@ import path from 'node:path';
 import { E, MlxError } from '../util/errors.js';
 import { failpoint } from '../util/failpoint.js';
 import { uniqueTempName } from '../util/fs.js';
-import { acquireLock, isLockHeld, type LockOptions } from './lock.js';
+import { acquireLock, isLockHeld, type LockOptions } from './process-lock.js';
 import type { Repo } from './repo.js';
 
 /*

@@ -1,14 +1,14 @@
 import type { Oid } from '../hash/oid.js';
 import { isFileEntry, parseManifest, type ManifestEntry } from '../formats/manifest.js';
 import type { Pointer } from '../formats/pointer.js';
-import { openGit, pointersAt, resolveRevision, type GitRepo } from '../git/history.js';
+import { openGit, pointersAt, resolveRevision, type GitRepo } from '../git/git-repo.js';
 import { fetchObjects } from '../remote/fetch.js';
 import { RemoteIndex } from '../remote/remote-index.js';
 import { E, MlxError } from '../util/errors.js';
-import { findPointers } from './pointers.js';
-import { loadConfig } from './config-file.js';
+import { findPointers } from '../workspace/pointers.js';
+import { loadConfig } from '../workspace/config-file.js';
 import { resolveRemote } from './remotes.js';
-import type { Repo } from './repo.js';
+import type { Repo } from '../workspace/repo.js';
 import path from 'node:path';
 
 /** One side of a comparison: the pointers of a commit, or of the work tree. */

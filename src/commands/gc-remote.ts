@@ -2,11 +2,11 @@ import path from 'node:path';
 import { fetchObjects } from '../remote/fetch.js';
 import { addRecipeChunks, collectRemote, type RemoteGcResult } from '../remote/remote-gc.js';
 import { RemoteIndex } from '../remote/remote-index.js';
-import { defaultGitRemote, gitRemoteRefs, openGit, type GitRepo } from '../git/history.js';
+import { defaultGitRemote, gitRemoteRefs, openGit, type GitRepo } from '../git/git-repo.js';
 import { E, MlxError } from '../util/errors.js';
 import { keptPointers, referencedObjects, type GcOptions } from './gc.js';
-import { resolveRemote } from './remotes.js';
-import type { Repo } from './repo.js';
+import { resolveRemote } from '../repository/remotes.js';
+import type { Repo } from '../workspace/repo.js';
 
 export interface RemoteGcOptions extends GcOptions {
   remoteName?: string;

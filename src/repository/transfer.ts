@@ -6,15 +6,15 @@ import { pushObjects, type PushSummary } from '../remote/push.js';
 import { findDamagedCopies, markDamaged, type DamagedCopy } from '../remote/damage-check.js';
 import { dropIncompleteRecipes } from '../remote/recipe-check.js';
 import { RemoteIndex } from '../remote/remote-index.js';
-import { commitsSince, openGit, pointersAt, remoteTips } from '../git/history.js';
+import { commitsSince, openGit, pointersAt, remoteTips } from '../git/git-repo.js';
 import type { Remote } from '../remote/remote.js';
 import type { TransferProgress } from '../remote/transfer-progress.js';
 import { E, MlxError } from '../util/errors.js';
-import { checkout, type CheckoutResult } from './checkout.js';
+import { checkout, type CheckoutResult } from '../workspace/checkout.js';
 import { resolveRemote } from './remotes.js';
-import type { Repo } from './repo.js';
-import { runObjects, workTreeRunLock } from './run-objects.js';
-import { selectTracked, type Selection } from './targets.js';
+import type { Repo } from '../workspace/repo.js';
+import { runObjects, workTreeRunLock } from '../run/run-objects.js';
+import { selectTracked, type Selection } from '../workspace/targets.js';
 
 export interface TransferOptions {
   remote?: string;

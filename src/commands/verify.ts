@@ -2,17 +2,17 @@ import path from 'node:path';
 import type { Oid } from '../hash/oid.js';
 import { isFileEntry, type FileEntry, type ManifestEntry } from '../formats/manifest.js';
 import { pointerSizeMismatch, POINTER_SUFFIX, type Pointer } from '../formats/pointer.js';
-import { openGit } from '../git/history.js';
+import { openGit } from '../git/git-repo.js';
 import { fetchObjects } from '../remote/fetch.js';
 import { packKey } from '../remote/layout.js';
 import { findDamagedCopies } from '../remote/damage-check.js';
 import { dropIncompleteRecipes } from '../remote/recipe-check.js';
 import { RemoteIndex } from '../remote/remote-index.js';
 import { E, MlxError } from '../util/errors.js';
-import { resolveRemote } from './remotes.js';
-import type { Repo } from './repo.js';
-import { ManifestSource, pointerSet, WORKSPACE } from './revisions.js';
-import type { Progress } from './work-tree.js';
+import { resolveRemote } from '../repository/remotes.js';
+import type { Repo } from '../workspace/repo.js';
+import { ManifestSource, pointerSet, WORKSPACE } from '../repository/revisions.js';
+import type { Progress } from '../workspace/work-tree.js';
 
 export interface VerifyProblem {
   oid: Oid;

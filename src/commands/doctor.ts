@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { hashBackend } from '../hash/blake3.js';
 import type { LinkType } from '../formats/config.js';
-import { probeLinkTypes } from './link.js';
-import { sweepOrphans } from './lock.js';
-import type { Repo } from './repo.js';
+import { probeLinkTypes } from '../workspace/link.js';
+import { sweepOrphans } from '../workspace/process-lock.js';
+import type { Repo } from '../workspace/repo.js';
 
 export interface DoctorReport {
   mlx: string;

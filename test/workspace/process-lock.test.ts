@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireLock } from '../../src/workspace/lock.js';
+import { acquireLock } from '../../src/workspace/process-lock.js';
 import { MlxError } from '../../src/util/errors.js';
 import { tempDir } from '../helpers/repo.js';
 

@@ -4,7 +4,7 @@ import { isFileEntry, parseManifest, serializeManifest, type ManifestEntry } fro
 import { parsePointer, sameContent, serializePointer, type Pointer } from '../formats/pointer.js';
 import { MlxError } from '../util/errors.js';
 import { writeFileAtomicSync } from '../util/fs.js';
-import type { Repo } from './repo.js';
+import type { Repo } from '../workspace/repo.js';
 
 export interface MergeResult {
   /** True when `ours` now holds a clean merge; false when it holds conflict markers. */

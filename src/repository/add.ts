@@ -5,17 +5,17 @@ import { E, MlxError } from '../util/errors.js';
 import { failpoint } from '../util/failpoint.js';
 import { lstatIfExists } from '../util/fs.js';
 import { assertSafeRelPath } from '../util/paths.js';
-import { checkout } from './checkout.js';
-import { indexedPaths, openGit } from '../git/history.js';
-import { ensureIgnored } from './gitignore.js';
-import { lockRepository } from './cache-lock.js';
-import type { DamagedObject } from './linked-damage.js';
-import { sweepOrphans } from './lock.js';
-import { hasPointer, writePointer, readPointer } from './pointers.js';
-import { absPath, type Repo } from './repo.js';
-import { StatIndex } from './stat-index.js';
-import { resolveTargets, type Target } from './targets.js';
-import { readWorkTree, type Progress, type WorkTreeStats } from './work-tree.js';
+import { checkout } from '../workspace/checkout.js';
+import { indexedPaths, openGit } from '../git/git-repo.js';
+import { ensureIgnored } from '../workspace/gitignore.js';
+import { lockRepository } from '../workspace/repository-lock.js';
+import type { DamagedObject } from '../workspace/linked-damage.js';
+import { sweepOrphans } from '../workspace/process-lock.js';
+import { hasPointer, writePointer, readPointer } from '../workspace/pointers.js';
+import { absPath, type Repo } from '../workspace/repo.js';
+import { StatIndex } from '../workspace/stat-index.js';
+import { resolveTargets, type Target } from '../workspace/targets.js';
+import { readWorkTree, type Progress, type WorkTreeStats } from '../workspace/work-tree.js';
 
 export interface AddedPath {
   path: string;

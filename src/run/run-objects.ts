@@ -3,10 +3,10 @@ import type { Oid } from '../hash/oid.js';
 import { parseEnvRecord, referencedOids } from '../formats/env-record.js';
 import type { Pointer } from '../formats/pointer.js';
 import { parseRunLock, RUN_LOCK_FILE, type RunLock } from '../formats/run-lock.js';
-import { readFileAt, type GitRepo } from '../git/history.js';
+import { readFileAt, type GitRepo } from '../git/git-repo.js';
 import { MlxError } from '../util/errors.js';
 import { readFileIfExists } from '../util/fs.js';
-import type { Repo } from './repo.js';
+import type { Repo } from '../workspace/repo.js';
 
 /**
  * What recorded runs keep alive besides their outputs (which have pointers): the run records, the

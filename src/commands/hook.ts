@@ -1,9 +1,9 @@
 import { MlxError } from '../util/errors.js';
-import { checkout } from './checkout.js';
-import { loadConfig } from './config-file.js';
-import { findPointers } from './pointers.js';
-import type { Repo } from './repo.js';
-import { fetch, parsePrePushInput, pushForGitPush } from './sync.js';
+import { checkout } from '../workspace/checkout.js';
+import { loadConfig } from '../workspace/config-file.js';
+import { findPointers } from '../workspace/pointers.js';
+import type { Repo } from '../workspace/repo.js';
+import { fetch, parsePrePushInput, pushForGitPush } from '../repository/transfer.js';
 import { isFileEntry, parseManifest } from '../formats/manifest.js';
 
 export interface HookOutcome {

@@ -3,8 +3,8 @@ import { DirRemote } from '../remote/dir-remote.js';
 import { canonicalOptionName, openRemote, parseRemoteSpec, type RemoteOptionValue } from '../remote/open-remote.js';
 import type { Remote } from '../remote/remote.js';
 import { E, MlxError } from '../util/errors.js';
-import { loadConfig, readConfigFile, writeConfigFile } from './config-file.js';
-import type { Repo } from './repo.js';
+import { loadConfig, readConfigFile, writeConfigFile } from '../workspace/config-file.js';
+import type { Repo } from '../workspace/repo.js';
 
 export interface RemoteListing {
   name: string;

@@ -1,17 +1,17 @@
 import fs from 'node:fs';
 import { pruneRecipes } from '../store/chunk-map.js';
-import { runLockAt, runObjects, workTreeRunLock, type RunObjects } from './run-objects.js';
+import { runLockAt, runObjects, workTreeRunLock, type RunObjects } from '../run/run-objects.js';
 import type { Oid } from '../hash/oid.js';
 import { isFileEntry, parseManifest } from '../formats/manifest.js';
 import type { Pointer } from '../formats/pointer.js';
-import { branchesAndTags, openGit, pointersAt, remoteTrackingBranches, resolveRevision, type GitRepo } from '../git/history.js';
-import { retainedCommits, type RetentionRules } from './retention.js';
+import { branchesAndTags, openGit, pointersAt, remoteTrackingBranches, resolveRevision, type GitRepo } from '../git/git-repo.js';
+import { retainedCommits, type RetentionRules } from '../git/retention.js';
 import { E, MlxError } from '../util/errors.js';
-import { lockCacheForGc } from './cache-lock.js';
-import { cacheUsers, forgetCacheUser, isGone } from './cache-users.js';
-import { acquireLock, sweepOrphans } from './lock.js';
-import { findPointers } from './pointers.js';
-import { openRepo, type Repo } from './repo.js';
+import { lockCacheForGc } from '../workspace/repository-lock.js';
+import { cacheUsers, forgetCacheUser, isGone } from '../workspace/cache-users.js';
+import { acquireLock, sweepOrphans } from '../workspace/process-lock.js';
+import { findPointers } from '../workspace/pointers.js';
+import { openRepo, type Repo } from '../workspace/repo.js';
 
 export interface GcOptions extends RetentionRules {
   dryRun?: boolean;

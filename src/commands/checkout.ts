@@ -2,17 +2,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isFileEntry } from '../formats/manifest.js';
 import { POINTER_SUFFIX, sameContent, serializePointer, type Pointer } from '../formats/pointer.js';
-import { openGit, readFileAt, resolveRevision } from '../git/history.js';
+import { openGit, readFileAt, resolveRevision } from '../git/git-repo.js';
 import { E, MlxError } from '../util/errors.js';
 import { readFileIfExists } from '../util/fs.js';
-import { checkoutSelection, type CheckoutOptions, type CheckoutResult } from './checkout.js';
-import { loadConfig } from './config-file.js';
-import { pointerFileOf, readPointer } from './pointers.js';
-import type { Repo } from './repo.js';
-import { ManifestSource, pointerSet, WORKSPACE } from './revisions.js';
-import { fetchSelection } from './sync.js';
-import type { Selection } from './targets.js';
-import { writeFilesUndoably, type FileWrite, type Undo } from './undoable-writes.js';
+import { checkoutSelection, type CheckoutOptions, type CheckoutResult } from '../workspace/checkout.js';
+import { loadConfig } from '../workspace/config-file.js';
+import { pointerFileOf, readPointer } from '../workspace/pointers.js';
+import type { Repo } from '../workspace/repo.js';
+import { ManifestSource, pointerSet, WORKSPACE } from '../repository/revisions.js';
+import { fetchSelection } from '../repository/transfer.js';
+import type { Selection } from '../workspace/targets.js';
+import { writeFilesUndoably, type FileWrite, type Undo } from '../workspace/undoable-writes.js';
 
 export interface RevisionCheckoutResult extends CheckoutResult {
   rev: string;

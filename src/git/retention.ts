@@ -1,4 +1,4 @@
-import { branchesAndTags, commitsFrom, remoteTrackingBranches, resolveRevision, type GitRepo } from '../git/history.js';
+import { branchesAndTags, commitsFrom, remoteTrackingBranches, resolveRevision, type GitRepo } from './git-repo.js';
 import { E, MlxError } from '../util/errors.js';
 
 /** Which commits' data to keep, besides the work tree's (always kept). */
