@@ -1,18 +1,43 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { isFileEntry } from '../formats/manifest.js';
-import { POINTER_SUFFIX, sameContent, serializePointer, type Pointer } from '../formats/pointer.js';
+import { sameContent, serializePointer, type Pointer } from '../formats/pointer.js';
+import { RUN_LOCK_FILE } from '../formats/run-lock.js';
 import { openGit, readFileAt, resolveRevision } from '../git/git-repo.js';
+import { ManifestSource, pointerSet, revisionArgument, WORKSPACE } from '../repository/revisions.js';
+import { fetchSelection } from '../repository/transfer.js';
 import { E, MlxError } from '../util/errors.js';
 import { readFileIfExists } from '../util/fs.js';
-import { checkoutSelection, type CheckoutOptions, type CheckoutResult } from '../workspace/checkout.js';
+import { checkout as checkoutPaths, checkoutSelection, type CheckoutOptions as WorkTreeCheckoutOptions, type CheckoutResult } from '../workspace/checkout.js';
 import { loadConfig } from '../workspace/config-file.js';
 import { pointerFileOf, readPointer } from '../workspace/pointers.js';
-import type { Repo } from '../workspace/repo.js';
-import { ManifestSource, pointerSet, WORKSPACE } from '../repository/revisions.js';
-import { fetchSelection } from '../repository/transfer.js';
+import { openRepo, type Repo } from '../workspace/repo.js';
 import type { Selection } from '../workspace/targets.js';
 import { writeFilesUndoably, type FileWrite, type Undo } from '../workspace/undoable-writes.js';
+
+export type { CheckoutResult } from '../workspace/checkout.js';
+
+export interface CheckoutOptions extends WorkTreeCheckoutOptions {
+  cwd: string;
+  /** Tracked paths (or paths inside them), or one revision; none means every tracked path. */
+  args?: string[];
+}
+
+/**
+ * `mlx checkout [rev | paths...]`: one entry for both forms. A first argument that is neither a path
+ * in the work tree nor a tracked path, and that git resolves, is a revision.
+ */
+export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult | RevisionCheckoutResult> {
+  const repo = await openRepo(opts.cwd);
+  const args = opts.args ?? [];
+  const rev = await revisionArgument(repo, opts.cwd, args);
+  if (rev === undefined) return checkoutPaths(repo, opts.cwd, args, opts);
+  return checkoutRevision(repo, rev, opts);
+}
+
+/** Whether a checkout restored a revision (and so reports its commit and fetches). */
+export function isRevisionCheckout(res: CheckoutResult | RevisionCheckoutResult): res is RevisionCheckoutResult {
+  return 'commit' in res;
+}
 
 export interface RevisionCheckoutResult extends CheckoutResult {
   rev: string;
@@ -23,15 +48,13 @@ export interface RevisionCheckoutResult extends CheckoutResult {
   notAtRevision: string[];
 }
 
-/** The run lockfile travels with the data it describes. */
-const LOCKFILE = 'mlx.lock';
 
 /**
  * `mlx checkout <rev>`: the tracked data (pointer files, data and the run lockfile) as it was at a
  * commit, branch or tag, fetching objects missing from the cache from the default remote. Pointer
  * files edited but not committed are not overwritten unless `force`.
  */
-export async function checkoutRevision(repo: Repo, rev: string, opts: CheckoutOptions = {}): Promise<RevisionCheckoutResult> {
+async function checkoutRevision(repo: Repo, rev: string, opts: WorkTreeCheckoutOptions): Promise<RevisionCheckoutResult> {
   const git = openGit(repo.root);
   const commit = await resolveRevision(git, rev);
   const target = await pointerSet(repo, commit, git);
@@ -61,7 +84,7 @@ export async function checkoutRevision(repo: Repo, rev: string, opts: CheckoutOp
   const selection: Selection[] = [...target.pointers].map(([p, pointer]) => ({ tracked: { path: p, pointerFile: pointerFileOf(repo, p), pointer: { ...pointer, path: p } } }));
   let fetched = 0;
   if (selection.length > 0 && loadConfig(repo.layout).core?.remote && (await needsFetch(repo, target.pointers))) {
-    fetched = (await fetchSelection(repo, selection, false)).fetched;
+    fetched = (await fetchSelection(repo, selection)).fetched;
   }
   const written: string[] = [];
   const writes: FileWrite[] = [];
@@ -71,8 +94,8 @@ export async function checkoutRevision(repo: Repo, rev: string, opts: CheckoutOp
     writes.push({ file: tracked.pointerFile, data: serializePointer(tracked.pointer) });
     written.push(tracked.path);
   }
-  const lock = await readFileAt(git, commit, LOCKFILE);
-  if (lock) writes.push({ file: path.join(repo.root, LOCKFILE), data: lock });
+  const lock = await readFileAt(git, commit, RUN_LOCK_FILE);
+  if (lock) writes.push({ file: path.join(repo.root, RUN_LOCK_FILE), data: lock });
   writes.push({ file: path.join(repo.layout.stateDir, REVISION_FILE), data: `${commit}\n` });
 
   let undo: Undo | undefined;
@@ -130,22 +153,3 @@ async function needsFetch(repo: Repo, pointers: Map<string, Pointer>): Promise<b
   return false;
 }
 
-/**
- * Tells `mlx checkout <rev>` from `mlx checkout <path>`: the first argument is a revision when it is
- * neither a path in the work tree nor a tracked path, and git resolves it.
- */
-export async function revisionArgument(repo: Repo, cwd: string, args: string[]): Promise<string | undefined> {
-  const first = args[0];
-  if (first === undefined) return undefined;
-  const abs = path.resolve(cwd, first);
-  if (fs.existsSync(abs) || fs.existsSync(`${abs}${POINTER_SUFFIX}`)) return undefined;
-  try {
-    await resolveRevision(openGit(repo.root), first);
-  } catch (err) {
-    // `HEAD~3` and the like can only mean a revision: say why it does not resolve.
-    if (err instanceof MlxError && err.code === E.UNKNOWN_REVISION && (/no commits yet/.test(err.message) || /[~^]/.test(first))) throw err;
-    return undefined;
-  }
-  if (args.length > 1) throw new MlxError(E.USAGE, `mlx checkout ${first} takes no paths: it restores every tracked path as it was at ${first}`);
-  return first;
-}

@@ -4,7 +4,7 @@ import { hashBackend } from '../hash/blake3.js';
 import type { LinkType } from '../formats/config.js';
 import { probeLinkTypes } from '../workspace/link.js';
 import { sweepOrphans } from '../workspace/process-lock.js';
-import type { Repo } from '../workspace/repo.js';
+import { openRepo } from '../workspace/repo.js';
 
 export interface DoctorReport {
   mlx: string;
@@ -18,7 +18,15 @@ export interface DoctorReport {
 }
 
 /** `mlx doctor`: versions, cache location and size, and which link types this machine supports. */
-export function doctor(repo: Repo, version: string): DoctorReport {
+export interface DoctorOptions {
+  cwd: string;
+  /** The version of the running mlx, reported as is. */
+  version: string;
+}
+
+export async function doctor(opts: DoctorOptions): Promise<DoctorReport> {
+  const repo = await openRepo(opts.cwd);
+  const version = opts.version;
   let objects = 0;
   let bytes = 0;
   for (const oid of repo.store.list()) {

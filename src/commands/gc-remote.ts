@@ -6,7 +6,7 @@ import { defaultGitRemote, gitRemoteRefs, openGit, type GitRepo } from '../git/g
 import { E, MlxError } from '../util/errors.js';
 import { keptPointers, referencedObjects, type GcOptions } from './gc.js';
 import { resolveRemote } from '../repository/remotes.js';
-import type { Repo } from '../workspace/repo.js';
+import { openRepo } from '../workspace/repo.js';
 
 export interface RemoteGcOptions extends GcOptions {
   remoteName?: string;
@@ -57,10 +57,11 @@ async function teamRefs(git: GitRepo, opts: RemoteGcOptions): Promise<{ name: st
  * in two phases (mark now, sweep on a later run once the plan is older than the grace period), so that
  * neither a teammate's pushed branch nor a concurrent push loses data.
  */
-export async function gcRemote(repo: Repo, opts: RemoteGcOptions = {}): Promise<RemoteGcReport> {
+export async function gcRemote(opts: RemoteGcOptions): Promise<RemoteGcReport> {
+  const repo = await openRepo(opts.cwd);
   const git = openGit(repo.root);
   const team = await teamRefs(git, opts);
-  const rules: GcOptions = team ? { ...opts, tips: [...(opts.tips ?? []), ...team.branches], revs: [...(opts.revs ?? []), ...team.tags] } : opts;
+  const rules: RemoteGcOptions = team ? { ...opts, tips: [...(opts.tips ?? []), ...team.branches], revs: [...(opts.revs ?? []), ...team.tags] } : opts;
   const { commits, pointers, runObjects: extra } = await keptPointers(repo, git, rules);
   const { name, remote } = await resolveRemote(repo, opts.remoteName);
   const index = await RemoteIndex.load(remote, path.join(repo.store.root, 'remotes'));

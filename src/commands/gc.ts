@@ -14,6 +14,7 @@ import { findPointers } from '../workspace/pointers.js';
 import { openRepo, type Repo } from '../workspace/repo.js';
 
 export interface GcOptions extends RetentionRules {
+  cwd: string;
   dryRun?: boolean;
   /** Objects written less than this long ago are kept: a concurrent add may not have written its pointer yet. */
   keepRecentMs?: number;
@@ -30,6 +31,9 @@ export interface GcResult {
   removedBytes: number;
   dryRun: boolean;
 }
+
+/** What gc keeps: the retention rules, and whether unreadable kept pointers are skipped. */
+export type KeepRules = RetentionRules & { force?: boolean };
 
 /** Every oid the given pointers need: files, manifests, and the files manifests list. */
 export function referencedObjects(repo: Repo, pointers: Iterable<{ path: string; pointer: Pointer; where: string }>, force: boolean): Set<Oid> {
@@ -54,7 +58,7 @@ export function referencedObjects(repo: Repo, pointers: Iterable<{ path: string;
  * repository sharing the cache may not have written its pointer yet).
  */
 /** The pointers gc keeps: the work tree's and those of every retained commit. */
-export async function keptPointers(repo: Repo, git: GitRepo, opts: GcOptions): Promise<{ commits: number; pointers: { path: string; pointer: Pointer; where: string }[]; runObjects: Oid[] }> {
+export async function keptPointers(repo: Repo, git: GitRepo, opts: KeepRules): Promise<{ commits: number; pointers: { path: string; pointer: Pointer; where: string }[]; runObjects: Oid[] }> {
   const commits = await retainedCommits(git, opts);
   const pointers: { path: string; pointer: Pointer; where: string }[] = [];
   const extra: Oid[] = [];
@@ -76,7 +80,8 @@ export async function keptPointers(repo: Repo, git: GitRepo, opts: GcOptions): P
   return { commits: commits.size, pointers, runObjects: extra };
 }
 
-export async function gc(repo: Repo, opts: GcOptions = {}): Promise<GcResult> {
+export async function gc(opts: GcOptions): Promise<GcResult> {
+  const repo = await openRepo(opts.cwd);
   const git = openGit(repo.root);
   const release = await acquireLock(repo.layout.lockFile);
   try {
@@ -165,7 +170,7 @@ async function otherUsersKeep(repo: Repo, opts: GcOptions, keep: Set<Oid>): Prom
 }
 
 /** The retention rules as they apply in another repository: names it lacks are skipped there. */
-async function rulesIn(git: GitRepo, rules: RetentionRules): Promise<RetentionRules> {
+async function rulesIn(git: GitRepo, rules: KeepRules): Promise<KeepRules> {
   const { branches, tags } = await branchesAndTags(git);
   const tracking = await remoteTrackingBranches(git);
   const hasBranch = (b: string) => branches.includes(b.replace(/^refs\/heads\//, '')) || tracking.includes(b.replace(/^(refs\/)?remotes\//, ''));

@@ -2,8 +2,9 @@ import { MlxError } from '../util/errors.js';
 import { checkout } from '../workspace/checkout.js';
 import { loadConfig } from '../workspace/config-file.js';
 import { findPointers } from '../workspace/pointers.js';
-import type { Repo } from '../workspace/repo.js';
-import { fetch, parsePrePushInput, pushForGitPush } from '../repository/transfer.js';
+import { openRepo, type Repo } from '../workspace/repo.js';
+import { fetch } from './fetch.js';
+import { parsePrePushInput, pushForGitPush } from './push.js';
 import { isFileEntry, parseManifest } from '../formats/manifest.js';
 
 export interface HookOutcome {
@@ -17,13 +18,24 @@ export interface HookOutcome {
  * stops `git push` when the data could not be pushed first — otherwise the commits would point at data
  * nobody can pull.
  */
-export async function runHook(repo: Repo, name: string, args: string[] = [], stdin = ''): Promise<HookOutcome> {
+export interface HookOptions {
+  cwd: string;
+  /** The git hook being run: post-checkout, post-merge, pre-push or pre-commit. */
+  name: string;
+  args?: string[];
+  /** What git gave the hook on standard input (pre-push: the refs being pushed). */
+  stdin?: string;
+}
+
+export async function runHook(opts: HookOptions): Promise<HookOutcome> {
+  const { name, args = [], stdin = '' } = opts;
+  const repo = await openRepo(opts.cwd);
   const hasRemote = !!loadConfig(repo.layout).core?.remote;
   try {
     switch (name) {
       case 'post-checkout':
       case 'post-merge': {
-        if (hasRemote) await fetch(repo, repo.root, []).catch((err) => (err instanceof MlxError ? undefined : Promise.reject(err)));
+        if (hasRemote) await fetch({ cwd: repo.root }).catch((err) => (err instanceof MlxError ? undefined : Promise.reject(err)));
         const res = await checkout(repo, repo.root, []);
         const changed = res.paths.filter((p) => p.written + p.removed > 0).length;
         return { code: 0, messages: changed ? [`mlx: restored ${changed} tracked path(s)`] : [] };
@@ -31,7 +43,7 @@ export async function runHook(repo: Repo, name: string, args: string[] = [], std
       case 'pre-push': {
         if (!hasRemote) return { code: 0, messages: ['mlx: no default remote, data not pushed (mlx remote add -d <name> <url>)'] };
         // git passes the remote's name and the refs being pushed: the data of every commit they add goes first.
-        const res = await pushForGitPush(repo, parsePrePushInput(stdin), args[0] ?? 'origin');
+        const res = await pushForGitPush({ cwd: repo.root, refs: parsePrePushInput(stdin), gitRemote: args[0] ?? 'origin' });
         const notes = res.warnings.map((w) => `mlx: warning: ${w}`);
         if (res.uploadedObjects) notes.push(`mlx: pushed ${res.uploadedObjects} object(s) to ${res.remote} (data of ${res.commits} new commit(s) and the work tree)`);
         return { code: 0, messages: notes };

@@ -14,9 +14,13 @@ export interface InitResult {
  * `mlx init`: creates `.mlx/` at the root of the git work tree around `cwd`. Running it again
  * changes nothing.
  */
-export function init(cwd: string): InitResult {
-  const gitRoot = findGitRoot(cwd);
-  if (!gitRoot) throw notGit(cwd);
+export interface InitOptions {
+  cwd: string;
+}
+
+export function init(opts: InitOptions): InitResult {
+  const gitRoot = findGitRoot(opts.cwd);
+  if (!gitRoot) throw notGit(opts.cwd);
   const root = fs.realpathSync(gitRoot);
   const layout = layoutOf(root);
   const created = !fs.existsSync(layout.configFile);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { gitDir } from '../git/git-repo.js';
 import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
-import type { Repo } from '../workspace/repo.js';
+import { openRepo } from '../workspace/repo.js';
 
 const MARKER = '# mlx hook: installed by `mlx install`';
 export const HOOKS = ['post-checkout', 'post-merge', 'pre-push', 'pre-commit'] as const;
@@ -20,7 +20,15 @@ export interface InstallResult {
  * pointer files and the run lockfile. `command` is how the hooks start this mlx (absolute paths, so
  * they work from any shell). A hook that was there before is kept and run first.
  */
-export function install(repo: Repo, command: string[]): InstallResult {
+export interface InstallHooksOptions {
+  cwd: string;
+  /** How the hooks and the merge driver start this mlx: absolute paths, whatever the shell's PATH. */
+  command: string[];
+}
+
+export async function installHooks(opts: InstallHooksOptions): Promise<InstallResult> {
+  const repo = await openRepo(opts.cwd);
+  const command = opts.command;
   const git = gitDir(repo.root);
   const hooksDir = path.join(git, 'hooks');
   fs.mkdirSync(hooksDir, { recursive: true });

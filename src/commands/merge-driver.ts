@@ -4,7 +4,23 @@ import { isFileEntry, parseManifest, serializeManifest, type ManifestEntry } fro
 import { parsePointer, sameContent, serializePointer, type Pointer } from '../formats/pointer.js';
 import { MlxError } from '../util/errors.js';
 import { writeFileAtomicSync } from '../util/fs.js';
-import type { Repo } from '../workspace/repo.js';
+import { POINTER_SUFFIX } from '../formats/pointer.js';
+import { openRepo, type Repo } from '../workspace/repo.js';
+
+export interface MergeDriverOptions {
+  cwd: string;
+  /** git's %O, %A (the result is written here), %B and %P. */
+  base: string;
+  ours: string;
+  theirs: string;
+  path: string;
+}
+
+/** `mlx merge-driver %O %A %B %P`: pointer files merge by content, other files mlx writes as text. */
+export async function mergeDriver(opts: MergeDriverOptions): Promise<MergeResult> {
+  if (!opts.path.endsWith(POINTER_SUFFIX)) return mergeTextFiles(opts.base, opts.ours, opts.theirs);
+  return mergePointerFiles(await openRepo(opts.cwd), opts.base, opts.ours, opts.theirs, opts.path);
+}
 
 export interface MergeResult {
   /** True when `ours` now holds a clean merge; false when it holds conflict markers. */

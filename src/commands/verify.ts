@@ -10,7 +10,7 @@ import { dropIncompleteRecipes } from '../remote/recipe-check.js';
 import { RemoteIndex } from '../remote/remote-index.js';
 import { E, MlxError } from '../util/errors.js';
 import { resolveRemote } from '../repository/remotes.js';
-import type { Repo } from '../workspace/repo.js';
+import { openRepo } from '../workspace/repo.js';
 import { ManifestSource, pointerSet, WORKSPACE } from '../repository/revisions.js';
 import type { Progress } from '../workspace/work-tree.js';
 
@@ -38,7 +38,23 @@ export interface VerifyResult {
  * re-hashed in the cache, or looked up in the remote's index with its pack present at the size the
  * index says (with `data`, also read back from the remote and hashed). Problems are listed, not thrown, so CI sees all of them at once.
  */
-export async function verify(repo: Repo, rev: string | undefined, opts: { remote?: boolean; remoteName?: string; data?: boolean; progress?: Progress } = {}): Promise<VerifyResult> {
+export interface VerifyOptions {
+  cwd: string;
+  /** A commit, branch or tag (default: the work tree). */
+  rev?: string;
+  /** Check a remote (`remoteName`, else the default) instead of the cache. */
+  remote?: boolean;
+  remoteName?: string;
+  /** With a remote: also download and hash every object. */
+  data?: boolean;
+  progress?: Progress;
+}
+
+export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
+  if (opts.data && !opts.remote && !opts.remoteName) throw new MlxError(E.USAGE, '--data goes with --remote or -r: the cache is always checked byte for byte');
+  const repo = await openRepo(opts.cwd);
+  const rev = opts.rev;
+  opts = { ...opts, remote: opts.remote || !!opts.remoteName };
   const set = await pointerSet(repo, rev ?? WORKSPACE, openGit(repo.root));
   const needs = new Map<Oid, string[]>();
   const need = (oid: Oid, where: string) => {

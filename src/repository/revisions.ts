@@ -1,6 +1,6 @@
 import type { Oid } from '../hash/oid.js';
-import { isFileEntry, parseManifest, type ManifestEntry } from '../formats/manifest.js';
-import type { Pointer } from '../formats/pointer.js';
+import { parseManifest, type ManifestEntry } from '../formats/manifest.js';
+import { POINTER_SUFFIX, type Pointer } from '../formats/pointer.js';
 import { openGit, pointersAt, resolveRevision, type GitRepo } from '../git/git-repo.js';
 import { fetchObjects } from '../remote/fetch.js';
 import { RemoteIndex } from '../remote/remote-index.js';
@@ -9,6 +9,7 @@ import { findPointers } from '../workspace/pointers.js';
 import { loadConfig } from '../workspace/config-file.js';
 import { resolveRemote } from './remotes.js';
 import type { Repo } from '../workspace/repo.js';
+import fs from 'node:fs';
 import path from 'node:path';
 
 /** One side of a comparison: the pointers of a commit, or of the work tree. */
@@ -63,47 +64,22 @@ export class ManifestSource {
   }
 }
 
-export interface LsRow {
-  path: string;
-  kind: 'file' | 'dir';
-  size: number;
-  oid: Oid;
-  files?: number;
-  /** For rows inside a directory: the tracked directory they belong to. */
-  in?: string;
-}
-
 /**
- * `mlx ls [rev] [path]`: the tracked paths at a revision (default: the work tree's pointers) with
- * sizes and oids; with a path, the files inside it. Reads git objects and manifests only, no data.
+ * Tells a revision argument from a path (`mlx checkout <rev>` or `<path>`, `mlx ls <rev>` or `<path>`): the first argument is a revision when it is
+ * neither a path in the work tree nor a tracked path, and git resolves it.
  */
-export async function ls(repo: Repo, rev: string | undefined, sub: string | undefined): Promise<{ rev: string; commit?: string; rows: LsRow[]; incomplete: string[] }> {
-  const set = await pointerSet(repo, rev ?? WORKSPACE);
-  const rows: LsRow[] = [];
-  const incomplete: string[] = [];
-  const manifests = new ManifestSource(repo);
-  if (sub !== undefined) await manifests.prefetch([...set.pointers.values()].filter((x) => x.kind === 'dir').map((x) => x.oid));
-  for (const [p, ptr] of [...set.pointers].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const inside = sub !== undefined && (sub === p || sub.startsWith(`${p}/`));
-    const under = sub === undefined || p === sub || p.startsWith(`${sub}/`) || inside;
-    if (!under) continue;
-    if (ptr.kind === 'file' || !(inside || (sub !== undefined && p.startsWith(`${sub}/`)))) {
-      rows.push({ path: p, kind: ptr.kind, size: ptr.size, oid: ptr.oid, files: ptr.kind === 'dir' ? ptr.files : undefined });
-      continue;
-    }
-    const entries = manifests.entries(ptr.oid);
-    if (!entries) {
-      incomplete.push(p);
-      rows.push({ path: p, kind: 'dir', size: ptr.size, oid: ptr.oid, files: ptr.files });
-      continue;
-    }
-    const prefix = sub !== undefined && sub.startsWith(`${p}/`) ? sub.slice(p.length + 1) : undefined;
-    for (const e of entries) {
-      if (!isFileEntry(e)) continue;
-      if (prefix !== undefined && e.p !== prefix && !e.p.startsWith(`${prefix}/`)) continue;
-      rows.push({ path: `${p}/${e.p}`, kind: 'file', size: e.s, oid: e.o, in: p });
-    }
+export async function revisionArgument(repo: Repo, cwd: string, args: string[]): Promise<string | undefined> {
+  const first = args[0];
+  if (first === undefined) return undefined;
+  const abs = path.resolve(cwd, first);
+  if (fs.existsSync(abs) || fs.existsSync(`${abs}${POINTER_SUFFIX}`)) return undefined;
+  try {
+    await resolveRevision(openGit(repo.root), first);
+  } catch (err) {
+    // `HEAD~3` and the like can only mean a revision: say why it does not resolve.
+    if (err instanceof MlxError && err.code === E.UNKNOWN_REVISION && (/no commits yet/.test(err.message) || /[~^]/.test(first))) throw err;
+    return undefined;
   }
-  if (sub !== undefined && rows.length === 0) throw new MlxError(E.PATH_NOT_FOUND, `${sub} is not tracked at ${set.label}`);
-  return { rev: set.label, commit: set.commit, rows, incomplete };
+  if (args.length > 1) throw new MlxError(E.USAGE, `mlx checkout ${first} takes no paths: it restores every tracked path as it was at ${first}`);
+  return first;
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Oid } from '../hash/oid.js';
 import { parseEnvRecord, referencedOids } from '../formats/env-record.js';
+import { isFileEntry, parseManifest } from '../formats/manifest.js';
 import type { Pointer } from '../formats/pointer.js';
 import { parseRunLock, RUN_LOCK_FILE, type RunLock } from '../formats/run-lock.js';
 import { readFileAt, type GitRepo } from '../git/git-repo.js';
@@ -37,6 +38,35 @@ export function runObjects(repo: Repo, lock: RunLock | undefined, where: string)
     }
   }
   return out;
+}
+
+/** The objects of a directory snapshot's manifest, when the manifest is in the cache. */
+function snapshotFiles(repo: Repo, artifacts: RunObjects['artifacts']): Oid[] {
+  const oids: Oid[] = [];
+  for (const a of artifacts) {
+    if (a.pointer.kind !== 'dir' || !repo.store.has(a.pointer.oid)) continue;
+    for (const e of parseManifest(repo.store.readBytes(a.pointer.oid).toString('utf8'), a.pointer.oid).entries) if (isFileEntry(e)) oids.push(e.o);
+  }
+  return oids;
+}
+
+/** What a whole-repository push sends for the work tree's recorded runs: the run objects this cache has. */
+export function localRunObjects(repo: Repo): Oid[] {
+  const r = runObjects(repo, workTreeRunLock(repo), 'the work tree');
+  const oids = [...r.objects, ...r.artifacts.flatMap((a) => [a.pointer.oid, ...snapshotFiles(repo, [a])])];
+  const absent = repo.store.missing(oids);
+  return oids.filter((o) => !absent.has(o));
+}
+
+/**
+ * What a whole-repository fetch brings for the work tree's recorded runs, in two rounds: the records,
+ * environment records and snapshots first; then, asked again once those are here, the lockfile blobs
+ * the environment records name and the files of directory snapshots.
+ */
+export function runObjectRounds(repo: Repo): (() => Oid[])[] {
+  const lock = workTreeRunLock(repo);
+  const first = runObjects(repo, lock, 'the work tree');
+  return [() => [...first.objects, ...first.artifacts.map((a) => a.pointer.oid)], () => [...runObjects(repo, lock, 'the work tree').objects, ...snapshotFiles(repo, first.artifacts)]];
 }
 
 /**
