@@ -3,7 +3,7 @@ import type { Oid } from '../hash/oid.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { E, MlxError } from '../util/errors.js';
 import { compareUtf8 } from '../util/paths.js';
-import { readEnvRecord, resolveOid } from './environment.js';
+import { readEnvRecord, resolveEnvRecord } from './environment.js';
 
 /**
  * One difference between two environment records. `path` is flat and unique: `runtimes.python`,
@@ -60,8 +60,8 @@ export interface StoredEnvDiff {
  * diffs them, comparing lockfile blobs package by package when the store has them.
  */
 export function diffStoredEnvironments(store: ObjectStore, refA: string, refB: string): StoredEnvDiff {
-  const a = resolveOid(store, refA);
-  const b = resolveOid(store, refB);
+  const a = resolveEnvRecord(store, refA);
+  const b = resolveEnvRecord(store, refB);
   const readBlob: BlobReader = (oid) => {
     try {
       return store.readBytes(oid);

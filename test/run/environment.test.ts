@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { MEMORY_GRANULE, parseEnvRecord, referencedOids, serializeEnvRecord, type EnvRecord } from '../../src/formats/env-record.js';
 import { ObjectStore } from '../../src/store/object-store.js';
 import { diffEnvironments, parsePackages } from '../../src/run/env-diff.js';
-import { captureEnvironment, findLockfiles, readEnvRecord, resolveOid } from '../../src/run/environment.js';
+import { captureEnvironment, findLockfiles, readEnvRecord, resolveEnvRecord } from '../../src/run/environment.js';
 import { useTempStore, write } from '../helpers/repo.js';
 import { errorCode } from '../helpers/errors.js';
 
@@ -178,16 +178,15 @@ describe('environment record format', () => {
   });
 });
 
-describe('resolveOid', () => {
-  it('accepts full oids and unique b3: prefixes of 8+ hex digits', () => {
+describe('resolveEnvRecord', () => {
+  it('accepts full oids and unique b3: prefixes of 8+ hex digits; an absent one is EOBJECTMISSING naming the record', () => {
     const oid = store.putBytes(Buffer.from(serializeEnvRecord(record())));
-    expect(resolveOid(store, oid)).toBe(oid);
-    expect(resolveOid(store, oid.slice(0, 11))).toBe(oid);
-    expect(resolveOid(store, oid.slice(0, 11).toUpperCase().replace('B3', 'b3'))).toBe(oid);
-    expect(errorCode(() => resolveOid(store, oid.slice(0, 10)))).toBe('EBADOID');
-    expect(errorCode(() => resolveOid(store, 'r-0123456789abcdef'))).toBe('EBADOID');
-    expect(errorCode(() => resolveOid(store, `b3:${'0'.repeat(64)}`))).toBe('EOBJECTMISSING');
-    expect(errorCode(() => resolveOid(store, 'b3:00000000'))).toBe(oid.startsWith('b3:00000000') ? undefined : 'EOBJECTMISSING');
+    expect(resolveEnvRecord(store, oid)).toBe(oid);
+    expect(resolveEnvRecord(store, oid.slice(0, 11))).toBe(oid);
+    expect(errorCode(() => resolveEnvRecord(store, oid.slice(0, 10)))).toBe('EBADOID');
+    const absent = oid.startsWith('b3:0') ? `b3:${'1'.repeat(64)}` : `b3:${'0'.repeat(64)}`;
+    expect(errorCode(() => resolveEnvRecord(store, absent))).toBe('EOBJECTMISSING');
+    expect(() => resolveEnvRecord(store, absent.slice(0, 11).toUpperCase())).toThrow(`environment record ${absent.slice(0, 11)} is not in the cache`);
   });
 
   it('a blob that is not an environment record is refused when read as one', () => {
