@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MEMORY_GRANULE, parseEnvRecord, serializeEnvRecord, type EnvRecord, type Gpu, type Lockfile } from '../formats/env-record.js';
+import { isLockfileName } from '../formats/package-lockfiles.js';
 import { POINTER_SUFFIX } from '../formats/pointer.js';
 import { shortOid, type Oid } from '../hash/oid.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -48,10 +49,6 @@ const CPU_FLAGS = new Set([
   'asimd', 'asimdhp', 'fphp', 'sve', 'sve2', 'bf16', 'i8mm',
 ]);
 
-const LOCKFILE_NAMES = new Set([
-  'uv.lock', 'poetry.lock', 'Pipfile.lock', 'environment.yml', 'environment.yaml', 'conda-lock.yml',
-  'package-lock.json', 'pnpm-lock.yaml', 'yarn.lock', 'Cargo.lock',
-]);
 /** Folders never searched for lockfiles (besides hidden ones and folders tracked by mlx). */
 const SKIP_DIRS = new Set(['node_modules', '__pycache__', 'site-packages']);
 
@@ -370,10 +367,6 @@ function detectContainer(env: NodeJS.ProcessEnv): EnvRecord['container'] {
 }
 
 // ---- lockfiles ----
-
-function isLockfileName(name: string, inRequirementsDir: boolean): boolean {
-  return LOCKFILE_NAMES.has(name) || /^requirements.*\.txt$/.test(name) || (inRequirementsDir && name.endsWith('.txt'));
-}
 
 /**
  * Repo-relative paths of the package lockfiles in the root and one level down, sorted. Hidden folders,

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MEMORY_GRANULE, parseEnvRecord, referencedOids, serializeEnvRecord, type EnvRecord } from '../../src/formats/env-record.js';
 import { ObjectStore } from '../../src/store/object-store.js';
-import { diffEnvironments, parsePackages } from '../../src/run/env-diff.js';
+import { diffEnvironments } from '../../src/run/env-diff.js';
 import { captureEnvironment, findLockfiles, readEnvRecord, resolveEnvRecord } from '../../src/run/environment.js';
 import { useTempStore, write } from '../helpers/repo.js';
 import { errorCode } from '../helpers/errors.js';
@@ -135,16 +135,6 @@ describe('diffEnvironments', () => {
     ]);
     // Without blob access only the oid changes are reported.
     expect(diffEnvironments(a, b).every((c) => c.package === undefined)).toBe(true);
-  });
-
-  it('parses conda environment files, package-lock.json and Pipfile.lock', () => {
-    const conda = 'name: ml\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11.7=h955ad1f_0\n  - conda-forge::numpy=1.26.4\n  - pip\n  - pip:\n    - torch==2.1.0\nprefix: /x\n';
-    expect(Object.fromEntries(parsePackages('conda', conda)!)).toEqual({ python: '3.11.7=h955ad1f_0', 'conda-forge::numpy': '1.26.4', pip: '', 'pip:torch': '2.1.0' });
-    const npm = JSON.stringify({ lockfileVersion: 3, packages: { '': { version: '1.0.0' }, 'node_modules/zod': { version: '4.1.0' }, 'node_modules/a/node_modules/zod': { version: '3.0.0' } } });
-    expect(Object.fromEntries(parsePackages('npm', npm)!)).toEqual({ zod: '4.1.0', 'a/node_modules/zod': '3.0.0' });
-    const pipfile = JSON.stringify({ default: { Requests: { version: '==2.31.0' } }, develop: { pytest: { version: '==8.0.0' } } });
-    expect(Object.fromEntries(parsePackages('pipfile', pipfile)!)).toEqual({ requests: '2.31.0', pytest: '8.0.0' });
-    expect(parsePackages('npm', 'not json')).toBeUndefined();
   });
 });
 
