@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { RUN_LOCK_FILE } from '../formats/run-lock.js';
 import { gitDir } from '../git/git-repo.js';
 import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
 import { openRepo } from '../workspace/repo.js';
 
 const MARKER = '# mlx hook: installed by `mlx install`';
 export const HOOKS = ['post-checkout', 'post-merge', 'pre-push', 'pre-commit'] as const;
-const ATTRIBUTES = ['*.mlx merge=mlx', 'mlx.lock merge=mlx'];
+const ATTRIBUTES = ['*.mlx merge=mlx', `${RUN_LOCK_FILE} merge=mlx`];
 
 export interface InstallResult {
   hooks: { name: string; chained?: string }[];
