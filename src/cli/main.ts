@@ -21,12 +21,12 @@ export async function main(argv: string[]): Promise<number> {
     .showSuggestionAfterError();
   const out = () => new Output(program.opts<GlobalOptions>());
 
-  program.command('init').description('set up mlx in the current git repository').action(async () => (await import('./commands/init.js')).run(out()));
+  program.command('init').description('set up mlx in the current git repository').action(async () => (await import('./commands/init.js')).runInit(out()));
   program
     .command('add')
     .description('store files or directories in the cache and write their .mlx pointer files')
     .argument('<paths...>', 'files or directories to track')
-    .action(async (paths: string[]) => (await import('./commands/add.js')).run(out(), paths));
+    .action(async (paths: string[]) => (await import('./commands/add.js')).runAdd(out(), paths));
   program
     .command('status')
     .description('show tracked paths that differ from their pointers or are missing from the cache')
@@ -35,28 +35,28 @@ export async function main(argv: string[]): Promise<number> {
     .option('-r, --remote-name <name>', 'the remote for --remote (default: core.remote)')
     .action(async (paths: string[], opts: { remote?: boolean; remoteName?: string }) =>
       opts.remote || opts.remoteName
-        ? (await import('./commands/transfer.js')).runRemoteStatus(out(), paths, opts.remoteName)
-        : (await import('./commands/status.js')).run(out(), paths),
+        ? (await import('./commands/status.js')).runRemoteStatus(out(), paths, opts.remoteName)
+        : (await import('./commands/status.js')).runStatus(out(), paths),
     );
   program
     .command('checkout')
     .description('make the workspace match the pointer files, or restore the tracked data of a revision')
     .argument('[rev-or-paths...]', 'a commit, branch or tag; or tracked paths (or paths inside them)')
     .option('-f, --force', 'overwrite or delete workspace content that is not in the cache')
-    .action(async (args: string[], opts: { force?: boolean }) => (await import('./commands/history.js')).runCheckout(out(), args, opts));
+    .action(async (args: string[], opts: { force?: boolean }) => (await import('./commands/checkout.js')).runCheckout(out(), args, opts));
   program
     .command('ls')
     .description('list tracked paths at a revision with sizes and oids (files inside a directory when given one)')
     .argument('[rev]', 'a commit, branch or tag (default: the work tree)')
     .argument('[path]', 'a tracked path, or a path inside one')
-    .action(async (rev: string | undefined, sub: string | undefined) => (await import('./commands/history.js')).runLs(out(), rev, sub));
+    .action(async (rev: string | undefined, sub: string | undefined) => (await import('./commands/ls.js')).runLs(out(), rev, sub));
   program
     .command('diff')
     .description('tracked data added, deleted, renamed and modified between two revisions (default HEAD and the work tree)')
     .argument('[a]', 'from (default HEAD)')
     .argument('[b]', 'to (default: the work tree)')
     .option('--md', 'Markdown, for a pull request comment')
-    .action(async (a: string | undefined, b: string | undefined, opts: { md?: boolean }) => (await import('./commands/history.js')).runDiff(out(), a, b, opts));
+    .action(async (a: string | undefined, b: string | undefined, opts: { md?: boolean }) => (await import('./commands/diff.js')).runDiff(out(), a, b, opts));
   program
     .command('verify')
     .description('re-hash the objects a revision needs (or check the remote has them); exits non-zero on any problem')
@@ -64,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--remote', 'check the default remote instead of the cache')
     .option('-r, --remote-name <name>', 'check this remote')
     .option('--data', 'with a remote: also download and hash every object (finds damaged copies)')
-    .action(async (rev: string | undefined, opts: { remote?: boolean; remoteName?: string; data?: boolean }) => (await import('./commands/history.js')).runVerify(out(), rev, opts));
+    .action(async (rev: string | undefined, opts: { remote?: boolean; remoteName?: string; data?: boolean }) => (await import('./commands/verify.js')).runVerify(out(), rev, opts));
   program
     .command('config')
     .description('get or set configuration (cache.dir, cache.type, cache.verify, core.remote)')
@@ -74,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--unset', 'remove the key')
     .option('-l, --list', 'list all settings')
     .action(async (key: string | undefined, value: string | undefined, opts: { local?: boolean; unset?: boolean; list?: boolean }) =>
-      (await import('./commands/config.js')).run(out(), key, value, opts),
+      (await import('./commands/config.js')).runConfig(out(), key, value, opts),
     );
   const remote = program.command('remote').description('manage remotes: directories and S3 (or MinIO, R2, Ceph RGW ...)');
   remote
@@ -85,10 +85,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('-d, --default', 'make it the default remote')
     .option('--local', 'write to the git-ignored local config (for credentials)')
     .option('-o, --option <key=value...>', 'backend option, e.g. endpoint=http://127.0.0.1:9000 region=eu-west-1 profile=team')
-    .action(async (name: string, url: string, opts) => (await import('./commands/remote.js')).add(out(), name, url, opts));
-  remote.command('list').description('list remotes (* marks the default)').action(async () => (await import('./commands/remote.js')).list(out()));
-  remote.command('remove').argument('<name>').description('remove a remote').action(async (name: string) => (await import('./commands/remote.js')).remove(out(), name));
-  remote.command('default').argument('<name>').description('make a remote the default').action(async (name: string) => (await import('./commands/remote.js')).setDefault(out(), name));
+    .action(async (name: string, url: string, opts) => (await import('./commands/remote.js')).runRemoteAdd(out(), name, url, opts));
+  remote.command('list').description('list remotes (* marks the default)').action(async () => (await import('./commands/remote.js')).runRemoteList(out()));
+  remote.command('remove').argument('<name>').description('remove a remote').action(async (name: string) => (await import('./commands/remote.js')).runRemoteRemove(out(), name));
+  remote.command('default').argument('<name>').description('make a remote the default').action(async (name: string) => (await import('./commands/remote.js')).runRemoteDefault(out(), name));
   remote
     .command('modify')
     .description('set one option of a remote (url, endpoint, region, profile, force_path_style, ...)')
@@ -97,17 +97,17 @@ export async function main(argv: string[]): Promise<number> {
     .argument('[value]')
     .option('--local', 'write to the git-ignored local config (for credentials)')
     .option('--unset', 'remove the option')
-    .action(async (name: string, key: string, value: string | undefined, opts) => (await import('./commands/remote.js')).modify(out(), name, key, value, opts));
+    .action(async (name: string, key: string, value: string | undefined, opts) => (await import('./commands/remote.js')).runRemoteModify(out(), name, key, value, opts));
   const transfer = (cmd: Command) => cmd.option('-r, --remote <name>', 'remote to use (default: core.remote)').option('-j, --jobs <n>', 'parallel transfers');
   transfer(program.command('push').description('upload the data the pointers need to a remote').argument('[paths...]', 'limit to these tracked paths'))
     .option('--repair', 'also read back what the remote already has, and send again whatever is damaged')
-    .action(async (paths: string[], opts) => (await import('./commands/transfer.js')).runPush(out(), paths, opts));
+    .action(async (paths: string[], opts) => (await import('./commands/push.js')).runPush(out(), paths, opts));
   transfer(program.command('fetch').description('download the data the pointers need into the cache').argument('[paths...]', 'limit to these paths (inside tracked directories too)')).action(
-    async (paths: string[], opts) => (await import('./commands/transfer.js')).runFetch(out(), paths, opts),
+    async (paths: string[], opts) => (await import('./commands/fetch.js')).runFetch(out(), paths, opts),
   );
   transfer(program.command('pull').description('fetch, then checkout').argument('[paths...]', 'limit to these paths (inside tracked directories too)'))
     .option('-f, --force', 'overwrite workspace content that is not in the cache')
-    .action(async (paths: string[], opts) => (await import('./commands/transfer.js')).runPull(out(), paths, opts));
+    .action(async (paths: string[], opts) => (await import('./commands/pull.js')).runPull(out(), paths, opts));
   program
     .command('run')
     .description('run a command and record it in mlx.lock: deps, params, seed, outputs, metrics, environment')
@@ -123,19 +123,19 @@ export async function main(argv: string[]): Promise<number> {
     .command('runs')
     .description('the experiment catalog: runs in mlx.lock and in the history of every branch')
     .option('--all', 'list every run, not only the newest 50')
-    .action(async (opts: { all?: boolean }) => (await import('./commands/run.js')).runRuns(out(), opts));
+    .action(async (opts: { all?: boolean }) => (await import('./commands/runs.js')).runRuns(out(), opts));
   program
     .command('show')
     .description('one run in full: command, seed, params, inputs, outputs, metrics, environment')
     .argument('<run>', 'run id (or prefix), or name')
-    .action(async (ref: string) => (await import('./commands/run.js')).runShow(out(), ref));
+    .action(async (ref: string) => (await import('./commands/show.js')).runShow(out(), ref));
   program
     .command('repro')
     .description('re-run recorded runs whose deps or params changed; --verify checks a run is deterministic')
     .argument('[names...]', 'runs to consider (default: all in mlx.lock)')
     .option('--verify', 're-run from the same inputs and seed and compare every output byte for byte (records nothing)')
     .option('-f, --force', 're-run even when up to date')
-    .action(async (names: string[], opts: { verify?: boolean; force?: boolean }) => (await import('./commands/run.js')).runRepro(out(), names, opts));
+    .action(async (names: string[], opts: { verify?: boolean; force?: boolean }) => (await import('./commands/repro.js')).runRepro(out(), names, opts));
   program
     .command('lineage')
     .description('how an artifact was produced: the runs and inputs behind it, across commits')
@@ -149,7 +149,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument('[base]', 'compare with this revision (default: the merge base with main, or HEAD~1 on main)')
     .argument('[head]', 'up to this revision (default: the work tree)')
     .option('--md', 'GitHub-flavoured Markdown, for a pull request comment')
-    .action(async (base: string | undefined, head: string | undefined, opts: { md?: boolean }) => (await import('./commands/lineage.js')).runReport(out(), base, head, opts));
+    .action(async (base: string | undefined, head: string | undefined, opts: { md?: boolean }) => (await import('./commands/report.js')).runReport(out(), base, head, opts));
   program
     .command('gc')
     .description('remove cache (or remote) objects that no kept pointer needs; the work tree and HEAD are always kept')
@@ -168,16 +168,16 @@ export async function main(argv: string[]): Promise<number> {
     .option('--grace <minutes>', 'with --remote: how old a mark must be before its packs go (default 60)')
     .option('--git-remote <name>', 'with --remote: keep every branch and tag of this git remote (default: the upstream of the current branch, else origin)')
     .option('--local-refs', "with --remote: do not ask the git remote; keep only what this clone's refs and the rules name")
-    .action(async (flags) => (await import('./commands/gc.js')).run(out(), flags));
+    .action(async (flags) => (await import('./commands/gc.js')).runGc(out(), flags));
   program
     .command('install')
     .description('install git hooks (post-checkout, pre-push, pre-commit) and the merge driver for pointers')
-    .action(async () => (await import('./commands/git-integration.js')).runInstall(out()));
+    .action(async () => (await import('./commands/install.js')).runInstall(out()));
   program
     .command('hook', { hidden: true })
     .argument('<name>')
     .argument('[args...]')
-    .action(async (name: string, args: string[]) => (await import('./commands/git-integration.js')).runHookCommand(out(), name, args));
+    .action(async (name: string, args: string[]) => (await import('./commands/hook.js')).runHook(out(), name, args));
   program
     .command('merge-driver', { hidden: true })
     .description('git merge driver: mlx merge-driver %O %A %B %P')
@@ -185,16 +185,16 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<ours>')
     .argument('<theirs>')
     .argument('<path>')
-    .action(async (base: string, ours: string, theirs: string, name: string) => (await import('./commands/git-integration.js')).runMergeDriver(out(), base, ours, theirs, name));
+    .action(async (base: string, ours: string, theirs: string, name: string) => (await import('./commands/merge-driver.js')).runMergeDriver(out(), base, ours, theirs, name));
   const env = program.command('env').description('record and compare the environment runs execute in (OS, CPU, GPUs, interpreters, package lockfiles)');
-  env.command('capture').description('store a record of this machine\'s environment in the cache and print its oid').action(async () => (await import('./commands/env.js')).runCapture(out()));
+  env.command('capture').description('store a record of this machine\'s environment in the cache and print its oid').action(async () => (await import('./commands/env.js')).runEnvCapture(out()));
   env
     .command('diff')
     .description('fields and packages that differ between the environments of two runs (or two environment records)')
     .argument('<a>', 'a run (id, id prefix or name), or an environment record oid (or b3: prefix of 8+ hex digits)')
     .argument('<b>', 'the other record')
-    .action(async (a: string, b: string) => (await import('./commands/env.js')).runDiff(out(), a, b));
-  program.command('doctor').description('show versions, cache location and supported link types').action(async () => (await import('./commands/doctor.js')).run(out()));
+    .action(async (a: string, b: string) => (await import('./commands/env.js')).runEnvDiff(out(), a, b));
+  program.command('doctor').description('show versions, cache location and supported link types').action(async () => (await import('./commands/doctor.js')).runDoctor(out()));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -1,5 +1,5 @@
 import { parseRunLock, RUN_LOCK_FILE, type Run } from '../formats/run-lock.js';
-import { branchesAndTags, commitsFrom, openGit, readFileAt, type GitRepo } from '../git/history.js';
+import { branchesAndTags, commitsFrom, openGit, readFileAt, type GitRepo } from '../git/git-repo.js';
 import { E, MlxError } from '../util/errors.js';
 import type { Repo } from '../workspace/repo.js';
 import { readRunLock } from './lockfile.js';

@@ -1,10 +1,10 @@
 import { isFileEntry } from '../formats/manifest.js';
 import { emptyRunLock, parseRunLock, RUN_LOCK_FILE, type Artifact, type Run } from '../formats/run-lock.js';
 import { shortOid, type Oid } from '../hash/oid.js';
-import { openGit, readFileAt, resolveRevision, type GitRepo } from '../git/history.js';
+import { openGit, readFileAt, resolveRevision, type GitRepo } from '../git/git-repo.js';
 import { E, MlxError } from '../util/errors.js';
 import type { Repo } from '../workspace/repo.js';
-import { ManifestSource, pointerSet, WORKSPACE } from '../workspace/revisions.js';
+import { ManifestSource, pointerSet, WORKSPACE } from '../repository/revisions.js';
 import { catalog, type CatalogEntry } from './catalog.js';
 import { readRunLock } from './lockfile.js';
 

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import { parseRunLock, RUN_LOCK_FILE, type Run } from '../formats/run-lock.js';
 import type { Oid } from '../hash/oid.js';
-import { openGit, readFileAt, resolveRevision, type GitRepo } from '../git/history.js';
+import { openGit, readFileAt, resolveRevision, type GitRepo } from '../git/git-repo.js';
 import { E, MlxError } from '../util/errors.js';
-import { diff, type PathChange } from '../workspace/diff.js';
+import { diff, type PathChange } from '../repository/diff.js';
 import type { Repo } from '../workspace/repo.js';
-import { WORKSPACE } from '../workspace/revisions.js';
+import { WORKSPACE } from '../repository/revisions.js';
 import { diffStoredEnvironments, type EnvChange } from './env-diff.js';
 import { artifactId, lineage, runNodeId, type Lineage } from './lineage.js';
 import { readRunLock } from './lockfile.js';

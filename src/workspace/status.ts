@@ -4,7 +4,7 @@ import { isFileEntry, parseManifest, serializeManifest, type FileEntry, type Man
 import { isExecutable, pointerSizeMismatch, POINTER_SUFFIX } from '../formats/pointer.js';
 import { E, MlxError } from '../util/errors.js';
 import { DAMAGE_HINT, describeDamage, type DamagedObject } from './linked-damage.js';
-import { acquireLock } from './lock.js';
+import { acquireLock } from './process-lock.js';
 import { findPointers, readPointer, type TrackedPath } from './pointers.js';
 import type { Repo } from './repo.js';
 import { StatIndex } from './stat-index.js';

@@ -1,20 +1,14 @@
-import path from 'node:path';
-import { add } from '../../workspace/add.js';
-import { DAMAGE_HINT, describeDamage } from '../../workspace/linked-damage.js';
-import { openRepo } from '../../workspace/repo.js';
+import { add, DAMAGE_HINT, describeDamage } from '../../commands/add.js';
 import { formatBytes, type Output } from '../output.js';
 import { withProgress } from '../progress.js';
 
-export async function run(out: Output, paths: string[]): Promise<void> {
-  const repo = await openRepo(out.cwd);
-  const res = await withProgress(out, 'adding', (progress) => add(repo, out.cwd, paths, { progress, onLockWait: (o) => out.info(`waiting for another mlx process (pid ${o.pid}) to finish...`) }));
+export async function runAdd(out: Output, paths: string[]): Promise<void> {
+  const res = await withProgress(out, 'adding', (progress) => add({ cwd: out.cwd, paths, progress, onLockWait: (o) => out.info(`waiting for another mlx process (pid ${o.pid}) to finish...`) }));
   for (const s of res.skipped) out.warn(`skipped ${s.path}: ${s.why}`);
   for (const d of res.damaged) out.warn(`${describeDamage(d)} (${DAMAGE_HINT})`);
   out.result(res, () => [
     ...res.paths.map((p) => `${p.changed ? 'added' : 'unchanged'}  ${p.path}  (${p.kind === 'dir' ? `${p.files} files, ` : ''}${formatBytes(p.size)})`),
-    ...(res.paths.some((p) => p.changed)
-      ? [`To track the changes with git, run:\n  git add ${[...res.paths.filter((p) => p.changed).map((p) => `${p.path}.mlx`), ...(res.gitignoreChanged ? ['.gitignore'] : [])].map((p) => quote(path.relative(out.cwd, path.join(repo.root, p)) || '.')).join(' ')}`]
-      : []),
+    ...(res.paths.some((p) => p.changed) ? [`To track the changes with git, run:\n  git add ${res.toGitAdd.map(quote).join(' ')}`] : []),
   ]);
   out.verbose(`hashed ${res.hashedFiles} file(s), ${formatBytes(res.hashedBytes)}`);
 }

@@ -1,26 +1,17 @@
-import { getConfigValue, listConfig, setConfigValue } from '../../workspace/config-file.js';
-import { layoutOf } from '../../workspace/layout.js';
-import { openRepo } from '../../workspace/repo.js';
-import { E, MlxError } from '../../util/errors.js';
+import { getSetting, listSettings, setSetting } from '../../commands/config.js';
 import type { Output } from '../output.js';
 
-export async function run(out: Output, key: string | undefined, value: string | undefined, opts: { local?: boolean; unset?: boolean; list?: boolean }): Promise<void> {
-  const repo = await openRepo(out.cwd);
-  const layout = layoutOf(repo.root);
+export async function runConfig(out: Output, key: string | undefined, value: string | undefined, opts: { local?: boolean; unset?: boolean; list?: boolean }): Promise<void> {
   if (opts.list || key === undefined) {
-    const all = listConfig(layout);
+    const all = await listSettings({ cwd: out.cwd });
     out.result(all, () => Object.entries(all).map(([k, v]) => `${k}=${String(v)}`));
     return;
   }
-  if (opts.unset) {
-    setConfigValue(layout, key, undefined, !!opts.local);
-    return;
-  }
+  if (opts.unset) return setSetting({ cwd: out.cwd, key, value: undefined, local: opts.local });
   if (value === undefined) {
-    const v = getConfigValue(layout, key);
-    if (v === undefined) throw new MlxError(E.BAD_CONFIG, `${key} is not set`);
-    out.result({ [key]: v }, () => [String(v)]);
+    const got = await getSetting({ cwd: out.cwd, key });
+    out.result(got, () => [String(got[key])]);
     return;
   }
-  setConfigValue(layout, key, value, !!opts.local);
+  return setSetting({ cwd: out.cwd, key, value, local: opts.local });
 }

@@ -1,11 +1,9 @@
-import { doctor } from '../../workspace/doctor.js';
-import { openRepo } from '../../workspace/repo.js';
+import { doctor } from '../../commands/doctor.js';
 import { version } from '../version.js';
 import { formatBytes, type Output } from '../output.js';
 
-export async function run(out: Output): Promise<void> {
-  const repo = await openRepo(out.cwd);
-  const r = doctor(repo, version());
+export async function runDoctor(out: Output): Promise<void> {
+  const r = await doctor({ cwd: out.cwd, version: version() });
   out.result(r, () => [
     `mlx ${r.mlx} on node ${r.node} (${r.platform})`,
     `hash:        ${r.hash.algorithm} (${r.hash.backend})`,

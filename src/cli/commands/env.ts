@@ -1,25 +1,19 @@
 import type { EnvRecord } from '../../formats/env-record.js';
 import { shortOid } from '../../hash/oid.js';
-import { findRun } from '../../run/catalog.js';
-import { diffStoredEnvironments, type EnvChange } from '../../run/env-diff.js';
-import { captureEnvironment } from '../../run/environment.js';
-import { openRepo } from '../../workspace/repo.js';
+import { envCapture, envDiff } from '../../commands/env.js';
+import type { EnvChange } from '../../run/env-diff.js';
 import { formatBytes, type Output } from '../output.js';
 
 /** `mlx env capture`: records this machine's environment in the cache and prints it with its oid. */
-export async function runCapture(out: Output): Promise<void> {
-  const repo = await openRepo(out.cwd);
-  const { oid, record, warnings } = await captureEnvironment(repo);
+export async function runEnvCapture(out: Output): Promise<void> {
+  const { oid, record, warnings } = await envCapture({ cwd: out.cwd });
   for (const w of warnings) out.warn(w);
   out.result({ oid, record }, () => [...summary(record), `environment ${oid}`]);
 }
 
 /** `mlx env diff <a> <b>`: what changed between two environment records. */
-export async function runDiff(out: Output, a: string, b: string): Promise<void> {
-  const repo = await openRepo(out.cwd);
-  // A run (id, id prefix or name) stands for the environment it ran in.
-  const envOf = async (ref: string) => (ref.startsWith('b3:') ? ref : (await findRun(repo, ref)).run.env);
-  const d = diffStoredEnvironments(repo.store, await envOf(a), await envOf(b));
+export async function runEnvDiff(out: Output, a: string, b: string): Promise<void> {
+  const d = await envDiff({ cwd: out.cwd, a, b });
   out.result(d, () => {
     if (d.changes.length === 0) return [`${shortOid(d.a)} and ${shortOid(d.b)}: same environment`];
     return [`${shortOid(d.a)} → ${shortOid(d.b)}: ${d.changes.filter((c) => !c.package).length} field(s) changed`, ...d.changes.map(changeLine)];

@@ -1,7 +1,7 @@
-import { gc } from '../../workspace/gc.js';
-import { gcRemote, type RemoteGcOptions } from '../../workspace/gc-remote.js';
-import { openRepo } from '../../workspace/repo.js';
+import { gc } from '../../commands/gc.js';
+import { gcRemote, type RemoteGcOptions } from '../../commands/gc-remote.js';
 import { E, MlxError } from '../../util/errors.js';
+import { parseCount } from '../flags.js';
 import { formatBytes, type Output } from '../output.js';
 
 export interface GcFlags {
@@ -22,26 +22,20 @@ export interface GcFlags {
   localRefs?: boolean;
 }
 
-function count(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new MlxError(E.USAGE, `${flag} expects a number of at least 0, got ${v}`);
-  return n;
-}
 
-export async function run(out: Output, flags: GcFlags): Promise<void> {
-  const repo = await openRepo(out.cwd);
+export async function runGc(out: Output, flags: GcFlags): Promise<void> {
   const opts: RemoteGcOptions = {
+    cwd: out.cwd,
     branches: flags.branch,
     allBranches: flags.allBranches,
     tags: flags.tag,
     allTags: flags.allTags,
     revs: flags.rev,
-    lastCommits: count('--last', flags.last),
-    days: count('--days', flags.days),
+    lastCommits: parseCount('--last', flags.last),
+    days: parseCount('--days', flags.days),
     dryRun: flags.dryRun,
-    keepRecentMs: count('--keep-recent', flags.keepRecent) === undefined ? undefined : count('--keep-recent', flags.keepRecent)! * 60_000,
-    graceMs: count('--grace', flags.grace) === undefined ? undefined : count('--grace', flags.grace)! * 60_000,
+    keepRecentMs: parseCount('--keep-recent', flags.keepRecent) === undefined ? undefined : parseCount('--keep-recent', flags.keepRecent)! * 60_000,
+    graceMs: parseCount('--grace', flags.grace) === undefined ? undefined : parseCount('--grace', flags.grace)! * 60_000,
     force: flags.force,
     remoteName: flags.remoteName,
     gitRemote: flags.gitRemote,
@@ -52,7 +46,7 @@ export async function run(out: Output, flags: GcFlags): Promise<void> {
   }
   if (flags.gitRemote !== undefined && flags.localRefs) throw new MlxError(E.USAGE, '--git-remote and --local-refs exclude each other');
   if (flags.remote || flags.remoteName) {
-    const res = await gcRemote(repo, opts);
+    const res = await gcRemote(opts);
     out.result(res, () => [
       `${res.dryRun ? 'would remove' : 'removed'} ${res.removedPacks} pack(s) (${formatBytes(res.removedBytes)}) from ${res.remote}; spared ${res.spared}${res.removedTemporaries ? `; removed ${res.removedTemporaries} temp file(s) of interrupted pushes` : ''}`,
       `${res.dryRun ? 'would mark' : 'marked'} ${res.marked} unreferenced pack(s) for removal by a later mlx gc --remote; ${res.pending} plan(s) still in their grace period`,
@@ -62,7 +56,7 @@ export async function run(out: Output, flags: GcFlags): Promise<void> {
     ]);
     return;
   }
-  const res = await gc(repo, opts);
+  const res = await gc(opts);
   out.result(res, () => [
     `${res.dryRun ? 'would remove' : 'removed'} ${res.removedObjects} object(s), ${formatBytes(res.removedBytes)}; kept ${res.keptObjects} (the work tree and ${res.commits} commit(s)${res.repositories ? `, and what ${res.repositories} other repositor${res.repositories === 1 ? 'y' : 'ies'} sharing the cache need` : ''})`,
   ]);

@@ -1,13 +1,12 @@
-import { openRepo } from '../../workspace/repo.js';
-import { status, type PathStatus } from '../../workspace/status.js';
+import { remoteStatus } from '../../commands/remote-status.js';
+import { status, type PathStatus } from '../../commands/status.js';
 import { E, MlxError } from '../../util/errors.js';
 import type { Output } from '../output.js';
 
 const MAX_LISTED = 20;
 
-export async function run(out: Output, paths: string[]): Promise<void> {
-  const repo = await openRepo(out.cwd);
-  const res = await status(repo, out.cwd, paths);
+export async function runStatus(out: Output, paths: string[]): Promise<void> {
+  const res = await status({ cwd: out.cwd, paths });
   out.result(res, () => {
     const lines: string[] = [];
     for (const p of res.paths) lines.push(...describe(p));
@@ -39,4 +38,15 @@ function describe(p: PathStatus): string[] {
     if (rows.length > MAX_LISTED) lines.push(`    ... and ${rows.length - MAX_LISTED} more (use --json for all)`);
   }
   return lines;
+}
+
+export async function runRemoteStatus(out: Output, paths: string[], remote: string | undefined): Promise<void> {
+  const res = await remoteStatus({ cwd: out.cwd, paths, remote });
+  for (const w of res.warnings) out.warn(w);
+  out.result(res, () => {
+    const lines = res.paths
+      .filter((p) => p.notOnRemote > 0)
+      .map((p) => `not pushed:   ${p.path}  (${p.notOnRemote} of ${p.objects} objects not on ${res.remote}${p.notInCache ? `; ${p.notInCache} not in the local cache either` : ''})`);
+    return lines.length ? lines : [`everything is on ${res.remote}`];
+  });
 }

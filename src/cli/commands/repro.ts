@@ -1,0 +1,22 @@
+import { repro, reproVerify } from '../../commands/repro.js';
+import { E, MlxError } from '../../util/errors.js';
+import type { Output } from '../output.js';
+
+export async function runRepro(out: Output, names: string[], opts: { verify?: boolean; force?: boolean }): Promise<void> {
+  const quiet = out.opts.json || out.opts.quiet;
+  if (opts.verify) {
+    const res = await reproVerify({ cwd: out.cwd, names, quiet });
+    out.result(res, () => [
+      ...res.outputs.map((o) => `${o.identical ? 'identical' : 'DIFFERS  '}  ${o.path}${o.identical ? '' : `  (recorded ${o.recorded.slice(0, 11)}, now ${o.now.slice(0, 11)})`}`),
+      res.identical ? `${res.name}: every output is byte-for-byte identical to the recorded run` : `${res.name}: the run is not deterministic`,
+    ]);
+    if (!res.identical) {
+      throw new MlxError(E.VERIFY_FAILED, `${res.outputs.filter((o) => !o.identical).length} output(s) of ${res.name} differ from the recorded run`, {
+        hint: 'the command is not deterministic: check seeds, threads and non-deterministic kernels',
+      });
+    }
+    return;
+  }
+  const res = await repro({ cwd: out.cwd, names, force: opts.force, quiet });
+  out.result(res, () => res.runs.map((r) => (r.reran ? `re-ran ${r.name} (${r.reasons.join('; ') || 'forced'}) → ${r.id}` : `up to date: ${r.name}`)));
+}

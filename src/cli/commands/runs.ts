@@ -1,0 +1,17 @@
+import { runs } from '../../commands/runs.js';
+import type { Output } from '../output.js';
+import { flatten } from '../render/values.js';
+
+export async function runRuns(out: Output, opts: { all?: boolean }): Promise<void> {
+  const res = await runs({ cwd: out.cwd });
+  for (const w of res.warnings) out.warn(w);
+  const rows = opts.all ? res.entries : res.entries.slice(0, 50);
+  out.result(res, () => {
+    if (rows.length === 0) return ['no runs recorded yet (mlx run -n <name> ... -- <command>)'];
+    return rows.map((e) => {
+      const params = Object.values(e.run.params).flatMap((p) => flatten(p));
+      const metrics = Object.values(e.run.metrics).flatMap((m) => flatten(m));
+      return `${e.run.id}  ${e.name.padEnd(12)} ${e.commit ? e.commit.slice(0, 8) : 'uncommitted'}  ${e.run.started.slice(0, 16).replace('T', ' ')}  seed=${e.run.seed ?? '-'}  ${params.join(' ')}  ${metrics.join(' ')}`.trimEnd();
+    });
+  });
+}

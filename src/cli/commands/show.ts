@@ -1,0 +1,22 @@
+import { show } from '../../commands/show.js';
+import type { Output } from '../output.js';
+import { flatten } from '../render/values.js';
+
+export async function runShow(out: Output, ref: string): Promise<void> {
+  const e = await show({ cwd: out.cwd, run: ref });
+  const r = e.run;
+  out.result({ name: e.name, commit: e.commit, branches: e.branches, ...r }, () => [
+    `run ${e.name} (${r.id})`,
+    `  command:   ${r.cmd.join(' ')}`,
+    `  seed:      ${r.seed ?? '-'}`,
+    `  started:   ${r.started} (${r.duration_s} s)`,
+    `  git:       ${r.git.commit ? r.git.commit.slice(0, 12) : 'no commit'}${r.git.dirty ? ' (dirty work tree)' : ''}; recorded in ${e.commit ? e.commit.slice(0, 12) : 'the uncommitted mlx.lock'}`,
+    ...Object.entries(r.params).map(([f, v]) => `  params:    ${f}: ${flatten(v).join(', ')}`),
+    ...Object.entries(r.deps).map(([p, a]) => `  dep:       ${p}  ${a.oid.slice(0, 11)}  ${a.size} B`),
+    ...Object.entries(r.outs).map(([p, a]) => `  out:       ${p}  ${a.oid.slice(0, 11)}  ${a.size} B`),
+    ...Object.entries(r.metrics).map(([f, m]) => `  metrics:   ${f}: ${flatten(m).join(', ')}`),
+    ...Object.entries(r.checkpoints ?? {}).map(([o, m]) => `  checkpoint: ${o}: ${flatten(m).join(', ')} (from data ${Object.entries(r.deps).map(([d, a]) => `${d}@${a.oid.slice(3, 11)}`).join(', ') || '-'})`),
+    `  env:       ${r.env} (mlx env show ${r.env.slice(0, 11)})`,
+    `  record:    ${r.record}`,
+  ]);
+}

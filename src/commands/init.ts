@@ -1,0 +1,32 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { serializeConfig } from '../formats/config.js';
+import { writeFileAtomicSync } from '../util/fs.js';
+import { layoutOf, MLX_GITIGNORE } from '../workspace/layout.js';
+import { findGitRoot, notGit } from '../workspace/repo.js';
+
+export interface InitResult {
+  root: string;
+  created: boolean;
+}
+
+/**
+ * `mlx init`: creates `.mlx/` at the root of the git work tree around `cwd`. Running it again
+ * changes nothing.
+ */
+export interface InitOptions {
+  cwd: string;
+}
+
+export function init(opts: InitOptions): InitResult {
+  const gitRoot = findGitRoot(opts.cwd);
+  if (!gitRoot) throw notGit(opts.cwd);
+  const root = fs.realpathSync(gitRoot);
+  const layout = layoutOf(root);
+  const created = !fs.existsSync(layout.configFile);
+  for (const dir of [layout.mlxDir, layout.stateDir, layout.tmpDir, layout.defaultCacheDir]) fs.mkdirSync(dir, { recursive: true });
+  if (created) writeFileAtomicSync(layout.configFile, `# mlx configuration (committed); machine-local settings go in config.local.yaml\n${serializeConfig({})}`);
+  const ignore = path.join(layout.mlxDir, '.gitignore');
+  if (!fs.existsSync(ignore)) writeFileAtomicSync(ignore, MLX_GITIGNORE);
+  return { root, created };
+}

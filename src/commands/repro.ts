@@ -1,0 +1,25 @@
+import { repro as reproRuns, verifyRun, type ReproResult, type VerifyOutcome } from '../run/repro.js';
+import { E, MlxError } from '../util/errors.js';
+import { openRepo } from '../workspace/repo.js';
+
+export type { ReproResult, VerifyOutcome } from '../run/repro.js';
+
+export interface ReproOptions {
+  cwd: string;
+  /** Runs to consider (default: all in mlx.lock). */
+  names?: string[];
+  force?: boolean;
+  quiet?: boolean;
+}
+
+/** `mlx repro [names...]`: re-runs the recorded runs whose deps or params changed. */
+export async function repro(opts: ReproOptions): Promise<ReproResult> {
+  return reproRuns(await openRepo(opts.cwd), opts.names ?? [], { force: opts.force, quiet: opts.quiet });
+}
+
+/** `mlx repro --verify <name>`: re-runs one run from its inputs and seed and compares every output. */
+export async function reproVerify(opts: ReproOptions): Promise<VerifyOutcome> {
+  const names = opts.names ?? [];
+  if (names.length !== 1) throw new MlxError(E.USAGE, 'mlx repro --verify takes exactly one run name');
+  return verifyRun(await openRepo(opts.cwd), names[0]!, { quiet: opts.quiet });
+}

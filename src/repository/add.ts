@@ -1,0 +1,230 @@
+import type { Oid } from '../hash/oid.js';
+import { isFileEntry, parseManifest, serializeManifest, type ManifestEntry } from '../formats/manifest.js';
+import { isExecutable, POINTER_SUFFIX, POINTER_VERSION, type Pointer } from '../formats/pointer.js';
+import { E, MlxError } from '../util/errors.js';
+import { failpoint } from '../util/failpoint.js';
+import { lstatIfExists } from '../util/fs.js';
+import { assertSafeRelPath } from '../util/paths.js';
+import { checkout } from '../workspace/checkout.js';
+import { indexedPaths, openGit } from '../git/git-repo.js';
+import { ensureIgnored } from '../workspace/gitignore.js';
+import { lockRepository } from '../workspace/repository-lock.js';
+import type { DamagedObject } from '../workspace/linked-damage.js';
+import { sweepOrphans } from '../workspace/process-lock.js';
+import { hasPointer, writePointer, readPointer } from '../workspace/pointers.js';
+import { absPath, type Repo } from '../workspace/repo.js';
+import { StatIndex } from '../workspace/stat-index.js';
+import { resolveTargets, type Target } from '../workspace/targets.js';
+import { readWorkTree, type Progress, type WorkTreeStats } from '../workspace/work-tree.js';
+
+export interface AddedPath {
+  path: string;
+  kind: 'file' | 'dir';
+  oid: Oid;
+  size: number;
+  files?: number;
+  /** Whether the pointer changed (false: the data was already tracked as is). */
+  changed: boolean;
+}
+
+export interface AddResult {
+  paths: AddedPath[];
+  /** Whether the root .gitignore gained entries. */
+  gitignoreChanged: boolean;
+  hashedFiles: number;
+  hashedBytes: number;
+  skipped: { path: string; why: string }[];
+  /** Cache objects found changed through linked workspace files, now quarantined (see linked-damage.ts). */
+  damaged: DamagedObject[];
+}
+
+export interface AddOptions {
+  progress?: Progress;
+  onLockWait?: (owner: { pid: number }) => void;
+}
+
+/**
+ * `mlx add`: stores files and directories in the cache and writes their pointers. Paths inside a
+ * tracked directory update that directory. Unchanged files are recognised by the stat index and not
+ * read again, so re-adding unchanged data does no hashing and writes nothing.
+ */
+export async function add(repo: Repo, cwd: string, userPaths: string[], opts: AddOptions = {}): Promise<AddResult> {
+  if (userPaths.length === 0) throw new MlxError(E.USAGE, 'name at least one path to add');
+  const targets = resolveTargets(repo, cwd, userPaths);
+  for (const t of targets) {
+    // The path rule (spec/paths.md) before anything is stored: what could not be checked out is not added.
+    if (t.sub === undefined) assertSafeRelPath(t.tracked, 'path', 'tracked');
+    else assertSafeRelPath(t.sub, `path inside ${t.tracked}:`);
+    const rel = t.sub === undefined ? t.tracked : `${t.tracked}/${t.sub}`;
+    if (!lstatIfExists(absPath(repo, rel))) throw new MlxError(E.PATH_NOT_FOUND, `${rel}: no such file or directory`, { data: { path: rel } });
+  }
+  await refuseGitTracked(repo, targets.filter((t) => !t.exists).map((t) => t.tracked));
+  const result = await addLocked(repo, targets, opts);
+  // With hardlink/symlink caches the workspace files become links to the (read-only) objects, as in DVC.
+  if (repo.linkTypes[0] === 'hardlink' || repo.linkTypes[0] === 'symlink') {
+    await checkout(repo, repo.root, result.paths.map((p) => p.path), { onLockWait: opts.onLockWait });
+  }
+  return result;
+}
+
+async function addLocked(repo: Repo, targets: Target[], opts: AddOptions): Promise<AddResult> {
+  const tracked = [...new Set(targets.map((t) => t.tracked))];
+  const release = await lockRepository(repo, { onWait: opts.onLockWait });
+  try {
+    sweepOrphans(repo);
+    const index = StatIndex.load(repo.layout.statIndexFile);
+    const stats: WorkTreeStats = { hashedFiles: 0, hashedBytes: 0 };
+    const result: AddResult = { paths: [], gitignoreChanged: false, hashedFiles: 0, hashedBytes: 0, skipped: [], damaged: [] };
+    const onDamaged = (d: DamagedObject) => result.damaged.push(d);
+    const staged: Pointer[] = [];
+    for (const rel of tracked) {
+      const subs = targets.filter((t) => t.tracked === rel && t.sub !== undefined).map((t) => t.sub!);
+      const whole = targets.some((t) => t.tracked === rel && t.sub === undefined);
+      staged.push(whole ? addOne(repo, index, rel, stats, opts.progress, result.skipped, onDamaged) : addParts(repo, index, rel, subs, stats, opts.progress, onDamaged));
+    }
+    // Everything is in the cache now; the pointers that make it reachable come next (gc waits for this).
+    await failpoint('add.before-pointers');
+    for (const pointer of staged) {
+      const changed = writePointer(repo, pointer);
+      result.paths.push({ path: pointer.path, kind: pointer.kind, oid: pointer.oid, size: pointer.size, files: pointer.kind === 'dir' ? pointer.files : undefined, changed });
+    }
+    result.gitignoreChanged = ensureIgnored(repo.root, tracked);
+    index.save();
+    result.hashedFiles = stats.hashedFiles;
+    result.hashedBytes = stats.hashedBytes;
+    return result;
+  } finally {
+    release();
+  }
+}
+
+/** Stores what the workspace holds at `rel` and returns its new pointer (written by the caller). */
+function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats, progress: Progress | undefined, skipped: AddResult['skipped'], onDamaged: (d: DamagedObject) => void): Pointer {
+  const previous = readPreviousPointer(repo, rel);
+  let prev: PreviousVersion | undefined;
+  const previousVersion = () => (prev ??= readPreviousVersion(repo, rel, previous));
+  const tree = readWorkTree(repo, index, rel, {
+    mode: 'store',
+    expectOid: previous?.kind === 'dir' && repo.store.has(previous.oid) ? previous.oid : undefined,
+    knownPresent: () => previousVersion().present,
+    candidate: (key) => index.candidate(key) ?? previousVersion().byKey.get(key),
+    recordedX: (key) => previousVersion().xByKey.get(key),
+    progress,
+    stats,
+    onDamaged,
+  });
+  let pointer: Pointer;
+  if (tree.kind === 'missing') throw new MlxError(E.PATH_NOT_FOUND, `${rel}: no such file or directory`);
+  if (tree.kind === 'dir-unchanged') {
+    pointer = previous!;
+  } else if (tree.kind === 'file') {
+    pointer = { version: POINTER_VERSION, path: rel, kind: 'file', oid: tree.oid, size: tree.size, ...(tree.x ? { x: true } : {}) };
+  } else {
+    assertNoNestedPointers(repo, rel, tree.entries);
+    skipped.push(...tree.skipped.map((s) => ({ path: `${rel}/${s.rel}`, why: s.why })));
+    const manifestOid = repo.store.putBytes(Buffer.from(serializeManifest(tree.entries)));
+    if (tree.fp) index.recordTree(rel, tree.fp, manifestOid);
+    const files = tree.entries.filter(isFileEntry);
+    pointer = { version: POINTER_VERSION, path: rel, kind: 'dir', oid: manifestOid, size: files.reduce((n, f) => n + f.s, 0), files: files.length };
+  }
+  return { ...pointer, path: rel };
+}
+
+/** The pointer being replaced; a damaged or conflicted one is simply overwritten by this add. */
+function readPreviousPointer(repo: Repo, rel: string): Pointer | undefined {
+  try {
+    return readPointer(repo, rel)?.pointer;
+  } catch (err) {
+    // Its location passed the path rule in add; a bad path field is rewritten like any damage.
+    if (err instanceof MlxError && (err.code === E.BAD_POINTER || err.code === E.BAD_PATH)) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * `mlx add data/train/c003/x.bin` inside a tracked directory: only those entries of the manifest are
+ * replaced by what the workspace holds there. Files elsewhere in the directory keep their recorded
+ * versions — whether or not they are in the workspace (a partial pull leaves most of them out).
+ */
+function addParts(repo: Repo, index: StatIndex, rel: string, subs: string[], stats: WorkTreeStats, progress: Progress | undefined, onDamaged: (d: DamagedObject) => void): Pointer {
+  const previous = readPreviousPointer(repo, rel);
+  if (!previous || previous.kind !== 'dir' || !repo.store.has(previous.oid)) {
+    throw new MlxError(E.OBJECT_MISSING, `cannot update part of ${rel}: its current manifest is not in the cache`, { hint: `mlx fetch ${rel} first, or add the whole directory` });
+  }
+  let entries = parseManifest(repo.store.readBytes(previous.oid).toString('utf8'), previous.oid).entries;
+  for (const sub of subs) {
+    const recorded = new Map(entries.filter(isFileEntry).map((e) => [`${rel}/${e.p}`, e.x]));
+    const previousOids = new Map(entries.filter(isFileEntry).map((e) => [`${rel}/${e.p}`, e.o]));
+    const tree = readWorkTree(repo, index, `${rel}/${sub}`, { mode: 'store', progress, stats, candidate: (key) => index.candidate(key) ?? previousOids.get(key), recordedX: (key) => recorded.get(key), onDamaged });
+    if (tree.kind === 'missing' || tree.kind === 'dir-unchanged') throw new MlxError(E.PATH_NOT_FOUND, `${rel}/${sub}: no such file or directory`);
+    entries = entries.filter((e) => e.p !== sub && !e.p.startsWith(`${sub}/`) && !sub.startsWith(`${e.p}/`));
+    if (tree.kind === 'file') entries.push({ p: sub, o: tree.oid, s: tree.size, x: tree.x });
+    else entries.push(...tree.entries.map((e) => ({ ...e, p: `${sub}/${e.p}` })));
+  }
+  assertNoNestedPointers(repo, rel, entries);
+  const text = serializeManifest(entries);
+  parseManifest(text, `new manifest of ${rel}`); // the same checks every reader applies
+  const oid = repo.store.putBytes(Buffer.from(text));
+  const files = entries.filter(isFileEntry);
+  const pointer: Pointer = { version: POINTER_VERSION, path: rel, kind: 'dir', oid, size: files.reduce((n, f) => n + f.s, 0), files: files.length };
+  return pointer;
+}
+
+/** Data already committed to git would stay in git: the user must take it out first, as with DVC. */
+async function refuseGitTracked(repo: Repo, rels: string[]): Promise<void> {
+  if (rels.length === 0) return;
+  const indexed = await indexedPaths(openGit(repo.root));
+  for (const rel of rels) {
+    const hit = indexed.find((p) => p === rel || p.startsWith(`${rel}/`));
+    if (hit) {
+      throw new MlxError(E.BAD_PATH, `${rel} is tracked by git (${hit}); mlx would leave its data in git history`, {
+        hint: `git rm -r --cached ${rel} && git commit, then mlx add ${rel}`,
+        data: { path: rel },
+      });
+    }
+  }
+}
+
+interface PreviousVersion {
+  /** Objects the previous version referenced that are in the store: not checked again. */
+  present: Set<Oid>;
+  /** Each file's previous oid by repo path: a candidate when its stat changed. */
+  byKey: Map<string, Oid>;
+  /** Each file's recorded executable bit by repo path. */
+  xByKey: Map<string, boolean>;
+}
+
+function readPreviousVersion(repo: Repo, rel: string, pointer: Pointer | undefined): PreviousVersion {
+  const out: PreviousVersion = { present: new Set(), byKey: new Map(), xByKey: new Map() };
+  if (!pointer) return out;
+  if (pointer.kind === 'file') {
+    out.byKey.set(rel, pointer.oid);
+    out.xByKey.set(rel, isExecutable(pointer));
+    if (repo.store.has(pointer.oid)) out.present.add(pointer.oid);
+    return out;
+  }
+  if (!repo.store.has(pointer.oid)) return out;
+  try {
+    const files = parseManifest(repo.store.readBytes(pointer.oid).toString('utf8'), pointer.oid).entries.filter(isFileEntry);
+    const missing = repo.store.missing(files.map((e) => e.o));
+    for (const e of files) {
+      out.byKey.set(`${rel}/${e.p}`, e.o);
+      out.xByKey.set(`${rel}/${e.p}`, e.x);
+      if (!missing.has(e.o)) out.present.add(e.o);
+    }
+  } catch (err) {
+    // A corrupt previous manifest only costs presence checks; the new one is built from the workspace.
+    if (!(err instanceof MlxError)) throw err;
+  }
+  return out;
+}
+
+function assertNoNestedPointers(repo: Repo, rel: string, entries: ManifestEntry[]): void {
+  const nested = entries.find((e) => e.p.endsWith(POINTER_SUFFIX) && isFileEntry(e) && hasPointer(repo, `${rel}/${e.p.slice(0, -POINTER_SUFFIX.length)}`));
+  if (nested) {
+    throw new MlxError(E.OVERLAP, `${rel} contains the pointer file ${rel}/${nested.p}: a tracked path cannot contain another`, {
+      hint: `remove ${rel}/${nested.p} (and its data from mlx) or track the inner paths separately`,
+      data: { path: rel },
+    });
+  }
+}

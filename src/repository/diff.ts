@@ -1,0 +1,95 @@
+import type { Oid } from '../hash/oid.js';
+import { isFileEntry, type ManifestEntry } from '../formats/manifest.js';
+import { sameContent, type Pointer } from '../formats/pointer.js';
+import { openGit } from '../git/git-repo.js';
+import type { Repo } from '../workspace/repo.js';
+import { ManifestSource, pointerSet, WORKSPACE } from './revisions.js';
+
+export interface FileChange {
+  path: string;
+  change: 'added' | 'deleted' | 'modified';
+  oldSize?: number;
+  newSize?: number;
+}
+
+export interface PathChange {
+  path: string;
+  change: 'added' | 'deleted' | 'modified' | 'renamed';
+  kind: 'file' | 'dir';
+  /** For renames: where it was. */
+  from?: string;
+  oldOid?: Oid;
+  newOid?: Oid;
+  oldSize?: number;
+  newSize?: number;
+  /** For directories: the files that changed inside, when both manifests could be read. */
+  files?: FileChange[];
+  /** True when a manifest was not available, so the file list is unknown. */
+  filesUnknown?: boolean;
+}
+
+export interface DiffResult {
+  from: { rev: string; commit?: string };
+  to: { rev: string; commit?: string };
+  changes: PathChange[];
+}
+
+/**
+ * `mlx diff [a [b]]`: tracked paths added, deleted, renamed (same content under a new path) and
+ * modified between two revisions (default: HEAD and the work tree's pointers), down to the files
+ * inside tracked directories, with sizes.
+ */
+export async function diff(repo: Repo, a = 'HEAD', b = WORKSPACE): Promise<DiffResult> {
+  const git = openGit(repo.root);
+  const [from, to] = [await pointerSet(repo, a, git), await pointerSet(repo, b, git)];
+  const manifests = new ManifestSource(repo);
+  const dirOids: Oid[] = [];
+  for (const [p, old] of from.pointers) {
+    const now = to.pointers.get(p);
+    if (now && now.oid !== old.oid) for (const x of [old, now]) if (x.kind === 'dir') dirOids.push(x.oid);
+  }
+  await manifests.prefetch(dirOids);
+
+  const changes: PathChange[] = [];
+  const added = new Map<string, Pointer>();
+  for (const [p, now] of to.pointers) if (!from.pointers.has(p)) added.set(p, now);
+  const deleted = new Map<string, Pointer>();
+  for (const [p, old] of from.pointers) if (!to.pointers.has(p)) deleted.set(p, old);
+  // A deleted and an added path with the same content is a rename.
+  for (const [p, old] of deleted) {
+    const target = [...added].find(([, now]) => now.oid === old.oid && now.kind === old.kind);
+    if (!target) continue;
+    changes.push({ path: target[0], change: 'renamed', kind: old.kind, from: p, oldOid: old.oid, newOid: old.oid, oldSize: old.size, newSize: old.size });
+    added.delete(target[0]);
+    deleted.delete(p);
+  }
+  for (const [p, now] of added) changes.push({ path: p, change: 'added', kind: now.kind, newOid: now.oid, newSize: now.size });
+  for (const [p, old] of deleted) changes.push({ path: p, change: 'deleted', kind: old.kind, oldOid: old.oid, oldSize: old.size });
+  for (const [p, old] of from.pointers) {
+    const now = to.pointers.get(p);
+    if (!now || sameContent(now, old)) continue; // an executable bit alone is a change too
+    const change: PathChange = { path: p, change: 'modified', kind: now.kind, oldOid: old.oid, newOid: now.oid, oldSize: old.size, newSize: now.size };
+    if (old.kind === 'dir' && now.kind === 'dir') {
+      const before = manifests.entries(old.oid);
+      const after = manifests.entries(now.oid);
+      if (before && after) change.files = fileChanges(before, after);
+      else change.filesUnknown = true;
+    }
+    changes.push(change);
+  }
+  changes.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
+  return { from: { rev: from.label, commit: from.commit }, to: { rev: to.label, commit: to.commit }, changes };
+}
+
+function fileChanges(before: ManifestEntry[], after: ManifestEntry[]): FileChange[] {
+  const old = new Map(before.filter(isFileEntry).map((e) => [e.p, e]));
+  const out: FileChange[] = [];
+  for (const e of after.filter(isFileEntry)) {
+    const o = old.get(e.p);
+    if (!o) out.push({ path: e.p, change: 'added', newSize: e.s });
+    else if (o.o !== e.o || o.x !== e.x) out.push({ path: e.p, change: 'modified', oldSize: o.s, newSize: e.s });
+    old.delete(e.p);
+  }
+  for (const o of old.values()) out.push({ path: o.p, change: 'deleted', oldSize: o.s });
+  return out.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
+}
