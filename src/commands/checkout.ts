@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { isFileEntry } from '../formats/manifest.js';
 import { sameContent, serializePointer, type Pointer } from '../formats/pointer.js';
-import { RUN_LOCK_FILE } from '../formats/run-lock.js';
-import { openGit, readFileAt, resolveRevision } from '../git/git-repo.js';
+import { openGit, resolveRevision } from '../git/git-repo.js';
 import { ManifestSource, pointerSet, revisionArgument, WORKSPACE } from '../repository/revisions.js';
 import { fetchSelection } from '../repository/transfer.js';
+import { runLockBytesAt, runLockPath } from '../run/lockfile.js';
 import { E, MlxError } from '../util/errors.js';
 import { readFileIfExists } from '../util/fs.js';
 import { checkout as checkoutPaths, checkoutSelection, type CheckoutOptions as WorkTreeCheckoutOptions, type CheckoutResult } from '../workspace/checkout.js';
@@ -94,8 +94,8 @@ async function checkoutRevision(repo: Repo, rev: string, opts: WorkTreeCheckoutO
     writes.push({ file: tracked.pointerFile, data: serializePointer(tracked.pointer) });
     written.push(tracked.path);
   }
-  const lock = await readFileAt(git, commit, RUN_LOCK_FILE);
-  if (lock) writes.push({ file: path.join(repo.root, RUN_LOCK_FILE), data: lock });
+  const lock = await runLockBytesAt(git, commit);
+  if (lock) writes.push({ file: runLockPath(repo), data: lock });
   writes.push({ file: path.join(repo.layout.stateDir, REVISION_FILE), data: `${commit}\n` });
 
   let undo: Undo | undefined;

@@ -1,8 +1,8 @@
-import { parseRunLock, RUN_LOCK_FILE, type Run } from '../formats/run-lock.js';
-import { branchesAndTags, commitsFrom, openGit, readFileAt, type GitRepo } from '../git/git-repo.js';
+import type { Run } from '../formats/run-lock.js';
+import { branchesAndTags, commitsFrom, openGit, type GitRepo } from '../git/git-repo.js';
 import { E, MlxError } from '../util/errors.js';
 import type { Repo } from '../workspace/repo.js';
-import { readRunLock } from './lockfile.js';
+import { isBadRunLock, readRunLock, readRunLockAt } from './lockfile.js';
 
 /** A run as found in the work tree's lockfile or in a commit's. */
 export interface CatalogEntry {
@@ -16,7 +16,7 @@ export interface CatalogEntry {
 
 export interface Catalog {
   entries: CatalogEntry[];
-  /** Lockfiles in history that could not be read (named, then skipped). */
+  /** Lockfiles and branch histories that could not be read (named, then skipped). */
   warnings: string[];
 }
 
@@ -30,12 +30,14 @@ export async function catalog(repo: Repo, opts: { depth?: number } = {}): Promis
   const warnings: string[] = [];
   const seenLocks = new Set<string>();
   for (const [name, run] of Object.entries(readRunLock(repo).runs)) byRecord.set(run.record, { name, run, commit: null, branches: [] });
-  const { branches } = await branchesAndTags(git).catch(() => ({ branches: [] as string[] }));
-  for (const branch of branches) {
+  for (const branch of await listBranches(git, warnings)) {
     let commits: { oid: string }[];
     try {
       commits = await commitsFrom(git, branch, { depth: opts.depth ?? 500 });
-    } catch {
+    } catch (err) {
+      // A branch whose history git cannot walk (a ref to a missing commit) hides only its own runs.
+      if (!isGitReadError(err)) throw err;
+      warnings.push(`branch ${branch}: its history could not be read (${firstLine(err)}); its runs are not listed`);
       continue;
     }
     for (const { oid } of commits) {
@@ -52,16 +54,34 @@ export async function catalog(repo: Repo, opts: { depth?: number } = {}): Promis
   return { entries, warnings };
 }
 
-async function lockAt(git: GitRepo, commit: string, warnings: string[], seen: Set<string>): Promise<Record<string, Run> | undefined> {
-  const bytes = await readFileAt(git, commit, RUN_LOCK_FILE);
-  if (!bytes) return undefined;
+/** The local branches; when git cannot list them, the work tree's runs are still listed, with a warning. */
+async function listBranches(git: GitRepo, warnings: string[]): Promise<string[]> {
   try {
-    return parseRunLock(bytes.toString('utf8'), `${RUN_LOCK_FILE}@${commit.slice(0, 8)}`).runs;
+    return (await branchesAndTags(git)).branches;
   } catch (err) {
-    if (!(err instanceof MlxError)) throw err;
-    const key = err.message;
-    if (!seen.has(key)) warnings.push(err.message);
-    seen.add(key);
+    if (!isGitReadError(err)) throw err;
+    warnings.push(`the branches could not be listed (${firstLine(err)}); only the runs of the work tree's mlx.lock are shown`);
+    return [];
+  }
+}
+
+/** A failure of git or the file system to read (their errors carry a code), not a bug in mlx. */
+function isGitReadError(err: unknown): err is Error {
+  return err instanceof Error && typeof (err as { code?: unknown }).code === 'string';
+}
+
+function firstLine(err: Error): string {
+  return err.message.split('\n')[0]!;
+}
+
+/** A commit's runs; a lockfile that does not parse is named once among the warnings and skipped. */
+async function lockAt(git: GitRepo, commit: string, warnings: string[], seen: Set<string>): Promise<Record<string, Run> | undefined> {
+  try {
+    return (await readRunLockAt(git, commit)).runs;
+  } catch (err) {
+    if (!isBadRunLock(err)) throw err;
+    if (!seen.has(err.message)) warnings.push(err.message);
+    seen.add(err.message);
     return undefined;
   }
 }

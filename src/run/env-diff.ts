@@ -1,9 +1,10 @@
 import type { EnvRecord } from '../formats/env-record.js';
+import { kindOfLockfile, parsePackages, type PackageFormat } from '../formats/package-lockfiles.js';
 import type { Oid } from '../hash/oid.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { E, MlxError } from '../util/errors.js';
 import { compareUtf8 } from '../util/paths.js';
-import { readEnvRecord, resolveOid } from './environment.js';
+import { readEnvRecord, resolveEnvRecord } from './environment.js';
 
 /**
  * One difference between two environment records. `path` is flat and unique: `runtimes.python`,
@@ -60,8 +61,8 @@ export interface StoredEnvDiff {
  * diffs them, comparing lockfile blobs package by package when the store has them.
  */
 export function diffStoredEnvironments(store: ObjectStore, refA: string, refB: string): StoredEnvDiff {
-  const a = resolveOid(store, refA);
-  const b = resolveOid(store, refB);
+  const a = resolveEnvRecord(store, refA);
+  const b = resolveEnvRecord(store, refB);
   const readBlob: BlobReader = (oid) => {
     try {
       return store.readBytes(oid);
@@ -104,18 +105,6 @@ function sameValue(x: unknown, y: unknown): boolean {
 
 // ---- package-level comparison ----
 
-type PackageFormat = 'pip' | 'conda' | 'npm' | 'pipfile' | 'toml';
-
-function kindOfLockfile(p: string): PackageFormat | undefined {
-  const name = p.slice(p.lastIndexOf('/') + 1);
-  if (name.endsWith('.txt')) return 'pip';
-  if (name === 'environment.yml' || name === 'environment.yaml') return 'conda';
-  if (name === 'package-lock.json') return 'npm';
-  if (name === 'Pipfile.lock') return 'pipfile';
-  if (name === 'uv.lock' || name === 'poetry.lock' || name === 'Cargo.lock') return 'toml';
-  return undefined; // yarn.lock, pnpm-lock.yaml, conda-lock.yml: the oid change is reported alone
-}
-
 function blobChange(path: string, format: PackageFormat | undefined, from: Oid | undefined, to: Oid | undefined, readBlob: BlobReader | undefined, out: EnvChange[]): void {
   if (from === to) return;
   out.push({ path, from: from ?? null, to: to ?? null });
@@ -137,112 +126,4 @@ function readText(readBlob: BlobReader, oid: Oid): string | undefined {
   const bytes = readBlob(oid);
   if (!bytes || bytes.includes(0)) return undefined;
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-}
-
-/** name → version (several versions of one name joined with `, `); undefined when the text does not parse. */
-export function parsePackages(format: PackageFormat, text: string): Map<string, string> | undefined {
-  const found = new Map<string, Set<string>>();
-  const add = (name: string, version: string) => {
-    let set = found.get(name);
-    if (!set) found.set(name, (set = new Set()));
-    set.add(version);
-  };
-  try {
-    if (format === 'pip') parsePipLines(text.split('\n'), add);
-    else if (format === 'conda') parseCondaYaml(text, add);
-    else if (format === 'npm') parsePackageLock(text, add);
-    else if (format === 'pipfile') parsePipfileLock(text, add);
-    else parseTomlPackages(text, add);
-  } catch {
-    return undefined; // not the format its name promises: report the oid change only
-  }
-  return new Map([...found].map(([name, versions]) => [name, [...versions].sort(compareUtf8).join(', ')]));
-}
-
-type Add = (name: string, version: string) => void;
-
-/** PEP 503 name normalisation, so `Foo_Bar` and `foo-bar` are one package. */
-function pipName(name: string): string {
-  return name.toLowerCase().replace(/[-_.]+/g, '-');
-}
-
-/** `name==version`, `name @ url`, `name>=1,<2` lines; options, editables, URLs and comments are skipped. */
-function parsePipLines(lines: string[], add: Add): void {
-  for (const raw of lines) {
-    const line = raw
-      .replace(/(^|\s)#.*$/, '')
-      .replace(/\s*\\$/, '')
-      .split(/\s+--/)[0]!
-      .split(';')[0]!
-      .trim();
-    if (!line || line.startsWith('-')) continue;
-    const m = /^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*([=<>!~@].*)?$/.exec(line);
-    if (!m) continue;
-    let spec = (m[2] ?? '').trim();
-    if (spec.startsWith('===')) spec = spec.slice(3);
-    else if (spec.startsWith('==')) spec = spec.slice(2);
-    else if (spec.startsWith('@')) spec = spec.slice(1);
-    add(pipName(m[1]!), spec.trim());
-  }
-}
-
-/** The `dependencies:` list of a conda environment file (`name=version=build`), with its `pip:` sub-list. */
-function parseCondaYaml(text: string, add: Add): void {
-  let inDeps = false;
-  /** Column of the `- pip:` item while reading its sub-list, else -1. */
-  let pipIndent = -1;
-  const pipLines: string[] = [];
-  for (const line of text.split('\n')) {
-    if (/^\S/.test(line)) {
-      inDeps = /^dependencies\s*:/.test(line);
-      pipIndent = -1;
-      continue;
-    }
-    const m = inDeps ? /^(\s*)-\s+(.+?)\s*$/.exec(line) : null;
-    if (!m) continue;
-    const indent = m[1]!.length;
-    const item = m[2]!;
-    if (pipIndent >= 0 && indent > pipIndent) {
-      pipLines.push(item);
-      continue;
-    }
-    pipIndent = /^pip\s*:$/.test(item) ? indent : -1;
-    const c = /^((?:[^\s=<>!~:]+::)?[^\s=<>!~:]+)\s*([=<>!~].*)?$/.exec(item);
-    if (!c) continue;
-    let spec = (c[2] ?? '').trim();
-    if (spec.startsWith('==')) spec = spec.slice(2);
-    else if (spec.startsWith('=')) spec = spec.slice(1);
-    add(c[1]!.toLowerCase(), spec);
-  }
-  parsePipLines(pipLines, (name, version) => add(`pip:${name}`, version));
-}
-
-function parsePackageLock(text: string, add: Add): void {
-  const lock = JSON.parse(text) as { packages?: Record<string, { version?: string }>; dependencies?: Record<string, { version?: string }> };
-  if (lock.packages) {
-    for (const [key, info] of Object.entries(lock.packages)) {
-      if (key !== '' && typeof info?.version === 'string') add(key.replace(/^node_modules\//, ''), info.version);
-    }
-    return;
-  }
-  for (const [name, info] of Object.entries(lock.dependencies ?? {})) if (typeof info?.version === 'string') add(name, info.version);
-}
-
-function parsePipfileLock(text: string, add: Add): void {
-  const lock = JSON.parse(text) as Record<string, Record<string, { version?: string }>>;
-  for (const section of ['default', 'develop']) {
-    for (const [name, info] of Object.entries(lock[section] ?? {})) {
-      if (typeof info?.version === 'string') add(pipName(name), info.version.replace(/^===?/, ''));
-    }
-  }
-}
-
-/** `[[package]]` tables with `name = "..."` and `version = "..."` before any sub-table. */
-function parseTomlPackages(text: string, add: Add): void {
-  for (const chunk of text.split(/^\[\[package\]\]\s*$/m).slice(1)) {
-    const head = chunk.split(/^\[/m)[0]!;
-    const name = /^name\s*=\s*"([^"]+)"/m.exec(head)?.[1];
-    const version = /^version\s*=\s*"([^"]+)"/m.exec(head)?.[1];
-    if (name) add(name, version ?? '');
-  }
 }

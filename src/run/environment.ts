@@ -3,9 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MEMORY_GRANULE, parseEnvRecord, serializeEnvRecord, type EnvRecord, type Gpu, type Lockfile } from '../formats/env-record.js';
+import { isLockfileName } from '../formats/package-lockfiles.js';
 import { POINTER_SUFFIX } from '../formats/pointer.js';
-import { isOid, shortOid, type Oid } from '../hash/oid.js';
+import { shortOid, type Oid } from '../hash/oid.js';
 import type { ObjectStore } from '../store/object-store.js';
+import { resolveOid } from '../store/resolve-oid.js';
 import { E, MlxError, isErrno } from '../util/errors.js';
 import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
 import { compareUtf8 } from '../util/paths.js';
@@ -47,10 +49,6 @@ const CPU_FLAGS = new Set([
   'asimd', 'asimdhp', 'fphp', 'sve', 'sve2', 'bf16', 'i8mm',
 ]);
 
-const LOCKFILE_NAMES = new Set([
-  'uv.lock', 'poetry.lock', 'Pipfile.lock', 'environment.yml', 'environment.yaml', 'conda-lock.yml',
-  'package-lock.json', 'pnpm-lock.yaml', 'yarn.lock', 'Cargo.lock',
-]);
 /** Folders never searched for lockfiles (besides hidden ones and folders tracked by mlx). */
 const SKIP_DIRS = new Set(['node_modules', '__pycache__', 'site-packages']);
 
@@ -136,33 +134,15 @@ export function readEnvRecord(store: ObjectStore, oid: Oid): EnvRecord {
   return parseEnvRecord(store.readBytes(oid).toString('utf8'), shortOid(oid));
 }
 
-/**
- * Resolves a full oid or a `b3:` prefix of at least 8 hex digits to an object in the store.
- * Prefixes are matched by listing the store, so they are for people typing, not for scripts.
- */
-export function resolveOid(store: ObjectStore, ref: string, what = 'environment record'): Oid {
-  const lower = ref.trim().toLowerCase();
-  if (isOid(lower)) {
-    if (!store.has(lower)) throw missingRecord(lower, what);
-    return lower;
-  }
-  if (!/^b3:[0-9a-f]{8,63}$/.test(lower)) {
-    throw new MlxError(E.BAD_OID, `${JSON.stringify(ref)} is not an object id or a b3: prefix of at least 8 hex digits`, {
-      hint: `give the oid mlx printed, e.g. b3:1f2e3d4c`,
-      data: { ref },
-    });
-  }
-  const matches: Oid[] = [];
-  for (const oid of store.list()) if (oid.startsWith(lower)) matches.push(oid);
-  if (matches.length === 0) throw missingRecord(lower, what);
-  if (matches.length > 1) {
-    throw new MlxError(E.AMBIGUOUS_OID, `${ref} matches ${matches.length} objects in the cache`, { hint: 'give more hex digits', data: { ref, matches: matches.slice(0, 10) } });
-  }
-  return matches[0]!;
+/** The environment record a full oid or a `b3:` prefix (of 8+ hex digits) names in the store. */
+export function resolveEnvRecord(store: ObjectStore, ref: string): Oid {
+  const oid = resolveOid(store, ref);
+  if (oid === undefined) throw missingRecord(ref.trim().toLowerCase());
+  return oid;
 }
 
-function missingRecord(ref: string, what = 'environment record'): MlxError {
-  return new MlxError(E.OBJECT_MISSING, `${what} ${ref} is not in the cache`, {
+function missingRecord(ref: string): MlxError {
+  return new MlxError(E.OBJECT_MISSING, `environment record ${ref} is not in the cache`, {
     hint: 'check the oid (mlx env capture prints it), or fetch it from a remote',
     data: { oid: ref },
   });
@@ -387,10 +367,6 @@ function detectContainer(env: NodeJS.ProcessEnv): EnvRecord['container'] {
 }
 
 // ---- lockfiles ----
-
-function isLockfileName(name: string, inRequirementsDir: boolean): boolean {
-  return LOCKFILE_NAMES.has(name) || /^requirements.*\.txt$/.test(name) || (inRequirementsDir && name.endsWith('.txt'));
-}
 
 /**
  * Repo-relative paths of the package lockfiles in the root and one level down, sorted. Hidden folders,

@@ -1,14 +1,14 @@
 import fs from 'node:fs';
-import { parseRunLock, RUN_LOCK_FILE, type Run } from '../formats/run-lock.js';
+import type { Run } from '../formats/run-lock.js';
 import type { Oid } from '../hash/oid.js';
-import { openGit, readFileAt, resolveRevision, type GitRepo } from '../git/git-repo.js';
+import { openGit, resolveRevision, type GitRepo } from '../git/git-repo.js';
 import { E, MlxError } from '../util/errors.js';
 import { diff, type PathChange } from '../repository/diff.js';
 import type { Repo } from '../workspace/repo.js';
 import { WORKSPACE } from '../repository/revisions.js';
 import { diffStoredEnvironments, type EnvChange } from './env-diff.js';
 import { artifactId, lineage, runNodeId, type Lineage } from './lineage.js';
-import { readRunLock } from './lockfile.js';
+import { readRunLock, readRunLockAt } from './lockfile.js';
 
 /** What a run became between base and head. `rerun`: same inputs (same id), recorded again. */
 export type RunStatus = 'added' | 'removed' | 'changed' | 'rerun' | 'unchanged';
@@ -72,9 +72,10 @@ export async function report(repo: Repo, opts: { base?: string; head?: string } 
   const git = openGit(repo.root);
   const base = opts.base === undefined ? await defaultBase(git, repo.root) : { rev: opts.base, commit: await resolveRevision(git, opts.base), how: 'as given' };
   const headRev = opts.head ?? WORKSPACE;
-  const headCommit = opts.head === undefined ? await resolveRevision(git, 'HEAD').catch(() => undefined) : await resolveRevision(git, opts.head);
-  const baseRuns = await runsAt(git, base.commit);
-  const headRuns = opts.head === undefined ? readRunLock(repo).runs : await runsAt(git, headCommit!);
+  // The work tree of a repository without commits has no HEAD to name; any other failure is real.
+  const headCommit = opts.head === undefined ? await resolveRevision(git, 'HEAD').catch(unlessNoSuchRevision) : await resolveRevision(git, opts.head);
+  const baseRuns = (await readRunLockAt(git, base.commit)).runs;
+  const headRuns = opts.head === undefined ? readRunLock(repo).runs : (await readRunLockAt(git, headCommit!)).runs;
 
   const data = (await diff(repo, base.commit, opts.head === undefined ? WORKSPACE : headCommit!)).changes;
   const runs: RunDelta[] = [];
@@ -130,11 +131,17 @@ export async function report(repo: Repo, opts: { base?: string; head?: string } 
  */
 async function defaultBase(git: GitRepo, dir: string): Promise<Report['base']> {
   const g = (await import('isomorphic-git')).default;
-  const branch = await g.currentBranch({ fs, dir }).catch(() => undefined);
-  const main = await resolveRevision(git, 'main').catch(() => undefined);
+  // Each fallback below is for "there is no such thing" (no HEAD yet, no branch main, a merge base
+  // whose commits a shallow clone lacks); any other failure propagates.
+  const notFound = <T>(value: T) => (err: unknown): T => {
+    if (err instanceof g.Errors.NotFoundError) return value;
+    throw err;
+  };
+  const branch = await g.currentBranch({ fs, dir }).catch(notFound(undefined));
+  const main = await resolveRevision(git, 'main').catch(unlessNoSuchRevision);
   if (main && branch !== 'main') {
     const head = await resolveRevision(git, 'HEAD');
-    const [mergeBase] = (await g.findMergeBase({ fs, dir, oids: [main, head], cache: git.cache }).catch(() => [])) as string[];
+    const [mergeBase] = (await g.findMergeBase({ fs, dir, oids: [main, head], cache: git.cache }).catch(notFound([]))) as string[];
     if (mergeBase && mergeBase !== main) return { rev: 'main', commit: mergeBase, how: `default: the merge base of main (${main.slice(0, 8)}) and HEAD` };
     return { rev: 'main', commit: main, how: 'default: the branch main' };
   }
@@ -145,9 +152,10 @@ async function defaultBase(git: GitRepo, dir: string): Promise<Report['base']> {
   return { rev: 'HEAD~1', commit, how: main ? 'default: the parent commit (HEAD is on main)' : 'default: the parent commit (there is no branch main)' };
 }
 
-async function runsAt(git: GitRepo, commit: string): Promise<Record<string, Run>> {
-  const bytes = await readFileAt(git, commit, RUN_LOCK_FILE);
-  return bytes ? parseRunLock(bytes.toString('utf8'), `${RUN_LOCK_FILE}@${commit.slice(0, 8)}`).runs : {};
+/** A `.catch` for revisions that may not exist: undefined when there is no such revision, else rethrown. */
+function unlessNoSuchRevision(err: unknown): undefined {
+  if (err instanceof MlxError && err.code === E.UNKNOWN_REVISION) return undefined;
+  throw err;
 }
 
 function keysOf(a: Record<string, unknown>, b: Record<string, unknown>): string[] {

@@ -1,13 +1,12 @@
-import path from 'node:path';
 import type { Oid } from '../hash/oid.js';
 import { parseEnvRecord, referencedOids } from '../formats/env-record.js';
 import { isFileEntry, parseManifest } from '../formats/manifest.js';
 import type { Pointer } from '../formats/pointer.js';
-import { parseRunLock, RUN_LOCK_FILE, type RunLock } from '../formats/run-lock.js';
-import { readFileAt, type GitRepo } from '../git/git-repo.js';
+import type { RunLock } from '../formats/run-lock.js';
+import type { GitRepo } from '../git/git-repo.js';
 import { MlxError } from '../util/errors.js';
-import { readFileIfExists } from '../util/fs.js';
 import type { Repo } from '../workspace/repo.js';
+import { isBadRunLock, readRunLock, readRunLockAt } from './lockfile.js';
 
 /**
  * What recorded runs keep alive besides their outputs (which have pointers): the run records, the
@@ -70,29 +69,26 @@ export function runObjectRounds(repo: Repo): (() => Oid[])[] {
 }
 
 /**
- * The work tree's mlx.lock, or undefined when there is none. A malformed one is undefined too unless
- * `strict`: push then simply sends no run objects, but gc must refuse, since it would forget the runs.
+ * The work tree's mlx.lock for push, fetch and gc (empty when there is none). One that does not parse
+ * gives undefined unless `strict`: push then simply sends no run objects (mlx run and mlx runs name
+ * the problem), but gc must refuse, since it would forget the runs.
  */
 export function workTreeRunLock(repo: Repo, opts: { strict?: boolean } = {}): RunLock | undefined {
-  const text = readFileIfExists(path.join(repo.root, RUN_LOCK_FILE));
-  if (text === undefined) return undefined;
   try {
-    return parseRunLock(text, RUN_LOCK_FILE);
+    return readRunLock(repo);
   } catch (err) {
-    if (!(err instanceof MlxError)) throw err;
+    if (!isBadRunLock(err)) throw err;
     if (opts.strict) throw unreadableRunLock(err, 'in the work tree');
     return undefined;
   }
 }
 
-/** A commit's mlx.lock (undefined when it has none). A malformed one throws unless `lenient`. */
+/** A commit's mlx.lock for gc (empty when it has none). One that does not parse stops gc unless `lenient`. */
 export async function runLockAt(git: GitRepo, commit: string, opts: { lenient?: boolean } = {}): Promise<RunLock | undefined> {
-  const bytes = await readFileAt(git, commit, RUN_LOCK_FILE);
-  if (!bytes) return undefined;
   try {
-    return parseRunLock(bytes.toString('utf8'), `${RUN_LOCK_FILE}@${commit.slice(0, 8)}`);
+    return await readRunLockAt(git, commit);
   } catch (err) {
-    if (!(err instanceof MlxError)) throw err;
+    if (!isBadRunLock(err)) throw err;
     if (opts.lenient) return undefined;
     throw unreadableRunLock(err, `at commit ${commit.slice(0, 12)}`, ' (or --force to collect without its runs)');
   }

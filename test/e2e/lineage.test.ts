@@ -3,7 +3,8 @@ import path from 'node:path';
 import git from 'isomorphic-git';
 import YAML from 'yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { toDot, toMermaid, type Lineage } from '../../src/run/lineage.js';
+import { toDot, toMermaid } from '../../src/cli/render/lineage.js';
+import type { Lineage } from '../../src/run/lineage.js';
 import { cliEnv, expectCleanError, mlx, mlxJson, mlxOk } from '../helpers/cli.js';
 import { gitCommitAll, gitInit, tempDir, useTempRepo, write } from '../helpers/repo.js';
 

@@ -2,8 +2,8 @@ import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MEMORY_GRANULE, parseEnvRecord, referencedOids, serializeEnvRecord, type EnvRecord } from '../../src/formats/env-record.js';
 import { ObjectStore } from '../../src/store/object-store.js';
-import { diffEnvironments, parsePackages } from '../../src/run/env-diff.js';
-import { captureEnvironment, findLockfiles, readEnvRecord, resolveOid } from '../../src/run/environment.js';
+import { diffEnvironments } from '../../src/run/env-diff.js';
+import { captureEnvironment, findLockfiles, readEnvRecord, resolveEnvRecord } from '../../src/run/environment.js';
 import { useTempStore, write } from '../helpers/repo.js';
 import { errorCode } from '../helpers/errors.js';
 
@@ -136,16 +136,6 @@ describe('diffEnvironments', () => {
     // Without blob access only the oid changes are reported.
     expect(diffEnvironments(a, b).every((c) => c.package === undefined)).toBe(true);
   });
-
-  it('parses conda environment files, package-lock.json and Pipfile.lock', () => {
-    const conda = 'name: ml\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11.7=h955ad1f_0\n  - conda-forge::numpy=1.26.4\n  - pip\n  - pip:\n    - torch==2.1.0\nprefix: /x\n';
-    expect(Object.fromEntries(parsePackages('conda', conda)!)).toEqual({ python: '3.11.7=h955ad1f_0', 'conda-forge::numpy': '1.26.4', pip: '', 'pip:torch': '2.1.0' });
-    const npm = JSON.stringify({ lockfileVersion: 3, packages: { '': { version: '1.0.0' }, 'node_modules/zod': { version: '4.1.0' }, 'node_modules/a/node_modules/zod': { version: '3.0.0' } } });
-    expect(Object.fromEntries(parsePackages('npm', npm)!)).toEqual({ zod: '4.1.0', 'a/node_modules/zod': '3.0.0' });
-    const pipfile = JSON.stringify({ default: { Requests: { version: '==2.31.0' } }, develop: { pytest: { version: '==8.0.0' } } });
-    expect(Object.fromEntries(parsePackages('pipfile', pipfile)!)).toEqual({ requests: '2.31.0', pytest: '8.0.0' });
-    expect(parsePackages('npm', 'not json')).toBeUndefined();
-  });
 });
 
 describe('environment record format', () => {
@@ -178,16 +168,15 @@ describe('environment record format', () => {
   });
 });
 
-describe('resolveOid', () => {
-  it('accepts full oids and unique b3: prefixes of 8+ hex digits', () => {
+describe('resolveEnvRecord', () => {
+  it('accepts full oids and unique b3: prefixes of 8+ hex digits; an absent one is EOBJECTMISSING naming the record', () => {
     const oid = store.putBytes(Buffer.from(serializeEnvRecord(record())));
-    expect(resolveOid(store, oid)).toBe(oid);
-    expect(resolveOid(store, oid.slice(0, 11))).toBe(oid);
-    expect(resolveOid(store, oid.slice(0, 11).toUpperCase().replace('B3', 'b3'))).toBe(oid);
-    expect(errorCode(() => resolveOid(store, oid.slice(0, 10)))).toBe('EBADOID');
-    expect(errorCode(() => resolveOid(store, 'r-0123456789abcdef'))).toBe('EBADOID');
-    expect(errorCode(() => resolveOid(store, `b3:${'0'.repeat(64)}`))).toBe('EOBJECTMISSING');
-    expect(errorCode(() => resolveOid(store, 'b3:00000000'))).toBe(oid.startsWith('b3:00000000') ? undefined : 'EOBJECTMISSING');
+    expect(resolveEnvRecord(store, oid)).toBe(oid);
+    expect(resolveEnvRecord(store, oid.slice(0, 11))).toBe(oid);
+    expect(errorCode(() => resolveEnvRecord(store, oid.slice(0, 10)))).toBe('EBADOID');
+    const absent = oid.startsWith('b3:0') ? `b3:${'1'.repeat(64)}` : `b3:${'0'.repeat(64)}`;
+    expect(errorCode(() => resolveEnvRecord(store, absent))).toBe('EOBJECTMISSING');
+    expect(() => resolveEnvRecord(store, absent.slice(0, 11).toUpperCase())).toThrow(`environment record ${absent.slice(0, 11)} is not in the cache`);
   });
 
   it('a blob that is not an environment record is refused when read as one', () => {

@@ -1,5 +1,5 @@
 import { lineage } from '../../commands/lineage.js';
-import { toDot, toMermaid, toTree } from '../../run/lineage.js';
+import { toDot, toMermaid, toTree } from '../render/lineage.js';
 import { E, MlxError } from '../../util/errors.js';
 import { Output } from '../output.js';
 

@@ -2,7 +2,7 @@ import { shortOid } from '../../hash/oid.js';
 import type { PathChange } from '../../commands/diff.js';
 import type { Report } from '../../commands/report.js';
 import type { EnvDelta, RunDelta, ValueDelta } from '../../run/report.js';
-import { toMermaid, toTree } from '../../run/lineage.js';
+import { toMermaid, toTree } from './lineage.js';
 import { sizeChange } from './sizes.js';
 
 /** `mlx report` as text (terminal) and as GitHub-flavoured Markdown (a pull request comment). */

@@ -1,0 +1,46 @@
+import type { EnvRecord } from '../../formats/env-record.js';
+import { shortOid } from '../../hash/oid.js';
+import type { EnvChange, StoredEnvDiff } from '../../run/env-diff.js';
+import { formatBytes } from '../output.js';
+
+/** Environment records and their differences as text. */
+
+/** One line per part of the machine: OS, CPU, memory, GPUs, runtimes, lockfiles, container, random env. */
+export function envSummary(r: EnvRecord): string[] {
+  const gpus = r.gpus.map((g) => `${g.name} (driver ${g.driver}${g.cuda ? `, CUDA ${g.cuda}` : ''}${g.rocm ? `, ROCm ${g.rocm}` : ''}${g.memory_bytes ? `, ${formatBytes(g.memory_bytes)}` : ''})`);
+  const runtimes = Object.entries(r.runtimes).map(([name, v]) => `${name} ${v}`);
+  const randomEnv = Object.entries(r.random_env).map(([k, v]) => `${k}=${v}`);
+  return [
+    `os:         ${r.os.distro ?? r.os.platform} (${r.os.platform} ${r.os.arch}), kernel ${r.kernel}`,
+    `cpu:        ${r.cpu.model} × ${r.cpu.count}${r.cpu.flags?.length ? ` [${r.cpu.flags.join(' ')}]` : ''}`,
+    `memory:     ${formatBytes(r.memory_bytes)}`,
+    `gpus:       ${gpus.length ? gpus.join('; ') : 'none'}`,
+    `runtimes:   ${runtimes.join(', ')}`,
+    `lockfiles:  ${r.lockfiles.length ? r.lockfiles.map((l) => `${l.path} ${shortOid(l.oid)}`).join(', ') : 'none'}`,
+    ...(r.pip_freeze ? [`pip freeze: ${shortOid(r.pip_freeze)}`] : []),
+    ...(r.conda ? [`conda:      ${shortOid(r.conda)}`] : []),
+    ...(r.container ? [`container:  ${r.container.runtime}${r.container.image_digest ? ` ${r.container.image_digest}` : ''}${r.container.image_id ? ` image ${r.container.image_id}` : ''}`] : []),
+    `random env: ${randomEnv.length ? randomEnv.join(' ') : 'none set'}`,
+  ];
+}
+
+/** A headline (how many fields changed), then one line per changed field and package. */
+export function envDiffLines(d: StoredEnvDiff): string[] {
+  if (d.changes.length === 0) return [`${shortOid(d.a)} and ${shortOid(d.b)}: same environment`];
+  return [`${shortOid(d.a)} → ${shortOid(d.b)}: ${d.changes.filter((c) => !c.package).length} field(s) changed`, ...d.changes.map(changeLine)];
+}
+
+function changeLine(c: EnvChange): string {
+  if (c.package !== undefined) {
+    if (c.from === null) return `    package ${c.package}: added ${show(c.to)}`;
+    if (c.to === null) return `    package ${c.package}: removed (was ${show(c.from)})`;
+    return `    package ${c.package}: ${show(c.from)} → ${show(c.to)}`;
+  }
+  return `  ${c.path}: ${show(c.from)} → ${show(c.to)}`;
+}
+
+function show(v: unknown): string {
+  if (v === null) return '(none)';
+  if (typeof v === 'string') return /^b3:[0-9a-f]{64}$/.test(v) ? shortOid(v) : v === '' ? '(any)' : v;
+  return JSON.stringify(v);
+}
