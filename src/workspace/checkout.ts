@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Oid } from '../hash/oid.js';
 import { hashFileSync } from '../hash/hash-file.js';
-import { isFileEntry, parseManifest, type FileEntry, type ManifestEntry } from '../formats/manifest.js';
+import { isFileEntry, parseManifest, type ManifestEntry } from '../formats/manifest.js';
 import { isExecutable, pointerSizeMismatch, POINTER_SUFFIX } from '../formats/pointer.js';
 import { E, MlxError } from '../util/errors.js';
 import { lstatIfExists, processUmask } from '../util/fs.js';
@@ -12,7 +12,8 @@ import { lockRepository } from './repository-lock.js';
 import { sweepOrphans } from './process-lock.js';
 import type { TrackedPath } from './pointers.js';
 import { absPath, type Repo } from './repo.js';
-import { scanTree, type FileStat, type Scanned } from './scan.js';
+import { planCheckout, type CheckoutPlan, type FoundAtPath, type WorkTreeProbe } from './checkout-plan.js';
+import { scanTree, type FileStat } from './scan.js';
 import { StatIndex } from './stat-index.js';
 import { selectTracked, type Selection } from './targets.js';
 import type { Progress } from './work-tree.js';
@@ -33,20 +34,6 @@ export interface CheckoutPathResult {
 
 export interface CheckoutResult {
   paths: CheckoutPathResult[];
-}
-
-/** What checkout will do to one tracked path; computed in full before anything is touched. */
-interface Plan {
-  tracked: TrackedPath;
-  removeFiles: string[];
-  removeDirs: string[];
-  makeDirs: string[];
-  writes: FileEntry[];
-  links: { p: string; l: string }[];
-  chmods: FileEntry[];
-  unchanged: number;
-  conflicts: string[];
-  desiredFiles: Set<string>;
 }
 
 /**
@@ -123,7 +110,7 @@ const SIZE_HINT = 'restore the pointer from git (git checkout -- <file>.mlx), or
  * pointer or manifest entry says is damaged (or the record is), and checkout refuses before it writes
  * anything. One stat per object written, none for objects this process fetched (their size is known).
  */
-function wrongSize(repo: Repo, plans: Plan[]): MlxError | undefined {
+function wrongSize(repo: Repo, plans: CheckoutPlan[]): MlxError | undefined {
   for (const plan of plans) {
     for (const w of plan.writes) {
       const actual = repo.store.sizeOf(w.o);
@@ -158,110 +145,41 @@ function assertRealParents(repo: Repo, rel: string): void {
   }
 }
 
-/** Paths are relative to the tracked root; '' is the root itself (a tracked file). */
-function plan(repo: Repo, index: StatIndex, tracked: TrackedPath, sub: string | undefined, force: boolean): Plan {
+/**
+ * Plans one tracked path: reads what the pointer names and what the work tree holds, and leaves the
+ * decisions to {@link planCheckout}, whose questions about single entries are answered here.
+ */
+function plan(repo: Repo, index: StatIndex, tracked: TrackedPath, sub: string | undefined, force: boolean): CheckoutPlan {
   assertRealParents(repo, tracked.path);
+  const entries = desiredEntries(repo, tracked);
   const rootAbs = absPath(repo, tracked.path);
-  const inScope = (p: string) => sub === undefined || p === sub || p.startsWith(`${sub}/`);
-  const all = desiredEntries(repo, tracked);
-  const desired = new Map(all.filter((e) => inScope(e.p)).map((e) => [e.p, e]));
-  const desiredDirs = new Set<string>();
-  for (const e of desired.values()) {
-    if (!isFileEntry(e) && e.t === 'd') desiredDirs.add(e.p);
-    for (let i = e.p.indexOf('/'); i !== -1; i = e.p.indexOf('/', i + 1)) desiredDirs.add(e.p.slice(0, i));
-  }
-  const out: Plan = {
-    tracked, removeFiles: [], removeDirs: [], makeDirs: [], writes: [], links: [], chmods: [], unchanged: 0, conflicts: [],
-    desiredFiles: new Set(all.filter(isFileEntry).map((e) => e.p)),
-  };
-  const keyOf = (p: string) => (p === '' ? tracked.path : `${tracked.path}/${p}`);
-  const absOf = (p: string) => (p === '' ? rootAbs : path.join(rootAbs, ...p.split('/')));
-  const guard = (p: string, st: FileStat, oid?: Oid) => {
-    if (force) return;
-    if ((st.mode & fs.constants.S_IFMT) === fs.constants.S_IFLNK) {
-      if (!fs.readlinkSync(absOf(p)).startsWith(repo.store.objectsDir)) out.conflicts.push(keyOf(p));
-      return;
-    }
-    const actual = oid ?? workspaceOid(repo, index, keyOf(p), absOf(p), st);
-    if (!repo.store.has(actual)) out.conflicts.push(keyOf(p));
-  };
-
-  // What the workspace holds now, in scope.
-  const rootSt = lstatIfExists(rootAbs);
-  const present = new Map<string, Scanned | { kind: 'file' | 'link'; rel: string }>();
-  const presentDirs = new Set<string>();
-  if (rootSt?.isDirectory() && tracked.pointer.kind === 'dir') {
-    for (const s of scanTree(rootAbs).entries) {
-      if (!inScope(s.rel) && !(sub && sub.startsWith(`${s.rel}/`))) continue;
-      present.set(s.rel, s);
-      if (s.kind === 'emptydir') presentDirs.add(s.rel);
-      for (let i = s.rel.indexOf('/'); i !== -1; i = s.rel.indexOf('/', i + 1)) presentDirs.add(s.rel.slice(0, i));
-    }
-  } else if (rootSt?.isDirectory()) {
-    // A directory where a file should be: everything in it goes.
-    for (const s of scanTree(rootAbs).entries) {
-      if (s.kind === 'file') guard(s.rel, s.stat);
-      else if (s.kind === 'link') guard(s.rel, fs.lstatSync(absOf(s.rel)));
-    }
-    out.removeDirs.push('');
-  } else if (rootSt) {
-    present.set('', rootSt.isSymbolicLink() ? { kind: 'link', rel: '' } : { kind: 'file', rel: '' });
-  }
-
-  if (sub !== undefined && desired.size === 0 && ![...present.keys()].some(inScope)) {
-    throw new MlxError(E.PATH_NOT_FOUND, `${tracked.path}/${sub} is not part of ${tracked.path}`, { data: { path: `${tracked.path}/${sub}` } });
-  }
-  for (const [p, w] of present) {
-    const d = desired.get(p);
-    if (w.kind === 'emptydir') {
-      if (desiredDirs.has(p)) {
-        if (d) out.unchanged++;
-      } else out.removeDirs.push(p);
-      continue;
-    }
-    const st = fs.lstatSync(absOf(p));
-    if (w.kind === 'file' && d && isFileEntry(d)) {
-      const oid = workspaceOid(repo, index, keyOf(p), absOf(p), st);
-      if (oid === d.o) {
-        if (!isLinkedTo(repo, st, absOf(p), d.o)) out.writes.push({ ...d, p });
-        else {
-          out.unchanged++;
-          if (repo.linkTypes[0] !== 'hardlink' && ((st.mode & 0o111) !== 0) !== d.x) out.chmods.push(d);
-        }
-        continue;
-      }
-      guard(p, st, oid);
-      out.writes.push(d);
-      continue;
-    }
-    if (w.kind === 'link' && d) {
-      if (!isFileEntry(d) && d.t === 'l' && fs.readlinkSync(absOf(p)) === d.l) {
-        out.unchanged++;
-        continue;
-      }
-      if (isFileEntry(d) && isLinkedTo(repo, st, absOf(p), d.o) && st.isSymbolicLink()) {
-        out.unchanged++;
-        continue;
-      }
-    }
-    // Anything else present here is replaced or removed.
-    guard(p, st);
-    out.removeFiles.push(p);
-    if (d && isFileEntry(d)) out.writes.push(d);
-    else if (d && d.t === 'l') out.links.push({ p, l: d.l });
-  }
-  for (const [p, d] of desired) {
-    if (present.has(p)) continue;
-    if (isFileEntry(d)) out.writes.push(d);
-    else if (d.t === 'l') out.links.push({ p, l: d.l });
-    else if (!presentDirs.has(p)) out.makeDirs.push(p);
-  }
-  for (const dir of presentDirs) if (!desiredDirs.has(dir) && !present.has(dir)) out.removeDirs.push(dir);
-  out.removeDirs.sort((a, b) => b.length - a.length);
-  return out;
+  return planCheckout({ tracked, entries, sub, force, found: findAt(rootAbs) }, workTreeProbe(repo, index, tracked.path));
 }
 
-function apply(repo: Repo, index: StatIndex, plan: Plan, progress?: Progress): CheckoutPathResult {
+/** What is at a tracked path: nothing, a file, a link, or a directory and everything in it. */
+function findAt(rootAbs: string): FoundAtPath {
+  const st = lstatIfExists(rootAbs);
+  if (!st) return undefined;
+  if (st.isDirectory()) return { kind: 'dir', entries: scanTree(rootAbs).entries };
+  return { kind: st.isSymbolicLink() ? 'link' : 'file' };
+}
+
+/** Answers the plan's questions by reading the work tree under `rel`, the stat index and the cache. */
+function workTreeProbe(repo: Repo, index: StatIndex, rel: string): WorkTreeProbe<fs.Stats> {
+  const rootAbs = absPath(repo, rel);
+  const absOf = (p: string) => (p === '' ? rootAbs : path.join(rootAbs, ...p.split('/')));
+  return {
+    stat: (p) => fs.lstatSync(absOf(p)),
+    oid: (p, st) => workspaceOid(repo, index, p === '' ? rel : `${rel}/${p}`, absOf(p), st),
+    linkTarget: (p) => fs.readlinkSync(absOf(p)),
+    holds: (p, st, oid) => isLinkedTo(repo, st, absOf(p), oid),
+    inCache: (oid) => repo.store.has(oid),
+    intoCache: (target) => target.startsWith(repo.store.objectsDir),
+    ownModes: repo.linkTypes[0] !== 'hardlink',
+  };
+}
+
+function apply(repo: Repo, index: StatIndex, plan: CheckoutPlan, progress?: Progress): CheckoutPathResult {
   const rel = plan.tracked.path;
   const rootAbs = absPath(repo, rel);
   const absOf = (p: string) => (p === '' ? rootAbs : path.join(rootAbs, ...p.split('/')));

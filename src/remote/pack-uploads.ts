@@ -1,0 +1,120 @@
+import type { HasherFactory } from '../hash/blake3.js';
+import { sharedBuffer } from '../hash/sha256-thread.js';
+import { oidHex, type Oid } from '../hash/oid.js';
+import { serializePackIndex, type PackMemberType } from '../formats/pack-index.js';
+import { failpoint } from '../util/failpoint.js';
+import { indexKey, packKey } from './layout.js';
+import { packHeadroom, PackWriter } from './pack.js';
+import type { Remote } from './remote.js';
+import type { RemoteIndex } from './remote-index.js';
+
+export interface PackUploadsOptions {
+  /** Packs uploading at once. */
+  jobs: number;
+  /** Roll to a new pack past this many bytes. */
+  packTarget: number;
+  /** The largest object or chunk that will be added: each pack buffer has room for one past the target. */
+  largestMember: number;
+  /** Hears of each pack once its index is published (before the `push.after-publish` failpoint). */
+  onPublished: (hex: string) => void;
+}
+
+/**
+ * Packs the objects it is given and uploads the packs, `jobs` at a time. Packs upload in parallel,
+ * but their indexes are published in pack order, each only after the one before it. A recipe is
+ * added after its chunks, so no published recipe ever names a chunk whose index is not published
+ * yet; a push killed at any point leaves every published file whole.
+ */
+export class PackUploads {
+  /** Objects (blobs, chunks, recipes) in the packs sealed so far. */
+  objects = 0;
+  /** Packs published, and their bytes (pack and index) sent. */
+  packs = 0;
+  bytesSent = 0;
+
+  private building: PackWriter | undefined;
+  /**
+   * Pack buffers are reused once their upload is done: fresh buffers cost page faults. They live in
+   * shared memory so that a remote that hashes what it sends (S3 signing) can do so on another thread.
+   */
+  private readonly spare: Buffer[] = [];
+  private readonly capacity: number;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly failures: unknown[] = [];
+  /** Settles when the last sealed pack's index is published (rejects when any before it failed). */
+  private published: Promise<void> = Promise.resolve();
+  private lastYield = Date.now();
+
+  constructor(
+    private readonly remote: Remote,
+    private readonly index: RemoteIndex,
+    private readonly newHasher: HasherFactory,
+    private readonly opts: PackUploadsOptions,
+  ) {
+    this.capacity = opts.packTarget + packHeadroom(opts.largestMember);
+  }
+
+  /**
+   * Adds an object to the pack being built. Its bytes were hashed by the caller (chunks are named by
+   * hashing them), so the writer does not hash again. Each writer is made when its first object
+   * comes, so it can take the buffer of a pack whose upload finished meanwhile.
+   */
+  add(oid: Oid, type: PackMemberType, bytes: Uint8Array): void {
+    this.building ??= new PackWriter(this.newHasher, { level: 1, verify: false, buffer: this.spare.pop() ?? sharedBuffer(this.capacity) });
+    this.building.add(oid, type, bytes);
+  }
+
+  /** After each object or chunk: seals and sends the pack once it is full, else lets uploads advance. */
+  async next(): Promise<void> {
+    if (this.building !== undefined && this.building.size >= this.opts.packTarget) await this.flush();
+    else await this.letUploadsRun();
+  }
+
+  /** Sends the last pack and waits for every upload; throws the first failure. */
+  async finish(): Promise<void> {
+    await this.flush();
+    await Promise.all(this.inFlight);
+    if (this.failures.length) throw this.failures[0];
+  }
+
+  /** Seals the pack being built and starts its upload, waiting while `jobs` uploads are in flight. */
+  private async flush(): Promise<void> {
+    if (this.building === undefined || this.building.count === 0) return;
+    const { pack, index: packIndex } = this.building.finish();
+    const storage = this.building.storage;
+    this.objects += packIndex.entries.length;
+    this.building = undefined;
+    const previous = this.published;
+    const sent = (async () => {
+      const idxBytes = Buffer.from(serializePackIndex(packIndex));
+      await this.remote.put(packKey(packIndex.pack), pack);
+      this.spare.push(storage); // the pack's bytes are sent: its buffer can take the next pack
+      await failpoint('push.after-upload');
+      await previous; // rejects when an earlier pack failed: then this index is never published
+      await failpoint('push.before-publish');
+      await this.remote.put(indexKey(packIndex.pack), idxBytes);
+      this.index.addPack(oidHex(packIndex.pack), packIndex);
+      this.opts.onPublished(oidHex(packIndex.pack));
+      await failpoint('push.after-publish');
+      this.packs++;
+      this.bytesSent += pack.length + idxBytes.length;
+    })();
+    this.published = sent;
+    const upload = sent.catch((err) => void this.failures.push(err));
+    this.inFlight.add(upload);
+    void upload.finally(() => this.inFlight.delete(upload));
+    while (this.inFlight.size >= this.opts.jobs) await Promise.race(this.inFlight);
+    if (this.failures.length) throw this.failures[0];
+  }
+
+  /**
+   * Packing is synchronous; uploads advance only when the event loop runs. Yielding every few
+   * milliseconds lets the pack before this one travel (file system threads, the network, the
+   * server) while this one is being built.
+   */
+  private async letUploadsRun(): Promise<void> {
+    if (this.inFlight.size === 0 || Date.now() - this.lastYield < 5) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    this.lastYield = Date.now();
+  }
+}

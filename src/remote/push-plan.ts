@@ -1,0 +1,60 @@
+import type { Oid } from '../hash/oid.js';
+import type { RemoteIndex } from './remote-index.js';
+import { indexKey, packKey } from './layout.js';
+
+/*
+ * The decisions of a push that need no I/O: what to send, what to rely on, how rounds add up, and
+ * which packs a listing shows gone. push.ts reads the remote and the cache and acts on them.
+ */
+
+/** What one round sends and relies on, from what the remote index holds. */
+export interface SendPlan {
+  /** Objects the remote lacks, in the order they were asked for. */
+  todo: Oid[];
+  /** The packs holding the objects the remote already has: this push relies on them. */
+  reliedOn: Set<string>;
+  alreadyOnRemote: number;
+  /** Bytes (raw) of the objects the remote already has. */
+  bytesDeduplicated: number;
+}
+
+/** Splits `wanted` (no repeats) into what the remote lacks and the packs that hold the rest. */
+export function planSends(index: Pick<RemoteIndex, 'locate'>, wanted: readonly Oid[]): SendPlan {
+  const plan: SendPlan = { todo: [], reliedOn: new Set(), alreadyOnRemote: 0, bytesDeduplicated: 0 };
+  for (const oid of wanted) {
+    const loc = index.locate(oid);
+    if (!loc) {
+      plan.todo.push(oid);
+      continue;
+    }
+    plan.reliedOn.add(loc.packKeyHex);
+    plan.alreadyOnRemote++;
+    plan.bytesDeduplicated += loc.entry.raw;
+  }
+  return plan;
+}
+
+/** The counts that a further round of one push adds to its summary; the rest is the first round's. */
+export interface RoundCounts {
+  uploadedObjects: number;
+  packs: number;
+  bytesSent: number;
+}
+
+/** `total` with what `round` sent added. */
+export function addRound<T extends RoundCounts>(total: T, round: RoundCounts): T {
+  return { ...total, uploadedObjects: total.uploadedObjects + round.uploadedObjects, packs: total.packs + round.packs, bytesSent: total.bytesSent + round.bytesSent };
+}
+
+/**
+ * The packs among `atRisk` that a listing of the packs folder shows gone: their index file is
+ * missing, or their pack file is missing or not the size the index this push holds says.
+ */
+export function packsGone(atRisk: Iterable<string>, listing: readonly { key: string; size: number }[], packs: ReadonlyMap<string, { size: number }>): Set<string> {
+  const sizes = new Map(listing.map((o) => [o.key, o.size]));
+  const gone = new Set<string>();
+  for (const hex of atRisk) {
+    if (!sizes.has(indexKey(`b3:${hex}`)) || sizes.get(packKey(`b3:${hex}`)) !== packs.get(hex)?.size) gone.add(hex);
+  }
+  return gone;
+}

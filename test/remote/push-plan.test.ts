@@ -1,0 +1,107 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PackEntry, PackIndex } from '../../src/formats/pack-index.js';
+import { oidFromHex, type Oid } from '../../src/hash/oid.js';
+import { DirRemote } from '../../src/remote/dir-remote.js';
+import { indexKey, packKey } from '../../src/remote/layout.js';
+import { addRound, packsGone, planSends } from '../../src/remote/push-plan.js';
+import { RemoteIndex } from '../../src/remote/remote-index.js';
+import { tempDir } from '../helpers/repo.js';
+
+/** A made-up object id; `n` tells them apart. */
+const oid = (n: number): Oid => oidFromHex(n.toString(16).padStart(64, '0'));
+const hexOf = (n: number) => n.toString(16).padStart(64, 'f');
+
+/** A pack index holding `members` (oid, type, raw size), laid out one after another. */
+function packIndex(hex: string, members: [Oid, 'b' | 'r', number][]): PackIndex {
+  let off = 0;
+  const entries: PackEntry[] = members.map(([o, t, raw]) => {
+    const entry: PackEntry = { o, t, off, len: raw, raw, c: 'none' };
+    off += raw;
+    return entry;
+  });
+  return { v: 1, pack: oidFromHex(hex), size: off, entries };
+}
+
+let root: string;
+let n = 0;
+/** A remote index that starts out empty (a real one: the plans ask it what the remote holds). */
+const emptyIndex = () => RemoteIndex.load(new DirRemote(path.join(root, 'remote')), path.join(root, `idx-${n++}`));
+
+beforeAll(() => {
+  root = tempDir('mlx-push-plan-');
+  fs.mkdirSync(path.join(root, 'remote'));
+});
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+describe('planSends', () => {
+  it('sends what the remote lacks, in the order asked, and relies on the packs that hold the rest', async () => {
+    const index = await emptyIndex();
+    const [p1, p2, p3] = [hexOf(1), hexOf(2), hexOf(3)];
+    index.addPack(p1, packIndex(p1, [[oid(1), 'b', 100], [oid(2), 'b', 20]]));
+    index.addPack(p2, packIndex(p2, [[oid(3), 'r', 7]]));
+    index.addPack(p3, packIndex(p3, [[oid(9), 'b', 5000]]));
+
+    const plan = planSends(index, [oid(5), oid(1), oid(4), oid(3), oid(2)]);
+
+    expect(plan.todo).toEqual([oid(5), oid(4)]);
+    // A recipe on the remote counts as the object being there; p3 holds nothing asked for.
+    expect([...plan.reliedOn].sort()).toEqual([p1, p2].sort());
+    expect(plan.alreadyOnRemote).toBe(3);
+    expect(plan.bytesDeduplicated).toBe(100 + 20 + 7);
+  });
+
+  it('sends again the objects of packs the index was told to forget', async () => {
+    const index = await emptyIndex();
+    const [p1, p2] = [hexOf(1), hexOf(2)];
+    index.addPack(p1, packIndex(p1, [[oid(1), 'b', 10]]));
+    index.addPack(p2, packIndex(p2, [[oid(2), 'b', 10]]));
+    index.forget(new Set([p1]));
+
+    const plan = planSends(index, [oid(1), oid(2)]);
+
+    expect(plan.todo).toEqual([oid(1)]);
+    expect([...plan.reliedOn]).toEqual([p2]);
+    expect(plan.bytesDeduplicated).toBe(10);
+  });
+
+  it('sends everything to an empty remote and relies on nothing', async () => {
+    const plan = planSends(await emptyIndex(), [oid(1), oid(2)]);
+    expect(plan).toEqual({ todo: [oid(1), oid(2)], reliedOn: new Set(), alreadyOnRemote: 0, bytesDeduplicated: 0 });
+  });
+});
+
+describe('addRound', () => {
+  it('adds what a later round sent and keeps what the first round found', () => {
+    const first = { objects: 10, alreadyOnRemote: 4, uploadedObjects: 6, packs: 2, bytesSent: 600, bytesDeduplicated: 400, resentPacks: 1 };
+    const second = { objects: 10, alreadyOnRemote: 9, uploadedObjects: 1, packs: 1, bytesSent: 50, bytesDeduplicated: 900, resentPacks: 0 };
+    const total = addRound(first, second);
+    expect(total).toEqual({ objects: 10, alreadyOnRemote: 4, uploadedObjects: 7, packs: 3, bytesSent: 650, bytesDeduplicated: 400, resentPacks: 1 });
+    expect(first.uploadedObjects).toBe(6); // the total is a new object
+  });
+});
+
+describe('packsGone', () => {
+  const [whole, noIndex, noPack, shortPack, notAtRisk] = [hexOf(1), hexOf(2), hexOf(3), hexOf(4), hexOf(5)];
+  const sizes = new Map([whole, noIndex, noPack, shortPack, notAtRisk].map((hex) => [hex, { size: 1000 }]));
+  const listed = (hex: string, packSize = 1000) => [
+    { key: packKey(oidFromHex(hex)), size: packSize },
+    { key: indexKey(oidFromHex(hex)), size: 77 },
+  ];
+
+  it('finds gone the packs whose index or pack file is missing, or whose pack is not the size the index says', () => {
+    const listing = [...listed(whole), listed(noIndex)[0]!, listed(noPack)[1]!, ...listed(shortPack, 999)];
+    const gone = packsGone([whole, noIndex, noPack, shortPack], listing, sizes);
+    expect([...gone].sort()).toEqual([noIndex, noPack, shortPack].sort());
+  });
+
+  it('looks only at the packs at risk', () => {
+    expect(packsGone([whole], listed(whole), sizes)).toEqual(new Set());
+    expect(packsGone([], [], sizes)).toEqual(new Set());
+  });
+
+  it('counts a pack the held index does not know as gone', () => {
+    expect(packsGone([notAtRisk], listed(notAtRisk), new Map())).toEqual(new Set([notAtRisk]));
+  });
+});
