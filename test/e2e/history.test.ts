@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { expectCleanError, mlx, mlxJson, mlxOk } from '../helpers/cli.js';
-import { bytes, gitCloneLocal, gitCommitAll, snapshot, tempDir, useTempRepo, write } from '../helpers/repo.js';
+import { bytes, gitCloneLocal, gitCommitAll, gitInit, snapshot, tempDir, useTempRepo, write } from '../helpers/repo.js';
 
 const repo = useTempRepo((d) => mlxOk(d, 'init'));
 let dir: string;
@@ -12,29 +12,48 @@ beforeEach(() => {
 });
 
 /** Three commits on main (tagged v1, v2, v3) and a branch `exp` off v2, each with its own data. */
-async function history(): Promise<Record<string, Record<string, string>>> {
+async function recordHistory(root: string): Promise<Record<string, Record<string, string>>> {
   const states: Record<string, Record<string, string>> = {};
-  const snap = () => ({ ...prefixed('data', snapshot(path.join(dir, 'data'))), 'model.ckpt': fs.readFileSync(path.join(dir, 'model.ckpt')).toString('hex').slice(0, 64) });
-  for (let i = 0; i < 10; i++) write(dir, `data/f${i}.bin`, bytes(1000, `v1-${i}`));
-  write(dir, 'model.ckpt', bytes(50_000, 'model-v1'));
-  mlxOk(dir, 'add', 'data', 'model.ckpt');
-  await gitCommitAll(dir, 'v1');
-  await git.tag({ fs, dir, ref: 'v1' });
+  const snap = () => ({ ...prefixed('data', snapshot(path.join(root, 'data'))), 'model.ckpt': fs.readFileSync(path.join(root, 'model.ckpt')).toString('hex').slice(0, 64) });
+  for (let i = 0; i < 10; i++) write(root, `data/f${i}.bin`, bytes(1000, `v1-${i}`));
+  write(root, 'model.ckpt', bytes(50_000, 'model-v1'));
+  mlxOk(root, 'add', 'data', 'model.ckpt');
+  await gitCommitAll(root, 'v1');
+  await git.tag({ fs, dir: root, ref: 'v1' });
   states.v1 = snap();
-  write(dir, 'data/f3.bin', bytes(1500, 'v2-3'));
-  fs.rmSync(path.join(dir, 'data/f4.bin'));
-  write(dir, 'data/new.bin', bytes(700, 'v2-new'));
-  mlxOk(dir, 'add', 'data');
-  await gitCommitAll(dir, 'v2');
-  await git.annotatedTag({ fs, dir, ref: 'v2', message: 'second', tagger: { name: 'T', email: 't@example.com' } });
+  write(root, 'data/f3.bin', bytes(1500, 'v2-3'));
+  fs.rmSync(path.join(root, 'data/f4.bin'));
+  write(root, 'data/new.bin', bytes(700, 'v2-new'));
+  mlxOk(root, 'add', 'data');
+  await gitCommitAll(root, 'v2');
+  await git.annotatedTag({ fs, dir: root, ref: 'v2', message: 'second', tagger: { name: 'T', email: 't@example.com' } });
   states.v2 = snap();
-  await git.branch({ fs, dir, ref: 'exp' });
-  write(dir, 'model.ckpt', bytes(60_000, 'model-v3'));
-  mlxOk(dir, 'add', 'model.ckpt');
-  await gitCommitAll(dir, 'v3');
-  await git.tag({ fs, dir, ref: 'v3' });
+  await git.branch({ fs, dir: root, ref: 'exp' });
+  write(root, 'model.ckpt', bytes(60_000, 'model-v3'));
+  mlxOk(root, 'add', 'model.ckpt');
+  await gitCommitAll(root, 'v3');
+  await git.tag({ fs, dir: root, ref: 'v3' });
   states.v3 = snap();
   return states;
+}
+
+// The history costs a dozen CLI runs: it is recorded once, and each test that needs it works on its
+// own copy (the cache lives in .mlx/, so the copy is complete).
+let template: string;
+let templateStates: Record<string, Record<string, string>>;
+beforeAll(async () => {
+  template = tempDir('mlx-history-');
+  await gitInit(template);
+  mlxOk(template, 'init');
+  templateStates = await recordHistory(template);
+}, 120_000);
+afterAll(() => fs.rmSync(template, { recursive: true, force: true }));
+
+/** The current test's repository becomes a copy of the recorded history; returns each tag's files. */
+async function history(): Promise<Record<string, Record<string, string>>> {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.cpSync(template, dir, { recursive: true });
+  return structuredClone(templateStates);
 }
 
 function prefixed(prefix: string, o: Record<string, string>): Record<string, string> {

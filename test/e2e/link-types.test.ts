@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,57 @@ beforeAll(async () => {
   supported = mlxJson(probeDir, 'doctor').linkTypes.supported;
 });
 afterAll(() => fs.rmSync(probeDir, { recursive: true, force: true }));
+
+const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
+
+/** Every file under `dir` (relative, sorted), whatever its type. */
+function listFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => !d.isDirectory())
+    .map((d) => path.relative(dir, path.join(d.parentPath, d.name)))
+    .sort();
+}
+
+interface CacheObjects {
+  dir: string;
+  /** Object paths by inode number, to tell a hard link to the cache from a private copy. */
+  byInode: Map<number, string>;
+}
+
+function cacheObjects(dir: string): CacheObjects {
+  const byInode = new Map<number, string>();
+  for (const rel of listFiles(dir)) byInode.set(fs.lstatSync(path.join(dir, rel)).ino, path.join(dir, rel));
+  return { dir, byInode };
+}
+
+/**
+ * Asserts that work-tree file `file` is what `type` promises: a symlink pointing into the cache, a
+ * hard link sharing an object's inode, or an independent file (copy, reflink). With `obj`, the link
+ * must reach that very object. Returns the cache object the file is linked to, if any.
+ */
+function expectLinkedTo(type: string, file: string, obj: string | undefined, cache: CacheObjects): string | undefined {
+  const st = fs.lstatSync(file);
+  if (type === 'symlink') {
+    expect(st.isSymbolicLink()).toBe(true);
+    const target = path.resolve(path.dirname(file), fs.readlinkSync(file));
+    expect(path.relative(cache.dir, target)).not.toMatch(/^\.\.|^\//);
+    expect(cache.byInode.has(fs.lstatSync(target).ino)).toBe(true);
+    if (obj) expect(target).toBe(obj);
+    return target;
+  }
+  expect(st.isFile()).toBe(true);
+  if (type === 'hardlink') {
+    expect(st.nlink).toBeGreaterThanOrEqual(2);
+    const linked = cache.byInode.get(st.ino);
+    expect(linked).toBeDefined();
+    if (obj) expect(linked).toBe(obj);
+    return linked;
+  }
+  // copy and reflink: a file of its own, so an edit in place can never reach the cache.
+  expect(st.nlink).toBe(1);
+  expect(cache.byInode.has(st.ino)).toBe(false);
+  return undefined;
+}
 
 describe.each(['copy', 'hardlink', 'symlink', 'reflink'])('cache.type %s', (type) => {
   it('round-trips a directory and a file (or, where unsupported, fails clearly and falls back)', async () => {
@@ -49,22 +101,25 @@ describe.each(['copy', 'hardlink', 'symlink', 'reflink'])('cache.type %s', (type
       fs.rmSync(path.join(dir, 'model.ckpt'));
       mlxOk(dir, 'checkout');
       const ws = path.join(dir, 'model.ckpt');
-      expect(fs.readFileSync(ws)).toEqual(before.model);
-      const dsAfter = snapshot(path.join(dir, 'ds'));
-      // A symlinked tree shows links to the cache; compare the bytes they resolve to.
-      if (type === 'symlink') {
-        for (const f of Object.keys(before.ds)) expect(fs.readFileSync(path.join(dir, 'ds', f))).toEqual(fs.readFileSync(path.join(dir, 'ds', f)));
-        expect(Object.keys(dsAfter).sort()).toEqual(Object.keys(before.ds).sort());
-      } else {
-        expect(dsAfter).toEqual(before.ds);
-      }
+      const objectsDir = path.join(dir, '.mlx/cache/objects');
+      const cache = cacheObjects(objectsDir);
       const oid = /oid: b3:([0-9a-f]{64})/.exec(fs.readFileSync(path.join(dir, 'model.ckpt.mlx'), 'utf8'))![1]!;
-      const obj = path.join(dir, '.mlx/cache/objects', oid.slice(0, 2), oid.slice(2));
+      const obj = path.join(objectsDir, oid.slice(0, 2), oid.slice(2));
+      // The cache object itself holds the recorded bytes, read-only.
+      expect(fs.readFileSync(obj)).toEqual(before.model);
       expect(fs.statSync(obj).mode & 0o222).toBe(0);
-      if (type === 'hardlink') expect(fs.statSync(ws).ino).toBe(fs.statSync(obj).ino);
-      if (type === 'symlink') expect(fs.readlinkSync(ws)).toBe(obj);
+      expect(fs.readFileSync(ws)).toEqual(before.model);
+      expectLinkedTo(type, ws, obj, cache);
+      // Every file of the tree: the bytes it had when added, and the link type asked for.
+      const dsFiles = Object.keys(before.ds).sort();
+      expect(listFiles(path.join(dir, 'ds'))).toEqual(dsFiles);
+      for (const f of dsFiles) {
+        const file = path.join(dir, 'ds', f);
+        expect(sha256(fs.readFileSync(file))).toBe(before.ds[f]);
+        const source = expectLinkedTo(type, file, undefined, cache);
+        if (source) expect(sha256(fs.readFileSync(source))).toBe(before.ds[f]);
+      }
       if (type === 'copy' || type === 'reflink') {
-        expect(fs.statSync(ws).ino).not.toBe(fs.statSync(obj).ino);
         // An in-place edit of a copied file cannot reach the cache.
         fs.appendFileSync(ws, 'edit');
         expect(mlxJson(dir, 'status').paths.find((p: any) => p.path === 'model.ckpt').state).toBe('modified');

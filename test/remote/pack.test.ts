@@ -1,7 +1,6 @@
 import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
-import { Compressor } from 'zstd-napi';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadHasher, type HasherFactory } from '../../src/hash/blake3.js';
 import { hashBytes } from '../../src/hash/hash-file.js';
@@ -217,36 +216,5 @@ describe('PackWriter and readers', () => {
     expect(() => extractMember(pack.subarray(0, e.off + 10), e)).toThrow(expect.objectContaining({ code: E.OBJECT_CORRUPT }));
     expect(() => extractMember(pack, { ...e, raw: e.raw + 1 })).toThrow(expect.objectContaining({ code: E.OBJECT_CORRUPT }));
     expect(() => extractMember(pack, { ...e, raw: 1 << 30 })).toThrow(expect.objectContaining({ code: E.OBJECT_CORRUPT }));
-  });
-
-  it('records zstd level 1 vs 3 throughput on CSV-like data', () => {
-    const data = csv(400_000);
-    const line: string[] = [];
-    for (const level of [1, 3]) {
-      const c = new Compressor();
-      c.setParameters({ compressionLevel: level });
-      c.compress(data.subarray(0, 1 << 20)); // warm up
-      const t0 = performance.now();
-      const out = c.compress(data);
-      const seconds = (performance.now() - t0) / 1000;
-      line.push(`level ${level}: ${(data.length / seconds / 1e6).toFixed(0)} MB/s, ratio ${(data.length / out.length).toFixed(2)}`);
-    }
-    const raw = prng(data.length, 'incompressible-bench');
-    const c = new Compressor();
-    c.setParameters({ compressionLevel: 3 });
-    const t0 = performance.now();
-    c.compress(raw);
-    const rawSeconds = (performance.now() - t0) / 1000;
-    line.push(`level 3 on random: ${(raw.length / rawSeconds / 1e6).toFixed(0)} MB/s`);
-    console.log(`[pack] zstd on ${(data.length / 1e6).toFixed(1)} MB CSV: ${line.join('; ')}`);
-
-    const objs = sampleObjects(3000);
-    const total = objs.reduce((n, o) => n + o.bytes.length, 0);
-    const t1 = performance.now();
-    const { pack } = packOf(objs);
-    const packSeconds = (performance.now() - t1) / 1000;
-    console.log(
-      `[pack] PackWriter: ${objs.length} objects, ${(total / 1e6).toFixed(1)} MB -> ${(pack.length / 1e6).toFixed(1)} MB pack in ${(packSeconds * 1000).toFixed(0)} ms`,
-    );
   });
 });

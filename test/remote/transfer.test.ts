@@ -147,13 +147,16 @@ describe('push and fetch of a large file', () => {
     try {
       const oid = addFile('big.bin', crypto.randomBytes(9 << 20));
       let packs = 0;
+      let laterPackSent!: () => void;
+      const aLaterPackIsUp = new Promise<void>((r) => (laterPackSent = r));
       const failFirst = Object.assign(Object.create(remote) as Remote, {
         async put(key: string, body: Parameters<Remote['put']>[1]): Promise<void> {
           if (key.endsWith('.pack') && packs++ === 0) {
-            await new Promise((r) => setTimeout(r, 200)); // the later packs finish first
+            await aLaterPackIsUp; // a later pack finishes first
             throw new MlxError(E.REMOTE_FAILED, 'connection lost');
           }
           await remote.put(key, body);
+          if (key.endsWith('.pack')) laterPackSent();
         },
       });
       expect(await rejectionCode(push([oid], { packTarget: 1 << 20, jobs: 8 }, failFirst))).toBe(E.REMOTE_FAILED);
@@ -204,12 +207,19 @@ describe('push and fetch of a large file', () => {
       const shared = a.length - spans[spans.length - 1]!.length;
       expect(shared).toBeGreaterThan(1 << 20);
       const oids = [addFile('a.bin', a), addFile('b.bin', b)];
-      // Uploads that take a while, and room for all of them at once: A's packs are all in flight
-      // while B is chunked, so only the push's own memory of what it packed can spare the resend.
+      // Every pack upload is held until a pack holding B's own tail comes, and there is room for all
+      // of them at once: A's packs are all in flight while B is chunked, so only the push's own
+      // memory of what it packed can spare the resend.
+      const tailProbe = b.subarray(a.length + 4096, a.length + 4160);
+      let bIsChunked!: () => void;
+      const held = new Promise<void>((r) => (bIsChunked = r));
       const slow = Object.assign(Object.create(remote) as Remote, {
         async put(key: string, body: Buffer): Promise<void> {
-          await new Promise((r) => setTimeout(r, 300));
-          return remote.put(key, body);
+          if (key.endsWith('.pack')) {
+            if (body.includes(tailProbe)) bIsChunked();
+            await held;
+          }
+          await remote.put(key, body);
         },
       });
       const res = await push(oids, { packTarget: 1 << 20, jobs: 32 }, slow);

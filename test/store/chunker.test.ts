@@ -83,7 +83,6 @@ describe('chunkBuffer', () => {
     const after = chunkHashes(edited, chunkBuffer(edited));
     const old = new Set(before);
     const changed = after.filter((h) => !old.has(h)).length;
-    console.log(`[chunker] insert: ${before.length} chunks before, ${after.length} after, ${changed} changed`);
     expect(changed).toBeGreaterThanOrEqual(1);
     expect(changed).toBeLessThanOrEqual(3);
     expect(after.length - changed).toBeGreaterThanOrEqual(before.length - 3);
@@ -106,23 +105,10 @@ describe('chunkBuffer', () => {
     const grown = Buffer.concat([buf, prng(buf.length / 100, 'append-tail')]);
     const after = chunkHashes(grown, chunkBuffer(grown));
     const changed = after.filter((h) => !before.has(h)).length;
-    console.log(`[chunker] append 1%: ${before.size} chunks before, ${after.length} after, ${changed} changed`);
     expect(changed).toBeGreaterThanOrEqual(1);
     expect(changed).toBeLessThanOrEqual(2);
   });
 
-  it('measures throughput on 256 MiB', () => {
-    const buf = prng(256 * MiB, 'throughput');
-    chunkBuffer(buf.subarray(0, 16 * MiB)); // warm up the JIT
-    const t0 = performance.now();
-    const spans = chunkBuffer(buf);
-    const seconds = (performance.now() - t0) / 1000;
-    const mean = buf.length / spans.length;
-    console.log(
-      `[chunker] chunkBuffer 256 MiB: ${(buf.length / seconds / 1e6).toFixed(0)} MB/s, ${spans.length} chunks, mean ${(mean / 1024).toFixed(0)} KiB`,
-    );
-    expectValidSpans(buf, spans, DEFAULT_CHUNKER_OPTIONS);
-  });
 });
 
 /** Calls `onChunk` for each chunk of `file` (via chunksOfFd); returns the size and the chunk count. */
@@ -159,10 +145,6 @@ describe('chunksOfFd', () => {
       expect(result).toEqual({ size: buf.length, chunks: seen.length });
       expect(whole.digest('hex')).toBe(sha(buf));
     }
-    const t0 = performance.now();
-    chunkFile(file, undefined, () => undefined);
-    const seconds = (performance.now() - t0) / 1000;
-    console.log(`[chunker] chunksOfFd 32 MiB (page cache): ${(buf.length / seconds / 1e6).toFixed(0)} MB/s`);
   });
 
   it('handles empty and small files', () => {

@@ -19,11 +19,19 @@ describe('workspace lock', () => {
     const order: string[] = [];
     const release1 = await acquireLock(lockFile);
     let waited = false;
-    const second = acquireLock(lockFile, { onWait: () => (waited = true) }).then((rel) => {
+    let waiting!: () => void;
+    const secondIsWaiting = new Promise<void>((r) => (waiting = r));
+    const second = acquireLock(lockFile, {
+      onWait: () => {
+        waited = true;
+        waiting();
+      },
+    }).then((rel) => {
       order.push('second');
       rel();
     });
-    await new Promise((r) => setTimeout(r, 200));
+    // Released only once the second holder has seen the lock taken, not after some delay.
+    await secondIsWaiting;
     order.push('first-releases');
     release1();
     await second;
