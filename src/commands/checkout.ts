@@ -5,7 +5,7 @@ import { RUN_LOCK_FILE } from '../formats/run-lock.js';
 import { openGit, readFileAt, resolveRevision } from '../git/git-repo.js';
 import { ManifestSource, pointerSet, revisionArgument, WORKSPACE } from '../repository/revisions.js';
 import { fetchSelection } from '../repository/transfer.js';
-import { E, MlxError } from '../util/errors.js';
+import { MlxError, localChanges, reworded } from '../util/errors.js';
 import { readFileIfExists } from '../util/fs.js';
 import { checkout as checkoutPaths, checkoutSelection, type CheckoutOptions as WorkTreeCheckoutOptions, type CheckoutResult } from '../workspace/checkout.js';
 import { loadConfig } from '../workspace/config-file.js';
@@ -73,9 +73,9 @@ async function checkoutRevision(repo: Repo, rev: string, opts: WorkTreeCheckoutO
     });
   });
   if (unsaved.length > 0 && !opts.force) {
-    throw new MlxError(E.LOCAL_CHANGES, `${unsaved.length} pointer(s) have changes that are not committed: ${unsaved.slice(0, 3).join(', ')}`, {
+    throw localChanges(`${unsaved.length} pointer(s) have changes that are not committed: ${unsaved.slice(0, 3).join(', ')}`, {
       hint: 'commit them first, or pass --force to replace them',
-      data: { paths: unsaved },
+      paths: unsaved,
     });
   }
 
@@ -125,7 +125,7 @@ function undoAfter(err: unknown, undo: Undo | undefined): unknown {
   } catch (undoErr) {
     const why = err instanceof Error ? err.message : String(err);
     if (!(undoErr instanceof MlxError)) return undoErr;
-    return new MlxError(undoErr.code, `checkout failed (${why}), and ${undoErr.message}`, { hint: undoErr.hint, data: undoErr.data, cause: err });
+    return reworded(undoErr, `checkout failed (${why}), and ${undoErr.message}`, { hint: undoErr.hint, cause: err });
   }
 }
 

@@ -8,7 +8,7 @@ import { packKey } from '../remote/layout.js';
 import { findDamagedCopies } from '../remote/damage-check.js';
 import { dropIncompleteRecipes } from '../remote/recipe-check.js';
 import { RemoteIndex } from '../remote/remote-index.js';
-import { E, MlxError } from '../util/errors.js';
+import { E, MlxError, badUsage } from '../util/errors.js';
 import { resolveRemote } from '../repository/remotes.js';
 import { openRepo } from '../workspace/repo.js';
 import { ManifestSource, pointerSet, WORKSPACE } from '../repository/revisions.js';
@@ -51,7 +51,7 @@ export interface VerifyOptions {
 }
 
 export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
-  if (opts.data && !opts.remote && !opts.remoteName) throw new MlxError(E.USAGE, '--data goes with --remote or -r: the cache is always checked byte for byte');
+  if (opts.data && !opts.remote && !opts.remoteName) throw badUsage('--data goes with --remote or -r: the cache is always checked byte for byte');
   const repo = await openRepo(opts.cwd);
   const rev = opts.rev;
   opts = { ...opts, remote: opts.remote || !!opts.remoteName };

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { assertTrackedPath, parsePointer, POINTER_SUFFIX, type Pointer } from '../formats/pointer.js';
-import { E, MlxError } from '../util/errors.js';
+import { MlxError, badUsage, gitRemoteFailed, notAGitRepo, unknownRevision } from '../util/errors.js';
 
 type Git = typeof import('isomorphic-git');
 let gitModule: Git | undefined;
@@ -41,10 +41,10 @@ export async function resolveRevision(repo: GitRepo, rev: string): Promise<strin
   for (const step of m[2]!.match(/~\d*|\^/g) ?? []) {
     const n = step === '^' ? 1 : step === '~' ? 1 : Number(step.slice(1));
     for (let i = 0; i < n; i++) {
-      if (shallow.has(oid)) throw unknownRevision(rev, 'it goes back past the start of this shallow clone (git fetch --unshallow)');
+      if (shallow.has(oid)) throw revisionNotFound(rev, 'it goes back past the start of this shallow clone (git fetch --unshallow)');
       const commit = await readCommitOrFail(g, repo, oid, rev);
       const parent = commit.parent[0];
-      if (!parent) throw unknownRevision(rev, 'it goes back past the first commit');
+      if (!parent) throw revisionNotFound(rev, 'it goes back past the first commit');
       oid = parent;
     }
   }
@@ -66,25 +66,25 @@ async function resolveBase(g: Git, repo: GitRepo, base: string, rev: string): Pr
     }
   }
   if (!oid) {
-    if (base === 'HEAD') throw new MlxError(E.UNKNOWN_REVISION, 'the repository has no commits yet', { hint: 'commit first; mlx checkout without a revision follows the work tree' });
-    throw unknownRevision(rev, 'no branch, tag or commit has that name');
+    if (base === 'HEAD') throw unknownRevision('the repository has no commits yet', { hint: 'commit first; mlx checkout without a revision follows the work tree' });
+    throw revisionNotFound(rev, 'no branch, tag or commit has that name');
   }
   // Peel annotated tags down to their commit.
   for (let i = 0; i < 10; i++) {
     const obj: { type: string; object: unknown } | undefined = await g.readObject({ fs, dir: repo.dir, oid, cache: repo.cache, format: 'parsed' }).catch(() => undefined);
-    if (!obj) throw unknownRevision(rev, 'its object is not in this repository (a shallow clone?)');
+    if (!obj) throw revisionNotFound(rev, 'its object is not in this repository (a shallow clone?)');
     if (obj.type === 'tag') oid = (obj.object as { object: string }).object;
     else if (obj.type === 'commit') return oid;
-    else throw unknownRevision(rev, `it names a ${obj.type}, not a commit`);
+    else throw revisionNotFound(rev, `it names a ${obj.type}, not a commit`);
   }
-  throw unknownRevision(rev, 'too many nested tags');
+  throw revisionNotFound(rev, 'too many nested tags');
 }
 
 async function readCommitOrFail(g: Git, repo: GitRepo, oid: string, rev: string) {
   try {
     return (await g.readCommit({ fs, dir: repo.dir, oid, cache: repo.cache })).commit;
   } catch {
-    throw unknownRevision(rev, `commit ${oid.slice(0, 12)} is not in this repository (a shallow clone?)`);
+    throw revisionNotFound(rev, `commit ${oid.slice(0, 12)} is not in this repository (a shallow clone?)`);
   }
 }
 
@@ -97,8 +97,8 @@ function shallowCommits(repo: GitRepo): Set<string> {
   }
 }
 
-function unknownRevision(rev: string, why: string): MlxError {
-  return new MlxError(E.UNKNOWN_REVISION, `unknown revision ${JSON.stringify(rev)}: ${why}`, { data: { rev } });
+function revisionNotFound(rev: string, why: string): MlxError {
+  return unknownRevision(`unknown revision ${JSON.stringify(rev)}: ${why}`, { rev });
 }
 
 /**
@@ -218,7 +218,7 @@ export function gitDir(workTree: string): string {
   const st = fs.statSync(dotGit);
   if (st.isDirectory()) return dotGit;
   const m = /^gitdir:\s*(.+)\s*$/m.exec(fs.readFileSync(dotGit, 'utf8'));
-  if (!m) throw new MlxError(E.NOT_A_GIT_REPO, `${dotGit} is neither a folder nor a gitdir link`);
+  if (!m) throw notAGitRepo(`${dotGit} is neither a folder nor a gitdir link`);
   return path.resolve(workTree, m[1]!);
 }
 
@@ -273,7 +273,7 @@ export interface RemoteRef {
  */
 export async function gitRemoteRefs(repo: GitRepo, remote: string): Promise<RemoteRef[]> {
   if (remote === '' || remote.startsWith('-') || /[\s\u0000-\u001f]/.test(remote)) {
-    throw new MlxError(E.USAGE, `invalid git remote name ${JSON.stringify(remote)}`);
+    throw badUsage(`invalid git remote name ${JSON.stringify(remote)}`);
   }
   const listing = await gitCli(repo, ['ls-remote', '--heads', '--tags', remote], `cannot list the branches and tags of git remote ${remote}`);
   const refs: RemoteRef[] = [];
@@ -286,7 +286,7 @@ export async function gitRemoteRefs(repo: GitRepo, remote: string): Promise<Remo
   if (missing.length > 0) {
     await gitCli(repo, ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', remote, ...new Set(missing)], `cannot fetch the commits of git remote ${remote}`);
     for (const r of refs) {
-      if (!(await hasObject(repo, r.oid))) throw new MlxError(E.GIT_REMOTE, `${r.ref} of git remote ${remote} points at ${r.oid.slice(0, 12)}, which git fetch did not bring`);
+      if (!(await hasObject(repo, r.oid))) throw gitRemoteFailed(`${r.ref} of git remote ${remote} points at ${r.oid.slice(0, 12)}, which git fetch did not bring`);
     }
   }
   return refs;
@@ -311,7 +311,7 @@ async function gitCli(repo: GitRepo, args: string[], what: string): Promise<stri
     execFile('git', args, { cwd: repo.dir, env, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (!err) return resolve(stdout);
       const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'the git command is not installed' : stderr.trim().split('\n').filter(Boolean).pop() ?? err.message.split('\n')[0];
-      reject(new MlxError(E.GIT_REMOTE, `${what}: ${why}`, { data: { args } }));
+      reject(gitRemoteFailed(`${what}: ${why}`, { args }));
     });
   });
 }

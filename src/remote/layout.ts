@@ -1,5 +1,5 @@
 import { oidHex, type Oid } from '../hash/oid.js';
-import { E, MlxError } from '../util/errors.js';
+import { badConfig } from '../util/errors.js';
 import type { Remote } from './remote.js';
 
 /** The layout version this mlx writes and reads. See spec/remote.md. */
@@ -55,10 +55,10 @@ export async function ensureLayout(remote: Remote, create: boolean): Promise<voi
     layout = undefined;
   }
   if (layout === undefined) {
-    throw new MlxError(E.BAD_CONFIG, `remote ${remote.url} has an unreadable ${MARKER_KEY}`, { hint: `restore it as {"mlx":"remote","layout":${REMOTE_LAYOUT}} if this is an mlx remote` });
+    throw badConfig(`remote ${remote.url} has an unreadable ${MARKER_KEY}`, { hint: `restore it as {"mlx":"remote","layout":${REMOTE_LAYOUT}} if this is an mlx remote` });
   }
   if (layout !== REMOTE_LAYOUT) {
-    throw new MlxError(E.BAD_CONFIG, `remote ${remote.url} uses layout ${JSON.stringify(layout)}; this mlx reads layout ${REMOTE_LAYOUT}`, {
+    throw badConfig(`remote ${remote.url} uses layout ${JSON.stringify(layout)}; this mlx reads layout ${REMOTE_LAYOUT}`, {
       hint: 'upgrade mlx, or point this remote at another location',
     });
   }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { E, MlxError, isErrno } from '../util/errors.js';
+import { isErrno, badState } from '../util/errors.js';
 import { writeFileAtomicSync } from '../util/fs.js';
 
 export interface FileWrite {
@@ -53,9 +53,9 @@ function restore(done: Before[]): void {
     }
   }
   if (failed.length > 0) {
-    throw new MlxError(E.BAD_STATE, `could not put back ${failed.length} file(s): ${failed.slice(0, 3).join(', ')}`, {
+    throw badState(`could not put back ${failed.length} file(s): ${failed.slice(0, 3).join(', ')}`, {
       hint: 'restore them from git (git checkout -- <file>)',
-      data: { files: failed },
+      files: failed,
     });
   }
 }
