@@ -6,7 +6,7 @@ import { isFileEntry, parseManifest } from '../formats/manifest.js';
 import type { Pointer } from '../formats/pointer.js';
 import { branchesAndTags, openGit, pointersAt, remoteTrackingBranches, resolveRevision, type GitRepo } from '../git/git-repo.js';
 import { retainedCommits, type RetentionRules } from '../git/retention.js';
-import { MlxError, badPointer, badState, objectMissing, problemError } from '../util/errors.js';
+import { E, MlxError, badPointer, badState, isMlxError, objectMissing, problemError } from '../util/errors.js';
 import { lockCacheForGc } from '../workspace/repository-lock.js';
 import { cacheUsers, forgetCacheUser, isGone } from '../workspace/cache-users.js';
 import { acquireLock, sweepOrphans } from '../workspace/process-lock.js';
@@ -180,7 +180,7 @@ async function rulesIn(git: GitRepo, rules: KeepRules): Promise<KeepRules> {
       await resolveRevision(git, rev);
       revs.push(rev);
     } catch (err) {
-      if (!(err instanceof MlxError)) throw err;
+      if (!isMlxError(err, E.UNKNOWN_REVISION, E.NO_COMMITS)) throw err; // a revision that repository lacks
     }
   }
   return { ...rules, tips: undefined, branches: rules.branches?.filter(hasBranch), tags: rules.tags?.filter((t) => tags.includes(t)), revs };

@@ -1,5 +1,5 @@
 import { branchesAndTags, commitsFrom, remoteTrackingBranches, resolveRevision, type GitRepo } from './git-repo.js';
-import { MlxError, unknownRevision } from '../util/errors.js';
+import { E, isMlxError, unknownRevision } from '../util/errors.js';
 
 /** Which commits' data to keep, besides the work tree's (always kept). */
 export interface RetentionRules {
@@ -46,7 +46,7 @@ export async function retainedCommits(git: GitRepo, rules: RetentionRules): Prom
     try {
       tip = await resolveRevision(git, ref);
     } catch (err) {
-      if (ref === 'HEAD' && err instanceof MlxError) continue; // no commits yet: the work tree is all
+      if (ref === 'HEAD' && isMlxError(err, E.NO_COMMITS)) continue; // the work tree is all there is to keep
       throw err;
     }
     out.add(tip);

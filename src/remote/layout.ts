@@ -46,14 +46,8 @@ export async function ensureLayout(remote: Remote, create: boolean): Promise<voi
     if (create) await remote.put(MARKER_KEY, Buffer.from(`${JSON.stringify({ mlx: 'remote', layout: REMOTE_LAYOUT })}\n`));
     return;
   }
-  // A failed download is the network's, not an unreadable marker: only the parse is caught.
-  const marker = await remote.get(MARKER_KEY);
-  let layout: unknown;
-  try {
-    layout = (JSON.parse(marker.toString('utf8')) as { layout?: unknown }).layout;
-  } catch {
-    layout = undefined;
-  }
+  // A failed download is the network's (it keeps its own code), not an unreadable marker.
+  const layout = markerLayout(await remote.get(MARKER_KEY));
   if (layout === undefined) {
     throw badConfig(`remote ${remote.url} has an unreadable ${MARKER_KEY}`, { hint: `restore it as {"mlx":"remote","layout":${REMOTE_LAYOUT}} if this is an mlx remote` });
   }
@@ -62,4 +56,16 @@ export async function ensureLayout(remote: Remote, create: boolean): Promise<voi
       hint: 'upgrade mlx, or point this remote at another location',
     });
   }
+}
+
+/** The layout a marker names, or undefined when it is not JSON or not an object with a `layout`. */
+function markerLayout(bytes: Buffer): unknown {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    if (err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+  return typeof doc === 'object' && doc !== null ? (doc as { layout?: unknown }).layout : undefined;
 }

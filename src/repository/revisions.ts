@@ -4,7 +4,7 @@ import { POINTER_SUFFIX, type Pointer } from '../formats/pointer.js';
 import { openGit, pointersAt, resolveRevision, type GitRepo } from '../git/git-repo.js';
 import { fetchObjects } from '../remote/fetch.js';
 import { RemoteIndex } from '../remote/remote-index.js';
-import { E, MlxError, badUsage, problemError } from '../util/errors.js';
+import { E, MlxError, badUsage, isMlxError, problemError } from '../util/errors.js';
 import { findPointers } from '../workspace/pointers.js';
 import { loadConfig } from '../workspace/config-file.js';
 import { resolveRemote } from './remotes.js';
@@ -77,8 +77,9 @@ export async function revisionArgument(repo: Repo, cwd: string, args: string[]):
     await resolveRevision(openGit(repo.root), first);
   } catch (err) {
     // `HEAD~3` and the like can only mean a revision: say why it does not resolve.
-    if (err instanceof MlxError && err.code === E.UNKNOWN_REVISION && (/no commits yet/.test(err.message) || /[~^]/.test(first))) throw err;
-    return undefined;
+    if (isMlxError(err, E.NO_COMMITS) || (isMlxError(err, E.UNKNOWN_REVISION) && /[~^]/.test(first))) throw err;
+    if (isMlxError(err, E.UNKNOWN_REVISION)) return undefined; // no such revision: the argument is a path
+    throw err;
   }
   if (args.length > 1) throw badUsage(`mlx checkout ${first} takes no paths: it restores every tracked path as it was at ${first}`);
   return first;
