@@ -59,9 +59,11 @@ async function checkoutRevision(repo: Repo, rev: string, opts: WorkTreeCheckoutO
   const commit = await resolveRevision(git, rev);
   const target = await pointerSet(repo, commit, git);
   const work = await pointerSet(repo, WORKSPACE, git);
-  const head = await pointerSet(repo, 'HEAD', git).catch(() => undefined);
+  // No commits yet, broken pointers there, or a previous revision since gone: compared without it (more
+  // pointers then count as unsaved). Other failures are real ones.
+  const head = await pointerSet(repo, 'HEAD', git).catch(unlessMlxError);
   const previous = lastRevision(repo);
-  const before = previous ? await pointerSet(repo, previous, git).catch(() => undefined) : undefined;
+  const before = previous ? await pointerSet(repo, previous, git).catch(unlessMlxError) : undefined;
 
   // A pointer that differs from HEAD, from the target and from the revision mlx last checked out holds
   // work that was never committed.
@@ -115,6 +117,11 @@ async function checkoutRevision(repo: Repo, rev: string, opts: WorkTreeCheckoutO
     fetched,
     notAtRevision: [...work.pointers.keys()].filter((p) => !target.pointers.has(p)),
   };
+}
+
+function unlessMlxError(err: unknown): undefined {
+  if (err instanceof MlxError) return undefined;
+  throw err;
 }
 
 /** The error to report when checkout failed after writing: the first, unless putting back failed too. */

@@ -6,7 +6,7 @@ import { isFileEntry, parseManifest } from '../formats/manifest.js';
 import type { Pointer } from '../formats/pointer.js';
 import { branchesAndTags, openGit, pointersAt, remoteTrackingBranches, resolveRevision, type GitRepo } from '../git/git-repo.js';
 import { retainedCommits, type RetentionRules } from '../git/retention.js';
-import { E, MlxError, badPointer, badState, isMlxError, objectMissing, problemError } from '../util/errors.js';
+import { E, MlxError, badPointer, badState, isErrno, isMlxError, objectMissing, problemError } from '../util/errors.js';
 import { lockCacheForGc } from '../workspace/repository-lock.js';
 import { cacheUsers, forgetCacheUser, isGone } from '../workspace/cache-users.js';
 import { acquireLock, sweepOrphans } from '../workspace/process-lock.js';
@@ -113,8 +113,9 @@ async function collectCache(repo: Repo, git: GitRepo, opts: GcOptions): Promise<
     let st: fs.Stats;
     try {
       st = fs.statSync(file);
-    } catch {
-      continue;
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) continue; // removed meanwhile (by gc of a repository sharing the cache)
+      throw err;
     }
     if (st.mtimeMs > cutoff) {
       result.keptObjects++;

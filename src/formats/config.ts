@@ -82,8 +82,9 @@ export function redactUrl(value: string): string {
 function decodeURIComponentSafe(s: string): string {
   try {
     return decodeURIComponent(s);
-  } catch {
-    return s;
+  } catch (err) {
+    if (err instanceof URIError) return s; // not percent-encoded after all: shown as written
+    throw err;
   }
 }
 

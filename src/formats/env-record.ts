@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isOid, type Oid } from '../hash/oid.js';
-import { MlxError, badEnvRecord } from '../util/errors.js';
+import { E, MlxError, badEnvRecord, isMlxError } from '../util/errors.js';
 import { assertSafeRelPath, compareUtf8 } from '../util/paths.js';
 import { describeZodError } from './zod-error.js';
 
@@ -14,8 +14,9 @@ const relPath = z.string().refine((p) => {
   try {
     assertSafeRelPath(p);
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    if (isMlxError(err, E.BAD_PATH)) return false;
+    throw err;
   }
 }, 'expected a relative /-separated path');
 
@@ -120,6 +121,7 @@ export function parseEnvRecord(text: string, source: string): EnvRecord {
   try {
     raw = JSON.parse(text);
   } catch {
+    // JSON.parse fails only on bad JSON
     throw badRecord(source, 'not valid JSON');
   }
   const v = (raw as { v?: unknown } | null)?.v;

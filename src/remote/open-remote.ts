@@ -172,6 +172,6 @@ function isHttpUrl(value: string): boolean {
     const u = new URL(value);
     return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
   } catch {
-    return false;
+    return false; // new URL throws only on what is no url
   }
 }

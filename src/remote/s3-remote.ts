@@ -268,7 +268,7 @@ export class S3Remote implements Remote {
       return written;
     } catch (err) {
       if (fh) {
-        await fh.close().catch(() => undefined);
+        await fh.close().catch(() => undefined); // the download's own error is the one to report
         await fsp.rm(dest, { force: true });
       }
       throw err;
@@ -392,7 +392,7 @@ export class S3Remote implements Remote {
     const stored = await this.head(key);
     if (stored?.size !== expected) {
       // A wrong-sized object under a content-derived key would later pass for the real one.
-      if (stored) await this.delete(key).catch(() => undefined);
+      if (stored) await this.delete(key).catch(() => undefined); // best effort: the size error below is what counts
       throw remoteCorrupt(
         `${this.where(key)}: the remote stored ${stored?.size ?? 'no'} bytes, ${expected} were sent`,
         {

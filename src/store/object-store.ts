@@ -294,7 +294,7 @@ export class ObjectStore {
     try {
       return fs.statSync(this.pathOf(oid)).size === size && hashBytes(this.newHasher, fs.readFileSync(this.pathOf(oid))) === oid;
     } catch {
-      return false;
+      return false; // a copy that is missing or cannot be read is not trusted: verified bytes replace it
     }
   }
 
@@ -323,7 +323,7 @@ export class ObjectStore {
       fs.renameSync(this.pathOf(oid), moved);
       return moved;
     } catch {
-      return undefined;
+      return undefined; // documented above: the caller reports the corruption either way
     }
   }
 

@@ -102,8 +102,9 @@ export function isLinkedTo(repo: Repo, st: fs.Stats, abs: string, oid: Oid): boo
   if (st.nlink > 1 || type === 'hardlink') {
     try {
       sharesInode = fs.statSync(repo.store.pathOf(oid)).ino === st.ino;
-    } catch {
-      sharesInode = false;
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT', 'ENOTDIR')) throw err;
+      sharesInode = false; // no such object in the cache: nothing to share an inode with
     }
   }
   return type === 'hardlink' ? sharesInode : !sharesInode;
@@ -129,7 +130,7 @@ export function probeLinkTypes(repo: Repo): Record<LinkType, boolean> {
         attempt(dst);
         out[type] = true;
       } catch {
-        out[type] = false;
+        out[type] = false; // any failure means this link type does not work here: that is the answer sought
       } finally {
         fs.rmSync(dst, { force: true });
       }

@@ -107,7 +107,7 @@ function unreadableAndOld(lockFile: string): boolean {
   try {
     return Date.now() - fs.statSync(lockFile).mtimeMs > UNREADABLE_GRACE_MS;
   } catch {
-    return false;
+    return false; // gone meanwhile: nothing stale to break; the next round looks again
   }
 }
 

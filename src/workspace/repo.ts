@@ -87,7 +87,7 @@ export function toRepoPath(repo: Repo, cwd: string, userPath: string): string {
   try {
     parentReal = fs.realpathSync(path.dirname(abs));
   } catch {
-    parentReal = path.dirname(abs);
+    parentReal = path.dirname(abs); // not there (yet), or unresolvable: taken as written, the checks below still apply
   }
   const resolved = path.join(parentReal, path.basename(abs));
   if (resolved === repo.root) {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { lockHeld } from '../util/errors.js';
+import { isErrno, lockHeld } from '../util/errors.js';
 import { failpoint } from '../util/failpoint.js';
 import { uniqueTempName } from '../util/fs.js';
 import { acquireLock, isLockHeld, type LockOptions } from './process-lock.js';
@@ -91,6 +91,7 @@ function gcOwner(cacheRoot: string): { pid: number; host: string; started: numbe
   try {
     return JSON.parse(fs.readFileSync(gcLockFile(cacheRoot), 'utf8'));
   } catch {
+    // only to tell the user who holds it: a lock gone or half-written meanwhile names nobody
     return { pid: 0, host: os.hostname(), started: 0 };
   }
 }
@@ -100,8 +101,9 @@ function liveUsers(cacheRoot: string): number {
   let names: string[];
   try {
     names = fs.readdirSync(usersDir(cacheRoot));
-  } catch {
-    return 0;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return 0; // no token was ever written
+    throw err;
   }
   let live = 0;
   for (const name of names) {

@@ -49,6 +49,7 @@ function restore(done: Before[]): void {
       else fs.rmSync(b.file, { force: true });
       if (b.createdDir) removeEmptyDirs(path.dirname(b.file), b.createdDir);
     } catch (err) {
+      // put back every other file first; the failures are reported together below
       failed.push(`${b.file} (${(err as Error).message})`);
     }
   }

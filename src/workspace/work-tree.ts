@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Oid } from '../hash/oid.js';
 import { hashFileSync } from '../hash/hash-file.js';
 import type { FileEntry, ManifestEntry } from '../formats/manifest.js';
-import { badPath, badState } from '../util/errors.js';
+import { badPath, badState, isErrno } from '../util/errors.js';
 import { lstatIfExists } from '../util/fs.js';
 import { scanTree, type FileStat, type Scanned } from './scan.js';
 import { damagedLinkTarget, quarantineLinked, type DamagedObject } from './linked-damage.js';
@@ -139,8 +139,9 @@ function executable(repo: Repo, f: PendingFile, oid: Oid, opts: ReadOptions): bo
   if (!isObject && f.stat.nlink > 1 && (f.stat.mode & 0o222) === 0) {
     try {
       isObject = fs.statSync(repo.store.pathOf(oid)).ino === f.stat.ino;
-    } catch {
-      isObject = false;
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT', 'ENOTDIR')) throw err;
+      isObject = false; // no such object in the cache: the file is not a link to it
     }
   }
   return isObject ? opts.recordedX?.(f.key) ?? false : mode;
