@@ -1,10 +1,10 @@
-import { E, MlxError } from '../util/errors.js';
+import { badUsage } from '../util/errors.js';
 
 /** `-j`: a whole number of parallel transfers from 1 to 256. */
 export function parseJobs(jobs: string | undefined): number | undefined {
   if (jobs === undefined) return undefined;
   const n = Number(jobs);
-  if (!Number.isInteger(n) || n < 1 || n > 256) throw new MlxError(E.USAGE, `-j expects a whole number from 1 to 256, got ${jobs}`);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw badUsage(`-j expects a whole number from 1 to 256, got ${jobs}`);
   return n;
 }
 
@@ -12,7 +12,7 @@ export function parseJobs(jobs: string | undefined): number | undefined {
 export function parseCount(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new MlxError(E.USAGE, `${flag} expects a number of at least 0, got ${v}`);
+  if (!Number.isFinite(n) || n < 0) throw badUsage(`${flag} expects a number of at least 0, got ${v}`);
   return n;
 }
 
@@ -21,7 +21,7 @@ export function parseKeyValues(pairs: string[] | undefined): Record<string, stri
   const options: Record<string, string> = {};
   for (const kv of pairs ?? []) {
     const i = kv.indexOf('=');
-    if (i <= 0) throw new MlxError(E.USAGE, `option ${JSON.stringify(kv)} must look like key=value`);
+    if (i <= 0) throw badUsage(`option ${JSON.stringify(kv)} must look like key=value`);
     options[kv.slice(0, i)] = kv.slice(i + 1);
   }
   return options;

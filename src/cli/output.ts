@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { E, MlxError } from '../util/errors.js';
+import { badUsage } from '../util/errors.js';
 /** How the user asked to be spoken to: global flags shared by every command. */
 export interface GlobalOptions {
   json?: boolean;
@@ -21,7 +21,7 @@ export class Output {
   get cwd(): string {
     const dir = this.opts.cwd ?? process.cwd();
     if (this.opts.cwd !== undefined && !fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
-      throw new MlxError(E.USAGE, `-C ${dir}: no such directory`);
+      throw badUsage(`-C ${dir}: no such directory`);
     }
     return dir;
   }

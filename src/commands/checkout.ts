@@ -5,7 +5,7 @@ import { openGit, resolveRevision } from '../git/git-repo.js';
 import { ManifestSource, pointerSet, revisionArgument, WORKSPACE } from '../repository/revisions.js';
 import { fetchSelection } from '../repository/transfer.js';
 import { runLockBytesAt, runLockPath } from '../run/lockfile.js';
-import { E, MlxError } from '../util/errors.js';
+import { MlxError, localChanges, reworded } from '../util/errors.js';
 import { readFileIfExists } from '../util/fs.js';
 import { checkout as checkoutPaths, checkoutSelection, type CheckoutOptions as WorkTreeCheckoutOptions, type CheckoutResult } from '../workspace/checkout.js';
 import { loadConfig } from '../workspace/config-file.js';
@@ -59,9 +59,11 @@ async function checkoutRevision(repo: Repo, rev: string, opts: WorkTreeCheckoutO
   const commit = await resolveRevision(git, rev);
   const target = await pointerSet(repo, commit, git);
   const work = await pointerSet(repo, WORKSPACE, git);
-  const head = await pointerSet(repo, 'HEAD', git).catch(() => undefined);
+  // No commits yet, broken pointers there, or a previous revision since gone: compared without it (more
+  // pointers then count as unsaved). Other failures are real ones.
+  const head = await pointerSet(repo, 'HEAD', git).catch(unlessMlxError);
   const previous = lastRevision(repo);
-  const before = previous ? await pointerSet(repo, previous, git).catch(() => undefined) : undefined;
+  const before = previous ? await pointerSet(repo, previous, git).catch(unlessMlxError) : undefined;
 
   // A pointer that differs from HEAD, from the target and from the revision mlx last checked out holds
   // work that was never committed.
@@ -73,9 +75,9 @@ async function checkoutRevision(repo: Repo, rev: string, opts: WorkTreeCheckoutO
     });
   });
   if (unsaved.length > 0 && !opts.force) {
-    throw new MlxError(E.LOCAL_CHANGES, `${unsaved.length} pointer(s) have changes that are not committed: ${unsaved.slice(0, 3).join(', ')}`, {
+    throw localChanges(`${unsaved.length} pointer(s) have changes that are not committed: ${unsaved.slice(0, 3).join(', ')}`, {
       hint: 'commit them first, or pass --force to replace them',
-      data: { paths: unsaved },
+      paths: unsaved,
     });
   }
 
@@ -117,6 +119,11 @@ async function checkoutRevision(repo: Repo, rev: string, opts: WorkTreeCheckoutO
   };
 }
 
+function unlessMlxError(err: unknown): undefined {
+  if (err instanceof MlxError) return undefined;
+  throw err;
+}
+
 /** The error to report when checkout failed after writing: the first, unless putting back failed too. */
 function undoAfter(err: unknown, undo: Undo | undefined): unknown {
   try {
@@ -125,7 +132,7 @@ function undoAfter(err: unknown, undo: Undo | undefined): unknown {
   } catch (undoErr) {
     const why = err instanceof Error ? err.message : String(err);
     if (!(undoErr instanceof MlxError)) return undoErr;
-    return new MlxError(undoErr.code, `checkout failed (${why}), and ${undoErr.message}`, { hint: undoErr.hint, data: undoErr.data, cause: err });
+    return reworded(undoErr, `checkout failed (${why}), and ${undoErr.message}`, { hint: undoErr.hint, cause: err });
   }
 }
 

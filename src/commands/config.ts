@@ -1,4 +1,4 @@
-import { E, MlxError } from '../util/errors.js';
+import { badConfig } from '../util/errors.js';
 import { getConfigValue, listConfig, setConfigValue } from '../workspace/config-file.js';
 import { layoutOf } from '../workspace/layout.js';
 import { openRepo } from '../workspace/repo.js';
@@ -11,7 +11,7 @@ export async function listSettings(opts: { cwd: string }): Promise<Record<string
 
 export async function getSetting(opts: { cwd: string; key: string }): Promise<Record<string, unknown>> {
   const v = getConfigValue(layoutOf((await openRepo(opts.cwd)).root), opts.key);
-  if (v === undefined) throw new MlxError(E.BAD_CONFIG, `${opts.key} is not set`);
+  if (v === undefined) throw badConfig(`${opts.key} is not set`);
   return { [opts.key]: v };
 }
 

@@ -38,7 +38,7 @@ export async function doctor(opts: DoctorOptions): Promise<DoctorReport> {
     const s = fs.statfsSync(repo.store.root);
     freeBytes = s.bavail * s.bsize;
   } catch {
-    freeBytes = undefined;
+    freeBytes = undefined; // statfs is missing on some platforms and file systems: free space is then unknown
   }
   return {
     mlx: version,

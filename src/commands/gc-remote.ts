@@ -3,7 +3,7 @@ import { fetchObjects } from '../remote/fetch.js';
 import { addRecipeChunks, collectRemote, type RemoteGcResult } from '../remote/remote-gc.js';
 import { RemoteIndex } from '../remote/remote-index.js';
 import { defaultGitRemote, gitRemoteRefs, openGit, type GitRepo } from '../git/git-repo.js';
-import { E, MlxError } from '../util/errors.js';
+import { E, gitRemoteFailed, isMlxError } from '../util/errors.js';
 import { keptPointers, referencedObjects, type GcOptions } from './gc.js';
 import { resolveRemote } from '../repository/remotes.js';
 import { openRepo } from '../workspace/repo.js';
@@ -37,12 +37,12 @@ async function teamRefs(git: GitRepo, opts: RemoteGcOptions): Promise<{ name: st
   if (opts.localRefs) return undefined;
   const name = opts.gitRemote ?? (await defaultGitRemote(git));
   const hint = 'gc --remote keeps what every branch and tag of the git remote needs; name it with --git-remote, or pass --local-refs to keep only what this clone\'s refs and -b/-t/--rev name';
-  if (name === undefined) throw new MlxError(E.GIT_REMOTE, 'cannot tell which branches teammates pushed: this repository has no git remote origin and its branch no upstream', { hint });
+  if (name === undefined) throw gitRemoteFailed('cannot tell which branches teammates pushed: this repository has no git remote origin and its branch no upstream', { hint });
   let refs;
   try {
     refs = await gitRemoteRefs(git, name);
   } catch (err) {
-    if (err instanceof MlxError && err.code === E.GIT_REMOTE) throw new MlxError(E.GIT_REMOTE, err.message, { hint, data: err.data });
+    if (isMlxError(err, E.GIT_REMOTE)) throw gitRemoteFailed(err.message, { hint, ...err.data });
     throw err;
   }
   return {

@@ -6,7 +6,7 @@ import { isFileEntry, parseManifest } from '../formats/manifest.js';
 import type { Pointer } from '../formats/pointer.js';
 import { branchesAndTags, openGit, pointersAt, remoteTrackingBranches, resolveRevision, type GitRepo } from '../git/git-repo.js';
 import { retainedCommits, type RetentionRules } from '../git/retention.js';
-import { E, MlxError } from '../util/errors.js';
+import { E, MlxError, badPointer, badState, isErrno, isMlxError, objectMissing, problemError } from '../util/errors.js';
 import { lockCacheForGc } from '../workspace/repository-lock.js';
 import { cacheUsers, forgetCacheUser, isGone } from '../workspace/cache-users.js';
 import { acquireLock, sweepOrphans } from '../workspace/process-lock.js';
@@ -43,7 +43,7 @@ export function referencedObjects(repo: Repo, pointers: Iterable<{ path: string;
     if (pointer.kind !== 'dir') continue;
     if (!repo.store.has(pointer.oid)) {
       if (force) continue;
-      throw new MlxError(E.OBJECT_MISSING, `cannot tell which files ${path} needs at ${where}: its manifest ${pointer.oid} is not in the cache`, {
+      throw objectMissing(`cannot tell which files ${path} needs at ${where}: its manifest ${pointer.oid} is not in the cache`, {
         hint: 'mlx fetch it first (or mlx checkout that revision), or pass --force to collect anyway',
       });
     }
@@ -70,11 +70,11 @@ export async function keptPointers(repo: Repo, git: GitRepo, opts: KeepRules): P
   addRuns(runObjects(repo, workTreeRunLock(repo, { strict: true }), 'the work tree'));
   for (const commit of commits) addRuns(runObjects(repo, await runLockAt(git, commit, { lenient: opts.force }), commit.slice(0, 12)));
   const work = findPointers(repo);
-  if (work.problems.length) throw new MlxError(work.problems[0]!.code, `${work.problems[0]!.message} — gc needs every pointer readable`, { hint: work.problems[0]!.hint });
+  if (work.problems.length) throw problemError(work.problems[0]!, { message: `${work.problems[0]!.message} — gc needs every pointer readable` });
   for (const t of work.tracked) pointers.push({ path: t.path, pointer: t.pointer, where: 'the work tree' });
   for (const commit of commits) {
     const at = await pointersAt(git, commit);
-    if (at.problems.length && !opts.force) throw new MlxError(E.BAD_POINTER, `${at.problems[0]!.message} — gc needs every kept pointer readable (or --force)`);
+    if (at.problems.length && !opts.force) throw badPointer(`${at.problems[0]!.message} — gc needs every kept pointer readable (or --force)`);
     for (const t of at.tracked) pointers.push({ path: t.path, pointer: t.pointer, where: commit.slice(0, 12) });
   }
   return { commits: commits.size, pointers, runObjects: extra };
@@ -113,8 +113,9 @@ async function collectCache(repo: Repo, git: GitRepo, opts: GcOptions): Promise<
     let st: fs.Stats;
     try {
       st = fs.statSync(file);
-    } catch {
-      continue;
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) continue; // removed meanwhile (by gc of a repository sharing the cache)
+      throw err;
     }
     if (st.mtimeMs > cutoff) {
       result.keptObjects++;
@@ -160,9 +161,9 @@ async function otherUsersKeep(repo: Repo, opts: GcOptions, keep: Set<Oid>): Prom
       const errno = err as NodeJS.ErrnoException;
       if (!(err instanceof MlxError) && typeof errno?.code !== 'string') throw err;
       const why = err instanceof MlxError ? err.message : `${errno.code} ${errno.path ?? ''}`.trim();
-      throw new MlxError(E.BAD_STATE, `cannot tell what ${user.root}, a repository sharing this cache, needs: ${why}; nothing was removed`, {
+      throw badState(`cannot tell what ${user.root}, a repository sharing this cache, needs: ${why}; nothing was removed`, {
         hint: `fix that repository (or run mlx gc there); if it no longer uses this cache, remove ${user.file}`,
-        data: { repository: user.root },
+        repository: user.root,
       });
     }
   }
@@ -180,7 +181,7 @@ async function rulesIn(git: GitRepo, rules: KeepRules): Promise<KeepRules> {
       await resolveRevision(git, rev);
       revs.push(rev);
     } catch (err) {
-      if (!(err instanceof MlxError)) throw err;
+      if (!isMlxError(err, E.UNKNOWN_REVISION, E.NO_COMMITS)) throw err; // a revision that repository lacks
     }
   }
   return { ...rules, tips: undefined, branches: rules.branches?.filter(hasBranch), tags: rules.tags?.filter((t) => tags.includes(t)), revs };

@@ -1,7 +1,7 @@
 import type { Oid } from '../hash/oid.js';
 import { isFileEntry } from '../formats/manifest.js';
 import { ManifestSource, pointerSet, revisionArgument, WORKSPACE } from '../repository/revisions.js';
-import { E, MlxError } from '../util/errors.js';
+import { pathNotFound } from '../util/errors.js';
 import { openRepo, toRepoPath, type Repo } from '../workspace/repo.js';
 
 export interface LsOptions {
@@ -69,6 +69,6 @@ async function listTracked(repo: Repo, rev: string | undefined, sub: string | un
       rows.push({ path: `${p}/${e.p}`, kind: 'file', size: e.s, oid: e.o, in: p });
     }
   }
-  if (sub !== undefined && rows.length === 0) throw new MlxError(E.PATH_NOT_FOUND, `${sub} is not tracked at ${set.label}`);
+  if (sub !== undefined && rows.length === 0) throw pathNotFound(`${sub} is not tracked at ${set.label}`);
   return { rev: set.label, commit: set.commit, rows, incomplete };
 }

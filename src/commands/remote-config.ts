@@ -1,5 +1,5 @@
 import { addRemote as addToConfig, listRemotes as listConfigured, modifyRemote as modifyInConfig, removeRemote as removeFromConfig, setDefaultRemote, type RemoteListing } from '../repository/remotes.js';
-import { E, MlxError } from '../util/errors.js';
+import { badUsage } from '../util/errors.js';
 import { openRepo } from '../workspace/repo.js';
 
 export type { RemoteListing } from '../repository/remotes.js';
@@ -54,6 +54,6 @@ export interface RemoteModifyOptions {
 }
 
 export async function modifyRemote(opts: RemoteModifyOptions): Promise<void> {
-  if (opts.value === undefined && !opts.unset) throw new MlxError(E.USAGE, 'give a value, or --unset to remove the option');
+  if (opts.value === undefined && !opts.unset) throw badUsage('give a value, or --unset to remove the option');
   modifyInConfig(await openRepo(opts.cwd), opts.name, opts.key, opts.unset ? undefined : opts.value, !!opts.local);
 }

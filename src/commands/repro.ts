@@ -1,5 +1,5 @@
 import { repro as reproRuns, verifyRun, type ReproResult, type VerifyOutcome } from '../run/repro.js';
-import { E, MlxError } from '../util/errors.js';
+import { badUsage } from '../util/errors.js';
 import { openRepo } from '../workspace/repo.js';
 
 export type { ReproResult, VerifyOutcome } from '../run/repro.js';
@@ -20,6 +20,6 @@ export async function repro(opts: ReproOptions): Promise<ReproResult> {
 /** `mlx repro --verify <name>`: re-runs one run from its inputs and seed and compares every output. */
 export async function reproVerify(opts: ReproOptions): Promise<VerifyOutcome> {
   const names = opts.names ?? [];
-  if (names.length !== 1) throw new MlxError(E.USAGE, 'mlx repro --verify takes exactly one run name');
+  if (names.length !== 1) throw badUsage('mlx repro --verify takes exactly one run name');
   return verifyRun(await openRepo(opts.cwd), names[0]!, { quiet: opts.quiet });
 }

@@ -1,7 +1,7 @@
 import type { Run } from '../formats/run-lock.js';
 import { parseParamSpec } from '../run/params.js';
 import { runAndRecord } from '../run/record.js';
-import { E, MlxError } from '../util/errors.js';
+import { badUsage } from '../util/errors.js';
 import { openRepo } from '../workspace/repo.js';
 
 export interface RunOptions {
@@ -27,7 +27,7 @@ export async function run(opts: RunOptions): Promise<{ name: string; run: Run }>
   let seed: number | null = null;
   if (opts.seed !== undefined) {
     seed = Number(opts.seed);
-    if (!Number.isSafeInteger(seed) || seed < 0) throw new MlxError(E.USAGE, `--seed expects a whole number of at least 0, got ${opts.seed}`);
+    if (!Number.isSafeInteger(seed) || seed < 0) throw badUsage(`--seed expects a whole number of at least 0, got ${opts.seed}`);
   }
   const spec = {
     name: opts.name ?? 'default',

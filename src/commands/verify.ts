@@ -6,7 +6,7 @@ import { findDamagedCopies } from '../remote/damage-check.js';
 import { dropIncompleteRecipes } from '../remote/recipe-check.js';
 import type { Remote } from '../remote/remote.js';
 import { RemoteIndex } from '../remote/remote-index.js';
-import { E, MlxError } from '../util/errors.js';
+import { E, MlxError, badUsage } from '../util/errors.js';
 import { runSteps, runStepsAsync, type AsyncStep, type Step } from '../util/steps.js';
 import { resolveRemote } from '../repository/remotes.js';
 import { ManifestSource, pointerSet, WORKSPACE, type PointerSet } from '../repository/revisions.js';
@@ -56,7 +56,7 @@ interface Verifying {
  * index says (with `data`, also read back from the remote and hashed). Problems are listed, not thrown, so CI sees all of them at once.
  */
 export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
-  if (opts.data && !opts.remote && !opts.remoteName) throw new MlxError(E.USAGE, '--data goes with --remote or -r: the cache is always checked byte for byte');
+  if (opts.data && !opts.remote && !opts.remoteName) throw badUsage('--data goes with --remote or -r: the cache is always checked byte for byte');
   const repo = await openRepo(opts.cwd);
   const set = await pointerSet(repo, opts.rev ?? WORKSPACE, openGit(repo.root));
   const base: Verifying = { opts, repo, set, manifests: new ManifestSource(repo), needs: Needs.ofPointers(set.pointers), problems: [] };

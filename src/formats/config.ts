@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import YAML from 'yaml';
-import { E, MlxError } from '../util/errors.js';
+import { badConfig } from '../util/errors.js';
 import { describeZodError } from './zod-error.js';
 
 export const LINK_TYPES = ['reflink', 'copy', 'hardlink', 'symlink'] as const;
@@ -82,8 +82,9 @@ export function redactUrl(value: string): string {
 function decodeURIComponentSafe(s: string): string {
   try {
     return decodeURIComponent(s);
-  } catch {
-    return s;
+  } catch (err) {
+    if (err instanceof URIError) return s; // not percent-encoded after all: shown as written
+    throw err;
   }
 }
 
@@ -132,7 +133,7 @@ export const CONFIG_KEYS: Record<string, (v: string) => unknown> = {
   },
   'cache.verify': (v) => parseBool(v),
   'cache.shared': (v) => {
-    if (!(CACHE_SHARING as readonly string[]).includes(v)) throw new MlxError(E.BAD_CONFIG, `cache.shared ${JSON.stringify(v)} is invalid (choose from ${CACHE_SHARING.join(', ')})`);
+    if (!(CACHE_SHARING as readonly string[]).includes(v)) throw badConfig(`cache.shared ${JSON.stringify(v)} is invalid (choose from ${CACHE_SHARING.join(', ')})`);
     return v;
   },
   'core.remote': (v) => v,
@@ -141,7 +142,7 @@ export const CONFIG_KEYS: Record<string, (v: string) => unknown> = {
 export function parseLinkTypes(value: string | undefined): LinkType[] {
   const parsed = linkList.safeParse(value ?? 'reflink,copy');
   if (!parsed.success) {
-    throw new MlxError(E.BAD_CONFIG, `cache.type ${JSON.stringify(value)} is invalid: ${describeZodError(parsed.error)} (choose from ${LINK_TYPES.join(', ')})`);
+    throw badConfig(`cache.type ${JSON.stringify(value)} is invalid: ${describeZodError(parsed.error)} (choose from ${LINK_TYPES.join(', ')})`);
   }
   return parsed.data;
 }
@@ -149,7 +150,7 @@ export function parseLinkTypes(value: string | undefined): LinkType[] {
 function parseBool(v: string): boolean {
   if (['true', 'yes', '1', 'on'].includes(v)) return true;
   if (['false', 'no', '0', 'off'].includes(v)) return false;
-  throw new MlxError(E.BAD_CONFIG, `expected true or false, got ${JSON.stringify(v)}`);
+  throw badConfig(`expected true or false, got ${JSON.stringify(v)}`);
 }
 
 export function parseConfig(text: string, source: string): Config {
@@ -157,10 +158,10 @@ export function parseConfig(text: string, source: string): Config {
   try {
     raw = YAML.parse(text) ?? {};
   } catch (err) {
-    throw new MlxError(E.BAD_CONFIG, `config ${source} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    throw badConfig(`config ${source} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
   const parsed = ConfigSchema.safeParse(raw);
-  if (!parsed.success) throw new MlxError(E.BAD_CONFIG, `config ${source} is invalid: ${describeZodError(parsed.error)}`);
+  if (!parsed.success) throw badConfig(`config ${source} is invalid: ${describeZodError(parsed.error)}`);
   return parsed.data;
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isOid, type Oid } from '../hash/oid.js';
-import { E, MlxError } from '../util/errors.js';
+import { E, MlxError, badEnvRecord, isMlxError } from '../util/errors.js';
 import { assertSafeRelPath, compareUtf8 } from '../util/paths.js';
 import { describeZodError } from './zod-error.js';
 
@@ -14,8 +14,9 @@ const relPath = z.string().refine((p) => {
   try {
     assertSafeRelPath(p);
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    if (isMlxError(err, E.BAD_PATH)) return false;
+    throw err;
   }
 }, 'expected a relative /-separated path');
 
@@ -120,13 +121,15 @@ export function parseEnvRecord(text: string, source: string): EnvRecord {
   try {
     raw = JSON.parse(text);
   } catch {
+    // JSON.parse fails only on bad JSON
     throw badRecord(source, 'not valid JSON');
   }
   const v = (raw as { v?: unknown } | null)?.v;
   if (typeof v === 'number' && v > ENV_RECORD_VERSION) {
-    throw new MlxError(E.BAD_ENV_RECORD, `${source} is an environment record of version ${v}, newer than this mlx reads (${ENV_RECORD_VERSION})`, {
+    throw badEnvRecord(`${source} is an environment record of version ${v}, newer than this mlx reads (${ENV_RECORD_VERSION})`, {
       hint: 'upgrade mlx',
-      data: { source, version: v },
+      source,
+      version: v,
     });
   }
   const parsed = EnvRecordSchema.safeParse(raw);
@@ -145,5 +148,5 @@ function canonical(v: unknown): string {
 }
 
 function badRecord(source: string, why: string): MlxError {
-  return new MlxError(E.BAD_ENV_RECORD, `malformed environment record ${source}: ${why}`, { data: { source } });
+  return badEnvRecord(`malformed environment record ${source}: ${why}`, { source });
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isOid, type Oid } from '../hash/oid.js';
-import { E, MlxError } from '../util/errors.js';
+import { MlxError, badManifest, badPath } from '../util/errors.js';
 import { compareUtf8, pathRefusal } from '../util/paths.js';
 import { parseJsonWith } from './zod-error.js';
 
@@ -45,25 +45,25 @@ export function serializeManifest(entries: ManifestEntry[]): string {
  * checkout write outside the tracked directory.
  */
 export function parseManifest(text: string, source: string): Manifest {
-  const entries = parseJsonWith(ManifestSchema, text, (why) => badManifest(source, why)).entries as ManifestEntry[];
+  const entries = parseJsonWith(ManifestSchema, text, (why) => malformedManifest(source, why)).entries as ManifestEntry[];
   const kinds = new Map<string, 'f' | 'l' | 'd'>();
   for (const e of entries) {
     const why = pathRefusal(e.p, 'entry');
-    if (why !== undefined) throw new MlxError(E.BAD_PATH, `refusing directory manifest ${source}: entry path ${JSON.stringify(e.p)} ${why}`, { data: { manifest: source, path: e.p, rule: why } });
-    if (kinds.has(e.p)) throw badManifest(source, `path ${JSON.stringify(e.p)} appears twice`);
+    if (why !== undefined) throw badPath(`refusing directory manifest ${source}: entry path ${JSON.stringify(e.p)} ${why}`, { manifest: source, path: e.p, rule: why });
+    if (kinds.has(e.p)) throw malformedManifest(source, `path ${JSON.stringify(e.p)} appears twice`);
     kinds.set(e.p, isFileEntry(e) ? 'f' : e.t);
   }
   for (const e of entries) {
     let i = e.p.indexOf('/');
     while (i !== -1) {
       const parent = kinds.get(e.p.slice(0, i));
-      if (parent !== undefined) throw badManifest(source, `entry ${JSON.stringify(e.p)} lies beneath a ${parent === 'l' ? 'link' : parent === 'f' ? 'file' : 'empty directory'}`);
+      if (parent !== undefined) throw malformedManifest(source, `entry ${JSON.stringify(e.p)} lies beneath a ${parent === 'l' ? 'link' : parent === 'f' ? 'file' : 'empty directory'}`);
       i = e.p.indexOf('/', i + 1);
     }
   }
   return { v: MANIFEST_VERSION, entries };
 }
 
-function badManifest(source: string, why: string): MlxError {
-  return new MlxError(E.BAD_MANIFEST, `malformed directory manifest ${source}: ${why}`, { data: { manifest: source } });
+function malformedManifest(source: string, why: string): MlxError {
+  return badManifest(`malformed directory manifest ${source}: ${why}`, { manifest: source });
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isOid, type Oid } from '../hash/oid.js';
-import { E, MlxError } from '../util/errors.js';
+import { MlxError, badPackIndex } from '../util/errors.js';
 import { parseJsonWith } from './zod-error.js';
 
 export const PACK_INDEX_VERSION = 1;
@@ -115,5 +115,5 @@ export function paddedLength(len: number): number {
 }
 
 function badIndex(source: string, why: string): MlxError {
-  return new MlxError(E.BAD_PACK_INDEX, `malformed pack index ${source}: ${why}`, { data: { index: source } });
+  return badPackIndex(`malformed pack index ${source}: ${why}`, { index: source });
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import YAML from 'yaml';
 import { isOid } from '../hash/oid.js';
-import { E, MlxError } from '../util/errors.js';
+import { MlxError, badPath, badPointer } from '../util/errors.js';
 import { pathRefusal, printable } from '../util/paths.js';
 import { describeZodError } from './zod-error.js';
 
@@ -81,22 +81,22 @@ export function serializePointer(p: Pointer): string {
 export function parsePointer(text: string, source: string): Pointer {
   if (/^<<<<<<< /m.test(text)) {
     const data = source.replace(/\.mlx(@.*| \(.*)?$/, '');
-    throw new MlxError(E.BAD_POINTER, `pointer file ${source} has unresolved merge conflict markers`, {
+    throw badPointer(`pointer file ${source} has unresolved merge conflict markers`, {
       hint: `keep one side (git checkout --ours/--theirs ${data}.mlx, then mlx checkout ${data}) or record the workspace with mlx add ${data}`,
-      data: { pointer: source },
+      pointer: source,
     });
   }
   let raw: unknown;
   try {
     raw = YAML.parse(text);
   } catch (err) {
-    throw badPointer(source, `not valid YAML (${(err as Error).message.split('\n')[0]})`);
+    throw malformedPointer(source, `not valid YAML (${(err as Error).message.split('\n')[0]})`);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw badPointer(source, text.trim() === '' ? 'the file is empty' : 'not a pointer (expected lines version, path, kind, oid, size)');
+    throw malformedPointer(source, text.trim() === '' ? 'the file is empty' : 'not a pointer (expected lines version, path, kind, oid, size)');
   }
   const parsed = PointerSchema.safeParse(raw);
-  if (!parsed.success) throw badPointer(source, describeZodError(parsed.error));
+  if (!parsed.success) throw malformedPointer(source, describeZodError(parsed.error));
   const why = pathRefusal(parsed.data.path, 'tracked');
   if (why !== undefined) throw refusedPointer(source, `its path field ${JSON.stringify(parsed.data.path)} ${why}`, parsed.data.path, why);
   return parsed.data;
@@ -113,15 +113,17 @@ export function assertTrackedPath(rel: string, source = rel + POINTER_SUFFIX): v
 }
 
 function refusedPointer(source: string, why: string, rel: string, rule: string): MlxError {
-  return new MlxError(E.BAD_PATH, `refusing pointer file ${printable(source)}: ${why}`, {
+  return badPath(`refusing pointer file ${printable(source)}: ${why}`, {
     hint: 'remove that pointer file (git rm it); mlx does not write such a path',
-    data: { pointer: source, path: rel, rule },
+    pointer: source,
+    path: rel,
+    rule,
   });
 }
 
-function badPointer(source: string, why: string): MlxError {
-  return new MlxError(E.BAD_POINTER, `malformed pointer file ${source}: ${why}`, {
+function malformedPointer(source: string, why: string): MlxError {
+  return badPointer(`malformed pointer file ${source}: ${why}`, {
     hint: `restore it from git (git checkout -- ${source}) or re-add the data`,
-    data: { pointer: source },
+    pointer: source,
   });
 }

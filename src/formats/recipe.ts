@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isOid, type Oid } from '../hash/oid.js';
-import { E, MlxError } from '../util/errors.js';
+import { MlxError, badRecipe } from '../util/errors.js';
 import { parseJsonWith } from './zod-error.js';
 
 export const RECIPE_VERSION = 1;
@@ -30,7 +30,7 @@ const RecipeSchema = z.strictObject({
 export function serializeRecipe(chunks: readonly RecipeChunk[]): string {
   let total = 0;
   const parts = chunks.map(([o, s]) => {
-    if (!isOid(o) || !Number.isSafeInteger(s) || s <= 0) throw badRecipe('being written', `invalid chunk ${JSON.stringify([o, s])}`);
+    if (!isOid(o) || !Number.isSafeInteger(s) || s <= 0) throw malformedRecipe('being written', `invalid chunk ${JSON.stringify([o, s])}`);
     total += s;
     return `["${o}",${s}]`;
   });
@@ -42,10 +42,10 @@ export function serializeRecipe(chunks: readonly RecipeChunk[]): string {
  * Chunk oids may repeat (a file can contain the same chunk twice).
  */
 export function parseRecipe(text: string | Uint8Array, source: string): Recipe {
-  const recipe = parseJsonWith(RecipeSchema, text, (why) => badRecipe(source, why)) as Recipe;
+  const recipe = parseJsonWith(RecipeSchema, text, (why) => malformedRecipe(source, why)) as Recipe;
   let total = 0;
   for (const [, s] of recipe.chunks) total += s;
-  if (total !== recipe.size) throw badRecipe(source, `chunk sizes add up to ${total}, not the file size ${recipe.size}`);
+  if (total !== recipe.size) throw malformedRecipe(source, `chunk sizes add up to ${total}, not the file size ${recipe.size}`);
   return recipe;
 }
 
@@ -60,6 +60,6 @@ export function recipeOffsets(recipe: Recipe): number[] {
   return offsets;
 }
 
-function badRecipe(source: string, why: string): MlxError {
-  return new MlxError(E.BAD_RECIPE, `malformed file recipe ${source}: ${why}`, { data: { recipe: source } });
+function malformedRecipe(source: string, why: string): MlxError {
+  return badRecipe(`malformed file recipe ${source}: ${why}`, { recipe: source });
 }

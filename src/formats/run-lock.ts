@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import YAML from 'yaml';
 import { isOid } from '../hash/oid.js';
-import { E, MlxError } from '../util/errors.js';
+import { badRunLock } from '../util/errors.js';
 import { describeZodError } from './zod-error.js';
 
 export const RUN_LOCK_VERSION = 1;
@@ -62,16 +62,16 @@ export function serializeRunLock(lock: RunLock): string {
 
 export function parseRunLock(text: string, source: string): RunLock {
   if (/^<<<<<<< /m.test(text)) {
-    throw new MlxError(E.BAD_RUNLOCK, `${source} has unresolved merge conflict markers`, { hint: `keep one side (git checkout --ours/--theirs ${source}) or re-run the runs` });
+    throw badRunLock(`${source} has unresolved merge conflict markers`, { hint: `keep one side (git checkout --ours/--theirs ${source}) or re-run the runs` });
   }
   let raw: unknown;
   try {
     raw = YAML.parse(text);
   } catch (err) {
-    throw new MlxError(E.BAD_RUNLOCK, `malformed run lockfile ${source}: not valid YAML (${(err as Error).message.split('\n')[0]})`, { hint: `restore it from git (git checkout -- ${source}) or re-run` });
+    throw badRunLock(`malformed run lockfile ${source}: not valid YAML (${(err as Error).message.split('\n')[0]})`, { hint: `restore it from git (git checkout -- ${source}) or re-run` });
   }
   const parsed = RunLockSchema.safeParse(raw ?? emptyRunLock());
-  if (!parsed.success) throw new MlxError(E.BAD_RUNLOCK, `malformed run lockfile ${source}: ${describeZodError(parsed.error)}`, { hint: `restore it from git (git checkout -- ${source}) or re-run` });
+  if (!parsed.success) throw badRunLock(`malformed run lockfile ${source}: ${describeZodError(parsed.error)}`, { hint: `restore it from git (git checkout -- ${source}) or re-run` });
   return parsed.data;
 }
 

@@ -35,7 +35,7 @@ export function parseStatIndex(text: string | undefined): Map<string, StatEntry>
   try {
     raw = JSON.parse(text);
   } catch {
-    return out;
+    return out; // a damaged index is only a cache: start empty and hash again
   }
   const doc = raw as { v?: unknown; entries?: unknown };
   if (doc?.v !== STAT_INDEX_VERSION || typeof doc.entries !== 'object' || doc.entries === null) return out;

@@ -17,6 +17,7 @@ export function parseJsonWith<T>(schema: z.ZodType<T>, text: string | Uint8Array
   try {
     raw = JSON.parse(typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8'));
   } catch {
+    // JSON.parse fails only on bad JSON
     throw fail('not valid JSON');
   }
   const parsed = schema.safeParse(raw);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { assertTrackedPath, parsePointer, POINTER_SUFFIX, type Pointer } from '../formats/pointer.js';
-import { E, MlxError } from '../util/errors.js';
+import { MlxError, badUsage, isErrno, gitRemoteFailed, noCommits, notAGitRepo, unknownRevision } from '../util/errors.js';
 
 type Git = typeof import('isomorphic-git');
 let gitModule: Git | undefined;
@@ -16,6 +16,22 @@ async function git(): Promise<Git> {
 export interface GitRepo {
   dir: string;
   cache: object;
+}
+
+/**
+ * Whether an isomorphic-git error says that a ref, object or file is not there (its NotFoundError).
+ * Only that is an answer; any other failure (a corrupt index or object, an unreadable file) is passed on.
+ */
+function isAbsent(g: Git, err: unknown): boolean {
+  return err instanceof g.Errors.NotFoundError;
+}
+
+/** A `.catch` that turns "not there" into `fallback` and lets every other failure through. */
+function ifAbsent<T>(g: Git, fallback: T): (err: unknown) => T {
+  return (err) => {
+    if (isAbsent(g, err)) return fallback;
+    throw err;
+  };
 }
 
 export function openGit(dir: string): GitRepo {
@@ -41,10 +57,10 @@ export async function resolveRevision(repo: GitRepo, rev: string): Promise<strin
   for (const step of m[2]!.match(/~\d*|\^/g) ?? []) {
     const n = step === '^' ? 1 : step === '~' ? 1 : Number(step.slice(1));
     for (let i = 0; i < n; i++) {
-      if (shallow.has(oid)) throw unknownRevision(rev, 'it goes back past the start of this shallow clone (git fetch --unshallow)');
+      if (shallow.has(oid)) throw revisionNotFound(rev, 'it goes back past the start of this shallow clone (git fetch --unshallow)');
       const commit = await readCommitOrFail(g, repo, oid, rev);
       const parent = commit.parent[0];
-      if (!parent) throw unknownRevision(rev, 'it goes back past the first commit');
+      if (!parent) throw revisionNotFound(rev, 'it goes back past the first commit');
       oid = parent;
     }
   }
@@ -56,35 +72,40 @@ async function resolveBase(g: Git, repo: GitRepo, base: string, rev: string): Pr
   let oid: string | undefined;
   try {
     oid = await g.resolveRef({ fs, dir: repo.dir, ref: base });
-  } catch {
+  } catch (err) {
+    if (!isAbsent(g, err)) throw err;
     if (/^[0-9a-f]{4,40}$/i.test(base)) {
       try {
         oid = await g.expandOid({ fs, dir: repo.dir, oid: base.toLowerCase(), cache: repo.cache });
-      } catch {
+      } catch (err) {
+        // No object, or several, start with that prefix: either way it names no one commit.
+        if (!isAbsent(g, err) && !(err instanceof g.Errors.AmbiguousError)) throw err;
         oid = undefined;
       }
     }
   }
   if (!oid) {
-    if (base === 'HEAD') throw new MlxError(E.UNKNOWN_REVISION, 'the repository has no commits yet', { hint: 'commit first; mlx checkout without a revision follows the work tree' });
-    throw unknownRevision(rev, 'no branch, tag or commit has that name');
+    // HEAD names an unborn branch: nothing was committed on it yet.
+    if (base === 'HEAD') throw noCommits('the repository has no commits yet', { hint: 'commit first; mlx checkout without a revision follows the work tree' });
+    throw revisionNotFound(rev, 'no branch, tag or commit has that name');
   }
   // Peel annotated tags down to their commit.
   for (let i = 0; i < 10; i++) {
-    const obj: { type: string; object: unknown } | undefined = await g.readObject({ fs, dir: repo.dir, oid, cache: repo.cache, format: 'parsed' }).catch(() => undefined);
-    if (!obj) throw unknownRevision(rev, 'its object is not in this repository (a shallow clone?)');
+    const obj: { type: string; object: unknown } | undefined = await g.readObject({ fs, dir: repo.dir, oid, cache: repo.cache, format: 'parsed' }).catch(ifAbsent(g, undefined));
+    if (!obj) throw revisionNotFound(rev, 'its object is not in this repository (a shallow clone?)');
     if (obj.type === 'tag') oid = (obj.object as { object: string }).object;
     else if (obj.type === 'commit') return oid;
-    else throw unknownRevision(rev, `it names a ${obj.type}, not a commit`);
+    else throw revisionNotFound(rev, `it names a ${obj.type}, not a commit`);
   }
-  throw unknownRevision(rev, 'too many nested tags');
+  throw revisionNotFound(rev, 'too many nested tags');
 }
 
 async function readCommitOrFail(g: Git, repo: GitRepo, oid: string, rev: string) {
   try {
     return (await g.readCommit({ fs, dir: repo.dir, oid, cache: repo.cache })).commit;
-  } catch {
-    throw unknownRevision(rev, `commit ${oid.slice(0, 12)} is not in this repository (a shallow clone?)`);
+  } catch (err) {
+    if (!isAbsent(g, err)) throw err;
+    throw revisionNotFound(rev, `commit ${oid.slice(0, 12)} is not in this repository (a shallow clone?)`);
   }
 }
 
@@ -92,13 +113,14 @@ async function readCommitOrFail(g: Git, repo: GitRepo, oid: string, rev: string)
 function shallowCommits(repo: GitRepo): Set<string> {
   try {
     return new Set(fs.readFileSync(path.join(gitDir(repo.dir), 'shallow'), 'utf8').split('\n').filter((l) => /^[0-9a-f]{40}$/.test(l)));
-  } catch {
-    return new Set();
+  } catch (err) {
+    if (isErrno(err, 'ENOENT', 'ENOTDIR')) return new Set(); // no shallow file: not a shallow clone
+    throw err;
   }
 }
 
-function unknownRevision(rev: string, why: string): MlxError {
-  return new MlxError(E.UNKNOWN_REVISION, `unknown revision ${JSON.stringify(rev)}: ${why}`, { data: { rev } });
+function revisionNotFound(rev: string, why: string): MlxError {
+  return unknownRevision(`unknown revision ${JSON.stringify(rev)}: ${why}`, { rev });
 }
 
 /**
@@ -148,8 +170,10 @@ export async function readFileAt(repo: GitRepo, commit: string, filepath: string
   try {
     const { blob } = await g.readBlob({ fs, dir: repo.dir, oid: commit, filepath, cache: repo.cache });
     return Buffer.from(blob);
-  } catch {
-    return undefined;
+  } catch (err) {
+    // A folder, or a file on the way down, at that path is no file there either.
+    if (isAbsent(g, err) || err instanceof g.Errors.ObjectTypeError) return undefined;
+    throw err;
   }
 }
 
@@ -178,7 +202,8 @@ export async function commitsSince(repo: GitRepo, tip: string, stop: Iterable<st
     let read: Awaited<ReturnType<Git['readCommit']>>;
     try {
       read = await g.readCommit({ fs, dir: repo.dir, oid, cache: repo.cache });
-    } catch {
+    } catch (err) {
+      if (!isAbsent(g, err)) throw err;
       continue; // not in this (shallow) repository
     }
     // readCommit peels an annotated tag (a pushed tag) to the commit it tags.
@@ -196,12 +221,12 @@ export async function commitsSince(repo: GitRepo, tip: string, stop: Iterable<st
 export async function remoteTips(repo: GitRepo, remote: string): Promise<string[]> {
   const g = await git();
   const tips: string[] = [];
-  for (const branch of await g.listBranches({ fs, dir: repo.dir, remote }).catch(() => [] as string[])) {
+  for (const branch of await g.listBranches({ fs, dir: repo.dir, remote }).catch(ifAbsent(g, [] as string[]))) {
     if (branch === 'HEAD') continue;
     try {
       tips.push(await g.resolveRef({ fs, dir: repo.dir, ref: `refs/remotes/${remote}/${branch}` }));
-    } catch {
-      // a dangling remote-tracking ref: nothing to stop at
+    } catch (err) {
+      if (!isAbsent(g, err)) throw err; // a dangling remote-tracking ref: nothing to stop at
     }
   }
   return tips;
@@ -218,26 +243,23 @@ export function gitDir(workTree: string): string {
   const st = fs.statSync(dotGit);
   if (st.isDirectory()) return dotGit;
   const m = /^gitdir:\s*(.+)\s*$/m.exec(fs.readFileSync(dotGit, 'utf8'));
-  if (!m) throw new MlxError(E.NOT_A_GIT_REPO, `${dotGit} is neither a folder nor a gitdir link`);
+  if (!m) throw notAGitRepo(`${dotGit} is neither a folder nor a gitdir link`);
   return path.resolve(workTree, m[1]!);
 }
 
 /** The paths in git's index (what `git ls-files` lists). */
 export async function indexedPaths(repo: GitRepo): Promise<string[]> {
   const g = await git();
-  try {
-    return await g.listFiles({ fs, dir: repo.dir, cache: repo.cache });
-  } catch {
-    return []; // no index yet
-  }
+  // No index yet lists nothing; a damaged one is an error, not an empty index (add relies on it).
+  return g.listFiles({ fs, dir: repo.dir, cache: repo.cache }).catch(ifAbsent(g, [] as string[]));
 }
 
 /** The remote-tracking branches of every git remote, as `<remote>/<branch>` (their `HEAD` aliases left out). */
 export async function remoteTrackingBranches(repo: GitRepo): Promise<string[]> {
   const g = await git();
   const out: string[] = [];
-  for (const { remote } of await g.listRemotes({ fs, dir: repo.dir }).catch(() => [] as { remote: string }[])) {
-    for (const branch of await g.listBranches({ fs, dir: repo.dir, remote }).catch(() => [] as string[])) {
+  for (const { remote } of await g.listRemotes({ fs, dir: repo.dir }).catch(ifAbsent(g, [] as { remote: string }[]))) {
+    for (const branch of await g.listBranches({ fs, dir: repo.dir, remote }).catch(ifAbsent(g, [] as string[]))) {
       if (branch !== 'HEAD') out.push(`${remote}/${branch}`);
     }
   }
@@ -250,10 +272,10 @@ export async function remoteTrackingBranches(repo: GitRepo): Promise<string[]> {
  */
 export async function defaultGitRemote(repo: GitRepo): Promise<string | undefined> {
   const g = await git();
-  const remotes = (await g.listRemotes({ fs, dir: repo.dir }).catch(() => [] as { remote: string }[])).map((r) => r.remote);
-  const branch = await g.currentBranch({ fs, dir: repo.dir }).catch(() => undefined);
+  const remotes = (await g.listRemotes({ fs, dir: repo.dir }).catch(ifAbsent(g, [] as { remote: string }[]))).map((r) => r.remote);
+  const branch = await g.currentBranch({ fs, dir: repo.dir }).catch(ifAbsent(g, undefined));
   if (branch) {
-    const upstream = (await g.getConfig({ fs, dir: repo.dir, path: `branch.${branch}.remote` }).catch(() => undefined)) as string | undefined;
+    const upstream = (await g.getConfig({ fs, dir: repo.dir, path: `branch.${branch}.remote` }).catch(ifAbsent(g, undefined))) as string | undefined;
     if (typeof upstream === 'string' && remotes.includes(upstream)) return upstream;
   }
   return remotes.includes('origin') ? 'origin' : undefined;
@@ -273,7 +295,7 @@ export interface RemoteRef {
  */
 export async function gitRemoteRefs(repo: GitRepo, remote: string): Promise<RemoteRef[]> {
   if (remote === '' || remote.startsWith('-') || /[\s\u0000-\u001f]/.test(remote)) {
-    throw new MlxError(E.USAGE, `invalid git remote name ${JSON.stringify(remote)}`);
+    throw badUsage(`invalid git remote name ${JSON.stringify(remote)}`);
   }
   const listing = await gitCli(repo, ['ls-remote', '--heads', '--tags', remote], `cannot list the branches and tags of git remote ${remote}`);
   const refs: RemoteRef[] = [];
@@ -286,7 +308,7 @@ export async function gitRemoteRefs(repo: GitRepo, remote: string): Promise<Remo
   if (missing.length > 0) {
     await gitCli(repo, ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', remote, ...new Set(missing)], `cannot fetch the commits of git remote ${remote}`);
     for (const r of refs) {
-      if (!(await hasObject(repo, r.oid))) throw new MlxError(E.GIT_REMOTE, `${r.ref} of git remote ${remote} points at ${r.oid.slice(0, 12)}, which git fetch did not bring`);
+      if (!(await hasObject(repo, r.oid))) throw gitRemoteFailed(`${r.ref} of git remote ${remote} points at ${r.oid.slice(0, 12)}, which git fetch did not bring`);
     }
   }
   return refs;
@@ -297,8 +319,9 @@ async function hasObject(repo: GitRepo, oid: string): Promise<boolean> {
   try {
     await g.readObject({ fs, dir: repo.dir, oid, cache: repo.cache, format: 'deflated' });
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    if (isAbsent(g, err)) return false;
+    throw err;
   }
 }
 
@@ -311,7 +334,7 @@ async function gitCli(repo: GitRepo, args: string[], what: string): Promise<stri
     execFile('git', args, { cwd: repo.dir, env, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (!err) return resolve(stdout);
       const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'the git command is not installed' : stderr.trim().split('\n').filter(Boolean).pop() ?? err.message.split('\n')[0];
-      reject(new MlxError(E.GIT_REMOTE, `${what}: ${why}`, { data: { args } }));
+      reject(gitRemoteFailed(`${what}: ${why}`, { args }));
     });
   });
 }

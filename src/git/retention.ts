@@ -1,5 +1,5 @@
 import { branchesAndTags, commitsFrom, remoteTrackingBranches, resolveRevision, type GitRepo } from './git-repo.js';
-import { E, MlxError } from '../util/errors.js';
+import { E, isMlxError, unknownRevision } from '../util/errors.js';
 
 /** Which commits' data to keep, besides the work tree's (always kept). */
 export interface RetentionRules {
@@ -33,7 +33,7 @@ export async function retainedCommits(git: GitRepo, rules: RetentionRules): Prom
     if (branches.includes(local)) return `refs/heads/${local}`;
     const remote = name.replace(/^(refs\/)?remotes\//, '');
     if (tracking.includes(remote)) return `refs/remotes/${remote}`;
-    throw new MlxError(E.UNKNOWN_REVISION, `no branch named ${JSON.stringify(name)}`, {
+    throw unknownRevision(`no branch named ${JSON.stringify(name)}`, {
       hint: tracking.length ? 'name a local branch or a remote-tracking one such as origin/main (git branch -a lists them)' : 'git branch -a lists the branches; git fetch brings a remote\'s',
     });
   };
@@ -46,7 +46,7 @@ export async function retainedCommits(git: GitRepo, rules: RetentionRules): Prom
     try {
       tip = await resolveRevision(git, ref);
     } catch (err) {
-      if (ref === 'HEAD' && err instanceof MlxError) continue; // no commits yet: the work tree is all
+      if (ref === 'HEAD' && isMlxError(err, E.NO_COMMITS)) continue; // the work tree is all there is to keep
       throw err;
     }
     out.add(tip);

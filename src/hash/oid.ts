@@ -1,4 +1,4 @@
-import { E, MlxError } from '../util/errors.js';
+import { badOid } from '../util/errors.js';
 
 /** The only algorithm mlx writes today: BLAKE3-256. The prefix leaves room for others. */
 export const OID_ALGO = 'b3';
@@ -13,7 +13,7 @@ export function isOid(value: unknown): value is Oid {
 
 export function assertOid(value: unknown, what = 'object id'): Oid {
   if (!isOid(value)) {
-    throw new MlxError(E.BAD_OID, `${what} ${JSON.stringify(value)} is not a valid object id (expected b3:<64 hex>)`);
+    throw badOid(`${what} ${JSON.stringify(value)} is not a valid object id (expected b3:<64 hex>)`);
   }
   return value;
 }

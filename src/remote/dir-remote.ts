@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { E, MlxError, isErrno } from '../util/errors.js';
+import { E, MlxError, isErrno, badConfig, badState, pathNotFound, remoteAuth, remoteCorrupt, remoteFailed, remoteNotFound, remoteUnreachable } from '../util/errors.js';
 import { failpoint } from '../util/failpoint.js';
 import { mkdirp, tempPathFor } from '../util/fs.js';
 import { backoffMs, retryBaseMs, sleep } from './retry.js';
@@ -33,7 +33,7 @@ export class DirRemote implements Remote {
    * @param url the remote as the user wrote it, for messages
    */
   constructor(readonly root: string, readonly url: string = root) {
-    if (!path.isAbsolute(root)) throw new MlxError(E.BAD_CONFIG, `directory remote ${url}: path must be absolute, got ${root}`);
+    if (!path.isAbsolute(root)) throw badConfig(`directory remote ${url}: path must be absolute, got ${root}`);
   }
 
   async list(prefix: string): Promise<RemoteObjectInfo[]> {
@@ -117,7 +117,7 @@ export class DirRemote implements Remote {
       }
       // Objects are immutable: a short read means the file changed under us.
       if (done !== buf.length) {
-        throw new MlxError(E.REMOTE_CORRUPT, `${this.url}: ${key} shrank while being read (${done} of ${buf.length} bytes)`, { data: { key } });
+        throw remoteCorrupt(`${this.url}: ${key} shrank while being read (${done} of ${buf.length} bytes)`, { key });
       }
       return buf;
     } catch (err) {
@@ -141,16 +141,16 @@ export class DirRemote implements Remote {
       created = true;
       const [from, to] = await Promise.all([fsp.stat(src), fsp.stat(dest)]);
       if (from.size !== to.size) {
-        throw new MlxError(E.REMOTE_CORRUPT, `${this.url}: copied ${to.size} of ${from.size} bytes of ${key}`, { data: { key } });
+        throw remoteCorrupt(`${this.url}: copied ${to.size} of ${from.size} bytes of ${key}`, { key });
       }
       return to.size;
     } catch (err) {
       // A copy that broke half-way may have left part of `dest` (which did not exist before).
       if (created || isErrno(err, ...TRANSIENT_FS)) await fsp.rm(dest, { force: true });
-      if (isErrno(err, 'EEXIST')) throw new MlxError(E.BAD_STATE, `cannot download ${key} to ${dest}: the file already exists`, { cause: err });
+      if (isErrno(err, 'EEXIST')) throw badState(`cannot download ${key} to ${dest}: the file already exists`, { cause: err });
       // ENOENT is the object or the destination folder: only the first is a missing object.
       if (isErrno(err, 'ENOENT', 'ENOTDIR') && fs.existsSync(src)) {
-        throw new MlxError(E.PATH_NOT_FOUND, `cannot download ${key} to ${dest}: its folder does not exist`, { cause: err });
+        throw pathNotFound(`cannot download ${key} to ${dest}: its folder does not exist`, { cause: err });
       }
       throw await this.missing(err, 'get', key);
     }
@@ -184,7 +184,7 @@ export class DirRemote implements Remote {
         await fh.close();
       }
       if (stored !== expected) {
-        throw new MlxError(E.REMOTE_CORRUPT, `${this.url}: wrote ${stored} bytes for ${key}, expected ${expected}`, { data: { key, stored, expected } });
+        throw remoteCorrupt(`${this.url}: wrote ${stored} bytes for ${key}, expected ${expected}`, { key, stored, expected });
       }
       await failpoint('remote.put.before-rename');
       await fsp.rename(tmp, target);
@@ -250,9 +250,10 @@ export class DirRemote implements Remote {
     } catch (err) {
       if (isErrno(err, 'EACCES', 'EPERM', 'EROFS')) throw this.wrap(err, 'create', '');
       const code = (err as NodeJS.ErrnoException).code ?? String(err);
-      throw new MlxError(E.REMOTE_FAILED, `cannot create the remote directory ${this.url} (${code})`, {
+      throw remoteFailed(`cannot create the remote directory ${this.url} (${code})`, {
         hint: 'give a path on a writable, mounted file system',
-        data: { url: this.url, code },
+        url: this.url,
+        code,
         cause: err,
       });
     }
@@ -280,9 +281,12 @@ export class DirRemote implements Remote {
         const errno = err instanceof MlxError ? err.cause : err;
         if (!isErrno(errno, ...TRANSIENT_FS)) throw err;
         if (attempt >= ATTEMPTS) {
-          throw new MlxError(E.REMOTE_UNREACHABLE, `${what} ${key === '' ? this.url : `${this.url}: ${key}`}: the remote directory did not answer (${errno.code}) after ${attempt} attempts`, {
+          throw remoteUnreachable(`${what} ${key === '' ? this.url : `${this.url}: ${key}`}: the remote directory did not answer (${errno.code}) after ${attempt} attempts`, {
             hint: 'check that the share is mounted and its server reachable, then run the command again',
-            data: { url: this.url, key, op: what, code: errno.code },
+            url: this.url,
+            key,
+            op: what,
+            code: errno.code,
             cause: errno,
           });
         }
@@ -303,12 +307,12 @@ export class DirRemote implements Remote {
       st = await fsp.stat(this.root);
     } catch (err) {
       if (!isErrno(err, 'ENOENT', 'ENOTDIR')) throw err;
-      throw new MlxError(E.REMOTE_UNREACHABLE, `remote directory ${this.url} does not exist`, {
+      throw remoteUnreachable(`remote directory ${this.url} does not exist`, {
         hint: 'create it (mkdir -p), mount it, or fix the remote url',
-        data: { url: this.url },
+        url: this.url,
       });
     }
-    if (!st.isDirectory()) throw new MlxError(E.REMOTE_UNREACHABLE, `remote ${this.url} is not a directory`, { data: { url: this.url } });
+    if (!st.isDirectory()) throw remoteUnreachable(`remote ${this.url} is not a directory`, { url: this.url });
     this.rootChecked = true;
   }
 
@@ -330,12 +334,12 @@ export class DirRemote implements Remote {
     const where = key === '' ? this.url : `${this.url}: ${key}`;
     const data = { url: this.url, key, op };
     if (isErrno(err, 'ENOENT', 'ENOTDIR') && (op === 'get' || op === 'head')) {
-      return new MlxError(E.REMOTE_NOT_FOUND, `${where} does not exist on the remote`, { data, cause: err });
+      return remoteNotFound(`${where} does not exist on the remote`, { ...data, cause: err });
     }
     if (isErrno(err, 'EACCES', 'EPERM', 'EROFS')) {
-      return new MlxError(E.REMOTE_AUTH, `${op} ${where}: permission denied (${err.code})`, { data, cause: err, hint: 'check the permissions of the remote directory' });
+      return remoteAuth(`${op} ${where}: permission denied (${err.code})`, { ...data, cause: err, hint: 'check the permissions of the remote directory' });
     }
     const detail = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    return new MlxError(E.REMOTE_FAILED, `${op} ${where} failed: ${detail}`, { data, cause: err });
+    return remoteFailed(`${op} ${where} failed: ${detail}`, { ...data, cause: err });
   }
 }

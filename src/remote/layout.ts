@@ -1,5 +1,5 @@
 import { oidHex, type Oid } from '../hash/oid.js';
-import { E, MlxError } from '../util/errors.js';
+import { badConfig } from '../util/errors.js';
 import type { Remote } from './remote.js';
 
 /** The layout version this mlx writes and reads. See spec/remote.md. */
@@ -46,20 +46,26 @@ export async function ensureLayout(remote: Remote, create: boolean): Promise<voi
     if (create) await remote.put(MARKER_KEY, Buffer.from(`${JSON.stringify({ mlx: 'remote', layout: REMOTE_LAYOUT })}\n`));
     return;
   }
-  // A failed download is the network's, not an unreadable marker: only the parse is caught.
-  const marker = await remote.get(MARKER_KEY);
-  let layout: unknown;
-  try {
-    layout = (JSON.parse(marker.toString('utf8')) as { layout?: unknown }).layout;
-  } catch {
-    layout = undefined;
-  }
+  // A failed download is the network's (it keeps its own code), not an unreadable marker.
+  const layout = markerLayout(await remote.get(MARKER_KEY));
   if (layout === undefined) {
-    throw new MlxError(E.BAD_CONFIG, `remote ${remote.url} has an unreadable ${MARKER_KEY}`, { hint: `restore it as {"mlx":"remote","layout":${REMOTE_LAYOUT}} if this is an mlx remote` });
+    throw badConfig(`remote ${remote.url} has an unreadable ${MARKER_KEY}`, { hint: `restore it as {"mlx":"remote","layout":${REMOTE_LAYOUT}} if this is an mlx remote` });
   }
   if (layout !== REMOTE_LAYOUT) {
-    throw new MlxError(E.BAD_CONFIG, `remote ${remote.url} uses layout ${JSON.stringify(layout)}; this mlx reads layout ${REMOTE_LAYOUT}`, {
+    throw badConfig(`remote ${remote.url} uses layout ${JSON.stringify(layout)}; this mlx reads layout ${REMOTE_LAYOUT}`, {
       hint: 'upgrade mlx, or point this remote at another location',
     });
   }
+}
+
+/** The layout a marker names, or undefined when it is not JSON or not an object with a `layout`. */
+function markerLayout(bytes: Buffer): unknown {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    if (err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+  return typeof doc === 'object' && doc !== null ? (doc as { layout?: unknown }).layout : undefined;
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { redactUrl, urlHasCredentials } from '../formats/config.js';
-import { E, MlxError } from '../util/errors.js';
+import { badConfig } from '../util/errors.js';
 import { DirRemote } from './dir-remote.js';
 import type { Remote } from './remote.js';
 import type { S3RemoteOptions } from './s3-remote.js';
@@ -60,15 +60,15 @@ export function parseRemoteSpec(url: string, options: Record<string, RemoteOptio
     try {
       dir = fileURLToPath(url);
     } catch (err) {
-      throw new MlxError(E.BAD_CONFIG, `remote url ${url} is not a valid file:// url: ${(err as Error).message}`, { hint: 'write it as file:///absolute/path' });
+      throw badConfig(`remote url ${url} is not a valid file:// url: ${(err as Error).message}`, { hint: 'write it as file:///absolute/path' });
     }
     parseOptions(url, options, {});
     return { kind: 'dir', root: dir };
   }
   if (scheme !== undefined || url.trim() === '') {
-    throw new MlxError(E.BAD_CONFIG, `remote url ${JSON.stringify(url)} is not supported`, {
+    throw badConfig(`remote url ${JSON.stringify(url)} is not supported`, {
       hint: 'use s3://bucket/prefix, file:///path, or a directory path',
-      data: { url },
+      url,
     });
   }
   parseOptions(url, options, {});
@@ -81,16 +81,17 @@ const CREDENTIALS_HINT =
 
 function refuseCredentials(url: string, options: Record<string, RemoteOptionValue>): void {
   if (urlHasCredentials(url)) {
-    throw new MlxError(E.BAD_CONFIG, `remote url ${redactUrl(url)} holds credentials (user:secret@); refusing to store or use them`, {
+    throw badConfig(`remote url ${redactUrl(url)} holds credentials (user:secret@); refusing to store or use them`, {
       hint: CREDENTIALS_HINT,
-      data: { url: redactUrl(url) },
+      url: redactUrl(url),
     });
   }
   for (const [name, value] of Object.entries(options)) {
     if (typeof value === 'string' && urlHasCredentials(value)) {
-      throw new MlxError(E.BAD_CONFIG, `remote ${redactUrl(url)}: option ${name} holds credentials (${redactUrl(value)}); refusing to store or use them`, {
+      throw badConfig(`remote ${redactUrl(url)}: option ${name} holds credentials (${redactUrl(value)}); refusing to store or use them`, {
         hint: CREDENTIALS_HINT,
-        data: { url: redactUrl(url), option: name },
+        url: redactUrl(url),
+        option: name,
       });
     }
   }
@@ -112,10 +113,10 @@ export async function openRemote(url: string, options: Record<string, RemoteOpti
 function parseS3Url(url: string, options: Partial<S3RemoteOptions>): S3RemoteOptions {
   const m = /^s3:\/\/([^/]+)\/*(.*)$/i.exec(url);
   const bucket = m?.[1];
-  if (!m || !bucket) throw new MlxError(E.BAD_CONFIG, `remote url ${url} names no bucket`, { hint: 'write it as s3://bucket/optional/prefix' });
+  if (!m || !bucket) throw badConfig(`remote url ${url} names no bucket`, { hint: 'write it as s3://bucket/optional/prefix' });
   const prefix = m[2]!.replace(/\/+$/, '');
   if (prefix.split('/').some((seg) => seg === '.' || seg === '..') || prefix.includes('//')) {
-    throw new MlxError(E.BAD_CONFIG, `remote url ${url} has an invalid prefix`, { hint: 'use a prefix like s3://bucket/some/prefix' });
+    throw badConfig(`remote url ${url} has an invalid prefix`, { hint: 'use a prefix like s3://bucket/some/prefix' });
   }
   return { ...options, bucket, prefix };
 }
@@ -127,9 +128,10 @@ function parseOptions(url: string, options: Record<string, RemoteOptionValue>, k
     const rule = known[name];
     if (!rule) {
       const names = Object.keys(known);
-      throw new MlxError(E.BAD_CONFIG, `remote ${url}: unknown option ${rawName}`, {
+      throw badConfig(`remote ${url}: unknown option ${rawName}`, {
         hint: names.length ? `known options: ${names.join(', ')}` : 'this kind of remote takes no options',
-        data: { url, option: rawName },
+        url,
+        option: rawName,
       });
     }
     out[name] = coerce(url, rawName, rule, value);
@@ -138,7 +140,7 @@ function parseOptions(url: string, options: Record<string, RemoteOptionValue>, k
 }
 
 function coerce(url: string, name: string, rule: OptionRule, value: RemoteOptionValue): string | boolean | number {
-  const bad = (want: string) => new MlxError(E.BAD_CONFIG, `remote ${url}: option ${name} must be ${want}, got ${JSON.stringify(value)}`, { data: { url, option: name } });
+  const bad = (want: string) => badConfig(`remote ${url}: option ${name} must be ${want}, got ${JSON.stringify(value)}`, { url, option: name });
   switch (rule.kind) {
     case 'string':
       if (typeof value !== 'string' || value === '') throw bad('a non-empty string');
@@ -170,6 +172,6 @@ function isHttpUrl(value: string): boolean {
     const u = new URL(value);
     return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
   } catch {
-    return false;
+    return false; // new URL throws only on what is no url
   }
 }

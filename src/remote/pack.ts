@@ -12,7 +12,7 @@ import {
   type PackIndex,
   type PackMemberType,
 } from '../formats/pack-index.js';
-import { E, MlxError } from '../util/errors.js';
+import { MlxError, badState, objectCorrupt } from '../util/errors.js';
 import { looksIncompressible } from './compressibility.js';
 
 /*
@@ -94,15 +94,15 @@ export class PackWriter {
    * this returns, so the caller may reuse its buffer.
    */
   add(oid: Oid, type: PackMemberType, bytes: Uint8Array): void {
-    if (this.finished) throw new MlxError(E.BAD_STATE, 'internal: PackWriter.add after finish');
+    if (this.finished) throw badState('internal: PackWriter.add after finish');
     assertOid(oid);
     const existing = this.entries.get(oid);
     if (existing) {
-      if (existing.t !== type) throw new MlxError(E.BAD_STATE, `internal: ${oid} added to one pack as both blob and recipe`);
+      if (existing.t !== type) throw badState(`internal: ${oid} added to one pack as both blob and recipe`);
       return;
     }
     if (type === 'b' && this.verify) verifyMember(this.newHasher, oid, bytes);
-    if (bytes.length > MAX_MEMBER) throw new MlxError(E.BAD_STATE, `internal: object ${oid} of ${bytes.length} bytes is too large for a pack`);
+    if (bytes.length > MAX_MEMBER) throw badState(`internal: object ${oid} of ${bytes.length} bytes is too large for a pack`);
     const { binding, cctx } = loadZstd();
     const off = this.offset + TAR_BLOCK;
     this.reserve(off + binding.compressBound(bytes.length) + TAR_BLOCK + TAR_TRAILER);
@@ -143,7 +143,7 @@ export class PackWriter {
    * and its index (entries sorted by oid).
    */
   finish(): { pack: Buffer; index: PackIndex } {
-    if (this.finished) throw new MlxError(E.BAD_STATE, 'internal: PackWriter.finish called twice');
+    if (this.finished) throw badState('internal: PackWriter.finish called twice');
     this.finished = true;
     this.reserve(this.size);
     this.buf.fill(0, this.offset, this.size);
@@ -204,7 +204,7 @@ export function extractMember(packBytesOrRange: Uint8Array, entry: PackEntry, ra
 export function verifyMember(newHasher: HasherFactory, oid: Oid, bytes: Uint8Array): void {
   const actual = hashBytes(newHasher, bytes);
   if (actual !== oid) {
-    throw new MlxError(E.OBJECT_CORRUPT, `object ${oid} is corrupt: its bytes hash to ${actual}`, { data: { oid, actual } });
+    throw objectCorrupt(`object ${oid} is corrupt: its bytes hash to ${actual}`, { oid, actual });
   }
 }
 
@@ -218,7 +218,7 @@ export function readMember(newHasher: HasherFactory, packBytesOrRange: Uint8Arra
 /** Throws `E.OBJECT_CORRUPT` unless a whole downloaded pack has the size and id its index names. */
 export function verifyPack(newHasher: HasherFactory, pack: Uint8Array, index: PackIndex): void {
   if (pack.length !== index.size) {
-    throw new MlxError(E.OBJECT_CORRUPT, `pack ${index.pack} is corrupt: ${pack.length} bytes, expected ${index.size}`, { data: { oid: index.pack } });
+    throw objectCorrupt(`pack ${index.pack} is corrupt: ${pack.length} bytes, expected ${index.size}`, { oid: index.pack });
   }
   verifyMember(newHasher, index.pack, pack);
 }
@@ -260,5 +260,5 @@ function asBuffer(bytes: Uint8Array): Buffer {
 }
 
 function corrupt(oid: Oid, why: string, cause?: unknown): MlxError {
-  return new MlxError(E.OBJECT_CORRUPT, `pack member ${oid} is corrupt: ${why}`, { data: { oid }, cause });
+  return objectCorrupt(`pack member ${oid} is corrupt: ${why}`, { oid, cause });
 }

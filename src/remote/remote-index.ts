@@ -5,7 +5,7 @@ import type { Oid } from '../hash/oid.js';
 import { parsePackIndex, type PackEntry, type PackIndex } from '../formats/pack-index.js';
 import type { Recipe } from '../formats/recipe.js';
 import { writeFileAtomicSync } from '../util/fs.js';
-import { E, MlxError } from '../util/errors.js';
+import { E, MlxError, badPackIndex } from '../util/errors.js';
 import { damagedCopies, indexKey, packKey, PACKS_PREFIX, publishedPacks } from './layout.js';
 import type { Remote } from './remote.js';
 
@@ -150,6 +150,6 @@ async function readIndex(remote: Remote, dir: string, hex: string): Promise<Pack
 }
 
 function check(index: PackIndex, hex: string): PackIndex {
-  if (index.pack !== `b3:${hex}`) throw new MlxError(E.BAD_PACK_INDEX, `pack index ${hex}.idx describes another pack (${index.pack})`);
+  if (index.pack !== `b3:${hex}`) throw badPackIndex(`pack index ${hex}.idx describes another pack (${index.pack})`);
   return index;
 }

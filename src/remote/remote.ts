@@ -1,5 +1,5 @@
 import fsp from 'node:fs/promises';
-import { E, MlxError, isErrno } from '../util/errors.js';
+import { isErrno, badPath, pathNotFound } from '../util/errors.js';
 
 /** One stored object: its key (relative to the remote's root) and its size in bytes. */
 export interface RemoteObjectInfo {
@@ -62,14 +62,14 @@ export interface Remote {
  * segments, backslashes or control characters (so it maps to the same place on every backend).
  */
 export function assertKey(key: string): void {
-  if (!isValidKey(key)) throw new MlxError(E.BAD_PATH, `invalid remote key ${JSON.stringify(key)}`);
+  if (!isValidKey(key)) throw badPath(`invalid remote key ${JSON.stringify(key)}`);
 }
 
 /** Like {@link assertKey} for a list prefix: `''` is allowed, and a trailing `/` is. */
 export function assertPrefix(prefix: string): void {
   if (prefix === '') return;
   const trimmed = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
-  if (!isValidKey(trimmed)) throw new MlxError(E.BAD_PATH, `invalid remote prefix ${JSON.stringify(prefix)}`);
+  if (!isValidKey(trimmed)) throw badPath(`invalid remote prefix ${JSON.stringify(prefix)}`);
 }
 
 function isValidKey(key: string): boolean {
@@ -81,7 +81,7 @@ function isValidKey(key: string): boolean {
 export function assertRange(range: ByteRange): void {
   const { start, end } = range;
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
-    throw new MlxError(E.BAD_PATH, `invalid byte range ${start}-${end}`);
+    throw badPath(`invalid byte range ${start}-${end}`);
   }
 }
 
@@ -91,7 +91,7 @@ export async function putBodySize(body: PutBody): Promise<number> {
   try {
     return (await fsp.stat(body.file)).size;
   } catch (err) {
-    if (isErrno(err, 'ENOENT', 'ENOTDIR')) throw new MlxError(E.PATH_NOT_FOUND, `cannot upload ${body.file}: it does not exist`, { cause: err });
+    if (isErrno(err, 'ENOENT', 'ENOTDIR')) throw pathNotFound(`cannot upload ${body.file}: it does not exist`, { cause: err });
     throw err;
   }
 }

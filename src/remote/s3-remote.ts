@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { sha256Hex } from '../hash/sha256-thread.js';
-import { E, MlxError, isErrno } from '../util/errors.js';
+import { E, MlxError, isErrno, isMlxError, badConfig, badState, remoteAuth, remoteCorrupt, remoteFailed, remoteNoBucket, remoteNotFound, remoteUnreachable } from '../util/errors.js';
 import { commonJsExports } from '../util/modules.js';
 import { assertKey, assertPrefix, assertRange, putBodySize, type ByteRange, type PutBody, type Remote, type RemoteObjectInfo } from './remote.js';
 import { backoffMs, BoundedRetryStrategy, retryBaseMs, sleep } from './retry.js';
@@ -137,12 +137,12 @@ export class S3Remote implements Remote {
   constructor(options: S3RemoteOptions, readonly url: string = `s3://${options.bucket}/${options.prefix ?? ''}`) {
     this.bucket = options.bucket;
     this.prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
-    if (!this.bucket) throw new MlxError(E.BAD_CONFIG, `S3 remote ${url}: no bucket given`);
+    if (!this.bucket) throw badConfig(`S3 remote ${url}: no bucket given`);
     this.opts = { ...DEFAULTS, ...stripUndefined(options), bucket: options.bucket };
     // Option values are checked where they are parsed (parseRemoteSpec in open-remote.ts); a half pair of
     // static credentials is only wrong once the remote is used, so it is checked here.
     if ((options.accessKeyId === undefined) !== (options.secretAccessKey === undefined)) {
-      throw new MlxError(E.BAD_CONFIG, `S3 remote ${url}: give both accessKeyId and secretAccessKey, or neither`);
+      throw badConfig(`S3 remote ${url}: give both accessKeyId and secretAccessKey, or neither`);
     }
   }
 
@@ -194,7 +194,7 @@ export class S3Remote implements Remote {
           found.push({ key: obj.Key.slice(base.length), size: obj.Size ?? 0 });
         }
         if (page.IsTruncated && !page.NextContinuationToken) {
-          throw new MlxError(E.REMOTE_FAILED, `list ${this.where(prefix)}: the server cut the listing short without a continuation token`, { data: { prefix } });
+          throw remoteFailed(`list ${this.where(prefix)}: the server cut the listing short without a continuation token`, { prefix });
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
@@ -255,7 +255,7 @@ export class S3Remote implements Remote {
           try {
             fh = await fsp.open(dest, 'wx');
           } catch (err) {
-            if (isErrno(err, 'EEXIST')) throw new MlxError(E.BAD_STATE, `cannot download ${key} to ${dest}: the file already exists`, { cause: err });
+            if (isErrno(err, 'EEXIST')) throw badState(`cannot download ${key} to ${dest}: the file already exists`, { cause: err });
             throw err;
           }
         },
@@ -268,7 +268,7 @@ export class S3Remote implements Remote {
       return written;
     } catch (err) {
       if (fh) {
-        await fh.close().catch(() => undefined);
+        await fh.close().catch(() => undefined); // the download's own error is the one to report
         await fsp.rm(dest, { force: true });
       }
       throw err;
@@ -311,7 +311,7 @@ export class S3Remote implements Remote {
       const offset = m ? Number(m[1]) : 0;
       if (offset > pos) {
         body.destroy();
-        throw new MlxError(E.REMOTE_CORRUPT, `${this.where(key)}: asked for bytes from ${pos}, the server sent from ${offset}`, { data: { key } });
+        throw remoteCorrupt(`${this.where(key)}: asked for bytes from ${pos}, the server sent from ${offset}`, { key });
       }
       if (!started) {
         const objectEnd = m ? (m[3] === '*' ? Number(m[2]) + 1 : Number(m[3])) : res.ContentLength;
@@ -348,10 +348,9 @@ export class S3Remote implements Remote {
         if (!isBodyFault(err)) throw this.mapError(err, 'get', key);
         if (attempt >= this.opts.maxAttempts) {
           const why = err instanceof CutShort ? 'cut short' : ((err as NodeJS.ErrnoException).code ?? (err as Error).name);
-          throw new MlxError(
-            E.REMOTE_UNREACHABLE,
+          throw remoteUnreachable(
             `${this.where(key)}: the connection to ${this.endpointName()} broke ${attempt} times while receiving it (${why}); ${pos - first} of ${end === undefined ? 'its' : end - first} bytes arrived`,
-            { hint: 'check your network connection, then run the command again', data: { url: this.url, key, op: 'get', code: why }, cause: err },
+            { hint: 'check your network connection, then run the command again', url: this.url, key, op: 'get', code: why, cause: err },
           );
         }
         await sleep(backoffMs(attempt, retryBaseMs(this.opts.retryBaseMs)));
@@ -393,12 +392,13 @@ export class S3Remote implements Remote {
     const stored = await this.head(key);
     if (stored?.size !== expected) {
       // A wrong-sized object under a content-derived key would later pass for the real one.
-      if (stored) await this.delete(key).catch(() => undefined);
-      throw new MlxError(
-        E.REMOTE_CORRUPT,
+      if (stored) await this.delete(key).catch(() => undefined); // best effort: the size error below is what counts
+      throw remoteCorrupt(
         `${this.where(key)}: the remote stored ${stored?.size ?? 'no'} bytes, ${expected} were sent`,
         {
-          data: { key, stored: stored?.size, expected },
+          key,
+          stored: stored?.size,
+          expected,
           hint: this.opts.endpoint !== undefined ? 'this server may mangle uploads; try the remote option checksums=when_required' : undefined,
         },
       );
@@ -412,8 +412,8 @@ export class S3Remote implements Remote {
    */
   private async putError(err: unknown, key: string): Promise<MlxError> {
     const mapped = this.mapError(err, 'put', key);
-    const code = (mapped.data as { code?: string } | undefined)?.code;
-    if (mapped.code !== E.REMOTE_UNREACHABLE || (code !== 'ECONNRESET' && code !== 'EPIPE')) return mapped;
+    const code = isMlxError(mapped, E.REMOTE_UNREACHABLE) ? mapped.data.code : undefined;
+    if (code !== 'ECONNRESET' && code !== 'EPIPE') return mapped;
     return this.check().then(
       () => mapped,
       (probe: unknown) => (probe instanceof MlxError && probe.code !== E.REMOTE_UNREACHABLE ? probe : mapped),
@@ -476,9 +476,10 @@ export class S3Remote implements Remote {
       const mapped = this.mapError(err, 'check', '');
       // A 404 without an S3 error code on the bucket itself: no such bucket, or not an S3 endpoint at all.
       if (mapped.code === E.REMOTE_NOT_FOUND) {
-        throw new MlxError(E.REMOTE_NO_BUCKET, `${this.url}: bucket ${this.bucket} not found at ${this.endpointName()} (HTTP 404)`, {
+        throw remoteNoBucket(`${this.url}: bucket ${this.bucket} not found at ${this.endpointName()} (HTTP 404)`, {
           hint: 'create the bucket, or check that the endpoint is an S3 service',
-          data: { url: this.url, bucket: this.bucket },
+          url: this.url,
+          bucket: this.bucket,
           cause: err,
         });
       }
@@ -499,9 +500,10 @@ export class S3Remote implements Remote {
   }
 
   private noBucket(err: unknown): MlxError {
-    return new MlxError(E.REMOTE_NO_BUCKET, `${this.url}: bucket ${this.bucket} does not exist at ${this.endpointName()}`, {
+    return remoteNoBucket(`${this.url}: bucket ${this.bucket} does not exist at ${this.endpointName()}`, {
       hint: 'create the bucket, or fix the remote url',
-      data: { url: this.url, bucket: this.bucket },
+      url: this.url,
+      bucket: this.bucket,
       cause: err,
     });
   }
@@ -519,9 +521,9 @@ export class S3Remote implements Remote {
     if (UNREACHABLE.has(code) || UNREACHABLE.has(name)) {
       const broke = code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED';
       const what = name === 'TimeoutError' || code === 'ETIMEDOUT' ? 'no answer in time from' : broke ? 'the connection broke to' : 'cannot reach';
-      return new MlxError(E.REMOTE_UNREACHABLE, `${this.where(key)}: ${what} ${this.endpointName()} (${code || name})${tries}`, {
+      return remoteUnreachable(`${this.where(key)}: ${what} ${this.endpointName()} (${code || name})${tries}`, {
         hint: 'check the endpoint and your network connection',
-        data,
+        ...data,
         cause: err,
       });
     }
@@ -529,26 +531,26 @@ export class S3Remote implements Remote {
     // damaged object (a HEAD's error has no body, so only its status tells).
     if (TRANSIENT.has(name) || name === 'ServiceUnavailable' || (status !== undefined && (status >= 500 || status === 429))) {
       const why = name && name !== 'Unknown' && name !== 'Error' ? `${name}, HTTP ${status ?? '?'}` : `HTTP ${status}`;
-      return new MlxError(E.REMOTE_UNREACHABLE, `${op} ${this.where(key)}: ${this.endpointName()} is failing or overloaded (${why})${tries}`, {
+      return remoteUnreachable(`${op} ${this.where(key)}: ${this.endpointName()} is failing or overloaded (${why})${tries}`, {
         hint: 'try again later; if it persists, check the server',
-        data,
+        ...data,
         cause: err,
       });
     }
     if (name === 'NoSuchBucket') return this.noBucket(err);
     if (AUTH.has(name) || status === 401 || status === 403) {
       const why = name === 'CredentialsProviderError' ? 'no AWS credentials found' : `access denied (${name || status})`;
-      return new MlxError(E.REMOTE_AUTH, `${this.where(key)}: ${why}`, {
+      return remoteAuth(`${this.where(key)}: ${why}`, {
         hint: 'check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the remote\'s profile option, and the bucket policy',
-        data,
+        ...data,
         cause: err,
       });
     }
     if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) {
-      return new MlxError(E.REMOTE_NOT_FOUND, `${this.where(key)} does not exist on the remote`, { data, cause: err });
+      return remoteNotFound(`${this.where(key)} does not exist on the remote`, { ...data, cause: err });
     }
     const detail = (e.message ?? String(err)).split('\n')[0];
-    return new MlxError(E.REMOTE_FAILED, `${op} ${this.where(key)} failed: ${name && name !== 'Error' ? `${name}: ` : ''}${detail}`, { data, cause: err });
+    return remoteFailed(`${op} ${this.where(key)} failed: ${name && name !== 'Error' ? `${name}: ` : ''}${detail}`, { ...data, cause: err });
   }
 }
 

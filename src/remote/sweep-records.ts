@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { E, MlxError } from '../util/errors.js';
+import { MlxError, remoteFailed } from '../util/errors.js';
 import { failpoint } from '../util/failpoint.js';
 import type { Remote } from './remote.js';
 
@@ -94,7 +94,7 @@ export class SweepLease {
   }
 
   private expired(): MlxError {
-    return new MlxError(E.REMOTE_FAILED, `gc --remote stopped before removing more packs from ${this.remote.url}: it could not renew its sweep record in time`, {
+    return remoteFailed(`gc --remote stopped before removing more packs from ${this.remote.url}: it could not renew its sweep record in time`, {
       hint: 'nothing needed was removed; run mlx gc --remote again',
     });
   }

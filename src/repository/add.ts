@@ -1,7 +1,7 @@
 import type { Oid } from '../hash/oid.js';
 import { isFileEntry, parseManifest, serializeManifest, type ManifestEntry } from '../formats/manifest.js';
 import { isExecutable, POINTER_SUFFIX, POINTER_VERSION, type Pointer } from '../formats/pointer.js';
-import { E, MlxError } from '../util/errors.js';
+import { E, MlxError, badPath, badUsage, objectMissing, pathNotFound, pathsOverlap } from '../util/errors.js';
 import { failpoint } from '../util/failpoint.js';
 import { lstatIfExists } from '../util/fs.js';
 import { assertSafeRelPath } from '../util/paths.js';
@@ -49,14 +49,14 @@ export interface AddOptions {
  * read again, so re-adding unchanged data does no hashing and writes nothing.
  */
 export async function add(repo: Repo, cwd: string, userPaths: string[], opts: AddOptions = {}): Promise<AddResult> {
-  if (userPaths.length === 0) throw new MlxError(E.USAGE, 'name at least one path to add');
+  if (userPaths.length === 0) throw badUsage('name at least one path to add');
   const targets = resolveTargets(repo, cwd, userPaths);
   for (const t of targets) {
     // The path rule (spec/paths.md) before anything is stored: what could not be checked out is not added.
     if (t.sub === undefined) assertSafeRelPath(t.tracked, 'path', 'tracked');
     else assertSafeRelPath(t.sub, `path inside ${t.tracked}:`);
     const rel = t.sub === undefined ? t.tracked : `${t.tracked}/${t.sub}`;
-    if (!lstatIfExists(absPath(repo, rel))) throw new MlxError(E.PATH_NOT_FOUND, `${rel}: no such file or directory`, { data: { path: rel } });
+    if (!lstatIfExists(absPath(repo, rel))) throw pathNotFound(`${rel}: no such file or directory`, { path: rel });
   }
   await refuseGitTracked(repo, targets.filter((t) => !t.exists).map((t) => t.tracked));
   const result = await addLocked(repo, targets, opts);
@@ -114,7 +114,7 @@ function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats,
     onDamaged,
   });
   let pointer: Pointer;
-  if (tree.kind === 'missing') throw new MlxError(E.PATH_NOT_FOUND, `${rel}: no such file or directory`);
+  if (tree.kind === 'missing') throw pathNotFound(`${rel}: no such file or directory`);
   if (tree.kind === 'dir-unchanged') {
     pointer = previous!;
   } else if (tree.kind === 'file') {
@@ -149,14 +149,14 @@ function readPreviousPointer(repo: Repo, rel: string): Pointer | undefined {
 function addParts(repo: Repo, index: StatIndex, rel: string, subs: string[], stats: WorkTreeStats, progress: Progress | undefined, onDamaged: (d: DamagedObject) => void): Pointer {
   const previous = readPreviousPointer(repo, rel);
   if (!previous || previous.kind !== 'dir' || !repo.store.has(previous.oid)) {
-    throw new MlxError(E.OBJECT_MISSING, `cannot update part of ${rel}: its current manifest is not in the cache`, { hint: `mlx fetch ${rel} first, or add the whole directory` });
+    throw objectMissing(`cannot update part of ${rel}: its current manifest is not in the cache`, { hint: `mlx fetch ${rel} first, or add the whole directory` });
   }
   let entries = parseManifest(repo.store.readBytes(previous.oid).toString('utf8'), previous.oid).entries;
   for (const sub of subs) {
     const recorded = new Map(entries.filter(isFileEntry).map((e) => [`${rel}/${e.p}`, e.x]));
     const previousOids = new Map(entries.filter(isFileEntry).map((e) => [`${rel}/${e.p}`, e.o]));
     const tree = readWorkTree(repo, index, `${rel}/${sub}`, { mode: 'store', progress, stats, candidate: (key) => index.candidate(key) ?? previousOids.get(key), recordedX: (key) => recorded.get(key), onDamaged });
-    if (tree.kind === 'missing' || tree.kind === 'dir-unchanged') throw new MlxError(E.PATH_NOT_FOUND, `${rel}/${sub}: no such file or directory`);
+    if (tree.kind === 'missing' || tree.kind === 'dir-unchanged') throw pathNotFound(`${rel}/${sub}: no such file or directory`);
     entries = entries.filter((e) => e.p !== sub && !e.p.startsWith(`${sub}/`) && !sub.startsWith(`${e.p}/`));
     if (tree.kind === 'file') entries.push({ p: sub, o: tree.oid, s: tree.size, x: tree.x });
     else entries.push(...tree.entries.map((e) => ({ ...e, p: `${sub}/${e.p}` })));
@@ -177,9 +177,9 @@ async function refuseGitTracked(repo: Repo, rels: string[]): Promise<void> {
   for (const rel of rels) {
     const hit = indexed.find((p) => p === rel || p.startsWith(`${rel}/`));
     if (hit) {
-      throw new MlxError(E.BAD_PATH, `${rel} is tracked by git (${hit}); mlx would leave its data in git history`, {
+      throw badPath(`${rel} is tracked by git (${hit}); mlx would leave its data in git history`, {
         hint: `git rm -r --cached ${rel} && git commit, then mlx add ${rel}`,
-        data: { path: rel },
+        path: rel,
       });
     }
   }
@@ -222,9 +222,9 @@ function readPreviousVersion(repo: Repo, rel: string, pointer: Pointer | undefin
 function assertNoNestedPointers(repo: Repo, rel: string, entries: ManifestEntry[]): void {
   const nested = entries.find((e) => e.p.endsWith(POINTER_SUFFIX) && isFileEntry(e) && hasPointer(repo, `${rel}/${e.p.slice(0, -POINTER_SUFFIX.length)}`));
   if (nested) {
-    throw new MlxError(E.OVERLAP, `${rel} contains the pointer file ${rel}/${nested.p}: a tracked path cannot contain another`, {
+    throw pathsOverlap(`${rel} contains the pointer file ${rel}/${nested.p}: a tracked path cannot contain another`, {
       hint: `remove ${rel}/${nested.p} (and its data from mlx) or track the inner paths separately`,
-      data: { path: rel },
+      path: rel,
     });
   }
 }

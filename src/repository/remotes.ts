@@ -2,7 +2,7 @@ import { isSecretOption, redactUrl, REMOTE_NAME, shownOptionValue, type RemoteCo
 import { DirRemote } from '../remote/dir-remote.js';
 import { canonicalOptionName, openRemote, parseRemoteSpec, type RemoteOptionValue } from '../remote/open-remote.js';
 import type { Remote } from '../remote/remote.js';
-import { E, MlxError } from '../util/errors.js';
+import { MlxError, badConfig } from '../util/errors.js';
 import { loadConfig, readConfigFile, writeConfigFile } from '../workspace/config-file.js';
 import type { Repo } from '../workspace/repo.js';
 
@@ -15,9 +15,9 @@ export interface RemoteListing {
 
 /** `mlx remote add`: records a named remote (and makes it the default with `makeDefault`). */
 export async function addRemote(repo: Repo, name: string, url: string, opts: { makeDefault?: boolean; local?: boolean; options?: Record<string, string> } = {}): Promise<void> {
-  if (!REMOTE_NAME.test(name)) throw new MlxError(E.BAD_CONFIG, `invalid remote name ${JSON.stringify(name)}: use letters, digits, . _ -`);
+  if (!REMOTE_NAME.test(name)) throw badConfig(`invalid remote name ${JSON.stringify(name)}: use letters, digits, . _ -`);
   const merged = loadConfig(repo.layout);
-  if (merged.remotes?.[name]) throw new MlxError(E.BAD_CONFIG, `remote ${name} exists already`, { hint: `mlx remote modify ${name} url ${url}, or mlx remote remove ${name}` });
+  if (merged.remotes?.[name]) throw badConfig(`remote ${name} exists already`, { hint: `mlx remote modify ${name} url ${url}, or mlx remote remove ${name}` });
   const local = !!opts.local;
   const config = readConfigFile(repo.layout, local);
   const entry: RemoteConfig = { url, ...opts.options };
@@ -40,7 +40,7 @@ export function modifyRemote(repo: Repo, name: string, key: string, value: strin
   if (!loadConfig(repo.layout).remotes?.[name]) throw unknownRemote(repo, name);
   if (!local) assertNotSecret([key]);
   if (key === 'url' && value === undefined) {
-    throw new MlxError(E.BAD_CONFIG, `remote ${name} cannot lose its url`, { hint: `mlx remote modify ${name} url <new url>, or mlx remote remove ${name}` });
+    throw badConfig(`remote ${name} cannot lose its url`, { hint: `mlx remote modify ${name} url <new url>, or mlx remote remove ${name}` });
   }
   const config = readConfigFile(repo.layout, local);
   const entry: Record<string, RemoteOptionValue> = { ...config.remotes?.[name] };
@@ -51,7 +51,7 @@ export function modifyRemote(repo: Repo, name: string, key: string, value: strin
 
   const other = readConfigFile(repo.layout, !local).remotes?.[name] ?? {};
   const { url, ...options } = local ? { ...other, ...entry } : { ...entry, ...other };
-  if (typeof url !== 'string') throw new MlxError(E.BAD_CONFIG, `remote ${name} has no url`, { hint: `mlx remote modify ${name} url <url>` });
+  if (typeof url !== 'string') throw badConfig(`remote ${name} has no url`, { hint: `mlx remote modify ${name} url <url>` });
   parseRemoteSpec(url, options, repo.root);
   // Stored as what it means, not as typed: `force_path_style yes` is true, `max_attempts 5` is 5.
   if (value !== undefined && key !== 'url') {
@@ -68,7 +68,7 @@ export function modifyRemote(repo: Repo, name: string, key: string, value: strin
 function assertNotSecret(keys: string[]): void {
   const secret = keys.find(isSecretOption);
   if (secret !== undefined) {
-    throw new MlxError(E.BAD_CONFIG, `refusing to write the credential ${secret} into the committed config`, { hint: 'add --local, or use AWS_* environment variables or a profile' });
+    throw badConfig(`refusing to write the credential ${secret} into the committed config`, { hint: 'add --local, or use AWS_* environment variables or a profile' });
   }
 }
 
@@ -103,7 +103,7 @@ export async function resolveRemote(repo: Repo, name: string | undefined): Promi
   const config = loadConfig(repo.layout);
   const chosen = name ?? config.core?.remote;
   if (!chosen) {
-    throw new MlxError(E.BAD_CONFIG, 'no remote given and no default remote set', { hint: 'mlx remote add -d <name> <url>, or pass -r <name>' });
+    throw badConfig('no remote given and no default remote set', { hint: 'mlx remote add -d <name> <url>, or pass -r <name>' });
   }
   const entry = config.remotes?.[chosen];
   if (!entry) throw unknownRemote(repo, chosen);
@@ -113,5 +113,5 @@ export async function resolveRemote(repo: Repo, name: string | undefined): Promi
 
 function unknownRemote(repo: Repo, name: string): MlxError {
   const known = Object.keys(loadConfig(repo.layout).remotes ?? {});
-  return new MlxError(E.BAD_CONFIG, `unknown remote ${JSON.stringify(name)}`, { hint: known.length ? `known remotes: ${known.join(', ')}` : 'add one with mlx remote add <name> <url>' });
+  return badConfig(`unknown remote ${JSON.stringify(name)}`, { hint: known.length ? `known remotes: ${known.join(', ')}` : 'add one with mlx remote add <name> <url>' });
 }

@@ -4,7 +4,7 @@ import { POINTER_SUFFIX, type Pointer } from '../formats/pointer.js';
 import { openGit, pointersAt, resolveRevision, type GitRepo } from '../git/git-repo.js';
 import { fetchObjects } from '../remote/fetch.js';
 import { RemoteIndex } from '../remote/remote-index.js';
-import { E, MlxError } from '../util/errors.js';
+import { E, MlxError, badUsage, isMlxError, problemError } from '../util/errors.js';
 import { findPointers } from '../workspace/pointers.js';
 import { loadConfig } from '../workspace/config-file.js';
 import { resolveRemote } from './remotes.js';
@@ -26,12 +26,12 @@ export const WORKSPACE = 'workspace';
 export async function pointerSet(repo: Repo, rev: string, git: GitRepo = openGit(repo.root)): Promise<PointerSet> {
   if (rev === WORKSPACE) {
     const scan = findPointers(repo);
-    if (scan.problems.length) throw new MlxError(scan.problems[0]!.code, scan.problems[0]!.message, { hint: scan.problems[0]!.hint });
+    if (scan.problems.length) throw problemError(scan.problems[0]!);
     return { label: rev, pointers: new Map(scan.tracked.map((t) => [t.path, t.pointer])) };
   }
   const commit = await resolveRevision(git, rev);
   const { tracked, problems } = await pointersAt(git, commit);
-  if (problems.length) throw new MlxError(problems[0]!.code, problems[0]!.message, { hint: problems[0]!.hint });
+  if (problems.length) throw problemError(problems[0]!);
   return { label: rev, commit, pointers: new Map(tracked.map((t) => [t.path, t.pointer])) };
 }
 
@@ -77,9 +77,10 @@ export async function revisionArgument(repo: Repo, cwd: string, args: string[]):
     await resolveRevision(openGit(repo.root), first);
   } catch (err) {
     // `HEAD~3` and the like can only mean a revision: say why it does not resolve.
-    if (err instanceof MlxError && err.code === E.UNKNOWN_REVISION && (/no commits yet/.test(err.message) || /[~^]/.test(first))) throw err;
-    return undefined;
+    if (isMlxError(err, E.NO_COMMITS) || (isMlxError(err, E.UNKNOWN_REVISION) && /[~^]/.test(first))) throw err;
+    if (isMlxError(err, E.UNKNOWN_REVISION)) return undefined; // no such revision: the argument is a path
+    throw err;
   }
-  if (args.length > 1) throw new MlxError(E.USAGE, `mlx checkout ${first} takes no paths: it restores every tracked path as it was at ${first}`);
+  if (args.length > 1) throw badUsage(`mlx checkout ${first} takes no paths: it restores every tracked path as it was at ${first}`);
   return first;
 }

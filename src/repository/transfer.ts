@@ -7,7 +7,7 @@ import { findDamagedCopies, markDamaged, type DamagedCopy } from '../remote/dama
 import { RemoteIndex } from '../remote/remote-index.js';
 import type { Remote } from '../remote/remote.js';
 import type { TransferProgress } from '../remote/transfer-progress.js';
-import { E, MlxError } from '../util/errors.js';
+import { E, isMlxError, objectMissing, pathNotFound } from '../util/errors.js';
 import type { Repo } from '../workspace/repo.js';
 import { resolveRemote } from './remotes.js';
 import type { Selection } from '../workspace/targets.js';
@@ -33,7 +33,7 @@ export function manifestEntries(repo: Repo, s: Selection): ManifestEntry[] {
   const entries = parseManifest(repo.store.readBytes(p.oid).toString('utf8'), `${p.oid} (${s.tracked.path})`).entries;
   if (s.sub === undefined) return entries;
   const part = entries.filter((e) => e.p === s.sub || e.p.startsWith(`${s.sub}/`));
-  if (part.length === 0) throw new MlxError(E.PATH_NOT_FOUND, `${s.tracked.path}/${s.sub} is not part of ${s.tracked.path}`, { data: { path: `${s.tracked.path}/${s.sub}` } });
+  if (part.length === 0) throw pathNotFound(`${s.tracked.path}/${s.sub} is not part of ${s.tracked.path}`, { path: `${s.tracked.path}/${s.sub}` });
   return part;
 }
 
@@ -63,7 +63,7 @@ export function selectionObjects(repo: Repo, selection: Selection[], sizes: Map<
   const manifests = selection.filter((s) => s.tracked.pointer.kind === 'dir').map((s) => s.tracked.pointer.oid);
   const absent = repo.store.missing(manifests);
   if (absent.size > 0) {
-    throw new MlxError(E.OBJECT_MISSING, `cannot push: the manifest ${[...absent][0]} is not in the local cache`, { hint: 'mlx fetch it first, or push from the machine that added the data' });
+    throw objectMissing(`cannot push: the manifest ${[...absent][0]} is not in the local cache`, { hint: 'mlx fetch it first, or push from the machine that added the data' });
   }
   return neededOids(repo, selection, sizes);
 }
@@ -103,11 +103,11 @@ export async function sendObjects(repo: Repo, oids: Oid[], sizes: Map<Oid, numbe
     }
     return { remote: name, ...summary!, warnings: index.warnings, repaired };
   } catch (err) {
-    const missing = where && err instanceof MlxError && err.code === E.OBJECT_MISSING ? (err.data as { oids?: Oid[] } | undefined)?.oids : undefined;
+    const missing = where && isMlxError(err, E.OBJECT_MISSING) ? err.data.oids : undefined;
     if (!missing?.length) throw err;
-    throw new MlxError(E.OBJECT_MISSING, `the data of ${where!.get(missing[0]!) ?? 'the work tree'} is neither in the cache nor on remote ${name} (${missing.length} object(s) in all)`, {
+    throw objectMissing(`the data of ${where!.get(missing[0]!) ?? 'the work tree'} is neither in the cache nor on remote ${name} (${missing.length} object(s) in all)`, {
       hint: 'mlx push from the machine that added it, then git push again',
-      data: { oids: missing },
+      oids: missing,
     });
   }
 }
@@ -155,9 +155,9 @@ export async function fetchSelection(repo: Repo, selection: Selection[], opts: T
     missingOnRemote: [...first.missingOnRemote, ...second.missingOnRemote],
   };
   if (result.missingOnRemote.length > 0) {
-    throw new MlxError(E.OBJECT_MISSING, `${result.missingOnRemote.length} object(s) are not on remote ${name} (first: ${result.missingOnRemote[0]}); fetched ${result.fetched} other(s)`, {
+    throw objectMissing(`${result.missingOnRemote.length} object(s) are not on remote ${name} (first: ${result.missingOnRemote[0]}); fetched ${result.fetched} other(s)`, {
       hint: result.warnings.length ? `the remote is damaged (${result.warnings[0]}): run mlx push where the data is to repair it` : 'they were never pushed: run mlx push where the data was added',
-      data: { ...result },
+      ...result,
     });
   }
   return result;

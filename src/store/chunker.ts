@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { E, MlxError } from '../util/errors.js';
+import { badConfig } from '../util/errors.js';
 
 /**
  * Content-defined chunking, FastCDC style (Xia et al., "FastCDC: a Fast and Efficient Content-Defined
@@ -81,13 +81,13 @@ function resolve(opts: ChunkerOptions = {}): Params {
   const nc = opts.normalization ?? DEFAULT_CHUNKER_OPTIONS.normalization;
   const ints = [min, avg, max, nc].every((n) => Number.isSafeInteger(n));
   if (!ints || min < 64 || !(min <= avg && avg <= max) || max > 1 << 30 || nc < 0 || nc > 4) {
-    throw new MlxError(E.BAD_CONFIG, `invalid chunker options min=${min} avg=${avg} max=${max} normalization=${nc}`, {
+    throw badConfig(`invalid chunker options min=${min} avg=${avg} max=${max} normalization=${nc}`, {
       hint: 'need integers with 64 <= min <= avg <= max <= 1 GiB and 0 <= normalization <= 4',
     });
   }
   const bits = Math.round(Math.log2(avg));
   if (bits + nc > 31 || bits - nc < 1) {
-    throw new MlxError(E.BAD_CONFIG, `invalid chunker options: avg=${avg} with normalization=${nc} needs masks of 1-31 bits`);
+    throw badConfig(`invalid chunker options: avg=${avg} with normalization=${nc} needs masks of 1-31 bits`);
   }
   return { min, avg, max, maskS: topBits(bits + nc), maskL: topBits(bits - nc) };
 }

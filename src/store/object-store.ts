@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { HasherFactory } from '../hash/blake3.js';
 import { hashBytes, hashFd } from '../hash/hash-file.js';
 import { oidHex, type Oid } from '../hash/oid.js';
-import { E, MlxError, isErrno } from '../util/errors.js';
+import { MlxError, isErrno, objectCorrupt, objectMissing } from '../util/errors.js';
 import { removeOrphanedTemps } from '../util/orphans.js';
 import { uniqueTempName } from '../util/fs.js';
 
@@ -294,7 +294,7 @@ export class ObjectStore {
     try {
       return fs.statSync(this.pathOf(oid)).size === size && hashBytes(this.newHasher, fs.readFileSync(this.pathOf(oid))) === oid;
     } catch {
-      return false;
+      return false; // a copy that is missing or cannot be read is not trusted: verified bytes replace it
     }
   }
 
@@ -323,31 +323,33 @@ export class ObjectStore {
       fs.renameSync(this.pathOf(oid), moved);
       return moved;
     } catch {
-      return undefined;
+      return undefined; // documented above: the caller reports the corruption either way
     }
   }
 
   private corrupt(oid: Oid): MlxError {
     // left in place if it cannot be moved; the error still reports it
     const moved = this.quarantine(oid) ?? this.pathOf(oid);
-    return new MlxError(E.OBJECT_CORRUPT, `cache object ${oid} is corrupt (its content does not match its id); moved to ${moved}`, {
+    return objectCorrupt(`cache object ${oid} is corrupt (its content does not match its id); moved to ${moved}`, {
       hint: 'fetch it again from a remote, or re-add the original file',
-      data: { oid, quarantined: moved },
+      oid,
+      quarantined: moved,
     });
   }
 }
 
 export function missingObject(oid: Oid): MlxError {
-  return new MlxError(E.OBJECT_MISSING, `object ${oid} is not in the cache`, {
+  return objectMissing(`object ${oid} is not in the cache`, {
     hint: 'fetch it from a remote (mlx pull) or re-add the original data',
-    data: { oid },
+    oid,
   });
 }
 
 function corruptDownload(oid: Oid, source: string): MlxError {
-  return new MlxError(E.OBJECT_CORRUPT, `object ${oid} from ${source} does not match its id (tampered or truncated); nothing was stored`, {
+  return objectCorrupt(`object ${oid} from ${source} does not match its id (tampered or truncated); nothing was stored`, {
     hint: 'if it happens again, the copy on the remote is damaged: mlx push --repair on a machine that has the data sends it again',
-    data: { oid, source },
+    oid,
+    source,
   });
 }
 

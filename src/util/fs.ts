@@ -44,7 +44,7 @@ export function removeOwnTemps(): number {
     try {
       names = fs.readdirSync(dir);
     } catch {
-      continue;
+      continue; // best effort while exiting: a folder gone or unreadable holds nothing to remove
     }
     for (const name of names) {
       if (!name.includes(mine)) continue;

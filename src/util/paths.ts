@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { E, MlxError } from './errors.js';
+import { badPath } from './errors.js';
 
 /**
  * What a path names, for the one rule that decides whether mlx may write it (spec/paths.md):
@@ -72,7 +72,7 @@ export function pathRefusal(p: string, scope: PathScope = 'entry'): string | und
  */
 export function assertSafeRelPath(p: string, what = 'path', scope: PathScope = 'entry'): string {
   const why = pathRefusal(p, scope);
-  if (why !== undefined) throw new MlxError(E.BAD_PATH, `${what} ${JSON.stringify(p)} ${why}`, { data: { path: p, rule: why } });
+  if (why !== undefined) throw badPath(`${what} ${JSON.stringify(p)} ${why}`, { path: p, rule: why });
   return p;
 }
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { CONFIG_KEYS, isSecretOption, parseConfig, shownOptionValue, urlHasCredentials, serializeConfig, type Config, type RemoteConfig } from '../formats/config.js';
-import { E, MlxError } from '../util/errors.js';
+import { badConfig } from '../util/errors.js';
 import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
 import type { Layout } from './layout.js';
 
@@ -15,7 +15,7 @@ export function loadConfig(layout: Layout): MergedConfig {
   const merged = mergeConfig(shared, local);
   for (const [name, remote] of Object.entries(merged.remotes ?? {})) {
     if (remote.url === undefined) {
-      throw new MlxError(E.BAD_CONFIG, `remote ${name} has no url (${layout.localConfigFile} sets options of a remote that ${layout.configFile} does not define)`, {
+      throw badConfig(`remote ${name} has no url (${layout.localConfigFile} sets options of a remote that ${layout.configFile} does not define)`, {
         hint: `mlx remote add ${name} <url>, or remove it from ${layout.localConfigFile}`,
       });
     }
@@ -28,13 +28,13 @@ export function assertNoSecrets(config: Config, file: string): void {
   for (const [name, remote] of Object.entries(config.remotes ?? {})) {
     const secret = Object.keys(remote).find(isSecretOption);
     if (secret) {
-      throw new MlxError(E.BAD_CONFIG, `${file} holds the credential ${secret} of remote ${name}; credentials must never be committed`, {
+      throw badConfig(`${file} holds the credential ${secret} of remote ${name}; credentials must never be committed`, {
         hint: 'move it to .mlx/config.local.yaml (mlx remote modify --local) or use AWS_* environment variables or a profile',
       });
     }
     const inUrl = Object.entries(remote).find(([, v]) => typeof v === 'string' && urlHasCredentials(v))?.[0];
     if (inUrl) {
-      throw new MlxError(E.BAD_CONFIG, `${file} holds credentials in the ${inUrl} of remote ${name} (user:secret@); credentials must never be committed`, {
+      throw badConfig(`${file} holds credentials in the ${inUrl} of remote ${name} (user:secret@); credentials must never be committed`, {
         hint: 'remove them from the url and use AWS_* environment variables, a profile, or access_key_id/secret_access_key in .mlx/config.local.yaml',
       });
     }
@@ -122,6 +122,6 @@ export function setConfigValue(layout: Layout, key: string, value: string | unde
 
 function assertKnownKey(key: string): void {
   if (!(key in CONFIG_KEYS)) {
-    throw new MlxError(E.BAD_CONFIG, `unknown config key ${JSON.stringify(key)}`, { hint: `known keys: ${Object.keys(CONFIG_KEYS).join(', ')}` });
+    throw badConfig(`unknown config key ${JSON.stringify(key)}`, { hint: `known keys: ${Object.keys(CONFIG_KEYS).join(', ')}` });
   }
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Oid } from '../hash/oid.js';
 import type { LinkType } from '../formats/config.js';
-import { E, MlxError, isErrno } from '../util/errors.js';
+import { isErrno, linkFailed } from '../util/errors.js';
 import { processUmask, uniqueTempName } from '../util/fs.js';
 import type { Repo } from './repo.js';
 
@@ -37,14 +37,14 @@ export function materialize(repo: Repo, oid: Oid, dest: string, executable: bool
       fs.rmSync(tmp, { force: true });
       if (isErrno(err, ...UNSUPPORTED[type]) && i < types.length - 1) continue;
       if (isErrno(err, ...UNSUPPORTED[type])) {
-        throw new MlxError(E.LINK_FAILED, `cannot ${type} ${dest} from the cache: ${(err as Error).message}`, {
+        throw linkFailed(`cannot ${type} ${dest} from the cache: ${(err as Error).message}`, {
           hint: 'add copy to cache.type (mlx config cache.type reflink,copy)',
         });
       }
       throw err;
     }
   }
-  throw new MlxError(E.LINK_FAILED, `no usable link type in cache.type (${types.join(',')})`);
+  throw linkFailed(`no usable link type in cache.type (${types.join(',')})`);
 }
 
 function place(repo: Repo, type: LinkType, oid: Oid, tmp: string, executable: boolean, onBytes?: (n: number) => void): void {
@@ -102,8 +102,9 @@ export function isLinkedTo(repo: Repo, st: fs.Stats, abs: string, oid: Oid): boo
   if (st.nlink > 1 || type === 'hardlink') {
     try {
       sharesInode = fs.statSync(repo.store.pathOf(oid)).ino === st.ino;
-    } catch {
-      sharesInode = false;
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT', 'ENOTDIR')) throw err;
+      sharesInode = false; // no such object in the cache: nothing to share an inode with
     }
   }
   return type === 'hardlink' ? sharesInode : !sharesInode;
@@ -129,7 +130,7 @@ export function probeLinkTypes(repo: Repo): Record<LinkType, boolean> {
         attempt(dst);
         out[type] = true;
       } catch {
-        out[type] = false;
+        out[type] = false; // any failure means this link type does not work here: that is the answer sought
       } finally {
         fs.rmSync(dst, { force: true });
       }

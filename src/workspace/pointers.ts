@@ -62,7 +62,7 @@ function readHead(file: string): string | undefined {
   try {
     fd = fs.openSync(file, 'r');
   } catch {
-    return undefined;
+    return undefined; // absent or unreadable: not a pointer (as below)
   }
   try {
     const buf = Buffer.alloc(4096);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { E, MlxError, isErrno } from '../util/errors.js';
+import { isErrno, lockHeld } from '../util/errors.js';
 import { processAlive, removeOrphanedTemps } from '../util/orphans.js';
 
 interface LockOwner { pid: number; host: string; started: number }
@@ -48,9 +48,10 @@ export async function acquireLock(lockFile: string, opts: LockOptions = {}): Pro
       continue;
     }
     if (Date.now() > deadline) {
-      throw new MlxError(E.LOCKED, `repository is locked by another mlx process${owner ? ` (pid ${owner.pid} on ${owner.host})` : ''}`, {
+      throw lockHeld(`repository is locked by another mlx process${owner ? ` (pid ${owner.pid} on ${owner.host})` : ''}`, {
         hint: `wait for it to finish; if no mlx process is running, remove ${lockFile}`,
-        data: { lockFile, owner },
+        lockFile,
+        owner,
       });
     }
     if (!warned && owner) {
@@ -106,7 +107,7 @@ function unreadableAndOld(lockFile: string): boolean {
   try {
     return Date.now() - fs.statSync(lockFile).mtimeMs > UNREADABLE_GRACE_MS;
   } catch {
-    return false;
+    return false; // gone meanwhile: nothing stale to break; the next round looks again
   }
 }
 

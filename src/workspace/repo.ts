@@ -3,7 +3,7 @@ import path from 'node:path';
 import { loadHasher, type HasherFactory } from '../hash/blake3.js';
 import { parseLinkTypes, type Config, type LinkType } from '../formats/config.js';
 import { ObjectStore } from '../store/object-store.js';
-import { E, MlxError } from '../util/errors.js';
+import { MlxError, badPath, notAGitRepo, notInitialised } from '../util/errors.js';
 import { allowGroupWrites, registerTempDir } from '../util/fs.js';
 import { isDotName, isInside, toPosix } from '../util/paths.js';
 import { registerCacheUser } from './cache-users.js';
@@ -45,7 +45,7 @@ export async function openRepo(cwd: string): Promise<Repo> {
     if (cur === gitRoot) break;
   }
   if (!root) {
-    throw new MlxError(E.NOT_INITIALISED, `no mlx repository here (no ${MLX_DIR}/ found up to ${gitRoot})`, { hint: 'run mlx init in the repository root' });
+    throw notInitialised(`no mlx repository here (no ${MLX_DIR}/ found up to ${gitRoot})`, { hint: 'run mlx init in the repository root' });
   }
   root = fs.realpathSync(root);
   const layout = layoutOf(root);
@@ -71,7 +71,7 @@ export async function openRepo(cwd: string): Promise<Repo> {
 }
 
 export function notGit(cwd: string): MlxError {
-  return new MlxError(E.NOT_A_GIT_REPO, `${cwd} is not inside a git repository`, { hint: 'run git init first, then mlx init' });
+  return notAGitRepo(`${cwd} is not inside a git repository`, { hint: 'run git init first, then mlx init' });
 }
 
 /**
@@ -81,25 +81,25 @@ export function notGit(cwd: string): MlxError {
  */
 export function toRepoPath(repo: Repo, cwd: string, userPath: string): string {
   // path.resolve would take '' for the current directory, and at the root for the whole repository.
-  if (userPath === '') throw new MlxError(E.BAD_PATH, 'empty path: name a tracked file or directory', { data: { path: userPath } });
+  if (userPath === '') throw badPath('empty path: name a tracked file or directory', { path: userPath });
   const abs = path.resolve(cwd, userPath);
   let parentReal: string;
   try {
     parentReal = fs.realpathSync(path.dirname(abs));
   } catch {
-    parentReal = path.dirname(abs);
+    parentReal = path.dirname(abs); // not there (yet), or unresolvable: taken as written, the checks below still apply
   }
   const resolved = path.join(parentReal, path.basename(abs));
   if (resolved === repo.root) {
-    throw new MlxError(E.BAD_PATH, 'cannot track the repository root itself: name the data folders or files in it', { data: { path: userPath } });
+    throw badPath('cannot track the repository root itself: name the data folders or files in it', { path: userPath });
   }
   if (!isInside(repo.root, resolved)) {
-    throw new MlxError(E.BAD_PATH, `path ${JSON.stringify(userPath)} is outside the repository ${repo.root}`, { data: { path: userPath } });
+    throw badPath(`path ${JSON.stringify(userPath)} is outside the repository ${repo.root}`, { path: userPath });
   }
   const rel = toPosix(path.relative(repo.root, resolved));
   const first = rel.split('/')[0]!;
   if (isDotName(first, 'git') || first === MLX_DIR || isDotName(first, 'mlx')) {
-    throw new MlxError(E.BAD_PATH, `path ${JSON.stringify(userPath)} is inside ${first}/, which mlx does not track`, { data: { path: userPath } });
+    throw badPath(`path ${JSON.stringify(userPath)} is inside ${first}/, which mlx does not track`, { path: userPath });
   }
   return rel;
 }

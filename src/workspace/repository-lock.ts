@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { E, MlxError } from '../util/errors.js';
+import { isErrno, lockHeld } from '../util/errors.js';
 import { failpoint } from '../util/failpoint.js';
 import { uniqueTempName } from '../util/fs.js';
 import { acquireLock, isLockHeld, type LockOptions } from './process-lock.js';
@@ -53,7 +53,7 @@ export async function useCache(cacheRoot: string, opts: LockOptions = {}): Promi
     if (!isLockHeld(gcLockFile(cacheRoot))) return release;
     release();
     if (Date.now() > deadline) {
-      throw new MlxError(E.LOCKED, `the cache ${cacheRoot} is being collected by mlx gc in a repository that shares it`, {
+      throw lockHeld(`the cache ${cacheRoot} is being collected by mlx gc in a repository that shares it`, {
         hint: `wait for it to finish; if no mlx gc is running, remove ${gcLockFile(cacheRoot)}`,
       });
     }
@@ -74,7 +74,7 @@ export async function lockCacheForGc(cacheRoot: string, opts: LockOptions = {}):
       const busy = liveUsers(cacheRoot);
       if (busy === 0) return release;
       if (Date.now() > deadline) {
-        throw new MlxError(E.LOCKED, `the cache ${cacheRoot} is in use by ${busy} mlx process(es) of repositories that share it`, {
+        throw lockHeld(`the cache ${cacheRoot} is in use by ${busy} mlx process(es) of repositories that share it`, {
           hint: `wait for them to finish; tokens of processes that no longer run are in ${usersDir(cacheRoot)}`,
         });
       }
@@ -91,6 +91,7 @@ function gcOwner(cacheRoot: string): { pid: number; host: string; started: numbe
   try {
     return JSON.parse(fs.readFileSync(gcLockFile(cacheRoot), 'utf8'));
   } catch {
+    // only to tell the user who holds it: a lock gone or half-written meanwhile names nobody
     return { pid: 0, host: os.hostname(), started: 0 };
   }
 }
@@ -100,8 +101,9 @@ function liveUsers(cacheRoot: string): number {
   let names: string[];
   try {
     names = fs.readdirSync(usersDir(cacheRoot));
-  } catch {
-    return 0;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return 0; // no token was ever written
+    throw err;
   }
   let live = 0;
   for (const name of names) {

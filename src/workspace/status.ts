@@ -45,7 +45,7 @@ export async function status(repo: Repo, cwd: string, userPaths: string[], progr
   const paths = scan.tracked.map((t) => statusOne(repo, index, t, stats, problems, progress));
   for (const t of scan.tracked) {
     if (t.pointer.path !== t.path) {
-      problems.push({ pointer: t.path + POINTER_SUFFIX, code: 'EPOINTERMOVED', message: `pointer ${t.path}${POINTER_SUFFIX} says path ${t.pointer.path}; it tracks ${t.path} (where it lives) — re-add to update it` });
+      problems.push({ pointer: t.path + POINTER_SUFFIX, code: E.POINTER_MOVED, message: `pointer ${t.path}${POINTER_SUFFIX} says path ${t.pointer.path}; it tracks ${t.path} (where it lives) — re-add to update it` });
     }
   }
   if (index.isDirty) await saveIfUnlocked(repo, index);
@@ -59,7 +59,7 @@ function selected(repo: Repo, cwd: string, userPaths: string[]) {
     try {
       const p = t.exists ? readPointer(repo, t.tracked) : undefined;
       if (p) tracked.push(p);
-      else problems.push({ pointer: t.tracked + POINTER_SUFFIX, code: 'ENOTTRACKED', message: `${t.tracked} is not tracked by mlx` });
+      else problems.push({ pointer: t.tracked + POINTER_SUFFIX, code: E.NOT_TRACKED, message: `${t.tracked} is not tracked by mlx` });
     } catch (err) {
       if (!(err instanceof MlxError)) throw err;
       problems.push({ pointer: t.tracked + POINTER_SUFFIX, code: err.code, message: err.message, hint: err.hint });

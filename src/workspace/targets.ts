@@ -1,5 +1,5 @@
 import { POINTER_SUFFIX } from '../formats/pointer.js';
-import { E, MlxError } from '../util/errors.js';
+import { pathNotFound, pathsOverlap, problemError } from '../util/errors.js';
 import { findPointers, findTrackedAncestor, hasPointer, readPointer, type TrackedPath } from './pointers.js';
 import { toRepoPath, type Repo } from './repo.js';
 
@@ -33,7 +33,7 @@ export function resolveTargets(repo: Repo, cwd: string, userPaths: string[]): Ta
   for (const a of targets) {
     for (const b of targets) {
       if (a.tracked !== b.tracked && b.tracked.startsWith(`${a.tracked}/`)) {
-        throw new MlxError(E.OVERLAP, `cannot track both ${a.tracked} and ${b.tracked}: one lies inside the other`, { data: { paths: [a.tracked, b.tracked] } });
+        throw pathsOverlap(`cannot track both ${a.tracked} and ${b.tracked}: one lies inside the other`, { paths: [a.tracked, b.tracked] });
       }
     }
   }
@@ -53,12 +53,12 @@ export interface Selection {
 export function selectTracked(repo: Repo, cwd: string, userPaths: string[]): Selection[] {
   if (userPaths.length === 0) {
     const scan = findPointers(repo);
-    if (scan.problems.length > 0) throw new MlxError(scan.problems[0]!.code, scan.problems[0]!.message, { hint: scan.problems[0]!.hint });
+    if (scan.problems.length > 0) throw problemError(scan.problems[0]!);
     return scan.tracked.map((tracked) => ({ tracked }));
   }
   return resolveTargets(repo, cwd, userPaths).map((t) => {
     const tracked = t.exists ? readPointer(repo, t.tracked) : undefined;
-    if (!tracked) throw new MlxError(E.PATH_NOT_FOUND, `${t.tracked} is not tracked by mlx (no ${t.tracked}.mlx)`, { hint: 'mlx status lists tracked paths; a revision name must be a branch, tag or commit', data: { path: t.tracked } });
+    if (!tracked) throw pathNotFound(`${t.tracked} is not tracked by mlx (no ${t.tracked}.mlx)`, { hint: 'mlx status lists tracked paths; a revision name must be a branch, tag or commit', path: t.tracked });
     return { tracked, sub: t.sub };
   });
 }

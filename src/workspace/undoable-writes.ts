@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { E, MlxError, isErrno } from '../util/errors.js';
+import { isErrno, badState } from '../util/errors.js';
 import { writeFileAtomicSync } from '../util/fs.js';
 
 export interface FileWrite {
@@ -49,13 +49,14 @@ function restore(done: Before[]): void {
       else fs.rmSync(b.file, { force: true });
       if (b.createdDir) removeEmptyDirs(path.dirname(b.file), b.createdDir);
     } catch (err) {
+      // put back every other file first; the failures are reported together below
       failed.push(`${b.file} (${(err as Error).message})`);
     }
   }
   if (failed.length > 0) {
-    throw new MlxError(E.BAD_STATE, `could not put back ${failed.length} file(s): ${failed.slice(0, 3).join(', ')}`, {
+    throw badState(`could not put back ${failed.length} file(s): ${failed.slice(0, 3).join(', ')}`, {
       hint: 'restore them from git (git checkout -- <file>)',
-      data: { files: failed },
+      files: failed,
     });
   }
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Oid } from '../hash/oid.js';
 import { hashFileSync } from '../hash/hash-file.js';
 import type { FileEntry, ManifestEntry } from '../formats/manifest.js';
-import { E, MlxError } from '../util/errors.js';
+import { badPath, badState, isErrno } from '../util/errors.js';
 import { lstatIfExists } from '../util/fs.js';
 import { scanTree, type FileStat, type Scanned } from './scan.js';
 import { damagedLinkTarget, quarantineLinked, type DamagedObject } from './linked-damage.js';
@@ -87,7 +87,7 @@ export function readWorkTree(repo: Repo, index: StatIndex, rel: string, opts: Re
     entries.push(...read.entries);
     return { kind: 'dir', entries, skipped: scan.skipped, fp: read.allTrusted ? fp : undefined };
   }
-  throw new MlxError(E.BAD_PATH, `${rel} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file or directory'}; track its target instead`, { data: { path: rel } });
+  throw badPath(`${rel} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file or directory'}; track its target instead`, { path: rel });
 }
 
 /**
@@ -139,8 +139,9 @@ function executable(repo: Repo, f: PendingFile, oid: Oid, opts: ReadOptions): bo
   if (!isObject && f.stat.nlink > 1 && (f.stat.mode & 0o222) === 0) {
     try {
       isObject = fs.statSync(repo.store.pathOf(oid)).ino === f.stat.ino;
-    } catch {
-      isObject = false;
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT', 'ENOTDIR')) throw err;
+      isObject = false; // no such object in the cache: the file is not a link to it
     }
   }
   return isObject ? opts.recordedX?.(f.key) ?? false : mode;
@@ -204,7 +205,7 @@ function hashOrImport(repo: Repo, f: PendingFile, opts: ReadOptions): Oid {
   }
   const after = f.linked ? fs.statSync(f.abs) : fs.lstatSync(f.abs);
   if (res.size !== f.stat.size || after.size !== f.stat.size || after.mtimeMs !== f.stat.mtimeMs) {
-    throw new MlxError(E.BAD_STATE, `${f.key} changed while mlx was reading it`, { hint: 'wait for the program writing it to finish, then try again', data: { path: f.key } });
+    throw badState(`${f.key} changed while mlx was reading it`, { hint: 'wait for the program writing it to finish, then try again', path: f.key });
   }
   return res.oid;
 }

@@ -1,6 +1,6 @@
 import { gc } from '../../commands/gc.js';
 import { gcRemote, type RemoteGcOptions } from '../../commands/gc-remote.js';
-import { E, MlxError } from '../../util/errors.js';
+import { badUsage } from '../../util/errors.js';
 import { parseCount } from '../flags.js';
 import { formatBytes, type Output } from '../output.js';
 
@@ -42,9 +42,9 @@ export async function runGc(out: Output, flags: GcFlags): Promise<void> {
     localRefs: flags.localRefs,
   };
   if ((flags.gitRemote !== undefined || flags.localRefs) && !(flags.remote || flags.remoteName)) {
-    throw new MlxError(E.USAGE, `${flags.localRefs ? '--local-refs' : '--git-remote'} only applies to gc --remote`);
+    throw badUsage(`${flags.localRefs ? '--local-refs' : '--git-remote'} only applies to gc --remote`);
   }
-  if (flags.gitRemote !== undefined && flags.localRefs) throw new MlxError(E.USAGE, '--git-remote and --local-refs exclude each other');
+  if (flags.gitRemote !== undefined && flags.localRefs) throw badUsage('--git-remote and --local-refs exclude each other');
   if (flags.remote || flags.remoteName) {
     const res = await gcRemote(opts);
     out.result(res, () => [

@@ -1,5 +1,5 @@
 import { runHook as runGitHook } from '../../commands/hook.js';
-import { E, MlxError } from '../../util/errors.js';
+import { badUsage } from '../../util/errors.js';
 import type { Output } from '../output.js';
 
 export async function runHook(out: Output, name: string, args: string[] = []): Promise<void> {
@@ -7,7 +7,7 @@ export async function runHook(out: Output, name: string, args: string[] = []): P
   const stdin = name === 'pre-push' && !process.stdin.isTTY ? await readStdin() : '';
   const res = await runGitHook({ cwd: out.cwd, name, args, stdin });
   for (const m of res.messages) process.stderr.write(`${m}\n`);
-  if (res.code !== 0) throw new MlxError(E.USAGE, `${name} hook stopped git: the data could not be pushed first`, { hint: 'fix the remote, or push with --no-verify to skip the hook' });
+  if (res.code !== 0) throw badUsage(`${name} hook stopped git: the data could not be pushed first`, { hint: 'fix the remote, or push with --no-verify to skip the hook' });
 }
 
 async function readStdin(): Promise<string> {

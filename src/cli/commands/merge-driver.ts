@@ -1,11 +1,11 @@
 import { mergeDriver } from '../../commands/merge-driver.js';
-import { E, MlxError } from '../../util/errors.js';
+import { mergeConflict } from '../../util/errors.js';
 import type { Output } from '../output.js';
 
 export async function runMergeDriver(out: Output, base: string, ours: string, theirs: string, name: string): Promise<void> {
   const res = await mergeDriver({ cwd: out.cwd, base, ours, theirs, path: name });
   if (!res.merged) {
-    throw new MlxError(E.MERGE_CONFLICT, `merge conflict in ${name}: ${res.conflicts.slice(0, 5).join(', ')}${res.conflicts.length > 5 ? ` and ${res.conflicts.length - 5} more` : ''}`, {
+    throw mergeConflict(`merge conflict in ${name}: ${res.conflicts.slice(0, 5).join(', ')}${res.conflicts.length > 5 ? ` and ${res.conflicts.length - 5} more` : ''}`, {
       hint: `edit ${name} to keep one side (or git checkout --ours/--theirs ${name}), then mlx checkout and git add it`,
     });
   }

@@ -1,5 +1,5 @@
 import { repro, reproVerify } from '../../commands/repro.js';
-import { E, MlxError } from '../../util/errors.js';
+import { verifyFailed } from '../../util/errors.js';
 import type { Output } from '../output.js';
 
 export async function runRepro(out: Output, names: string[], opts: { verify?: boolean; force?: boolean }): Promise<void> {
@@ -11,7 +11,7 @@ export async function runRepro(out: Output, names: string[], opts: { verify?: bo
       res.identical ? `${res.name}: every output is byte-for-byte identical to the recorded run` : `${res.name}: the run is not deterministic`,
     ]);
     if (!res.identical) {
-      throw new MlxError(E.VERIFY_FAILED, `${res.outputs.filter((o) => !o.identical).length} output(s) of ${res.name} differ from the recorded run`, {
+      throw verifyFailed(`${res.outputs.filter((o) => !o.identical).length} output(s) of ${res.name} differ from the recorded run`, {
         hint: 'the command is not deterministic: check seeds, threads and non-deterministic kernels',
       });
     }

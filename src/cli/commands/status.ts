@@ -1,6 +1,6 @@
 import { remoteStatus } from '../../commands/remote-status.js';
 import { status, type PathStatus } from '../../commands/status.js';
-import { E, MlxError } from '../../util/errors.js';
+import { E, problemError } from '../../util/errors.js';
 import type { Output } from '../output.js';
 
 const MAX_LISTED = 20;
@@ -18,8 +18,10 @@ export async function runStatus(out: Output, paths: string[]): Promise<void> {
   out.verbose(`hashed ${res.hashedFiles} file(s)`);
   const broken = res.problems.filter((p) => p.code === E.BAD_POINTER || p.code === E.BAD_PATH || p.code === E.SIZE_MISMATCH);
   if (broken.length > 0) {
-    throw new MlxError(broken[0]!.code, broken.length === 1 ? broken[0]!.message : `${broken.length} broken pointer files: ${broken.slice(0, 3).map((p) => p.pointer).join(', ')}${broken.length > 3 ? ', ...' : ''}`, {
-      hint: broken.length === 1 ? broken[0]!.hint : 'restore them from git (git checkout -- <file>.mlx) or re-add the data',
+    if (broken.length === 1) throw problemError(broken[0]!);
+    throw problemError(broken[0]!, {
+      message: `${broken.length} broken pointer files: ${broken.slice(0, 3).map((p) => p.pointer).join(', ')}${broken.length > 3 ? ', ...' : ''}`,
+      hint: 'restore them from git (git checkout -- <file>.mlx) or re-add the data',
     });
   }
 }

@@ -1,5 +1,5 @@
 import { verify } from '../../commands/verify.js';
-import { E, MlxError } from '../../util/errors.js';
+import { verifyFailed } from '../../util/errors.js';
 import type { Output } from '../output.js';
 import { withProgress } from '../progress.js';
 
@@ -14,7 +14,7 @@ export async function runVerify(out: Output, rev: string | undefined, opts: { re
     `${res.problems.length === 0 ? 'ok' : 'FAILED'}: checked ${res.checked} object(s) of ${res.rev} in ${res.where === 'cache' ? 'the cache' : `remote ${res.where}`}`,
   ]);
   if (res.problems.length > 0) {
-    throw new MlxError(E.VERIFY_FAILED, `verify found ${res.problems.length} problem(s) in ${res.where === 'cache' ? 'the cache' : `remote ${res.where}`}`, {
+    throw verifyFailed(`verify found ${res.problems.length} problem(s) in ${res.where === 'cache' ? 'the cache' : `remote ${res.where}`}`, {
       hint: res.where === 'cache' ? 'mlx pull to restore them, or re-add the data' : 'mlx push --repair from a machine that has the data',
     });
   }
