@@ -4,7 +4,7 @@ import { oidFromHex, type Oid } from '../hash/oid.js';
 import type { Recipe } from '../formats/recipe.js';
 import { saveRecipe, type LocalChunk } from '../store/chunk-map.js';
 import type { ObjectStore } from '../store/object-store.js';
-import { E, MlxError } from '../util/errors.js';
+import { E, MlxError, objectCorrupt } from '../util/errors.js';
 import { FileRebuild, ReorderGate } from './file-rebuild.js';
 import { CACHED_SOURCE, planChunkReads, type ChunkRead } from './fetch-plan.js';
 import { addWant, packReader, readMembers, type RangeReader, type Want } from './member-reads.js';
@@ -78,7 +78,7 @@ function chunkWant(ctx: RebuildContext, oid: Oid, state: Building, read: ChunkRe
       // only if it matches.
       if (bytes.length !== size) {
         const from = read.cachedIn ? `the cached ${read.cachedIn}` : describePack(ctx.remote, read.source);
-        throw new MlxError(E.OBJECT_CORRUPT, `chunk ${chunk} of ${oid} from ${from} has ${bytes.length} bytes, its recipe says ${size}`);
+        throw objectCorrupt(`chunk ${chunk} of ${oid} from ${from} has ${bytes.length} bytes, its recipe says ${size}`);
       }
       if (read.cachedIn) state.reused += size;
       ctx.progress?.({ bytes: size });

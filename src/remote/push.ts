@@ -7,7 +7,7 @@ import { serializeRecipe, type RecipeChunk } from '../formats/recipe.js';
 import { saveRecipe } from '../store/chunk-map.js';
 import { chunksOfFd, DEFAULT_CHUNKER_OPTIONS } from '../store/chunker.js';
 import type { ObjectStore } from '../store/object-store.js';
-import { E, MlxError } from '../util/errors.js';
+import { objectCorrupt, objectMissing, remoteFailed } from '../util/errors.js';
 import { failpoint } from '../util/failpoint.js';
 import { DONE, runStepsAsync, type AsyncStep } from '../util/steps.js';
 import { ensureLayout, PACKS_PREFIX } from './layout.js';
@@ -137,7 +137,7 @@ async function findVanishedPacks(push: Push) {
 function forgetVanishedPacks(push: Push): void {
   const { gone, remote, index, ours } = push;
   if (push.round === MAX_ROUNDS) {
-    throw new MlxError(E.REMOTE_FAILED, `${gone.size} pack(s) this push sent or relied on kept vanishing from ${remote.url} while it ran`, {
+    throw remoteFailed(`${gone.size} pack(s) this push sent or relied on kept vanishing from ${remote.url} while it ran`, {
       hint: 'a remote gc is removing them: run mlx push again once it is done',
     });
   }
@@ -192,9 +192,9 @@ function planWhatToSend(round: Round) {
 function requireLocalObjects({ push: { store }, todo }: Round): void {
   const absent = store.missing(todo);
   if (absent.size > 0) {
-    throw new MlxError(E.OBJECT_MISSING, `${absent.size} object(s) to push are not in the local cache (first: ${[...absent][0]})`, {
+    throw objectMissing(`${absent.size} object(s) to push are not in the local cache (first: ${[...absent][0]})`, {
       hint: 'the data was never added here; push from the machine that has it, or mlx fetch it first',
-      data: { oids: [...absent] },
+      oids: [...absent],
     });
   }
 }
@@ -260,7 +260,7 @@ function readSmall({ round: { push }, reader }: Packing, oid: Oid): Buffer | und
     if (bytes === undefined || hashBytes(newHasher, bytes) === oid) return bytes;
   }
   store.verify(oid); // throws OBJECT_CORRUPT and quarantines the object
-  throw new MlxError(E.OBJECT_CORRUPT, `cache object ${oid} changed while it was being read`, { data: { oid } });
+  throw objectCorrupt(`cache object ${oid} changed while it was being read`, { oid });
 }
 
 /**

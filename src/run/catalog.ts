@@ -1,6 +1,6 @@
 import type { Run } from '../formats/run-lock.js';
 import { branchesAndTags, commitsFrom, openGit, type GitRepo } from '../git/git-repo.js';
-import { E, MlxError } from '../util/errors.js';
+import { unknownRun } from '../util/errors.js';
 import type { Repo } from '../workspace/repo.js';
 import { isBadRunLock, readRunLock, readRunLockAt } from './lockfile.js';
 
@@ -92,9 +92,9 @@ export async function findRun(repo: Repo, ref: string): Promise<CatalogEntry> {
   const matches = entries.filter((e) => e.run.id === ref || (ref.startsWith('r-') && ref.length >= 6 && e.run.id.startsWith(ref)) || e.run.record === ref);
   const byName = entries.filter((e) => e.name === ref);
   const found = matches.length ? matches : byName;
-  if (found.length === 0) throw new MlxError(E.UNKNOWN_RUN, `no run ${JSON.stringify(ref)} in mlx.lock or in the history of any branch`, { hint: 'mlx runs lists them' });
+  if (found.length === 0) throw unknownRun(`no run ${JSON.stringify(ref)} in mlx.lock or in the history of any branch`, { hint: 'mlx runs lists them' });
   const ids = new Set(found.map((e) => e.run.id));
-  if (matches.length && ids.size > 1) throw new MlxError(E.UNKNOWN_RUN, `${ref} matches ${ids.size} runs: ${[...ids].slice(0, 4).join(', ')}`, { hint: 'give more of the id' });
+  if (matches.length && ids.size > 1) throw unknownRun(`${ref} matches ${ids.size} runs: ${[...ids].slice(0, 4).join(', ')}`, { hint: 'give more of the id' });
   return found[0]!;
 }
 

@@ -8,7 +8,7 @@ import { POINTER_SUFFIX } from '../formats/pointer.js';
 import { shortOid, type Oid } from '../hash/oid.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { resolveOid } from '../store/resolve-oid.js';
-import { E, MlxError, isErrno } from '../util/errors.js';
+import { MlxError, isErrno, badEnvRecord, objectMissing } from '../util/errors.js';
 import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
 import { compareUtf8 } from '../util/paths.js';
 
@@ -130,7 +130,7 @@ export function readEnvRecord(store: ObjectStore, oid: Oid): EnvRecord {
   const size = fs.statSync(store.pathOf(oid), { throwIfNoEntry: false })?.size;
   if (size === undefined) throw missingRecord(oid);
   // Records are a few KiB; anything large is some other object, and not worth reading into memory.
-  if (size > 4 << 20) throw new MlxError(E.BAD_ENV_RECORD, `object ${shortOid(oid)} is not an environment record (${size} bytes)`, { data: { oid } });
+  if (size > 4 << 20) throw badEnvRecord(`object ${shortOid(oid)} is not an environment record (${size} bytes)`, { oid });
   return parseEnvRecord(store.readBytes(oid).toString('utf8'), shortOid(oid));
 }
 
@@ -142,9 +142,9 @@ export function resolveEnvRecord(store: ObjectStore, ref: string): Oid {
 }
 
 function missingRecord(ref: string): MlxError {
-  return new MlxError(E.OBJECT_MISSING, `environment record ${ref} is not in the cache`, {
+  return objectMissing(`environment record ${ref} is not in the cache`, {
     hint: 'check the oid (mlx env capture prints it), or fetch it from a remote',
-    data: { oid: ref },
+    oid: ref,
   });
 }
 

@@ -2,7 +2,7 @@ import { isFileEntry } from '../formats/manifest.js';
 import type { Artifact, Run } from '../formats/run-lock.js';
 import { shortOid, type Oid } from '../hash/oid.js';
 import { openGit, resolveRevision, type GitRepo } from '../git/git-repo.js';
-import { E, MlxError } from '../util/errors.js';
+import { pathNotFound } from '../util/errors.js';
 import type { Repo } from '../workspace/repo.js';
 import { ManifestSource, pointerSet, WORKSPACE } from '../repository/revisions.js';
 import { catalog, type CatalogEntry } from './catalog.js';
@@ -115,9 +115,10 @@ export async function lineage(repo: Repo, paths: string[], opts: { rev?: string 
     else if (recordedOut) root = { path: recordedOut.path, artifact: recordedOut.artifact };
     else if (recordedDep) root = { path: target, artifact: recordedDep };
     if (!root) {
-      throw new MlxError(E.PATH_NOT_FOUND, `${target} is not tracked at ${set.label === WORKSPACE ? 'the work tree' : rev} and no run in its mlx.lock reads or writes it`, {
+      throw pathNotFound(`${target} is not tracked at ${set.label === WORKSPACE ? 'the work tree' : rev} and no run in its mlx.lock reads or writes it`, {
         hint: 'mlx ls lists tracked paths; mlx runs lists recorded runs',
-        data: { path: target, rev },
+        path: target,
+        rev,
       });
     }
     const node = tracer.artifact(root.path, root.artifact);

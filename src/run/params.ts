@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import YAML from 'yaml';
-import { E, MlxError } from '../util/errors.js';
+import { badParams, badUsage, isErrno, pathNotFound, runFailed } from '../util/errors.js';
 
 /** Reads a params file (YAML or JSON) and returns the named keys; dotted keys reach into maps. */
 export function readParams(absFile: string, relFile: string, keys: string[]): Record<string, unknown> {
@@ -9,15 +9,15 @@ export function readParams(absFile: string, relFile: string, keys: string[]): Re
     const text = fs.readFileSync(absFile, 'utf8');
     doc = relFile.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new MlxError(E.PATH_NOT_FOUND, `params file ${relFile} does not exist`);
-    throw new MlxError(E.BAD_PARAMS, `params file ${relFile} is not valid ${relFile.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw pathNotFound(`params file ${relFile} does not exist`);
+    throw badParams(`params file ${relFile} is not valid ${relFile.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
   }
   const out: Record<string, unknown> = {};
   for (const key of keys) {
     let cur: unknown = doc;
     for (const part of key.split('.')) {
       if (cur === null || typeof cur !== 'object' || !(part in (cur as object))) {
-        throw new MlxError(E.BAD_PARAMS, `params file ${relFile} has no key ${key}`, { hint: `check the -p ${relFile}:${key} argument`, data: { file: relFile, key } });
+        throw badParams(`params file ${relFile} has no key ${key}`, { hint: `check the -p ${relFile}:${key} argument`, file: relFile, key });
       }
       cur = (cur as Record<string, unknown>)[part];
     }
@@ -31,20 +31,21 @@ export function readMetrics(absFile: string, relFile: string): unknown {
   let text: string;
   try {
     text = fs.readFileSync(absFile, 'utf8');
-  } catch {
-    throw new MlxError(E.RUN_FAILED, `the command did not write the metrics file ${relFile}`);
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT', 'EISDIR')) throw err;
+    throw runFailed(`the command did not write the metrics file ${relFile}`);
   }
   try {
     return relFile.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
   } catch (err) {
-    throw new MlxError(E.RUN_FAILED, `metrics file ${relFile} is not valid ${relFile.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+    throw runFailed(`metrics file ${relFile} is not valid ${relFile.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
   }
 }
 
 /** `file:key1,key2` as given to -p. */
 export function parseParamSpec(spec: string): { file: string; keys: string[] } {
   const i = spec.lastIndexOf(':');
-  if (i <= 0 || i === spec.length - 1) throw new MlxError(E.USAGE, `-p ${spec}: expected file:key[,key...] (e.g. params.yaml:lr,epochs)`);
+  if (i <= 0 || i === spec.length - 1) throw badUsage(`-p ${spec}: expected file:key[,key...] (e.g. params.yaml:lr,epochs)`);
   return { file: spec.slice(0, i), keys: spec.slice(i + 1).split(',').map((k) => k.trim()).filter(Boolean) };
 }
 
@@ -59,7 +60,7 @@ export function readCheckpointMeta(absOut: string, relOut: string): Record<strin
     if (!fs.existsSync(abs!) || !fs.statSync(abs!).isFile()) continue;
     const meta = readMetrics(abs!, rel!);
     if (meta && typeof meta === 'object' && !Array.isArray(meta)) return meta as Record<string, unknown>;
-    throw new MlxError(E.RUN_FAILED, `checkpoint metadata ${rel} must be a map (e.g. {"step": 1000, "epoch": 3})`);
+    throw runFailed(`checkpoint metadata ${rel} must be a map (e.g. {"step": 1000, "epoch": 3})`);
   }
   return undefined;
 }

@@ -3,7 +3,7 @@ import { hashBytes } from '../hash/hash-file.js';
 import { oidHex } from '../hash/oid.js';
 import { canonicalJson, runIdentity, type Artifact, type Run } from '../formats/run-lock.js';
 import { openGit, resolveRevision } from '../git/git-repo.js';
-import { E, MlxError } from '../util/errors.js';
+import { E, MlxError, badUsage, isMlxError, runFailed } from '../util/errors.js';
 import { add } from '../repository/add.js';
 import { acquireLock } from '../workspace/process-lock.js';
 import { absPath, toRepoPath, type Repo } from '../workspace/repo.js';
@@ -45,12 +45,12 @@ export interface Execution {
 
 /** Repo-relative, validated forms of a spec's paths. */
 function resolveSpec(repo: Repo, cwd: string, spec: RunSpec) {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(spec.name)) throw new MlxError(E.USAGE, `invalid run name ${JSON.stringify(spec.name)}: use letters, digits, . _ -`);
-  if (spec.cmd.length === 0) throw new MlxError(E.USAGE, 'give the command after --, e.g. mlx run -n train -- python train.py');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(spec.name)) throw badUsage(`invalid run name ${JSON.stringify(spec.name)}: use letters, digits, . _ -`);
+  if (spec.cmd.length === 0) throw badUsage('give the command after --, e.g. mlx run -n train -- python train.py');
   const rel = (p: string) => toRepoPath(repo, cwd, p);
   const outs = spec.outs.map(rel);
   const deps = spec.deps.map(rel);
-  for (const o of outs) if (deps.includes(o)) throw new MlxError(E.USAGE, `${o} cannot be both a dependency and an output of one run`);
+  for (const o of outs) if (deps.includes(o)) throw badUsage(`${o} cannot be both a dependency and an output of one run`);
   return { deps, outs, metrics: spec.metrics.map(rel), params: spec.params.map((p) => ({ file: rel(p.file), keys: p.keys })) };
 }
 
@@ -83,13 +83,13 @@ export async function execute(repo: Repo, cwd: string, spec: RunSpec, opts: { st
   const exitCode = await runCommand(spec.cmd, repo.root, spec.seed, opts.quiet);
   const duration = (performance.now() - t0) / 1000;
   if (exitCode !== 0) {
-    throw new MlxError(E.RUN_FAILED, `the command exited with ${exitCode < 0 ? `signal ${-exitCode}` : `code ${exitCode}`}; nothing was recorded (mlx.lock is unchanged)`, { data: { exitCode } });
+    throw runFailed(`the command exited with ${exitCode < 0 ? `signal ${-exitCode}` : `code ${exitCode}`}; nothing was recorded (mlx.lock is unchanged)`, { exitCode });
   }
   for (const o of r.outs) {
     try {
       snapshot(repo, index, o, false);
     } catch (err) {
-      if (err instanceof MlxError && err.code === E.PATH_NOT_FOUND) throw new MlxError(E.RUN_FAILED, `the command did not write the output ${o}; nothing was recorded`, { data: { path: o } });
+      if (err instanceof MlxError && err.code === E.PATH_NOT_FOUND) throw runFailed(`the command did not write the output ${o}; nothing was recorded`, { path: o });
       throw err;
     }
   }
@@ -138,7 +138,7 @@ function runCommand(cmd: string[], cwd: string, seed: number | null, quiet?: boo
       env: { ...process.env, ...(seed === null ? {} : seedEnvironment(seed)) },
     });
     child.on('error', (err: NodeJS.ErrnoException) =>
-      reject(new MlxError(E.RUN_FAILED, `cannot start ${cmd[0]}: ${err.code === 'ENOENT' ? 'no such command' : err.message}; nothing was recorded`)),
+      reject(runFailed(`cannot start ${cmd[0]}: ${err.code === 'ENOENT' ? 'no such command' : err.message}; nothing was recorded`)),
     );
     child.on('close', (code, signal) => resolve(code ?? -signalNumber(signal)));
   });
@@ -154,7 +154,8 @@ async function gitState(repo: Repo): Promise<Run['git']> {
   let commit: string | null = null;
   try {
     commit = await resolveRevision(git, 'HEAD');
-  } catch {
+  } catch (err) {
+    if (!isMlxError(err, E.NO_COMMITS)) throw err;
     return { commit: null, dirty: true };
   }
   const g = (await import('isomorphic-git')).default;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Run } from '../formats/run-lock.js';
 import type { Oid } from '../hash/oid.js';
 import { openGit, resolveRevision, type GitRepo } from '../git/git-repo.js';
-import { E, MlxError } from '../util/errors.js';
+import { E, MlxError, isMlxError, reworded } from '../util/errors.js';
 import { diff, type PathChange } from '../repository/diff.js';
 import type { Repo } from '../workspace/repo.js';
 import { WORKSPACE } from '../repository/revisions.js';
@@ -146,15 +146,15 @@ async function defaultBase(git: GitRepo, dir: string): Promise<Report['base']> {
     return { rev: 'main', commit: main, how: 'default: the branch main' };
   }
   const commit = await resolveRevision(git, 'HEAD~1').catch((err: unknown) => {
-    if (err instanceof MlxError && err.code === E.UNKNOWN_REVISION) throw new MlxError(err.code, err.message, { hint: 'name the base to compare with: mlx report <rev>', data: err.data });
+    if (isMlxError(err, E.UNKNOWN_REVISION, E.NO_COMMITS)) throw reworded(err, err.message, { hint: 'name the base to compare with: mlx report <rev>' });
     throw err;
   });
   return { rev: 'HEAD~1', commit, how: main ? 'default: the parent commit (HEAD is on main)' : 'default: the parent commit (there is no branch main)' };
 }
 
-/** A `.catch` for revisions that may not exist: undefined when there is no such revision, else rethrown. */
+/** A `.catch` for revisions that may not exist (or a HEAD with no commits yet): undefined then, else rethrown. */
 function unlessNoSuchRevision(err: unknown): undefined {
-  if (err instanceof MlxError && err.code === E.UNKNOWN_REVISION) return undefined;
+  if (isMlxError(err, E.UNKNOWN_REVISION, E.NO_COMMITS)) return undefined;
   throw err;
 }
 

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Artifact, Run } from '../formats/run-lock.js';
-import { E, MlxError } from '../util/errors.js';
+import { E, MlxError, runFailed, unknownRun } from '../util/errors.js';
 import { checkout } from '../workspace/checkout.js';
 import { absPath, type Repo } from '../workspace/repo.js';
 import { StatIndex } from '../workspace/stat-index.js';
@@ -57,7 +57,7 @@ export interface ReproResult {
 /** `mlx repro [name...]`: re-runs the recorded runs whose deps or params changed, in lockfile order. */
 export async function repro(repo: Repo, names: string[], opts: { force?: boolean; quiet?: boolean } = {}): Promise<ReproResult> {
   const lock = readRunLock(repo);
-  for (const n of names) if (!lock.runs[n]) throw new MlxError(E.UNKNOWN_RUN, `no run named ${JSON.stringify(n)} in mlx.lock`, { hint: 'mlx runs lists them' });
+  for (const n of names) if (!lock.runs[n]) throw unknownRun(`no run named ${JSON.stringify(n)} in mlx.lock`, { hint: 'mlx runs lists them' });
   const result: ReproResult = { runs: [] };
   for (const name of names.length ? names : Object.keys(lock.runs)) {
     const run = readRunLock(repo).runs[name]!;
@@ -86,10 +86,10 @@ export interface VerifyOutcome {
  */
 export async function verifyRun(repo: Repo, name: string, opts: { quiet?: boolean } = {}): Promise<VerifyOutcome> {
   const run = readRunLock(repo).runs[name];
-  if (!run) throw new MlxError(E.UNKNOWN_RUN, `no run named ${JSON.stringify(name)} in mlx.lock`, { hint: 'mlx runs lists them' });
+  if (!run) throw unknownRun(`no run named ${JSON.stringify(name)} in mlx.lock`, { hint: 'mlx runs lists them' });
   const reasons = staleness(repo, run);
   if (reasons.length > 0) {
-    throw new MlxError(E.RUN_FAILED, `cannot verify ${name} from its recorded inputs: ${reasons[0]}`, { hint: `mlx checkout the inputs of the commit that recorded it, or mlx repro ${name}` });
+    throw runFailed(`cannot verify ${name} from its recorded inputs: ${reasons[0]}`, { hint: `mlx checkout the inputs of the commit that recorded it, or mlx repro ${name}` });
   }
   let fresh: Run;
   try {

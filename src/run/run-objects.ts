@@ -4,7 +4,7 @@ import { isFileEntry, parseManifest } from '../formats/manifest.js';
 import type { Pointer } from '../formats/pointer.js';
 import type { RunLock } from '../formats/run-lock.js';
 import type { GitRepo } from '../git/git-repo.js';
-import { MlxError } from '../util/errors.js';
+import { MlxError, reworded } from '../util/errors.js';
 import type { Repo } from '../workspace/repo.js';
 import { isBadRunLock, readRunLock, readRunLockAt } from './lockfile.js';
 
@@ -95,5 +95,5 @@ export async function runLockAt(git: GitRepo, commit: string, opts: { lenient?: 
 }
 
 function unreadableRunLock(err: MlxError, where: string, orForce = ''): MlxError {
-  return new MlxError(err.code, `${err.message} ${where} — gc keeps the runs it records and cannot read it${orForce}`, { hint: err.hint, data: err.data });
+  return reworded(err, `${err.message} ${where} — gc keeps the runs it records and cannot read it${orForce}`, { hint: err.hint });
 }

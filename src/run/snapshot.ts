@@ -2,7 +2,7 @@ import { hashBytes } from '../hash/hash-file.js';
 import type { Oid } from '../hash/oid.js';
 import { isFileEntry, serializeManifest } from '../formats/manifest.js';
 import type { Artifact } from '../formats/run-lock.js';
-import { E, MlxError } from '../util/errors.js';
+import { pathNotFound } from '../util/errors.js';
 import type { Repo } from '../workspace/repo.js';
 import type { StatIndex } from '../workspace/stat-index.js';
 import { readWorkTree } from '../workspace/work-tree.js';
@@ -13,7 +13,7 @@ import { readWorkTree } from '../workspace/work-tree.js';
  */
 export function snapshot(repo: Repo, index: StatIndex, rel: string, store: boolean): Artifact {
   const tree = readWorkTree(repo, index, rel, { mode: store ? 'store' : 'hash' });
-  if (tree.kind === 'missing') throw new MlxError(E.PATH_NOT_FOUND, `${rel}: no such file or directory`, { data: { path: rel } });
+  if (tree.kind === 'missing') throw pathNotFound(`${rel}: no such file or directory`, { path: rel });
   if (tree.kind === 'file') return { kind: 'file', oid: tree.oid, size: tree.size };
   if (tree.kind === 'dir-unchanged') throw new Error('internal: snapshot asked for no expected oid');
   const bytes = Buffer.from(serializeManifest(tree.entries));

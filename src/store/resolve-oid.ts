@@ -1,5 +1,5 @@
 import { isOid, type Oid } from '../hash/oid.js';
-import { E, MlxError } from '../util/errors.js';
+import { ambiguousOid, badOid } from '../util/errors.js';
 import type { ObjectStore } from './object-store.js';
 
 /**
@@ -12,15 +12,15 @@ export function resolveOid(store: ObjectStore, ref: string): Oid | undefined {
   const lower = ref.trim().toLowerCase();
   if (isOid(lower)) return store.has(lower) ? lower : undefined;
   if (!/^b3:[0-9a-f]{8,63}$/.test(lower)) {
-    throw new MlxError(E.BAD_OID, `${JSON.stringify(ref)} is not an object id or a b3: prefix of at least 8 hex digits`, {
+    throw badOid(`${JSON.stringify(ref)} is not an object id or a b3: prefix of at least 8 hex digits`, {
       hint: `give the oid mlx printed, e.g. b3:1f2e3d4c`,
-      data: { ref },
+      ref,
     });
   }
   const matches: Oid[] = [];
   for (const oid of store.list()) if (oid.startsWith(lower)) matches.push(oid);
   if (matches.length > 1) {
-    throw new MlxError(E.AMBIGUOUS_OID, `${ref} matches ${matches.length} objects in the cache`, { hint: 'give more hex digits', data: { ref, matches: matches.slice(0, 10) } });
+    throw ambiguousOid(`${ref} matches ${matches.length} objects in the cache`, { hint: 'give more hex digits', ref, matches: matches.slice(0, 10) });
   }
   return matches[0];
 }

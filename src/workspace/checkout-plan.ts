@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { Oid } from '../hash/oid.js';
 import { isFileEntry, type FileEntry, type ManifestEntry } from '../formats/manifest.js';
-import { E, MlxError } from '../util/errors.js';
+import { pathNotFound } from '../util/errors.js';
 import { runSteps, type Step } from '../util/steps.js';
 import type { TrackedPath } from './pointers.js';
 import type { FileStat, Scanned } from './scan.js';
@@ -144,7 +144,7 @@ function takeStockOfWorkTree(ctx: Planning): void {
 function requireSubPath(ctx: Planning): void {
   const { sub, tracked } = ctx.input;
   if (sub !== undefined && ctx.desired.size === 0 && ![...ctx.present.keys()].some((p) => inScope(ctx, p))) {
-    throw new MlxError(E.PATH_NOT_FOUND, `${tracked.path}/${sub} is not part of ${tracked.path}`, { data: { path: `${tracked.path}/${sub}` } });
+    throw pathNotFound(`${tracked.path}/${sub} is not part of ${tracked.path}`, { path: `${tracked.path}/${sub}` });
   }
 }
 

@@ -4,7 +4,7 @@ import type { Oid } from '../hash/oid.js';
 import { hashFileSync } from '../hash/hash-file.js';
 import { isFileEntry, parseManifest, type ManifestEntry } from '../formats/manifest.js';
 import { isExecutable, pointerSizeMismatch, POINTER_SUFFIX } from '../formats/pointer.js';
-import { E, MlxError } from '../util/errors.js';
+import { MlxError, badPath, badState, localChanges, objectMissing, sizeMismatch } from '../util/errors.js';
 import { lstatIfExists, processUmask } from '../util/fs.js';
 import { ensureIgnored } from './gitignore.js';
 import { isLinkedTo, materialize } from './link.js';
@@ -60,17 +60,17 @@ export async function checkoutSelection(repo: Repo, selection: Selection[], opts
     const conflicts = plans.flatMap((p) => p.conflicts);
     if (conflicts.length > 0) {
       index.save();
-      throw new MlxError(E.LOCAL_CHANGES, `checkout would overwrite ${conflicts.length} path(s) whose content is not in the cache: ${preview(conflicts)}`, {
+      throw localChanges(`checkout would overwrite ${conflicts.length} path(s) whose content is not in the cache: ${preview(conflicts)}`, {
         hint: 'mlx add them first to keep them, or pass --force to discard them',
-        data: { paths: conflicts },
+        paths: conflicts,
       });
     }
     const needed = plans.flatMap((p) => p.writes.map((w) => w.o));
     const missing = repo.store.missing(needed);
     if (missing.size > 0) {
-      throw new MlxError(E.OBJECT_MISSING, `${missing.size} object(s) needed for checkout are not in the cache (first: ${[...missing][0]})`, {
+      throw objectMissing(`${missing.size} object(s) needed for checkout are not in the cache (first: ${[...missing][0]})`, {
         hint: 'fetch them with mlx pull, or re-add the original data',
-        data: { oids: [...missing] },
+        oids: [...missing],
       });
     }
     const damaged = wrongSize(repo, plans);
@@ -94,12 +94,12 @@ function desiredEntries(repo: Repo, t: TrackedPath): ManifestEntry[] {
   const p = t.pointer;
   if (p.kind === 'file') return [{ p: '', o: p.oid, s: p.size, x: isExecutable(p) }];
   if (!repo.store.has(p.oid)) {
-    throw new MlxError(E.OBJECT_MISSING, `the manifest of ${t.path} (${p.oid}) is not in the cache`, { hint: 'fetch it with mlx pull', data: { oid: p.oid } });
+    throw objectMissing(`the manifest of ${t.path} (${p.oid}) is not in the cache`, { hint: 'fetch it with mlx pull', oid: p.oid });
   }
   const entries = parseManifest(repo.store.readBytes(p.oid).toString('utf8'), `${p.oid} (${t.path})`).entries;
   const files = entries.filter(isFileEntry);
   const why = pointerSizeMismatch(p, files.reduce((n, f) => n + f.s, 0), files.length);
-  if (why !== undefined) throw new MlxError(E.SIZE_MISMATCH, `pointer ${t.path}${POINTER_SUFFIX} ${why}; nothing was written`, { hint: SIZE_HINT, data: { path: t.path } });
+  if (why !== undefined) throw sizeMismatch(`pointer ${t.path}${POINTER_SUFFIX} ${why}; nothing was written`, { hint: SIZE_HINT, path: t.path });
   return entries;
 }
 
@@ -117,9 +117,12 @@ function wrongSize(repo: Repo, plans: CheckoutPlan[]): MlxError | undefined {
       if (actual === undefined || actual === w.s) continue;
       const t = plan.tracked;
       const where = t.pointer.kind === 'file' ? `pointer ${t.path}${POINTER_SUFFIX}` : `the manifest of ${t.path} (entry ${JSON.stringify(w.p)})`;
-      return new MlxError(E.SIZE_MISMATCH, `${where} says ${w.s} bytes, but object ${w.o} has ${actual}: refusing damaged data; nothing was written`, {
+      return sizeMismatch(`${where} says ${w.s} bytes, but object ${w.o} has ${actual}: refusing damaged data; nothing was written`, {
         hint: SIZE_HINT,
-        data: { path: w.p === '' ? t.path : `${t.path}/${w.p}`, oid: w.o, expected: w.s, actual },
+        path: w.p === '' ? t.path : `${t.path}/${w.p}`,
+        oid: w.o,
+        expected: w.s,
+        actual,
       });
     }
   }
@@ -140,7 +143,7 @@ function assertRealParents(repo: Repo, rel: string): void {
     if (!st) return;
     if (!st.isDirectory()) {
       const what = st.isSymbolicLink() ? 'a symbolic link' : 'not a directory';
-      throw new MlxError(E.BAD_PATH, `cannot check out ${rel}: ${segs.slice(0, i + 1).join('/')} is ${what}, and mlx never writes through one`, { data: { path: rel } });
+      throw badPath(`cannot check out ${rel}: ${segs.slice(0, i + 1).join('/')} is ${what}, and mlx never writes through one`, { path: rel });
     }
   }
 }
@@ -229,7 +232,7 @@ function makeDirUnder(rootAbs: string, relDir: string): void {
     if (i >= 0) cur = path.join(cur, parts[i]!);
     const st = lstatIfExists(cur);
     if (!st) fs.mkdirSync(cur);
-    else if (!st.isDirectory()) throw new MlxError(E.BAD_STATE, `${cur} is in the way of a directory checkout needs to create`);
+    else if (!st.isDirectory()) throw badState(`${cur} is in the way of a directory checkout needs to create`);
   }
 }
 

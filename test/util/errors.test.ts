@@ -67,6 +67,12 @@ describe('error codes', () => {
     }
     expect(hits).toEqual([]);
   });
+
+  it('are constructed only by their factories (each code has one data shape)', () => {
+    const src = path.resolve(__dirname, '../../src');
+    const files = (fs.readdirSync(src, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && path.join(src, f) !== path.join(src, 'util', 'errors.ts'));
+    expect(files.filter((f) => /\bnew MlxError\(/.test(fs.readFileSync(path.join(src, f), 'utf8')))).toEqual([]);
+  });
 });
 
 describe('error factories', () => {
