@@ -1,3 +1,4 @@
+import { OID_ALGO } from '../hash/oid.js';
 import { findRun } from '../run/catalog.js';
 import { diffStoredEnvironments, type StoredEnvDiff } from '../run/env-diff.js';
 import { captureEnvironment, type CaptureResult } from '../run/environment.js';
@@ -12,6 +13,6 @@ export async function envCapture(opts: { cwd: string }): Promise<CaptureResult> 
 export async function envDiff(opts: { cwd: string; a: string; b: string }): Promise<StoredEnvDiff> {
   const repo = await openRepo(opts.cwd);
   // A run (id, id prefix or name) stands for the environment it ran in.
-  const envOf = async (ref: string) => (ref.startsWith('b3:') ? ref : (await findRun(repo, ref)).run.env);
+  const envOf = async (ref: string) => (ref.startsWith(`${OID_ALGO}:`) ? ref : (await findRun(repo, ref)).run.env);
   return diffStoredEnvironments(repo.store, await envOf(opts.a), await envOf(opts.b));
 }

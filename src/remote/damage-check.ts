@@ -1,6 +1,6 @@
 import type { HasherFactory } from '../hash/blake3.js';
 import { hashBytes } from '../hash/hash-file.js';
-import type { Oid } from '../hash/oid.js';
+import { type Oid, oidFromHex } from '../hash/oid.js';
 import { parseRecipe } from '../formats/recipe.js';
 import { MlxError } from '../util/errors.js';
 import { damagedKey } from './layout.js';
@@ -11,7 +11,7 @@ import type { RemoteIndex } from './remote-index.js';
 /** A copy of an object on the remote whose bytes are not that object. */
 export interface DamagedCopy {
   oid: Oid;
-  packKeyHex: string;
+  packHex: string;
   why: string;
 }
 
@@ -49,11 +49,11 @@ export async function findDamagedCopies(remote: Remote, index: RemoteIndex, newH
       seen.add(oid);
       report.checked++;
       const damaged = (why: string) => {
-        report.damaged.push({ oid, packKeyHex: loc.packKeyHex, why });
+        report.damaged.push({ oid, packHex: loc.packHex, why });
         if (loc.entry.t === 'r') damagedFiles.add(oid);
         for (const file of chunkOf.get(oid) ?? []) damagedFiles.add(file);
       };
-      addWant(groups, loc.packKeyHex, {
+      addWant(groups, loc.packHex, {
         entry: loc.entry,
         refuse: (err) => damaged(err.message),
         take: (bytes) => {
@@ -62,7 +62,7 @@ export async function findDamagedCopies(remote: Remote, index: RemoteIndex, newH
             return;
           }
           try {
-            const recipe = parseRecipe(bytes, `of ${oid} in pack ${loc.packKeyHex.slice(0, 12)}`);
+            const recipe = parseRecipe(bytes, `of ${oid} in pack ${loc.packHex.slice(0, 12)}`);
             for (const [chunk] of recipe.chunks) {
               const files = chunkOf.get(chunk);
               if (files) files.push(oid);
@@ -92,5 +92,5 @@ export async function findDamagedCopies(remote: Remote, index: RemoteIndex, newH
  * copies are published: a reader never loses the only copy it has.
  */
 export async function markDamaged(remote: Remote, damaged: DamagedCopy[]): Promise<void> {
-  for (const d of damaged) await remote.put(damagedKey(`b3:${d.packKeyHex}`, d.oid), Buffer.alloc(0));
+  for (const d of damaged) await remote.put(damagedKey(oidFromHex(d.packHex), d.oid), Buffer.alloc(0));
 }

@@ -64,6 +64,6 @@ export function planChunkReads(recipe: Recipe, local: ReadonlyMap<Oid, LocalChun
       return { chunk, size, fileOffset, source: `${CACHED_SOURCE}${oidHex(mine.file)}`, entry, cachedIn: mine.file };
     }
     const loc = index.locate(chunk)!;
-    return { chunk, size, fileOffset, source: loc.packKeyHex, entry: loc.entry };
+    return { chunk, size, fileOffset, source: loc.packHex, entry: loc.entry };
   });
 }

@@ -91,12 +91,12 @@ async function readBlobsAndRecipes(fetch: Fetch): Promise<void> {
     const loc = index.locate(oid)!;
     const take = loc.entry.t === 'b'
       ? (bytes: Buffer) => {
-          store.putVerified(oid, bytes, describePack(remote, loc.packKeyHex));
+          store.putVerified(oid, bytes, describePack(remote, loc.packHex));
           summary.fetched++;
           progress?.({ files: 1, bytes: bytes.length });
         }
-      : (bytes: Buffer) => void recipes.set(oid, parseRecipe(bytes, `of ${oid} in ${describePack(remote, loc.packKeyHex)}`));
-    addWant(wants, loc.packKeyHex, { entry: loc.entry, take });
+      : (bytes: Buffer) => void recipes.set(oid, parseRecipe(bytes, `of ${oid} in ${describePack(remote, loc.packHex)}`));
+    addWant(wants, loc.packHex, { entry: loc.entry, take });
   }
   await readMembers(packReader(remote, summary), wants, fetch.jobs);
 }

@@ -1,4 +1,4 @@
-import { oidHex, type Oid } from '../hash/oid.js';
+import { type Oid, oidFromHex, oidHex } from '../hash/oid.js';
 import { badConfig } from '../util/errors.js';
 import type { Remote } from './remote.js';
 
@@ -17,11 +17,11 @@ export const indexKey = (packOid: Oid) => `${PACKS_PREFIX}${oidHex(packOid)}.idx
 export const damagedKey = (packOid: Oid, oid: Oid) => `${PACKS_PREFIX}${oidHex(packOid)}.${oidHex(oid)}.bad`;
 
 /** The damaged copies a listing's `.bad` keys name: pack hex and object oid. */
-export function damagedCopies(keys: string[]): { packKeyHex: string; oid: Oid }[] {
-  const out: { packKeyHex: string; oid: Oid }[] = [];
+export function damagedCopies(keys: string[]): { packHex: string; oid: Oid }[] {
+  const out: { packHex: string; oid: Oid }[] = [];
   for (const key of keys) {
     const m = /^packs\/([0-9a-f]{64})\.([0-9a-f]{64})\.bad$/.exec(key);
-    if (m) out.push({ packKeyHex: m[1]!, oid: `b3:${m[2]!}` as Oid });
+    if (m) out.push({ packHex: m[1]!, oid: oidFromHex(m[2]!) });
   }
   return out;
 }

@@ -4,6 +4,7 @@ import { extractMember } from './pack.js';
 import type { ByteRange, Remote } from './remote.js';
 import { MlxError } from '../util/errors.js';
 import { runPool } from './transfer-progress.js';
+import { oidFromHex } from '../hash/oid.js';
 
 /*
  * Ranged reads of pack members (or of any source laid out the same way, such as a cached file whose
@@ -45,7 +46,7 @@ export type RangeReader = (source: string, range: ByteRange, into: Buffer) => Pr
 /** Ranged reads of the packs of `remote`, groups keyed by pack hex; counts what is received. */
 export function packReader(remote: Remote, received: { bytesReceived: number }): RangeReader {
   return async (hex, range, into) => {
-    const bytes = await remote.get(packKey(`b3:${hex}`), range, into);
+    const bytes = await remote.get(packKey(oidFromHex(hex)), range, into);
     received.bytesReceived += bytes.length;
     return bytes;
   };

@@ -1,4 +1,4 @@
-import type { Oid } from '../hash/oid.js';
+import { type Oid, oidFromHex } from '../hash/oid.js';
 import type { RemoteIndex } from './remote-index.js';
 import { indexKey, packKey } from './layout.js';
 
@@ -27,7 +27,7 @@ export function planSends(index: Pick<RemoteIndex, 'locate'>, wanted: readonly O
       plan.todo.push(oid);
       continue;
     }
-    plan.reliedOn.add(loc.packKeyHex);
+    plan.reliedOn.add(loc.packHex);
     plan.alreadyOnRemote++;
     plan.bytesDeduplicated += loc.entry.raw;
   }
@@ -54,7 +54,7 @@ export function packsGone(atRisk: Iterable<string>, listing: readonly { key: str
   const sizes = new Map(listing.map((o) => [o.key, o.size]));
   const gone = new Set<string>();
   for (const hex of atRisk) {
-    if (!sizes.has(indexKey(`b3:${hex}`)) || sizes.get(packKey(`b3:${hex}`)) !== packs.get(hex)?.size) gone.add(hex);
+    if (!sizes.has(indexKey(oidFromHex(hex))) || sizes.get(packKey(oidFromHex(hex))) !== packs.get(hex)?.size) gone.add(hex);
   }
   return gone;
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { HasherFactory } from '../hash/blake3.js';
 import { hashBytes } from '../hash/hash-file.js';
-import type { Oid } from '../hash/oid.js';
+import { type Oid, oidFromHex } from '../hash/oid.js';
 import { serializeRecipe, type RecipeChunk } from '../formats/recipe.js';
 import { saveRecipe } from '../store/chunk-map.js';
 import { chunksOfFd, DEFAULT_CHUNKER_OPTIONS } from '../store/chunker.js';
@@ -282,7 +282,7 @@ async function packLargeFile({ round: { push, summary }, uploads, packedHere }: 
       if (index.has(chunkOid) || packedHere.has(chunkOid)) {
         summary.bytesDeduplicated += chunk.length;
         const loc = index.locate(chunkOid);
-        if (loc) push.ours.add(loc.packKeyHex);
+        if (loc) push.ours.add(loc.packHex);
       } else {
         uploads.add(chunkOid, 'b', chunk);
         packedHere.add(chunkOid);
@@ -290,7 +290,7 @@ async function packLargeFile({ round: { push, summary }, uploads, packedHere }: 
       opts.progress?.({ bytes: chunk.length });
       await uploads.next();
     }
-    if (`b3:${whole.digestHex()}` !== oid) store.verify(oid); // throws OBJECT_CORRUPT and quarantines
+    if (oidFromHex(whole.digestHex()) !== oid) store.verify(oid); // throws OBJECT_CORRUPT and quarantines
     // A file that is one chunk was just packed as a plain blob under its own oid.
     if (recipe.length > 1) {
       uploads.add(oid, 'r', Buffer.from(serializeRecipe(recipe)));

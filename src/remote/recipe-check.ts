@@ -1,4 +1,4 @@
-import type { Oid } from '../hash/oid.js';
+import { type Oid, oidFromHex } from '../hash/oid.js';
 import { parseRecipe, type Recipe } from '../formats/recipe.js';
 import { E, MlxError } from '../util/errors.js';
 import { packKey } from './layout.js';
@@ -8,9 +8,9 @@ import type { Located, RemoteIndex } from './remote-index.js';
 import { runPool } from './transfer-progress.js';
 
 /** The recipe of large file `oid`, read from where the index locates it (one small ranged read). */
-export async function readRemoteRecipe(remote: Remote, oid: Oid, { packKeyHex, entry }: Located): Promise<Recipe> {
-  const bytes = await remote.get(packKey(`b3:${packKeyHex}`), { start: entry.off, end: entry.off + entry.len });
-  return parseRecipe(extractMember(bytes, entry, entry.off), `of ${oid} in pack ${packKeyHex.slice(0, 12)}`);
+export async function readRemoteRecipe(remote: Remote, oid: Oid, { packHex, entry }: Located): Promise<Recipe> {
+  const bytes = await remote.get(packKey(oidFromHex(packHex)), { start: entry.off, end: entry.off + entry.len });
+  return parseRecipe(extractMember(bytes, entry, entry.off), `of ${oid} in pack ${packHex.slice(0, 12)}`);
 }
 
 /**
@@ -30,7 +30,7 @@ export async function dropIncompleteRecipes(remote: Remote, index: RemoteIndex, 
       const recipe = await readRemoteRecipe(remote, oid, index.locate(oid)!);
       const lost = index.missingChunk(recipe);
       if (lost) why = `it names chunk ${lost}, which the remote does not have`;
-      else if (chunkPacks) for (const [chunk] of recipe.chunks) chunkPacks.add(index.locate(chunk)!.packKeyHex);
+      else if (chunkPacks) for (const [chunk] of recipe.chunks) chunkPacks.add(index.locate(chunk)!.packHex);
     } catch (err) {
       if (!(err instanceof MlxError) || (err.code !== E.OBJECT_CORRUPT && err.code !== E.BAD_RECIPE)) throw err;
       why = err.message;

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { Oid } from '../hash/oid.js';
+import { type Oid, oidFromHex } from '../hash/oid.js';
 import { MlxError } from '../util/errors.js';
 import { failpoint } from '../util/failpoint.js';
 import { indexKey, packKey } from './layout.js';
@@ -123,10 +123,10 @@ export async function collectRemote(remote: Remote, index: RemoteIndex, keep: Se
         if (!opts.dryRun) {
           await failpoint('gc.sweep.before-delete-index');
           await lease!.beforeRemove();
-          await remote.delete(indexKey(`b3:${hex}`)); // unpublish first: readers stop seeing it
+          await remote.delete(indexKey(oidFromHex(hex))); // unpublish first: readers stop seeing it
           await failpoint('gc.sweep.before-delete-pack');
           await lease!.beforeRemove();
-          await remote.delete(packKey(`b3:${hex}`));
+          await remote.delete(packKey(oidFromHex(hex)));
           index.packs.delete(hex);
         }
       }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import type { Oid } from '../hash/oid.js';
+import { type Oid, oidFromHex } from '../hash/oid.js';
 import { parsePackIndex, type PackEntry, type PackIndex } from '../formats/pack-index.js';
 import type { Recipe } from '../formats/recipe.js';
 import { writeFileAtomicSync } from '../util/fs.js';
@@ -14,7 +14,7 @@ const UNUSABLE_INDEX = new Set<string>([E.BAD_PACK_INDEX, E.REMOTE_CORRUPT, E.RE
 
 /** Where an object lives on a remote. */
 export interface Located {
-  packKeyHex: string;
+  packHex: string;
   entry: PackEntry;
 }
 
@@ -50,12 +50,12 @@ export class RemoteIndex {
           // says nothing about the remote's data and ends the command, or its objects would be
           // reported as never pushed.
           if (!(err instanceof MlxError) || !UNUSABLE_INDEX.has(err.code)) throw err;
-          idx.warnings.push(`ignored ${indexKey(`b3:${hex}`)}: ${err.message}`);
+          idx.warnings.push(`ignored ${indexKey(oidFromHex(hex))}: ${err.message}`);
           continue;
         }
         // An index whose pack is gone or damaged names nothing usable: its objects count as absent,
         // so the next push sends them again and repairs the remote.
-        const packSize = sizes.get(packKey(`b3:${hex}`));
+        const packSize = sizes.get(packKey(oidFromHex(hex)));
         if (packSize !== index.size) {
           idx.warnings.push(`ignored pack ${hex.slice(0, 12)}: ${packSize === undefined ? 'its pack file is missing' : `its pack has ${packSize} bytes, the index says ${index.size}`}`);
           continue;
@@ -64,15 +64,15 @@ export class RemoteIndex {
       }
     };
     await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, worker));
-    for (const bad of damagedCopies(listing.map((o) => o.key))) idx.avoid(bad.packKeyHex, bad.oid);
+    for (const bad of damagedCopies(listing.map((o) => o.key))) idx.avoid(bad.packHex, bad.oid);
     return idx;
   }
 
   /** Stops using the copy of `oid` in this pack when another copy exists. */
-  private avoid(packKeyHex: string, oid: Oid): void {
-    const others = (this.otherCopies.get(oid) ?? []).filter((l) => l.packKeyHex !== packKeyHex);
+  private avoid(packHex: string, oid: Oid): void {
+    const others = (this.otherCopies.get(oid) ?? []).filter((l) => l.packHex !== packHex);
     const current = this.objects.get(oid);
-    if (current?.packKeyHex === packKeyHex) {
+    if (current?.packHex === packHex) {
       const next = others.find((l) => l.entry.t === 'b') ?? others[0];
       if (!next) return; // the only copy: keep it, a read will say it is damaged
       this.objects.set(oid, next);
@@ -88,7 +88,7 @@ export class RemoteIndex {
     for (const entry of index.entries) {
       // A blob beats a recipe for the same oid: one ranged read instead of a reassembly.
       const prev = this.objects.get(entry.o);
-      const here = { packKeyHex: hex, entry };
+      const here = { packHex: hex, entry };
       if (!prev) {
         this.objects.set(entry.o, here);
         continue;
@@ -136,20 +136,20 @@ export class RemoteIndex {
 
 async function readIndex(remote: Remote, dir: string, hex: string): Promise<PackIndex> {
   const local = path.join(dir, `${hex}.idx`);
-  const source = `${remote.url}/${indexKey(`b3:${hex}`)}`;
+  const source = `${remote.url}/${indexKey(oidFromHex(hex))}`;
   try {
     return check(parsePackIndex(fs.readFileSync(local), local), hex);
   } catch (err) {
     if (!(err instanceof MlxError) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     // Not cached yet (or the cached copy is damaged): fetch it again.
   }
-  const bytes = await remote.get(indexKey(`b3:${hex}`));
+  const bytes = await remote.get(indexKey(oidFromHex(hex)));
   const parsed = check(parsePackIndex(bytes, source), hex);
   writeFileAtomicSync(local, bytes, { durable: false });
   return parsed;
 }
 
 function check(index: PackIndex, hex: string): PackIndex {
-  if (index.pack !== `b3:${hex}`) throw badPackIndex(`pack index ${hex}.idx describes another pack (${index.pack})`);
+  if (index.pack !== oidFromHex(hex)) throw badPackIndex(`pack index ${hex}.idx describes another pack (${index.pack})`);
   return index;
 }

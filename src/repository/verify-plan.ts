@@ -1,4 +1,4 @@
-import type { Oid } from '../hash/oid.js';
+import { type Oid, oidFromHex } from '../hash/oid.js';
 import { isFileEntry, type ManifestEntry } from '../formats/manifest.js';
 import { pointerSizeMismatch, POINTER_SUFFIX, type Pointer } from '../formats/pointer.js';
 import { packKey } from '../remote/layout.js';
@@ -98,7 +98,7 @@ export function missingOnRemote(needs: Needs, index: Pick<RemoteIndex, 'locate' 
   for (const [oid, paths] of needs.paths) {
     const loc = index.locate(oid);
     if (!loc) problems.push({ oid, paths, problem: 'missing' });
-    else packs.set(loc.packKeyHex, index.packs.get(loc.packKeyHex)!.size);
+    else packs.set(loc.packHex, index.packs.get(loc.packHex)!.size);
   }
   return { problems, packs };
 }
@@ -111,8 +111,8 @@ export function packsMissing(needs: Needs, index: Pick<RemoteIndex, 'locate'>, p
   const listed = new Map(listing.map((o) => [o.key, o.size]));
   const problems: VerifyProblem[] = [];
   for (const [hex, size] of packs) {
-    if (listed.get(packKey(`b3:${hex}`)) === size) continue;
-    for (const [oid, paths] of needs.paths) if (index.locate(oid)?.packKeyHex === hex) problems.push({ oid, paths, problem: 'pack-missing' });
+    if (listed.get(packKey(oidFromHex(hex))) === size) continue;
+    for (const [oid, paths] of needs.paths) if (index.locate(oid)?.packHex === hex) problems.push({ oid, paths, problem: 'pack-missing' });
   }
   return problems;
 }

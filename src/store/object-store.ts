@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { HasherFactory } from '../hash/blake3.js';
 import { hashBytes, hashFd } from '../hash/hash-file.js';
-import { oidHex, type Oid } from '../hash/oid.js';
+import { type Oid, oidFromHex, oidHex } from '../hash/oid.js';
 import { MlxError, isErrno, objectCorrupt, objectMissing } from '../util/errors.js';
 import { removeOrphanedTemps } from '../util/orphans.js';
 import { uniqueTempName } from '../util/fs.js';
@@ -275,7 +275,7 @@ export class ObjectStore {
     for (const fan of readdirOrEmpty(this.objectsDir)) {
       if (!/^[0-9a-f]{2}$/.test(fan)) continue;
       for (const rest of readdirOrEmpty(path.join(this.objectsDir, fan))) {
-        if (/^[0-9a-f]{62}$/.test(rest)) yield `b3:${fan}${rest}`;
+        if (/^[0-9a-f]{62}$/.test(rest)) yield oidFromHex(`${fan}${rest}`);
       }
     }
   }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Oid } from '../hash/oid.js';
+import { type Oid, oidFromHex } from '../hash/oid.js';
 import { uniqueTempName } from '../util/fs.js';
 import type { FileStat } from './scan.js';
 import type { Repo } from './repo.js';
@@ -36,7 +36,7 @@ export interface LinkedFile {
 export function damagedLinkTarget(repo: Repo, f: LinkedFile, oid: Oid, candidates: (Oid | undefined)[]): Oid | undefined {
   if (f.linked) {
     const m = /([0-9a-f]{2})[\\/]([0-9a-f]{62})$/.exec(fs.readlinkSync(f.abs));
-    const target: Oid | undefined = m ? `b3:${m[1]}${m[2]}` : undefined;
+    const target: Oid | undefined = m ? oidFromHex(`${m[1]}${m[2]}`) : undefined;
     return target !== undefined && target !== oid ? target : undefined;
   }
   if (f.stat.nlink < 2) return undefined;

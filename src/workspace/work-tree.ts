@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Oid } from '../hash/oid.js';
+import { type Oid, oidFromHex } from '../hash/oid.js';
 import { hashFileSync } from '../hash/hash-file.js';
 import type { FileEntry, ManifestEntry } from '../formats/manifest.js';
 import { badPath, badState, isErrno } from '../util/errors.js';
@@ -116,7 +116,7 @@ export function cacheLinkOid(repo: Repo, abs: string): Oid | undefined {
   const target = path.resolve(path.dirname(abs), fs.readlinkSync(abs));
   const rel = path.relative(repo.store.objectsDir, target);
   const m = /^([0-9a-f]{2})[\\/]([0-9a-f]{62})$/.exec(rel);
-  return m && fs.existsSync(target) ? `b3:${m[1]}${m[2]}` : undefined;
+  return m && fs.existsSync(target) ? oidFromHex(`${m[1]}${m[2]}`) : undefined;
 }
 
 interface PendingFile {

@@ -38,17 +38,17 @@ describe('findDamagedCopies', () => {
 
       // A second copy of the recipe that names one chunk that exists and one that does not; the good
       // copy is marked damaged, so readers use this one.
-      const chunk = (await load()).packs.get(good.packKeyHex)!.entries.find((e) => e.t === 'b')!;
+      const chunk = (await load()).packs.get(good.packHex)!.entries.find((e) => e.t === 'b')!;
       const ghost = hashBytes(newHasher, Buffer.from('no such chunk'));
       const writer = new PackWriter(newHasher);
       writer.add(oid, 'r', Buffer.from(serializeRecipe([[chunk.o, chunk.raw], [ghost, 13]])));
       const { pack, index: packIndex } = writer.finish();
       await remote.put(packKey(packIndex.pack), Buffer.from(pack));
       await remote.put(indexKey(packIndex.pack), Buffer.from(serializePackIndex(packIndex)));
-      await remote.put(damagedKey(`b3:${good.packKeyHex}`, oid), Buffer.alloc(0));
+      await remote.put(damagedKey(`b3:${good.packHex}`, oid), Buffer.alloc(0));
 
       const index = await load();
-      expect(index.locate(oid)?.packKeyHex).not.toBe(good.packKeyHex);
+      expect(index.locate(oid)?.packHex).not.toBe(good.packHex);
       const report = await findDamagedCopies(remote, index, newHasher, [oid]);
       expect(report.damaged).toEqual([expect.objectContaining({ oid, why: expect.stringMatching(new RegExp(`names chunk ${ghost}`)) })]);
       expect(report.files).toEqual([oid]);

@@ -42,13 +42,13 @@ describe('RemoteIndex and damaged-copy markers', () => {
       expect(packX).not.toBe(packY);
 
       // Mark the copy the index would use: it uses the other one.
-      const used = both.locate(shared)!.packKeyHex;
+      const used = both.locate(shared)!.packHex;
       const other = used === packX ? packY : packX;
       await remote.put(damagedKey(`b3:${used}`, shared), Buffer.alloc(0));
-      expect((await load()).locate(shared)?.packKeyHex).toBe(other);
+      expect((await load()).locate(shared)?.packHex).toBe(other);
       await remote.put(damagedKey(`b3:${packY}`, y), Buffer.alloc(0));
       // y's only copy is marked: it stays (a read will say it is damaged), nothing is hidden.
-      expect((await load()).locate(y)?.packKeyHex).toBe(packY);
+      expect((await load()).locate(y)?.packHex).toBe(packY);
       await remote.put(damagedKey(`b3:${other}`, shared), Buffer.alloc(0));
       // Both copies of `shared` marked: one is still there to try.
       expect((await load()).has(shared)).toBe(true);

@@ -14,7 +14,7 @@ export async function runPush(out: Output, paths: string[], flags: TransferFlags
   const jobs = parseJobs(flags.jobs);
   const res = await withProgress(out, 'push', (progress) => push({ cwd: out.cwd, paths, remote: flags.remote, jobs, repair: flags.repair, progress }));
   for (const w of res.warnings) out.warn(w);
-  for (const d of res.repaired) out.warn(`repaired ${d.oid}: the copy in pack ${d.packKeyHex.slice(0, 12)} was damaged (${d.why})`);
+  for (const d of res.repaired) out.warn(`repaired ${d.oid}: the copy in pack ${d.packHex.slice(0, 12)} was damaged (${d.why})`);
   if (res.resentPacks > 0) out.warn(`a concurrent gc --remote removed ${res.resentPacks} pack(s) this push needed: their objects were sent again`);
   out.result(res, () => [
     res.uploadedObjects === 0

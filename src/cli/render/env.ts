@@ -1,5 +1,5 @@
 import type { EnvRecord } from '../../formats/env-record.js';
-import { shortOid } from '../../hash/oid.js';
+import { isOid, shortOid } from '../../hash/oid.js';
 import type { EnvChange, StoredEnvDiff } from '../../run/env-diff.js';
 import { formatBytes } from '../output.js';
 
@@ -41,6 +41,6 @@ function changeLine(c: EnvChange): string {
 
 function show(v: unknown): string {
   if (v === null) return '(none)';
-  if (typeof v === 'string') return /^b3:[0-9a-f]{64}$/.test(v) ? shortOid(v) : v === '' ? '(any)' : v;
+  if (typeof v === 'string') return isOid(v) ? shortOid(v) : v === '' ? '(any)' : v;
   return JSON.stringify(v);
 }
