@@ -369,7 +369,7 @@ const mlx = (...args) => [process.execPath, [MLX, '--json', ...args]];
 /**
  * The timed steps per tool. Each step is [operation, argv, check?]; `check` inspects the result so
  * a benchmark that silently measured the wrong thing (e.g. a "no-op" that re-hashed) is noticed.
- * 'rm' steps delete the workspace data untimed before a checkout.
+ * 'rm' steps delete the work-tree data untimed before a checkout.
  */
 function mlxSteps(w) {
   const hashed = (want) => (r) => {
@@ -688,7 +688,7 @@ function benchTransfer(w, ctx, { dir, src, mlxRepo, lfsRepo }, rows) {
   const pushed = remotes.filter((r) => attempt(ctx, w, `push (${r.label})`, () => mlxPush(rows, w, mlxRepo, r, `push (${r.label})`, { repeat: true })));
   for (const r of pushed) attempt(ctx, w, `pull (${r.label})`, () => mlxFreshPull(rows, w, ctx, mlxRepo, r, `pull (${r.label})`, digest, { repeat: true }));
   // The default cache.type copies each file out of the cache (a second write of every byte); with
-  // hard links the workspace shares the cache's read-only file, as DVC's hardlink mode does.
+  // hard links the work tree shares the cache's read-only file, as DVC's hardlink mode does.
   const dirRemote = pushed.find((r) => !r.s3);
   if (dirRemote) {
     attempt(ctx, w, 'pull (dir, hardlink)', () =>
@@ -1216,7 +1216,7 @@ const NOTES = [
   'push/pull use mlx\'s default -j; a "fresh pull" is a `git clone` of the bench repo (pointers and remote config, empty cache) and a timed `mlx pull` in it; then (untimed) the sha256 of every pulled file is compared with the source.',
   'Remote size: a directory remote counts all its files (packs, pack indexes, mlx-remote.json); s3rver counts its `*._S3rver_object` files (one per S3 object). Peak RSS of push/pull is the mlx client\'s; s3rver runs in its own process.',
   'git-lfs push is `git lfs push --all <bare repo>` (LFS objects only, no git objects: like mlx push). For a path remote git-lfs uses its built-in standalone file agent, no server or config: it hard-links objects on the same filesystem ("bare repo", no data moved) and copies them otherwise ("other fs": a bare repo on tmpfs /dev/shm).',
-  '"copy (cp -r, warm)" copies the source with a warm page cache; mlx pull writes the data twice (into .mlx/cache, then into the workspace) and hashes it.',
+  '"copy (cp -r, warm)" copies the source with a warm page cache; mlx pull writes the data twice (into .mlx/cache, then into the work tree) and hashes it.',
   `push / pull / git-lfs push / cp of the transfer benchmarks: the fastest of ${REPEAT} run(s) (BENCH_REPEAT), each from the same start (empty remote, fresh clone, no copy); every run's time is listed. Noise on a shared machine only adds time.`,
   'checkout <rev>: v1 and v2 of a 4 KiB-file tree (v2 rewrites 1% of the files) are committed and tagged, in the mlx repo as pointer files, in a plain git repo as the files; `mlx checkout vN` restores vN\'s data without moving HEAD, `git checkout vN` switches (detaches) HEAD. "written" is from mlx\'s JSON; the restored tree is then compared with the version\'s files (sha256, untimed).',
   'diff: a tracked directory of 1 KiB files, then commits that each rewrite 10 of them (`mlx add` + `git commit`; the same bytes in a plain git repo). The add rows are medians over those commits. The changed-file count of `mlx diff` is checked against the files the commits touched; git runs `git diff --stat` over the same range.',

@@ -40,9 +40,9 @@ export async function main(argv: string[]): Promise<number> {
     );
   program
     .command('checkout')
-    .description('make the workspace match the pointer files, or restore the tracked data of a revision')
+    .description('make the work tree match the pointer files, or restore the tracked data of a revision')
     .argument('[rev-or-paths...]', 'a commit, branch or tag; or tracked paths (or paths inside them)')
-    .option('-f, --force', 'overwrite or delete workspace content that is not in the cache')
+    .option('-f, --force', 'overwrite or delete work-tree content that is not in the cache')
     .action(async (args: string[], opts: { force?: boolean }) => (await import('./commands/checkout.js')).runCheckout(out(), args, opts));
   program
     .command('ls')
@@ -106,7 +106,7 @@ export async function main(argv: string[]): Promise<number> {
     async (paths: string[], opts) => (await import('./commands/fetch.js')).runFetch(out(), paths, opts),
   );
   transfer(program.command('pull').description('fetch, then checkout').argument('[paths...]', 'limit to these paths (inside tracked directories too)'))
-    .option('-f, --force', 'overwrite workspace content that is not in the cache')
+    .option('-f, --force', 'overwrite work-tree content that is not in the cache')
     .action(async (paths: string[], opts) => (await import('./commands/pull.js')).runPull(out(), paths, opts));
   program
     .command('run')

@@ -82,7 +82,7 @@ export function parsePointer(text: string, source: string): Pointer {
   if (/^<<<<<<< /m.test(text)) {
     const data = source.replace(/\.mlx(@.*| \(.*)?$/, '');
     throw badPointer(`pointer file ${source} has unresolved merge conflict markers`, {
-      hint: `keep one side (git checkout --ours/--theirs ${data}.mlx, then mlx checkout ${data}) or record the workspace with mlx add ${data}`,
+      hint: `keep one side (git checkout --ours/--theirs ${data}.mlx, then mlx checkout ${data}) or record the work tree with mlx add ${data}`,
       pointer: source,
     });
   }

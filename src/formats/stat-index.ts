@@ -3,7 +3,7 @@ import { isOid, type Oid } from '../hash/oid.js';
 export const STAT_INDEX_VERSION = 2;
 
 /**
- * What the stat index remembers of one workspace file: the stat fields that change when the file
+ * What the stat index remembers of one work-tree file: the stat fields that change when the file
  * changes, the oid its content had, and when that content was hashed (see isTrusted for why).
  */
 export interface StatEntry {

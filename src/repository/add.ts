@@ -34,7 +34,7 @@ export interface AddResult {
   hashedFiles: number;
   hashedBytes: number;
   skipped: { path: string; why: string }[];
-  /** Cache objects found changed through linked workspace files, now quarantined (see linked-damage.ts). */
+  /** Cache objects found changed through linked work-tree files, now quarantined (see linked-damage.ts). */
   damaged: DamagedObject[];
 }
 
@@ -60,7 +60,7 @@ export async function add(repo: Repo, cwd: string, userPaths: string[], opts: Ad
   }
   await refuseGitTracked(repo, targets.filter((t) => !t.exists).map((t) => t.tracked));
   const result = await addLocked(repo, targets, opts);
-  // With hardlink/symlink caches the workspace files become links to the (read-only) objects, as in DVC.
+  // With hardlink/symlink caches the work-tree files become links to the (read-only) objects, as in DVC.
   if (repo.linkTypes[0] === 'hardlink' || repo.linkTypes[0] === 'symlink') {
     await checkout(repo, repo.root, result.paths.map((p) => p.path), { onLockWait: opts.onLockWait });
   }
@@ -98,7 +98,7 @@ async function addLocked(repo: Repo, targets: Target[], opts: AddOptions): Promi
   }
 }
 
-/** Stores what the workspace holds at `rel` and returns its new pointer (written by the caller). */
+/** Stores what the work tree holds at `rel` and returns its new pointer (written by the caller). */
 function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats, progress: Progress | undefined, skipped: AddResult['skipped'], onDamaged: (d: DamagedObject) => void): Pointer {
   const previous = readPreviousPointer(repo, rel);
   let prev: PreviousVersion | undefined;
@@ -143,8 +143,8 @@ function readPreviousPointer(repo: Repo, rel: string): Pointer | undefined {
 
 /**
  * `mlx add data/train/c003/x.bin` inside a tracked directory: only those entries of the manifest are
- * replaced by what the workspace holds there. Files elsewhere in the directory keep their recorded
- * versions — whether or not they are in the workspace (a partial pull leaves most of them out).
+ * replaced by what the work tree holds there. Files elsewhere in the directory keep their recorded
+ * versions — whether or not they are in the work tree (a partial pull leaves most of them out).
  */
 function addParts(repo: Repo, index: StatIndex, rel: string, subs: string[], stats: WorkTreeStats, progress: Progress | undefined, onDamaged: (d: DamagedObject) => void): Pointer {
   const previous = readPreviousPointer(repo, rel);
@@ -213,7 +213,7 @@ function readPreviousVersion(repo: Repo, rel: string, pointer: Pointer | undefin
       if (!missing.has(e.o)) out.present.add(e.o);
     }
   } catch (err) {
-    // A corrupt previous manifest only costs presence checks; the new one is built from the workspace.
+    // A corrupt previous manifest only costs presence checks; the new one is built from the work tree.
     if (!(err instanceof MlxError)) throw err;
   }
   return out;

@@ -115,7 +115,7 @@ export async function execute(repo: Repo, cwd: string, spec: RunSpec, opts: { st
   return { ...run, record };
 }
 
-/** `mlx run`: execute, then record the run in mlx.lock (atomically, under the workspace lock). */
+/** `mlx run`: execute, then record the run in mlx.lock (atomically, under the repository lock). */
 export async function runAndRecord(repo: Repo, cwd: string, spec: RunSpec, opts: { quiet?: boolean; onWarning?: (w: string) => void } = {}): Promise<{ name: string; run: Run }> {
   readRunLock(repo); // a malformed lockfile stops us before the command runs
   const run = await execute(repo, cwd, spec, { storeOuts: true, quiet: opts.quiet, onWarning: opts.onWarning });

@@ -22,7 +22,7 @@ export function specOf(name: string, run: Run): RunSpec {
   };
 }
 
-/** Why a recorded run no longer matches the workspace: changed deps and params (empty: up to date). */
+/** Why a recorded run no longer matches the work tree: changed deps and params (empty: up to date). */
 export function staleness(repo: Repo, run: Run): string[] {
   const reasons: string[] = [];
   const index = StatIndex.load(repo.layout.statIndexFile);

@@ -7,7 +7,7 @@ import { MlxError, isErrno, objectCorrupt, objectMissing } from '../util/errors.
 import { removeOrphanedTemps } from '../util/orphans.js';
 import { uniqueTempName } from '../util/fs.js';
 
-/** Objects are read-only so an in-place edit of a linked workspace file cannot silently change them. */
+/** Objects are read-only so an in-place edit of a linked work-tree file cannot silently change them. */
 const OBJECT_MODE = 0o444;
 /** Above this many lookups, listing the 256 fan-out folders beats one stat per object. */
 const LIST_THRESHOLD = 2048;
@@ -19,7 +19,7 @@ export interface ImportResult {
 
 /**
  * A content-addressed object store: `objects/<2 hex>/<62 hex>` holding raw bytes.
- * It knows oids and bytes only, never workspace paths, pointers or remotes.
+ * It knows oids and bytes only, never work-tree paths, pointers or remotes.
  *
  * Invariants: an object file only ever appears through an atomic rename of a fully written temp file
  * whose bytes were hashed on the way in; every read that matters re-hashes what it reads.
@@ -245,7 +245,7 @@ export class ObjectStore {
 
   /**
    * Like `verify`, but trusts an object this process wrote from bytes it hashed itself (a pull that
-   * just rebuilt it): linking a just-fetched checkpoint into the workspace does not hash it twice.
+   * just rebuilt it): linking a just-fetched checkpoint into the work tree does not hash it twice.
    */
   verifyUnlessWrittenHere(oid: Oid): void {
     if (!this.writtenHere.has(oid)) this.verify(oid);

@@ -19,7 +19,7 @@ import { selectTracked, type Selection } from './targets.js';
 import type { Progress } from './work-tree.js';
 
 export interface CheckoutOptions {
-  /** Overwrite or delete workspace content that is not in the cache (it would be lost). */
+  /** Overwrite or delete work-tree content that is not in the cache (it would be lost). */
   force?: boolean;
   progress?: Progress;
   onLockWait?: (owner: { pid: number }) => void;
@@ -37,7 +37,7 @@ export interface CheckoutResult {
 }
 
 /**
- * `mlx checkout`: makes the workspace match the pointer files. Everything is planned first; nothing is
+ * `mlx checkout`: makes the work tree match the pointer files. Everything is planned first; nothing is
  * changed when any object is missing or when content that is not in the cache would be overwritten
  * (unless `force`). Only files whose content differs are written.
  */
@@ -46,8 +46,8 @@ export async function checkout(repo: Repo, cwd: string, userPaths: string[], opt
 }
 
 /**
- * Makes the workspace match `selection`, whose pointers need not be in the work tree yet. When
- * everything is planned and checked, and before the workspace changes, `beforeApply` runs under the
+ * Makes the work tree match `selection`, whose pointers need not be in the work tree yet. When
+ * everything is planned and checked, and before the work tree changes, `beforeApply` runs under the
  * repository lock (`checkout <rev>` writes the revision's pointers there); whatever fails before it
  * leaves the work tree as it was.
  */
@@ -173,7 +173,7 @@ function workTreeProbe(repo: Repo, index: StatIndex, rel: string): WorkTreeProbe
   const absOf = (p: string) => (p === '' ? rootAbs : path.join(rootAbs, ...p.split('/')));
   return {
     stat: (p) => fs.lstatSync(absOf(p)),
-    oid: (p, st) => workspaceOid(repo, index, p === '' ? rel : `${rel}/${p}`, absOf(p), st),
+    oid: (p, st) => workTreeOid(repo, index, p === '' ? rel : `${rel}/${p}`, absOf(p), st),
     linkTarget: (p) => fs.readlinkSync(absOf(p)),
     holds: (p, st, oid) => isLinkedTo(repo, st, absOf(p), oid),
     inCache: (oid) => repo.store.has(oid),
@@ -223,7 +223,7 @@ function apply(repo: Repo, index: StatIndex, plan: CheckoutPlan, progress?: Prog
 
 /**
  * Creates `relDir` under `rootAbs` one component at a time, refusing to pass through anything that is
- * not a real directory, so a symlink in the workspace can never redirect a write.
+ * not a real directory, so a symlink in the work tree can never redirect a write.
  */
 function makeDirUnder(rootAbs: string, relDir: string): void {
   let cur = rootAbs;
@@ -236,8 +236,8 @@ function makeDirUnder(rootAbs: string, relDir: string): void {
   }
 }
 
-/** The oid of a workspace file: from the stat index when trusted, otherwise by hashing it. */
-function workspaceOid(repo: Repo, index: StatIndex, key: string, abs: string, st: FileStat): Oid {
+/** The oid of a work-tree file: from the stat index when trusted, otherwise by hashing it. */
+function workTreeOid(repo: Repo, index: StatIndex, key: string, abs: string, st: FileStat): Oid {
   const known = index.lookup(key, st);
   if (known) return known;
   const { oid } = hashFileSync(repo.newHasher, abs);

@@ -89,7 +89,7 @@ function renameInto(tmp: string, dest: string): void {
 }
 
 /**
- * Whether a workspace file holding the object's content is in the form the configured link type
+ * Whether a work-tree file holding the object's content is in the form the configured link type
  * asks for: the cache object itself for hardlink/symlink, and for copy/reflink a file of its own —
  * a hard link left over from an earlier `cache.type hardlink` must be replaced, never chmod'ed,
  * since that would change the shared, read-only cache object.

@@ -6,14 +6,14 @@ import type { FileStat } from './scan.js';
 import type { Repo } from './repo.js';
 
 /*
- * With cache.type hardlink or symlink a workspace file is the cache object itself. Read-only modes do
+ * With cache.type hardlink or symlink a work-tree file is the cache object itself. Read-only modes do
  * not stop root (nor a program that chmods first), so an in-place edit rewrites the object: its bytes
  * no longer match its id. This is seen where it costs nothing extra: a file whose stat changed is
  * hashed anyway, and if it still is (a link to) the object it was, that object is damaged.
  */
 
 export interface DamagedObject {
-  /** Repo path of the workspace file the edit was made through. */
+  /** Repo path of the work-tree file the edit was made through. */
   path: string;
   oid: Oid;
   /** Where the damaged bytes went (undefined if they could not be moved). */
@@ -51,7 +51,7 @@ export function damagedLinkTarget(repo: Repo, f: LinkedFile, oid: Oid, candidate
 /**
  * Takes the damaged object out of the store (quarantine), keeping the edit: a symlinked file is first
  * stored under its new id (`oid`, unless already stored) and its link re-aimed there, so the
- * workspace shows the same bytes; a hard link keeps its inode. A fetch brings the original back.
+ * work tree shows the same bytes; a hard link keeps its inode. A fetch brings the original back.
  */
 export function quarantineLinked(repo: Repo, f: LinkedFile, damaged: Oid, oid: Oid): DamagedObject {
   if (f.linked) {

@@ -19,7 +19,7 @@ process.once('exit', () => {
 });
 
 /**
- * An exclusive lock on a repository's workspace state, held by a file created with O_EXCL.
+ * An exclusive lock on a repository's work-tree state, held by a file created with O_EXCL.
  *
  * Why not an mtime-refreshed lock: mlx's hot loops are synchronous (faster for many small files), so a
  * timer-refreshed lock could look stale while its owner works. Instead the owner's pid and host are

@@ -115,7 +115,7 @@ function liveUsers(cacheRoot: string): number {
 }
 
 /**
- * The lock of a command that writes to the workspace and the cache: the repository's own lock, then
+ * The lock of a command that writes to the work tree and the cache: the repository's own lock, then
  * a user token of its cache (always in this order, so gc, which takes the same two, cannot deadlock).
  */
 export async function lockRepository(repo: Repo, opts: LockOptions = {}): Promise<() => void> {

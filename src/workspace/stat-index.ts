@@ -9,7 +9,7 @@ import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
 export interface StatLike { size: number; mtimeMs: number; ctimeMs: number; ino: number }
 
 /**
- * Remembers the oid of each workspace file under the stat it had when hashed, so unchanged files are
+ * Remembers the oid of each work-tree file under the stat it had when hashed, so unchanged files are
  * never read again; and, per tracked directory, a fingerprint of all its stats with the manifest oid
  * they gave, so an unchanged directory is recognised without looking at single entries at all.
  * Derivable state: losing it costs time, never correctness. The per-file table is loaded only when a

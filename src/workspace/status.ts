@@ -20,7 +20,7 @@ export interface Changes {
 export interface PathStatus {
   path: string;
   kind: 'file' | 'dir';
-  /** Workspace versus pointer. `unknown`: the directory's manifest is not in the cache to compare with. */
+  /** Work tree versus pointer. `unknown`: the directory's manifest is not in the cache to compare with. */
   state: 'clean' | 'modified' | 'missing' | 'unknown';
   /** Whether the objects the pointer names are in the cache. */
   cache: 'ok' | 'partial' | 'missing';
@@ -71,7 +71,7 @@ function selected(repo: Repo, cwd: string, userPaths: string[]) {
 function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, stats: WorkTreeStats, problems: StatusResult['problems'], progress?: Progress): PathStatus {
   const p = t.pointer;
   // The recorded executable bits matter only for files that are cache objects themselves (link caches).
-  // The recorded oids name the object a linked workspace file was, to see an in-place edit of it.
+  // The recorded oids name the object a linked work-tree file was, to see an in-place edit of it.
   let recorded: Map<string, { x: boolean; o?: Oid }> | undefined;
   const recordedEntry = (key: string) => {
     if (!recorded) {
@@ -123,7 +123,7 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, stats: WorkTree
 }
 
 /**
- * Entries whose workspace file has the recorded content but not the recorded size: the manifest lies
+ * Entries whose work-tree file has the recorded content but not the recorded size: the manifest lies
  * about its object (sizes are part of identity), and checkout would refuse it. Free: both are in memory.
  */
 function entrySizeProblems(dir: string, manifest: ManifestEntry[], work: ManifestEntry[]): StatusResult['problems'] {
@@ -147,7 +147,7 @@ function cacheState(repo: Repo, manifest: ManifestEntry[]): PathStatus['cache'] 
   return missing.size === oids.size ? 'missing' : 'partial';
 }
 
-/** File-level differences between a manifest (`from`) and the workspace (`to`). */
+/** File-level differences between a manifest (`from`) and the work tree (`to`). */
 export function diffEntries(from: ManifestEntry[], to: ManifestEntry[]): Changes {
   const before = new Map(from.map((e) => [e.p, e]));
   const changes: Changes = { added: [], modified: [], deleted: [] };

@@ -38,13 +38,13 @@ export interface ReadOptions {
   /** A likely oid for a file whose stat changed (e.g. touched): confirmed by hashing, no copy needed. */
   candidate?: (key: string) => Oid | undefined;
   /**
-   * The executable bit recorded for a file, used where the workspace cannot show it: a file that is
+   * The executable bit recorded for a file, used where the work tree cannot show it: a file that is
    * the read-only cache object itself (hardlink and symlink caches).
    */
   recordedX?: (key: string) => boolean | undefined;
   progress?: Progress;
   stats?: WorkTreeStats;
-  /** Called for a cache object found changed through a linked workspace file (it is quarantined). */
+  /** Called for a cache object found changed through a linked work-tree file (it is quarantined). */
   onDamaged?: (d: DamagedObject) => void;
 }
 
@@ -52,7 +52,7 @@ export interface ReadOptions {
 const CONFIRM_BEFORE_COPY = 1 << 20;
 
 /**
- * Reads what the workspace holds at a tracked path: the oid of every file, using the stat index so
+ * Reads what the work tree holds at a tracked path: the oid of every file, using the stat index so
  * unchanged files are not read. With mode `store`, new content lands in the cache on the way.
  */
 export function readWorkTree(repo: Repo, index: StatIndex, rel: string, opts: ReadOptions): WorkTree {
@@ -111,7 +111,7 @@ function fingerprint(repo: Repo, rootAbs: string, entries: Scanned[]): string {
   return h.digestHex();
 }
 
-/** The oid a workspace symlink points at when its target is a cache object, else undefined. */
+/** The oid a work tree symlink points at when its target is a cache object, else undefined. */
 export function cacheLinkOid(repo: Repo, abs: string): Oid | undefined {
   const target = path.resolve(path.dirname(abs), fs.readlinkSync(abs));
   const rel = path.relative(repo.store.objectsDir, target);

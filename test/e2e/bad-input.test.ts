@@ -78,7 +78,7 @@ describe('bad input ends with one clear line, a non-zero exit and nothing lost',
     expect(expectCleanError(mlx(dir, 'checkout', 'bad.bin'))).toMatch(/contains '\.\.'/);
   });
 
-  it('a pointer to an object that is not in the cache fails before touching the workspace', () => {
+  it('a pointer to an object that is not in the cache fails before touching the work tree', () => {
     write(dir, 'w.bin', 'weights');
     mlxOk(dir, 'add', 'w.bin');
     const oid = /oid: (b3:[0-9a-f]+)/.exec(fs.readFileSync(path.join(dir, 'w.bin.mlx'), 'utf8'))![1]!;

@@ -211,7 +211,7 @@ describe.each(kinds)('a hostile repository on a $name remote', (kind) => {
       expect(expectCleanError(r), args.join(' ')).toMatch(/verify found 1 problem/);
       expect(r.stdout, args.join(' ')).toMatch(new RegExp(`size-mismatch .*the manifest of ds says ${HUGE} bytes for a\\.txt, but its object has 5`));
     }
-    // The bytes in the workspace (put there by hand) are the object's: status names the lie.
+    // The bytes in the work tree (put there by hand) are the object's: status names the lie.
     write(victim, 'ds/a.txt', 'evil\n');
     expect(expectCleanError(mlx(victim, 'status'))).toMatch(new RegExp(`the manifest of ds says ${HUGE} bytes for a\\.txt, but its object ${pushed.blobOid} has 5`));
     fs.rmSync(path.join(victim, 'ds'), { recursive: true });

@@ -8,7 +8,7 @@ import { loadHasher } from '../../src/hash/blake3.js';
 import { hashBytes } from '../../src/hash/hash-file.js';
 
 /*
- * cache.type hardlink / symlink: the workspace file is the cache object. An in-place edit (which the
+ * cache.type hardlink / symlink: the work-tree file is the cache object. An in-place edit (which the
  * read-only mode does not stop for root, as in containers and CI) must never silently change the cache.
  */
 
@@ -43,7 +43,7 @@ function edited(original: Buffer, text: string): Buffer {
 }
 
 for (const type of ['hardlink', 'symlink'] as const) {
-  describe(`cache.type ${type}: an in-place edit of a workspace file`, () => {
+  describe(`cache.type ${type}: an in-place edit of a work-tree file`, () => {
     beforeEach(() => mlxOk(dir, 'config', 'cache.type', type));
 
     it('is named by the next status, the damaged object is quarantined, and a fetch brings the original back', () => {
@@ -59,7 +59,7 @@ for (const type of ['hardlink', 'symlink'] as const) {
       // Named by the next status, in one line.
       const human = mlxOk(dir, 'status').stdout.split('\n').filter((l) => l.includes(oid));
       expect(human).toEqual([expect.stringMatching(new RegExp(`^problem: +model\\.bin\\.mlx: cache object ${oid} was changed by an in-place edit of model\\.bin`))]);
-      // Not trusted any more: out of the store, and the edit is still in the workspace.
+      // Not trusted any more: out of the store, and the edit is still in the work tree.
       expect(fs.existsSync(objectFile(oid))).toBe(false);
       expect(fs.readdirSync(path.join(dir, '.mlx/cache/quarantine')).some((f) => f.startsWith(oid.slice(3)))).toBe(true);
       expect(fs.readFileSync(path.join(dir, 'model.bin'))).toEqual(edited(original, 'EDITED'));

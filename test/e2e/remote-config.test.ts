@@ -41,7 +41,7 @@ describe('mlx remote and mlx fetch', () => {
     }
   });
 
-  it('fetch fills the cache without touching the workspace; checkout then needs no remote', async () => {
+  it('fetch fills the cache without touching the work tree; checkout then needs no remote', async () => {
     const store = tempDir('mlx-fetch-');
     const fresh = tempDir('mlx-fetch-fresh-');
     fs.rmSync(fresh, { recursive: true });

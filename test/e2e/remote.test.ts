@@ -159,7 +159,7 @@ describe.each(kinds)('$name remote', (kind) => {
     expect(fs.readdirSync(path.join(fresh, 'data'))).toEqual(['f123.bin']);
   });
 
-  it('refuses a tampered or truncated pack: nothing reaches the cache or the workspace', async () => {
+  it('refuses a tampered or truncated pack: nothing reaches the cache or the work tree', async () => {
     const id = `tamper-${crypto.randomBytes(4).toString('hex')}`;
     for (let i = 0; i < 50; i++) write(dir, `data/f${i}.bin`, bytes(3000, `t${i}`));
     mlxOk(dir, 'add', 'data');

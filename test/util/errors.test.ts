@@ -68,6 +68,11 @@ describe('error codes', () => {
     expect(hits).toEqual([]);
   });
 
+  it('are all listed in spec/cli.md', () => {
+    const spec = fs.readFileSync(path.resolve(__dirname, '../../spec/cli.md'), 'utf8');
+    expect(Object.values(E).filter((code) => !spec.includes(`\`${code}\``))).toEqual([]);
+  });
+
   it('are constructed only by their factories (each code has one data shape)', () => {
     const src = path.resolve(__dirname, '../../src');
     const files = (fs.readdirSync(src, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && path.join(src, f) !== path.join(src, 'util', 'errors.ts'));
