@@ -251,7 +251,14 @@ export function gitDir(workTree: string): string {
 export async function indexedPaths(repo: GitRepo): Promise<string[]> {
   const g = await git();
   // No index yet lists nothing; a damaged one is an error, not an empty index (add relies on it).
-  return g.listFiles({ fs, dir: repo.dir, cache: repo.cache }).catch(ifAbsent(g, [] as string[]));
+  return g.listFiles({ fs, dir: repo.dir, cache: repo.cache }).catch(async (err: unknown) => {
+    if (isAbsent(g, err)) return [];
+    // isomorphic-git reads index versions 2 and 3; git writes 4 with feature.manyFiles. git itself reads it.
+    if (err instanceof g.Errors.InternalError && /dircache version/i.test(err.message)) {
+      return (await gitCli(repo, ['ls-files', '-z'], 'git ls-files')).split('\0').filter(Boolean);
+    }
+    throw err;
+  });
 }
 
 /** The remote-tracking branches of every git remote, as `<remote>/<branch>` (their `HEAD` aliases left out). */

@@ -46,7 +46,9 @@ export async function retainedCommits(git: GitRepo, rules: RetentionRules): Prom
     try {
       tip = await resolveRevision(git, ref);
     } catch (err) {
-      if (ref === 'HEAD' && isMlxError(err, E.NO_COMMITS)) continue; // the work tree is all there is to keep
+      // No commit yet: the work tree is all there is to keep. UNKNOWN_REVISION: a linked git worktree's
+      // HEAD, whose commit the git adapter does not look up in the main repository yet (as before).
+      if (ref === 'HEAD' && isMlxError(err, E.NO_COMMITS, E.UNKNOWN_REVISION)) continue;
       throw err;
     }
     out.add(tip);

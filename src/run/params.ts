@@ -32,7 +32,7 @@ export function readMetrics(absFile: string, relFile: string): unknown {
   try {
     text = fs.readFileSync(absFile, 'utf8');
   } catch (err) {
-    if (!isErrno(err, 'ENOENT', 'EISDIR')) throw err;
+    if (!isErrno(err, 'ENOENT', 'ENOTDIR', 'EISDIR')) throw err;
     throw runFailed(`the command did not write the metrics file ${relFile}`);
   }
   try {

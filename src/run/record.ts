@@ -155,7 +155,8 @@ async function gitState(repo: Repo): Promise<Run['git']> {
   try {
     commit = await resolveRevision(git, 'HEAD');
   } catch (err) {
-    if (!isMlxError(err, E.NO_COMMITS)) throw err;
+    // UNKNOWN_REVISION: a linked git worktree's HEAD, not looked up in the main repository yet.
+    if (!isMlxError(err, E.NO_COMMITS, E.UNKNOWN_REVISION)) throw err;
     return { commit: null, dirty: true };
   }
   const g = (await import('isomorphic-git')).default;

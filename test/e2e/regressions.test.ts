@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { expectCleanError, mlx, mlxJson, mlxOk } from '../helpers/cli.js';
@@ -209,5 +210,50 @@ describe('the executable bit of a top-level tracked file', () => {
     expect(fs.readFileSync(path.join(dir, 'run.sh.mlx'), 'utf8')).toMatch(/\nx: true\n$/);
     expect(isExec(dir, 'run.sh')).toBe(true);
     expect(mlxJson(dir, 'status').paths[0].state).toBe('clean');
+  });
+});
+
+describe('git states the redesign must keep working in', () => {
+  const git = (cwd: string, ...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd, encoding: 'utf8' });
+
+  it('add works with index version 4 (feature.manyFiles), and still refuses a path git tracks', () => {
+    git(dir, 'config', 'index.version', '4');
+    write(dir, 'code.py', 'print(1)\n');
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-qm', 'code');
+    expect(fs.readFileSync(path.join(dir, '.git/index')).readUInt32BE(4)).toBe(4);
+    write(dir, 'data/a.txt', 'a');
+    expect(mlxOk(dir, 'add', 'data').stdout).toMatch(/^added {2}data {2}\(1 files, 1 B\)/);
+    const err = expectCleanError(mlx(dir, 'add', 'code.py'));
+    expect(err).toMatch(/code\.py/);
+    expect(err).toMatch(/git/);
+  });
+
+  it('gc and run work in a detached linked git worktree', () => {
+    write(dir, 'm.bin', 'model');
+    mlxOk(dir, 'add', 'm.bin');
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-qm', 'one');
+    const wt = `${dir}-wt`;
+    git(dir, 'worktree', 'add', '-q', '--detach', wt, 'HEAD');
+    try {
+      expect(mlxOk(wt, 'gc').stdout).toMatch(/^removed 0 object/);
+      expect(mlxOk(wt, 'run', '-n', 't', '-o', 'o.txt', '--', 'sh', '-c', 'echo hi > o.txt').stdout).toMatch(/recorded run t /);
+    } finally {
+      fs.rmSync(wt, { recursive: true, force: true });
+    }
+  });
+
+  it('a metrics file under a path that is a file is "not written", one clean line', () => {
+    write(dir, 'notadir', 'x');
+    const r = mlx(dir, '--json', 'run', '-n', 't', '-o', 'o.txt', '-M', 'notadir/m.json', '--', 'sh', '-c', 'echo > o.txt');
+    expect(r.code).not.toBe(0);
+    expect(JSON.parse(r.stdout).error.code).toBe('ERUNFAILED');
+  });
+
+  it('--json add reports what it added, not a git command line', () => {
+    write(dir, 'f.txt', 'f');
+    expect(Object.keys(mlxJson(dir, 'add', 'f.txt')).sort()).not.toContain('toGitAdd');
   });
 });

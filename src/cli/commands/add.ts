@@ -6,9 +6,10 @@ export async function runAdd(out: Output, paths: string[]): Promise<void> {
   const res = await withProgress(out, 'adding', (progress) => add({ cwd: out.cwd, paths, progress, onLockWait: (o) => out.info(`waiting for another mlx process (pid ${o.pid}) to finish...`) }));
   for (const s of res.skipped) out.warn(`skipped ${s.path}: ${s.why}`);
   for (const d of res.damaged) out.warn(`${describeDamage(d)} (${DAMAGE_HINT})`);
-  out.result(res, () => [
+  const { toGitAdd, ...reported } = res; // what to stage is said in words; --json reports the paths
+  out.result(reported, () => [
     ...res.paths.map((p) => `${p.changed ? 'added' : 'unchanged'}  ${p.path}  (${p.kind === 'dir' ? `${p.files} files, ` : ''}${formatBytes(p.size)})`),
-    ...(res.paths.some((p) => p.changed) ? [`To track the changes with git, run:\n  git add ${res.toGitAdd.map(quote).join(' ')}`] : []),
+    ...(res.paths.some((p) => p.changed) ? [`To track the changes with git, run:\n  git add ${toGitAdd.map(quote).join(' ')}`] : []),
   ]);
   out.verbose(`hashed ${res.hashedFiles} file(s), ${formatBytes(res.hashedBytes)}`);
 }

@@ -29,7 +29,7 @@ export function diffMarkdown(res: DiffResult): string[] {
     lines.push('', `<details><summary><code>${c.path}</code>: ${c.files!.length} file(s) changed</summary>`, '');
     for (const f of c.files!.slice(0, 200)) lines.push(`- ${f.change} \`${f.path}\` ${sizeChange(f)}`);
     if (c.files!.length > 200) lines.push(`- … and ${c.files!.length - 200} more`);
-    lines.push('', '</details>', '');
+    lines.push('', '</details>');
   }
   return lines;
 }
