@@ -120,22 +120,29 @@ describe('push and fetch of a large file', () => {
     try {
       const oid = addFile('big.bin', crypto.randomBytes(9 << 20));
       const started: string[] = [];
+      const landed: string[] = [];
       const published: string[] = [];
-      // Each pack upload takes longer than the one after it: the last pack (the recipe's) lands first.
-      let delay = 400;
-      const slowFirst = Object.assign(Object.create(remote) as Remote, {
+      // The first pack upload is held until a later one has landed: uploads finish out of pack order.
+      let laterPackLanded!: () => void;
+      const aLaterPackIsUp = new Promise<void>((r) => (laterPackLanded = r));
+      const firstHeld = Object.assign(Object.create(remote) as Remote, {
         async put(key: string, body: Parameters<Remote['put']>[1]): Promise<void> {
           if (key.endsWith('.pack')) {
-            started.push(key.slice(0, -'.pack'.length));
-            const wait = (delay = Math.max(0, delay - 40));
-            await new Promise((r) => setTimeout(r, wait));
+            const name = key.slice(0, -'.pack'.length);
+            started.push(name);
+            if (started.length === 1) await aLaterPackIsUp;
+            await remote.put(key, body);
+            landed.push(name);
+            if (started.length > 1 && name !== started[0]) laterPackLanded();
+            return;
           }
           await remote.put(key, body);
           if (key.endsWith('.idx')) published.push(key.slice(0, -'.idx'.length));
         },
       });
-      const res = await push([oid], { packTarget: 1 << 20, jobs: 8 }, slowFirst);
+      const res = await push([oid], { packTarget: 1 << 20, jobs: 8 }, firstHeld);
       expect(res.packs).toBeGreaterThan(3);
+      expect(landed[0]).not.toBe(started[0]);
       expect(published).toEqual(started);
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
