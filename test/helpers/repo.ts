@@ -39,6 +39,12 @@ export async function gitLog(dir: string): Promise<string[]> {
   return (await git.log({ fs, dir })).map((c) => c.oid);
 }
 
+/** Deterministic incompressible bytes from a seed, fast enough for many MiB (AES-CTR keystream). */
+export function prng(n: number, seed: string): Buffer {
+  const key = crypto.createHash('sha256').update(seed).digest().subarray(0, 16);
+  return crypto.createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(n));
+}
+
 /** Deterministic pseudo-random bytes, so failures reproduce. */
 export function bytes(n: number, seed: string): Buffer {
   const out = Buffer.allocUnsafe(n);

@@ -1,47 +1,17 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PackEntry, PackIndex } from '../../src/formats/pack-index.js';
+import { describe, expect, it } from 'vitest';
 import type { Recipe } from '../../src/formats/recipe.js';
-import { oidFromHex, oidHex, type Oid } from '../../src/hash/oid.js';
-import { DirRemote } from '../../src/remote/dir-remote.js';
+import { oidHex, type Oid } from '../../src/hash/oid.js';
 import { CACHED_SOURCE, locateOnRemote, planChunkReads, rebuildableFiles } from '../../src/remote/fetch-plan.js';
-import { RemoteIndex } from '../../src/remote/remote-index.js';
 import type { LocalChunk } from '../../src/store/chunk-map.js';
-import { tempDir } from '../helpers/repo.js';
+import { fakeOid as oid, fakePackHex as hexOf, fakePackIndex as packIndex, useEmptyRemoteIndexes } from '../helpers/plans.js';
 
-/** A made-up object id; `n` tells them apart. */
-const oid = (n: number): Oid => oidFromHex(n.toString(16).padStart(64, '0'));
-const hexOf = (n: number) => n.toString(16).padStart(64, 'f');
-
-/** A pack index holding `members` (oid, type, raw size), laid out one after another. */
-function packIndex(hex: string, members: [Oid, 'b' | 'r', number][]): PackIndex {
-  let off = 0;
-  const entries: PackEntry[] = members.map(([o, t, raw]) => {
-    const entry: PackEntry = { o, t, off, len: raw, raw, c: 'none' };
-    off += raw + 512;
-    return entry;
-  });
-  return { v: 1, pack: oidFromHex(hex), size: off, entries };
-}
-
+const emptyIndex = useEmptyRemoteIndexes('mlx-fetch-plan-');
 const recipe = (...chunks: [Oid, number][]): Recipe => ({ v: 1, size: chunks.reduce((n, [, s]) => n + s, 0), chunks });
-
-let root: string;
-let n = 0;
-/** A remote index that starts out empty (a real one: the plans ask it what the remote holds). */
-const emptyIndex = () => RemoteIndex.load(new DirRemote(path.join(root, 'remote')), path.join(root, `idx-${n++}`));
-
-beforeAll(() => {
-  root = tempDir('mlx-fetch-plan-');
-  fs.mkdirSync(path.join(root, 'remote'));
-});
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 describe('locateOnRemote', () => {
   it('splits the objects into those a published pack holds and those none does, keeping their order', async () => {
     const index = await emptyIndex();
-    index.addPack(hexOf(1), packIndex(hexOf(1), [[oid(2), 'b', 5], [oid(4), 'r', 9]]));
+    index.addPack(hexOf(1), packIndex(hexOf(1), [[oid(2), 'b', 5], [oid(4), 'r', 9]], 512));
     expect(locateOnRemote(index, [oid(1), oid(4), oid(3), oid(2)])).toEqual({ located: [oid(4), oid(2)], missing: [oid(1), oid(3)] });
   });
 });
@@ -49,7 +19,7 @@ describe('locateOnRemote', () => {
 describe('rebuildableFiles', () => {
   it('rebuilds a file only when the remote holds every chunk as a blob, and names the first it lacks', async () => {
     const index = await emptyIndex();
-    index.addPack(hexOf(1), packIndex(hexOf(1), [[oid(10), 'b', 4], [oid(11), 'b', 4], [oid(12), 'r', 4]]));
+    index.addPack(hexOf(1), packIndex(hexOf(1), [[oid(10), 'b', 4], [oid(11), 'b', 4], [oid(12), 'r', 4]], 512));
     const whole = recipe([oid(10), 4], [oid(11), 4]);
     const lost = recipe([oid(10), 4], [oid(13), 4], [oid(14), 4]);
     // A chunk held only as a recipe cannot be read as bytes.
@@ -66,7 +36,7 @@ describe('planChunkReads', () => {
   it('reads a chunk from a cached file that holds it, else from its pack, each to its offset in the file', async () => {
     const index = await emptyIndex();
     const pack = hexOf(1);
-    index.addPack(pack, packIndex(pack, [[oid(10), 'b', 3], [oid(11), 'b', 5], [oid(12), 'b', 7]]));
+    index.addPack(pack, packIndex(pack, [[oid(10), 'b', 3], [oid(11), 'b', 5], [oid(12), 'b', 7]], 512));
     const cachedFile = oid(99);
     const local = new Map<Oid, LocalChunk>([[oid(11), { file: cachedFile, offset: 4096 }]]);
 

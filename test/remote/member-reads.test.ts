@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -11,7 +10,7 @@ import { addWant, packReader, readMembers, type RangeReader, type Want } from '.
 import { PackWriter } from '../../src/remote/pack.js';
 import type { ByteRange } from '../../src/remote/remote.js';
 import { E, MlxError } from '../../src/util/errors.js';
-import { tempDir } from '../helpers/repo.js';
+import { prng, tempDir } from '../helpers/repo.js';
 
 // Ranged reads of pack members: which reads are made (neighbours coalesced, far or huge ones apart),
 // in which order, into which buffer, and what each member's `take` receives.
@@ -22,12 +21,6 @@ let newHasher: HasherFactory;
 beforeAll(async () => {
   newHasher = await loadHasher();
 });
-
-/** Incompressible bytes, so each member's stored length is its size and offsets are predictable. */
-function prng(n: number, seed: string): Buffer {
-  const key = crypto.createHash('sha256').update(seed).digest().subarray(0, 16);
-  return crypto.createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(n));
-}
 
 interface Packed {
   pack: Buffer;

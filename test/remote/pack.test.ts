@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,16 +8,12 @@ import { findPackEntry, parsePackIndex, serializePackIndex, type PackEntry } fro
 import { parseRecipe, serializeRecipe } from '../../src/formats/recipe.js';
 import { extractMember, PackWriter, readMember, verifyMember, verifyPack } from '../../src/remote/pack.js';
 import { E } from '../../src/util/errors.js';
+import { prng } from '../helpers/repo.js';
 
 let newHasher: HasherFactory;
 beforeAll(async () => {
   newHasher = await loadHasher();
 });
-
-function prng(n: number, seed: string): Buffer {
-  const key = crypto.createHash('sha256').update(seed).digest().subarray(0, 16);
-  return crypto.createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(n));
-}
 
 /** CSV-like rows: compresses about 3:1 with zstd, like real tabular data. */
 function csv(rows: number, seed = 1): Buffer {

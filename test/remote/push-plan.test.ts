@@ -1,39 +1,10 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PackEntry, PackIndex } from '../../src/formats/pack-index.js';
-import { oidFromHex, type Oid } from '../../src/hash/oid.js';
-import { DirRemote } from '../../src/remote/dir-remote.js';
+import { describe, expect, it } from 'vitest';
+import { oidFromHex } from '../../src/hash/oid.js';
 import { indexKey, packKey } from '../../src/remote/layout.js';
 import { addRound, packsGone, planSends } from '../../src/remote/push-plan.js';
-import { RemoteIndex } from '../../src/remote/remote-index.js';
-import { tempDir } from '../helpers/repo.js';
+import { fakeOid as oid, fakePackHex as hexOf, fakePackIndex as packIndex, useEmptyRemoteIndexes } from '../helpers/plans.js';
 
-/** A made-up object id; `n` tells them apart. */
-const oid = (n: number): Oid => oidFromHex(n.toString(16).padStart(64, '0'));
-const hexOf = (n: number) => n.toString(16).padStart(64, 'f');
-
-/** A pack index holding `members` (oid, type, raw size), laid out one after another. */
-function packIndex(hex: string, members: [Oid, 'b' | 'r', number][]): PackIndex {
-  let off = 0;
-  const entries: PackEntry[] = members.map(([o, t, raw]) => {
-    const entry: PackEntry = { o, t, off, len: raw, raw, c: 'none' };
-    off += raw;
-    return entry;
-  });
-  return { v: 1, pack: oidFromHex(hex), size: off, entries };
-}
-
-let root: string;
-let n = 0;
-/** A remote index that starts out empty (a real one: the plans ask it what the remote holds). */
-const emptyIndex = () => RemoteIndex.load(new DirRemote(path.join(root, 'remote')), path.join(root, `idx-${n++}`));
-
-beforeAll(() => {
-  root = tempDir('mlx-push-plan-');
-  fs.mkdirSync(path.join(root, 'remote'));
-});
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+const emptyIndex = useEmptyRemoteIndexes('mlx-push-plan-');
 
 describe('planSends', () => {
   it('sends what the remote lacks, in the order asked, and relies on the packs that hold the rest', async () => {

@@ -12,10 +12,8 @@ import {
   entrySizeProblems, manifestSizeProblems, missingOnRemote, Needs, packsMissing, pointerSizeProblems, sizeProblemsOfSound, type VerifyProblem,
 } from '../../src/repository/verify-plan.js';
 import { tempDir } from '../helpers/repo.js';
+import { fakeOid as oid, fakePackHex as hexOf } from '../helpers/plans.js';
 
-/** A made-up object id; `n` tells them apart. */
-const oid = (n: number): Oid => oidFromHex(n.toString(16).padStart(64, '0'));
-const hexOf = (n: number) => n.toString(16).padStart(64, 'f');
 
 const filePointer = (o: Oid, size: number): Pointer => ({ version: 1, path: 'x', kind: 'file', oid: o, size });
 const dirPointer = (o: Oid, size: number, files: number): Pointer => ({ version: 1, path: 'x', kind: 'dir', oid: o, size, files });

@@ -5,14 +5,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chunkBuffer, chunksOfFd, DEFAULT_CHUNKER_OPTIONS, GEAR, type ChunkerOptions, type ChunkSpan } from '../../src/store/chunker.js';
 import { E } from '../../src/util/errors.js';
+import { prng } from '../helpers/repo.js';
 
 const MiB = 1024 * 1024;
-
-/** Fast deterministic pseudo-random bytes (AES-128-CTR keystream), so failures reproduce. */
-function prng(n: number, seed: string): Buffer {
-  const key = crypto.createHash('sha256').update(seed).digest().subarray(0, 16);
-  return crypto.createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(n));
-}
 
 const sha = (b: Uint8Array) => crypto.createHash('sha256').update(b).digest('hex');
 const chunkHashes = (buf: Buffer, spans: ChunkSpan[]) => spans.map((s) => sha(buf.subarray(s.offset, s.offset + s.length)));

@@ -1,14 +1,13 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { FileEntry, ManifestEntry } from '../../src/formats/manifest.js';
-import { oidFromHex, type Oid } from '../../src/hash/oid.js';
+import type { Oid } from '../../src/hash/oid.js';
 import { E } from '../../src/util/errors.js';
 import { planCheckout, type EntryStat, type FoundAtPath, type WorkTreeProbe } from '../../src/workspace/checkout-plan.js';
 import type { TrackedPath } from '../../src/workspace/pointers.js';
 import type { Scanned } from '../../src/workspace/scan.js';
+import { fakeOid as oid } from '../helpers/plans.js';
 
-/** A made-up object id; `n` tells them apart. */
-const oid = (n: number): Oid => oidFromHex(n.toString(16).padStart(64, '0'));
 const CACHE = '/cache/objects/';
 
 /** What a work tree entry is, for the fake probe. `held`: it is in the form the link type asks for. */
