@@ -194,6 +194,11 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<a>', 'a run (id, id prefix or name), or an environment record oid (or b3: prefix of 8+ hex digits)')
     .argument('<b>', 'the other record')
     .action(async (a: string, b: string) => (await import('./commands/env.js')).runEnvDiff(out(), a, b));
+  env
+    .command('show')
+    .description('print a stored environment record: of a run, or by its oid')
+    .argument('<ref>', 'a run (id, id prefix or name), or an environment record oid (or b3: prefix of 8+ hex digits)')
+    .action(async (ref: string) => (await import('./commands/env.js')).runEnvShow(out(), ref));
   program.command('doctor').description('show versions, cache location and supported link types').action(async () => (await import('./commands/doctor.js')).runDoctor(out()));
 
   try {

@@ -10,11 +10,12 @@ export interface ReproOptions {
   names?: string[];
   force?: boolean;
   quiet?: boolean;
+  onWarning?: (warning: string) => void;
 }
 
 /** `mlx repro [names...]`: re-runs the recorded runs whose deps or params changed. */
 export async function repro(opts: ReproOptions): Promise<ReproResult> {
-  return reproRuns(await openRepo(opts.cwd), opts.names ?? [], { force: opts.force, quiet: opts.quiet });
+  return reproRuns(await openRepo(opts.cwd), opts.names ?? [], { force: opts.force, quiet: opts.quiet, onWarning: opts.onWarning });
 }
 
 /** `mlx repro --verify <name>`: re-runs one run from its inputs and seed and compares every output. */

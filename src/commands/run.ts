@@ -1,6 +1,5 @@
-import type { Run } from '../formats/run-lock.js';
 import { parseParamSpec } from '../run/params.js';
-import { runAndRecord } from '../run/record.js';
+import { runAndRecord, type Recorded } from '../run/record.js';
 import { badUsage } from '../util/errors.js';
 import { openRepo } from '../workspace/repo.js';
 
@@ -22,7 +21,7 @@ export interface RunOptions {
 }
 
 /** `mlx run`: runs a command and records it in mlx.lock. */
-export async function run(opts: RunOptions): Promise<{ name: string; run: Run }> {
+export async function run(opts: RunOptions): Promise<Recorded> {
   const repo = await openRepo(opts.cwd);
   let seed: number | null = null;
   if (opts.seed !== undefined) {

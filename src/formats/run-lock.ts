@@ -8,6 +8,10 @@ export const RUN_LOCK_VERSION = 1;
 export const RUN_LOCK_FILE = 'mlx.lock';
 const HEADER = '# mlx run lockfile — written by mlx run; do not edit by hand\n';
 
+/** `r-<16 hex>`: one execution of a run. */
+export const RUN_ID = /^r-[0-9a-f]{16}$/;
+/** `k-<16 hex>`: the inputs of a run. */
+export const RUN_KEY = /^k-[0-9a-f]{16}$/;
 const oid = z.string().refine(isOid, 'expected an object id b3:<64 hex>');
 /** A dependency or output as it was: what the path held. */
 export const ArtifactSchema = z.strictObject({ kind: z.enum(['file', 'dir']), oid, size: z.number().int().nonnegative() });
@@ -16,15 +20,29 @@ const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 /** Params and metrics keep YAML/JSON values: scalars, lists and maps. */
 const value: z.ZodType<unknown> = z.lazy(() => z.union([scalar, z.array(value), z.record(z.string(), value)]));
 
-/** One recorded run: how an output was produced, enough to reproduce and to explain it. */
+/**
+ * One recorded run: how an output was produced, enough to reproduce and to explain it. Fields are
+ * written in this order (the order mlx has always written them in).
+ */
 export const RunSchema = z.strictObject({
-  /** Derived from the inputs (cmd, seed, params, deps, env): the same inputs give the same id. */
-  id: z.string().regex(/^r-[0-9a-f]{16}$/),
+  /**
+   * This execution: `r-` + the first 16 hex digits of the run record's oid. The record holds the start
+   * time and a random nonce, so every execution has its own id, and it never changes (it names the record).
+   * Lockfiles written before keys existed hold the input key here instead (see `legacyKey`).
+   */
+  id: z.string().regex(RUN_ID),
+  /**
+   * The inputs (cmd, seed, params, deps, env) hashed: runs with the same inputs share it, as in DVC's run
+   * cache. Absent in old lockfiles; `parseRunLock` fills it in from their id.
+   */
+  key: z.string().regex(RUN_KEY).optional(),
   cmd: z.array(z.string()).min(1),
   seed: z.number().int().nullable(),
   /** params file → key → value, for the keys named with -p. */
   params: z.record(z.string(), z.record(z.string(), value)),
   deps: z.record(z.string(), ArtifactSchema),
+  /** The environment record object (OS, CPU, GPUs, interpreters, package lockfiles ...). */
+  env: oid,
   outs: z.record(z.string(), ArtifactSchema),
   /** metrics file → its content (JSON or YAML). */
   metrics: z.record(z.string(), value),
@@ -33,13 +51,11 @@ export const RunSchema = z.strictObject({
    * (`<out>.meta.json|yaml`) or inside it (`meta.json|yaml`), e.g. step and epoch.
    */
   checkpoints: z.record(z.string(), z.record(z.string(), value)).optional(),
-  /** The environment record object (OS, CPU, GPUs, interpreters, package lockfiles ...). */
-  env: oid,
-  /** The immutable run record object holding all of this plus timing. */
-  record: oid,
   started: z.string(),
   duration_s: z.number().nonnegative(),
   git: z.strictObject({ commit: z.string().nullable(), dirty: z.boolean() }),
+  /** The immutable run record object: all of this (but the id and itself), the run's name and a nonce. */
+  record: oid,
 });
 export type Run = z.infer<typeof RunSchema>;
 
@@ -53,10 +69,13 @@ export function emptyRunLock(): RunLock {
   return { version: RUN_LOCK_VERSION, runs: {} };
 }
 
-/** Stable output: runs sorted by name, keys in schema order, so a new run is a readable diff. */
+/**
+ * Stable output: runs sorted by name, keys in schema order, so a new run is a readable diff. A key that
+ * `parseRunLock` derived for an old run is not written, so an old lockfile round-trips byte for byte.
+ */
 export function serializeRunLock(lock: RunLock): string {
   const runs: Record<string, Run> = {};
-  for (const name of Object.keys(lock.runs).sort()) runs[name] = lock.runs[name]!;
+  for (const name of Object.keys(lock.runs).sort()) runs[name] = inSchemaOrder(lock.runs[name]!);
   return HEADER + YAML.stringify({ version: lock.version, runs }, { lineWidth: 0, sortMapEntries: false });
 }
 
@@ -72,11 +91,36 @@ export function parseRunLock(text: string, source: string): RunLock {
   }
   const parsed = RunLockSchema.safeParse(raw ?? emptyRunLock());
   if (!parsed.success) throw badRunLock(`malformed run lockfile ${source}: ${describeZodError(parsed.error)}`, { hint: `restore it from git (git checkout -- ${source}) or re-run` });
+  for (const run of Object.values(parsed.data.runs)) run.key ??= legacyKey(run.id);
   return parsed.data;
 }
 
-/** The inputs that define a run's identity, in canonical JSON. */
-export function runIdentity(run: Pick<Run, 'cmd' | 'seed' | 'params' | 'deps' | 'env'>): string {
+/**
+ * The input key of a run recorded before keys existed: its id was the input hash, computed as
+ * `runKey` computes a key today, so the same hex under `k-` matches the key of a new run with the
+ * same inputs.
+ */
+export function legacyKey(id: string): string {
+  return `k-${id.slice(2)}`;
+}
+
+/** A run's input key (for a run object not read through `parseRunLock`, derived from an old id). */
+export function keyOf(run: Pick<Run, 'id' | 'key'>): string {
+  return run.key ?? legacyKey(run.id);
+}
+
+/** The run with its fields in schema order, without a key derived from an old id. */
+function inSchemaOrder(run: Run): Run {
+  const ordered: Record<string, unknown> = {};
+  for (const k of Object.keys(RunSchema.shape) as (keyof Run)[]) {
+    if (run[k] === undefined || (k === 'key' && run.key === legacyKey(run.id))) continue;
+    ordered[k] = run[k];
+  }
+  return ordered as Run;
+}
+
+/** The inputs that define a run's input key, in canonical JSON. */
+export function runInputs(run: Pick<Run, 'cmd' | 'seed' | 'params' | 'deps' | 'env'>): string {
   return canonicalJson({ cmd: run.cmd, seed: run.seed, params: run.params, deps: run.deps, env: run.env });
 }
 

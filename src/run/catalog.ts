@@ -1,4 +1,4 @@
-import type { Run } from '../formats/run-lock.js';
+import { keyOf, type Run } from '../formats/run-lock.js';
 import { branchesAndTags, commitsFrom, openGit, type GitRepo } from '../git/git-repo.js';
 import { unknownRun } from '../util/errors.js';
 import type { Repo } from '../workspace/repo.js';
@@ -86,15 +86,41 @@ async function lockAt(git: GitRepo, commit: string, warnings: string[], seen: Se
   }
 }
 
-/** Finds a run by id (or an id prefix of at least 4 characters after `r-`), record oid, or name (newest). */
+/**
+ * Finds a run in the catalog by id or id prefix (`r-` and at least 4 hex digits), record oid or prefix
+ * (`b3:` and at least 8), or name (the newest run of that name).
+ */
 export async function findRun(repo: Repo, ref: string): Promise<CatalogEntry> {
-  const { entries } = await catalog(repo);
-  const matches = entries.filter((e) => e.run.id === ref || (ref.startsWith('r-') && ref.length >= 6 && e.run.id.startsWith(ref)) || e.run.record === ref);
-  const byName = entries.filter((e) => e.name === ref);
-  const found = matches.length ? matches : byName;
-  if (found.length === 0) throw unknownRun(`no run ${JSON.stringify(ref)} in mlx.lock or in the history of any branch`, { hint: 'mlx runs lists them' });
-  const ids = new Set(found.map((e) => e.run.id));
-  if (matches.length && ids.size > 1) throw unknownRun(`${ref} matches ${ids.size} runs: ${[...ids].slice(0, 4).join(', ')}`, { hint: 'give more of the id' });
+  return findRunIn((await catalog(repo)).entries, ref);
+}
+
+/**
+ * `findRun` over catalog entries (newest first). An id or oid prefix must name one run: one matching
+ * several is an error listing them. Old lockfiles could hold several executions under one id (ids
+ * hashed the inputs then); those are told apart by their record oid.
+ */
+export function findRunIn(entries: CatalogEntry[], ref: string): CatalogEntry {
+  const want = ref.trim().toLowerCase();
+  const byId = /^r-[0-9a-f]{4,16}$/.test(want) ? entries.filter((e) => e.run.id.startsWith(want)) : [];
+  const byRecord = /^b3:[0-9a-f]{8,64}$/.test(want) ? entries.filter((e) => e.run.record.startsWith(want)) : [];
+  const matched = [...byId, ...byRecord];
+  const found = matched.length ? matched : entries.filter((e) => e.name === ref);
+  if (found.length === 0) {
+    const hint = /^r-/.test(want) && byId.length === 0 && !/^r-[0-9a-f]{4,16}$/.test(want) ? 'an id is r- and 4 to 16 hex digits; mlx runs lists them' : 'mlx runs lists them';
+    throw unknownRun(`no run ${JSON.stringify(ref)} in mlx.lock or in the history of any branch`, { hint });
+  }
+  if (matched.length > 1) {
+    const sameId = new Set(matched.map((e) => e.run.id)).size === 1;
+    const list = matched.slice(0, 5).map((e) => `${sameId ? e.run.record.slice(0, 15) : e.run.id} (${e.name}, ${e.run.started.slice(0, 16).replace('T', ' ')})`);
+    throw unknownRun(`${ref} matches ${matched.length} runs: ${list.join(', ')}${matched.length > 5 ? ', …' : ''}`, {
+      hint: sameId ? 'these were recorded before ids were unique per execution: give the record oid (b3:…)' : 'give more of the id',
+    });
+  }
   return found[0]!;
 }
 
+/** The other executions with the same input key as `entry` (same command, inputs, seed, environment), newest first. */
+export function sameInputs(entries: CatalogEntry[], entry: CatalogEntry): CatalogEntry[] {
+  const key = keyOf(entry.run);
+  return entries.filter((e) => e.run.record !== entry.run.record && keyOf(e.run) === key);
+}

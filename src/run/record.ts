@@ -1,14 +1,14 @@
 import { spawn } from 'node:child_process';
-import { hashBytes } from '../hash/hash-file.js';
-import { oidHex } from '../hash/oid.js';
-import { canonicalJson, runIdentity, type Artifact, type Run } from '../formats/run-lock.js';
-import { openGit, resolveRevision } from '../git/git-repo.js';
-import { E, MlxError, badUsage, isMlxError, runFailed } from '../util/errors.js';
+import { type Artifact, type Run } from '../formats/run-lock.js';
+import { E, MlxError, badUsage, runFailed } from '../util/errors.js';
 import { add } from '../repository/add.js';
+import { findTrackedAncestor, readPointer } from '../workspace/pointers.js';
 import { acquireLock } from '../workspace/process-lock.js';
 import { absPath, toRepoPath, type Repo } from '../workspace/repo.js';
 import { StatIndex } from '../workspace/stat-index.js';
 import { captureEnvironment } from './environment.js';
+import { gitState } from './git-state.js';
+import { idOfRecord, inputKey, newNonce, runRecordBytes } from './identity.js';
 import { readRunLock, writeRunLock } from './lockfile.js';
 import { readCheckpointMeta, readMetrics, readParams } from './params.js';
 import { snapshot } from './snapshot.js';
@@ -107,18 +107,30 @@ export async function execute(repo: Repo, cwd: string, spec: RunSpec, opts: { st
     const meta = readCheckpointMeta(absPath(repo, o), o);
     if (meta) checkpoints[o] = meta;
   }
-  const identity = { cmd: spec.cmd, seed: spec.seed, params: params as Run['params'], deps, env: env.oid };
-  const id = `r-${oidHex(hashBytes(repo.newHasher, Buffer.from(runIdentity(identity)))).slice(0, 16)}`;
-  const run = { id, ...identity, outs, metrics: metrics as Run['metrics'], ...(Object.keys(checkpoints).length ? { checkpoints: checkpoints as Run['checkpoints'] } : {}), started: started.toISOString(), duration_s: Math.round(duration * 1000) / 1000, git };
-  // The immutable record holds the run under its name; the lockfile entry points at it.
-  const record = repo.store.putBytes(Buffer.from(canonicalJson({ name: spec.name, ...run })));
-  return { ...run, record };
+  const inputs = { cmd: spec.cmd, seed: spec.seed, params: params as Run['params'], deps, env: env.oid };
+  const run = { key: inputKey(repo.newHasher, inputs), ...inputs, outs, metrics: metrics as Run['metrics'], ...(Object.keys(checkpoints).length ? { checkpoints: checkpoints as Run['checkpoints'] } : {}), started: started.toISOString(), duration_s: Math.round(duration * 1000) / 1000, git };
+  // The immutable record holds the run under its name; its oid names the execution (the id).
+  const record = repo.store.putBytes(runRecordBytes(spec.name, run, newNonce()));
+  return { id: idOfRecord(record), ...run, record };
 }
 
-/** `mlx run`: execute, then record the run in mlx.lock (atomically, under the repository lock). */
-export async function runAndRecord(repo: Repo, cwd: string, spec: RunSpec, opts: { quiet?: boolean; onWarning?: (w: string) => void } = {}): Promise<{ name: string; run: Run }> {
+/** A recorded run, and the tracked inputs whose pointers were brought up to the content it read. */
+export interface Recorded {
+  name: string;
+  run: Run;
+  /** Tracked paths (with a pointer) whose pointer now names the changed input the run read. */
+  updatedPointers: string[];
+}
+
+/**
+ * `mlx run`: execute, then record the run in mlx.lock (atomically, under the repository lock). Inputs
+ * tracked by a pointer that changed since they were added are stored and their pointers updated first,
+ * so every pointer of a dep or out names what mlx.lock records and a clone gets what the run read.
+ */
+export async function runAndRecord(repo: Repo, cwd: string, spec: RunSpec, opts: { quiet?: boolean; onWarning?: (w: string) => void } = {}): Promise<Recorded> {
   readRunLock(repo); // a malformed lockfile stops us before the command runs
   const run = await execute(repo, cwd, spec, { storeOuts: true, quiet: opts.quiet, onWarning: opts.onWarning });
+  const updatedPointers = await updateInputPointers(repo, run, opts.onWarning);
   const release = await acquireLock(repo.layout.lockFile);
   try {
     const lock = readRunLock(repo);
@@ -127,7 +139,38 @@ export async function runAndRecord(repo: Repo, cwd: string, spec: RunSpec, opts:
   } finally {
     release();
   }
-  return { name: spec.name, run };
+  return { name: spec.name, run, updatedPointers };
+}
+
+/**
+ * Re-adds the deps that are tracked paths (or inside one) whose pointer no longer names what the run
+ * read, as `mlx add` would; deps git tracks are left alone. Returns the pointers that changed.
+ */
+async function updateInputPointers(repo: Repo, run: Run, onWarning?: (w: string) => void): Promise<string[]> {
+  const stale: string[] = [];
+  for (const [dep, read] of Object.entries(run.deps)) {
+    const tracked = findTrackedAncestor(repo, dep);
+    if (tracked === undefined) continue;
+    // Inside a tracked directory: add updates only that part of it, and writes nothing if unchanged.
+    if (tracked !== dep || pointedOid(repo, dep) !== read.oid) stale.push(dep);
+  }
+  if (stale.length === 0) return [];
+  const added = await add(repo, repo.root, stale);
+  for (const a of added.paths) {
+    const read = run.deps[a.path];
+    if (read && read.oid !== a.oid) onWarning?.(`${a.path} changed while the command ran: its pointer names the new content, mlx.lock what the run read`);
+  }
+  return added.paths.filter((a) => a.changed).map((a) => a.path);
+}
+
+/** The oid a pointer names; undefined for a damaged one (add rewrites it). */
+function pointedOid(repo: Repo, rel: string): string | undefined {
+  try {
+    return readPointer(repo, rel)?.pointer.oid;
+  } catch (err) {
+    if (err instanceof MlxError) return undefined;
+    throw err;
+  }
 }
 
 function runCommand(cmd: string[], cwd: string, seed: number | null, quiet?: boolean): Promise<number> {
@@ -147,23 +190,3 @@ function runCommand(cmd: string[], cwd: string, seed: number | null, quiet?: boo
 function signalNumber(signal: NodeJS.Signals | null): number {
   return ({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGSEGV: 11, SIGABRT: 6 } as Record<string, number>)[signal ?? ''] ?? 1;
 }
-
-/** The commit the run starts from and whether the work tree differs from it (tracked files only). */
-async function gitState(repo: Repo): Promise<Run['git']> {
-  const git = openGit(repo.root);
-  let commit: string | null = null;
-  try {
-    commit = await resolveRevision(git, 'HEAD');
-  } catch (err) {
-    // UNKNOWN_REVISION: a linked git worktree's HEAD, not looked up in the main repository yet.
-    if (!isMlxError(err, E.NO_COMMITS, E.UNKNOWN_REVISION)) throw err;
-    return { commit: null, dirty: true };
-  }
-  const g = (await import('isomorphic-git')).default;
-  const fs = await import('node:fs');
-  const matrix = await g.statusMatrix({ fs, dir: repo.root, cache: git.cache });
-  // Untracked files (not in HEAD, not staged) do not make a commit dirty, as with `git describe --dirty`.
-  const dirty = matrix.some(([, head, work, stage]) => !(head === 1 && work === 1 && stage === 1) && !(head === 0 && stage === 0));
-  return { commit, dirty };
-}
-

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { Artifact, Run } from '../formats/run-lock.js';
+import { keyOf, type Artifact, type Run } from '../formats/run-lock.js';
 import { E, MlxError, runFailed, unknownRun } from '../util/errors.js';
 import { checkout } from '../workspace/checkout.js';
 import { absPath, type Repo } from '../workspace/repo.js';
@@ -51,11 +51,11 @@ export function staleness(repo: Repo, run: Run): string[] {
 }
 
 export interface ReproResult {
-  runs: { name: string; reasons: string[]; reran: boolean; id?: string }[];
+  runs: { name: string; reasons: string[]; reran: boolean; id?: string; key?: string; updatedPointers?: string[] }[];
 }
 
 /** `mlx repro [name...]`: re-runs the recorded runs whose deps or params changed, in lockfile order. */
-export async function repro(repo: Repo, names: string[], opts: { force?: boolean; quiet?: boolean } = {}): Promise<ReproResult> {
+export async function repro(repo: Repo, names: string[], opts: { force?: boolean; quiet?: boolean; onWarning?: (w: string) => void } = {}): Promise<ReproResult> {
   const lock = readRunLock(repo);
   for (const n of names) if (!lock.runs[n]) throw unknownRun(`no run named ${JSON.stringify(n)} in mlx.lock`, { hint: 'mlx runs lists them' });
   const result: ReproResult = { runs: [] };
@@ -63,11 +63,11 @@ export async function repro(repo: Repo, names: string[], opts: { force?: boolean
     const run = readRunLock(repo).runs[name]!;
     const reasons = staleness(repo, run);
     if (reasons.length === 0 && !opts.force) {
-      result.runs.push({ name, reasons, reran: false, id: run.id });
+      result.runs.push({ name, reasons, reran: false, id: run.id, key: keyOf(run) });
       continue;
     }
-    const { run: fresh } = await runAndRecord(repo, repo.root, specOf(name, run), { quiet: opts.quiet });
-    result.runs.push({ name, reasons, reran: true, id: fresh.id });
+    const { run: fresh, updatedPointers } = await runAndRecord(repo, repo.root, specOf(name, run), { quiet: opts.quiet, onWarning: opts.onWarning });
+    result.runs.push({ name, reasons, reran: true, id: fresh.id, key: keyOf(fresh), updatedPointers });
   }
   return result;
 }

@@ -35,8 +35,11 @@ describe('mlx run', () => {
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'out/model.json'), 'utf8')).seed).toBe(42); // MLX_SEED reached the script
     expect(fs.existsSync(path.join(dir, 'out/model.json.mlx'))).toBe(true);
     expect(fs.readFileSync(path.join(dir, 'mlx.lock'), 'utf8')).toMatch(/^# mlx run lockfile[\s\S]*runs:\n {2}train:\n {4}id: r-/);
-    // The same inputs and seed give the same id.
-    expect(mlxJson(dir, ...TRAIN).run.id).toBe(run.id);
+    // Another execution with the same inputs and seed: its own id, the same input key.
+    expect(run.key).toMatch(/^k-[0-9a-f]{16}$/);
+    const again = mlxJson(dir, ...TRAIN).run;
+    expect(again.id).not.toBe(run.id);
+    expect(again.key).toBe(run.key);
   });
 
   it('catalogs runs across commits, shows one, re-runs what is stale, and verifies determinism', async () => {

@@ -1,10 +1,11 @@
 import type { Run, RunLock } from '../../src/formats/run-lock.js';
 
-/** A run as `mlx run` records it; `n` (1 to 9) varies its id, record and start time. */
+/** A run as `mlx run` records it; `n` (1 to 9) varies its id, key, record and start time. */
 export function sampleRun(n: number, over: Partial<Run> = {}): Run {
   const hex = (c: string) => `b3:${c.repeat(64)}`;
   return {
     id: `r-${String(n).padStart(16, '0')}`,
+    key: `k-${String(n).padStart(16, 'e')}`,
     cmd: ['python', 'train.py'],
     seed: n,
     params: { 'params.yaml': { lr: 0.1 } },

@@ -1,6 +1,6 @@
-import { envCapture, envDiff } from '../../commands/env.js';
+import { envCapture, envDiff, envShow } from '../../commands/env.js';
 import type { Output } from '../output.js';
-import { envDiffLines, envSummary } from '../render/env.js';
+import { envDiffLines, envRecordLines, envSummary } from '../render/env.js';
 
 /** `mlx env capture`: records this machine's environment in the cache and prints it with its oid. */
 export async function runEnvCapture(out: Output): Promise<void> {
@@ -13,4 +13,10 @@ export async function runEnvCapture(out: Output): Promise<void> {
 export async function runEnvDiff(out: Output, a: string, b: string): Promise<void> {
   const d = await envDiff({ cwd: out.cwd, a, b });
   out.result(d, () => envDiffLines(d));
+}
+
+/** `mlx env show <oid|run>`: a stored environment record in readable sections (--json: the record). */
+export async function runEnvShow(out: Output, ref: string): Promise<void> {
+  const res = await envShow({ cwd: out.cwd, ref });
+  out.result(res, () => [`environment ${res.oid}${res.run ? ` (run ${res.run.name}, ${res.run.id})` : ''}`, ...envRecordLines(res.record)]);
 }

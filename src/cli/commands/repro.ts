@@ -17,6 +17,11 @@ export async function runRepro(out: Output, names: string[], opts: { verify?: bo
     }
     return;
   }
-  const res = await repro({ cwd: out.cwd, names, force: opts.force, quiet });
-  out.result(res, () => res.runs.map((r) => (r.reran ? `re-ran ${r.name} (${r.reasons.join('; ') || 'forced'}) → ${r.id}` : `up to date: ${r.name}`)));
+  const res = await repro({ cwd: out.cwd, names, force: opts.force, quiet, onWarning: (w) => out.warn(w) });
+  out.result(res, () =>
+    res.runs.flatMap((r) => [
+      ...(r.updatedPointers ?? []).map((p) => `stored the changed input ${p} and updated ${p}.mlx`),
+      r.reran ? `re-ran ${r.name} (${r.reasons.join('; ') || 'forced'}) → ${r.id}` : `up to date: ${r.name}`,
+    ]),
+  );
 }

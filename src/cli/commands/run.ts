@@ -25,6 +25,7 @@ export async function runRun(out: Output, cmd: string[], flags: RunFlags): Promi
     onWarning: (w) => out.warn(w),
   });
   out.result(res, () => [
+    ...res.updatedPointers.map((p) => `stored the changed input ${p} and updated ${p}.mlx`),
     `recorded run ${res.name} (${res.run.id}) in mlx.lock: ${Object.keys(res.run.outs).length} output(s), ${res.run.duration_s.toFixed(1)} s`,
     ...Object.entries(res.run.metrics).map(([f, m]) => `  ${f}: ${flatten(m).join(', ')}`),
     'Commit mlx.lock and the pointer files of the outputs to keep it.',

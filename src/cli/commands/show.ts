@@ -3,10 +3,12 @@ import type { Output } from '../output.js';
 import { flatten } from '../render/values.js';
 
 export async function runShow(out: Output, ref: string): Promise<void> {
-  const e = await show({ cwd: out.cwd, run: ref });
+  const { entry: e, key, sameInputs } = await show({ cwd: out.cwd, run: ref });
   const r = e.run;
-  out.result({ name: e.name, commit: e.commit, branches: e.branches, ...r }, () => [
+  const same = sameInputs.map((s) => ({ id: s.run.id, name: s.name, record: s.run.record, started: s.run.started, commit: s.commit }));
+  out.result({ name: e.name, commit: e.commit, branches: e.branches, ...r, key, same_inputs: same }, () => [
     `run ${e.name} (${r.id})`,
+    `  key:       ${key} (${same.length ? `same inputs as ${same.slice(0, 5).map((s) => s.id).join(', ')}${same.length > 5 ? ` and ${same.length - 5} more` : ''}` : 'no other run with the same inputs'})`,
     `  command:   ${r.cmd.join(' ')}`,
     `  seed:      ${r.seed ?? '-'}`,
     `  started:   ${r.started} (${r.duration_s} s)`,

@@ -24,6 +24,37 @@ export function envSummary(r: EnvRecord): string[] {
   ];
 }
 
+/**
+ * A stored record in full, one section per part of the machine, for `mlx env show`. Package lockfiles,
+ * pip freeze and conda are blobs: their oids are listed (their text is in the cache under that oid).
+ */
+export function envRecordLines(r: EnvRecord): string[] {
+  const field = (name: string, v: string) => `  ${`${name}:`.padEnd(9)} ${v}`;
+  const blobs = [...r.lockfiles.map((l) => [l.path, `${shortOid(l.oid)}  ${formatBytes(l.size)}`]), ...(r.pip_freeze ? [['pip freeze', shortOid(r.pip_freeze)]] : []), ...(r.conda ? [['conda env', shortOid(r.conda)]] : [])];
+  const width = Math.max(0, ...blobs.map(([p]) => p!.length));
+  const c = r.container;
+  return [
+    'system',
+    field('os', `${r.os.distro ?? r.os.platform} (${r.os.platform} ${r.os.arch})`),
+    field('kernel', r.kernel),
+    field('build', r.os.version || '-'),
+    field('memory', formatBytes(r.memory_bytes)),
+    'cpu',
+    field('model', r.cpu.model),
+    field('count', String(r.cpu.count)),
+    ...(r.cpu.flags?.length ? [field('flags', r.cpu.flags.join(' '))] : []),
+    'gpus',
+    ...(r.gpus.length ? r.gpus.map((g) => `  ${g.vendor} ${g.name}: driver ${g.driver}${g.cuda ? `, CUDA ${g.cuda}` : ''}${g.rocm ? `, ROCm ${g.rocm}` : ''}${g.memory_bytes ? `, ${formatBytes(g.memory_bytes)}` : ''}`) : ['  none']),
+    'runtimes',
+    ...Object.entries(r.runtimes).map(([name, v]) => field(name, v)),
+    'packages',
+    ...(blobs.length ? blobs.map(([p, v]) => `  ${p!.padEnd(width)}  ${v}`) : ['  no lockfiles found']),
+    ...(c ? ['container', field('runtime', c.runtime), ...(c.image_digest ? [field('digest', c.image_digest)] : []), ...(c.image_id ? [field('image', c.image_id)] : [])] : []),
+    'random env',
+    ...(Object.keys(r.random_env).length ? Object.entries(r.random_env).map(([k, v]) => `  ${k}=${v}`) : ['  none set']),
+  ];
+}
+
 /** A headline (how many fields changed), then one line per changed field and package. */
 export function envDiffLines(d: StoredEnvDiff): string[] {
   if (d.changes.length === 0) return [`${shortOid(d.a)} and ${shortOid(d.b)}: same environment`];
