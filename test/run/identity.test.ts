@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadHasher } from '../../src/hash/blake3.js';
-import { keyOf, legacyKey, parseRunLock, serializeRunLock, type Run } from '../../src/formats/run-lock.js';
+import { keyOf, parseRunLock, serializeRunLock, type Run } from '../../src/formats/run-lock.js';
 import { findRunIn, sameInputs, type CatalogEntry } from '../../src/run/catalog.js';
 import { idOfRecord, inputKey, newNonce, runRecordBytes } from '../../src/run/identity.js';
 import { hashBytes } from '../../src/hash/hash-file.js';
