@@ -35,7 +35,7 @@ class Cleaner {
 
   clean(s: string): string {
     for (const [from, to] of [...this.exact].sort((a, b) => b[0].length - a[0].length)) s = s.split(from).join(to);
-    s = s.replace(/\b(r-|b3:)?([0-9a-f]{4,64})\b/g, (all, prefix: string | undefined, hex: string) => {
+    s = s.replace(/\b(r-|k-|b3:)?([0-9a-f]{4,64})\b/g, (all, prefix: string | undefined, hex: string) => {
       const whole = (prefix ?? '') + hex;
       const hit = this.ids.find((i) => whole.length >= i.min && i.full.startsWith(whole));
       return hit ? `<${hit.name}>` : all;
@@ -99,9 +99,10 @@ beforeAll(async () => {
   say('checkout-v1', dir, 'checkout', 'v1');
   say('checkout-back', dir, 'checkout', 'v2');
 
-  for (const e of mlxJson(dir, 'runs').entries as Array<{ run: { id: string; env: string; record: string; params: Record<string, { lr: number }> } }>) {
+  for (const e of mlxJson(dir, 'runs').entries as Array<{ run: { id: string; key: string; env: string; record: string; params: Record<string, { lr: number }> } }>) {
     const n = e.run.params['params.yaml']!.lr === 0.05 ? 1 : 2;
     cleaner.id(e.run.id, `run ${n}`, 6);
+    cleaner.id(e.run.key, `key of run ${n}`, 6);
     cleaner.id(e.run.env, `env of run ${n}`, 11);
     cleaner.id(e.run.record, `record of run ${n}`, 11);
   }
