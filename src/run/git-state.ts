@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { POINTER_SUFFIX } from '../formats/pointer.js';
 import { RUN_LOCK_FILE, type Run } from '../formats/run-lock.js';
+import { isErrno } from '../util/errors.js';
 import { readFileIfExists } from '../util/fs.js';
 import { gitignorePattern, ignoredByMlx } from '../workspace/gitignore.js';
 import { MLX_DIR } from '../workspace/layout.js';
@@ -20,16 +21,23 @@ import type { Repo } from '../workspace/repo.js';
 /** A line mlx writes to `.gitattributes` (install sets merge drivers for the files mlx writes). */
 const MLX_ATTRIBUTE = /^\/?(\*\.mlx|mlx\.lock|\.gitignore)\s+merge=(mlx|union)\s*$/;
 
-export async function gitState(repo: Repo): Promise<Run['git']> {
+export async function gitState(repo: Repo, onWarning?: (w: string) => void): Promise<Run['git']> {
   let prefix: string;
   let commit: string;
   try {
     // --show-prefix: where the mlx root sits in the git work tree (status paths are from the git root).
     [prefix, commit] = (await git(repo.root, ['rev-parse', '--show-prefix', '--verify', '--quiet', 'HEAD^{commit}'])).split('\n') as [string, string];
-  } catch {
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) onWarning?.('the git command is not installed: the run records no commit');
     return { commit: null, dirty: true }; // no commit yet: nothing to be clean against
   }
-  const status = await git(repo.root, ['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--untracked-files=no']);
+  let status: string;
+  try {
+    status = await git(repo.root, ['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--untracked-files=no']);
+  } catch (err) {
+    onWarning?.(`git status failed (${firstLine(err)}): the run is recorded as dirty`);
+    return { commit, dirty: true };
+  }
   const changed: string[] = [];
   const fields = status.split('\0');
   for (let i = 0; i < fields.length; i++) {
@@ -40,6 +48,11 @@ export async function gitState(repo: Repo): Promise<Run['git']> {
   }
   const oursOnly = await Promise.all(changed.map((p) => (p.startsWith(prefix) ? isBookkeeping(repo, p.slice(prefix.length), prefix) : false)));
   return { commit, dirty: oursOnly.some((ours) => !ours) };
+}
+
+function firstLine(err: unknown): string {
+  const e = err as { stderr?: string; message?: string };
+  return (e.stderr?.trim() || e.message || String(err)).split('\n')[0]!;
 }
 
 /** Whether a changed tracked file (root-relative) is mlx's bookkeeping rather than the user's code. */
@@ -87,6 +100,6 @@ async function onlyAddedLines(repo: Repo, rel: string, prefix: string, ours: (li
 
 function git(cwd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('git', args, { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' }, maxBuffer: 256 * 1024 * 1024 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    execFile('git', args, { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' }, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => (err ? reject(Object.assign(err, { stderr })) : resolve(stdout)));
   });
 }

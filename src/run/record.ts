@@ -77,7 +77,7 @@ export async function execute(repo: Repo, cwd: string, spec: RunSpec, opts: { st
   // The environment the command really gets, seed variables included.
   const env = await captureEnvironment({ root: repo.root, store: repo.store, env: { ...process.env, ...(spec.seed === null ? {} : seedEnvironment(spec.seed)) } });
   for (const w of env.warnings) opts.onWarning?.(w);
-  const git = await gitState(repo);
+  const git = await gitState(repo, opts.onWarning);
   const started = new Date();
   const t0 = performance.now();
   const exitCode = await runCommand(spec.cmd, repo.root, spec.seed, opts.quiet);

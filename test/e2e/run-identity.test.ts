@@ -89,6 +89,14 @@ describe('the dirty flag', () => {
     git(dir, 'checkout', '--', 'a.out.mlx');
     commitAll(dir, 'run d');
 
+    // mlx install adds its merge attributes to the committed .gitattributes: mlx's too.
+    write(dir, '.gitattributes', '*.png binary\n');
+    commitAll(dir, 'attributes');
+    mlxOk(dir, 'install');
+    expect(git(dir, 'status', '--porcelain')).toMatch(/^ M \.gitattributes$/m);
+    expect(run('d2').git.dirty).toBe(false);
+    commitAll(dir, 'install');
+
     // A line the user adds to .gitignore is theirs.
     fs.appendFileSync(path.join(dir, '.gitignore'), '*.tmp\n');
     expect(run('e').git.dirty).toBe(true);

@@ -6,9 +6,11 @@ export async function runShow(out: Output, ref: string): Promise<void> {
   const { entry: e, key, sameInputs } = await show({ cwd: out.cwd, run: ref });
   const r = e.run;
   const same = sameInputs.map((s) => ({ id: s.run.id, name: s.name, record: s.run.record, started: s.run.started, commit: s.commit }));
+  // Executions an old lockfile recorded under one id are told apart by their record.
+  const named = same.slice(0, 5).map((s) => (s.id === r.id ? s.record.slice(0, 15) : s.id));
   out.result({ name: e.name, commit: e.commit, branches: e.branches, ...r, key, same_inputs: same }, () => [
     `run ${e.name} (${r.id})`,
-    `  key:       ${key} (${same.length ? `same inputs as ${same.slice(0, 5).map((s) => s.id).join(', ')}${same.length > 5 ? ` and ${same.length - 5} more` : ''}` : 'no other run with the same inputs'})`,
+    `  key:       ${key} (${same.length ? `same inputs as ${named.join(', ')}${same.length > 5 ? ` and ${same.length - 5} more` : ''}` : 'no other run with the same inputs'})`,
     `  command:   ${r.cmd.join(' ')}`,
     `  seed:      ${r.seed ?? '-'}`,
     `  started:   ${r.started} (${r.duration_s} s)`,
