@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { Run } from '../formats/run-lock.js';
+import { keyOf, type Run } from '../formats/run-lock.js';
 import type { Oid } from '../hash/oid.js';
 import { openGit, resolveRevision, type GitRepo } from '../git/git-repo.js';
 import { E, MlxError, isMlxError, reworded } from '../util/errors.js';
@@ -10,7 +10,7 @@ import { diffStoredEnvironments, type EnvChange } from './env-diff.js';
 import { artifactId, lineage, runNodeId, type Lineage } from './lineage.js';
 import { readRunLock, readRunLockAt } from './lockfile.js';
 
-/** What a run became between base and head. `rerun`: same inputs (same id), recorded again. */
+/** What a run became between base and head. `rerun`: same inputs (same key), recorded again. */
 export type RunStatus = 'added' | 'removed' | 'changed' | 'rerun' | 'unchanged';
 
 export interface RunDelta {
@@ -168,7 +168,7 @@ function runDelta(name: string, b: Run | undefined, h: Run | undefined): RunDelt
   if (!h) return { name, status: 'removed', base: side(b), inputs: [], outputs: [] };
   const outputs = keysOf(b.outs, h.outs).filter((p) => b.outs[p]?.oid !== h.outs[p]?.oid);
   if (b.record === h.record) return { name, status: 'unchanged', base: side(b), head: side(h), inputs: [], outputs: [] };
-  if (b.id === h.id) return { name, status: 'rerun', base: side(b), head: side(h), inputs: [], outputs };
+  if (keyOf(b) === keyOf(h)) return { name, status: 'rerun', base: side(b), head: side(h), inputs: [], outputs };
   const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
   const inputs: string[] = [];
   if (!same(b.cmd, h.cmd)) inputs.push('cmd');

@@ -58,6 +58,8 @@ describe('run identity', () => {
     }
     // By name: the newest.
     expect(mlxJson(dir, 'show', 'noisy').id).toBe(second.id);
+    // A review sees a re-run with the same inputs (the same key), whose output differs.
+    expect(mlxJson(dir, 'report', 'HEAD~1', 'HEAD').runs).toMatchObject([{ name: 'noisy', status: 'rerun', outputs: ['noise.txt'] }]);
   });
 });
 
