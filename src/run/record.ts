@@ -95,7 +95,8 @@ export async function execute(repo: Repo, cwd: string, spec: RunSpec, opts: { st
   }
   const outs: Record<string, Artifact> = {};
   if (opts.storeOuts) {
-    const added = await add(repo, repo.root, r.outs);
+    // A run may have no outputs (an evaluation that only writes metrics): add refuses an empty list.
+    const added = r.outs.length ? await add(repo, repo.root, r.outs) : { paths: [] };
     for (const a of added.paths) outs[a.path] = { kind: a.kind, oid: a.oid, size: a.size };
   } else {
     for (const o of r.outs) outs[o] = snapshot(repo, index, o, false);

@@ -63,6 +63,16 @@ describe('run identity', () => {
   });
 });
 
+describe('runs without outputs', () => {
+  it('a command that only reports metrics is recorded', () => {
+    write(dir, 'eval.mjs', `import fs from 'node:fs';\nfs.writeFileSync('score.json', JSON.stringify({ score: 0.5 }));\n`);
+    const { run } = mlxJson(dir, 'run', '-n', 'eval', '-d', 'eval.mjs', '-M', 'score.json', '--', 'node', 'eval.mjs');
+    expect(run.outs).toEqual({});
+    expect(run.metrics).toEqual({ 'score.json': { score: 0.5 } });
+    expect(mlxJson(dir, 'show', 'eval').id).toBe(run.id);
+  });
+});
+
 describe('the dirty flag', () => {
   it("mlx's own bookkeeping does not make a run dirty; the user's tracked files do", () => {
     write(dir, 'step.mjs', `import fs from 'node:fs';\nfs.writeFileSync(process.argv[2], 'x');\n`);
