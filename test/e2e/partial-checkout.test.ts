@@ -102,6 +102,7 @@ describe('a one-file pull of a tracked directory', () => {
   it('is completed by mlx checkout once the objects are fetched', () => {
     const bob = freshClone();
     mlxOk(bob, 'pull', `data/small/${name(7)}`);
+    expect(small(bob).state).toBe('partial');
     mlxOk(bob, 'fetch');
     mlxOk(bob, 'checkout');
     expect(small(bob).state).toBe('clean');
@@ -264,9 +265,16 @@ describe('mlx diff without arguments', () => {
     expect(mlxJson(bob, 'diff', 'HEAD', 'HEAD').notAdded).toBeUndefined();
   });
 
-  it('calls nothing a change that was never checked out (a partial pull)', () => {
+  it('calls nothing a change that was never checked out (a partial pull), only what was edited', () => {
     const bob = freshClone();
     mlxOk(bob, 'pull', `data/small/${name(42)}`);
     expect(mlxOk(bob, 'diff').stdout).toBe('no changes between HEAD and workspace\n');
+    write(bob, `data/small/${name(42)}`, 'edited\n');
+    const [dir] = mlxJson(bob, 'diff').notAdded;
+    expect(dir.files).toEqual([{ path: name(42), change: 'modified', oldSize: 11, newSize: 7 }]);
+    // Adding the edit by its path records exactly this size; the other files keep theirs.
+    expect(dir.newOid).toBeUndefined();
+    mlxOk(bob, 'add', `data/small/${name(42)}`);
+    expect(mlxJson(bob, 'diff').changes[0].newSize).toBe(dir.newSize);
   });
 });
