@@ -155,6 +155,20 @@ describe('mlx add of a partial directory', () => {
   });
 });
 
+describe('mlx add by path inside a partial directory with a hardlink cache', () => {
+  it('links only what it added and needs none of the files never checked out', () => {
+    const bob = freshClone();
+    mlxOk(bob, 'config', '--local', 'cache.type', 'hardlink');
+    mlxOk(bob, 'pull', `data/small/${name(42)}`);
+    const file = path.join(bob, 'data/small', name(42));
+    fs.rmSync(file);
+    fs.writeFileSync(file, 'changed\n');
+    mlxOk(bob, 'add', `data/small/${name(42)}`);
+    expect(fs.statSync(file).nlink).toBe(2);
+    expect(small(bob)).toMatchObject({ state: 'partial', partial: { present: 1, total: FILES } });
+  });
+});
+
 describe('mlx checkout <rev> of a partial directory', () => {
   it('keeps the partial selection, at the other revision, fetching only its part', () => {
     const bob = freshClone();
