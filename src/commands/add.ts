@@ -28,7 +28,7 @@ export async function add(opts: AddOptions): Promise<AddCommandResult> {
   const targets = opts.paths.length > 0 ? resolveTargets(repo, opts.cwd, opts.paths) : [];
   await refusePartialWhole(repo, opts.cwd, targets);
   const res = await addPaths(repo, opts.cwd, opts.paths, opts);
-  await widenPartial(repo, targets, opts.onLockWait);
+  await updatePartial(repo, targets, opts.onLockWait);
   const changed = [...res.paths.filter((p) => p.changed).map((p) => `${p.path}${POINTER_SUFFIX}`), ...(res.gitignoreChanged ? ['.gitignore'] : [])];
   return { ...res, toGitAdd: changed.map((p) => path.relative(opts.cwd, path.join(repo.root, p)) || '.') };
 }
@@ -54,16 +54,21 @@ async function refusePartialWhole(repo: Repo, cwd: string, targets: Target[]): P
   });
 }
 
-/** Parts added inside a partial checkout are in the work tree now: they join its selection. */
-async function widenPartial(repo: Repo, targets: Target[], onLockWait?: AddOptions['onLockWait']): Promise<void> {
-  const parts = targets.filter((t) => t.exists && t.sub !== undefined);
-  if (parts.length === 0 || PartialCheckouts.load(repo.layout).trackedPaths.length === 0) return;
+/**
+ * Parts added inside a partial checkout are in the work tree now: they join its selection. A path
+ * added whole is whole (a stale record, e.g. of a path tracked anew, goes).
+ */
+async function updatePartial(repo: Repo, targets: Target[], onLockWait?: AddOptions['onLockWait']): Promise<void> {
+  if (targets.length === 0 || PartialCheckouts.load(repo.layout).trackedPaths.length === 0) return;
   const release = await lockRepository(repo, { onWait: onLockWait });
   try {
     const partial = PartialCheckouts.load(repo.layout);
-    const widened = parts.filter((t) => partial.selectionOf(t.tracked) !== undefined);
-    for (const t of widened) partial.widen(t.tracked, [t.sub!]);
-    if (widened.length > 0) partial.save();
+    const recorded = targets.filter((t) => partial.selectionOf(t.tracked) !== undefined);
+    for (const t of recorded) {
+      if (t.sub === undefined) partial.forget(t.tracked);
+      else partial.widen(t.tracked, [t.sub]);
+    }
+    if (recorded.length > 0) partial.save();
   } finally {
     release();
   }

@@ -229,6 +229,20 @@ describe('the partial-checkout state survives a crash', () => {
     }
   });
 
+  it('after such a crash, the directory (whole again) can be added, which forgets the stale record', () => {
+    const bob = freshClone();
+    mlxOk(bob, 'pull', `data/small/${name(42)}`);
+    const fp = new Failpoints();
+    try {
+      expect(mlxWith(bob, fp.env({ 'checkout.applied': 'exit' }), 'pull').code).toBe(86);
+    } finally {
+      fp.cleanup();
+    }
+    write(bob, `data/small/${name(3)}`, 'edited\n');
+    expect(mlxJson(bob, 'add', 'data/small').paths[0]).toMatchObject({ files: FILES, changed: true });
+    expect(fs.existsSync(partialFile(bob))).toBe(false);
+  });
+
   it('an unreadable state file is one clear error naming it', () => {
     const bob = freshClone();
     mlxOk(bob, 'pull', `data/small/${name(42)}`);
