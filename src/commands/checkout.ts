@@ -9,7 +9,7 @@ import { MlxError, localChanges, reworded } from '../util/errors.js';
 import { readFileIfExists } from '../util/fs.js';
 import { checkout as checkoutPaths, checkoutSelection, type CheckoutOptions as WorkTreeCheckoutOptions, type CheckoutResult } from '../workspace/checkout.js';
 import { loadConfig } from '../workspace/config-file.js';
-import { PartialCheckouts } from '../workspace/partial-checkout.js';
+import { keepPartial, PartialCheckouts } from '../workspace/partial-checkout.js';
 import { pointerFileOf, readPointer } from '../workspace/pointers.js';
 import { openRepo, type Repo } from '../workspace/repo.js';
 import type { Selection } from '../workspace/targets.js';
@@ -85,12 +85,8 @@ async function checkoutRevision(repo: Repo, rev: string, opts: WorkTreeCheckoutO
   // Everything the revision needs is fetched and checked before its pointers are written, and the
   // pointers, lockfile and revision record written are put back if the checkout then fails.
   // A partial checkout stays partial (as git's sparse checkout does): the parts asked for, at the revision.
-  const partial = PartialCheckouts.load(repo.layout);
-  const selection: Selection[] = [...target.pointers].flatMap(([p, pointer]): Selection[] => {
-    const tracked = { path: p, pointerFile: pointerFileOf(repo, p), pointer: { ...pointer, path: p } };
-    const parts = pointer.kind === 'dir' ? partial.selectionOf(p) : undefined;
-    return parts ? parts.map((sub) => ({ tracked, sub, mayBeAbsent: true })) : [{ tracked }];
-  });
+  const whole: Selection[] = [...target.pointers].map(([p, pointer]) => ({ tracked: { path: p, pointerFile: pointerFileOf(repo, p), pointer: { ...pointer, path: p } } }));
+  const selection = keepPartial(PartialCheckouts.load(repo.layout), whole);
   let fetched = 0;
   if (selection.length > 0 && loadConfig(repo.layout).core?.remote && (await needsFetch(repo, selection))) {
     fetched = (await fetchSelection(repo, selection)).fetched;

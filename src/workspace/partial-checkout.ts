@@ -3,6 +3,7 @@ import path from 'node:path';
 import { badState } from '../util/errors.js';
 import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
 import type { Layout } from './layout.js';
+import type { Selection } from './targets.js';
 
 /*
  * A partial checkout is a recorded state, not a guess: when checkout materialises only some parts of a
@@ -53,6 +54,18 @@ export class PartialCheckouts {
     const dirs = Object.fromEntries([...this.dirs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     writeFileAtomicSync(this.file, `${JSON.stringify({ version: VERSION, dirs }, null, 2)}\n`);
   }
+}
+
+/**
+ * `selection` with each partial directory narrowed to its recorded parts, which may be absent from the
+ * pointer's data (another revision's): what `checkout <rev>` and the post-checkout hook check out, so
+ * switching revisions keeps a partial checkout partial, as git's sparse checkout does.
+ */
+export function keepPartial(partial: PartialCheckouts, selection: Selection[]): Selection[] {
+  return selection.flatMap((s): Selection[] => {
+    const parts = s.sub === undefined && s.tracked.pointer.kind === 'dir' ? partial.selectionOf(s.tracked.path) : undefined;
+    return parts ? parts.map((sub) => ({ tracked: s.tracked, sub, mayBeAbsent: true })) : [s];
+  });
 }
 
 /** Whether `p` (a path inside a tracked directory) lies in one of the selected parts. */

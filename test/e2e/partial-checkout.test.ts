@@ -189,6 +189,16 @@ describe('mlx checkout <rev> of a partial directory', () => {
       expect(filesIn(path.join(bob, 'data/small'))).toEqual([name(42)]);
       expect(fs.readFileSync(path.join(bob, 'data/small', name(42)), 'utf8')).toBe(content(42, 'v2'));
       expect(small(bob)).toMatchObject({ state: 'partial', partial: { present: 1, total: FILES } });
+
+      // So does the hook git runs after a pull or a branch switch (here: after a merge).
+      const carol = freshClone();
+      git(carol, 'reset', '-q', '--hard', 'HEAD~1');
+      mlxOk(carol, 'pull', `data/small/${name(42)}`);
+      git(carol, 'pull', '-q', '--ff-only', 'origin', 'main');
+      mlxOk(carol, 'hook', 'post-merge', '0');
+      expect(filesIn(path.join(carol, 'data/small'))).toEqual([name(42)]);
+      expect(fs.readFileSync(path.join(carol, 'data/small', name(42)), 'utf8')).toBe(content(42, 'v2'));
+      expect(small(carol)).toMatchObject({ state: 'partial', partial: { present: 1, total: FILES } });
     } finally {
       git(team.alice, 'reset', '-q', '--hard', 'HEAD~1');
       git(team.alice, 'push', '-q', '-f', 'origin', 'main');
