@@ -159,7 +159,7 @@ async function needsFetch(repo: Repo, selection: Selection[]): Promise<boolean> 
   for (const { tracked: { pointer: p }, sub } of selection) {
     if (p.kind !== 'dir') continue;
     const inScope = (e: ManifestEntry) => sub === undefined || e.p === sub || e.p.startsWith(`${sub}/`);
-    const files = (manifests.entries(p.oid) ?? []).filter((e) => isFileEntry(e) && inScope(e)).map((e) => (e as FileEntry).o);
+    const files = (manifests.entries(p.oid) ?? []).filter((e): e is FileEntry => isFileEntry(e) && inScope(e)).map((e) => e.o);
     if (repo.store.missing(files).size > 0) return true;
   }
   return false;

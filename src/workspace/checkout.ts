@@ -5,6 +5,7 @@ import { hashFileSync } from '../hash/hash-file.js';
 import { isFileEntry, parseManifest, type ManifestEntry } from '../formats/manifest.js';
 import { isExecutable, pointerSizeMismatch, POINTER_SUFFIX } from '../formats/pointer.js';
 import { MlxError, badPath, badState, localChanges, objectMissing, sizeMismatch } from '../util/errors.js';
+import { failpoint } from '../util/failpoint.js';
 import { lstatIfExists, processUmask } from '../util/fs.js';
 import { ensureIgnored } from './gitignore.js';
 import { isLinkedTo, materialize } from './link.js';
@@ -17,7 +18,6 @@ import { scanTree, type FileStat } from './scan.js';
 import { StatIndex } from './stat-index.js';
 import { selectTracked, type Selection } from './targets.js';
 import { PartialCheckouts } from './partial-checkout.js';
-import { failpoint } from '../util/failpoint.js';
 import type { Progress } from './work-tree.js';
 
 export interface CheckoutOptions {
