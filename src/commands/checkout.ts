@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { isFileEntry } from '../formats/manifest.js';
+import { isFileEntry, type FileEntry, type ManifestEntry } from '../formats/manifest.js';
 import { sameContent, serializePointer, type Pointer } from '../formats/pointer.js';
 import { openGit, resolveRevision } from '../git/git-repo.js';
 import { ManifestSource, pointerSet, revisionArgument, WORKSPACE } from '../repository/revisions.js';
@@ -9,6 +9,7 @@ import { MlxError, localChanges, reworded } from '../util/errors.js';
 import { readFileIfExists } from '../util/fs.js';
 import { checkout as checkoutPaths, checkoutSelection, type CheckoutOptions as WorkTreeCheckoutOptions, type CheckoutResult } from '../workspace/checkout.js';
 import { loadConfig } from '../workspace/config-file.js';
+import { keepPartial, PartialCheckouts } from '../workspace/partial-checkout.js';
 import { pointerFileOf, readPointer } from '../workspace/pointers.js';
 import { openRepo, type Repo } from '../workspace/repo.js';
 import type { Selection } from '../workspace/targets.js';
@@ -83,14 +84,16 @@ async function checkoutRevision(repo: Repo, rev: string, opts: WorkTreeCheckoutO
 
   // Everything the revision needs is fetched and checked before its pointers are written, and the
   // pointers, lockfile and revision record written are put back if the checkout then fails.
-  const selection: Selection[] = [...target.pointers].map(([p, pointer]) => ({ tracked: { path: p, pointerFile: pointerFileOf(repo, p), pointer: { ...pointer, path: p } } }));
+  // A partial checkout stays partial (as git's sparse checkout does): the parts asked for, at the revision.
+  const whole: Selection[] = [...target.pointers].map(([p, pointer]) => ({ tracked: { path: p, pointerFile: pointerFileOf(repo, p), pointer: { ...pointer, path: p } } }));
+  const selection = keepPartial(PartialCheckouts.load(repo.layout), whole);
   let fetched = 0;
-  if (selection.length > 0 && loadConfig(repo.layout).core?.remote && (await needsFetch(repo, target.pointers))) {
+  if (selection.length > 0 && loadConfig(repo.layout).core?.remote && (await needsFetch(repo, selection))) {
     fetched = (await fetchSelection(repo, selection)).fetched;
   }
   const written: string[] = [];
   const writes: FileWrite[] = [];
-  for (const { tracked } of selection) {
+  for (const { tracked } of selection.filter((s, i) => selection.findIndex((o) => o.tracked.path === s.tracked.path) === i)) {
     const current = readPointer(repo, tracked.path)?.pointer;
     if (current && samePointer(current, tracked.pointer)) continue;
     writes.push({ file: tracked.pointerFile, data: serializePointer(tracked.pointer) });
@@ -148,13 +151,15 @@ function samePointer(a: Pointer, b: Pointer): boolean {
   return sameContent(a, b) && a.size === b.size;
 }
 
-async function needsFetch(repo: Repo, pointers: Map<string, Pointer>): Promise<boolean> {
-  const tops = [...pointers.values()].map((p) => p.oid);
+/** Whether the cache lacks an object the selection (its parts, for partial directories) needs. */
+async function needsFetch(repo: Repo, selection: Selection[]): Promise<boolean> {
+  const tops = selection.map((s) => s.tracked.pointer.oid);
   if (repo.store.missing(tops).size > 0) return true;
   const manifests = new ManifestSource(repo);
-  for (const p of pointers.values()) {
+  for (const { tracked: { pointer: p }, sub } of selection) {
     if (p.kind !== 'dir') continue;
-    const files = (manifests.entries(p.oid) ?? []).filter(isFileEntry).map((e) => e.o);
+    const inScope = (e: ManifestEntry) => sub === undefined || e.p === sub || e.p.startsWith(`${sub}/`);
+    const files = (manifests.entries(p.oid) ?? []).filter((e): e is FileEntry => isFileEntry(e) && inScope(e)).map((e) => e.o);
     if (repo.store.missing(files).size > 0) return true;
   }
   return false;

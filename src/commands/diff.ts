@@ -11,7 +11,8 @@ export interface DiffOptions {
   to?: string;
 }
 
-/** `mlx diff [a [b]]`: tracked data added, deleted, renamed and modified between two revisions. */
+/** `mlx diff [a [b]]`: tracked data added, deleted, renamed and modified between two revisions (and, by default, in the work tree). */
 export async function diff(opts: DiffOptions): Promise<DiffResult> {
-  return diffRevisions(await openRepo(opts.cwd), opts.from, opts.to);
+  // Compared with the work tree by default, as `git diff` does, that includes changes not yet added.
+  return diffRevisions(await openRepo(opts.cwd), opts.from, opts.to, { withWorkTree: opts.to === undefined });
 }

@@ -1,9 +1,12 @@
 import { MlxError } from '../util/errors.js';
-import { checkout } from '../workspace/checkout.js';
+import { fetchSelection } from '../repository/transfer.js';
+import { runObjectRounds } from '../run/run-objects.js';
+import { checkoutSelection } from '../workspace/checkout.js';
+import { keepPartial, PartialCheckouts } from '../workspace/partial-checkout.js';
+import { selectTracked } from '../workspace/targets.js';
 import { loadConfig } from '../workspace/config-file.js';
 import { findPointers } from '../workspace/pointers.js';
 import { openRepo, type Repo } from '../workspace/repo.js';
-import { fetch } from './fetch.js';
 import { parsePrePushInput, pushForGitPush } from './push.js';
 import { isFileEntry, parseManifest } from '../formats/manifest.js';
 
@@ -35,8 +38,10 @@ export async function runHook(opts: HookOptions): Promise<HookOutcome> {
     switch (name) {
       case 'post-checkout':
       case 'post-merge': {
-        if (hasRemote) await fetch({ cwd: repo.root }).catch((err) => (err instanceof MlxError ? undefined : Promise.reject(err)));
-        const res = await checkout(repo, repo.root, []);
+        // Partial checkouts stay partial across branch switches and merges (only their parts are fetched).
+        const selection = keepPartial(PartialCheckouts.load(repo.layout), selectTracked(repo, repo.root, []));
+        if (hasRemote) await fetchSelection(repo, selection, {}, runObjectRounds(repo)).catch((err) => (err instanceof MlxError ? undefined : Promise.reject(err)));
+        const res = await checkoutSelection(repo, selection);
         const changed = res.paths.filter((p) => p.written + p.removed > 0).length;
         return { code: 0, messages: changed ? [`mlx: restored ${changed} tracked path(s)`] : [] };
       }

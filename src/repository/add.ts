@@ -62,7 +62,9 @@ export async function add(repo: Repo, cwd: string, userPaths: string[], opts: Ad
   const result = await addLocked(repo, targets, opts);
   // With hardlink/symlink caches the work-tree files become links to the (read-only) objects, as in DVC.
   if (repo.linkTypes[0] === 'hardlink' || repo.linkTypes[0] === 'symlink') {
-    await checkout(repo, repo.root, result.paths.map((p) => p.path), { onLockWait: opts.onLockWait });
+    // Only what was added: the rest of a directory added by parts may not be checked out (partial).
+    const added = targets.map((t) => (t.sub === undefined ? t.tracked : `${t.tracked}/${t.sub}`));
+    await checkout(repo, repo.root, added, { onLockWait: opts.onLockWait });
   }
   return result;
 }

@@ -1,8 +1,10 @@
 import type { Oid } from '../hash/oid.js';
-import { isFileEntry, type ManifestEntry } from '../formats/manifest.js';
+import { hashBytes } from '../hash/hash-file.js';
+import { isFileEntry, serializeManifest, type ManifestEntry } from '../formats/manifest.js';
 import { sameContent, type Pointer } from '../formats/pointer.js';
 import { openGit } from '../git/git-repo.js';
 import type { Repo } from '../workspace/repo.js';
+import { inspectWorkTree, type PathDetail } from '../workspace/status.js';
 import { ManifestSource, pointerSet, WORKSPACE } from './revisions.js';
 
 export interface FileChange {
@@ -26,12 +28,19 @@ export interface PathChange {
   files?: FileChange[];
   /** True when a manifest was not available, so the file list is unknown. */
   filesUnknown?: boolean;
+  /** A change in the work tree that `mlx add` has not recorded in a pointer yet. */
+  notAdded?: true;
 }
 
 export interface DiffResult {
   from: { rev: string; commit?: string };
   to: { rev: string; commit?: string };
   changes: PathChange[];
+  /**
+   * When the comparison is with the work tree by default (`mlx diff`, `mlx diff <rev>`): tracked data
+   * changed in the work tree but not yet added, as `mlx status` sees it (never-checked-out data is no change).
+   */
+  notAdded?: PathChange[];
 }
 
 /**
@@ -39,7 +48,7 @@ export interface DiffResult {
  * modified between two revisions (default: HEAD and the work tree's pointers), down to the files
  * inside tracked directories, with sizes.
  */
-export async function diff(repo: Repo, a = 'HEAD', b = WORKSPACE): Promise<DiffResult> {
+export async function diff(repo: Repo, a = 'HEAD', b = WORKSPACE, opts: { withWorkTree?: boolean } = {}): Promise<DiffResult> {
   const git = openGit(repo.root);
   const [from, to] = [await pointerSet(repo, a, git), await pointerSet(repo, b, git)];
   const manifests = new ManifestSource(repo);
@@ -77,8 +86,42 @@ export async function diff(repo: Repo, a = 'HEAD', b = WORKSPACE): Promise<DiffR
     }
     changes.push(change);
   }
-  changes.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
-  return { from: { rev: from.label, commit: from.commit }, to: { rev: to.label, commit: to.commit }, changes };
+  changes.sort(byPath);
+  const result: DiffResult = { from: { rev: from.label, commit: from.commit }, to: { rev: to.label, commit: to.commit }, changes };
+  if (opts.withWorkTree && b === WORKSPACE) result.notAdded = await notAddedChanges(repo);
+  return result;
+}
+
+const byPath = (x: { path: string }, y: { path: string }) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0);
+
+/**
+ * The work tree against its pointers, read as `mlx status` reads it (the stat index spares unchanged
+ * files). Only modifications: a tracked path not in the work tree is not checked out, not deleted.
+ */
+export async function notAddedChanges(repo: Repo): Promise<PathChange[]> {
+  const { details } = await inspectWorkTree(repo, repo.root, []);
+  return details.filter((d) => d.status.state === 'modified').map((d) => notAddedChange(repo, d)).sort(byPath);
+}
+
+function notAddedChange(repo: Repo, { status, pointer, work, manifest }: PathDetail): PathChange {
+  const base = { path: status.path, change: 'modified' as const, kind: pointer.kind, oldOid: pointer.oid, oldSize: pointer.size, notAdded: true as const };
+  if (pointer.kind === 'file') return work.kind === 'file' ? { ...base, newOid: work.oid, newSize: work.size } : base;
+  if (!manifest || !status.changes) return { ...base, filesUnknown: true };
+  const now = new Map(work.kind === 'dir' ? work.entries.filter(isFileEntry).map((e) => [e.p, e]) : []);
+  const then = new Map(manifest.filter(isFileEntry).map((e) => [e.p, e]));
+  const files: FileChange[] = [];
+  for (const [list, change] of [[status.changes.added, 'added'], [status.changes.modified, 'modified'], [status.changes.deleted, 'deleted']] as const) {
+    for (const p of list) {
+      const [o, n] = [then.get(p), now.get(p)];
+      if (!o && !n) continue; // a directory or link entry: no size to tell
+      files.push({ path: p, change, oldSize: change === 'added' ? undefined : o?.s, newSize: change === 'deleted' ? undefined : n?.s });
+    }
+  }
+  // What adding these changes gives: the recorded size moved by each change (files outside a partial
+  // checkout's parts keep theirs); the new manifest's oid only when the directory is all here.
+  const newSize = files.reduce((n, f) => n + (f.newSize ?? 0) - (f.oldSize ?? 0), pointer.size);
+  const newOid = work.kind === 'dir' && !status.partial ? hashBytes(repo.newHasher, Buffer.from(serializeManifest(work.entries))) : undefined;
+  return { ...base, newOid, newSize, files: files.sort(byPath) };
 }
 
 function fileChanges(before: ManifestEntry[], after: ManifestEntry[]): FileChange[] {

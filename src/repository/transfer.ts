@@ -33,7 +33,7 @@ export function manifestEntries(repo: Repo, s: Selection): ManifestEntry[] {
   const entries = parseManifest(repo.store.readBytes(p.oid).toString('utf8'), `${p.oid} (${s.tracked.path})`).entries;
   if (s.sub === undefined) return entries;
   const part = entries.filter((e) => e.p === s.sub || e.p.startsWith(`${s.sub}/`));
-  if (part.length === 0) throw pathNotFound(`${s.tracked.path}/${s.sub} is not part of ${s.tracked.path}`, { path: `${s.tracked.path}/${s.sub}` });
+  if (part.length === 0 && !s.mayBeAbsent) throw pathNotFound(`${s.tracked.path}/${s.sub} is not part of ${s.tracked.path}`, { path: `${s.tracked.path}/${s.sub}` });
   return part;
 }
 

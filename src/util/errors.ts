@@ -39,6 +39,8 @@ export const E = {
   SIZE_MISMATCH: 'ESIZEMISMATCH',
   OVERLAP: 'EOVERLAP',
   LOCAL_CHANGES: 'ELOCALCHANGES',
+  /** A tracked directory only partly checked out, where the command needs all of it. */
+  PARTIAL_CHECKOUT: 'EPARTIAL',
   LOCKED: 'ELOCKED',
   LINK_FAILED: 'ELINKFAILED',
   USAGE: 'EUSAGE',
@@ -116,6 +118,7 @@ export interface ErrorData {
   [E.SIZE_MISMATCH]: { path: string; oid?: string; expected?: number; actual?: number };
   [E.OVERLAP]: { path?: string; paths?: string[] };
   [E.LOCAL_CHANGES]: { paths: string[] };
+  [E.PARTIAL_CHECKOUT]: { path: string; present: number; total: number };
   [E.LOCKED]: { lockFile?: string; owner?: { pid: number; host: string; started: number } };
   [E.LINK_FAILED]: Record<never, never>;
   [E.USAGE]: Record<never, never>;
@@ -178,6 +181,7 @@ export const objectCorrupt = factory(E.OBJECT_CORRUPT);
 export const sizeMismatch = factory(E.SIZE_MISMATCH);
 export const pathsOverlap = factory(E.OVERLAP);
 export const localChanges = factory(E.LOCAL_CHANGES);
+export const partialCheckout = factory(E.PARTIAL_CHECKOUT);
 export const lockHeld = factory(E.LOCKED);
 export const linkFailed = factory(E.LINK_FAILED);
 export const badUsage = factory(E.USAGE);

@@ -40,6 +40,8 @@ export interface PlanInput {
   entries: ManifestEntry[];
   /** Only this part of a tracked directory, when given. */
   sub: string | undefined;
+  /** `sub` may be absent from `entries` and the work tree (a kept partial selection): nothing to do then. */
+  mayBeAbsent?: boolean;
   /** Replace or remove content that is not in the cache. */
   force: boolean;
   found: FoundAtPath;
@@ -142,8 +144,8 @@ function takeStockOfWorkTree(ctx: Planning): void {
 
 /** A sub-path that neither the pointer nor the work tree has is a mistyped path. */
 function requireSubPath(ctx: Planning): void {
-  const { sub, tracked } = ctx.input;
-  if (sub !== undefined && ctx.desired.size === 0 && ![...ctx.present.keys()].some((p) => inScope(ctx, p))) {
+  const { sub, tracked, mayBeAbsent } = ctx.input;
+  if (sub !== undefined && !mayBeAbsent && ctx.desired.size === 0 && ![...ctx.present.keys()].some((p) => inScope(ctx, p))) {
     throw pathNotFound(`${tracked.path}/${sub} is not part of ${tracked.path}`, { path: `${tracked.path}/${sub}` });
   }
 }

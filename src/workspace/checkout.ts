@@ -5,6 +5,7 @@ import { hashFileSync } from '../hash/hash-file.js';
 import { isFileEntry, parseManifest, type ManifestEntry } from '../formats/manifest.js';
 import { isExecutable, pointerSizeMismatch, POINTER_SUFFIX } from '../formats/pointer.js';
 import { MlxError, badPath, badState, localChanges, objectMissing, sizeMismatch } from '../util/errors.js';
+import { failpoint } from '../util/failpoint.js';
 import { lstatIfExists, processUmask } from '../util/fs.js';
 import { ensureIgnored } from './gitignore.js';
 import { isLinkedTo, materialize } from './link.js';
@@ -16,6 +17,7 @@ import { planCheckout, type CheckoutPlan, type FoundAtPath, type WorkTreeProbe }
 import { scanTree, type FileStat } from './scan.js';
 import { StatIndex } from './stat-index.js';
 import { selectTracked, type Selection } from './targets.js';
+import { PartialCheckouts } from './partial-checkout.js';
 import type { Progress } from './work-tree.js';
 
 export interface CheckoutOptions {
@@ -56,7 +58,9 @@ export async function checkoutSelection(repo: Repo, selection: Selection[], opts
   try {
     sweepOrphans(repo);
     const index = StatIndex.load(repo.layout.statIndexFile);
-    const plans = selection.map(({ tracked, sub }) => plan(repo, index, tracked, sub, !!opts.force));
+    const partial = PartialCheckouts.load(repo.layout);
+    const { widen, whole } = partialChanges(repo, partial, selection);
+    const plans = selection.map((s) => plan(repo, index, s, !!opts.force));
     const conflicts = plans.flatMap((p) => p.conflicts);
     if (conflicts.length > 0) {
       index.save();
@@ -80,7 +84,16 @@ export async function checkoutSelection(repo: Repo, selection: Selection[], opts
       totalBytes: plans.reduce((n, p) => n + p.writes.reduce((m, w) => m + w.s, 0), 0),
     });
     beforeApply?.();
+    // A selection is recorded before its files appear and forgotten only once the directory is whole,
+    // so a checkout stopped half way never leaves files that were not asked for looking deleted.
+    for (const [p, subs] of widen) partial.widen(p, subs);
+    if (widen.size > 0) partial.save();
+    await failpoint('checkout.partial-recorded');
     const results = plans.map((p) => apply(repo, index, p, opts.progress));
+    await failpoint('checkout.applied');
+    const completed = whole.filter((p) => partial.selectionOf(p) !== undefined);
+    for (const p of completed) partial.forget(p);
+    if (completed.length > 0) partial.save();
     // Data checked out where a pointer was moved to must stay out of git too.
     ensureIgnored(repo.root, plans.map((p) => p.tracked.path));
     index.save();
@@ -88,6 +101,27 @@ export async function checkoutSelection(repo: Repo, selection: Selection[], opts
   } finally {
     release();
   }
+}
+
+/**
+ * How a checkout changes the partial-checkout record: a directory checked out whole is complete; parts
+ * of a directory that was not in the work tree (or already partial) start or widen its selection. Parts
+ * of a directory that is there whole are restored and leave it whole.
+ */
+function partialChanges(repo: Repo, partial: PartialCheckouts, selection: Selection[]): { widen: Map<string, string[]>; whole: string[] } {
+  const whole = new Set<string>();
+  const parts = new Map<string, string[]>();
+  for (const s of selection) {
+    const p = s.tracked.path;
+    if (s.sub === undefined || s.tracked.pointer.kind !== 'dir') whole.add(p);
+    else parts.set(p, [...(parts.get(p) ?? []), s.sub]);
+  }
+  const widen = new Map<string, string[]>();
+  for (const [p, subs] of parts) {
+    if (whole.has(p)) continue;
+    if (partial.selectionOf(p) !== undefined || !lstatIfExists(absPath(repo, p))) widen.set(p, subs);
+  }
+  return { widen, whole: [...whole] };
 }
 
 function desiredEntries(repo: Repo, t: TrackedPath): ManifestEntry[] {
@@ -152,11 +186,11 @@ function assertRealParents(repo: Repo, rel: string): void {
  * Plans one tracked path: reads what the pointer names and what the work tree holds, and leaves the
  * decisions to {@link planCheckout}, whose questions about single entries are answered here.
  */
-function plan(repo: Repo, index: StatIndex, tracked: TrackedPath, sub: string | undefined, force: boolean): CheckoutPlan {
+function plan(repo: Repo, index: StatIndex, { tracked, sub, mayBeAbsent }: Selection, force: boolean): CheckoutPlan {
   assertRealParents(repo, tracked.path);
   const entries = desiredEntries(repo, tracked);
   const rootAbs = absPath(repo, tracked.path);
-  return planCheckout({ tracked, entries, sub, force, found: findAt(rootAbs) }, workTreeProbe(repo, index, tracked.path));
+  return planCheckout({ tracked, entries, sub, mayBeAbsent, force, found: findAt(rootAbs) }, workTreeProbe(repo, index, tracked.path));
 }
 
 /** What is at a tracked path: nothing, a file, a link, or a directory and everything in it. */

@@ -9,6 +9,8 @@ export interface Layout {
   defaultCacheDir: string;
   stateDir: string;
   statIndexFile: string;
+  /** Which parts of tracked directories a path-limited checkout asked for (partial-checkout.ts). */
+  partialFile: string;
   lockFile: string;
   tmpDir: string;
 }
@@ -25,6 +27,7 @@ export function layoutOf(root: string): Layout {
     defaultCacheDir: path.join(mlxDir, 'cache'),
     stateDir: path.join(mlxDir, 'state'),
     statIndexFile: path.join(mlxDir, 'state', 'index.json'),
+    partialFile: path.join(mlxDir, 'state', 'partial.json'),
     lockFile: path.join(mlxDir, 'state', 'lock'),
     tmpDir: path.join(mlxDir, 'tmp'),
   };

@@ -1,15 +1,16 @@
 import type { Oid } from '../hash/oid.js';
 import { hashBytes } from '../hash/hash-file.js';
 import { isFileEntry, parseManifest, serializeManifest, type FileEntry, type ManifestEntry } from '../formats/manifest.js';
-import { isExecutable, pointerSizeMismatch, POINTER_SUFFIX } from '../formats/pointer.js';
+import { isExecutable, pointerSizeMismatch, POINTER_SUFFIX, type Pointer } from '../formats/pointer.js';
 import { E, MlxError } from '../util/errors.js';
 import { DAMAGE_HINT, describeDamage, type DamagedObject } from './linked-damage.js';
+import { inSelection, PartialCheckouts } from './partial-checkout.js';
 import { acquireLock } from './process-lock.js';
 import { findPointers, readPointer, type TrackedPath } from './pointers.js';
 import type { Repo } from './repo.js';
 import { StatIndex } from './stat-index.js';
 import { resolveTargets } from './targets.js';
-import { readWorkTree, type Progress, type WorkTreeStats } from './work-tree.js';
+import { readWorkTree, type Progress, type WorkTree, type WorkTreeStats } from './work-tree.js';
 
 export interface Changes {
   added: string[];
@@ -20,11 +21,32 @@ export interface Changes {
 export interface PathStatus {
   path: string;
   kind: 'file' | 'dir';
-  /** Work tree versus pointer. `unknown`: the directory's manifest is not in the cache to compare with. */
-  state: 'clean' | 'modified' | 'missing' | 'unknown';
-  /** Whether the objects the pointer names are in the cache. */
+  /**
+   * Work tree versus pointer. `unknown`: the directory's manifest is not in the cache to compare with.
+   * `partial`: a partial checkout, unchanged in the parts asked for (see `partial`).
+   */
+  state: 'clean' | 'modified' | 'missing' | 'unknown' | 'partial';
+  /** Whether the objects the pointer names (of a partial checkout: in the parts asked for) are in the cache. */
   cache: 'ok' | 'partial' | 'missing';
+  /** Files of a partial checkout outside the parts asked for are not `deleted`. */
   changes?: Changes;
+  /** A directory checked out only in part: its files present, of all it has, and the parts asked for. */
+  partial?: PartialInfo;
+}
+
+export interface PartialInfo {
+  present: number;
+  total: number;
+  selected: string[];
+}
+
+/** What status found at one tracked path, for callers that need more than the verdict (diff). */
+export interface PathDetail {
+  status: PathStatus;
+  pointer: Pointer;
+  work: WorkTree;
+  /** The pointer's manifest, for directories whose manifest is in the cache. */
+  manifest?: ManifestEntry[];
 }
 
 export interface StatusResult {
@@ -38,18 +60,25 @@ export interface StatusResult {
  * checks that the cache holds what the pointers name. Unchanged files are not read (stat index).
  */
 export async function status(repo: Repo, cwd: string, userPaths: string[], progress?: Progress): Promise<StatusResult> {
+  return (await inspectWorkTree(repo, cwd, userPaths, progress)).result;
+}
+
+/** Status with what it read of each tracked path. */
+export async function inspectWorkTree(repo: Repo, cwd: string, userPaths: string[], progress?: Progress): Promise<{ result: StatusResult; details: PathDetail[] }> {
   const scan = userPaths.length === 0 ? findPointers(repo) : selected(repo, cwd, userPaths);
   const index = StatIndex.load(repo.layout.statIndexFile);
+  const partial = PartialCheckouts.load(repo.layout);
   const stats: WorkTreeStats = { hashedFiles: 0, hashedBytes: 0 };
   const problems = [...scan.problems];
-  const paths = scan.tracked.map((t) => statusOne(repo, index, t, stats, problems, progress));
+  const details = scan.tracked.map((t) => statusOne(repo, index, t, t.pointer.kind === 'dir' ? partial.selectionOf(t.path) : undefined, stats, problems, progress));
+  const paths = details.map((d) => d.status);
   for (const t of scan.tracked) {
     if (t.pointer.path !== t.path) {
       problems.push({ pointer: t.path + POINTER_SUFFIX, code: E.POINTER_MOVED, message: `pointer ${t.path}${POINTER_SUFFIX} says path ${t.pointer.path}; it tracks ${t.path} (where it lives) — re-add to update it` });
     }
   }
   if (index.isDirty) await saveIfUnlocked(repo, index);
-  return { paths, problems, hashedFiles: stats.hashedFiles };
+  return { result: { paths, problems, hashedFiles: stats.hashedFiles }, details };
 }
 
 function selected(repo: Repo, cwd: string, userPaths: string[]) {
@@ -68,8 +97,10 @@ function selected(repo: Repo, cwd: string, userPaths: string[]) {
   return { tracked, problems };
 }
 
-function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, stats: WorkTreeStats, problems: StatusResult['problems'], progress?: Progress): PathStatus {
+/** `selection`: the parts asked for when `t` is a partial checkout. */
+function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, selection: string[] | undefined, stats: WorkTreeStats, problems: StatusResult['problems'], progress?: Progress): PathDetail {
   const p = t.pointer;
+  const detail = (work: WorkTree, status: PathStatus, manifest?: ManifestEntry[]): PathDetail => ({ status, pointer: p, work, manifest });
   // The recorded executable bits matter only for files that are cache objects themselves (link caches).
   // The recorded oids name the object a linked work-tree file was, to see an in-place edit of it.
   let recorded: Map<string, { x: boolean; o?: Oid }> | undefined;
@@ -93,17 +124,17 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, stats: WorkTree
     onDamaged,
   });
   // Unchanged since it last matched this manifest: clean; the manifest's presence stands for the cache.
-  if (work.kind === 'dir-unchanged') return { path: t.path, kind: 'dir', state: 'clean', cache: repo.store.has(p.oid) ? 'ok' : 'missing' };
+  if (work.kind === 'dir-unchanged') return detail(work, { path: t.path, kind: 'dir', state: 'clean', cache: repo.store.has(p.oid) ? 'ok' : 'missing' });
   if (p.kind === 'file') {
     const cache = repo.store.has(p.oid) ? 'ok' : 'missing';
-    if (work.kind === 'missing') return { path: t.path, kind: 'file', state: 'missing', cache };
+    if (work.kind === 'missing') return detail(work, { path: t.path, kind: 'file', state: 'missing', cache });
     const sameBytes = work.kind === 'file' && work.oid === p.oid;
     // Free here: the file's size comes with its oid (stat index). Directories are left to verify.
     const why = sameBytes ? pointerSizeMismatch(p, work.size) : undefined;
     if (why !== undefined) problems.push({ pointer: t.path + POINTER_SUFFIX, code: E.BAD_POINTER, message: `pointer ${t.path}${POINTER_SUFFIX} ${why}`, hint: `re-add the data (mlx add ${t.path}) to rewrite the pointer` });
     // As inside directories, a change of the executable bit alone is a modification.
     const same = sameBytes && work.x === isExecutable(p);
-    return { path: t.path, kind: 'file', state: same ? 'clean' : 'modified', cache };
+    return detail(work, { path: t.path, kind: 'file', state: same ? 'clean' : 'modified', cache });
   }
   let manifest: ManifestEntry[] | undefined;
   try {
@@ -111,15 +142,24 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, stats: WorkTree
   } catch (err) {
     if (!(err instanceof MlxError)) throw err;
   }
-  const cache = manifest ? cacheState(repo, manifest) : 'missing';
-  if (work.kind === 'missing') return { path: t.path, kind: 'dir', state: 'missing', cache };
-  if (!manifest) return { path: t.path, kind: 'dir', state: 'unknown', cache };
-  if (work.kind === 'file') return { path: t.path, kind: 'dir', state: 'modified', cache, changes: { added: [], modified: [], deleted: manifest.map((e) => e.p) } };
+  // Of a partial checkout, only the parts asked for are expected here (and their objects in the cache).
+  const expected = manifest && selection ? manifest.filter((e) => inSelection(selection, e.p)) : manifest;
+  const cache = expected ? cacheState(repo, expected) : 'missing';
+  const total = manifest?.filter(isFileEntry).length ?? 0;
+  const partialOf = (present: number): PartialInfo | undefined => (selection && present < total ? { present, total, selected: selection } : undefined);
+  if (work.kind === 'missing') return detail(work, { path: t.path, kind: 'dir', state: 'missing', cache, partial: partialOf(0) }, manifest);
+  if (!manifest) return detail(work, { path: t.path, kind: 'dir', state: 'unknown', cache });
+  if (work.kind === 'file') return detail(work, { path: t.path, kind: 'dir', state: 'modified', cache, changes: { added: [], modified: [], deleted: expected!.map((e) => e.p) } }, manifest);
   if (work.fp) index.recordTree(t.path, work.fp, hashBytes(repo.newHasher, Buffer.from(serializeManifest(work.entries))));
   problems.push(...entrySizeProblems(t.path, manifest, work.entries));
   const changes = diffEntries(manifest, work.entries);
+  // A file outside the parts asked for was never checked out: its absence is no deletion.
+  if (selection) changes.deleted = changes.deleted.filter((e) => inSelection(selection, e));
   const dirty = changes.added.length + changes.modified.length + changes.deleted.length > 0;
-  return { path: t.path, kind: 'dir', state: dirty ? 'modified' : 'clean', cache, changes: dirty ? changes : undefined };
+  const here = new Set(work.entries.filter(isFileEntry).map((e) => e.p));
+  const partial = partialOf(manifest.filter((e) => isFileEntry(e) && here.has(e.p)).length);
+  const state = dirty ? 'modified' : partial ? 'partial' : 'clean';
+  return detail(work, { path: t.path, kind: 'dir', state, cache, changes: dirty ? changes : undefined, partial }, manifest);
 }
 
 /**

@@ -44,6 +44,8 @@ export function resolveTargets(repo: Repo, cwd: string, userPaths: string[]): Ta
 export interface Selection {
   tracked: TrackedPath;
   sub?: string;
+  /** `sub` may be absent from the pointer's data (a partial selection kept across revisions): then nothing to do, not an error. */
+  mayBeAbsent?: boolean;
 }
 
 /**

@@ -178,6 +178,12 @@ describe('planCheckout: a tracked directory', () => {
     );
   });
 
+  it('plans nothing, and refuses nothing, for a kept partial part the revision does not have', () => {
+    const { probe, asDir } = workTree({ 'keep.txt': { kind: 'file', content: oid(1), held: true } });
+    const plan = planCheckout({ tracked: dirTracked, entries, sub: 'gone', mayBeAbsent: true, force: false, found: asDir }, probe);
+    expect([plan.writes, plan.removeFiles, plan.removeDirs, plan.makeDirs, plan.links]).toEqual([[], [], [], [], []]);
+  });
+
   it('makes the whole tree when nothing is there', () => {
     const { probe } = workTree({});
     const plan = planCheckout({ tracked: dirTracked, entries, sub: undefined, force: false, found: undefined }, probe);

@@ -29,7 +29,9 @@ export async function runStatus(out: Output, paths: string[]): Promise<void> {
 function describe(p: PathStatus): string[] {
   if (p.state === 'clean' && p.cache === 'ok') return [];
   const cache = p.cache === 'ok' ? '' : p.cache === 'partial' ? '  [some objects not in cache]' : '  [not in cache]';
-  const lines = [`${(p.state === 'unknown' ? 'not in cache' : p.state) + ':'}`.padEnd(14) + p.path + cache];
+  const present = p.partial ? `${p.partial.present} of ${p.partial.total} files present` : '';
+  const partial = !p.partial ? '' : p.state === 'partial' ? `  (${present})` : `  (partial: ${present})`;
+  const lines = [`${(p.state === 'unknown' ? 'not in cache' : p.state) + ':'}`.padEnd(14) + p.path + partial + cache];
   if (p.changes) {
     const rows = [
       ...p.changes.modified.map((f) => `    modified: ${p.path}/${f}`),

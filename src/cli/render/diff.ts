@@ -1,13 +1,14 @@
-import type { DiffResult } from '../../commands/diff.js';
+import type { DiffResult, PathChange } from '../../commands/diff.js';
 import { sizeChange } from './sizes.js';
 
 /** `mlx diff` as text, one line per changed path and per changed file inside a directory. */
 export function diffText(res: DiffResult): string[] {
-  if (res.changes.length === 0) return [`no changes between ${res.from.rev} and ${res.to.rev}`];
+  const all = allChanges(res);
+  if (all.length === 0) return [`no changes between ${res.from.rev} and ${res.to.rev}`];
   const lines: string[] = [];
-  for (const c of res.changes) {
+  for (const c of all) {
     const name = c.change === 'renamed' ? `${c.from} → ${c.path}` : c.path;
-    lines.push(`${c.change.padEnd(9)} ${name}${c.kind === 'dir' ? '/' : ''}  ${sizeChange(c)}`);
+    lines.push(`${label(c).padEnd(9)} ${name}${c.kind === 'dir' ? '/' : ''}  ${sizeChange(c)}`);
     for (const f of c.files ?? []) lines.push(`    ${f.change.padEnd(9)} ${c.path}/${f.path}  ${sizeChange(f)}`);
     if (c.filesUnknown) lines.push('    (file list unknown: a manifest is not in the cache; mlx fetch it)');
   }
@@ -17,19 +18,29 @@ export function diffText(res: DiffResult): string[] {
 /** `mlx diff --md`: a table for a pull request comment, with the changed files of each directory folded. */
 export function diffMarkdown(res: DiffResult): string[] {
   const lines = [`### Data changes: \`${res.from.rev}\` → \`${res.to.rev}\``, ''];
-  if (res.changes.length === 0) return [...lines, 'No tracked data changed.'];
+  const all = allChanges(res);
+  if (all.length === 0) return [...lines, 'No tracked data changed.'];
   lines.push('| change | path | size | files |', '| --- | --- | --- | --- |');
-  for (const c of res.changes) {
+  for (const c of all) {
     const files = c.files ? `${c.files.filter((f) => f.change === 'added').length} added, ${c.files.filter((f) => f.change === 'modified').length} modified, ${c.files.filter((f) => f.change === 'deleted').length} deleted` : c.filesUnknown ? 'unknown' : '';
     const name = c.change === 'renamed' ? `\`${c.from}\` → \`${c.path}\`` : `\`${c.path}\``;
-    lines.push(`| ${c.change} | ${name} | ${sizeChange(c)} | ${files} |`);
+    lines.push(`| ${label(c)} | ${name} | ${sizeChange(c)} | ${files} |`);
   }
-  const detailed = res.changes.filter((c) => c.files?.length);
+  const detailed = all.filter((c) => c.files?.length);
   for (const c of detailed) {
-    lines.push('', `<details><summary><code>${c.path}</code>: ${c.files!.length} file(s) changed</summary>`, '');
+    lines.push('', `<details><summary><code>${c.path}</code>: ${c.files!.length} file(s) changed${c.notAdded ? ' (not added)' : ''}</summary>`, '');
     for (const f of c.files!.slice(0, 200)) lines.push(`- ${f.change} \`${f.path}\` ${sizeChange(f)}`);
     if (c.files!.length > 200) lines.push(`- … and ${c.files!.length - 200} more`);
     lines.push('', '</details>');
   }
   return lines;
+}
+
+/** Recorded changes first, then the work tree's changes not yet added. */
+function allChanges(res: DiffResult): PathChange[] {
+  return [...res.changes, ...(res.notAdded ?? [])];
+}
+
+function label(c: PathChange): string {
+  return c.notAdded ? `${c.change} (not added)` : c.change;
 }
