@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { hashBytes } from '../hash/hash-file.js';
 import { oidHex } from '../hash/oid.js';
 import { canonicalJson, runIdentity, type Artifact, type Run } from '../formats/run-lock.js';
-import { openGit, resolveRevision } from '../git/git-repo.js';
+import { openGit, resolveRevision, workTreeStatus } from '../git/git-repo.js';
 import { E, MlxError, badUsage, isMlxError, runFailed } from '../util/errors.js';
 import { add } from '../repository/add.js';
 import { acquireLock } from '../workspace/process-lock.js';
@@ -155,13 +155,10 @@ async function gitState(repo: Repo): Promise<Run['git']> {
   try {
     commit = await resolveRevision(git, 'HEAD');
   } catch (err) {
-    // UNKNOWN_REVISION: a linked git worktree's HEAD, not looked up in the main repository yet.
-    if (!isMlxError(err, E.NO_COMMITS, E.UNKNOWN_REVISION)) throw err;
+    if (!isMlxError(err, E.NO_COMMITS)) throw err;
     return { commit: null, dirty: true };
   }
-  const g = (await import('isomorphic-git')).default;
-  const fs = await import('node:fs');
-  const matrix = await g.statusMatrix({ fs, dir: repo.root, cache: git.cache });
+  const matrix = await workTreeStatus(git);
   // Untracked files (not in HEAD, not staged) do not make a commit dirty, as with `git describe --dirty`.
   const dirty = matrix.some(([, head, work, stage]) => !(head === 1 && work === 1 && stage === 1) && !(head === 0 && stage === 0));
   return { commit, dirty };
