@@ -352,6 +352,114 @@ export async function branchesAndTags(repo: GitRepo): Promise<{ branches: string
   return { branches: await g.listBranches(at(repo)), tags: await g.listTags(at(repo)) };
 }
 
+/** A ref whose history holds data: a local branch, a remote-tracking branch or a tag. */
+export interface HistoryRef {
+  /** The full ref: `refs/heads/main`, `refs/remotes/origin/exp-lr`, `refs/tags/v1`. */
+  ref: string;
+  /** As git prints it short: `main`, `origin/exp-lr`, `v1` (`tags/v1` when a branch has that name too). */
+  name: string;
+  kind: 'branch' | 'remote' | 'tag';
+  /** The object it points at (for an annotated tag, the tag object). */
+  oid: string;
+}
+
+/**
+ * Every local branch, remote-tracking branch (not the `<remote>/HEAD` aliases) and tag, as
+ * `git for-each-ref refs/heads refs/remotes refs/tags` lists them. A ref that points nowhere is left out.
+ */
+export async function historyRefs(repo: GitRepo): Promise<HistoryRef[]> {
+  const g = await git();
+  const list = async (prefix: string) => (await g.listRefs({ ...at(repo), filepath: prefix }).catch(ifAbsent(g, [] as string[]))).sort();
+  const [heads, remotes, tags] = [await list('refs/heads'), await list('refs/remotes'), await list('refs/tags')];
+  const named: Omit<HistoryRef, 'oid'>[] = [
+    ...heads.map((b) => ({ ref: `refs/heads/${b}`, name: b, kind: 'branch' as const })),
+    ...remotes.filter((r) => !r.endsWith('/HEAD')).map((r) => ({ ref: `refs/remotes/${r}`, name: r, kind: 'remote' as const })),
+    ...tags.map((t) => ({ ref: `refs/tags/${t}`, name: heads.includes(t) ? `tags/${t}` : t, kind: 'tag' as const })),
+  ];
+  const out: HistoryRef[] = [];
+  for (const r of named) {
+    const oid = await g.resolveRef({ ...at(repo), ref: r.ref }).catch(ifAbsent(g, undefined));
+    if (oid) out.push({ ...r, oid });
+  }
+  return out;
+}
+
+/** One commit as a history walk needs it. */
+export interface CommitInfo {
+  oid: string;
+  parents: string[];
+  /** Committer time, in milliseconds. */
+  time: number;
+  tree: string;
+}
+
+/**
+ * Walks the histories of several refs reading each commit once: refs of one team share most of their
+ * history (main, origin/main, a branch forked from it), and the second walk costs no reads.
+ */
+export class CommitGraph {
+  private readonly commits = new Map<string, CommitInfo | null>();
+
+  constructor(private readonly repo: GitRepo) {}
+
+  /** A commit (an annotated tag is peeled to its commit), or null when the repository lacks it or it names no commit. */
+  async commit(oid: string): Promise<CommitInfo | null> {
+    let known = this.commits.get(oid);
+    if (known !== undefined) return known;
+    const g = await git();
+    try {
+      const { oid: peeled, commit } = await g.readCommit({ ...at(this.repo), oid });
+      known = { oid: peeled, parents: commit.parent, time: commit.committer.timestamp * 1000, tree: commit.tree };
+    } catch (err) {
+      // Not there (past a shallow clone's boundary) or not a commit (a tag of a tree): no history.
+      if (!isAbsent(g, err) && !(err instanceof g.Errors.ObjectTypeError)) throw err;
+      known = null;
+    }
+    this.commits.set(oid, known);
+    return known;
+  }
+
+  /**
+   * The newest `depth` commits reachable from `tip`, newest first by committer time (as `git log`
+   * lists them); a parent the repository lacks ends that line. Undefined when `tip` is no commit here.
+   */
+  async history(tip: string, depth = Infinity): Promise<CommitInfo[] | undefined> {
+    const first = await this.commit(tip);
+    if (!first) return undefined;
+    const out: CommitInfo[] = [];
+    const seen = new Set([first.oid]);
+    const pending = [first];
+    while (pending.length > 0 && out.length < depth) {
+      let newest = 0;
+      for (let i = 1; i < pending.length; i++) if (pending[i]!.time > pending[newest]!.time) newest = i;
+      const c = pending.splice(newest, 1)[0]!;
+      out.push(c);
+      for (const p of c.parents) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        const parent = await this.commit(p);
+        if (parent) pending.push(parent);
+      }
+    }
+    return out;
+  }
+}
+
+/** The blob id of a file at the root of a tree, or undefined when there is no such file there (or no such tree here). */
+export async function rootFileOid(repo: GitRepo, tree: string, name: string): Promise<string | undefined> {
+  const g = await git();
+  const read = await g.readTree({ ...at(repo), oid: tree }).catch(ifAbsent(g, undefined));
+  const entry = read?.tree.find((e) => e.path === name);
+  return entry?.type === 'blob' ? entry.oid : undefined;
+}
+
+/** A blob's bytes, or undefined when the repository lacks it (a partial clone), as `readFileAt` does. */
+export async function readBlobBytes(repo: GitRepo, oid: string): Promise<Buffer | undefined> {
+  const g = await git();
+  const read = await g.readBlob({ ...at(repo), oid }).catch(ifAbsent(g, undefined));
+  return read && Buffer.from(read.blob);
+}
+
 /** The git directory (`.git`, or where a `.git` file points for worktrees and submodules). */
 export function gitDir(workTree: string): string {
   const dotGit = path.join(workTree, '.git');
