@@ -493,6 +493,38 @@ export async function workTreeStatus(repo: GitRepo): Promise<[string, number, nu
   return (await g.statusMatrix(at(repo))) as [string, number, number, number][];
 }
 
+/** The best common ancestor of two commits (`git merge-base`), or undefined when they have none here (unrelated, or cut off by a shallow clone). */
+export async function mergeBase(repo: GitRepo, a: string, b: string): Promise<string | undefined> {
+  const r = await runGit(repo, ['merge-base', '--end-of-options', a, b]);
+  const oid = r.stdout.trim();
+  return r.code === 0 && /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(oid) ? oid : undefined;
+}
+
+/** Where a symbolic ref points (`refs/remotes/origin/HEAD` → `refs/remotes/origin/main`), or undefined when it is none. */
+export async function symbolicRefTarget(repo: GitRepo, ref: string): Promise<string | undefined> {
+  const r = await runGit(repo, ['symbolic-ref', '--quiet', '--end-of-options', ref]);
+  return r.code === 0 && r.stdout.trim().startsWith('refs/') ? r.stdout.trim() : undefined;
+}
+
+/**
+ * The work tree's uncommitted changes as `git status` sees them: tracked files changed (staged or
+ * not) and untracked files, as paths. Ignored files are not changes. Undefined when git cannot say.
+ */
+export async function uncommittedChanges(repo: GitRepo): Promise<{ path: string; tracked: boolean }[] | undefined> {
+  const r = await runGit(repo, ['status', '--porcelain=v1', '-z', '--untracked-files=all']);
+  if (r.code !== 0) return undefined; // git cannot tell (no git, a damaged index): nor can we
+  const changes: { path: string; tracked: boolean }[] = [];
+  const fields = r.stdout.split('\0');
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!;
+    if (f.length < 4) continue;
+    const code = f.slice(0, 2);
+    changes.push({ path: f.slice(3), tracked: code !== '??' });
+    if (code[0] === 'R' || code[0] === 'C') i++; // a rename's second field is where it came from
+  }
+  return changes;
+}
+
 /** The remote-tracking branches of every git remote, as `<remote>/<branch>` (their `HEAD` aliases left out). */
 export async function remoteTrackingBranches(repo: GitRepo): Promise<string[]> {
   const g = await git();
