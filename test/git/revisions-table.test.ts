@@ -7,8 +7,8 @@ import { E, MlxError } from '../../src/util/errors.js';
 import { tempDir, write } from '../helpers/repo.js';
 
 // Every revision expression resolves to the commit `git rev-parse` names, or fails where git fails,
-// in a normal clone, in a linked worktree (HEAD and index its own, objects and refs shared) and in a
-// shallow clone (history cut short).
+// in a normal clone, in a linked worktree (HEAD and index its own, objects and refs shared), in a
+// shallow clone (history cut short) and in a blobless partial clone (file contents not here).
 
 const GIT_ENV = {
   ...process.env,
@@ -81,6 +81,12 @@ beforeAll(() => {
   const shallow = path.join(root, 'shallow');
   gitCmd(root, 'clone', '-q', '--depth', '2', '--no-single-branch', `file://${src}`, shallow);
   places.shallow = shallow;
+
+  // A blobless partial clone: commits and trees here, file contents fetched when needed.
+  gitCmd(src, 'config', 'uploadpack.allowFilter', 'true');
+  const blobless = path.join(root, 'blobless');
+  gitCmd(root, 'clone', '-q', '--filter=blob:none', '--no-checkout', `file://${src}`, blobless);
+  places.blobless = blobless;
 });
 
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -94,7 +100,7 @@ const EXPRESSIONS = [
   'main...exp-lr', '^main', 'HEAD^!', 'ORIG_HEAD', 'FETCH_HEAD', '~1', '0000', '00000000000', 'v2', 'refs/heads/nope', 'origin/nope',
 ];
 
-describe.each(['clone', 'worktree', 'shallow'])('revisions in a %s', (place) => {
+describe.each(['clone', 'worktree', 'shallow', 'blobless'])('revisions in a %s', (place) => {
   it('resolves every expression to the commit git rev-parse names, and fails where git fails', async () => {
     const dir = places[place]!;
     const repo = openGit(dir);
