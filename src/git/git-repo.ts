@@ -511,7 +511,8 @@ export async function symbolicRefTarget(repo: GitRepo, ref: string): Promise<str
  * not) and untracked files, as paths. Ignored files are not changes. Undefined when git cannot say.
  */
 export async function uncommittedChanges(repo: GitRepo): Promise<{ path: string; tracked: boolean }[] | undefined> {
-  const r = await runGit(repo, ['status', '--porcelain=v1', '-z', '--untracked-files=all']);
+  // --no-optional-locks: reading the status must not take the index lock a concurrent git command may hold.
+  const r = await runGit(repo, ['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--untracked-files=all']);
   if (r.code !== 0) return undefined; // git cannot tell (no git, a damaged index): nor can we
   const changes: { path: string; tracked: boolean }[] = [];
   const fields = r.stdout.split('\0');

@@ -138,7 +138,7 @@ export async function report(repo: Repo, opts: { base?: string; head?: string } 
   }
   const head: Report['head'] = { rev: headRev, ...(headCommit ? { commit: headCommit } : {}) };
   if (opts.head === undefined && headCommit) {
-    const changes = (await uncommittedChanges(git))?.filter((c) => c.tracked || c.path.endsWith(POINTER_SUFFIX) || c.path === RUN_LOCK_FILE);
+    const changes = (await uncommittedChanges(git))?.filter((c) => c.tracked || c.path.endsWith(POINTER_SUFFIX) || c.path.split('/').pop() === RUN_LOCK_FILE);
     if (changes) Object.assign(head, { dirty: changes.length > 0, uncommitted: changes.length });
   }
   return {
