@@ -121,7 +121,7 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (cmd: string[], flags) => (await import('./commands/run.js')).runRun(out(), cmd, flags));
   program
     .command('runs')
-    .description('the experiment catalog: runs in mlx.lock and in the history of every branch')
+    .description('the experiment catalog: runs in mlx.lock and in the history of every branch, remote-tracking branch and tag')
     .option('--all', 'list every run, not only the newest 50')
     .action(async (opts: { all?: boolean }) => (await import('./commands/runs.js')).runRuns(out(), opts));
   program
@@ -146,7 +146,7 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('report')
     .description('a pull-request review: data, runs, params, metrics, environments and lineage changed since a base')
-    .argument('[base]', 'compare with this revision (default: the merge base with main, or HEAD~1 on main)')
+    .argument('[base]', 'compare with this revision (default: the merge base with origin/HEAD, origin/main or main; else HEAD~1)')
     .argument('[head]', 'up to this revision (default: the work tree)')
     .option('--md', 'GitHub-flavoured Markdown, for a pull request comment')
     .action(async (base: string | undefined, head: string | undefined, opts: { md?: boolean }) => (await import('./commands/report.js')).runReport(out(), base, head, opts));

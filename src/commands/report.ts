@@ -5,7 +5,7 @@ export type { Report } from '../run/report.js';
 
 export interface ReportOptions {
   cwd: string;
-  /** Compare with this revision (default: the merge base with main, or HEAD~1 on main). */
+  /** Compare with this revision (default: the merge base with the upstream default branch, else HEAD~1). */
   base?: string;
   /** Up to this revision (default: the work tree). */
   head?: string;

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { PromiseFsClient } from 'isomorphic-git';
 import { assertTrackedPath, parsePointer, POINTER_SUFFIX, type Pointer } from '../formats/pointer.js';
 import { MlxError, badUsage, isErrno, gitRemoteFailed, noCommits, notAGitRepo, unknownRevision } from '../util/errors.js';
 
@@ -14,8 +15,74 @@ async function git(): Promise<Git> {
 
 /** A git repository opened for reading history; one shared object cache makes packed reads fast. */
 export interface GitRepo {
+  /** The work tree. */
   dir: string;
+  /** This work tree's git directory: its HEAD and index (`.git`, or `.git/worktrees/<name>` of a linked worktree). */
+  gitdir: string;
+  /** Where objects, refs, config and `shallow` live: `gitdir` itself, or the main repository's for a linked worktree. */
+  commonDir: string;
+  /** The file system isomorphic-git reads through; in a linked worktree it finds shared files in `commonDir`. */
+  fs: PromiseFsClient;
   cache: object;
+}
+
+/** What every isomorphic-git call of this adapter is given. */
+function at(repo: GitRepo): { fs: PromiseFsClient; dir: string; gitdir: string; cache: object } {
+  return { fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, cache: repo.cache };
+}
+
+/**
+ * Opens the repository whose work tree is `dir`. A linked worktree (`git worktree add`) has its own
+ * HEAD and index but reads objects and refs from the main repository, which isomorphic-git does not
+ * know about (it ignores `commondir`): the file system it is given sends those reads there.
+ */
+export function openGit(dir: string): GitRepo {
+  let gitdir = path.join(dir, '.git');
+  try {
+    gitdir = gitDir(dir);
+  } catch (err) {
+    // No (readable) .git here: reads fail later with "not found", as they always did.
+    if (!(err instanceof MlxError) && !isErrno(err, 'ENOENT', 'ENOTDIR')) throw err;
+  }
+  const commonDir = commonGitDir(gitdir);
+  return { dir, gitdir, commonDir, fs: commonDir === gitdir ? (fs as unknown as PromiseFsClient) : linkedWorktreeFs(gitdir, commonDir), cache: {} };
+}
+
+/** The directory a git directory shares objects and refs with (its `commondir` file), or itself. */
+function commonGitDir(gitdir: string): string {
+  try {
+    return path.resolve(gitdir, fs.readFileSync(path.join(gitdir, 'commondir'), 'utf8').trim());
+  } catch (err) {
+    if (isErrno(err, 'ENOENT', 'ENOTDIR')) return gitdir; // not a linked worktree
+    throw err;
+  }
+}
+
+/**
+ * The entries of a git directory that linked worktrees share with the main one, and the paths under
+ * them that each worktree keeps for itself (git's list, in its path.c). Everything else (HEAD, index,
+ * ORIG_HEAD, ...) is the worktree's own.
+ */
+const SHARED = new Set(['objects', 'refs', 'packed-refs', 'config', 'shallow', 'info', 'hooks', 'remotes', 'branches', 'logs', 'worktrees', 'rr-cache', 'lost-found', 'svn', 'common']);
+const PER_WORKTREE = ['refs/bisect', 'refs/worktree', 'refs/rewritten', 'logs/HEAD', 'logs/refs/bisect', 'logs/refs/worktree', 'logs/refs/rewritten', 'info/sparse-checkout'];
+
+function linkedWorktreeFs(gitdir: string, commonDir: string): PromiseFsClient {
+  const prefix = `${gitdir}${path.sep}`;
+  const redirect = (p: unknown): unknown => {
+    if (typeof p !== 'string') return p;
+    const file = path.normalize(p);
+    if (!file.startsWith(prefix)) return p;
+    const rel = file.slice(prefix.length).split(path.sep).join('/');
+    const shared = SHARED.has(rel.split('/')[0]!) && !PER_WORKTREE.some((own) => rel === own || rel.startsWith(`${own}/`));
+    return shared ? path.join(commonDir, rel) : p;
+  };
+  const p = fs.promises as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const promises: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+  for (const name of ['readFile', 'writeFile', 'unlink', 'readdir', 'mkdir', 'rmdir', 'stat', 'lstat', 'readlink', 'chmod']) {
+    promises[name] = async (file: unknown, ...rest: unknown[]) => p[name]!(redirect(file), ...rest);
+  }
+  promises.symlink = async (target: unknown, file: unknown, ...rest: unknown[]) => p.symlink!(target, redirect(file), ...rest);
+  return { promises } as unknown as PromiseFsClient;
 }
 
 /**
@@ -34,10 +101,6 @@ function ifAbsent<T>(g: Git, fallback: T): (err: unknown) => T {
   };
 }
 
-export function openGit(dir: string): GitRepo {
-  return { dir, cache: {} };
-}
-
 /** A pointer file as committed at some revision. */
 export interface CommittedPointer {
   path: string;
@@ -45,74 +108,127 @@ export interface CommittedPointer {
 }
 
 /**
- * Resolves a revision to a full commit id: `HEAD`, branches, tags (annotated ones peeled), full or
- * abbreviated commit ids, and `<rev>~N` / `<rev>^`.
+ * Resolves a revision to a full commit id as `git rev-parse --verify <rev>^{commit}` does, in every
+ * syntax git accepts: `HEAD`, `@`, branches, `origin/x`, tags (peeled), full or abbreviated ids,
+ * `main~2^`, `HEAD^2`, `HEAD@{1}`, `v1^{}`, `main^{commit}`, `:/message`, ... A branch, tag or full
+ * id is read directly (no process to start); everything else, and whatever that read cannot answer,
+ * is asked of git. Fails with one line that says why: E.NO_COMMITS when HEAD has no commit yet,
+ * else E.UNKNOWN_REVISION.
  */
 export async function resolveRevision(repo: GitRepo, rev: string): Promise<string> {
+  if (rev.startsWith('-')) throw badUsage(`invalid revision ${JSON.stringify(rev)}: a revision cannot start with "-"`);
+  const direct = await resolveRefName(repo, rev);
+  if (direct) return direct;
+  // In `:/message` and `<rev>:<path>` the rest is text: a `^{commit}` suffix would become part of it.
+  const colon = rev.includes(':');
+  const oid = await revParse(repo, colon ? rev : `${rev}^{commit}`);
+  if (oid !== undefined) {
+    if (!colon) return oid;
+    const peeled = await peel(repo, oid);
+    if ('commit' in peeled) return peeled.commit;
+    throw revisionNotFound(rev, peeled.why);
+  }
+  if (/^(HEAD|@)(?=$|[~^@])/.test(rev) && (await revParse(repo, 'HEAD')) === undefined) {
+    throw noCommits('the repository has no commits yet', { hint: 'commit first; mlx checkout without a revision follows the work tree' });
+  }
+  throw revisionNotFound(rev, await whyUnresolved(repo, rev));
+}
+
+/**
+ * A branch, tag, remote-tracking branch, `HEAD` or full commit id, read with isomorphic-git in git's
+ * order (`<name>`, `refs/<name>`, `refs/tags/`, `refs/heads/`, `refs/remotes/`, `refs/remotes/<name>/HEAD`)
+ * and peeled to a commit. Undefined for anything else or anything it cannot read: git decides then.
+ * Pseudo-refs (FETCH_HEAD, ORIG_HEAD, ...) are left to git, which knows their formats.
+ */
+async function resolveRefName(repo: GitRepo, rev: string): Promise<string | undefined> {
+  if (rev !== 'HEAD' && (!/^[A-Za-z0-9_][A-Za-z0-9._/+-]*$/.test(rev) || /\.\.|\/\/|\/\.|\/$|\.lock$|^[A-Z_]+$/.test(rev))) return undefined;
   const g = await git();
-  const m = /^(.*?)((?:~\d*|\^)*)$/.exec(rev)!;
-  const base = m[1] || 'HEAD';
-  let oid = await resolveBase(g, repo, base, rev);
-  const shallow = shallowCommits(repo);
-  for (const step of m[2]!.match(/~\d*|\^/g) ?? []) {
-    const n = step === '^' ? 1 : step === '~' ? 1 : Number(step.slice(1));
-    for (let i = 0; i < n; i++) {
-      if (shallow.has(oid)) throw revisionNotFound(rev, 'it goes back past the start of this shallow clone (git fetch --unshallow)');
-      const commit = await readCommitOrFail(g, repo, oid, rev);
-      const parent = commit.parent[0];
-      if (!parent) throw revisionNotFound(rev, 'it goes back past the first commit');
-      oid = parent;
-    }
+  try {
+    const peeled = await peel(repo, await g.resolveRef({ ...at(repo), ref: rev }));
+    return 'commit' in peeled ? peeled.commit : undefined;
+  } catch {
+    return undefined; // not a ref it can read (or not one at all): git answers
   }
-  await readCommitOrFail(g, repo, oid, rev);
-  return oid;
 }
 
-async function resolveBase(g: Git, repo: GitRepo, base: string, rev: string): Promise<string> {
-  let oid: string | undefined;
-  try {
-    oid = await g.resolveRef({ fs, dir: repo.dir, ref: base });
-  } catch (err) {
-    if (!isAbsent(g, err)) throw err;
-    if (/^[0-9a-f]{4,40}$/i.test(base)) {
-      try {
-        oid = await g.expandOid({ fs, dir: repo.dir, oid: base.toLowerCase(), cache: repo.cache });
-      } catch (err) {
-        // No object, or several, start with that prefix: either way it names no one commit.
-        if (!isAbsent(g, err) && !(err instanceof g.Errors.AmbiguousError)) throw err;
-        oid = undefined;
-      }
-    }
-  }
-  if (!oid) {
-    // HEAD names an unborn branch: nothing was committed on it yet.
-    if (base === 'HEAD') throw noCommits('the repository has no commits yet', { hint: 'commit first; mlx checkout without a revision follows the work tree' });
-    throw revisionNotFound(rev, 'no branch, tag or commit has that name');
-  }
-  // Peel annotated tags down to their commit.
+/** Follows annotated tags from `oid` down to a commit; says why not when it ends elsewhere. */
+async function peel(repo: GitRepo, oid: string): Promise<{ commit: string } | { why: string }> {
+  const g = await git();
   for (let i = 0; i < 10; i++) {
-    const obj: { type: string; object: unknown } | undefined = await g.readObject({ fs, dir: repo.dir, oid, cache: repo.cache, format: 'parsed' }).catch(ifAbsent(g, undefined));
-    if (!obj) throw revisionNotFound(rev, 'its object is not in this repository (a shallow clone?)');
-    if (obj.type === 'tag') oid = (obj.object as { object: string }).object;
-    else if (obj.type === 'commit') return oid;
-    else throw revisionNotFound(rev, `it names a ${obj.type}, not a commit`);
+    const obj: { type: string; object: unknown } | undefined = await g.readObject({ ...at(repo), oid, format: 'parsed' }).catch(ifAbsent(g, undefined));
+    if (!obj) return { why: 'its object is not in this repository (a shallow or partial clone?)' };
+    if (obj.type === 'commit') return { commit: oid };
+    if (obj.type !== 'tag') return { why: `it names a ${obj.type}, not a commit` };
+    oid = (obj.object as { object: string }).object;
   }
-  throw revisionNotFound(rev, 'too many nested tags');
+  return { why: 'too many nested tags' };
 }
 
-async function readCommitOrFail(g: Git, repo: GitRepo, oid: string, rev: string) {
-  try {
-    return (await g.readCommit({ fs, dir: repo.dir, oid, cache: repo.cache })).commit;
-  } catch (err) {
-    if (!isAbsent(g, err)) throw err;
-    throw revisionNotFound(rev, `commit ${oid.slice(0, 12)} is not in this repository (a shallow clone?)`);
+/** `git rev-parse --verify` of one expression: the object id, or undefined when git resolves none. */
+async function revParse(repo: GitRepo, expr: string): Promise<string | undefined> {
+  const r = await runGit(repo, ['rev-parse', '--verify', '--quiet', '--end-of-options', expr]);
+  if (r.code === 0 && /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(r.stdout.trim())) return r.stdout.trim();
+  if (/not a git repository/i.test(r.stderr)) throw notAGitRepo(`${repo.dir} is not inside a git repository`, { hint: 'run git init first, then mlx init' });
+  return undefined;
+}
+
+/** Why git resolves no commit for `rev` (called only once it did not): the reason of an unknown-revision error. */
+async function whyUnresolved(repo: GitRepo, rev: string): Promise<string> {
+  if (!rev.includes(':')) {
+    if (/\.\.|^\^|\^[@!-]/.test(rev)) return 'it names a range of commits, not one commit';
+    // `<base>~N^M...`: the base resolves, so one of the steps back does not.
+    const nav = /^(.+?)((?:[~^]\d*)+)$/.exec(rev);
+    if (nav) {
+      let oid: string;
+      try {
+        oid = await resolveRevision(repo, nav[1]!);
+      } catch (err) {
+        if (err instanceof MlxError) return whyUnresolved(repo, nav[1]!);
+        throw err;
+      }
+      const why = await whyNoAncestor(repo, oid, nav[2]!);
+      if (why) return why;
+    }
   }
+  const oid = await revParse(repo, rev);
+  if (oid !== undefined) {
+    const peeled = await peel(repo, oid);
+    if ('why' in peeled) return peeled.why;
+  }
+  if (/^[0-9a-f]{4,39}$/i.test(rev)) {
+    const candidates = (await runGit(repo, ['rev-parse', `--disambiguate=${rev.toLowerCase()}`])).stdout.split('\n').filter(Boolean).length;
+    if (candidates > 1) return `it is ambiguous: ${candidates} objects start with it (give more of the id)`;
+  }
+  if (rev.startsWith(':/')) return 'no commit message matches it';
+  if (/@\{\d+\}$/.test(rev)) return 'the reflog has no such entry';
+  if (/@\{(u|upstream|push)\}$/i.test(rev)) return 'no upstream branch is set';
+  return 'no branch, tag or commit has that name';
+}
+
+/** Walks `steps` (`~N`, `^N`) back from `oid`; why it cannot, or undefined when it can. */
+async function whyNoAncestor(repo: GitRepo, oid: string, steps: string): Promise<string | undefined> {
+  const g = await git();
+  const shallow = shallowCommits(repo);
+  for (const step of steps.match(/[~^]\d*/g) ?? []) {
+    const n = step.length === 1 ? 1 : Number(step.slice(1));
+    const hops = step[0] === '^' ? (n === 0 ? [] : [n]) : Array.from({ length: n }, () => 1);
+    for (const parent of hops) {
+      if (shallow.has(oid)) return 'it goes back past the start of this shallow clone (git fetch --unshallow)';
+      const read = await g.readCommit({ ...at(repo), oid }).catch(ifAbsent(g, undefined));
+      if (!read) return `commit ${oid.slice(0, 12)} is not in this repository (a shallow or partial clone?)`;
+      const parents = read.commit.parent;
+      if (parents.length === 0) return 'it goes back past the first commit';
+      if (parents.length < parent) return `commit ${oid.slice(0, 12)} has ${parents.length} parent(s), not ${parent}`;
+      oid = parents[parent - 1]!;
+    }
+  }
+  return undefined;
 }
 
 /** The commits a shallow clone was cut at: their parents are not in the repository. */
 function shallowCommits(repo: GitRepo): Set<string> {
   try {
-    return new Set(fs.readFileSync(path.join(gitDir(repo.dir), 'shallow'), 'utf8').split('\n').filter((l) => /^[0-9a-f]{40}$/.test(l)));
+    return new Set(fs.readFileSync(path.join(repo.commonDir, 'shallow'), 'utf8').split('\n').filter((l) => /^[0-9a-f]{40}$/.test(l)));
   } catch (err) {
     if (isErrno(err, 'ENOENT', 'ENOTDIR')) return new Set(); // no shallow file: not a shallow clone
     throw err;
@@ -122,7 +238,6 @@ function shallowCommits(repo: GitRepo): Set<string> {
 function revisionNotFound(rev: string, why: string): MlxError {
   return unknownRevision(`unknown revision ${JSON.stringify(rev)}: ${why}`, { rev });
 }
-
 /**
  * Every pointer file committed at `commit`, read from git objects without touching the work tree.
  * Malformed pointers are returned as problems, not thrown, so one bad file does not hide the rest.
@@ -137,7 +252,7 @@ export async function pointersAt(repo: GitRepo, commit: string): Promise<{ track
     try {
       const rel = file.slice(0, -POINTER_SUFFIX.length);
       assertTrackedPath(rel, source);
-      const { blob } = await g.readBlob({ fs, dir: repo.dir, oid, cache: repo.cache });
+      const { blob } = await g.readBlob({ ...at(repo), oid });
       tracked.push({ path: rel, pointer: parsePointer(Buffer.from(blob).toString('utf8'), source) });
     } catch (err) {
       if (!(err instanceof MlxError)) throw err;
@@ -152,14 +267,14 @@ export async function filesAt(repo: GitRepo, commit: string, keep: (file: string
   const g = await git();
   const out: { path: string; oid: string }[] = [];
   const walkTree = async (treeOid: string, prefix: string) => {
-    const { tree } = await g.readTree({ fs, dir: repo.dir, oid: treeOid, cache: repo.cache });
+    const { tree } = await g.readTree({ ...at(repo), oid: treeOid });
     for (const entry of tree) {
       const file = prefix ? `${prefix}/${entry.path}` : entry.path;
       if (entry.type === 'tree') await walkTree(entry.oid, file);
       else if (entry.type === 'blob' && keep(file)) out.push({ path: file, oid: entry.oid });
     }
   };
-  const { commit: c } = await g.readCommit({ fs, dir: repo.dir, oid: commit, cache: repo.cache });
+  const { commit: c } = await g.readCommit({ ...at(repo), oid: commit });
   await walkTree(c.tree, '');
   return out;
 }
@@ -168,7 +283,7 @@ export async function filesAt(repo: GitRepo, commit: string, keep: (file: string
 export async function readFileAt(repo: GitRepo, commit: string, filepath: string): Promise<Buffer | undefined> {
   const g = await git();
   try {
-    const { blob } = await g.readBlob({ fs, dir: repo.dir, oid: commit, filepath, cache: repo.cache });
+    const { blob } = await g.readBlob({ ...at(repo), oid: commit, filepath });
     return Buffer.from(blob);
   } catch (err) {
     // A folder, or a file on the way down, at that path is no file there either.
@@ -180,7 +295,7 @@ export async function readFileAt(repo: GitRepo, commit: string, filepath: string
 /** Commits reachable from `ref`, newest first, at most `depth` (or all), stopping at shallow boundaries. */
 export async function commitsFrom(repo: GitRepo, ref: string, opts: { depth?: number; since?: Date } = {}): Promise<{ oid: string; time: number }[]> {
   const g = await git();
-  const log = await g.log({ fs, dir: repo.dir, ref, depth: opts.depth, since: opts.since, cache: repo.cache });
+  const log = await g.log({ ...at(repo), ref, depth: opts.depth, since: opts.since });
   return log.map((c) => ({ oid: c.oid, time: c.commit.committer.timestamp * 1000 }));
 }
 
@@ -201,7 +316,7 @@ export async function commitsSince(repo: GitRepo, tip: string, stop: Iterable<st
     seen.add(oid);
     let read: Awaited<ReturnType<Git['readCommit']>>;
     try {
-      read = await g.readCommit({ fs, dir: repo.dir, oid, cache: repo.cache });
+      read = await g.readCommit({ ...at(repo), oid });
     } catch (err) {
       if (!isAbsent(g, err)) throw err;
       continue; // not in this (shallow) repository
@@ -221,10 +336,10 @@ export async function commitsSince(repo: GitRepo, tip: string, stop: Iterable<st
 export async function remoteTips(repo: GitRepo, remote: string): Promise<string[]> {
   const g = await git();
   const tips: string[] = [];
-  for (const branch of await g.listBranches({ fs, dir: repo.dir, remote }).catch(ifAbsent(g, [] as string[]))) {
+  for (const branch of await g.listBranches({ ...at(repo), remote }).catch(ifAbsent(g, [] as string[]))) {
     if (branch === 'HEAD') continue;
     try {
-      tips.push(await g.resolveRef({ fs, dir: repo.dir, ref: `refs/remotes/${remote}/${branch}` }));
+      tips.push(await g.resolveRef({ ...at(repo), ref: `refs/remotes/${remote}/${branch}` }));
     } catch (err) {
       if (!isAbsent(g, err)) throw err; // a dangling remote-tracking ref: nothing to stop at
     }
@@ -234,7 +349,115 @@ export async function remoteTips(repo: GitRepo, remote: string): Promise<string[
 
 export async function branchesAndTags(repo: GitRepo): Promise<{ branches: string[]; tags: string[] }> {
   const g = await git();
-  return { branches: await g.listBranches({ fs, dir: repo.dir }), tags: await g.listTags({ fs, dir: repo.dir }) };
+  return { branches: await g.listBranches(at(repo)), tags: await g.listTags(at(repo)) };
+}
+
+/** A ref whose history holds data: a local branch, a remote-tracking branch or a tag. */
+export interface HistoryRef {
+  /** The full ref: `refs/heads/main`, `refs/remotes/origin/exp-lr`, `refs/tags/v1`. */
+  ref: string;
+  /** As git prints it short: `main`, `origin/exp-lr`, `v1` (`tags/v1` when a branch has that name too). */
+  name: string;
+  kind: 'branch' | 'remote' | 'tag';
+  /** The object it points at (for an annotated tag, the tag object). */
+  oid: string;
+}
+
+/**
+ * Every local branch, remote-tracking branch (not the `<remote>/HEAD` aliases) and tag, as
+ * `git for-each-ref refs/heads refs/remotes refs/tags` lists them. A ref that points nowhere is left out.
+ */
+export async function historyRefs(repo: GitRepo): Promise<HistoryRef[]> {
+  const g = await git();
+  const list = async (prefix: string) => (await g.listRefs({ ...at(repo), filepath: prefix }).catch(ifAbsent(g, [] as string[]))).sort();
+  const [heads, remotes, tags] = [await list('refs/heads'), await list('refs/remotes'), await list('refs/tags')];
+  const named: Omit<HistoryRef, 'oid'>[] = [
+    ...heads.map((b) => ({ ref: `refs/heads/${b}`, name: b, kind: 'branch' as const })),
+    ...remotes.filter((r) => !r.endsWith('/HEAD')).map((r) => ({ ref: `refs/remotes/${r}`, name: r, kind: 'remote' as const })),
+    ...tags.map((t) => ({ ref: `refs/tags/${t}`, name: heads.includes(t) ? `tags/${t}` : t, kind: 'tag' as const })),
+  ];
+  const out: HistoryRef[] = [];
+  for (const r of named) {
+    const oid = await g.resolveRef({ ...at(repo), ref: r.ref }).catch(ifAbsent(g, undefined));
+    if (oid) out.push({ ...r, oid });
+  }
+  return out;
+}
+
+/** One commit as a history walk needs it. */
+export interface CommitInfo {
+  oid: string;
+  parents: string[];
+  /** Committer time, in milliseconds. */
+  time: number;
+  tree: string;
+}
+
+/**
+ * Walks the histories of several refs reading each commit once: refs of one team share most of their
+ * history (main, origin/main, a branch forked from it), and the second walk costs no reads.
+ */
+export class CommitGraph {
+  private readonly commits = new Map<string, CommitInfo | null>();
+
+  constructor(private readonly repo: GitRepo) {}
+
+  /** A commit (an annotated tag is peeled to its commit), or null when the repository lacks it or it names no commit. */
+  async commit(oid: string): Promise<CommitInfo | null> {
+    let known = this.commits.get(oid);
+    if (known !== undefined) return known;
+    const g = await git();
+    try {
+      const { oid: peeled, commit } = await g.readCommit({ ...at(this.repo), oid });
+      known = { oid: peeled, parents: commit.parent, time: commit.committer.timestamp * 1000, tree: commit.tree };
+    } catch (err) {
+      // Not there (past a shallow clone's boundary) or not a commit (a tag of a tree): no history.
+      if (!isAbsent(g, err) && !(err instanceof g.Errors.ObjectTypeError)) throw err;
+      known = null;
+    }
+    this.commits.set(oid, known);
+    return known;
+  }
+
+  /**
+   * The newest `depth` commits reachable from `tip`, newest first by committer time (as `git log`
+   * lists them); a parent the repository lacks ends that line. Undefined when `tip` is no commit here.
+   */
+  async history(tip: string, depth = Infinity): Promise<CommitInfo[] | undefined> {
+    const first = await this.commit(tip);
+    if (!first) return undefined;
+    const out: CommitInfo[] = [];
+    const seen = new Set([first.oid]);
+    const pending = [first];
+    while (pending.length > 0 && out.length < depth) {
+      let newest = 0;
+      for (let i = 1; i < pending.length; i++) if (pending[i]!.time > pending[newest]!.time) newest = i;
+      const c = pending.splice(newest, 1)[0]!;
+      out.push(c);
+      for (const p of c.parents) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        const parent = await this.commit(p);
+        if (parent) pending.push(parent);
+      }
+    }
+    return out;
+  }
+}
+
+/** The blob id of a file at the root of a tree, or undefined when there is no such file there (or no such tree here). */
+export async function rootFileOid(repo: GitRepo, tree: string, name: string): Promise<string | undefined> {
+  const g = await git();
+  const read = await g.readTree({ ...at(repo), oid: tree }).catch(ifAbsent(g, undefined));
+  const entry = read?.tree.find((e) => e.path === name);
+  return entry?.type === 'blob' ? entry.oid : undefined;
+}
+
+/** A blob's bytes, or undefined when the repository lacks it (a partial clone), as `readFileAt` does. */
+export async function readBlobBytes(repo: GitRepo, oid: string): Promise<Buffer | undefined> {
+  const g = await git();
+  const read = await g.readBlob({ ...at(repo), oid }).catch(ifAbsent(g, undefined));
+  return read && Buffer.from(read.blob);
 }
 
 /** The git directory (`.git`, or where a `.git` file points for worktrees and submodules). */
@@ -251,7 +474,7 @@ export function gitDir(workTree: string): string {
 export async function indexedPaths(repo: GitRepo): Promise<string[]> {
   const g = await git();
   // No index yet lists nothing; a damaged one is an error, not an empty index (add relies on it).
-  return g.listFiles({ fs, dir: repo.dir, cache: repo.cache }).catch(async (err: unknown) => {
+  return g.listFiles(at(repo)).catch(async (err: unknown) => {
     if (isAbsent(g, err)) return [];
     // isomorphic-git reads index versions 2 and 3; git writes 4 with feature.manyFiles. git itself reads it.
     if (err instanceof g.Errors.InternalError && /dircache version/i.test(err.message)) {
@@ -261,12 +484,54 @@ export async function indexedPaths(repo: GitRepo): Promise<string[]> {
   });
 }
 
+/**
+ * isomorphic-git's status matrix of the work tree: `[path, head, workdir, stage]` per file (its
+ * statusMatrix), read through this repository's git directories so it works in a linked worktree.
+ */
+export async function workTreeStatus(repo: GitRepo): Promise<[string, number, number, number][]> {
+  const g = await git();
+  return (await g.statusMatrix(at(repo))) as [string, number, number, number][];
+}
+
+/** The best common ancestor of two commits (`git merge-base`), or undefined when they have none here (unrelated, or cut off by a shallow clone). */
+export async function mergeBase(repo: GitRepo, a: string, b: string): Promise<string | undefined> {
+  const r = await runGit(repo, ['merge-base', '--end-of-options', a, b]);
+  const oid = r.stdout.trim();
+  return r.code === 0 && /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(oid) ? oid : undefined;
+}
+
+/** Where a symbolic ref points (`refs/remotes/origin/HEAD` → `refs/remotes/origin/main`), or undefined when it is none. */
+export async function symbolicRefTarget(repo: GitRepo, ref: string): Promise<string | undefined> {
+  const r = await runGit(repo, ['symbolic-ref', '--quiet', '--end-of-options', ref]);
+  return r.code === 0 && r.stdout.trim().startsWith('refs/') ? r.stdout.trim() : undefined;
+}
+
+/**
+ * The work tree's uncommitted changes as `git status` sees them: tracked files changed (staged or
+ * not) and untracked files, as paths. Ignored files are not changes. Undefined when git cannot say.
+ */
+export async function uncommittedChanges(repo: GitRepo): Promise<{ path: string; tracked: boolean }[] | undefined> {
+  // --no-optional-locks: reading the status must not take the index lock a concurrent git command may hold.
+  const r = await runGit(repo, ['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--untracked-files=all']);
+  if (r.code !== 0) return undefined; // git cannot tell (no git, a damaged index): nor can we
+  const changes: { path: string; tracked: boolean }[] = [];
+  const fields = r.stdout.split('\0');
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!;
+    if (f.length < 4) continue;
+    const code = f.slice(0, 2);
+    changes.push({ path: f.slice(3), tracked: code !== '??' });
+    if (code[0] === 'R' || code[0] === 'C') i++; // a rename's second field is where it came from
+  }
+  return changes;
+}
+
 /** The remote-tracking branches of every git remote, as `<remote>/<branch>` (their `HEAD` aliases left out). */
 export async function remoteTrackingBranches(repo: GitRepo): Promise<string[]> {
   const g = await git();
   const out: string[] = [];
-  for (const { remote } of await g.listRemotes({ fs, dir: repo.dir }).catch(ifAbsent(g, [] as { remote: string }[]))) {
-    for (const branch of await g.listBranches({ fs, dir: repo.dir, remote }).catch(ifAbsent(g, [] as string[]))) {
+  for (const { remote } of await g.listRemotes(at(repo)).catch(ifAbsent(g, [] as { remote: string }[]))) {
+    for (const branch of await g.listBranches({ ...at(repo), remote }).catch(ifAbsent(g, [] as string[]))) {
       if (branch !== 'HEAD') out.push(`${remote}/${branch}`);
     }
   }
@@ -279,10 +544,10 @@ export async function remoteTrackingBranches(repo: GitRepo): Promise<string[]> {
  */
 export async function defaultGitRemote(repo: GitRepo): Promise<string | undefined> {
   const g = await git();
-  const remotes = (await g.listRemotes({ fs, dir: repo.dir }).catch(ifAbsent(g, [] as { remote: string }[]))).map((r) => r.remote);
-  const branch = await g.currentBranch({ fs, dir: repo.dir }).catch(ifAbsent(g, undefined));
+  const remotes = (await g.listRemotes(at(repo)).catch(ifAbsent(g, [] as { remote: string }[]))).map((r) => r.remote);
+  const branch = await g.currentBranch(at(repo)).catch(ifAbsent(g, undefined));
   if (branch) {
-    const upstream = (await g.getConfig({ fs, dir: repo.dir, path: `branch.${branch}.remote` }).catch(ifAbsent(g, undefined))) as string | undefined;
+    const upstream = (await g.getConfig({ ...at(repo), path: `branch.${branch}.remote` }).catch(ifAbsent(g, undefined))) as string | undefined;
     if (typeof upstream === 'string' && remotes.includes(upstream)) return upstream;
   }
   return remotes.includes('origin') ? 'origin' : undefined;
@@ -324,7 +589,7 @@ export async function gitRemoteRefs(repo: GitRepo, remote: string): Promise<Remo
 async function hasObject(repo: GitRepo, oid: string): Promise<boolean> {
   const g = await git();
   try {
-    await g.readObject({ fs, dir: repo.dir, oid, cache: repo.cache, format: 'deflated' });
+    await g.readObject({ ...at(repo), oid, format: 'deflated' });
     return true;
   } catch (err) {
     if (isAbsent(g, err)) return false;
@@ -334,14 +599,22 @@ async function hasObject(repo: GitRepo, oid: string): Promise<boolean> {
 
 /** Runs the git CLI in the repository; its stdout, or `E.GIT_REMOTE` with git's last error line. */
 async function gitCli(repo: GitRepo, args: string[], what: string): Promise<string> {
+  const r = await runGit(repo, args);
+  if (r.code === 0) return r.stdout;
+  const why = r.code === undefined ? 'the git command is not installed' : r.stderr.trim().split('\n').filter(Boolean).pop() ?? `git exited with ${r.code}`;
+  throw gitRemoteFailed(`${what}: ${why}`, { args });
+}
+
+/** Runs the git CLI in the work tree (git finds its own worktree and common directory); never throws for git's exit status. */
+async function runGit(repo: GitRepo, args: string[]): Promise<{ code: number | undefined; stdout: string; stderr: string }> {
   const { execFile } = await import('node:child_process');
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     // No prompt can wait for a password nobody will type.
     const env = { ...process.env, GIT_TERMINAL_PROMPT: '0' };
     execFile('git', args, { cwd: repo.dir, env, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (!err) return resolve(stdout);
-      const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'the git command is not installed' : stderr.trim().split('\n').filter(Boolean).pop() ?? err.message.split('\n')[0];
-      reject(gitRemoteFailed(`${what}: ${why}`, { args }));
+      if (!err) return resolve({ code: 0, stdout, stderr });
+      const code = (err as NodeJS.ErrnoException).code;
+      resolve({ code: typeof code === 'number' ? code : code === 'ENOENT' ? undefined : 1, stdout, stderr: stderr || err.message });
     });
   });
 }

@@ -46,9 +46,8 @@ export async function retainedCommits(git: GitRepo, rules: RetentionRules): Prom
     try {
       tip = await resolveRevision(git, ref);
     } catch (err) {
-      // No commit yet: the work tree is all there is to keep. UNKNOWN_REVISION: a linked git worktree's
-      // HEAD, whose commit the git adapter does not look up in the main repository yet (as before).
-      if (ref === 'HEAD' && isMlxError(err, E.NO_COMMITS, E.UNKNOWN_REVISION)) continue;
+      // No commit yet: the work tree is all there is to keep.
+      if (ref === 'HEAD' && isMlxError(err, E.NO_COMMITS)) continue;
       throw err;
     }
     out.add(tip);

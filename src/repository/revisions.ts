@@ -72,12 +72,13 @@ export async function revisionArgument(repo: Repo, cwd: string, args: string[]):
   const first = args[0];
   if (first === undefined) return undefined;
   const abs = path.resolve(cwd, first);
-  if (fs.existsSync(abs) || fs.existsSync(`${abs}${POINTER_SUFFIX}`)) return undefined;
+  // A name starting with `-` is no revision git would take: a path (or nothing) it is.
+  if (first.startsWith('-') || fs.existsSync(abs) || fs.existsSync(`${abs}${POINTER_SUFFIX}`)) return undefined;
   try {
     await resolveRevision(openGit(repo.root), first);
   } catch (err) {
-    // `HEAD~3` and the like can only mean a revision: say why it does not resolve.
-    if (isMlxError(err, E.NO_COMMITS) || (isMlxError(err, E.UNKNOWN_REVISION) && /[~^]/.test(first))) throw err;
+    // `HEAD~3`, `HEAD@{1}`, `:/message` and the like can only mean a revision: say why it does not resolve.
+    if (isMlxError(err, E.NO_COMMITS) || (isMlxError(err, E.UNKNOWN_REVISION) && /[~^]|@\{|^:\//.test(first))) throw err;
     if (isMlxError(err, E.UNKNOWN_REVISION)) return undefined; // no such revision: the argument is a path
     throw err;
   }

@@ -1,8 +1,8 @@
-import { keyOf, type Run } from '../formats/run-lock.js';
-import { branchesAndTags, commitsFrom, openGit, type GitRepo } from '../git/git-repo.js';
+import { keyOf, parseRunLock, RUN_LOCK_FILE, type Run } from '../formats/run-lock.js';
+import { CommitGraph, historyRefs, openGit, readBlobBytes, rootFileOid, type GitRepo, type HistoryRef } from '../git/git-repo.js';
 import { unknownRun } from '../util/errors.js';
 import type { Repo } from '../workspace/repo.js';
-import { isBadRunLock, readRunLock, readRunLockAt } from './lockfile.js';
+import { isBadRunLock, readRunLock, runLockSource } from './lockfile.js';
 
 /** A run as found in the work tree's lockfile or in a commit's. */
 export interface CatalogEntry {
@@ -10,57 +10,73 @@ export interface CatalogEntry {
   run: Run;
   /** The oldest commit whose mlx.lock holds this run (where it was committed), or null if not yet. */
   commit: string | null;
-  /** Branches whose history holds it. */
+  /** Local branches whose history holds it. */
   branches: string[];
+  /**
+   * Every ref whose history holds it, as git names them short: local branches (`main`),
+   * remote-tracking branches (`origin/exp-lr`) and tags (`v1`), in that order.
+   */
+  refs: string[];
 }
 
 export interface Catalog {
   entries: CatalogEntry[];
-  /** Lockfiles and branch histories that could not be read (named, then skipped). */
+  /** Lockfiles and ref histories that could not be read (named, then skipped). */
   warnings: string[];
 }
 
 /**
  * `mlx runs`: every run recorded in the work tree's mlx.lock and in the mlx.lock of the commits of
- * every branch (newest `depth` commits each), one entry per run record, newest first.
+ * every local branch, remote-tracking branch and tag (newest `depth` commits each), one entry per
+ * run record, newest first. A fresh clone sees its teammates' runs through `origin/*`. Each commit
+ * is read once however many refs reach it, and each distinct mlx.lock once however many commits hold it.
  */
 export async function catalog(repo: Repo, opts: { depth?: number } = {}): Promise<Catalog> {
   const git = openGit(repo.root);
-  const byRecord = new Map<string, CatalogEntry>();
+  const byRecord = new Map<string, CatalogEntry & { time: number }>();
   const warnings: string[] = [];
-  const seenLocks = new Set<string>();
-  for (const [name, run] of Object.entries(readRunLock(repo).runs)) byRecord.set(run.record, { name, run, commit: null, branches: [] });
-  for (const branch of await listBranches(git, warnings)) {
-    let commits: { oid: string }[];
+  for (const [name, run] of Object.entries(readRunLock(repo).runs)) byRecord.set(run.record, { name, run, commit: null, branches: [], refs: [], time: Infinity });
+  const graph = new CommitGraph(git);
+  const locks = new LockReader(git, warnings);
+  for (const ref of await listRefs(git, warnings)) {
+    let commits;
     try {
-      commits = await commitsFrom(git, branch, { depth: opts.depth ?? 500 });
+      commits = await graph.history(ref.oid, opts.depth ?? 500);
     } catch (err) {
-      // A branch whose history git cannot walk (a ref to a missing commit) hides only its own runs.
+      // A ref whose history git cannot walk (a damaged commit) hides only its own runs.
       if (!isGitReadError(err)) throw err;
-      warnings.push(`branch ${branch}: its history could not be read (${firstLine(err)}); its runs are not listed`);
+      warnings.push(`${ref.kind === 'tag' ? 'tag' : 'branch'} ${ref.name}: its history could not be read (${firstLine(err)}); its runs are not listed`);
       continue;
     }
-    for (const { oid } of commits) {
-      const lock = await lockAt(git, oid, warnings, seenLocks);
-      for (const [name, run] of Object.entries(lock ?? {})) {
-        const entry = byRecord.get(run.record) ?? { name, run, commit: oid, branches: [] };
-        entry.commit = oid; // walking newest to oldest: ends at the commit that introduced it
-        if (!entry.branches.includes(branch)) entry.branches.push(branch);
-        byRecord.set(run.record, entry);
+    if (!commits) {
+      // A tag of something other than a commit holds no runs; a branch at a missing commit is worth saying.
+      if (ref.kind !== 'tag') warnings.push(`branch ${ref.name}: its history could not be read (commit ${ref.oid.slice(0, 12)} is not in this repository); its runs are not listed`);
+      continue;
+    }
+    for (const c of commits) {
+      for (const [name, run] of Object.entries((await locks.at(c.oid, c.tree)) ?? {})) {
+        let entry = byRecord.get(run.record);
+        if (!entry) byRecord.set(run.record, (entry = { name, run, commit: c.oid, branches: [], refs: [], time: c.time }));
+        // The oldest commit holding the record is the one that introduced it.
+        if (entry.commit === null || c.time <= entry.time) [entry.commit, entry.time] = [c.oid, c.time];
+        if (!entry.refs.includes(ref.name)) entry.refs.push(ref.name);
+        if (ref.kind === 'branch' && !entry.branches.includes(ref.name)) entry.branches.push(ref.name);
       }
     }
   }
-  const entries = [...byRecord.values()].sort((a, b) => (a.run.started < b.run.started ? 1 : a.run.started > b.run.started ? -1 : 0));
+  const entries = [...byRecord.values()]
+    .sort((a, b) => (a.run.started < b.run.started ? 1 : a.run.started > b.run.started ? -1 : 0))
+    .map(({ time: _time, ...entry }) => entry);
   return { entries, warnings };
 }
 
-/** The local branches; when git cannot list them, the work tree's runs are still listed, with a warning. */
-async function listBranches(git: GitRepo, warnings: string[]): Promise<string[]> {
+/** The refs to walk; when git cannot list them, the work tree's runs are still listed, with a warning. */
+async function listRefs(git: GitRepo, warnings: string[]): Promise<HistoryRef[]> {
   try {
-    return (await branchesAndTags(git)).branches;
+    return await historyRefs(git);
   } catch (err) {
     if (!isGitReadError(err)) throw err;
-    warnings.push(`the branches could not be listed (${firstLine(err)}); only the runs of the work tree's mlx.lock are shown`);
+    warnings.push(`the branches and tags could not be listed (${firstLine(err)}); only the runs of the work tree's mlx.lock are shown`);
     return [];
   }
 }
@@ -74,15 +90,37 @@ function firstLine(err: Error): string {
   return err.message.split('\n')[0]!;
 }
 
-/** A commit's runs; a lockfile that does not parse is named once among the warnings and skipped. */
-async function lockAt(git: GitRepo, commit: string, warnings: string[], seen: Set<string>): Promise<Record<string, Run> | undefined> {
-  try {
-    return (await readRunLockAt(git, commit)).runs;
-  } catch (err) {
-    if (!isBadRunLock(err)) throw err;
-    if (!seen.has(err.message)) warnings.push(err.message);
-    seen.add(err.message);
-    return undefined;
+/**
+ * The runs of commits' lockfiles, remembered by commit and by blob: most commits leave mlx.lock as
+ * it was, so a history of hundreds of commits holds a handful of distinct lockfiles to parse. One that
+ * does not parse is named once among the warnings and skipped.
+ */
+class LockReader {
+  private readonly byCommit = new Map<string, Record<string, Run> | undefined>();
+  private readonly byBlob = new Map<string, Record<string, Run> | undefined>();
+
+  constructor(
+    private readonly git: GitRepo,
+    private readonly warnings: string[],
+  ) {}
+
+  async at(commit: string, tree: string): Promise<Record<string, Run> | undefined> {
+    if (this.byCommit.has(commit)) return this.byCommit.get(commit);
+    const blob = await rootFileOid(this.git, tree, RUN_LOCK_FILE);
+    let runs: Record<string, Run> | undefined;
+    if (blob !== undefined && this.byBlob.has(blob)) runs = this.byBlob.get(blob);
+    else if (blob !== undefined) {
+      try {
+        const bytes = await readBlobBytes(this.git, blob);
+        runs = bytes && parseRunLock(bytes.toString('utf8'), runLockSource(commit)).runs;
+      } catch (err) {
+        if (!isBadRunLock(err)) throw err;
+        this.warnings.push(err.message);
+      }
+      this.byBlob.set(blob, runs);
+    }
+    this.byCommit.set(commit, runs);
+    return runs;
   }
 }
 

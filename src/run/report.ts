@@ -1,9 +1,13 @@
-import fs from 'node:fs';
-import { keyOf, type Run } from '../formats/run-lock.js';
+import { isFileEntry, parseManifest } from '../formats/manifest.js';
+import { POINTER_SUFFIX } from '../formats/pointer.js';
+import { keyOf, RUN_LOCK_FILE, type Run } from '../formats/run-lock.js';
 import type { Oid } from '../hash/oid.js';
-import { openGit, resolveRevision, type GitRepo } from '../git/git-repo.js';
+import { defaultGitRemote, mergeBase, openGit, resolveRevision, symbolicRefTarget, uncommittedChanges, type GitRepo } from '../git/git-repo.js';
 import { E, MlxError, isMlxError, reworded } from '../util/errors.js';
 import { diff, type PathChange } from '../repository/diff.js';
+import { resolveRemote } from '../repository/remotes.js';
+import { openRemoteIndex } from '../repository/transfer.js';
+import { loadConfig } from '../workspace/config-file.js';
 import type { Repo } from '../workspace/repo.js';
 import { WORKSPACE } from '../repository/revisions.js';
 import { diffStoredEnvironments, type EnvChange } from './env-diff.js';
@@ -48,10 +52,31 @@ export interface EnvDelta {
   note?: string;
 }
 
+/**
+ * Whether the mlx remote has the objects the head side brings (changed data, its directories'
+ * changed files, and the records of new and changed runs): what a reviewer needs to pull.
+ */
+export interface RemoteCoverage {
+  /** `present`: the remote has all of them; `missing`: it lacks `missing` of them; `no-remote`: none is configured; `unreachable`: it could not be asked. */
+  state: 'present' | 'missing' | 'no-remote' | 'unreachable';
+  /** The default mlx remote's name, when one is configured. */
+  remote?: string;
+  /** How many objects were looked up. */
+  checked: number;
+  missing: number;
+  /** For `unreachable`: why, in one line. */
+  error?: string;
+}
+
 /** A pull-request review: what changed in data, runs, params, metrics and environments, and why. */
 export interface Report {
   base: { rev: string; commit: string; how: string };
-  head: { rev: string; commit?: string };
+  /**
+   * For the work tree (`rev: workspace`): `dirty` says whether it differs from HEAD's commit
+   * (`uncommitted`: how many paths git status lists, counting untracked pointer files and mlx.lock).
+   */
+  head: { rev: string; commit?: string; dirty?: boolean; uncommitted?: number };
+  remote: RemoteCoverage;
   data: PathChange[];
   runs: RunDelta[];
   params: ValueDelta[];
@@ -65,12 +90,12 @@ export interface Report {
 }
 
 /**
- * `mlx report [base] [head]`: compares `base` (default: the merge base with the branch `main` when on
- * another branch, else `HEAD~1`) with `head` (default: the work tree).
+ * `mlx report [base] [head]`: compares `base` (default: the merge base of HEAD with the upstream
+ * default branch, see `defaultBase`) with `head` (default: the work tree).
  */
 export async function report(repo: Repo, opts: { base?: string; head?: string } = {}): Promise<Report> {
   const git = openGit(repo.root);
-  const base = opts.base === undefined ? await defaultBase(git, repo.root) : { rev: opts.base, commit: await resolveRevision(git, opts.base), how: 'as given' };
+  const base = opts.base === undefined ? await defaultBase(git) : { rev: opts.base, commit: await resolveRevision(git, opts.base), how: 'as given' };
   const headRev = opts.head ?? WORKSPACE;
   // The work tree of a repository without commits has no HEAD to name; any other failure is real.
   const headCommit = opts.head === undefined ? await resolveRevision(git, 'HEAD').catch(unlessNoSuchRevision) : await resolveRevision(git, opts.head);
@@ -111,9 +136,15 @@ export async function report(repo: Repo, opts: { base?: string; head?: string } 
     const run = headRuns[r.name];
     if (run && (r.status === 'added' || r.status === 'changed' || r.status === 'rerun')) changedNodes.push(runNodeId(run));
   }
+  const head: Report['head'] = { rev: headRev, ...(headCommit ? { commit: headCommit } : {}) };
+  if (opts.head === undefined && headCommit) {
+    const changes = (await uncommittedChanges(git))?.filter((c) => c.tracked || c.path.endsWith(POINTER_SUFFIX) || c.path.split('/').pop() === RUN_LOCK_FILE);
+    if (changes) Object.assign(head, { dirty: changes.length > 0, uncommitted: changes.length });
+  }
   return {
     base,
-    head: { rev: headRev, ...(headCommit ? { commit: headCommit } : {}) },
+    head,
+    remote: await remoteCoverage(repo, headObjects(repo, data, runs, headRuns)),
     data,
     runs,
     params,
@@ -126,30 +157,86 @@ export async function report(repo: Repo, opts: { base?: string; head?: string } 
 }
 
 /**
- * On a branch other than `main`, where `main` exists: the merge base of `main` and HEAD (what a pull
- * request into `main` is compared with). Otherwise `HEAD~1`.
+ * The base a pull request is reviewed against: the merge base of HEAD with the upstream default
+ * branch. That branch is, of the default git remote (the current branch's upstream remote, else
+ * origin), the one its `HEAD` points at, else its `main` or `master`; without any, a local `main` or
+ * `master`. When HEAD is already in that branch (on main), or no merge base is here (a shallow clone),
+ * or there is no such branch: `HEAD~1`. `how` says which and why.
  */
-async function defaultBase(git: GitRepo, dir: string): Promise<Report['base']> {
-  const g = (await import('isomorphic-git')).default;
-  // Each fallback below is for "there is no such thing" (no HEAD yet, no branch main, a merge base
-  // whose commits a shallow clone lacks); any other failure propagates.
-  const notFound = <T>(value: T) => (err: unknown): T => {
-    if (err instanceof g.Errors.NotFoundError) return value;
-    throw err;
-  };
-  const branch = await g.currentBranch({ fs, dir }).catch(notFound(undefined));
-  const main = await resolveRevision(git, 'main').catch(unlessNoSuchRevision);
-  if (main && branch !== 'main') {
-    const head = await resolveRevision(git, 'HEAD');
-    const [mergeBase] = (await g.findMergeBase({ fs, dir, oids: [main, head], cache: git.cache }).catch(notFound([]))) as string[];
-    if (mergeBase && mergeBase !== main) return { rev: 'main', commit: mergeBase, how: `default: the merge base of main (${main.slice(0, 8)}) and HEAD` };
-    return { rev: 'main', commit: main, how: 'default: the branch main' };
-  }
-  const commit = await resolveRevision(git, 'HEAD~1').catch((err: unknown) => {
+async function defaultBase(git: GitRepo): Promise<Report['base']> {
+  const askForBase = (err: unknown): never => {
     if (isMlxError(err, E.UNKNOWN_REVISION, E.NO_COMMITS)) throw reworded(err, err.message, { hint: 'name the base to compare with: mlx report <rev>' });
     throw err;
-  });
-  return { rev: 'HEAD~1', commit, how: main ? 'default: the parent commit (HEAD is on main)' : 'default: the parent commit (there is no branch main)' };
+  };
+  const head = await resolveRevision(git, 'HEAD').catch(askForBase);
+  const upstream = await upstreamDefaultBranch(git);
+  let why = 'missing' in upstream ? upstream.missing : '';
+  if (!('missing' in upstream)) {
+    const base = await mergeBase(git, head, upstream.ref);
+    if (base && base !== head) return { rev: upstream.name, commit: base, how: `default: merge-base with ${upstream.name} (${base.slice(0, 8)}), ${upstream.why}` };
+    why = base ? `HEAD is already in ${upstream.name}` : `HEAD and ${upstream.name} have no merge base in this repository (a shallow clone? git fetch --unshallow)`;
+  }
+  const commit = await resolveRevision(git, 'HEAD~1').catch(askForBase);
+  return { rev: 'HEAD~1', commit, how: `default: the parent commit (${why})` };
+}
+
+/** The branch a pull request from HEAD goes into, as a ref, how it was chosen, or (`missing`) why there is none. */
+async function upstreamDefaultBranch(git: GitRepo): Promise<{ name: string; ref: string; why: string } | { missing: string }> {
+  const exists = (ref: string) => resolveRevision(git, ref).then(() => true, unlessNoSuchRevision);
+  const remote = await defaultGitRemote(git);
+  if (remote) {
+    const target = await symbolicRefTarget(git, `refs/remotes/${remote}/HEAD`);
+    if (target && (await exists(target))) return { name: target.replace(/^refs\/remotes\//, ''), ref: target, why: `the default branch of ${remote} (${remote}/HEAD)` };
+    for (const b of ['main', 'master']) {
+      const ref = `refs/remotes/${remote}/${b}`;
+      if (await exists(ref)) return { name: `${remote}/${b}`, ref, why: `the branch ${b} of ${remote} (${remote}/HEAD is not set here)` };
+    }
+  }
+  for (const b of ['main', 'master']) {
+    const ref = `refs/heads/${b}`;
+    if (await exists(ref)) return { name: b, ref, why: remote ? `a local branch (${remote} has no HEAD, main or master here)` : 'a local branch (there is no git remote)' };
+  }
+  const where = remote ? `${remote}/HEAD, ${remote}/main, ${remote}/master, ` : '';
+  return { missing: `there is no ${where}main or master to compare with` };
+}
+
+/** The objects the head side brings: changed data (a directory's manifest and its changed files), new and changed runs' records. */
+function headObjects(repo: Repo, data: PathChange[], runs: RunDelta[], headRuns: Record<string, Run>): Oid[] {
+  const oids = new Set<Oid>();
+  for (const c of data) {
+    if (c.change === 'deleted' || !c.newOid) continue;
+    oids.add(c.newOid);
+    if (c.kind !== 'dir' || !repo.store.has(c.newOid)) continue;
+    const changed = c.files && new Set(c.files.filter((f) => f.change !== 'deleted').map((f) => f.path));
+    try {
+      for (const e of parseManifest(repo.store.readBytes(c.newOid).toString('utf8'), c.newOid).entries) {
+        if (isFileEntry(e) && (!changed || changed.has(e.p))) oids.add(e.o);
+      }
+    } catch (err) {
+      if (!(err instanceof MlxError)) throw err; // a damaged manifest: verify says so; its files go unchecked here
+    }
+  }
+  for (const r of runs) {
+    const run = headRuns[r.name];
+    if (run && (r.status === 'added' || r.status === 'changed' || r.status === 'rerun')) oids.add(run.record).add(run.env);
+  }
+  return [...oids];
+}
+
+/** Looks the objects up on the default mlx remote; a remote that cannot be asked is reported, never fatal. */
+async function remoteCoverage(repo: Repo, oids: Oid[]): Promise<RemoteCoverage> {
+  const name = loadConfig(repo.layout).core?.remote;
+  if (!name) return { state: 'no-remote', checked: 0, missing: 0 };
+  try {
+    const index = await openRemoteIndex(repo, (await resolveRemote(repo, undefined)).remote);
+    const missing = oids.filter((o) => !index.has(o)).length;
+    return { state: missing ? 'missing' : 'present', remote: name, checked: oids.length, missing };
+  } catch (err) {
+    // A review must come out offline too: say the remote could not be asked, and go on.
+    const code = (err as { code?: unknown } | undefined)?.code;
+    if (!(err instanceof MlxError) && typeof code !== 'string') throw err;
+    return { state: 'unreachable', remote: name, checked: 0, missing: 0, error: (err as Error).message.split('\n')[0] };
+  }
 }
 
 /** A `.catch` for revisions that may not exist (or a HEAD with no commits yet): undefined then, else rethrown. */

@@ -237,7 +237,7 @@ describe('mlx report', () => {
   it('text and --json give the same facts', async () => {
     usePipeline();
     const text = mlxOk(dir, 'report', 'HEAD~1').stdout;
-    expect(text).toMatch(/^report: HEAD~1 \([0-9a-f]{8}\) → the work tree \(HEAD [0-9a-f]{8} and uncommitted changes\)/);
+    expect(text).toMatch(/^report: HEAD~1 \([0-9a-f]{8}\) → the work tree \(HEAD [0-9a-f]{8}, no uncommitted changes\)/);
     expect(text).toContain('train  params.yaml:lr  0.1 → 0.2  +0.1 (+100%)');
     expect(text).toContain('train  metrics.json:acc  0.6 → 0.7  +0.1 (+16.67%)');
     expect(text).toMatch(/changed {2}train {2}r-/);
@@ -279,7 +279,7 @@ describe('mlx report', () => {
   it('on a feature branch defaults to the branch main', async () => {
     await pipeline(dir, { branch: 'feature' });
     const r = mlxJson(dir, 'report');
-    expect(r.base).toMatchObject({ rev: 'main', how: 'default: the branch main' });
+    expect(r.base).toMatchObject({ rev: 'main', how: expect.stringMatching(/^default: merge-base with main \([0-9a-f]{8}\), a local branch/) });
     expect(r.params[0]).toMatchObject({ key: 'lr', base: 0.1, head: 0.2 });
   });
 

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { serializePointer, type Pointer } from '../../src/formats/pointer.js';
 import {
   branchesAndTags,
@@ -18,6 +18,7 @@ import {
   remoteTips,
   remoteTrackingBranches,
   resolveRevision,
+  workTreeStatus,
   type GitRepo,
 } from '../../src/git/git-repo.js';
 import { retainedCommits } from '../../src/git/retention.js';
@@ -216,6 +217,31 @@ describe('worktrees and remotes', () => {
     fs.mkdirSync(bad);
     fs.writeFileSync(path.join(bad, '.git'), 'not a gitdir line\n');
     expect(() => gitDir(bad)).toThrow(expect.objectContaining({ code: E.NOT_A_GIT_REPO }));
+  });
+
+  it('reads history in a linked worktree as git does there: its own HEAD and index, the shared objects and refs', async () => {
+    const wt = path.join(root, 'linked-reads');
+    gitCmd(dir, 'worktree', 'add', '-q', '-b', 'wt-reads', wt, c.c2!);
+    onTestFinished(() => {
+      // The later tests count the branches: this one goes with its worktree.
+      gitCmd(dir, 'worktree', 'remove', '--force', wt);
+      gitCmd(dir, 'branch', '-q', '-D', 'wt-reads');
+    });
+    write(wt, 'staged.txt', 'only in this worktree\n');
+    gitCmd(wt, 'add', 'staged.txt');
+    const w = openGit(wt);
+    expect(w.commonDir).toBe(path.resolve(gitCmd(wt, 'rev-parse', '--git-common-dir')));
+    expect(await resolveRevision(w, 'HEAD')).toBe(c.c2);
+    expect((await pointersAt(w, c.c2!)).tracked.map((t) => t.path).sort()).toEqual(['data/nested/set', 'model.bin']);
+    expect((await readFileAt(w, c.c4!, 'README.md'))?.toString()).toBe('loose\n');
+    expect((await commitsFrom(w, 'HEAD')).map((x) => x.oid)).toEqual(gitCmd(wt, 'rev-list', 'HEAD').split('\n'));
+    expect((await branchesAndTags(w)).branches.sort()).toEqual(gitCmd(wt, 'branch', '--format=%(refname:short)').split('\n').sort());
+    expect((await indexedPaths(w)).sort()).toEqual(gitCmd(wt, 'ls-files').split('\n').sort());
+    const changed = (await workTreeStatus(w)).filter(([, head, work, stage]) => !(head === 1 && work === 1 && stage === 1)).map(([file]) => file);
+    expect(changed).toEqual(['staged.txt']);
+    // The main work tree still has its own HEAD and index.
+    expect(await resolveRevision(repo, 'HEAD')).toBe(c.c4);
+    expect(await indexedPaths(repo)).not.toContain('staged.txt');
   });
 
   it('reads remote-tracking branches and the default remote, as git fetch left them', async () => {

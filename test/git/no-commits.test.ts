@@ -28,7 +28,9 @@ describe('the git adapter in a repository without commits', () => {
     const repo = openGit(newRepo('empty'));
     expect(await rejectionCode(resolveRevision(repo, 'HEAD'))).toBe(E.NO_COMMITS);
     expect(await rejectionCode(resolveRevision(repo, 'HEAD~1'))).toBe(E.NO_COMMITS);
-    expect(await rejectionCode(resolveRevision(repo, '~2'))).toBe(E.NO_COMMITS);
+    expect(await rejectionCode(resolveRevision(repo, '@~2'))).toBe(E.NO_COMMITS);
+    // `~2` alone is no revision to git (it needs a name before the step), commits or not.
+    expect(await rejectionCode(resolveRevision(repo, '~2'))).toBe(E.UNKNOWN_REVISION);
     expect(await rejectionCode(resolveRevision(repo, 'main'))).toBe(E.UNKNOWN_REVISION);
     await expect(resolveRevision(repo, 'HEAD')).rejects.toThrow('the repository has no commits yet');
   });

@@ -43,6 +43,31 @@ describe('catalog', () => {
     expect(cat.warnings[1]).toMatch(new RegExp(`^malformed run lockfile mlx\\.lock@${broken.slice(0, 8)}: `));
   });
 
+  it('sees runs on remote-tracking branches and tags, and names every ref that holds each', async () => {
+    const repo = await openRepo(dir());
+    writeRunLock(repo, lockWith(['train', sampleRun(1)]));
+    const base = await gitCommitAll(repo.root, 'train');
+    writeRunLock(repo, lockWith(['train', sampleRun(1)], ['lr', sampleRun(2)]));
+    const exp = await gitCommitAll(repo.root, 'lr on a teammate branch');
+    // As a fresh clone has them: the teammate's work only on origin/exp-lr, a tag on main's commit.
+    const ref = (name: string, oid: string) => {
+      fs.mkdirSync(path.dirname(path.join(repo.root, '.git', name)), { recursive: true });
+      fs.writeFileSync(path.join(repo.root, '.git', name), `${oid}\n`);
+    };
+    ref('refs/heads/main', base);
+    ref('refs/remotes/origin/main', base);
+    ref('refs/remotes/origin/exp-lr', exp);
+    fs.writeFileSync(path.join(repo.root, '.git', 'refs', 'remotes', 'origin', 'HEAD'), 'ref: refs/remotes/origin/main\n');
+    ref('refs/tags/v1', base);
+    writeRunLock(repo, lockWith(['train', sampleRun(1)]));
+    const cat = await catalog(repo);
+    expect(cat.warnings).toEqual([]);
+    expect(cat.entries.map((e) => [e.name, e.commit, e.branches, e.refs])).toEqual([
+      ['lr', exp, [], ['origin/exp-lr']],
+      ['train', base, ['main'], ['main', 'origin/exp-lr', 'origin/main', 'v1']],
+    ]);
+  });
+
   it('names a branch whose history cannot be read instead of skipping it silently', async () => {
     const repo = await openRepo(dir());
     writeRunLock(repo, lockWith(['train', sampleRun(1)]));

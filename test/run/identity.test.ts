@@ -116,7 +116,7 @@ describe('lockfiles with and without keys', () => {
 });
 
 describe('finding a run', () => {
-  const entry = (name: string, run: Run): CatalogEntry => ({ name, run, commit: null, branches: [] });
+  const entry = (name: string, run: Run): CatalogEntry => ({ name, run, commit: null, branches: [], refs: [] });
   const hex = (s: string) => s.padEnd(16, '0');
   // Newest first, as the catalog lists them.
   const entries = [

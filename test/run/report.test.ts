@@ -26,8 +26,8 @@ describe('report: which base, which head', () => {
     writeRunLock(repo, lockWith(['train', sampleRun(1)], ['eval', sampleRun(2)]));
     const second = await gitCommitAll(repo.root, 'eval');
     const r = await report(repo);
-    expect(r.base).toEqual({ rev: 'HEAD~1', commit: first, how: 'default: the parent commit (HEAD is on main)' });
-    expect(r.head).toEqual({ rev: 'workspace', commit: second });
+    expect(r.base).toEqual({ rev: 'HEAD~1', commit: first, how: 'default: the parent commit (HEAD is already in main)' });
+    expect(r.head).toEqual({ rev: 'workspace', commit: second, dirty: false, uncommitted: 0 });
     expect(r.runs.map((d) => [d.name, d.status])).toEqual([['eval', 'added'], ['train', 'unchanged']]);
   });
 
@@ -45,7 +45,7 @@ describe('report: which base, which head', () => {
     const r = await report(repo);
     expect(r.base.rev).toBe('main');
     expect(r.base.commit).toBe(fork);
-    expect(r.base.how).toMatch(/^default: the merge base of main \([0-9a-f]{8}\) and HEAD$/);
+    expect(r.base.how).toBe(`default: merge-base with main (${fork.slice(0, 8)}), a local branch (there is no git remote)`);
     expect(r.runs.map((d) => [d.name, d.status])).toEqual([['train', 'changed']]);
   });
 

@@ -1,4 +1,4 @@
-import { runs } from '../../commands/runs.js';
+import { runs, type CatalogEntry } from '../../commands/runs.js';
 import type { Output } from '../output.js';
 import { flatten } from '../render/values.js';
 
@@ -11,7 +11,14 @@ export async function runRuns(out: Output, opts: { all?: boolean }): Promise<voi
     return rows.map((e) => {
       const params = Object.values(e.run.params).flatMap((p) => flatten(p));
       const metrics = Object.values(e.run.metrics).flatMap((m) => flatten(m));
-      return `${e.run.id}  ${e.name.padEnd(12)} ${e.commit ? e.commit.slice(0, 8) : 'uncommitted'}  ${e.run.started.slice(0, 16).replace('T', ' ')}  seed=${e.run.seed ?? '-'}  ${params.join(' ')}  ${metrics.join(' ')}`.trimEnd();
+      return `${e.run.id}  ${e.name.padEnd(12)} ${e.commit ? e.commit.slice(0, 8) : 'uncommitted'}  ${e.run.started.slice(0, 16).replace('T', ' ')}  ${refs(e)}  seed=${e.run.seed ?? '-'}  ${params.join(' ')}  ${metrics.join(' ')}`.trimEnd();
     });
   });
+}
+
+/** The refs whose history holds the run, the first three by name (`--json` lists them all). */
+function refs(e: CatalogEntry): string {
+  if (e.refs.length === 0) return e.commit ? '(no ref)' : '(work tree)';
+  const shown = e.refs.slice(0, 3).join(',');
+  return e.refs.length > 3 ? `${shown},+${e.refs.length - 3}` : shown;
 }

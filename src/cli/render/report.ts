@@ -47,8 +47,23 @@ function headLabel(res: Report): string {
 }
 
 function headDetail(res: Report): string {
-  if (res.head.rev !== 'workspace') return res.head.commit!.slice(0, 8);
-  return res.head.commit ? `HEAD ${res.head.commit.slice(0, 8)} and uncommitted changes` : 'no commits yet';
+  const { rev, commit, dirty, uncommitted } = res.head;
+  if (rev !== 'workspace') return commit!.slice(0, 8);
+  if (!commit) return 'no commits yet';
+  if (dirty === false) return `HEAD ${commit.slice(0, 8)}, no uncommitted changes`;
+  if (dirty) return `HEAD ${commit.slice(0, 8)} and ${uncommitted} uncommitted change(s)`;
+  return `HEAD ${commit.slice(0, 8)} and the work tree as it is`;
+}
+
+/** One line: whether the mlx remote holds what the head side brings. */
+function remoteLine(res: Report): string {
+  const r = res.remote;
+  const where = `mlx remote ${r.remote ?? ''}`.trimEnd();
+  if (r.state === 'no-remote') return 'mlx remote: none configured, nothing checked (mlx remote add -d <name> <url>)';
+  if (r.state === 'unreachable') return `${where}: unreachable, nothing checked (${r.error})`;
+  if (r.checked === 0) return `${where}: nothing new to check`;
+  if (r.state === 'missing') return `${where}: ${r.missing} of ${r.checked} new object(s) missing (mlx push sends them)`;
+  return `${where}: all ${r.checked} new object(s) present`;
 }
 
 function envLines(e: EnvDelta): string[] {
@@ -77,6 +92,7 @@ export function reportText(res: Report): string[] {
   const lines = [
     `report: ${res.base.rev} (${res.base.commit.slice(0, 8)}) → ${headLabel(res)} (${headDetail(res)})`,
     `base: ${res.base.how}`,
+    remoteLine(res),
     summary(res),
   ];
   const section = (title: string, body: string[]) => {
@@ -126,6 +142,8 @@ export function reportMarkdown(res: Report): string[] {
     `## mlx report: ${code(res.base.rev)} → ${res.head.rev === 'workspace' ? 'work tree' : code(res.head.rev)}`,
     '',
     `**Base** ${code(res.base.rev)} at ${code(res.base.commit.slice(0, 8))} (${res.base.how}) · **head** ${headLabel(res)} (${headDetail(res)})`,
+    '',
+    `${remoteLine(res)}.`,
     '',
     `${summary(res)}.`,
     '',
