@@ -4,18 +4,26 @@ import { serializeConfig } from '../formats/config.js';
 import { writeFileAtomicSync } from '../util/fs.js';
 import { layoutOf, MLX_GITIGNORE } from '../workspace/layout.js';
 import { findGitRoot, notGit } from '../workspace/repo.js';
+import { ensureMergeAttributes, registerMergeDriver } from './git-setup.js';
 
 export interface InitResult {
   root: string;
   created: boolean;
+  /** Whether .gitattributes gained the lines that route pointers, mlx.lock and .gitignore to the merge driver. */
+  gitattributes: boolean;
+  /** The merge driver registered in git config, when `command` was given. */
+  mergeDriver?: string;
 }
 
 /**
- * `mlx init`: creates `.mlx/` at the root of the git work tree around `cwd`. Running it again
- * changes nothing.
+ * `mlx init`: creates `.mlx/` at the root of the git work tree around `cwd`, and sets up the merge
+ * driver so that branches merge without conflicts in the files mlx writes. Running it again changes
+ * nothing.
  */
 export interface InitOptions {
   cwd: string;
+  /** How this mlx was started: given, the merge driver is registered in git config (as `mlx install` does). */
+  command?: string[];
 }
 
 export function init(opts: InitOptions): InitResult {
@@ -28,5 +36,6 @@ export function init(opts: InitOptions): InitResult {
   if (created) writeFileAtomicSync(layout.configFile, `# mlx configuration (committed); machine-local settings go in config.local.yaml\n${serializeConfig({})}`);
   const ignore = path.join(layout.mlxDir, '.gitignore');
   if (!fs.existsSync(ignore)) writeFileAtomicSync(ignore, MLX_GITIGNORE);
-  return { root, created };
+  const mergeDriver = opts.command ? registerMergeDriver(root, opts.command) : undefined;
+  return { root, created, gitattributes: ensureMergeAttributes(root), mergeDriver };
 }
