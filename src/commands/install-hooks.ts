@@ -63,12 +63,10 @@ function writeHook(hooksDir: string, name: HookName, command: string[]): { name:
   } else if (existing !== undefined && fs.existsSync(`${file}.pre-mlx`)) {
     chained = `${file}.pre-mlx`;
   }
-  // pre-push reads the refs git sends on stdin; keep them for a chained hook.
-  const previous = !chained
-    ? ''
-    : name === 'pre-push'
-      ? `input=$(cat)\nprintf '%s\\n' "$input" | "${chained}" "$@" || exit $?\n`
-      : `"${chained}" "$@" || exit $?\n`;
+  // The previous hook is found beside this one (the repository may move); pre-push reads the refs
+  // git sends on stdin, so they are kept for both.
+  const prev = `"$(dirname "$0")/${name}.pre-mlx"`;
+  const previous = !chained ? '' : name === 'pre-push' ? `input=$(cat)\nprintf '%s\\n' "$input" | ${prev} "$@" || exit $?\n` : `${prev} "$@" || exit $?\n`;
   const restore = name === 'pre-push' && chained ? ` <<mlx_refs\n$input\nmlx_refs` : '';
   const body = `${findMlxScript(command, `${name} hook`, MISSING[name].consequence, MISSING[name].exit, `hook ${name}`)}exec "$@"${restore}\n`;
   writeFileAtomicSync(file, `#!/bin/sh\n${MARKER}\n${previous}${body}`, { mode: 0o777 });

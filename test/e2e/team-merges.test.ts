@@ -113,6 +113,7 @@ describe('merging experiment branches', () => {
     expect(runs.code).toBe(1);
     expect(runs.stderr.trim()).toBe('mlx: error: mlx.lock has unresolved merge conflicts in run s (changed on both branches) (hint: keep one version: mlx resolve s --ours (or --theirs), then git add mlx.lock)');
 
+    expect(mlx(dir, 'resolve', 's').stderr.trim()).toBe('mlx: error: say which version to keep: --ours or --theirs (hint: mlx resolve <run...> --ours (or --theirs))');
     const bad = mlx(dir, 'resolve', 'nope', '--theirs');
     expect(bad.stderr.trim()).toBe('mlx: error: run nope is not in conflict in mlx.lock (hint: the runs in conflict: s)');
     const res = mlxJson(dir, 'resolve', 's', '--theirs');
@@ -175,6 +176,16 @@ describe('hooks', () => {
     const co = spawnSync('git', ['checkout', '-q', 'HEAD~1'], { cwd: dir, encoding: 'utf8' });
     expect(co.stderr).toContain('mlx: restored 1 tracked path(s)');
     expect(read(dir, 'model.bin')).toBe('v1');
+  });
+
+  it('from a linked worktree, go to the hooks and config git uses for it (the common git dir)', () => {
+    const dir = team.alice;
+    const linked = path.join(team.root, 'linked');
+    git(dir, 'worktree', 'add', '-q', linked, '-b', 'side');
+    const res = mlxJson(linked, 'install');
+    expect(fs.realpathSync(res.hooksDir)).toBe(fs.realpathSync(path.join(dir, '.git/hooks')));
+    expect(fs.existsSync(path.join(dir, '.git/hooks/post-merge'))).toBe(true);
+    expect(git(linked, 'config', '--get', 'merge.mlx.driver')).toContain('merge-driver %O %A %B %P');
   });
 
   it('in a folder husky manages, are not written, and install says what to add instead', () => {
