@@ -25,9 +25,8 @@ export interface MergeDriverOptions {
  */
 export async function mergeDriver(opts: MergeDriverOptions): Promise<MergeResult> {
   if (opts.path.endsWith(POINTER_SUFFIX)) return mergePointerFiles(await openRepo(opts.cwd), opts.base, opts.ours, opts.theirs, opts.path);
-  const name = opts.path.split('/').pop();
   if (opts.path === RUN_LOCK_FILE) return mergeRunLockFiles(opts.base, opts.ours, opts.theirs);
-  if (name === '.gitignore') return mergeIgnoreFiles(opts.base, opts.ours, opts.theirs);
+  if (opts.path.split('/').pop() === '.gitignore') return mergeIgnoreFiles(opts.base, opts.ours, opts.theirs);
   return mergeTextFiles(opts.base, opts.ours, opts.theirs);
 }
 
@@ -168,8 +167,7 @@ export function mergeIgnoreFiles(basePath: string, oursPath: string, theirsPath:
  * side changed, otherwise git's conflict markers.
  */
 export function mergeTextFiles(basePath: string, oursPath: string, theirsPath: string): MergeResult {
-  const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '');
-  const [b, o, t] = [read(basePath), read(oursPath), read(theirsPath)];
+  const [b, o, t] = [readText(basePath), readText(oursPath), readText(theirsPath)];
   if (o === t || b === t) return { merged: true, how: o === t ? 'same' : 'ours', conflicts: [] };
   if (b === o) {
     writeFileAtomicSync(oursPath, t);
