@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { serializeConfig } from '../formats/config.js';
+import { MlxError } from '../util/errors.js';
 import { writeFileAtomicSync } from '../util/fs.js';
 import { layoutOf, MLX_GITIGNORE } from '../workspace/layout.js';
 import { findGitRoot, notGit } from '../workspace/repo.js';
@@ -13,6 +14,8 @@ export interface InitResult {
   gitattributes: boolean;
   /** The merge driver registered in git config, when `command` was given. */
   mergeDriver?: string;
+  /** Why the merge driver could not be registered (git refused its config): init still succeeds. */
+  mergeDriverProblem?: string;
 }
 
 /**
@@ -36,6 +39,13 @@ export function init(opts: InitOptions): InitResult {
   if (created) writeFileAtomicSync(layout.configFile, `# mlx configuration (committed); machine-local settings go in config.local.yaml\n${serializeConfig({})}`);
   const ignore = path.join(layout.mlxDir, '.gitignore');
   if (!fs.existsSync(ignore)) writeFileAtomicSync(ignore, MLX_GITIGNORE);
-  const mergeDriver = opts.command ? registerMergeDriver(root, opts.command) : undefined;
-  return { root, created, gitattributes: ensureMergeAttributes(root), mergeDriver };
+  let mergeDriver: string | undefined;
+  let mergeDriverProblem: string | undefined;
+  try {
+    if (opts.command) mergeDriver = registerMergeDriver(root, opts.command);
+  } catch (err) {
+    if (!(err instanceof MlxError)) throw err;
+    mergeDriverProblem = err.message;
+  }
+  return { root, created, gitattributes: ensureMergeAttributes(root), mergeDriver, mergeDriverProblem };
 }

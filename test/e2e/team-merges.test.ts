@@ -144,6 +144,21 @@ describe('merging experiment branches', () => {
   });
 });
 
+describe('init', () => {
+  it('sets up the merge driver, and still initialises when git cannot (saying so)', () => {
+    const dir = path.join(team.root, 'fresh');
+    git(team.root, 'init', '-q', dir);
+    const nogit = tempDir('mlx-nogit-');
+    fs.symlinkSync(process.execPath, path.join(nogit, 'node'));
+    const r = spawnSync(process.execPath, [BIN, 'init'], { cwd: dir, encoding: 'utf8', env: { ...process.env, PATH: nogit } });
+    expect(r.status).toBe(0);
+    expect(r.stderr.trim()).toBe('mlx: warning: merge driver not registered (git config: the git command is not installed): mlx install registers it');
+    expect(read(dir, '.gitattributes')).toBe('*.mlx merge=mlx\nmlx.lock merge=mlx\n.gitignore merge=mlx\n');
+    mlxOk(dir, 'init');
+    expect(git(dir, 'config', '--get', 'merge.mlx.driver')).toContain('merge-driver %O %A %B %P');
+  });
+});
+
 describe('hooks', () => {
   /** git with an exact PATH, as a shell where only some programs exist would run it. */
   const gitWith = (dir: string, PATH: string, ...args: string[]) =>
