@@ -174,6 +174,13 @@ export async function main(argv: string[]): Promise<number> {
     .description('install git hooks (post-checkout, pre-push, pre-commit) and the merge driver for pointers')
     .action(async () => (await import('./commands/install.js')).runInstall(out()));
   program
+    .command('resolve')
+    .description('finish a merge in which both branches changed the same run: keep one version of it in mlx.lock (and of its output pointers)')
+    .argument('[runs...]', 'the runs in conflict (default: every run in conflict)')
+    .option('--ours', 'keep the version of the branch being merged into')
+    .option('--theirs', 'keep the version of the branch being merged')
+    .action(async (runs: string[], opts: { ours?: boolean; theirs?: boolean }) => (await import('./commands/resolve.js')).runResolve(out(), runs, opts));
+  program
     .command('hook', { hidden: true })
     .argument('<name>')
     .argument('[args...]')

@@ -1,21 +1,32 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { serializeConfig } from '../formats/config.js';
+import { MlxError } from '../util/errors.js';
 import { writeFileAtomicSync } from '../util/fs.js';
 import { layoutOf, MLX_GITIGNORE } from '../workspace/layout.js';
 import { findGitRoot, notGit } from '../workspace/repo.js';
+import { ensureMergeAttributes, registerMergeDriver } from './git-setup.js';
 
 export interface InitResult {
   root: string;
   created: boolean;
+  /** Whether .gitattributes gained the lines that route pointers, mlx.lock and .gitignore to the merge driver. */
+  gitattributes: boolean;
+  /** The merge driver registered in git config, when `command` was given. */
+  mergeDriver?: string;
+  /** Why the merge driver could not be registered (git refused its config): init still succeeds. */
+  mergeDriverProblem?: string;
 }
 
 /**
- * `mlx init`: creates `.mlx/` at the root of the git work tree around `cwd`. Running it again
- * changes nothing.
+ * `mlx init`: creates `.mlx/` at the root of the git work tree around `cwd`, and sets up the merge
+ * driver so that branches merge without conflicts in the files mlx writes. Running it again changes
+ * nothing.
  */
 export interface InitOptions {
   cwd: string;
+  /** How this mlx was started: given, the merge driver is registered in git config (as `mlx install` does). */
+  command?: string[];
 }
 
 export function init(opts: InitOptions): InitResult {
@@ -28,5 +39,13 @@ export function init(opts: InitOptions): InitResult {
   if (created) writeFileAtomicSync(layout.configFile, `# mlx configuration (committed); machine-local settings go in config.local.yaml\n${serializeConfig({})}`);
   const ignore = path.join(layout.mlxDir, '.gitignore');
   if (!fs.existsSync(ignore)) writeFileAtomicSync(ignore, MLX_GITIGNORE);
-  return { root, created };
+  let mergeDriver: string | undefined;
+  let mergeDriverProblem: string | undefined;
+  try {
+    if (opts.command) mergeDriver = registerMergeDriver(root, opts.command);
+  } catch (err) {
+    if (!(err instanceof MlxError)) throw err;
+    mergeDriverProblem = err.message;
+  }
+  return { root, created, gitattributes: ensureMergeAttributes(root), mergeDriver, mergeDriverProblem };
 }

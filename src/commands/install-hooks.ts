@@ -1,93 +1,97 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { RUN_LOCK_FILE } from '../formats/run-lock.js';
-import { gitDir } from '../git/git-repo.js';
+import { gitConfigGet, gitPath } from '../git/git-config.js';
 import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
 import { openRepo } from '../workspace/repo.js';
+import { ensureMergeAttributes, findMlxScript, registerMergeDriver } from './git-setup.js';
 
 const MARKER = '# mlx hook: installed by `mlx install`';
 export const HOOKS = ['post-checkout', 'post-merge', 'pre-push', 'pre-commit'] as const;
-const ATTRIBUTES = ['*.mlx merge=mlx', `${RUN_LOCK_FILE} merge=mlx`];
+type HookName = (typeof HOOKS)[number];
 
 export interface InstallResult {
+  /** Where the hooks went: the folder git runs hooks from (`core.hooksPath` when set). */
+  hooksDir: string;
+  /** core.hooksPath as configured, when it is. */
+  hooksPath?: string;
   hooks: { name: string; chained?: string }[];
+  /** When the hooks folder belongs to another tool (which rewrites it), nothing is written there. */
+  managedBy?: { tool: string; advice: string[] };
   mergeDriver: string;
   gitattributes: boolean;
 }
 
 /**
- * `mlx install`: git hooks that keep data in step with git (post-checkout and post-merge restore it, pre-push pushes
- * it first, pre-commit warns about pointers whose data is not in the cache) and the merge driver for
- * pointer files and the run lockfile. `command` is how the hooks start this mlx (absolute paths, so
- * they work from any shell). A hook that was there before is kept and run first.
+ * `mlx install`: git hooks that keep data in step with git (post-checkout and post-merge restore it,
+ * pre-push pushes it first, pre-commit warns about pointers whose data is not in the cache) and the
+ * merge driver for pointer files, the run lockfile and `.gitignore`. Hooks go where git runs them
+ * (`git rev-parse --git-path hooks`: core.hooksPath, worktrees) and find mlx when they run;
+ * `command` (the running mlx, by absolute paths) is only their last resort. A hook that was there
+ * before is kept and run first.
  */
 export interface InstallHooksOptions {
   cwd: string;
-  /** How the hooks and the merge driver start this mlx: absolute paths, whatever the shell's PATH. */
+  /** How this mlx was started (node and the script): the fallback when mlx is not found otherwise. */
   command: string[];
 }
 
 export async function installHooks(opts: InstallHooksOptions): Promise<InstallResult> {
   const repo = await openRepo(opts.cwd);
-  const command = opts.command;
-  const git = gitDir(repo.root);
-  const hooksDir = path.join(git, 'hooks');
-  fs.mkdirSync(hooksDir, { recursive: true });
-  const quoted = command.map(shellQuote).join(' ');
-  const result: InstallResult = { hooks: [], mergeDriver: '', gitattributes: false };
-  for (const name of HOOKS) {
-    const file = path.join(hooksDir, name);
-    const existing = readFileIfExists(file);
-    let chained: string | undefined;
-    if (existing !== undefined && !existing.includes(MARKER)) {
-      chained = `${file}.pre-mlx`;
-      fs.renameSync(file, chained);
-    } else if (existing !== undefined && fs.existsSync(`${file}.pre-mlx`)) {
-      chained = `${file}.pre-mlx`;
-    }
-    const previous = chained ? `"${chained}" "$@" || exit $?\n` : '';
-    // pre-push reads the refs git sends on stdin; keep them for a chained hook.
-    const body = name === 'pre-push' && chained
-      ? `input=$(cat)\nprintf '%s\\n' "$input" | "${chained}" "$@" || exit $?\nexec ${quoted} hook ${name} "$@"\n`
-      : `${previous}exec ${quoted} hook ${name} "$@"\n`;
-    writeFileAtomicSync(file, `#!/bin/sh\n${MARKER}\n${body}`, { mode: 0o777 });
-    fs.chmodSync(file, 0o755);
-    result.hooks.push({ name, chained });
+  const hooksDir = gitPath(repo.root, 'hooks');
+  const hooksPath = gitConfigGet(repo.root, 'core.hooksPath');
+  const result: InstallResult = { hooksDir, hooksPath, hooks: [], mergeDriver: '', gitattributes: false };
+  const manager = hooksManager(hooksDir);
+  if (manager) {
+    // The tool regenerates this folder (husky: on npm install): hooks written here would vanish.
+    result.managedBy = { tool: manager.tool, advice: HOOKS.map((h) => `${path.relative(repo.root, manager.userHook(h))}: add the line  mlx hook ${h} "$@"`) };
+  } else {
+    fs.mkdirSync(hooksDir, { recursive: true });
+    for (const name of HOOKS) result.hooks.push(writeHook(hooksDir, name, opts.command));
   }
-  result.mergeDriver = `${quoted} merge-driver %O %A %B %P`;
-  setGitConfig(path.join(git, 'config'), 'merge "mlx"', { name: 'mlx pointer and lockfile merge', driver: result.mergeDriver });
-  const attrFile = path.join(repo.root, '.gitattributes');
-  const attrs = readFileIfExists(attrFile) ?? '';
-  const missing = ATTRIBUTES.filter((line) => !attrs.split('\n').includes(line));
-  if (missing.length > 0) {
-    writeFileAtomicSync(attrFile, `${attrs}${attrs === '' || attrs.endsWith('\n') ? '' : '\n'}${missing.join('\n')}\n`);
-    result.gitattributes = true;
-  }
+  result.mergeDriver = registerMergeDriver(repo.root, opts.command);
+  result.gitattributes = ensureMergeAttributes(repo.root);
   return result;
 }
 
-/** Sets keys of one section in a git config file, keeping everything else as it is. */
-function setGitConfig(file: string, section: string, values: Record<string, string>): void {
-  const lines = (readFileIfExists(file) ?? '').split('\n');
-  const header = `[${section}]`;
-  let start = lines.findIndex((l) => l.trim() === header);
-  if (start === -1) {
-    if (lines.length && lines[lines.length - 1] === '') lines.pop();
-    lines.push(header);
-    start = lines.length - 1;
+function writeHook(hooksDir: string, name: HookName, command: string[]): { name: string; chained?: string } {
+  const file = path.join(hooksDir, name);
+  const existing = readFileIfExists(file);
+  let chained: string | undefined;
+  if (existing !== undefined && !existing.includes(MARKER)) {
+    chained = `${file}.pre-mlx`;
+    fs.renameSync(file, chained);
+  } else if (existing !== undefined && fs.existsSync(`${file}.pre-mlx`)) {
+    chained = `${file}.pre-mlx`;
   }
-  let end = start + 1;
-  while (end < lines.length && !lines[end]!.trim().startsWith('[')) end++;
-  const body = lines.slice(start + 1, end).filter((l) => !Object.keys(values).includes(l.trim().split(/\s*=/)[0]!));
-  for (const [k, v] of Object.entries(values)) body.push(`\t${k} = ${gitConfigValue(v)}`);
-  lines.splice(start + 1, end - start - 1, ...body);
-  writeFileAtomicSync(file, `${lines.join('\n').replace(/\n*$/, '')}\n`);
+  // The previous hook is found beside this one (the repository may move); pre-push reads the refs
+  // git sends on stdin, so they are kept for both.
+  const prev = `"$(dirname "$0")/${name}.pre-mlx"`;
+  const previous = !chained ? '' : name === 'pre-push' ? `input=$(cat)\nprintf '%s\\n' "$input" | ${prev} "$@" || exit $?\n` : `${prev} "$@" || exit $?\n`;
+  const restore = name === 'pre-push' && chained ? ` <<mlx_refs\n$input\nmlx_refs` : '';
+  const body = `${findMlxScript(command, `${name} hook`, MISSING[name].consequence, MISSING[name].exit, `hook ${name}`)}exec "$@"${restore}\n`;
+  writeFileAtomicSync(file, `#!/bin/sh\n${MARKER}\n${previous}${body}`, { mode: 0o777 });
+  fs.chmodSync(file, 0o755);
+  return { name, chained };
 }
 
-function gitConfigValue(v: string): string {
-  return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-}
+/**
+ * Without mlx, pre-push stops `git push` (as git-lfs's hooks do): the commits would name data nobody
+ * can pull. The others only restore data or warn, so they say so and let git go on.
+ */
+const MISSING: Record<HookName, { exit: number; consequence: string }> = {
+  'pre-push': { exit: 1, consequence: 'the data was not pushed, so git push is stopped (install mlx, or git push --no-verify)' },
+  'post-checkout': { exit: 0, consequence: 'tracked data not restored (mlx checkout once mlx is installed)' },
+  'post-merge': { exit: 0, consequence: 'tracked data not restored (mlx checkout once mlx is installed)' },
+  'pre-commit': { exit: 0, consequence: 'pointers not checked' },
+};
 
-function shellQuote(s: string): string {
-  return /^[\w./@%+=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+/** A tool that owns the hooks folder, and where its users put their own hook lines. */
+function hooksManager(dir: string): { tool: string; userHook: (h: string) => string } | undefined {
+  // husky 9 points core.hooksPath at .husky/_ (regenerated on install, running .husky/<hook>); husky 4-8 at .husky.
+  const husky = dir.split(path.sep).lastIndexOf('.husky');
+  if (husky !== -1 || fs.existsSync(path.join(dir, 'husky.sh')) || fs.existsSync(path.join(dir, '_', 'husky.sh'))) {
+    const root = husky !== -1 ? dir.split(path.sep).slice(0, husky + 1).join(path.sep) : dir;
+    return { tool: 'husky', userHook: (h) => path.join(root, h) };
+  }
+  return undefined;
 }

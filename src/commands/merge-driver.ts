@@ -2,9 +2,12 @@ import fs from 'node:fs';
 import type { Oid } from '../hash/oid.js';
 import { isFileEntry, parseManifest, serializeManifest, type ManifestEntry } from '../formats/manifest.js';
 import { parsePointer, sameContent, serializePointer, type Pointer } from '../formats/pointer.js';
+import { parseRunLock, RUN_LOCK_FILE, serializeRunLock } from '../formats/run-lock.js';
+import { mergeRuns, serializeConflictedRunLock } from '../formats/run-lock-merge.js';
 import { MlxError } from '../util/errors.js';
 import { writeFileAtomicSync } from '../util/fs.js';
 import { POINTER_SUFFIX } from '../formats/pointer.js';
+import { mergeIgnoreLines } from '../workspace/gitignore.js';
 import { openRepo, type Repo } from '../workspace/repo.js';
 
 export interface MergeDriverOptions {
@@ -16,18 +19,25 @@ export interface MergeDriverOptions {
   path: string;
 }
 
-/** `mlx merge-driver %O %A %B %P`: pointer files merge by content, other files mlx writes as text. */
+/**
+ * `mlx merge-driver %O %A %B %P`: pointer files merge by content, `mlx.lock` by run, `.gitignore`
+ * files as sets of lines, anything else as whole text.
+ */
 export async function mergeDriver(opts: MergeDriverOptions): Promise<MergeResult> {
-  if (!opts.path.endsWith(POINTER_SUFFIX)) return mergeTextFiles(opts.base, opts.ours, opts.theirs);
-  return mergePointerFiles(await openRepo(opts.cwd), opts.base, opts.ours, opts.theirs, opts.path);
+  if (opts.path.endsWith(POINTER_SUFFIX)) return mergePointerFiles(await openRepo(opts.cwd), opts.base, opts.ours, opts.theirs, opts.path);
+  if (opts.path === RUN_LOCK_FILE) return mergeRunLockFiles(opts.base, opts.ours, opts.theirs);
+  if (opts.path.split('/').pop() === '.gitignore') return mergeIgnoreFiles(opts.base, opts.ours, opts.theirs);
+  return mergeTextFiles(opts.base, opts.ours, opts.theirs);
 }
 
 export interface MergeResult {
   /** True when `ours` now holds a clean merge; false when it holds conflict markers. */
   merged: boolean;
-  how: 'same' | 'ours' | 'theirs' | 'files' | 'conflict';
+  how: 'same' | 'ours' | 'theirs' | 'files' | 'runs' | 'lines' | 'conflict';
   /** Files inside a directory changed differently on both sides, or why no merge was possible. */
   conflicts: string[];
+  /** For mlx.lock: the runs both sides changed differently (each marked in the file on its own). */
+  runs?: string[];
 }
 
 /**
@@ -112,13 +122,52 @@ function conflict(oursPath: string, theirsPath: string, why: string[]): MergeRes
   return { merged: false, how: 'conflict', conflicts: why };
 }
 
+const readText = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '');
+
 /**
- * The merge driver for other text mlx writes (the run lockfile): one side's version when only one
+ * The run lockfile merges run by run (`mergeRuns`): runs added or changed on different branches all
+ * stand; a run both branches changed differently is written with conflict markers around its block
+ * alone, every other run merged, so `mlx resolve <run> --ours|--theirs` can finish the merge. A side
+ * that is not a lockfile (already conflicted, hand-edited) falls back to a whole-file conflict, which
+ * keeps both sides' bytes.
+ */
+export function mergeRunLockFiles(basePath: string, oursPath: string, theirsPath: string): MergeResult {
+  const [b, o, t] = [readText(basePath), readText(oursPath), readText(theirsPath)];
+  if (o === t || b === t) return { merged: true, how: o === t ? 'same' : 'ours', conflicts: [] };
+  if (b === o) {
+    writeFileAtomicSync(oursPath, t);
+    return { merged: true, how: 'theirs', conflicts: [] };
+  }
+  let merge;
+  try {
+    merge = mergeRuns(parseRunLock(b, `${RUN_LOCK_FILE} (base)`), parseRunLock(o, `${RUN_LOCK_FILE} (ours)`), parseRunLock(t, `${RUN_LOCK_FILE} (theirs)`));
+  } catch (err) {
+    if (!(err instanceof MlxError)) throw err;
+    return conflict(oursPath, theirsPath, [err.message]);
+  }
+  if (merge.conflicts.length === 0) {
+    writeFileAtomicSync(oursPath, serializeRunLock(merge.lock));
+    return { merged: true, how: 'runs', conflicts: [] };
+  }
+  writeFileAtomicSync(oursPath, serializeConflictedRunLock(merge));
+  const runs = merge.conflicts.map((c) => c.name);
+  return { merged: false, how: 'conflict', conflicts: runs.map((r) => `run ${r}`), runs };
+}
+
+/** `.gitignore` files never conflict: their lines merge as sets (`mergeIgnoreLines`). */
+export function mergeIgnoreFiles(basePath: string, oursPath: string, theirsPath: string): MergeResult {
+  const [b, o, t] = [readText(basePath), readText(oursPath), readText(theirsPath)];
+  const merged = mergeIgnoreLines(b, o, t);
+  if (merged !== o) writeFileAtomicSync(oursPath, merged);
+  return { merged: true, how: merged === o ? 'ours' : 'lines', conflicts: [] };
+}
+
+/**
+ * The merge driver for other text mlx writes: one side's version when only one
  * side changed, otherwise git's conflict markers.
  */
 export function mergeTextFiles(basePath: string, oursPath: string, theirsPath: string): MergeResult {
-  const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '');
-  const [b, o, t] = [read(basePath), read(oursPath), read(theirsPath)];
+  const [b, o, t] = [readText(basePath), readText(oursPath), readText(theirsPath)];
   if (o === t || b === t) return { merged: true, how: o === t ? 'same' : 'ours', conflicts: [] };
   if (b === o) {
     writeFileAtomicSync(oursPath, t);

@@ -81,6 +81,13 @@ export function serializeRunLock(lock: RunLock): string {
 
 export function parseRunLock(text: string, source: string): RunLock {
   if (/^<<<<<<< /m.test(text)) {
+    // The merge driver marks each run both branches changed (`<<<<<<< ours (run <name>)`): name them.
+    const runs = [...text.matchAll(/^<<<<<<< ours \(run (.+)\)$/gm)].map((m) => m[1]!);
+    if (runs.length > 0) {
+      throw badRunLock(`${source} has unresolved merge conflicts in run${runs.length > 1 ? 's' : ''} ${runs.join(', ')} (changed on both branches)`, {
+        hint: `keep one version: mlx resolve ${runs.join(' ')} --ours (or --theirs), then git add ${RUN_LOCK_FILE}`,
+      });
+    }
     throw badRunLock(`${source} has unresolved merge conflict markers`, { hint: `keep one side (git checkout --ours/--theirs ${source}) or re-run the runs` });
   }
   let raw: unknown;

@@ -37,3 +37,32 @@ export function ignoredByMlx(root: string): (rel: string) => boolean {
     return !/[\r\n]/.test(rel) && lines.has(gitignorePattern(rel));
   };
 }
+
+/**
+ * Three-way merge of `.gitignore` texts as sets of lines, for the merge driver: a line either side
+ * removed (present in the base, absent from that side) goes, a line either side added stays, and
+ * nothing ever conflicts. Chosen over git's `merge=union` because union keeps both sides of a changed
+ * region, so a line one branch removed next to a line the other added comes back. Ours keeps its
+ * order; each line only theirs added goes after the line that precedes it in theirs (and after what
+ * ours added there), since ignore rules such as `!negations` depend on order. Blank lines are layout, never removed.
+ */
+export function mergeIgnoreLines(base: string, ours: string, theirs: string): string {
+  const split = (t: string) => (t === '' ? [] : t.replace(/\n$/, '').split('\n'));
+  const [b, o, t] = [split(base), split(ours), split(theirs)];
+  const [inBase, inOurs, inTheirs] = [new Set(b), new Set(o), new Set(t)];
+  const result = o.filter((l) => l.trim() === '' || !inBase.has(l) || inTheirs.has(l));
+  let cursor = -1;
+  for (const line of t) {
+    // A repeated line (blank, say) anchors to its next occurrence, never back to an earlier one.
+    const ahead = result.indexOf(line, cursor + 1);
+    const at = ahead !== -1 || line.trim() === '' ? ahead : result.indexOf(line);
+    if (at !== -1) cursor = at;
+    else if (inOurs.has(line)) continue;
+    else if (!inBase.has(line)) {
+      // After the lines ours appended there too: both branches' new entries read in merge order.
+      while (cursor + 1 < result.length && !inBase.has(result[cursor + 1]!) && !inTheirs.has(result[cursor + 1]!)) cursor++;
+      result.splice(++cursor, 0, line);
+    }
+  }
+  return result.length === 0 ? '' : `${result.join('\n')}\n`;
+}

@@ -122,11 +122,11 @@ describe('mlx install', () => {
     const res = mlxJson(dir, 'install');
     expect(res.hooks.map((h: any) => h.name)).toEqual(['post-checkout', 'post-merge', 'pre-push', 'pre-commit']);
     expect(res.hooks.find((h: any) => h.name === 'pre-commit').chained).toMatch(/pre-commit\.pre-mlx$/);
-    expect(fs.readFileSync(path.join(dir, '.gitattributes'), 'utf8')).toBe('*.mlx merge=mlx\nmlx.lock merge=mlx\n');
+    expect(fs.readFileSync(path.join(dir, '.gitattributes'), 'utf8')).toBe('*.mlx merge=mlx\nmlx.lock merge=mlx\n.gitignore merge=mlx\n');
     expect(fs.readFileSync(path.join(dir, '.git/config'), 'utf8')).toMatch(/\[merge "mlx"\][\s\S]*driver = ".*merge-driver %O %A %B %P"/);
     // Installing twice changes nothing and chains nothing twice.
     mlxOk(dir, 'install');
-    expect(fs.readFileSync(path.join(dir, '.gitattributes'), 'utf8')).toBe('*.mlx merge=mlx\nmlx.lock merge=mlx\n');
+    expect(fs.readFileSync(path.join(dir, '.gitattributes'), 'utf8')).toBe('*.mlx merge=mlx\nmlx.lock merge=mlx\n.gitignore merge=mlx\n');
 
     // Run the hooks as git would.
     const hook = (name: string, ...args: string[]) => spawnSync(path.join(dir, '.git/hooks', name), args, { cwd: dir, encoding: 'utf8', input: '' });
