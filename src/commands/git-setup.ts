@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { RUN_LOCK_FILE } from '../formats/run-lock.js';
-import { gitConfigSet } from '../git/git-config.js';
+import { gitConfigGet, gitConfigSet } from '../git/git-config.js';
+import { isMlxError, E } from '../util/errors.js';
 import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
 
 /*
@@ -35,6 +36,24 @@ export function registerMergeDriver(root: string, recorded: string[]): string {
   gitConfigSet(root, 'merge.mlx.name', 'mlx pointer, lockfile and .gitignore merge');
   gitConfigSet(root, 'merge.mlx.driver', driver);
   return driver;
+}
+
+/**
+ * Git config is never cloned, so a fresh clone of a repository whose committed .gitattributes route
+ * files to the mlx driver merges them as plain text until someone registers it. `mlx pull`, the first
+ * command run in a clone, registers it then; whether it did. Without git nothing is registered.
+ */
+export function ensureMergeDriverRegistered(root: string, recorded: string[]): boolean {
+  const attributes = readFileIfExists(path.join(root, '.gitattributes')) ?? '';
+  if (!/\smerge=mlx\b/.test(attributes)) return false;
+  try {
+    if (gitConfigGet(root, 'merge.mlx.driver') !== undefined) return false;
+    registerMergeDriver(root, recorded);
+    return true;
+  } catch (err) {
+    if (isMlxError(err, E.GIT_REMOTE)) return false;
+    throw err;
+  }
 }
 
 /**

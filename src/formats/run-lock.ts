@@ -76,7 +76,8 @@ export function emptyRunLock(): RunLock {
 export function serializeRunLock(lock: RunLock): string {
   const runs: Record<string, Run> = {};
   for (const name of Object.keys(lock.runs).sort()) runs[name] = inSchemaOrder(lock.runs[name]!);
-  return HEADER + YAML.stringify({ version: lock.version, runs }, { lineWidth: 0, sortMapEntries: false });
+  // No YAML anchors: runs that share an object in memory (a merge, a re-run) still each read in full.
+  return HEADER + YAML.stringify({ version: lock.version, runs }, { lineWidth: 0, sortMapEntries: false, aliasDuplicateObjects: false });
 }
 
 export function parseRunLock(text: string, source: string): RunLock {

@@ -81,6 +81,21 @@ describe('merging experiment branches', () => {
     }
   });
 
+  it('a fresh clone that never ran mlx install gets the merge driver from its first mlx pull', () => {
+    const alice = team.alice;
+    experiment(alice, 'm1', 's1');
+    experiment(alice, 'm2', 's2');
+    const carol = team.clone('carol');
+    expect(spawnSync('git', ['config', '--get', 'merge.mlx.driver'], { cwd: carol }).status).toBe(1);
+    git(carol, 'checkout', '-q', 'm1');
+    expect(mlxOk(carol, 'pull').stdout).toMatch(/registered the mlx merge driver for this clone/);
+    expect(mlxOk(carol, 'pull').stdout).not.toMatch(/registered the mlx merge driver/);
+    const merge = gitMerge(carol, 'origin/m2');
+    expect(merge.status).toBe(0);
+    expect(conflicted(carol)).toEqual([]);
+    expect(runsInLock(carol)).toEqual(['s1', 's2']);
+  });
+
   it('the same run changed on both branches conflicts for that run only, and mlx resolve finishes the merge', () => {
     const dir = team.alice;
     write(dir, 'raw/x.txt', 'raw\n');

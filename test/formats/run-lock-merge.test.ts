@@ -89,3 +89,14 @@ describe('conflicted lockfile text', () => {
     expect(parseRunLock(resolveRunConflicts(t, 'theirs', [], 'mlx.lock').text, 'x').runs).toEqual({ '1.0': r3, true: r1 });
   });
 });
+
+describe('serialized lockfile', () => {
+  it('spells out every run in full, even when two runs share objects in memory (no YAML anchors)', () => {
+    const shared = sampleRun(7);
+    const text = serializeRunLock(lockWith(['a', shared], ['b', { ...shared, id: 'r-00000000000000b0' }]));
+    expect(text).not.toMatch(/[&*]a\d/);
+    const back = parseRunLock(text, 'mlx.lock');
+    expect(back.runs.b!.params).toEqual(shared.params);
+    expect(back.runs.b!.deps).toEqual(shared.deps);
+  });
+});

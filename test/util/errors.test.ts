@@ -23,6 +23,7 @@ const FACTORIES: [ErrorCode, (message: string, opts: never) => MlxError, Record<
   [E.SIZE_MISMATCH, errors.sizeMismatch, { path: 'data', oid: 'b3:01', expected: 3, actual: 2 }],
   [E.OVERLAP, errors.pathsOverlap, { paths: ['a', 'a/b'] }],
   [E.LOCAL_CHANGES, errors.localChanges, { paths: ['a'] }],
+  [E.PARTIAL_CHECKOUT, errors.partialCheckout, { path: 'data', present: 1, total: 3 }],
   [E.LOCKED, errors.lockHeld, { lockFile: '/x/lock', owner: { pid: 1, host: 'h', started: 0 } }],
   [E.LINK_FAILED, errors.linkFailed, {}],
   [E.USAGE, errors.badUsage, {}],
