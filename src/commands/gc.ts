@@ -4,7 +4,7 @@ import { runLockAt, runObjects, workTreeRunLock, type RunObjects } from '../run/
 import type { Oid } from '../hash/oid.js';
 import { isFileEntry, parseManifest } from '../formats/manifest.js';
 import type { Pointer } from '../formats/pointer.js';
-import { branchesAndTags, openGit, pointersAt, remoteTrackingBranches, resolveRevision, type GitRepo } from '../git/git-repo.js';
+import { branchesAndTags, openGit, pointersAt, remoteTrackingBranches, resolveRevision, worktreeGitStates, type GitRepo } from '../git/git-repo.js';
 import { retainedCommits, type RetentionRules } from '../git/retention.js';
 import { E, MlxError, badPointer, badState, isErrno, isMlxError, objectMissing, problemError } from '../util/errors.js';
 import { lockCacheForGc } from '../workspace/repository-lock.js';
@@ -35,14 +35,26 @@ export interface GcResult {
 /** What gc keeps: the retention rules, and whether unreadable kept pointers are skipped. */
 export type KeepRules = RetentionRules & { force?: boolean };
 
+/** A pointer gc keeps, and where it was found. */
+export interface KeptPointer {
+  path: string;
+  pointer: Pointer;
+  where: string;
+  /**
+   * Found in git state beyond this work tree and its HEAD (another worktree's HEAD, an index): a
+   * directory whose manifest is not in this cache is skipped, not an error (that worktree may use its own cache).
+   */
+  optional?: boolean;
+}
+
 /** Every oid the given pointers need: files, manifests, and the files manifests list. */
-export function referencedObjects(repo: Repo, pointers: Iterable<{ path: string; pointer: Pointer; where: string }>, force: boolean): Set<Oid> {
+export function referencedObjects(repo: Repo, pointers: Iterable<KeptPointer>, force: boolean): Set<Oid> {
   const keep = new Set<Oid>();
-  for (const { path, pointer, where } of pointers) {
+  for (const { path, pointer, where, optional } of pointers) {
     keep.add(pointer.oid);
     if (pointer.kind !== 'dir') continue;
     if (!repo.store.has(pointer.oid)) {
-      if (force) continue;
+      if (force || optional) continue;
       throw objectMissing(`cannot tell which files ${path} needs at ${where}: its manifest ${pointer.oid} is not in the cache`, {
         hint: 'mlx fetch it first (or mlx checkout that revision), or pass --force to collect anyway',
       });
@@ -58,9 +70,9 @@ export function referencedObjects(repo: Repo, pointers: Iterable<{ path: string;
  * repository sharing the cache may not have written its pointer yet).
  */
 /** The pointers gc keeps: the work tree's and those of every retained commit. */
-export async function keptPointers(repo: Repo, git: GitRepo, opts: KeepRules): Promise<{ commits: number; pointers: { path: string; pointer: Pointer; where: string }[]; runObjects: Oid[] }> {
+export async function keptPointers(repo: Repo, git: GitRepo, opts: KeepRules): Promise<{ commits: number; pointers: KeptPointer[]; runObjects: Oid[] }> {
   const commits = await retainedCommits(git, opts);
-  const pointers: { path: string; pointer: Pointer; where: string }[] = [];
+  const pointers: KeptPointer[] = [];
   const extra: Oid[] = [];
   const addRuns = (r: RunObjects) => {
     extra.push(...r.objects);
@@ -76,6 +88,17 @@ export async function keptPointers(repo: Repo, git: GitRepo, opts: KeepRules): P
     const at = await pointersAt(git, commit);
     if (at.problems.length && !opts.force) throw badPointer(`${at.problems[0]!.message} — gc needs every kept pointer readable (or --force)`);
     for (const t of at.tracked) pointers.push({ path: t.path, pointer: t.pointer, where: commit.slice(0, 12) });
+  }
+  // As git gc does: every worktree's HEAD and what its index stages (a pointer added, staged, then re-added).
+  for (const wt of await worktreeGitStates(git)) {
+    if (wt.problems.length && !opts.force) throw badPointer(`${wt.problems[0]!.message} — gc needs every kept pointer readable (or --force)`);
+    for (const t of wt.staged) pointers.push({ path: t.path, pointer: t.pointer, where: `the index of ${wt.gitdir}`, optional: true });
+    if (!wt.head || commits.has(wt.head)) continue;
+    commits.add(wt.head);
+    addRuns(runObjects(repo, await runLockAt(git, wt.head, { lenient: true }), wt.head.slice(0, 12)));
+    const at = await pointersAt(git, wt.head);
+    if (at.problems.length && !opts.force) throw badPointer(`${at.problems[0]!.message} — gc needs every kept pointer readable (or --force)`);
+    for (const t of at.tracked) pointers.push({ path: t.path, pointer: t.pointer, where: `HEAD of ${wt.gitdir}`, optional: true });
   }
   return { commits: commits.size, pointers, runObjects: extra };
 }

@@ -470,6 +470,56 @@ export function gitDir(workTree: string): string {
   return path.resolve(workTree, m[1]!);
 }
 
+/** What one worktree of a repository holds in git: its HEAD commit and the pointer files staged in its index. */
+export interface WorktreeGitState {
+  /** Its git directory (the main one, or `worktrees/<name>` of a linked one). */
+  gitdir: string;
+  /** The commit its HEAD names; undefined when it has none yet. */
+  head?: string;
+  /** The pointer files in its index (every stage of a conflicted one). */
+  staged: CommittedPointer[];
+  problems: { pointer: string; code: string; message: string; hint?: string }[];
+}
+
+/**
+ * The HEAD and staged pointer files of every worktree of this repository (the main one and each
+ * linked one, wherever this one is), read from their git directories: what `git gc` keeps besides
+ * refs, and what gc of a cache the worktrees share must keep too.
+ */
+export async function worktreeGitStates(repo: GitRepo): Promise<WorktreeGitState[]> {
+  const gitdirs = [repo.commonDir];
+  const linked = path.join(repo.commonDir, 'worktrees');
+  try {
+    for (const name of fs.readdirSync(linked).sort()) if (fs.existsSync(path.join(linked, name, 'HEAD'))) gitdirs.push(path.join(linked, name));
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT', 'ENOTDIR')) throw err; // no linked worktrees
+  }
+  const out: WorktreeGitState[] = [];
+  for (const gitdir of gitdirs) {
+    const head = await runGit(repo, ['--git-dir', gitdir, 'rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
+    const state: WorktreeGitState = { gitdir, staged: [], problems: [] };
+    if (head.code === 0 && /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(head.stdout.trim())) state.head = head.stdout.trim();
+    // A bare main repository has no index; git says so and there is nothing staged.
+    const listing = fs.existsSync(path.join(gitdir, 'index')) ? await runGit(repo, ['--git-dir', gitdir, 'ls-files', '--stage', '-z']) : undefined;
+    for (const line of listing?.code === 0 ? listing.stdout.split('\0') : []) {
+      const m = /^\d+ ([0-9a-f]{40,64}) \d\t(.+)$/s.exec(line);
+      if (!m || !m[2]!.endsWith(POINTER_SUFFIX) || m[2]!.length === POINTER_SUFFIX.length) continue;
+      const source = `${m[2]} (staged in ${gitdir})`;
+      try {
+        const rel = m[2]!.slice(0, -POINTER_SUFFIX.length);
+        assertTrackedPath(rel, source);
+        const bytes = await readBlobBytes(repo, m[1]!);
+        if (bytes) state.staged.push({ path: rel, pointer: parsePointer(bytes.toString('utf8'), source) });
+      } catch (err) {
+        if (!(err instanceof MlxError)) throw err;
+        state.problems.push({ pointer: m[2]!, code: err.code, message: err.message, hint: err.hint });
+      }
+    }
+    out.push(state);
+  }
+  return out;
+}
+
 /** The paths in git's index (what `git ls-files` lists). */
 export async function indexedPaths(repo: GitRepo): Promise<string[]> {
   const g = await git();
