@@ -133,11 +133,8 @@ const readText = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') :
  */
 export function mergeRunLockFiles(basePath: string, oursPath: string, theirsPath: string): MergeResult {
   const [b, o, t] = [readText(basePath), readText(oursPath), readText(theirsPath)];
-  if (o === t || b === t) return { merged: true, how: o === t ? 'same' : 'ours', conflicts: [] };
-  if (b === o) {
-    writeFileAtomicSync(oursPath, t);
-    return { merged: true, how: 'theirs', conflicts: [] };
-  }
+  const trivial = oneSideChanged(b, o, t, oursPath);
+  if (trivial) return trivial;
   let merge;
   try {
     merge = mergeRuns(parseRunLock(b, `${RUN_LOCK_FILE} (base)`), parseRunLock(o, `${RUN_LOCK_FILE} (ours)`), parseRunLock(t, `${RUN_LOCK_FILE} (theirs)`));
@@ -168,10 +165,13 @@ export function mergeIgnoreFiles(basePath: string, oursPath: string, theirsPath:
  */
 export function mergeTextFiles(basePath: string, oursPath: string, theirsPath: string): MergeResult {
   const [b, o, t] = [readText(basePath), readText(oursPath), readText(theirsPath)];
+  return oneSideChanged(b, o, t, oursPath) ?? conflict(oursPath, theirsPath, ['both sides changed the file']);
+}
+
+/** When at most one side changed the text, its version (written to `oursPath`); else undefined. */
+function oneSideChanged(b: string, o: string, t: string, oursPath: string): MergeResult | undefined {
   if (o === t || b === t) return { merged: true, how: o === t ? 'same' : 'ours', conflicts: [] };
-  if (b === o) {
-    writeFileAtomicSync(oursPath, t);
-    return { merged: true, how: 'theirs', conflicts: [] };
-  }
-  return conflict(oursPath, theirsPath, ['both sides changed the file']);
+  if (b !== o) return undefined;
+  writeFileAtomicSync(oursPath, t);
+  return { merged: true, how: 'theirs', conflicts: [] };
 }
