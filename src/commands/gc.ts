@@ -12,6 +12,7 @@ import { cacheUsers, forgetCacheUser, isGone } from '../workspace/cache-users.js
 import { acquireLock, sweepOrphans } from '../workspace/process-lock.js';
 import { findPointers } from '../workspace/pointers.js';
 import { openRepo, type Repo } from '../workspace/repo.js';
+import { appendAll } from '../util/arrays.js';
 
 export interface GcOptions extends RetentionRules {
   cwd: string;
@@ -75,9 +76,9 @@ export async function keptPointers(repo: Repo, git: GitRepo, opts: KeepRules): P
   const pointers: KeptPointer[] = [];
   const extra: Oid[] = [];
   const addRuns = (r: RunObjects) => {
-    extra.push(...r.objects);
+    appendAll(extra, r.objects);
     // Inputs whose snapshot is no longer in the cache cannot be protected; they are simply not kept.
-    pointers.push(...r.artifacts.filter((a) => repo.store.has(a.pointer.oid)));
+    appendAll(pointers, r.artifacts.filter((a) => repo.store.has(a.pointer.oid)));
   };
   addRuns(runObjects(repo, workTreeRunLock(repo, { strict: true }), 'the work tree'));
   for (const commit of commits) addRuns(runObjects(repo, await runLockAt(git, commit, { lenient: opts.force }), commit.slice(0, 12)));

@@ -5,6 +5,7 @@ import { selectionObjects, sendObjects, type PushResult, type TransferOptions } 
 import { localRunObjects } from '../run/run-objects.js';
 import { openRepo } from '../workspace/repo.js';
 import { selectTracked } from '../workspace/targets.js';
+import { appendAll } from '../util/arrays.js';
 
 export type { PushResult } from '../repository/transfer.js';
 
@@ -21,7 +22,7 @@ export async function push(opts: PushOptions): Promise<PushResult> {
   const sizes = new Map<Oid, number>();
   const oids = selectionObjects(repo, selectTracked(repo, opts.cwd, paths), sizes);
   // Whole-repository pushes also send what the recorded runs need (records, environments, inputs), as far as this cache has them.
-  if (paths.length === 0) oids.push(...localRunObjects(repo));
+  if (paths.length === 0) appendAll(oids, localRunObjects(repo));
   return sendObjects(repo, oids, sizes, opts);
 }
 

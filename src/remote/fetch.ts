@@ -11,6 +11,7 @@ import type { Remote } from './remote.js';
 import type { RemoteIndex } from './remote-index.js';
 import { addWant, packReader, readMembers, type Want } from './member-reads.js';
 import type { TransferProgress } from './transfer-progress.js';
+import { appendAll } from '../util/arrays.js';
 
 export interface FetchOptions {
   jobs?: number;
@@ -70,7 +71,7 @@ function findWhatToFetch(fetch: Fetch) {
   const need = [...fetch.store.missing(fetch.wanted)];
   const { located, missing } = locateOnRemote(fetch.index, need);
   fetch.summary.alreadyLocal = fetch.wanted.length - need.length;
-  fetch.summary.missingOnRemote.push(...missing);
+  appendAll(fetch.summary.missingOnRemote, missing);
   fetch.located = located;
   if (located.length === 0) return DONE;
 }

@@ -16,6 +16,7 @@ import { absPath, type Repo } from '../workspace/repo.js';
 import { StatIndex } from '../workspace/stat-index.js';
 import { resolveTargets, type Target } from '../workspace/targets.js';
 import { readWorkTree, type Progress, type WorkTreeStats } from '../workspace/work-tree.js';
+import { appendAll } from '../util/arrays.js';
 
 export interface AddedPath {
   path: string;
@@ -123,7 +124,7 @@ function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats,
     pointer = { version: POINTER_VERSION, path: rel, kind: 'file', oid: tree.oid, size: tree.size, ...(tree.x ? { x: true } : {}) };
   } else {
     assertNoNestedPointers(repo, rel, tree.entries);
-    skipped.push(...tree.skipped.map((s) => ({ path: `${rel}/${s.rel}`, why: s.why })));
+    appendAll(skipped, tree.skipped.map((s) => ({ path: `${rel}/${s.rel}`, why: s.why })));
     const manifestOid = repo.store.putBytes(Buffer.from(serializeManifest(tree.entries)));
     if (tree.fp) index.recordTree(rel, tree.fp, manifestOid);
     const files = tree.entries.filter(isFileEntry);
@@ -161,7 +162,7 @@ function addParts(repo: Repo, index: StatIndex, rel: string, subs: string[], sta
     if (tree.kind === 'missing' || tree.kind === 'dir-unchanged') throw pathNotFound(`${rel}/${sub}: no such file or directory`);
     entries = entries.filter((e) => e.p !== sub && !e.p.startsWith(`${sub}/`) && !sub.startsWith(`${e.p}/`));
     if (tree.kind === 'file') entries.push({ p: sub, o: tree.oid, s: tree.size, x: tree.x });
-    else entries.push(...tree.entries.map((e) => ({ ...e, p: `${sub}/${e.p}` })));
+    else appendAll(entries, tree.entries.map((e) => ({ ...e, p: `${sub}/${e.p}` })));
   }
   assertNoNestedPointers(repo, rel, entries);
   const text = serializeManifest(entries);

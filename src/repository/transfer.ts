@@ -11,6 +11,7 @@ import { E, isMlxError, objectMissing, pathNotFound } from '../util/errors.js';
 import type { Repo } from '../workspace/repo.js';
 import { resolveRemote } from './remotes.js';
 import type { Selection } from '../workspace/targets.js';
+import { appendAll } from '../util/arrays.js';
 
 /**
  * The engine under push, fetch, pull, `checkout <rev>` and the pre-push hook: which objects a
@@ -98,7 +99,7 @@ export async function sendObjects(repo: Repo, oids: Oid[], sizes: Map<Oid, numbe
       if (sent) summary = summary ? addPushes(summary, sent) : sent;
       // Only now that good copies are published: readers skip the damaged ones from here on.
       await markDamaged(remote, damage.damaged);
-      repaired.push(...damage.damaged);
+      appendAll(repaired, damage.damaged);
       check = damage.uncheckedFiles;
     }
     return { remote: name, ...summary!, warnings: index.warnings, repaired };

@@ -7,6 +7,7 @@ import type { GitRepo } from '../git/git-repo.js';
 import { MlxError, reworded } from '../util/errors.js';
 import type { Repo } from '../workspace/repo.js';
 import { isBadRunLock, readRunLock, readRunLockAt } from './lockfile.js';
+import { appendAll } from '../util/arrays.js';
 
 /**
  * What recorded runs keep alive besides their outputs (which have pointers): the run records, the
@@ -26,7 +27,7 @@ export function runObjects(repo: Repo, lock: RunLock | undefined, where: string)
     out.objects.push(run.record, run.env);
     if (repo.store.has(run.env)) {
       try {
-        out.objects.push(...referencedOids(parseEnvRecord(repo.store.readBytes(run.env).toString('utf8'), run.env)));
+        appendAll(out.objects, referencedOids(parseEnvRecord(repo.store.readBytes(run.env).toString('utf8'), run.env)));
       } catch (err) {
         if (!(err instanceof MlxError)) throw err; // a damaged record: verify reports it
       }

@@ -11,6 +11,7 @@ import type { Repo } from './repo.js';
 import { StatIndex } from './stat-index.js';
 import { resolveTargets } from './targets.js';
 import { readWorkTree, type Progress, type WorkTree, type WorkTreeStats } from './work-tree.js';
+import { appendAll } from '../util/arrays.js';
 
 export interface Changes {
   added: string[];
@@ -151,7 +152,7 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, selection: stri
   if (!manifest) return detail(work, { path: t.path, kind: 'dir', state: 'unknown', cache });
   if (work.kind === 'file') return detail(work, { path: t.path, kind: 'dir', state: 'modified', cache, changes: { added: [], modified: [], deleted: expected!.map((e) => e.p) } }, manifest);
   if (work.fp) index.recordTree(t.path, work.fp, hashBytes(repo.newHasher, Buffer.from(serializeManifest(work.entries))));
-  problems.push(...entrySizeProblems(t.path, manifest, work.entries));
+  appendAll(problems, entrySizeProblems(t.path, manifest, work.entries));
   const changes = diffEntries(manifest, work.entries);
   // A file outside the parts asked for was never checked out: its absence is no deletion.
   if (selection) changes.deleted = changes.deleted.filter((e) => inSelection(selection, e));

@@ -9,6 +9,7 @@ import { scanTree, type FileStat, type Scanned } from './scan.js';
 import { damagedLinkTarget, quarantineLinked, type DamagedObject } from './linked-damage.js';
 import { isTrusted, type StatIndex } from './stat-index.js';
 import { absPath, type Repo } from './repo.js';
+import { appendAll } from '../util/arrays.js';
 
 /** Progress of long work, in files and bytes; the CLI renders it. */
 export interface Progress {
@@ -84,7 +85,7 @@ export function readWorkTree(repo: Repo, index: StatIndex, rel: string, opts: Re
     }
     opts.progress?.({ totalFiles: files.length, totalBytes: files.reduce((n, f) => n + f.stat.size, 0) });
     const read = fileEntries(repo, index, files, opts);
-    entries.push(...read.entries);
+    appendAll(entries, read.entries);
     return { kind: 'dir', entries, skipped: scan.skipped, fp: read.allTrusted ? fp : undefined };
   }
   throw badPath(`${rel} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file or directory'}; track its target instead`, { path: rel });

@@ -9,7 +9,7 @@ export async function runStatus(out: Output, paths: string[]): Promise<void> {
   const res = await status({ cwd: out.cwd, paths });
   out.result(res, () => {
     const lines: string[] = [];
-    for (const p of res.paths) lines.push(...describe(p));
+    for (const p of res.paths) for (const line of describe(p)) lines.push(line);
     for (const p of res.problems) lines.push(`problem:      ${p.pointer}: ${p.message}`);
     if (res.paths.length === 0 && res.problems.length === 0) lines.push('no tracked paths');
     else if (res.paths.every((p) => p.state === 'clean' && p.cache === 'ok') && res.problems.length === 0) lines.push('everything is up to date');
