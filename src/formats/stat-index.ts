@@ -1,6 +1,7 @@
+import crypto from 'node:crypto';
 import { isOid, type Oid } from '../hash/oid.js';
 
-export const STAT_INDEX_VERSION = 2;
+export const STAT_INDEX_VERSION = 3;
 
 /**
  * What the stat index remembers of one work-tree file: the stat fields that change when the file
@@ -16,34 +17,231 @@ export interface StatEntry {
   hashedAt: number;
 }
 
-type Row = [number, number, number, number, string, number];
-
-export function serializeStatIndex(entries: Map<string, StatEntry>): string {
-  const rows: Record<string, Row> = {};
-  for (const [p, e] of entries) rows[p] = [e.size, e.mtimeMs, e.ctimeMs, e.ino, e.oid, e.hashedAt];
-  return JSON.stringify({ v: STAT_INDEX_VERSION, entries: rows });
+/** The stat fields a lookup compares. */
+export interface StatFields {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
 }
 
+// Layout (spec/workspace.md): "MLXSTAT\0", u32 version, u32 count, records sorted by the UTF-8 bytes of
+// their paths, then a SHA-256 of everything before it. A record: u16 path length, path, five f64
+// (size, mtimeMs, ctimeMs, ino, hashedAt), u8 oid length, oid (ASCII).
+const MAGIC = Buffer.from('MLXSTAT\0', 'latin1');
+const HEADER = MAGIC.length + 8;
+const CHECKSUM = 32;
+const FIXED = 5 * 8 + 1;
+const MAX_PATH = 0xffff;
+
 /**
- * The index is a cache of derivable facts: anything unreadable or malformed is dropped (and the
- * files re-hashed), never trusted.
+ * A read-only view of a stat index file: records stay in the file's bytes and are read in place, so
+ * loading costs one pass over offsets rather than an object per file. Lookups that come in path order
+ * (as a directory walk makes them) cost one comparison each.
  */
-export function parseStatIndex(text: string | undefined): Map<string, StatEntry> {
-  const out = new Map<string, StatEntry>();
-  if (!text) return out;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return out; // a damaged index is only a cache: start empty and hash again
+export class StatTable {
+  private scratch = Buffer.alloc(256);
+  /** Where the next in-order lookup is likely to be found. */
+  private next = 0;
+
+  private constructor(
+    private readonly buf: Buffer,
+    /** Byte offset of each record. */
+    private readonly offsets: Uint32Array,
+  ) {}
+
+  static readonly empty = new StatTable(Buffer.alloc(0), new Uint32Array(0));
+
+  /**
+   * The table in `bytes`. The index is a cache of derivable facts: a file that is damaged, of another
+   * version or not sorted is read as empty (its files are hashed again), never trusted.
+   */
+  static parse(bytes: Buffer | undefined): StatTable {
+    if (!bytes || bytes.length < HEADER + CHECKSUM || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) return StatTable.empty;
+    if (bytes.readUInt32LE(MAGIC.length) !== STAT_INDEX_VERSION) return StatTable.empty;
+    const body = bytes.length - CHECKSUM;
+    if (!crypto.createHash('sha256').update(bytes.subarray(0, body)).digest().equals(bytes.subarray(body))) return StatTable.empty;
+    const count = bytes.readUInt32LE(MAGIC.length + 4);
+    const offsets = new Uint32Array(count);
+    let at = HEADER;
+    let prevStart = -1;
+    let prevEnd = -1;
+    for (let i = 0; i < count; i++) {
+      if (at + 2 > body) return StatTable.empty;
+      const plen = bytes.readUInt16LE(at);
+      const pathStart = at + 2;
+      const oidLenAt = pathStart + plen + FIXED - 1;
+      if (oidLenAt + 1 > body) return StatTable.empty;
+      const end = oidLenAt + 1 + bytes[oidLenAt]!;
+      if (end > body) return StatTable.empty;
+      // Strictly increasing paths: what makes binary search and merging on save correct.
+      if (prevStart >= 0 && bytes.compare(bytes, pathStart, pathStart + plen, prevStart, prevEnd) >= 0) return StatTable.empty;
+      offsets[i] = at;
+      prevStart = pathStart;
+      prevEnd = pathStart + plen;
+      at = end;
+    }
+    if (at !== body) return StatTable.empty;
+    return new StatTable(bytes, offsets);
   }
-  const doc = raw as { v?: unknown; entries?: unknown };
-  if (doc?.v !== STAT_INDEX_VERSION || typeof doc.entries !== 'object' || doc.entries === null) return out;
-  for (const [p, row] of Object.entries(doc.entries as Record<string, unknown>)) {
-    if (!Array.isArray(row) || row.length !== 6) continue;
-    const [size, mtimeMs, ctimeMs, ino, oid, hashedAt] = row as unknown[];
-    if (typeof size !== 'number' || typeof mtimeMs !== 'number' || typeof ctimeMs !== 'number' || typeof ino !== 'number' || !isOid(oid) || typeof hashedAt !== 'number') continue;
-    out.set(p, { size, mtimeMs, ctimeMs, ino, oid, hashedAt });
+
+  get count(): number {
+    return this.offsets.length;
   }
-  return out;
+
+  /** The record number of `path`, or -1. */
+  find(path: string): number {
+    const len = this.encode(path);
+    const n = this.offsets.length;
+    const hint = this.next;
+    if (hint < n && this.comparePath(hint, len) === 0) return this.hit(hint);
+    let lo = 0;
+    let hi = n - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = this.comparePath(mid, len);
+      if (c === 0) return this.hit(mid);
+      if (c < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /** The first record whose path is not before `path` (records from there on sort at or after it). */
+  lowerBound(path: string): number {
+    const len = this.encode(path);
+    let lo = 0;
+    let hi = this.offsets.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.comparePath(mid, len) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Compares record `i`'s path with `path` by UTF-8 bytes (the file's order). */
+  compareWith(i: number, path: string): number {
+    return this.comparePath(i, this.encode(path));
+  }
+
+  pathAt(i: number): string {
+    const at = this.offsets[i]!;
+    return this.buf.toString('utf8', at + 2, at + 2 + this.buf.readUInt16LE(at));
+  }
+
+  /** Whether record `i` was taken with exactly this stat. Reads the bytes in place. */
+  sameStat(i: number, st: StatFields): boolean {
+    const f = this.fieldsAt(i);
+    return this.buf.readDoubleLE(f) === st.size && this.buf.readDoubleLE(f + 8) === st.mtimeMs && this.buf.readDoubleLE(f + 16) === st.ctimeMs && this.buf.readDoubleLE(f + 24) === st.ino;
+  }
+
+  mtimeAt(i: number): number {
+    return this.buf.readDoubleLE(this.fieldsAt(i) + 8);
+  }
+
+  hashedAtAt(i: number): number {
+    return this.buf.readDoubleLE(this.fieldsAt(i) + 32);
+  }
+
+  /** Record `i`'s oid; undefined if its bytes do not make one (the record is then never trusted). */
+  oidAt(i: number): Oid | undefined {
+    const at = this.fieldsAt(i) + FIXED - 1;
+    const oid = this.buf.toString('latin1', at + 1, at + 1 + this.buf[at]!);
+    return isOid(oid) ? oid : undefined;
+  }
+
+  entryAt(i: number): StatEntry | undefined {
+    const oid = this.oidAt(i);
+    if (!oid) return undefined;
+    const f = this.fieldsAt(i);
+    const b = this.buf;
+    return { size: b.readDoubleLE(f), mtimeMs: b.readDoubleLE(f + 8), ctimeMs: b.readDoubleLE(f + 16), ino: b.readDoubleLE(f + 24), hashedAt: b.readDoubleLE(f + 32), oid };
+  }
+
+  /** The raw bytes of record `i`, copied as they are when the index is written again. */
+  recordBytes(i: number): Buffer {
+    const end = i + 1 < this.offsets.length ? this.offsets[i + 1]! : this.buf.length - CHECKSUM;
+    return this.buf.subarray(this.offsets[i]!, end);
+  }
+
+  private hit(i: number): number {
+    this.next = i + 1;
+    return i;
+  }
+
+  private fieldsAt(i: number): number {
+    const at = this.offsets[i]!;
+    return at + 2 + this.buf.readUInt16LE(at);
+  }
+
+  private encode(path: string): number {
+    if (this.scratch.length < path.length * 3) this.scratch = Buffer.alloc(path.length * 3);
+    return this.scratch.write(path, 0, 'utf8');
+  }
+
+  private comparePath(i: number, len: number): number {
+    const at = this.offsets[i]!;
+    return this.buf.compare(this.scratch, 0, len, at + 2, at + 2 + this.buf.readUInt16LE(at));
+  }
+}
+
+/** Writes stat index records in path order, copying unchanged ones as raw bytes. */
+export class StatIndexWriter {
+  private readonly chunks: Buffer[] = [];
+  private block = Buffer.alloc(1 << 20);
+  private used = 0;
+  private count = 0;
+
+  /** Appends a record; the caller keeps paths strictly increasing. Paths too long to store are left out. */
+  add(path: string, e: StatEntry): void {
+    const plen = Buffer.byteLength(path, 'utf8');
+    if (plen > MAX_PATH) return; // such a file is simply hashed every time
+    const need = 2 + plen + FIXED + e.oid.length;
+    const b = this.room(need);
+    let at = this.used;
+    at = b.writeUInt16LE(plen, at);
+    at += b.write(path, at, 'utf8');
+    at = b.writeDoubleLE(e.size, at);
+    at = b.writeDoubleLE(e.mtimeMs, at);
+    at = b.writeDoubleLE(e.ctimeMs, at);
+    at = b.writeDoubleLE(e.ino, at);
+    at = b.writeDoubleLE(e.hashedAt, at);
+    at = b.writeUInt8(e.oid.length, at);
+    at += b.write(e.oid, at, 'latin1');
+    this.used = at;
+    this.count++;
+  }
+
+  /** Appends a record exactly as an earlier index held it. */
+  addRaw(bytes: Buffer): void {
+    const b = this.room(bytes.length);
+    bytes.copy(b, this.used);
+    this.used += bytes.length;
+    this.count++;
+  }
+
+  finish(): Buffer {
+    this.flush();
+    const header = Buffer.alloc(HEADER);
+    MAGIC.copy(header);
+    header.writeUInt32LE(STAT_INDEX_VERSION, MAGIC.length);
+    header.writeUInt32LE(this.count, MAGIC.length + 4);
+    const body = Buffer.concat([header, ...this.chunks]);
+    return Buffer.concat([body, crypto.createHash('sha256').update(body).digest()]);
+  }
+
+  private room(need: number): Buffer {
+    if (this.used + need > this.block.length) {
+      this.flush();
+      this.block = Buffer.alloc(Math.max(1 << 20, need));
+    }
+    return this.block;
+  }
+
+  private flush(): void {
+    if (this.used > 0) this.chunks.push(this.block.subarray(0, this.used));
+    this.block = Buffer.alloc(0);
+    this.used = 0;
+  }
 }

@@ -26,7 +26,7 @@ export function layoutOf(root: string): Layout {
     localConfigFile: path.join(mlxDir, 'config.local.yaml'),
     defaultCacheDir: path.join(mlxDir, 'cache'),
     stateDir: path.join(mlxDir, 'state'),
-    statIndexFile: path.join(mlxDir, 'state', 'index.json'),
+    statIndexFile: path.join(mlxDir, 'state', 'stat-index'),
     partialFile: path.join(mlxDir, 'state', 'partial.json'),
     lockFile: path.join(mlxDir, 'state', 'lock'),
     tmpDir: path.join(mlxDir, 'tmp'),

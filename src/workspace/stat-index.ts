@@ -1,24 +1,31 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Oid } from '../hash/oid.js';
-import { parseStatIndex, serializeStatIndex, type StatEntry } from '../formats/stat-index.js';
+import { StatIndexWriter, StatTable, type StatEntry } from '../formats/stat-index.js';
 import { parseTreeCache, serializeTreeCache, type TreeRecord } from '../formats/tree-cache.js';
+import { isErrno } from '../util/errors.js';
+import { compareUtf8 } from '../util/paths.js';
 import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
 
 /** The fields of a stat that the index compares. */
 export interface StatLike { size: number; mtimeMs: number; ctimeMs: number; ino: number }
+
+/** The index file of versions 1 and 2 (JSON), removed once the binary index is written. */
+const OLD_INDEX = 'index.json';
 
 /**
  * Remembers the oid of each work-tree file under the stat it had when hashed, so unchanged files are
  * never read again; and, per tracked directory, a fingerprint of all its stats with the manifest oid
  * they gave, so an unchanged directory is recognised without looking at single entries at all.
  * Derivable state: losing it costs time, never correctness. The per-file table is loaded only when a
- * directory's fingerprint does not answer.
+ * directory's fingerprint does not answer; it is read in place from the file's bytes, and what this
+ * process learns is kept beside it until `save` merges both into a new file.
  */
 export class StatIndex {
-  private loaded: Map<string, StatEntry> | undefined;
+  private table: StatTable | undefined;
+  /** Entries learnt or forgotten (null) since loading; they override the table. */
+  private readonly changes = new Map<string, StatEntry | null>();
   private trees: Map<string, TreeRecord> | undefined;
-  private dirtyFiles = false;
   private dirtyTrees = false;
 
   private constructor(private readonly file: string) {}
@@ -27,9 +34,9 @@ export class StatIndex {
     return new StatIndex(file);
   }
 
-  private get entries(): Map<string, StatEntry> {
-    this.loaded ??= parseStatIndex(readFileIfExists(this.file));
-    return this.loaded;
+  private get loaded(): StatTable {
+    this.table ??= StatTable.parse(readBytesIfExists(this.file));
+    return this.table;
   }
 
   private get treeFile(): string {
@@ -43,25 +50,40 @@ export class StatIndex {
 
   /** The remembered oid when `stat` still matches and the entry cannot be racily clean. */
   lookup(path: string, stat: StatLike): Oid | undefined {
-    const e = this.entries.get(path);
-    if (!e || e.size !== stat.size || e.mtimeMs !== stat.mtimeMs || e.ctimeMs !== stat.ctimeMs || e.ino !== stat.ino) return undefined;
-    return isTrusted(e) ? e.oid : undefined;
+    if (this.changes.size > 0) {
+      const e = this.changes.get(path);
+      if (e !== undefined) {
+        if (!e || e.size !== stat.size || e.mtimeMs !== stat.mtimeMs || e.ctimeMs !== stat.ctimeMs || e.ino !== stat.ino) return undefined;
+        return isTrusted(e) ? e.oid : undefined;
+      }
+    }
+    const t = this.loaded;
+    const i = t.find(path);
+    if (i < 0 || !t.sameStat(i, stat)) return undefined;
+    return isTrusted({ mtimeMs: t.mtimeAt(i), hashedAt: t.hashedAtAt(i) }) ? t.oidAt(i) : undefined;
   }
 
   /** The oid remembered for `path` whatever its stat: a candidate to confirm by hashing. */
   candidate(path: string): Oid | undefined {
-    return this.entries.get(path)?.oid;
+    const e = this.changes.get(path);
+    if (e !== undefined) return e?.oid;
+    const i = this.loaded.find(path);
+    return i < 0 ? undefined : this.loaded.oidAt(i);
   }
 
   record(path: string, stat: StatLike, oid: Oid, hashedAt: number): void {
-    this.entries.set(path, { size: stat.size, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, ino: stat.ino, oid, hashedAt });
-    this.dirtyFiles = true;
+    this.changes.set(path, { size: stat.size, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, ino: stat.ino, oid, hashedAt });
   }
 
   /** The manifest oid a directory had when its stats had fingerprint `fp`, if remembered. */
   treeOid(path: string, fp: string): Oid | undefined {
     const t = this.treeMap.get(path);
     return t && t.fp === fp ? t.oid : undefined;
+  }
+
+  /** The manifest oid recorded for a directory, whatever its fingerprint: whether a walk can answer. */
+  treeRecord(path: string): TreeRecord | undefined {
+    return this.treeMap.get(path);
   }
 
   recordTree(path: string, fp: string, oid: Oid): void {
@@ -74,25 +96,67 @@ export class StatIndex {
   /** Forgets every entry at or under `prefix` that `keep` rejects. */
   prune(prefix: string, keep: (path: string) => boolean): void {
     const under = `${prefix}/`;
-    for (const p of this.entries.keys()) {
-      if ((p === prefix || p.startsWith(under)) && !keep(p)) {
-        this.entries.delete(p);
-        this.dirtyFiles = true;
+    const t = this.loaded;
+    for (let i = t.lowerBound(prefix); i < t.count; i++) {
+      const p = t.pathAt(i);
+      if (p !== prefix && !p.startsWith(under)) {
+        // `prefix` + a byte below '/' (e.g. "data.bak") sorts between "data" and "data/...": go on.
+        if (p.startsWith(prefix) && p.charCodeAt(prefix.length) < 0x2f) continue;
+        break;
       }
+      if (!keep(p) && !this.changes.has(p)) this.changes.set(p, null);
     }
+    for (const [p, e] of this.changes) if (e && (p === prefix || p.startsWith(under)) && !keep(p)) this.changes.set(p, null);
   }
 
   get isDirty(): boolean {
-    return this.dirtyFiles || this.dirtyTrees;
+    return this.changes.size > 0 || this.dirtyTrees;
   }
 
   save(): void {
     if (!this.isDirty) return;
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    if (this.dirtyFiles) writeFileAtomicSync(this.file, serializeStatIndex(this.entries), { durable: false });
+    if (this.changes.size > 0) {
+      writeFileAtomicSync(this.file, this.merged(), { durable: false });
+      fs.rmSync(path.join(path.dirname(this.file), OLD_INDEX), { force: true });
+      // What was written is now the table; later lookups in this process read it.
+      this.table = undefined;
+      this.changes.clear();
+    }
     if (this.dirtyTrees) writeFileAtomicSync(this.treeFile, serializeTreeCache(this.treeMap), { durable: false });
-    this.dirtyFiles = false;
     this.dirtyTrees = false;
+  }
+
+  /** The table with the changes merged in, as the bytes of a new index file. */
+  private merged(): Buffer {
+    const t = this.loaded;
+    const keys = [...this.changes.keys()];
+    // Most changes come from a walk in path order; sorting is needed only when they do not.
+    if (!isSorted(keys)) keys.sort(compareUtf8);
+    const out = new StatIndexWriter();
+    let i = 0;
+    for (const key of keys) {
+      for (; i < t.count && t.compareWith(i, key) < 0; i++) out.addRaw(t.recordBytes(i));
+      if (i < t.count && t.compareWith(i, key) === 0) i++;
+      const e = this.changes.get(key);
+      if (e) out.add(key, e);
+    }
+    for (; i < t.count; i++) out.addRaw(t.recordBytes(i));
+    return out.finish();
+  }
+}
+
+function isSorted(keys: string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if (compareUtf8(keys[i - 1]!, keys[i]!) >= 0) return false;
+  return true;
+}
+
+function readBytesIfExists(file: string): Buffer | undefined {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT', 'ENOTDIR')) return undefined;
+    throw err;
   }
 }
 

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { isExecutable, parsePointer, sameContent, serializePointer, type Pointer } from '../../src/formats/pointer.js';
 import { parseManifest, serializeManifest, type ManifestEntry } from '../../src/formats/manifest.js';
 import { parseConfig, parseLinkTypes } from '../../src/formats/config.js';
-import { parseStatIndex, serializeStatIndex } from '../../src/formats/stat-index.js';
 
 const OID = `b3:${'ab'.repeat(32)}`;
 const OID2 = `b3:${'cd'.repeat(32)}`;
@@ -97,7 +96,7 @@ describe('directory manifests', () => {
   });
 });
 
-describe('config and stat index', () => {
+describe('config', () => {
   it('parses link type lists and rejects unknown ones', () => {
     expect(parseLinkTypes(undefined)).toEqual(['reflink', 'copy']);
     expect(parseLinkTypes('hardlink, copy')).toEqual(['hardlink', 'copy']);
@@ -108,13 +107,5 @@ describe('config and stat index', () => {
   it('rejects unknown config keys', () => {
     expect(parseConfig('cache:\n  type: copy\n', 'c')).toEqual({ cache: { type: 'copy' } });
     expect(errorCode(() => parseConfig('cache:\n  colour: red\n', 'c'))).toBe('EBADCONFIG');
-  });
-
-  it('stat index round-trips and drops anything malformed instead of trusting it', () => {
-    const m = new Map([['a/b', { size: 1, mtimeMs: 2.5, ctimeMs: 2.75, ino: 3, oid: OID, hashedAt: 4 }]]);
-    expect(parseStatIndex(serializeStatIndex(m))).toEqual(m);
-    expect(parseStatIndex('{"v":1,"entries":{"x":[1,2,3,"b3:bad",4],"y":[1,2]}}').size).toBe(0);
-    expect(parseStatIndex('garbage').size).toBe(0);
-    expect(parseStatIndex('{"v":7,"entries":{}}').size).toBe(0);
   });
 });

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { StatIndexWriter, StatTable, type StatEntry } from '../../src/formats/stat-index.js';
+
+const oid = (c: string) => `b3:${c.repeat(64)}`;
+const entry = (n: number, c = 'a'): StatEntry => ({ size: n, mtimeMs: n + 0.5, ctimeMs: n + 0.75, ino: 1000 + n, oid: oid(c), hashedAt: n + 10_000 });
+
+function build(rows: [string, StatEntry][]): Buffer {
+  const w = new StatIndexWriter();
+  for (const [p, e] of rows) w.add(p, e);
+  return w.finish();
+}
+
+describe('stat index file (v3)', () => {
+  const rows: [string, StatEntry][] = [['a', entry(1)], ['a.txt', entry(2, 'b')], ['a/b', entry(3, 'c')], ['é/x', entry(4, 'd')]];
+
+  it('round-trips records and finds them by path, in and out of order', () => {
+    const t = StatTable.parse(build(rows));
+    expect(t.count).toBe(4);
+    for (const i of [0, 1, 2, 3, 2, 0, 3]) {
+      const [p, e] = rows[i]!;
+      expect(t.find(p)).toBe(i);
+      expect(t.entryAt(i)).toEqual(e);
+      expect(t.pathAt(i)).toBe(p);
+      expect(t.sameStat(i, e)).toBe(true);
+      expect(t.sameStat(i, { ...e, ctimeMs: e.ctimeMs + 1 })).toBe(false);
+    }
+    expect(t.find('a/c')).toBe(-1);
+    expect(t.find('')).toBe(-1);
+    expect(t.lowerBound('a/')).toBe(2);
+    expect(t.lowerBound('z')).toBe(3); // 'é' sorts after 'z' in UTF-8
+    expect(t.lowerBound('\u{10000}')).toBe(4);
+  });
+
+  it('copies raw records into a new file unchanged', () => {
+    const t = StatTable.parse(build(rows));
+    const w = new StatIndexWriter();
+    for (let i = 0; i < t.count; i++) w.addRaw(t.recordBytes(i));
+    expect(w.finish().equals(build(rows))).toBe(true);
+  });
+
+  it('reads anything damaged, foreign or unsorted as empty instead of trusting it', () => {
+    const good = build(rows);
+    const flipped = Buffer.from(good);
+    flipped[40] ^= 1;
+    expect(StatTable.parse(flipped).count).toBe(0);
+    expect(StatTable.parse(good.subarray(0, good.length - 1)).count).toBe(0);
+    const otherVersion = Buffer.from(good);
+    otherVersion.writeUInt32LE(2, 8);
+    expect(StatTable.parse(otherVersion).count).toBe(0);
+    expect(StatTable.parse(Buffer.from('{"v":2,"entries":{}}')).count).toBe(0);
+    expect(StatTable.parse(undefined).count).toBe(0);
+    // A writer given paths out of order makes a file with a valid checksum that is still refused.
+    expect(StatTable.parse(build([rows[1]!, rows[0]!])).count).toBe(0);
+    expect(StatTable.parse(build([rows[0]!, rows[0]!])).count).toBe(0);
+  });
+
+  it('never returns a record whose oid bytes are not an oid', () => {
+    const t = StatTable.parse(build([['x', { ...entry(1), oid: 'b3:nothex' }]]));
+    expect(t.find('x')).toBe(0);
+    expect(t.oidAt(0)).toBeUndefined();
+    expect(t.entryAt(0)).toBeUndefined();
+  });
+
+  it('holds 200,000 records and answers in-order lookups', () => {
+    const w = new StatIndexWriter();
+    const paths: string[] = [];
+    for (let i = 0; i < 200_000; i++) paths.push(`d/${String(i).padStart(6, '0')}`);
+    for (const p of paths) w.add(p, entry(1));
+    const t = StatTable.parse(w.finish());
+    expect(t.count).toBe(200_000);
+    let found = 0;
+    for (const p of paths) if (t.find(p) >= 0) found++;
+    expect(found).toBe(200_000);
+  });
+});
