@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isOid, type Oid } from '../hash/oid.js';
 import { MlxError, badManifest, badPath } from '../util/errors.js';
-import { compareUtf8, pathRefusal } from '../util/paths.js';
+import { compareUtf8, pathRefusal, segmentRefusal } from '../util/paths.js';
 import { parseJsonWith } from './zod-error.js';
 
 export const MANIFEST_VERSION = 1;
@@ -45,23 +45,68 @@ export function serializeManifest(entries: ManifestEntry[]): string {
  * checkout write outside the tracked directory.
  */
 export function parseManifest(text: string, source: string): Manifest {
-  const entries = parseJsonWith(ManifestSchema, text, (why) => malformedManifest(source, why)).entries as ManifestEntry[];
+  const entries = readEntries(text, source);
   const kinds = new Map<string, 'f' | 'l' | 'd'>();
+  let checkedDir: string | undefined;
   for (const e of entries) {
-    const why = pathRefusal(e.p, 'entry');
+    // Entries of one folder share its path: the folder part is checked once, then only each last name.
+    const slash = e.p.lastIndexOf('/');
+    const dir = slash < 0 ? '' : e.p.slice(0, slash);
+    const why = dir === checkedDir && slash > 0 ? segmentRefusal(e.p.slice(slash + 1)) : pathRefusal(e.p, 'entry');
     if (why !== undefined) throw badPath(`refusing directory manifest ${source}: entry path ${JSON.stringify(e.p)} ${why}`, { manifest: source, path: e.p, rule: why });
+    checkedDir = dir;
     if (kinds.has(e.p)) throw malformedManifest(source, `path ${JSON.stringify(e.p)} appears twice`);
     kinds.set(e.p, isFileEntry(e) ? 'f' : e.t);
   }
+  let parentsOf = '';
   for (const e of entries) {
+    const slash = e.p.lastIndexOf('/');
+    if (slash < 0) continue;
+    const dir = e.p.slice(0, slash);
+    if (dir === parentsOf) continue; // the same folder as the entry before: its parents are checked
     let i = e.p.indexOf('/');
     while (i !== -1) {
       const parent = kinds.get(e.p.slice(0, i));
       if (parent !== undefined) throw malformedManifest(source, `entry ${JSON.stringify(e.p)} lies beneath a ${parent === 'l' ? 'link' : parent === 'f' ? 'file' : 'empty directory'}`);
       i = e.p.indexOf('/', i + 1);
     }
+    parentsOf = dir;
   }
   return { v: MANIFEST_VERSION, entries };
+}
+
+/**
+ * The entries of a manifest's JSON. A hand-written check of the exact schema answers for the common,
+ * well-formed case (the schema library costs a second per million entries); anything it does not accept
+ * goes through the schema, which then says precisely what is wrong.
+ */
+function readEntries(text: string, source: string): ManifestEntry[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    // JSON.parse fails only on bad JSON; the schema reader words the error.
+  }
+  const quick = raw === undefined ? undefined : wellFormedEntries(raw);
+  return quick ?? (parseJsonWith(ManifestSchema, text, (why) => malformedManifest(source, why)).entries as ManifestEntry[]);
+}
+
+function wellFormedEntries(raw: unknown): ManifestEntry[] | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  const doc = raw as Record<string, unknown>;
+  if (doc.v !== MANIFEST_VERSION || !Array.isArray(doc.entries) || Object.keys(doc).length !== 2) return undefined;
+  for (const e of doc.entries as unknown[]) {
+    if (typeof e !== 'object' || e === null || Array.isArray(e)) return undefined;
+    const r = e as Record<string, unknown>;
+    if (typeof r.p !== 'string') return undefined;
+    const keys = Object.keys(r).length;
+    if (r.t === undefined) {
+      if (keys !== 4 || !isOid(r.o) || typeof r.x !== 'boolean' || !Number.isSafeInteger(r.s) || (r.s as number) < 0) return undefined;
+    } else if (r.t === 'l') {
+      if (keys !== 3 || typeof r.l !== 'string' || r.l.length === 0) return undefined;
+    } else if (r.t !== 'd' || keys !== 2) return undefined;
+  }
+  return doc.entries as ManifestEntry[];
 }
 
 function malformedManifest(source: string, why: string): MlxError {

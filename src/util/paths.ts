@@ -54,14 +54,26 @@ export function pathRefusal(p: string, scope: PathScope = 'entry'): string | und
   if (process.platform === 'win32' && /[\\:]/.test(p)) return 'contains a backslash or colon, which Windows reads as a separator or stream';
   const segs = p.split('/');
   for (const seg of segs) {
-    if (seg === '') return 'has an empty component';
-    if (seg === '.' || seg === '..') return `contains '${seg}'`;
-    if (isDotName(seg, 'git')) return `has the component ${JSON.stringify(seg)}, which git treats as .git: mlx never writes into a git directory`;
+    const why = segmentRefusal(seg);
+    if (why !== undefined) return why;
   }
   if (scope === 'tracked') {
     if (isDotName(segs[0]!, 'mlx')) return `lies inside ${JSON.stringify(segs[0])}, mlx's own directory`;
     if (/[\r\n]/.test(p)) return 'contains a line break, which no .gitignore entry can match';
   }
+  return undefined;
+}
+
+/**
+ * The part of {@link pathRefusal} that looks at one component: for callers that checked a path's folder
+ * already and add a name to it. Also refuses what the whole-path rule refuses anywhere in a path.
+ */
+export function segmentRefusal(seg: string): string | undefined {
+  if (seg === '') return 'has an empty component';
+  if (seg === '.' || seg === '..') return `contains '${seg}'`;
+  if (isDotName(seg, 'git')) return `has the component ${JSON.stringify(seg)}, which git treats as .git: mlx never writes into a git directory`;
+  if (seg.includes('\0')) return 'contains a NUL byte';
+  if (process.platform === 'win32' && /[\\:]/.test(seg)) return 'contains a backslash or colon, which Windows reads as a separator or stream';
   return undefined;
 }
 

@@ -1,8 +1,9 @@
 import type { Oid } from '../hash/oid.js';
 import { hashBytes } from '../hash/hash-file.js';
-import { isFileEntry, parseManifest, serializeManifest, type FileEntry, type ManifestEntry } from '../formats/manifest.js';
+import { isFileEntry, parseManifest, serializeManifest, type ManifestEntry } from '../formats/manifest.js';
 import { isExecutable, pointerSizeMismatch, POINTER_SUFFIX, type Pointer } from '../formats/pointer.js';
 import { E, MlxError } from '../util/errors.js';
+import { compareUtf8 } from '../util/paths.js';
 import { DAMAGE_HINT, describeDamage, type DamagedObject } from './linked-damage.js';
 import { inSelection, PartialCheckouts } from './partial-checkout.js';
 import { acquireLock } from './process-lock.js';
@@ -157,8 +158,7 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, selection: stri
   // A file outside the parts asked for was never checked out: its absence is no deletion.
   if (selection) changes.deleted = changes.deleted.filter((e) => inSelection(selection, e));
   const dirty = changes.added.length + changes.modified.length + changes.deleted.length > 0;
-  const here = new Set(work.entries.filter(isFileEntry).map((e) => e.p));
-  const partial = partialOf(manifest.filter((e) => isFileEntry(e) && here.has(e.p)).length);
+  const partial = selection ? partialOf(presentCount(manifest, work.entries)) : undefined;
   const state = dirty ? 'modified' : partial ? 'partial' : 'clean';
   return detail(work, { path: t.path, kind: 'dir', state, cache, changes: dirty ? changes : undefined, partial }, manifest);
 }
@@ -168,17 +168,53 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, selection: stri
  * about its object (sizes are part of identity), and checkout would refuse it. Free: both are in memory.
  */
 function entrySizeProblems(dir: string, manifest: ManifestEntry[], work: ManifestEntry[]): StatusResult['problems'] {
-  const found = new Map<string, FileEntry>();
-  for (const e of work) if (isFileEntry(e)) found.set(e.p, e);
   const out: StatusResult['problems'] = [];
-  for (const e of manifest) {
-    if (!isFileEntry(e)) continue;
-    const w = found.get(e.p);
-    if (w && w.o === e.o && w.s !== e.s) {
+  forEachPair(manifest, work, (e, w) => {
+    if (e && w && isFileEntry(e) && isFileEntry(w) && w.o === e.o && w.s !== e.s) {
       out.push({ pointer: dir + POINTER_SUFFIX, code: E.SIZE_MISMATCH, message: `the manifest of ${dir} says ${e.s} bytes for ${e.p}, but its object ${e.o} has ${w.s}`, hint: `re-add the data (mlx add ${dir}) to record it again` });
     }
-  }
+  });
   return out;
+}
+
+/** How many files of the manifest the work tree has at their paths. */
+function presentCount(manifest: ManifestEntry[], work: ManifestEntry[]): number {
+  let n = 0;
+  forEachPair(manifest, work, (e, w) => {
+    if (e && w && isFileEntry(e) && isFileEntry(w)) n++;
+  });
+  return n;
+}
+
+/**
+ * Calls `visit` for every path of either list with its entry on each side (undefined where absent).
+ * Both lists are normally in manifest order and are then merged in one pass, with no table of a
+ * million paths; a list out of order (a manifest not written by mlx) is matched through a map.
+ */
+function forEachPair(from: ManifestEntry[], to: ManifestEntry[], visit: (a: ManifestEntry | undefined, b: ManifestEntry | undefined) => void): void {
+  if (!inManifestOrder(from) || !inManifestOrder(to)) {
+    const before = new Map(from.map((e) => [e.p, e]));
+    const seen = new Set<string>();
+    for (const e of to) {
+      seen.add(e.p);
+      visit(before.get(e.p), e);
+    }
+    for (const e of from) if (!seen.has(e.p)) visit(e, undefined);
+    return;
+  }
+  let i = 0;
+  let j = 0;
+  while (i < from.length || j < to.length) {
+    const c = i >= from.length ? 1 : j >= to.length ? -1 : compareUtf8(from[i]!.p, to[j]!.p);
+    if (c === 0) visit(from[i++], to[j++]);
+    else if (c < 0) visit(from[i++], undefined);
+    else visit(undefined, to[j++]);
+  }
+}
+
+function inManifestOrder(list: ManifestEntry[]): boolean {
+  for (let i = 1; i < list.length; i++) if (compareUtf8(list[i - 1]!.p, list[i]!.p) >= 0) return false;
+  return true;
 }
 
 function cacheState(repo: Repo, manifest: ManifestEntry[]): PathStatus['cache'] {
@@ -188,20 +224,21 @@ function cacheState(repo: Repo, manifest: ManifestEntry[]): PathStatus['cache'] 
   return missing.size === oids.size ? 'missing' : 'partial';
 }
 
-/** File-level differences between a manifest (`from`) and the work tree (`to`). */
+/** File-level differences between a manifest (`from`) and the work tree (`to`), each list sorted. */
 export function diffEntries(from: ManifestEntry[], to: ManifestEntry[]): Changes {
-  const before = new Map(from.map((e) => [e.p, e]));
   const changes: Changes = { added: [], modified: [], deleted: [] };
-  const seen = new Set<string>();
-  for (const e of to) {
-    seen.add(e.p);
-    const old = before.get(e.p);
-    if (!old) changes.added.push(e.p);
-    else if (!sameEntry(old, e)) changes.modified.push(e.p);
-  }
-  for (const e of from) if (!seen.has(e.p)) changes.deleted.push(e.p);
-  for (const list of [changes.added, changes.modified, changes.deleted]) list.sort();
+  forEachPair(from, to, (a, b) => {
+    if (!a) changes.added.push(b!.p);
+    else if (!b) changes.deleted.push(a.p);
+    else if (!sameEntry(a, b)) changes.modified.push(b.p);
+  });
+  for (const list of [changes.added, changes.modified, changes.deleted]) if (!isSortedPaths(list)) list.sort(compareUtf8);
   return changes;
+}
+
+function isSortedPaths(list: string[]): boolean {
+  for (let i = 1; i < list.length; i++) if (compareUtf8(list[i - 1]!, list[i]!) >= 0) return false;
+  return true;
 }
 
 function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {

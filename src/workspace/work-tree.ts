@@ -5,11 +5,10 @@ import { hashFileSync } from '../hash/hash-file.js';
 import type { FileEntry, ManifestEntry } from '../formats/manifest.js';
 import { badPath, badState, isErrno } from '../util/errors.js';
 import { lstatIfExists } from '../util/fs.js';
-import { scanTree, type FileStat, type Scanned } from './scan.js';
+import { fileStat, walkTree, WALK_FILE, WALK_LINK, type FileStat, type WalkedTree } from './scan.js';
 import { damagedLinkTarget, quarantineLinked, type DamagedObject } from './linked-damage.js';
 import { isTrusted, type StatIndex } from './stat-index.js';
 import { absPath, type Repo } from './repo.js';
-import { appendAll } from '../util/arrays.js';
 
 /** Progress of long work, in files and bytes; the CLI renders it. */
 export interface Progress {
@@ -63,52 +62,61 @@ export function readWorkTree(repo: Repo, index: StatIndex, rel: string, opts: Re
   // A symlink into the cache (cache.type symlink) stands for its file: read through it like one.
   const throughLink = st.isSymbolicLink() && cacheLinkOid(repo, abs) ? fs.statSync(abs) : undefined;
   if (st.isFile() || throughLink) {
-    const { entries } = fileEntries(repo, index, [{ key: rel, abs, rel, stat: throughLink ?? st, linked: !!throughLink }], opts);
+    const { entries } = fileEntries(repo, index, new OneFile({ key: rel, abs, rel, stat: fileStat(throughLink ?? st), linked: !!throughLink }), opts);
     const entry = entries[0]!;
     return { kind: 'file', oid: entry.o, size: entry.s, x: entry.x };
   }
   if (st.isDirectory()) {
-    const scan = scanTree(abs);
-    const fp = fingerprint(repo, abs, scan.entries);
+    const walked = walkTree(abs);
+    const fp = fingerprint(repo, abs, walked);
     const known = index.treeOid(rel, fp);
     if (opts.expectOid && known === opts.expectOid) return { kind: 'dir-unchanged', oid: known };
-    const files: PendingFile[] = [];
+    const files = new DirFiles(repo, rel, walked);
     const entries: ManifestEntry[] = [];
-    for (const s of scan.entries) {
-      if (s.kind === 'file') files.push({ key: `${rel}/${s.rel}`, abs: absPath(repo, `${rel}/${s.rel}`), rel: s.rel, stat: s.stat });
-      else if (s.kind === 'link') {
-        const linkAbs = absPath(repo, `${rel}/${s.rel}`);
-        // A symlink into the cache is how `cache.type symlink` checks files out: it stands for that file.
-        if (cacheLinkOid(repo, linkAbs)) files.push({ key: `${rel}/${s.rel}`, abs: linkAbs, rel: s.rel, stat: fs.statSync(linkAbs), linked: true });
-        else entries.push({ p: s.rel, t: 'l', l: s.target });
-      } else entries.push({ p: s.rel, t: 'd' });
-    }
-    opts.progress?.({ totalFiles: files.length, totalBytes: files.reduce((n, f) => n + f.stat.size, 0) });
+    opts.progress?.({ totalFiles: files.count, totalBytes: files.totalBytes() });
     const read = fileEntries(repo, index, files, opts);
-    appendAll(entries, read.entries);
-    return { kind: 'dir', entries, skipped: scan.skipped, fp: read.allTrusted ? fp : undefined };
+    // Both lists are in manifest order; merging keeps the result in it.
+    let f = 0;
+    for (let i = 0; i < walked.count; i++) {
+      if (files.isFile(i)) {
+        entries.push(read.entries[f++]!);
+        continue;
+      }
+      const r = walked.rels[i]!;
+      if (walked.kinds[i] === WALK_LINK) entries.push({ p: r, t: 'l', l: walked.targets.get(i)! });
+      else entries.push({ p: r, t: 'd' });
+    }
+    return { kind: 'dir', entries, skipped: walked.skipped, fp: read.allTrusted ? fp : undefined };
   }
   throw badPath(`${rel} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file or directory'}; track its target instead`, { path: rel });
 }
 
 /**
- * One hash over every entry's path, size, mtime, ctime, inode and mode (or link target): equal fingerprints
- * mean no entry was added, removed, replaced or touched since.
+ * One hash over every entry's kind and path, its stat (size, mtime, ctime, inode, mode, links, device)
+ * and a link's target: equal fingerprints mean no entry was added, removed, replaced or touched since.
+ * The stats go in as raw bytes, so a million entries cost one pass and no number formatting.
  */
-function fingerprint(repo: Repo, rootAbs: string, entries: Scanned[]): string {
-  const parts: string[] = [];
-  const statPart = (st: FileStat) => `${st.size}\0${st.mtimeMs}\0${st.ctimeMs}\0${st.ino}\0${st.mode}`;
-  for (const s of entries) {
-    if (s.kind === 'file') parts.push(`f\0${s.rel}\0${statPart(s.stat)}`);
-    else if (s.kind === 'link') {
-      // A link into the cache changes when its target does (an edit through it), not only when re-aimed.
-      const target = path.resolve(path.dirname(path.join(rootAbs, s.rel)), s.target);
-      const intoCache = target.startsWith(repo.store.objectsDir + path.sep);
-      parts.push(`l\0${s.rel}\0${s.target}${intoCache ? `\0${statPart(fs.statSync(target, { throwIfNoEntry: false }) ?? ({} as fs.Stats))}` : ''}`);
-    } else parts.push(`d\0${s.rel}`);
-  }
+function fingerprint(repo: Repo, rootAbs: string, walked: WalkedTree): string {
   const h = repo.newHasher();
-  h.update(Buffer.from(parts.join('\n')));
+  let block = '';
+  for (let i = 0; i < walked.count; i++) {
+    const rel = walked.rels[i]!;
+    const kind = walked.kinds[i];
+    if (kind === WALK_LINK) {
+      const target = walked.targets.get(i)!;
+      // A link into the cache changes when its target does (an edit through it), not only when re-aimed.
+      const targetAbs = path.resolve(path.dirname(path.join(rootAbs, rel)), target);
+      const intoCache = targetAbs.startsWith(repo.store.objectsDir + path.sep);
+      const st = intoCache ? fs.statSync(targetAbs, { throwIfNoEntry: false }) : undefined;
+      block += `l\0${rel}\0${target}${intoCache ? `\0${st ? `${st.size}\0${st.mtimeMs}\0${st.ctimeMs}\0${st.ino}\0${st.mode}` : ''}` : ''}\n`;
+    } else block += `${kind === WALK_FILE ? 'f' : 'd'}\0${rel}\n`;
+    if (block.length >= 1 << 16) {
+      h.update(Buffer.from(block));
+      block = '';
+    }
+  }
+  h.update(Buffer.from(block));
+  h.update(walked.statBytes());
   return h.digestHex();
 }
 
@@ -130,40 +138,140 @@ interface PendingFile {
   linked?: boolean;
 }
 
+/** Files read by number: a directory's (from its walk, no object per file) or a single file. */
+interface FileList {
+  readonly count: number;
+  key(j: number): string;
+  rel(j: number): string;
+  /** Fills `out` with file `j`'s stat (for a symlink into the cache: its target's); no allocation. */
+  statInto(j: number, out: FileStat): FileStat;
+  /** File `j` with everything the slow paths need (hashing, damage checks). */
+  file(j: number): PendingFile;
+}
+
+/** The files of a walked directory, and the symlinks into the cache that stand for files there. */
+class DirFiles implements FileList {
+  /** Walk entry number of each file. */
+  private readonly walkIndex: number[] = [];
+  private readonly fileAt: Uint8Array;
+  /** Stats of the cache objects that symlinks point at, by walk entry number. */
+  private readonly linkedStats = new Map<number, FileStat>();
+
+  constructor(private readonly repo: Repo, private readonly dir: string, private readonly walked: WalkedTree) {
+    this.fileAt = new Uint8Array(walked.count);
+    for (let i = 0; i < walked.count; i++) {
+      const kind = walked.kinds[i];
+      if (kind === WALK_LINK) {
+        const linkAbs = absPath(repo, `${dir}/${walked.rels[i]}`);
+        // A symlink into the cache is how `cache.type symlink` checks files out: it stands for that file.
+        if (!cacheLinkOid(repo, linkAbs)) continue;
+        this.linkedStats.set(i, fileStat(fs.statSync(linkAbs)));
+      } else if (kind !== WALK_FILE) continue;
+      this.fileAt[i] = 1;
+      this.walkIndex.push(i);
+    }
+  }
+
+  get count(): number {
+    return this.walkIndex.length;
+  }
+
+  isFile(walkEntry: number): boolean {
+    return this.fileAt[walkEntry] === 1;
+  }
+
+  key(j: number): string {
+    return `${this.dir}/${this.walked.rels[this.walkIndex[j]!]}`;
+  }
+
+  rel(j: number): string {
+    return this.walked.rels[this.walkIndex[j]!]!;
+  }
+
+  statInto(j: number, out: FileStat): FileStat {
+    const i = this.walkIndex[j]!;
+    const linked = this.linkedStats.get(i);
+    return linked ? Object.assign(out, linked) : this.walked.statInto(i, out);
+  }
+
+  file(j: number): PendingFile {
+    const i = this.walkIndex[j]!;
+    const key = this.key(j);
+    const linked = this.linkedStats.get(i);
+    return { key, abs: absPath(this.repo, key), rel: this.walked.rels[i]!, stat: linked ?? this.walked.statAt(i), linked: !!linked };
+  }
+
+  isLinked(j: number): boolean {
+    return this.linkedStats.has(this.walkIndex[j]!);
+  }
+
+  totalBytes(): number {
+    let n = 0;
+    for (let j = 0; j < this.walkIndex.length; j++) {
+      const i = this.walkIndex[j]!;
+      n += this.linkedStats.get(i)?.size ?? this.walked.sizeAt(i);
+    }
+    return n;
+  }
+}
+
+/** One file, read as a list of one. */
+class OneFile implements FileList {
+  readonly count = 1;
+  constructor(private readonly f: PendingFile) {}
+  key(): string {
+    return this.f.key;
+  }
+  rel(): string {
+    return this.f.rel;
+  }
+  statInto(_j: number, out: FileStat): FileStat {
+    return Object.assign(out, this.f.stat);
+  }
+  file(): PendingFile {
+    return this.f;
+  }
+}
+
 /**
  * A file that is the cache object itself (a symlink into the cache, or a read-only hard link to its
  * object) cannot carry its own executable bit: the recorded one stands.
  */
-function executable(repo: Repo, f: PendingFile, oid: Oid, opts: ReadOptions): boolean {
-  const mode = (f.stat.mode & 0o111) !== 0;
-  let isObject = !!f.linked;
-  if (!isObject && f.stat.nlink > 1 && (f.stat.mode & 0o222) === 0) {
+function executable(repo: Repo, key: () => string, st: FileStat, linked: boolean, oid: Oid, opts: ReadOptions): boolean {
+  const mode = (st.mode & 0o111) !== 0;
+  let isObject = linked;
+  if (!isObject && st.nlink > 1 && (st.mode & 0o222) === 0) {
     try {
-      isObject = fs.statSync(repo.store.pathOf(oid)).ino === f.stat.ino;
+      isObject = fs.statSync(repo.store.pathOf(oid)).ino === st.ino;
     } catch (err) {
       if (!isErrno(err, 'ENOENT', 'ENOTDIR')) throw err;
       isObject = false; // no such object in the cache: the file is not a link to it
     }
   }
-  return isObject ? opts.recordedX?.(f.key) ?? false : mode;
+  return isObject ? opts.recordedX?.(key()) ?? false : mode;
 }
 
-function fileEntries(repo: Repo, index: StatIndex, files: PendingFile[], opts: ReadOptions): { entries: FileEntry[]; allTrusted: boolean } {
-  const known = new Array<Oid | undefined>(files.length);
+function fileEntries(repo: Repo, index: StatIndex, files: FileList, opts: ReadOptions): { entries: FileEntry[]; allTrusted: boolean } {
+  const known = new Array<Oid | undefined>(files.count);
   const toCheck: Oid[] = [];
-  const present = opts.mode === 'store' && files.length > 0 ? opts.knownPresent?.() : undefined;
-  files.forEach((f, i) => {
-    const oid = index.lookup(f.key, f.stat);
-    known[i] = oid;
+  const present = opts.mode === 'store' && files.count > 0 ? opts.knownPresent?.() : undefined;
+  const st = {} as FileStat;
+  for (let j = 0; j < files.count; j++) {
+    const oid = index.lookup(files.key(j), files.statInto(j, st));
+    known[j] = oid;
     if (oid && opts.mode === 'store' && !present?.has(oid)) toCheck.push(oid);
-  });
+  }
   // Trusted stat but object gone (cache cleared or shared cache pruned): read the file again.
-  const absent = opts.mode === 'store' ? repo.store.missing(toCheck) : new Set<Oid>();
+  const absent = opts.mode === 'store' && toCheck.length > 0 ? repo.store.missing(toCheck) : new Set<Oid>();
   const out: FileEntry[] = [];
   let allTrusted = true;
-  files.forEach((f, i) => {
-    let oid = known[i];
+  for (let j = 0; j < files.count; j++) {
+    let oid = known[j];
+    let linked = false;
+    files.statInto(j, st);
     if (!oid || absent.has(oid)) {
+      const f = files.file(j);
+      linked = !!f.linked;
       oid = hashOrImport(repo, f, opts);
       // A changed file that is itself a cache object (hard link, symlink) changed that object.
       if (f.linked || f.stat.nlink > 1) {
@@ -181,11 +289,12 @@ function fileEntries(repo: Repo, index: StatIndex, files: PendingFile[], opts: R
         opts.stats.hashedBytes += f.stat.size;
       }
     } else {
-      opts.progress?.({ bytes: f.stat.size });
+      linked = files instanceof DirFiles ? files.isLinked(j) : !!files.file(j).linked;
+      opts.progress?.({ bytes: st.size });
     }
     opts.progress?.({ files: 1 });
-    out.push({ p: f.rel, o: oid, s: f.stat.size, x: executable(repo, f, oid, opts) });
-  });
+    out.push({ p: files.rel(j), o: oid, s: st.size, x: executable(repo, () => files.key(j), st, linked, oid, opts) });
+  }
   return { entries: out, allTrusted };
 }
 
