@@ -180,9 +180,18 @@ export class StatTable {
     return this.scratch.write(path, 0, 'utf8');
   }
 
+  /** Record `i`'s path against the encoded key, byte by byte (paths are short: a loop beats Buffer.compare's checks). */
   private comparePath(i: number, len: number): number {
+    const b = this.buf;
+    const k = this.scratch;
     const at = this.offsets[i]!;
-    return this.buf.compare(this.scratch, 0, len, at + 2, at + 2 + this.buf.readUInt16LE(at));
+    const plen = b[at]! | (b[at + 1]! << 8);
+    const n = plen < len ? plen : len;
+    for (let j = 0; j < n; j++) {
+      const d = b[at + 2 + j]! - k[j]!;
+      if (d !== 0) return d;
+    }
+    return plen - len;
   }
 }
 

@@ -2,13 +2,18 @@ import { badOid } from '../util/errors.js';
 
 /** The only algorithm mlx writes today: BLAKE3-256. The prefix leaves room for others. */
 export const OID_ALGO = 'b3';
-const OID_RE = /^b3:[0-9a-f]{64}$/;
 
 /** An object id: `b3:` followed by 64 lowercase hex digits. */
 export type Oid = string;
 
 export function isOid(value: unknown): value is Oid {
-  return typeof value === 'string' && OID_RE.test(value);
+  if (typeof value !== 'string' || value.length !== 67 || !value.startsWith('b3:')) return false;
+  // Called once per file of a directory: a loop over char codes is several times cheaper than a regex.
+  for (let i = 3; i < 67; i++) {
+    const c = value.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  return true;
 }
 
 export function assertOid(value: unknown, what = 'object id'): Oid {

@@ -92,6 +92,13 @@ async function addLocked(repo: Repo, targets: Target[], opts: AddOptions): Promi
       result.paths.push({ path: pointer.path, kind: pointer.kind, oid: pointer.oid, size: pointer.size, files: pointer.kind === 'dir' ? pointer.files : undefined, changed });
     }
     result.gitignoreChanged = ensureIgnored(repo.root, tracked);
+    // Every object of a directory added whole is in the cache now (gc waits while add holds the cache):
+    // status need not look for them one by one while the cache stays as it is.
+    const whole = staged.filter((p) => p.kind === 'dir' && targets.some((t) => t.tracked === p.path && t.sub === undefined));
+    if (whole.length > 0) {
+      const stamp = repo.store.contentsStamp();
+      for (const p of whole) index.recordComplete(p.oid, stamp);
+    }
     index.save();
     result.hashedFiles = stats.hashedFiles;
     result.hashedBytes = stats.hashedBytes;

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { HasherFactory } from '../hash/blake3.js';
@@ -86,6 +87,21 @@ export class ObjectStore {
       if (isErrno(err, 'ENOENT')) return undefined;
       throw err;
     }
+  }
+
+  /**
+   * A fingerprint of which objects the store holds, cheap to take: the change times of its 256 fan-out
+   * folders, which move whenever an object is added to or removed from one (by mlx or by hand). Equal
+   * stamps mean a presence check made at the first still holds, without asking object by object.
+   */
+  contentsStamp(): string {
+    const parts: string[] = [];
+    for (let i = 0; i < 256; i++) {
+      const fan = i.toString(16).padStart(2, '0');
+      const st = fs.statSync(path.join(this.objectsDir, fan), { throwIfNoEntry: false });
+      if (st) parts.push(`${fan}:${st.ino}:${st.mtimeMs}:${st.ctimeMs}`);
+    }
+    return crypto.createHash('sha256').update(parts.join('\n')).digest('hex');
   }
 
   /** The subset of `oids` not present in the store, checked in one batch. */

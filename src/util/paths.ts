@@ -104,14 +104,20 @@ export function isInside(parent: string, child: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
+/** A code unit at or above U+D800: where UTF-16 order and UTF-8 order can part. */
+const HIGH_UNIT = /[\uD800-\uFFFF]/;
+
 /** Orders paths by their UTF-8 bytes, so every implementation sorts manifests the same way. */
 export function compareUtf8(a: string, b: string): number {
+  if (a === b) return 0;
+  // UTF-16 order equals code point (and so UTF-8) order except surrogates versus U+E000..U+FFFF, which
+  // needs both strings to hold such units: otherwise the engine's own comparison answers.
+  if (!HIGH_UNIT.test(a) || !HIGH_UNIT.test(b)) return a < b ? -1 : 1;
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const ca = a.charCodeAt(i);
     const cb = b.charCodeAt(i);
     if (ca === cb) continue;
-    // UTF-16 order equals code point (and so UTF-8) order except surrogates versus U+E000..U+FFFF.
     if (ca >= 0xd800 && cb >= 0xd800) {
       const pa = a.codePointAt(i)!;
       const pb = b.codePointAt(i)!;

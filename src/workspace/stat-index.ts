@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Oid } from '../hash/oid.js';
 import { StatIndexWriter, StatTable, type StatEntry } from '../formats/stat-index.js';
-import { parseTreeCache, serializeTreeCache, type TreeRecord } from '../formats/tree-cache.js';
+import { parseTreeCache, serializeTreeCache, type TreeCache, type TreeRecord } from '../formats/tree-cache.js';
 import { isErrno } from '../util/errors.js';
 import { compareUtf8 } from '../util/paths.js';
 import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
@@ -12,6 +12,9 @@ export interface StatLike { size: number; mtimeMs: number; ctimeMs: number; ino:
 
 /** The index file of versions 1 and 2 (JSON), removed once the binary index is written. */
 const OLD_INDEX = 'index.json';
+
+/** How many manifests known to be complete in the cache are remembered. */
+const MAX_COMPLETE = 64;
 
 /**
  * Remembers the oid of each work-tree file under the stat it had when hashed, so unchanged files are
@@ -25,7 +28,7 @@ export class StatIndex {
   private table: StatTable | undefined;
   /** Entries learnt or forgotten (null) since loading; they override the table. */
   private readonly changes = new Map<string, StatEntry | null>();
-  private trees: Map<string, TreeRecord> | undefined;
+  private trees: TreeCache | undefined;
   private dirtyTrees = false;
 
   private constructor(private readonly file: string) {}
@@ -43,9 +46,32 @@ export class StatIndex {
     return path.join(path.dirname(this.file), 'trees.json');
   }
 
-  private get treeMap(): Map<string, TreeRecord> {
+  private get treeCache(): TreeCache {
     this.trees ??= parseTreeCache(readFileIfExists(this.treeFile));
     return this.trees;
+  }
+
+  private get treeMap(): Map<string, TreeRecord> {
+    return this.treeCache.trees;
+  }
+
+  /** Whether every object of manifest `oid` was in the cache when it last had contents stamp `stamp`. */
+  knownComplete(oid: Oid, stamp: string): boolean {
+    return this.treeCache.complete.get(oid) === stamp;
+  }
+
+  /** Remembers that every object of manifest `oid` was in the cache at contents stamp `stamp`. */
+  recordComplete(oid: Oid, stamp: string): void {
+    const complete = this.treeCache.complete;
+    if (complete.get(oid) === stamp) return;
+    complete.delete(oid);
+    complete.set(oid, stamp);
+    // A few recent manifests are all a work tree asks about; the oldest are forgotten.
+    for (const old of complete.keys()) {
+      if (complete.size <= MAX_COMPLETE) break;
+      complete.delete(old);
+    }
+    this.dirtyTrees = true;
   }
 
   /** The remembered oid when `stat` still matches and the entry cannot be racily clean. */
@@ -123,7 +149,7 @@ export class StatIndex {
       this.table = undefined;
       this.changes.clear();
     }
-    if (this.dirtyTrees) writeFileAtomicSync(this.treeFile, serializeTreeCache(this.treeMap), { durable: false });
+    if (this.dirtyTrees) writeFileAtomicSync(this.treeFile, serializeTreeCache(this.treeCache), { durable: false });
     this.dirtyTrees = false;
   }
 

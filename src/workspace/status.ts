@@ -146,18 +146,21 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, selection: stri
   }
   // Of a partial checkout, only the parts asked for are expected here (and their objects in the cache).
   const expected = manifest && selection ? manifest.filter((e) => inSelection(selection, e.p)) : manifest;
-  const cache = expected ? cacheState(repo, expected) : 'missing';
+  const cache = expected ? cacheState(repo, index, p.oid, expected, !selection) : 'missing';
   const total = manifest?.filter(isFileEntry).length ?? 0;
   const partialOf = (present: number): PartialInfo | undefined => (selection && present < total ? { present, total, selected: selection } : undefined);
   if (work.kind === 'missing') return detail(work, { path: t.path, kind: 'dir', state: 'missing', cache, partial: partialOf(0) }, manifest);
   if (!manifest) return detail(work, { path: t.path, kind: 'dir', state: 'unknown', cache });
   if (work.kind === 'file') return detail(work, { path: t.path, kind: 'dir', state: 'modified', cache, changes: { added: [], modified: [], deleted: expected!.map((e) => e.p) } }, manifest);
-  if (work.fp) index.recordTree(t.path, work.fp, hashBytes(repo.newHasher, Buffer.from(serializeManifest(work.entries))));
   appendAll(problems, entrySizeProblems(t.path, manifest, work.entries));
   const changes = diffEntries(manifest, work.entries);
+  // A directory touched but unchanged is remembered with its new stats; the oid of a changed one would
+  // help no later command (they compare with the pointer), so it is not worth serialising.
+  const same = changes.added.length + changes.modified.length + changes.deleted.length === 0;
+  if (work.fp && same) index.recordTree(t.path, work.fp, hashBytes(repo.newHasher, Buffer.from(serializeManifest(work.entries))));
   // A file outside the parts asked for was never checked out: its absence is no deletion.
   if (selection) changes.deleted = changes.deleted.filter((e) => inSelection(selection, e));
-  const dirty = changes.added.length + changes.modified.length + changes.deleted.length > 0;
+  const dirty = !same;
   const partial = selection ? partialOf(presentCount(manifest, work.entries)) : undefined;
   const state = dirty ? 'modified' : partial ? 'partial' : 'clean';
   return detail(work, { path: t.path, kind: 'dir', state, cache, changes: dirty ? changes : undefined, partial }, manifest);
@@ -217,10 +220,21 @@ function inManifestOrder(list: ManifestEntry[]): boolean {
   return true;
 }
 
-function cacheState(repo: Repo, manifest: ManifestEntry[]): PathStatus['cache'] {
-  const oids = new Set<Oid>(manifest.filter(isFileEntry).map((e) => e.o));
+/**
+ * Whether the cache holds the manifest's objects. A whole manifest found complete is remembered with
+ * the cache's contents stamp (taken before looking), so while nothing enters or leaves the cache the
+ * answer costs 256 stats instead of one lookup per object.
+ */
+function cacheState(repo: Repo, index: StatIndex, manifestOid: Oid, entries: ManifestEntry[], whole: boolean): PathStatus['cache'] {
+  const stamp = whole ? repo.store.contentsStamp() : undefined;
+  if (stamp && index.knownComplete(manifestOid, stamp)) return 'ok';
+  const oids = new Set<Oid>();
+  for (const e of entries) if (isFileEntry(e)) oids.add(e.o);
   const missing = repo.store.missing(oids);
-  if (missing.size === 0) return 'ok';
+  if (missing.size === 0) {
+    if (stamp) index.recordComplete(manifestOid, stamp);
+    return 'ok';
+  }
   return missing.size === oids.size ? 'missing' : 'partial';
 }
 
