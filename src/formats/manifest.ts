@@ -30,13 +30,28 @@ export const isFileEntry = (e: ManifestEntry): e is FileEntry => !('t' in e);
  * The directory's oid is the hash of exactly these bytes, so equal trees get equal oids.
  */
 export function serializeManifest(entries: ManifestEntry[]): string {
-  const sorted = [...entries].sort((a, b) => compareUtf8(a.p, b.p));
-  const parts = sorted.map((e) => {
-    if (isFileEntry(e)) return `{"p":${JSON.stringify(e.p)},"o":"${e.o}","s":${e.s},"x":${e.x}}`;
-    if (e.t === 'l') return `{"p":${JSON.stringify(e.p)},"t":"l","l":${JSON.stringify(e.l)}}`;
-    return `{"p":${JSON.stringify(e.p)},"t":"d"}`;
-  });
-  return `{"v":${MANIFEST_VERSION},"entries":[${parts.join(',')}]}`;
+  // Readers of the work tree hand entries over in this order already: no sorted copy is needed then.
+  let sorted = entries;
+  for (let i = 1; i < entries.length; i++) {
+    if (compareUtf8(entries[i - 1]!.p, entries[i]!.p) >= 0) {
+      sorted = [...entries].sort((a, b) => compareUtf8(a.p, b.p));
+      break;
+    }
+  }
+  // Joined a block at a time, so a million entries never stand as a million separate strings.
+  const blocks: string[] = [];
+  let block: string[] = [];
+  for (const e of sorted) {
+    if (isFileEntry(e)) block.push(`{"p":${JSON.stringify(e.p)},"o":"${e.o}","s":${e.s},"x":${e.x}}`);
+    else if (e.t === 'l') block.push(`{"p":${JSON.stringify(e.p)},"t":"l","l":${JSON.stringify(e.l)}}`);
+    else block.push(`{"p":${JSON.stringify(e.p)},"t":"d"}`);
+    if (block.length === 4096) {
+      blocks.push(block.join(','));
+      block = [];
+    }
+  }
+  if (block.length > 0) blocks.push(block.join(','));
+  return `{"v":${MANIFEST_VERSION},"entries":[${blocks.join(',')}]}`;
 }
 
 /**

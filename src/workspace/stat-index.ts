@@ -26,8 +26,8 @@ const MAX_COMPLETE = 64;
  */
 export class StatIndex {
   private table: StatTable | undefined;
-  /** Entries learnt or forgotten (null) since loading; they override the table. */
-  private readonly changes = new Map<string, StatEntry | null>();
+  /** Entries learnt or forgotten since loading; they override the table. */
+  private readonly changes = new ChangeLog();
   private trees: TreeCache | undefined;
   private dirtyTrees = false;
 
@@ -98,7 +98,7 @@ export class StatIndex {
   }
 
   record(path: string, stat: StatLike, oid: Oid, hashedAt: number): void {
-    this.changes.set(path, { size: stat.size, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, ino: stat.ino, oid, hashedAt });
+    this.changes.set(path, stat, oid, hashedAt);
   }
 
   /** The manifest oid a directory had when its stats had fingerprint `fp`, if remembered. */
@@ -130,9 +130,9 @@ export class StatIndex {
         if (p.startsWith(prefix) && p.charCodeAt(prefix.length) < 0x2f) continue;
         break;
       }
-      if (!keep(p) && !this.changes.has(p)) this.changes.set(p, null);
+      if (!keep(p) && this.changes.get(p) === undefined) this.changes.forget(p);
     }
-    for (const [p, e] of this.changes) if (e && (p === prefix || p.startsWith(under)) && !keep(p)) this.changes.set(p, null);
+    for (const p of this.changes.livePaths()) if ((p === prefix || p.startsWith(under)) && !keep(p)) this.changes.forget(p);
   }
 
   get isDirty(): boolean {
@@ -156,15 +156,11 @@ export class StatIndex {
   /** The table with the changes merged in, as the bytes of a new index file. */
   private merged(): Buffer {
     const t = this.loaded;
-    const keys = [...this.changes.keys()];
-    // Most changes come from a walk in path order; sorting is needed only when they do not.
-    if (!isSorted(keys)) keys.sort(compareUtf8);
     const out = new StatIndexWriter();
     let i = 0;
-    for (const key of keys) {
+    for (const [key, e] of this.changes.inPathOrder()) {
       for (; i < t.count && t.compareWith(i, key) < 0; i++) out.addRaw(t.recordBytes(i));
       if (i < t.count && t.compareWith(i, key) === 0) i++;
-      const e = this.changes.get(key);
       if (e) out.add(key, e);
     }
     for (; i < t.count; i++) out.addRaw(t.recordBytes(i));
@@ -172,9 +168,83 @@ export class StatIndex {
   }
 }
 
-function isSorted(keys: string[]): boolean {
-  for (let i = 1; i < keys.length; i++) if (compareUtf8(keys[i - 1]!, keys[i]!) >= 0) return false;
-  return true;
+/**
+ * What a process learnt (or forgot) of the index, as a log in columns: a walk records a million files
+ * without a million entry objects. The last word on a path wins. The map from path to position is
+ * built only when something asks about a path after it was recorded.
+ */
+class ChangeLog {
+  private readonly paths: string[] = [];
+  /** size, mtimeMs, ctimeMs, ino, hashedAt per change. */
+  private readonly numbers: number[] = [];
+  /** The oid, or null for a forgotten path. */
+  private readonly oids: (Oid | null)[] = [];
+  private positions: Map<string, number> | undefined;
+
+  get size(): number {
+    return this.paths.length;
+  }
+
+  set(path: string, st: StatLike, oid: Oid, hashedAt: number): void {
+    this.numbers.push(st.size, st.mtimeMs, st.ctimeMs, st.ino, hashedAt);
+    this.append(path, oid);
+  }
+
+  forget(path: string): void {
+    this.numbers.push(0, 0, 0, 0, 0);
+    this.append(path, null);
+  }
+
+  /** The latest change of `path`: an entry, null when forgotten, undefined when unchanged. */
+  get(path: string): StatEntry | null | undefined {
+    if (this.paths.length === 0) return undefined;
+    this.positions ??= new Map(this.paths.map((p, i) => [p, i]));
+    const i = this.positions.get(path);
+    return i === undefined ? undefined : this.entryAt(i);
+  }
+
+  /** Paths whose latest change is an entry (not a removal). */
+  *livePaths(): Iterable<string> {
+    for (const [p, e] of this.inPathOrder()) if (e) yield p;
+  }
+
+  /** Each changed path once, with its latest change, in the index file's order. */
+  *inPathOrder(): Iterable<[string, StatEntry | null]> {
+    const n = this.paths.length;
+    let order: number[] | undefined;
+    // A walk records in path order; only other orders (or a path changed twice) need sorting.
+    for (let i = 1; i < n && !order; i++) if (compareUtf8(this.paths[i - 1]!, this.paths[i]!) >= 0) order = [];
+    if (order) {
+      const last = new Map<string, number>();
+      this.paths.forEach((p, i) => last.set(p, i));
+      order = [...last.values()].sort((a, b) => compareUtf8(this.paths[a]!, this.paths[b]!));
+    }
+    for (let k = 0; k < (order ? order.length : n); k++) {
+      const i = order ? order[k]! : k;
+      yield [this.paths[i]!, this.entryAt(i)];
+    }
+  }
+
+  clear(): void {
+    this.paths.length = 0;
+    this.numbers.length = 0;
+    this.oids.length = 0;
+    this.positions = undefined;
+  }
+
+  private append(path: string, oid: Oid | null): void {
+    this.positions?.set(path, this.paths.length);
+    this.paths.push(path);
+    this.oids.push(oid);
+  }
+
+  private entryAt(i: number): StatEntry | null {
+    const oid = this.oids[i];
+    if (!oid) return null;
+    const n = this.numbers;
+    const at = i * 5;
+    return { size: n[at]!, mtimeMs: n[at + 1]!, ctimeMs: n[at + 2]!, ino: n[at + 3]!, hashedAt: n[at + 4]!, oid };
+  }
 }
 
 function readBytesIfExists(file: string): Buffer | undefined {
