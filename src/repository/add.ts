@@ -80,10 +80,12 @@ async function addLocked(repo: Repo, targets: Target[], opts: AddOptions): Promi
     const result: AddResult = { paths: [], gitignoreChanged: false, hashedFiles: 0, hashedBytes: 0, skipped: [], damaged: [] };
     const onDamaged = (d: DamagedObject) => result.damaged.push(d);
     const staged: Pointer[] = [];
+    /** Manifests of directories read file by file, each file found in the cache or stored in it. */
+    const readWhole = new Set<Oid>();
     for (const rel of tracked) {
       const subs = targets.filter((t) => t.tracked === rel && t.sub !== undefined).map((t) => t.sub!);
       const whole = targets.some((t) => t.tracked === rel && t.sub === undefined);
-      staged.push(whole ? addOne(repo, index, rel, stats, opts.progress, result.skipped, onDamaged) : addParts(repo, index, rel, subs, stats, opts.progress, onDamaged));
+      staged.push(whole ? addOne(repo, index, rel, stats, opts.progress, result.skipped, onDamaged, readWhole) : addParts(repo, index, rel, subs, stats, opts.progress, onDamaged));
     }
     // Everything is in the cache now; the pointers that make it reachable come next (gc waits for this).
     await failpoint('add.before-pointers');
@@ -94,10 +96,9 @@ async function addLocked(repo: Repo, targets: Target[], opts: AddOptions): Promi
     result.gitignoreChanged = ensureIgnored(repo.root, tracked);
     // Every object of a directory added whole is in the cache now (gc waits while add holds the cache):
     // status need not look for them one by one while the cache stays as it is.
-    const whole = staged.filter((p) => p.kind === 'dir' && targets.some((t) => t.tracked === p.path && t.sub === undefined));
-    if (whole.length > 0) {
+    if (readWhole.size > 0) {
       const stamp = repo.store.contentsStamp();
-      for (const p of whole) index.recordComplete(p.oid, stamp);
+      for (const oid of readWhole) index.recordComplete(oid, stamp);
     }
     index.save();
     result.hashedFiles = stats.hashedFiles;
@@ -109,7 +110,7 @@ async function addLocked(repo: Repo, targets: Target[], opts: AddOptions): Promi
 }
 
 /** Stores what the work tree holds at `rel` and returns its new pointer (written by the caller). */
-function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats, progress: Progress | undefined, skipped: AddResult['skipped'], onDamaged: (d: DamagedObject) => void): Pointer {
+function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats, progress: Progress | undefined, skipped: AddResult['skipped'], onDamaged: (d: DamagedObject) => void, readWhole: Set<Oid>): Pointer {
   const previous = readPreviousPointer(repo, rel);
   let prev: PreviousVersion | undefined;
   const previousVersion = () => (prev ??= readPreviousVersion(repo, rel, previous));
@@ -136,6 +137,7 @@ function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats,
     if (tree.fp) index.recordTree(rel, tree.fp, manifestOid);
     const files = tree.entries.filter(isFileEntry);
     pointer = { version: POINTER_VERSION, path: rel, kind: 'dir', oid: manifestOid, size: files.reduce((n, f) => n + f.s, 0), files: files.length };
+    readWhole.add(manifestOid);
   }
   return { ...pointer, path: rel };
 }
