@@ -160,7 +160,7 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, selection: stri
   if (work.fp && same) index.recordTree(t.path, work.fp, hashBytes(repo.newHasher, Buffer.from(serializeManifest(work.entries))));
   // A file outside the parts asked for was never checked out: its absence is no deletion.
   if (selection) changes.deleted = changes.deleted.filter((e) => inSelection(selection, e));
-  const dirty = !same;
+  const dirty = changes.added.length + changes.modified.length + changes.deleted.length > 0;
   const partial = selection ? partialOf(presentCount(manifest, work.entries)) : undefined;
   const state = dirty ? 'modified' : partial ? 'partial' : 'clean';
   return detail(work, { path: t.path, kind: 'dir', state, cache, changes: dirty ? changes : undefined, partial }, manifest);
