@@ -95,25 +95,40 @@ function resolve(opts: ChunkerOptions = {}): Params {
 /**
  * Length of the chunk starting at `start`, given bytes up to `end`. The caller guarantees that either
  * `end - start >= max` or `end` is the end of the data, so the answer never depends on how data was read.
+ *
+ * The hash is computed exactly as `h = (h << 1) + GEAR[byte]` from `start + min` on, cutting after the
+ * first byte whose hash has no bit of the mask set (`maskS` before `avg`, `maskL` from it). Eight bytes
+ * are hashed per step and tested together: V8 runs that about four times faster than one byte per
+ * step (the loop-carried branch per byte is what costs). A step with a hit is redone byte by byte.
  */
 function findCut(buf: Uint8Array, start: number, end: number, p: Params): number {
   const n = end - start;
   if (n <= p.min) return n;
   const limit = start + (n < p.max ? n : p.max);
   const normal = start + (n < p.avg ? n : p.avg);
-  const maskS = p.maskS;
-  const maskL = p.maskL;
+  const g = GEAR_I32;
   let h = 0;
   let i = start + p.min;
-  for (; i < normal; i++) {
-    h = ((h << 1) + GEAR_I32[buf[i]!]!) | 0;
-    if ((h & maskS) === 0) return i + 1 - start;
+  let mask = p.maskS;
+  for (let stop = normal; ; stop = limit, mask = p.maskL) {
+    for (const last = stop - 8; i <= last; i += 8) {
+      const h1 = ((h << 1) + g[buf[i]!]!) | 0;
+      const h2 = ((h1 << 1) + g[buf[i + 1]!]!) | 0;
+      const h3 = ((h2 << 1) + g[buf[i + 2]!]!) | 0;
+      const h4 = ((h3 << 1) + g[buf[i + 3]!]!) | 0;
+      const h5 = ((h4 << 1) + g[buf[i + 4]!]!) | 0;
+      const h6 = ((h5 << 1) + g[buf[i + 5]!]!) | 0;
+      const h7 = ((h6 << 1) + g[buf[i + 6]!]!) | 0;
+      const h8 = ((h7 << 1) + g[buf[i + 7]!]!) | 0;
+      if ((h1 & mask) === 0 || (h2 & mask) === 0 || (h3 & mask) === 0 || (h4 & mask) === 0 || (h5 & mask) === 0 || (h6 & mask) === 0 || (h7 & mask) === 0 || (h8 & mask) === 0) break;
+      h = h8;
+    }
+    for (; i < stop; i++) {
+      h = ((h << 1) + g[buf[i]!]!) | 0;
+      if ((h & mask) === 0) return i + 1 - start;
+    }
+    if (stop === limit) return limit - start;
   }
-  for (; i < limit; i++) {
-    h = ((h << 1) + GEAR_I32[buf[i]!]!) | 0;
-    if ((h & maskL) === 0) return i + 1 - start;
-  }
-  return limit - start;
 }
 
 /** Chunk spans of an in-memory buffer, in order, covering it exactly (none for an empty buffer). */
