@@ -32,7 +32,8 @@ export interface ChunkSpan {
   length: number;
 }
 
-interface Params {
+/** The resolved options: all {@link findCut} needs, so a worker thread can run it with a copy. */
+export interface ChunkerParams {
   min: number;
   avg: number;
   max: number;
@@ -40,6 +41,8 @@ interface Params {
   maskS: number;
   /** Looser mask (fewer bits), used from `avg` on. */
   maskL: number;
+  /** GEAR as signed int32, so the hot loop stays in V8's int32 arithmetic. */
+  gear: Int32Array;
 }
 
 /**
@@ -62,7 +65,6 @@ export const GEAR: Uint32Array = (() => {
   return table;
 })();
 
-/** Same values as GEAR as signed int32, so the hot loop stays in V8's int32 arithmetic. */
 const GEAR_I32 = new Int32Array(GEAR.buffer);
 
 /**
@@ -74,7 +76,8 @@ function topBits(bits: number): number {
   return (~0 << (32 - bits)) | 0;
 }
 
-function resolve(opts: ChunkerOptions = {}): Params {
+/** Checks chunker options and resolves their defaults and masks; bad options are E.BAD_CONFIG. */
+export function resolveChunker(opts: ChunkerOptions = {}): ChunkerParams {
   const min = opts.min ?? DEFAULT_CHUNKER_OPTIONS.min;
   const avg = opts.avg ?? DEFAULT_CHUNKER_OPTIONS.avg;
   const max = opts.max ?? DEFAULT_CHUNKER_OPTIONS.max;
@@ -89,7 +92,7 @@ function resolve(opts: ChunkerOptions = {}): Params {
   if (bits + nc > 31 || bits - nc < 1) {
     throw badConfig(`invalid chunker options: avg=${avg} with normalization=${nc} needs masks of 1-31 bits`);
   }
-  return { min, avg, max, maskS: topBits(bits + nc), maskL: topBits(bits - nc) };
+  return { min, avg, max, maskS: topBits(bits + nc), maskL: topBits(bits - nc), gear: GEAR_I32 };
 }
 
 /**
@@ -100,13 +103,15 @@ function resolve(opts: ChunkerOptions = {}): Params {
  * first byte whose hash has no bit of the mask set (`maskS` before `avg`, `maskL` from it). Eight bytes
  * are hashed per step and tested together: V8 runs that about four times faster than one byte per
  * step (the loop-carried branch per byte is what costs). A step with a hit is redone byte by byte.
+ *
+ * It uses nothing but its arguments: chunk-thread.ts runs this very function's source on a worker.
  */
-function findCut(buf: Uint8Array, start: number, end: number, p: Params): number {
+export function findCut(buf: Uint8Array, start: number, end: number, p: ChunkerParams): number {
   const n = end - start;
   if (n <= p.min) return n;
   const limit = start + (n < p.max ? n : p.max);
   const normal = start + (n < p.avg ? n : p.avg);
-  const g = GEAR_I32;
+  const g = p.gear;
   let h = 0;
   let i = start + p.min;
   let mask = p.maskS;
@@ -133,7 +138,7 @@ function findCut(buf: Uint8Array, start: number, end: number, p: Params): number
 
 /** Chunk spans of an in-memory buffer, in order, covering it exactly (none for an empty buffer). */
 export function chunkBuffer(buf: Uint8Array, opts?: ChunkerOptions): ChunkSpan[] {
-  const p = resolve(opts);
+  const p = resolveChunker(opts);
   const spans: ChunkSpan[] = [];
   for (let offset = 0; offset < buf.length; ) {
     const length = findCut(buf, offset, buf.length, p);
@@ -154,7 +159,7 @@ let sharedBusy = false;
  * the file, so the caller can also feed a whole-file hasher in the same pass. An empty file yields none.
  */
 export function* chunksOfFd(fd: number, opts?: ChunkerOptions): Generator<{ chunk: Buffer; offset: number }> {
-  const p = resolve(opts);
+  const p = resolveChunker(opts);
   // Each refill first moves the unchunked tail (< max) to the front: 4 × max keeps that move to a
   // third of the bytes read, where 2 × max moved about as much as it read.
   const want = 4 * p.max;
