@@ -18,7 +18,7 @@ import { dropIncompleteRecipes } from './recipe-check.js';
 import { doomedPacks, recordKeep } from './remote-gc.js';
 import type { Remote } from './remote.js';
 import type { RemoteIndex } from './remote-index.js';
-import { SmallObjectReader } from './small-object-reader.js';
+import { SmallObjectFeed, SmallObjectReader } from './small-object-reader.js';
 import { packsAtRisk, SWEEP_TRACE_MS } from './sweep-records.js';
 import type { TransferProgress } from './transfer-progress.js';
 
@@ -231,8 +231,12 @@ async function packAndUpload(round: Round): Promise<void> {
     onPublished: (hex) => push.ours.add(hex),
   });
   const packing: Packing = { round, uploads, reader: new SmallObjectReader(push.chunkThreshold), packedHere: new Set() };
-  for (const oid of round.todo) {
-    const small = readSmall(packing, oid);
+  // Small objects whose size the pointers and manifests record; read ahead, several at once, when the disk is slow.
+  const itemAt = (i: number) => ({ file: push.store.pathOf(round.todo[i]!), size: push.opts.sizes?.get(round.todo[i]!) });
+  const feed = new SmallObjectFeed(round.todo.length, itemAt, { limit: push.chunkThreshold });
+  for (const [i, oid] of round.todo.entries()) {
+    const early = await feed.take(i);
+    const small = early !== undefined && hashBytes(push.newHasher, early) === oid ? early : readSmall(packing, oid);
     if (small) {
       uploads.add(oid, 'b', small);
       push.opts.progress?.({ files: 1, bytes: small.length });
