@@ -11,6 +11,8 @@ export interface HasherFactory {
   (): Hasher;
   /** Hex digest of `data` in one call: for small inputs, 3x cheaper than creating a streaming hasher. */
   hexOf?: (data: Uint8Array) => string;
+  /** Where the native binding was loaded from, so a worker thread can load the same one (native backend only). */
+  nativeModule?: string;
 }
 
 /** The bytes of a Uint8Array as a Buffer, without copying: the native binding takes Buffers only. */
@@ -32,7 +34,8 @@ export async function loadHasher(forceWasm = process.env.MLX_HASH_BACKEND === 'w
   if (!forceWasm) {
     try {
       const require = createRequire(import.meta.url);
-      const native = require('@napi-rs/blake-hash') as typeof import('@napi-rs/blake-hash');
+      const nativeModule = require.resolve('@napi-rs/blake-hash');
+      const native = require(nativeModule) as typeof import('@napi-rs/blake-hash');
       const make: HasherFactory = () => {
         const h = new native.Blake3Hasher();
         return {
@@ -41,6 +44,7 @@ export async function loadHasher(forceWasm = process.env.MLX_HASH_BACKEND === 'w
         };
       };
       make.hexOf = (data) => native.blake3(asBuffer(data)).toString('hex');
+      make.nativeModule = nativeModule;
       factory = make;
       hashBackend = 'native';
       return factory;

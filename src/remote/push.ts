@@ -5,7 +5,8 @@ import { hashBytes } from '../hash/hash-file.js';
 import { type Oid, oidFromHex } from '../hash/oid.js';
 import { serializeRecipe, type RecipeChunk } from '../formats/recipe.js';
 import { saveRecipe } from '../store/chunk-map.js';
-import { chunksOfFd, DEFAULT_CHUNKER_OPTIONS } from '../store/chunker.js';
+import { hashedChunksOfFile } from '../store/chunk-thread.js';
+import { DEFAULT_CHUNKER_OPTIONS } from '../store/chunker.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { objectCorrupt, objectMissing, remoteFailed } from '../util/errors.js';
 import { failpoint } from '../util/failpoint.js';
@@ -17,7 +18,7 @@ import { dropIncompleteRecipes } from './recipe-check.js';
 import { doomedPacks, recordKeep } from './remote-gc.js';
 import type { Remote } from './remote.js';
 import type { RemoteIndex } from './remote-index.js';
-import { SmallObjectReader } from './small-object-reader.js';
+import { SmallObjectFeed, SmallObjectReader } from './small-object-reader.js';
 import { packsAtRisk, SWEEP_TRACE_MS } from './sweep-records.js';
 import type { TransferProgress } from './transfer-progress.js';
 
@@ -230,8 +231,12 @@ async function packAndUpload(round: Round): Promise<void> {
     onPublished: (hex) => push.ours.add(hex),
   });
   const packing: Packing = { round, uploads, reader: new SmallObjectReader(push.chunkThreshold), packedHere: new Set() };
-  for (const oid of round.todo) {
-    const small = readSmall(packing, oid);
+  // Small objects whose size the pointers and manifests record; read ahead, several at once, when the disk is slow.
+  const itemAt = (i: number) => ({ file: push.store.pathOf(round.todo[i]!), size: push.opts.sizes?.get(round.todo[i]!) });
+  const feed = new SmallObjectFeed(round.todo.length, itemAt, { limit: push.chunkThreshold });
+  for (const [i, oid] of round.todo.entries()) {
+    const early = await feed.take(i);
+    const small = early !== undefined && hashBytes(push.newHasher, early) === oid ? early : readSmall(packing, oid);
     if (small) {
       uploads.add(oid, 'b', small);
       push.opts.progress?.({ files: 1, bytes: small.length });
@@ -265,38 +270,33 @@ function readSmall({ round: { push }, reader }: Packing, oid: Oid): Buffer | und
 
 /**
  * Packs the chunks of a large file that neither the remote nor this push has yet, then its recipe.
- * One pass: each chunk is hashed, packed when new, and fed to the whole-file hash. Chunks are named
- * by their own bytes, so even a corrupt local file uploads no wrongly named chunk; its recipe, which
- * claims the whole, is added only once the whole-file hash matches.
+ * One pass: a worker thread cuts and hashes the chunks (hashedChunksOfFile) while this one packs
+ * each new chunk and feeds it to the whole-file hash. Chunks are named by their own bytes, so even a
+ * corrupt local file uploads no wrongly named chunk; its recipe, which claims the whole, is added only
+ * once the whole-file hash matches.
  */
 async function packLargeFile({ round: { push, summary }, uploads, packedHere }: Packing, oid: Oid): Promise<void> {
   const { store, newHasher, index, opts } = push;
-  const fd = fs.openSync(store.pathOf(oid), 'r');
-  try {
-    const whole = newHasher();
-    const recipe: RecipeChunk[] = [];
-    for (const { chunk } of chunksOfFd(fd)) {
-      whole.update(chunk);
-      const chunkOid = hashBytes(newHasher, chunk);
-      recipe.push([chunkOid, chunk.length]);
-      if (index.has(chunkOid) || packedHere.has(chunkOid)) {
-        summary.bytesDeduplicated += chunk.length;
-        const loc = index.locate(chunkOid);
-        if (loc) push.ours.add(loc.packHex);
-      } else {
-        uploads.add(chunkOid, 'b', chunk);
-        packedHere.add(chunkOid);
-      }
-      opts.progress?.({ bytes: chunk.length });
-      await uploads.next();
+  const whole = newHasher();
+  const recipe: RecipeChunk[] = [];
+  for await (const { chunk, oid: chunkOid } of hashedChunksOfFile(newHasher, store.pathOf(oid))) {
+    whole.update(chunk);
+    recipe.push([chunkOid, chunk.length]);
+    if (index.has(chunkOid) || packedHere.has(chunkOid)) {
+      summary.bytesDeduplicated += chunk.length;
+      const loc = index.locate(chunkOid);
+      if (loc) push.ours.add(loc.packHex);
+    } else {
+      uploads.add(chunkOid, 'b', chunk);
+      packedHere.add(chunkOid);
     }
-    if (oidFromHex(whole.digestHex()) !== oid) store.verify(oid); // throws OBJECT_CORRUPT and quarantines
-    // A file that is one chunk was just packed as a plain blob under its own oid.
-    if (recipe.length > 1) {
-      uploads.add(oid, 'r', Buffer.from(serializeRecipe(recipe)));
-      saveRecipe(store, oid, recipe); // so a later pull of another version reuses these chunks
-    }
-  } finally {
-    fs.closeSync(fd);
+    opts.progress?.({ bytes: chunk.length });
+    await uploads.next();
+  }
+  if (oidFromHex(whole.digestHex()) !== oid) store.verify(oid); // throws OBJECT_CORRUPT and quarantines
+  // A file that is one chunk was just packed as a plain blob under its own oid.
+  if (recipe.length > 1) {
+    uploads.add(oid, 'r', Buffer.from(serializeRecipe(recipe)));
+    saveRecipe(store, oid, recipe); // so a later pull of another version reuses these chunks
   }
 }

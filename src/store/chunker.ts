@@ -32,7 +32,8 @@ export interface ChunkSpan {
   length: number;
 }
 
-interface Params {
+/** The resolved options: all {@link findCut} needs, so a worker thread can run it with a copy. */
+export interface ChunkerParams {
   min: number;
   avg: number;
   max: number;
@@ -40,6 +41,8 @@ interface Params {
   maskS: number;
   /** Looser mask (fewer bits), used from `avg` on. */
   maskL: number;
+  /** GEAR as signed int32, so the hot loop stays in V8's int32 arithmetic. */
+  gear: Int32Array;
 }
 
 /**
@@ -62,7 +65,6 @@ export const GEAR: Uint32Array = (() => {
   return table;
 })();
 
-/** Same values as GEAR as signed int32, so the hot loop stays in V8's int32 arithmetic. */
 const GEAR_I32 = new Int32Array(GEAR.buffer);
 
 /**
@@ -74,7 +76,8 @@ function topBits(bits: number): number {
   return (~0 << (32 - bits)) | 0;
 }
 
-function resolve(opts: ChunkerOptions = {}): Params {
+/** Checks chunker options and resolves their defaults and masks; bad options are E.BAD_CONFIG. */
+export function resolveChunker(opts: ChunkerOptions = {}): ChunkerParams {
   const min = opts.min ?? DEFAULT_CHUNKER_OPTIONS.min;
   const avg = opts.avg ?? DEFAULT_CHUNKER_OPTIONS.avg;
   const max = opts.max ?? DEFAULT_CHUNKER_OPTIONS.max;
@@ -89,36 +92,53 @@ function resolve(opts: ChunkerOptions = {}): Params {
   if (bits + nc > 31 || bits - nc < 1) {
     throw badConfig(`invalid chunker options: avg=${avg} with normalization=${nc} needs masks of 1-31 bits`);
   }
-  return { min, avg, max, maskS: topBits(bits + nc), maskL: topBits(bits - nc) };
+  return { min, avg, max, maskS: topBits(bits + nc), maskL: topBits(bits - nc), gear: GEAR_I32 };
 }
 
 /**
  * Length of the chunk starting at `start`, given bytes up to `end`. The caller guarantees that either
  * `end - start >= max` or `end` is the end of the data, so the answer never depends on how data was read.
+ *
+ * The hash is computed exactly as `h = (h << 1) + GEAR[byte]` from `start + min` on, cutting after the
+ * first byte whose hash has no bit of the mask set (`maskS` before `avg`, `maskL` from it). Eight bytes
+ * are hashed per step and tested together: V8 runs that about four times faster than one byte per
+ * step (the loop-carried branch per byte is what costs). A step with a hit is redone byte by byte.
+ *
+ * It uses nothing but its arguments: chunk-thread.ts runs this very function's source on a worker.
  */
-function findCut(buf: Uint8Array, start: number, end: number, p: Params): number {
+export function findCut(buf: Uint8Array, start: number, end: number, p: ChunkerParams): number {
   const n = end - start;
   if (n <= p.min) return n;
   const limit = start + (n < p.max ? n : p.max);
   const normal = start + (n < p.avg ? n : p.avg);
-  const maskS = p.maskS;
-  const maskL = p.maskL;
+  const g = p.gear;
   let h = 0;
   let i = start + p.min;
-  for (; i < normal; i++) {
-    h = ((h << 1) + GEAR_I32[buf[i]!]!) | 0;
-    if ((h & maskS) === 0) return i + 1 - start;
+  let mask = p.maskS;
+  for (let stop = normal; ; stop = limit, mask = p.maskL) {
+    for (const last = stop - 8; i <= last; i += 8) {
+      const h1 = ((h << 1) + g[buf[i]!]!) | 0;
+      const h2 = ((h1 << 1) + g[buf[i + 1]!]!) | 0;
+      const h3 = ((h2 << 1) + g[buf[i + 2]!]!) | 0;
+      const h4 = ((h3 << 1) + g[buf[i + 3]!]!) | 0;
+      const h5 = ((h4 << 1) + g[buf[i + 4]!]!) | 0;
+      const h6 = ((h5 << 1) + g[buf[i + 5]!]!) | 0;
+      const h7 = ((h6 << 1) + g[buf[i + 6]!]!) | 0;
+      const h8 = ((h7 << 1) + g[buf[i + 7]!]!) | 0;
+      if ((h1 & mask) === 0 || (h2 & mask) === 0 || (h3 & mask) === 0 || (h4 & mask) === 0 || (h5 & mask) === 0 || (h6 & mask) === 0 || (h7 & mask) === 0 || (h8 & mask) === 0) break;
+      h = h8;
+    }
+    for (; i < stop; i++) {
+      h = ((h << 1) + g[buf[i]!]!) | 0;
+      if ((h & mask) === 0) return i + 1 - start;
+    }
+    if (stop === limit) return limit - start;
   }
-  for (; i < limit; i++) {
-    h = ((h << 1) + GEAR_I32[buf[i]!]!) | 0;
-    if ((h & maskL) === 0) return i + 1 - start;
-  }
-  return limit - start;
 }
 
 /** Chunk spans of an in-memory buffer, in order, covering it exactly (none for an empty buffer). */
 export function chunkBuffer(buf: Uint8Array, opts?: ChunkerOptions): ChunkSpan[] {
-  const p = resolve(opts);
+  const p = resolveChunker(opts);
   const spans: ChunkSpan[] = [];
   for (let offset = 0; offset < buf.length; ) {
     const length = findCut(buf, offset, buf.length, p);
@@ -139,7 +159,7 @@ let sharedBusy = false;
  * the file, so the caller can also feed a whole-file hasher in the same pass. An empty file yields none.
  */
 export function* chunksOfFd(fd: number, opts?: ChunkerOptions): Generator<{ chunk: Buffer; offset: number }> {
-  const p = resolve(opts);
+  const p = resolveChunker(opts);
   // Each refill first moves the unchunked tail (< max) to the front: 4 × max keeps that move to a
   // third of the bytes read, where 2 × max moved about as much as it read.
   const want = 4 * p.max;

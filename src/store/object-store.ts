@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { HasherFactory } from '../hash/blake3.js';
+import { canHashAsWritten, hashFileAsWritten } from '../hash/blake3-thread.js';
 import { hashBytes, hashFd } from '../hash/hash-file.js';
 import { type Oid, oidFromHex, oidHex } from '../hash/oid.js';
 import { MlxError, isErrno, objectCorrupt, objectMissing } from '../util/errors.js';
@@ -10,6 +11,11 @@ import { uniqueTempName } from '../util/fs.js';
 
 /** Objects are read-only so an in-place edit of a linked work-tree file cannot silently change them. */
 const OBJECT_MODE = 0o444;
+/**
+ * Files at least this large are copied into the store by the kernel while a second thread hashes the
+ * copy; below it, one read-hash-write pass on this thread is cheaper than the hand-over.
+ */
+const KERNEL_COPY_FROM = 8 * 1024 * 1024;
 /** Above this many lookups, listing the 256 fan-out folders beats one stat per object. */
 const LIST_THRESHOLD = 2048;
 
@@ -188,19 +194,30 @@ export class ObjectStore {
   }
 
   /**
-   * Copies a file into the store, hashing exactly the bytes that are written, in one pass over a reused
-   * buffer. A process killed half-way leaves only a temp file, never a partial object.
+   * Copies a file into the store, hashing exactly the bytes that are written: a large file is copied by
+   * the kernel while a second thread hashes the copy as it grows (see hashFileAsWritten), a smaller one
+   * in one pass over a reused buffer. A process killed half-way leaves only a temp file, never a
+   * partial object.
    */
   importFile(src: string, onProgress?: (bytes: number) => void): ImportResult {
     const tmp = this.newTempPath();
     const input = fs.openSync(src, 'r');
     try {
-      const output = fs.openSync(tmp, 'wx', OBJECT_MODE);
       let result: ImportResult;
-      try {
-        result = hashFd(this.newHasher, input, (chunk) => writeAll(output, chunk), onProgress);
-      } finally {
-        fs.closeSync(output);
+      if (canHashAsWritten(this.newHasher) && fs.fstatSync(input).size >= KERNEL_COPY_FROM) {
+        // Created here (exclusively: this temp is ours), so the hashing thread can open it at once;
+        // the copy then fills that same file.
+        fs.closeSync(fs.openSync(tmp, 'wx', 0o600));
+        result = hashFileAsWritten(this.newHasher, tmp, () => fs.copyFileSync(src, tmp));
+        fs.chmodSync(tmp, OBJECT_MODE);
+        onProgress?.(result.size);
+      } else {
+        const output = fs.openSync(tmp, 'wx', OBJECT_MODE);
+        try {
+          result = hashFd(this.newHasher, input, (chunk) => writeAll(output, chunk), onProgress);
+        } finally {
+          fs.closeSync(output);
+        }
       }
       this.moveIntoPlace(tmp, result.oid);
       return result;

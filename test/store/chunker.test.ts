@@ -171,3 +171,50 @@ describe('chunksOfFd', () => {
     expect(hashes).toEqual(chunkHashes(a, chunkBuffer(a)));
   });
 });
+
+describe('findCut against a one-byte-at-a-time reference', () => {
+  /** The gear loop as first written (one byte per step), kept as the definition the fast loop must match. */
+  function referenceSpans(buf: Uint8Array, min: number, avg: number, max: number, nc = 2): number[] {
+    const bits = Math.round(Math.log2(avg));
+    const maskS = (~0 << (32 - (bits + nc))) | 0;
+    const maskL = (~0 << (32 - (bits - nc))) | 0;
+    const gear = new Int32Array(GEAR.buffer);
+    const out: number[] = [];
+    for (let start = 0; start < buf.length; ) {
+      const n = buf.length - start;
+      let len = n;
+      if (n > min) {
+        const limit = start + Math.min(n, max);
+        const normal = start + Math.min(n, avg);
+        let h = 0;
+        len = limit - start;
+        for (let i = start + min; i < limit; i++) {
+          h = ((h << 1) + gear[buf[i]!]!) | 0;
+          if ((h & (i < normal ? maskS : maskL)) === 0) {
+            len = i + 1 - start;
+            break;
+          }
+        }
+      }
+      out.push(len);
+      start += len;
+    }
+    return out;
+  }
+
+  it('cuts at the same places for many inputs and sizes, cuts at every offset within an 8-byte step', () => {
+    // Small chunks give thousands of cuts, so hits land at every position of the unrolled step.
+    const buf = prng(6 * MiB + 5, 'reference');
+    for (const [min, avg, max] of [[64, 256, 1024], [100, 512, 700], [2048, 8192, 32768], [256 * 1024, MiB, 4 * MiB]] as const) {
+      const spans = chunkBuffer(buf, { min, avg, max }).map((s) => s.length);
+      expect(spans).toEqual(referenceSpans(buf, min, avg, max));
+      if (min === 64) expect(new Set(spans.map((l) => l % 8)).size).toBe(8);
+    }
+    // Lengths that end mid-step, and a run of zeros that is cut at max.
+    for (const n of [63, 64, 65, 71, 72, 73, 1000, 4099]) {
+      expect(chunkBuffer(buf.subarray(0, n), { min: 64, avg: 256, max: 1024 }).map((s) => s.length)).toEqual(referenceSpans(buf.subarray(0, n), 64, 256, 1024));
+    }
+    const zeros = Buffer.concat([prng(5000, 'z'), Buffer.alloc(5000)]);
+    expect(chunkBuffer(zeros, { min: 64, avg: 256, max: 1000 }).map((s) => s.length)).toEqual(referenceSpans(zeros, 64, 256, 1000));
+  });
+});

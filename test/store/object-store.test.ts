@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { loadHasher } from '../../src/hash/blake3.js';
 import { hashBytes } from '../../src/hash/hash-file.js';
 import { ObjectStore } from '../../src/store/object-store.js';
-import { bytes, useTempStore } from '../helpers/repo.js';
+import { bytes, prng, useTempStore } from '../helpers/repo.js';
 import { errorCode } from '../helpers/errors.js';
 
 const temp = useTempStore();
@@ -26,6 +26,23 @@ describe('ObjectStore', () => {
     expect(fs.readFileSync(store.pathOf(res.oid)).equals(data)).toBe(true);
     expect(fs.statSync(store.pathOf(res.oid)).mode & 0o777).toBe(0o444);
     expect(fs.readdirSync(store.tmpDir)).toEqual([]);
+  });
+
+  it('imports a large file by a kernel copy hashed on a second thread: same oid, same bytes, read-only, no temp left', async () => {
+    // Past the size where the copy goes to the kernel; an odd size, so the last read is short.
+    const data = prng(9 * (1 << 20) + 333, 'kernel-copy');
+    fs.writeFileSync(path.join(dir, 'big.bin'), data);
+    let progressed = 0;
+    const res = store.importFile(path.join(dir, 'big.bin'), (n) => (progressed += n));
+    expect(res).toEqual({ oid: hashBytes(await loadHasher(), data), size: data.length });
+    expect(progressed).toBe(data.length);
+    expect(fs.readFileSync(store.pathOf(res.oid)).equals(data)).toBe(true);
+    expect(fs.statSync(store.pathOf(res.oid)).mode & 0o777).toBe(0o444);
+    expect(fs.readdirSync(store.tmpDir)).toEqual([]);
+    // A second import of other bytes reuses the thread and names them by their own hash.
+    const other = Buffer.concat([data.subarray(1), Buffer.from('x')]);
+    fs.writeFileSync(path.join(dir, 'big2.bin'), other);
+    expect(store.importFile(path.join(dir, 'big2.bin')).oid).toBe(hashBytes(await loadHasher(), other));
   });
 
   it('stores equal content once and repairs a damaged copy on re-import', () => {

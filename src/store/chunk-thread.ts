@@ -1,0 +1,218 @@
+import fs from 'node:fs';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import type { HasherFactory } from '../hash/blake3.js';
+import { hashBytes } from '../hash/hash-file.js';
+import { oidFromHex, type Oid } from '../hash/oid.js';
+import { chunksOfFd, findCut, resolveChunker, type ChunkerOptions, type ChunkerParams } from './chunker.js';
+
+/*
+ * The chunks of a large file with their oids, cut and hashed on a worker thread while the caller packs
+ * the chunks before them: reading, finding cut points and hashing chunks take most of a push's CPU,
+ * and this moves them off the thread that packs and uploads.
+ *
+ * The worker reads the file into a ring of blocks in shared memory, cuts and hashes the chunks of a
+ * block, and hands the block over; the caller gets views of the very bytes that were hashed, so a
+ * chunk is still named by its own bytes. A block goes back to the worker once the caller is past it;
+ * the ring bounds memory whatever the file's size. The worker runs `findCut` from its source text
+ * (that function uses only its arguments): there is one definition of the cut points.
+ */
+
+/** Blocks in the ring: one the caller reads, one the worker fills, one spare so neither waits on the other. */
+const BLOCKS = 3;
+/** Block state in the shared `state` array: the worker's to fill, or the caller's to read. */
+const FREE = 0;
+const HANDED = 1;
+/** `state[BLOCKS]` is set when the caller gives up on the file: the worker stops at its next wait. */
+const CANCELLED = BLOCKS;
+
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+const { blake3 } = require(workerData.native);
+const findCut = ${findCut.toString()};
+const port = workerData.port;
+const { state, blocks } = workerData;
+const views = blocks.map((b) => Buffer.from(b));
+
+/** Waits until the caller hands block b back; false when it gave up on the file. */
+function acquire(b) {
+  for (;;) {
+    if (Atomics.load(state, ${CANCELLED}) !== 0) return false;
+    if (Atomics.load(state, b) === ${FREE}) return true;
+    Atomics.wait(state, b, ${HANDED}, 100);
+  }
+}
+
+function chunkFile(file, p) {
+  const fd = fs.openSync(file, 'r');
+  try {
+    let filePos = 0;
+    let eof = false;
+    let carry;
+    for (let b = 0; ; b = (b + 1) % views.length) {
+      if (!acquire(b)) return;
+      const buf = views[b];
+      let end = 0;
+      // The bytes not yet cut (fewer than max) move to the front of the next block.
+      if (carry) end = carry.buf.copy(buf, 0, carry.start, carry.end);
+      while (!eof && end < buf.length) {
+        const n = fs.readSync(fd, buf, end, buf.length - end, filePos);
+        if (n === 0) eof = true;
+        end += n;
+        filePos += n;
+      }
+      const chunks = [];
+      let start = 0;
+      while (start < end && (eof || end - start >= p.max)) {
+        const length = findCut(buf, start, end, p);
+        chunks.push([start, length, blake3(buf.subarray(start, start + length)).toString('hex')]);
+        start += length;
+      }
+      Atomics.store(state, b, ${HANDED});
+      port.postMessage({ block: b, chunks, last: eof });
+      if (eof) return;
+      carry = { buf, start, end };
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+port.on('message', ({ file, params }) => {
+  try {
+    chunkFile(file, params);
+  } catch (err) {
+    port.postMessage({ error: String((err && err.message) || err), code: err && err.code });
+  }
+});
+`;
+
+/** One chunk of a file: a view of its bytes (valid until the next chunk is asked for), where it starts, its oid. */
+export interface HashedChunk {
+  chunk: Buffer;
+  offset: number;
+  oid: Oid;
+}
+
+interface BlockMessage {
+  block: number;
+  chunks: [start: number, length: number, hex: string][];
+  last: boolean;
+}
+
+interface ErrorMessage {
+  error: string;
+  code?: string;
+}
+
+type Message = BlockMessage | ErrorMessage;
+
+/** A worker with its ring of blocks; it chunks one file at a time. */
+class ChunkThread {
+  readonly worker: Worker;
+  readonly port: MessagePort;
+  readonly state = new Int32Array(new SharedArrayBuffer(4 * (BLOCKS + 1)));
+  readonly views: Buffer[];
+  private readonly inbox: Message[] = [];
+  private wake: (() => void) | undefined;
+  private failure: Error | undefined;
+
+  constructor(readonly native: string, readonly blockSize: number) {
+    const blocks = Array.from({ length: BLOCKS }, () => new SharedArrayBuffer(blockSize));
+    this.views = blocks.map((b) => Buffer.from(b));
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { native, port: port2, state: this.state, blocks }, transferList: [port2] });
+    this.worker.unref();
+    this.port.unref();
+    this.port.on('message', (m: Message) => {
+      this.inbox.push(m);
+      this.wake?.();
+    });
+    const fail = (err: Error) => {
+      this.failure ??= err;
+      this.wake?.();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`chunk thread exited with code ${code}`)));
+  }
+
+  /** The next message from the worker, in order. */
+  private async receive(): Promise<Message> {
+    while (this.inbox.length === 0) {
+      if (this.failure) throw this.failure;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = undefined;
+    }
+    return this.inbox.shift()!;
+  }
+
+  /** Chunks `file`; a caller that stops early leaves the thread unusable (it is stopped, see below). */
+  async *chunks(file: string, params: ChunkerParams): AsyncGenerator<HashedChunk> {
+    this.state.fill(FREE);
+    this.port.ref(); // awaiting the worker's messages must keep the process alive
+    this.port.postMessage({ file, params });
+    let offset = 0;
+    try {
+      for (;;) {
+        const m = await this.receive();
+        if ('error' in m) throw Object.assign(new Error(m.error), m.code ? { code: m.code } : {});
+        const view = this.views[m.block]!;
+        for (const [start, length, hex] of m.chunks) {
+          yield { chunk: view.subarray(start, start + length), offset, oid: oidFromHex(hex) };
+          offset += length;
+        }
+        // The caller is past this block's chunks: the worker may fill it again.
+        Atomics.store(this.state, m.block, FREE);
+        Atomics.notify(this.state, m.block);
+        if (m.last) return;
+      }
+    } finally {
+      this.port.unref();
+    }
+  }
+
+  stop(): void {
+    Atomics.store(this.state, CANCELLED, 1);
+    for (let b = 0; b < BLOCKS; b++) Atomics.notify(this.state, b);
+    void this.worker.terminate();
+  }
+}
+
+/** Threads not chunking a file right now, kept for the next one (starting one costs ~30 ms). */
+const idle: ChunkThread[] = [];
+
+/**
+ * The chunks of `file` (boundaries as {@link chunksOfFd} cuts them) with their oids, in order. With the
+ * native BLAKE3 backend the work runs on a worker thread, overlapping whatever the caller does with
+ * each chunk; otherwise on this thread. A chunk's bytes are valid until the next chunk is asked for.
+ */
+export async function* hashedChunksOfFile(newHasher: HasherFactory, file: string, opts?: ChunkerOptions): AsyncGenerator<HashedChunk> {
+  const params = resolveChunker(opts);
+  const native = newHasher.nativeModule;
+  if (native === undefined) {
+    yield* chunksOnThisThread(newHasher, file, opts);
+    return;
+  }
+  const blockSize = 4 * params.max;
+  const at = idle.findIndex((t) => t.native === native && t.blockSize === blockSize);
+  const thread = at >= 0 ? idle.splice(at, 1)[0]! : new ChunkThread(native, blockSize);
+  let finished = false;
+  try {
+    yield* thread.chunks(file, params);
+    finished = true;
+  } finally {
+    // A file left half-way (an error, or the caller stopped) may still have the worker reading it.
+    if (finished) idle.push(thread);
+    else thread.stop();
+  }
+}
+
+function* chunksOnThisThread(newHasher: HasherFactory, file: string, opts?: ChunkerOptions): Generator<HashedChunk> {
+  const fd = fs.openSync(file, 'r');
+  try {
+    for (const { chunk, offset } of chunksOfFd(fd, opts)) yield { chunk, offset, oid: hashBytes(newHasher, chunk) };
+  } finally {
+    fs.closeSync(fd);
+  }
+}

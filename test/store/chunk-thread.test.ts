@@ -1,0 +1,73 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadHasher, type HasherFactory } from '../../src/hash/blake3.js';
+import { hashBytes } from '../../src/hash/hash-file.js';
+import { chunkBuffer, type ChunkerOptions } from '../../src/store/chunker.js';
+import { hashedChunksOfFile } from '../../src/store/chunk-thread.js';
+import { prng } from '../helpers/repo.js';
+
+const MiB = 1 << 20;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlx-chunk-thread-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+let newHasher: HasherFactory;
+beforeAll(async () => {
+  newHasher = await loadHasher();
+});
+
+/** What the chunks of `data` must be: chunkBuffer's spans, each named by its bytes. */
+const expected = (data: Buffer, opts?: ChunkerOptions) =>
+  chunkBuffer(data, opts).map((s) => ({ offset: s.offset, length: s.length, oid: hashBytes(newHasher, data.subarray(s.offset, s.offset + s.length)) }));
+
+async function collect(file: string, opts?: ChunkerOptions, hasher = newHasher) {
+  const out: { offset: number; length: number; oid: string }[] = [];
+  const whole = crypto.createHash('sha256');
+  for await (const { chunk, offset, oid } of hashedChunksOfFile(hasher, file, opts)) {
+    // The bytes handed over are the ones named: hash them again here.
+    expect(hashBytes(newHasher, chunk)).toBe(oid);
+    whole.update(chunk);
+    out.push({ offset, length: chunk.length, oid });
+  }
+  return { chunks: out, sha: whole.digest('hex') };
+}
+
+describe('hashedChunksOfFile', () => {
+  it('on the worker: the chunks and oids of an in-memory cut, across many ring blocks and for tiny files', async () => {
+    expect(newHasher.nativeModule).toBeDefined(); // the worker path runs here
+    const small = { min: 2048, avg: 8192, max: 32768 }; // blocks of 128 KiB: the ring goes round many times
+    const data = Buffer.concat([prng(3 * MiB + 99, 'ring'), Buffer.alloc(200_000), prng(70_001, 'ring-tail')]);
+    const file = path.join(tmp, 'data.bin');
+    fs.writeFileSync(file, data);
+    for (const opts of [small, undefined]) {
+      const got = await collect(file, opts);
+      expect(got.chunks).toEqual(expected(data, opts));
+      expect(got.sha).toBe(crypto.createHash('sha256').update(data).digest('hex'));
+    }
+    for (const n of [0, 1, 2048, 40_000]) {
+      fs.writeFileSync(file, data.subarray(0, n));
+      expect((await collect(file, small)).chunks).toEqual(expected(data.subarray(0, n), small));
+    }
+  });
+
+  it('gives the same chunks on this thread when the backend is not native', async () => {
+    const data = prng(300_000, 'portable');
+    const file = path.join(tmp, 'portable.bin');
+    fs.writeFileSync(file, data);
+    const opts = { min: 2048, avg: 8192, max: 32768 };
+    const portable: HasherFactory = Object.assign(() => newHasher(), { hexOf: newHasher.hexOf });
+    expect((await collect(file, opts, portable)).chunks).toEqual(expected(data, opts));
+  });
+
+  it('a caller that stops half-way, or a file that cannot be read, leaves the next file chunked correctly', async () => {
+    const opts = { min: 2048, avg: 8192, max: 32768 };
+    const data = prng(2 * MiB, 'stop');
+    const file = path.join(tmp, 'stop.bin');
+    fs.writeFileSync(file, data);
+    let seen = 0;
+    for await (const _ of hashedChunksOfFile(newHasher, file, opts)) if (++seen === 5) break;
+    await expect(collect(path.join(tmp, 'absent.bin'), opts)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await collect(file, opts)).chunks).toEqual(expected(data, opts));
+  });
+});
