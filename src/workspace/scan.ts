@@ -73,27 +73,40 @@ export const WALK_EMPTY_DIR = 2;
 const STAT_FIELDS = 7;
 
 /**
- * A directory walk held in columns: one path string and seven numbers per entry instead of several
- * objects, so a walk of a million files stays small and costs the garbage collector little.
+ * A directory walk held in columns: its paths as UTF-8 bytes in one buffer, and seven numbers per entry,
+ * instead of several objects (or even one string) per entry. A walk of a million files then stays
+ * small and, when the directory turns out unchanged, leaves the garbage collector nothing to trace.
  * Entries are in manifest order (UTF-8 bytes of the path).
  */
 export class WalkedTree {
-  readonly rels: string[] = [];
-  readonly kinds: number[] = [];
   /** Link targets by entry number. */
   readonly targets = new Map<number, string>();
   readonly skipped: { rel: string; why: string }[] = [];
+  private n = 0;
+  private names = Buffer.alloc(1 << 16);
+  /** Where each entry's path starts in `names`; entry i ends where i + 1 starts. */
+  private starts = new Uint32Array(1024);
+  private kindOf = new Uint8Array(1024);
   private stats = new Float64Array(1024 * STAT_FIELDS);
+  /** Paths decoded as strings, made on first use (only when entries are looked at one by one). */
+  private decoded: string[] | undefined;
 
   get count(): number {
-    return this.rels.length;
+    return this.n;
+  }
+
+  kind(i: number): number {
+    return this.kindOf[i]!;
+  }
+
+  rel(i: number): string {
+    this.decoded ??= Array.from({ length: this.n }, (_, k) => this.names.toString('utf8', this.starts[k]!, this.starts[k + 1]!));
+    return this.decoded[i]!;
   }
 
   /** The `FileStat` of entry `i` (a file), as a new object. */
   statAt(i: number): FileStat {
-    const s = this.stats;
-    const at = i * STAT_FIELDS;
-    return { size: s[at]!, mtimeMs: s[at + 1]!, ctimeMs: s[at + 2]!, ino: s[at + 3]!, mode: s[at + 4]!, nlink: s[at + 5]!, dev: s[at + 6]! };
+    return this.statInto(i, {} as FileStat);
   }
 
   /** Fills `out` with entry `i`'s stat: no object per entry on the paths every file takes. */
@@ -114,21 +127,23 @@ export class WalkedTree {
     return this.stats[i * STAT_FIELDS]!;
   }
 
-  /** The stats of every entry as raw bytes (seven float64 each, zero for links and folders): for fingerprints. */
-  statBytes(): Uint8Array {
-    return new Uint8Array(this.stats.buffer, 0, this.count * STAT_FIELDS * 8);
+  /** Every entry's kind, path bytes, path boundaries and stat, as raw bytes: what a fingerprint hashes. */
+  columns(): Uint8Array[] {
+    const n = this.n;
+    return [
+      this.kindOf.subarray(0, n),
+      this.names.subarray(0, this.starts[n]),
+      new Uint8Array(this.starts.buffer, 0, (n + 1) * 4),
+      new Uint8Array(this.stats.buffer, 0, n * STAT_FIELDS * 8),
+    ];
   }
 
   push(kind: number, rel: string, st?: FileStat): number {
-    const i = this.rels.length;
-    this.rels.push(rel);
-    this.kinds.push(kind);
+    const i = this.n;
+    this.grow(i + 2, Buffer.byteLength(rel) + 1);
+    this.starts[i + 1] = this.starts[i]! + this.names.write(rel, this.starts[i]!, 'utf8');
+    this.kindOf[i] = kind;
     if (st) {
-      if ((i + 1) * STAT_FIELDS > this.stats.length) {
-        const grown = new Float64Array(this.stats.length * 2);
-        grown.set(this.stats);
-        this.stats = grown;
-      }
       const at = i * STAT_FIELDS;
       const s = this.stats;
       s[at] = st.size;
@@ -139,31 +154,56 @@ export class WalkedTree {
       s[at + 5] = st.nlink;
       s[at + 6] = st.dev;
     }
+    this.n++;
+    this.decoded = undefined;
     return i;
   }
 
   /** Puts the entries in manifest order if the walk did not already (only empty folders can upset it). */
   sort(): void {
     let sorted = true;
-    for (let i = 1; i < this.rels.length && sorted; i++) sorted = compareUtf8(this.rels[i - 1]!, this.rels[i]!) < 0;
+    for (let i = 1; i < this.n && sorted; i++) sorted = this.compareBytes(i - 1, i) < 0;
     if (sorted) return;
-    const order = this.rels.map((_, i) => i).sort((a, b) => compareUtf8(this.rels[a]!, this.rels[b]!));
-    const rels = order.map((i) => this.rels[i]!);
-    const kinds = order.map((i) => this.kinds[i]!);
-    const stats = new Float64Array(this.stats.length);
-    const targets = new Map<number, string>();
-    order.forEach((from, to) => {
-      stats.set(this.stats.subarray(from * STAT_FIELDS, (from + 1) * STAT_FIELDS), to * STAT_FIELDS);
-      const t = this.targets.get(from);
-      if (t !== undefined) targets.set(to, t);
-    });
-    this.rels.length = 0;
-    for (const r of rels) this.rels.push(r);
-    this.kinds.length = 0;
-    for (const k of kinds) this.kinds.push(k);
-    this.stats = stats;
+    const rels = Array.from({ length: this.n }, (_, i) => this.rel(i));
+    const order = rels.map((_, i) => i).sort((a, b) => compareUtf8(rels[a]!, rels[b]!));
+    const kinds = this.kindOf.slice();
+    const stats = this.stats.slice();
+    const targets = new Map(this.targets);
+    this.n = 0;
     this.targets.clear();
-    for (const [k, v] of targets) this.targets.set(k, v);
+    for (const from of order) {
+      const to = this.push(kinds[from]!, rels[from]!);
+      this.stats.set(stats.subarray(from * STAT_FIELDS, (from + 1) * STAT_FIELDS), to * STAT_FIELDS);
+      const t = targets.get(from);
+      if (t !== undefined) this.targets.set(to, t);
+    }
+  }
+
+  private compareBytes(a: number, b: number): number {
+    const s = this.starts;
+    return this.names.compare(this.names, s[b]!, s[b + 1]!, s[a]!, s[a + 1]!);
+  }
+
+  /** Room for `entries` entries and `bytes` more path bytes. */
+  private grow(entries: number, bytes: number): void {
+    if (entries > this.kindOf.length) {
+      const size = Math.max(entries, this.kindOf.length * 2);
+      const starts = new Uint32Array(size);
+      starts.set(this.starts);
+      this.starts = starts;
+      const kinds = new Uint8Array(size);
+      kinds.set(this.kindOf);
+      this.kindOf = kinds;
+      const stats = new Float64Array(size * STAT_FIELDS);
+      stats.set(this.stats);
+      this.stats = stats;
+    }
+    const used = this.starts[this.n]!;
+    if (used + bytes * 3 > this.names.length) {
+      const names = Buffer.alloc(Math.max(this.names.length * 2, used + bytes * 3));
+      this.names.copy(names, 0, 0, used);
+      this.names = names;
+    }
   }
 }
 

@@ -82,8 +82,8 @@ export function readWorkTree(repo: Repo, index: StatIndex, rel: string, opts: Re
         entries.push(read.entries[f++]!);
         continue;
       }
-      const r = walked.rels[i]!;
-      if (walked.kinds[i] === WALK_LINK) entries.push({ p: r, t: 'l', l: walked.targets.get(i)! });
+      const r = walked.rel(i);
+      if (walked.kind(i) === WALK_LINK) entries.push({ p: r, t: 'l', l: walked.targets.get(i)! });
       else entries.push({ p: r, t: 'd' });
     }
     return { kind: 'dir', entries, skipped: walked.skipped, fp: read.allTrusted ? fp : undefined };
@@ -94,29 +94,18 @@ export function readWorkTree(repo: Repo, index: StatIndex, rel: string, opts: Re
 /**
  * One hash over every entry's kind and path, its stat (size, mtime, ctime, inode, mode, links, device)
  * and a link's target: equal fingerprints mean no entry was added, removed, replaced or touched since.
- * The stats go in as raw bytes, so a million entries cost one pass and no number formatting.
+ * The walk's columns go in as raw bytes: a million entries cost one pass, no string and no formatting.
  */
 function fingerprint(repo: Repo, rootAbs: string, walked: WalkedTree): string {
   const h = repo.newHasher();
-  let block = '';
-  for (let i = 0; i < walked.count; i++) {
-    const rel = walked.rels[i]!;
-    const kind = walked.kinds[i];
-    if (kind === WALK_LINK) {
-      const target = walked.targets.get(i)!;
-      // A link into the cache changes when its target does (an edit through it), not only when re-aimed.
-      const targetAbs = path.resolve(path.dirname(path.join(rootAbs, rel)), target);
-      const intoCache = targetAbs.startsWith(repo.store.objectsDir + path.sep);
-      const st = intoCache ? fs.statSync(targetAbs, { throwIfNoEntry: false }) : undefined;
-      block += `l\0${rel}\0${target}${intoCache ? `\0${st ? `${st.size}\0${st.mtimeMs}\0${st.ctimeMs}\0${st.ino}\0${st.mode}` : ''}` : ''}\n`;
-    } else block += `${kind === WALK_FILE ? 'f' : 'd'}\0${rel}\n`;
-    if (block.length >= 1 << 16) {
-      h.update(Buffer.from(block));
-      block = '';
-    }
+  for (const column of walked.columns()) h.update(column);
+  // A link into the cache changes when its target does (an edit through it), not only when re-aimed.
+  for (const [i, target] of walked.targets) {
+    const targetAbs = path.resolve(path.dirname(path.join(rootAbs, walked.rel(i))), target);
+    const intoCache = targetAbs.startsWith(repo.store.objectsDir + path.sep);
+    const st = intoCache ? fs.statSync(targetAbs, { throwIfNoEntry: false }) : undefined;
+    h.update(Buffer.from(`l\0${i}\0${target}${intoCache ? `\0${st ? `${st.size}\0${st.mtimeMs}\0${st.ctimeMs}\0${st.ino}\0${st.mode}` : ''}` : ''}\n`));
   }
-  h.update(Buffer.from(block));
-  h.update(walked.statBytes());
   return h.digestHex();
 }
 
@@ -160,9 +149,9 @@ class DirFiles implements FileList {
   constructor(private readonly repo: Repo, private readonly dir: string, private readonly walked: WalkedTree) {
     this.fileAt = new Uint8Array(walked.count);
     for (let i = 0; i < walked.count; i++) {
-      const kind = walked.kinds[i];
+      const kind = walked.kind(i);
       if (kind === WALK_LINK) {
-        const linkAbs = absPath(repo, `${dir}/${walked.rels[i]}`);
+        const linkAbs = absPath(repo, `${dir}/${walked.rel(i)}`);
         // A symlink into the cache is how `cache.type symlink` checks files out: it stands for that file.
         if (!cacheLinkOid(repo, linkAbs)) continue;
         this.linkedStats.set(i, fileStat(fs.statSync(linkAbs)));
@@ -181,11 +170,11 @@ class DirFiles implements FileList {
   }
 
   key(j: number): string {
-    return `${this.dir}/${this.walked.rels[this.walkIndex[j]!]}`;
+    return `${this.dir}/${this.walked.rel(this.walkIndex[j]!)}`;
   }
 
   rel(j: number): string {
-    return this.walked.rels[this.walkIndex[j]!]!;
+    return this.walked.rel(this.walkIndex[j]!);
   }
 
   statInto(j: number, out: FileStat): FileStat {
@@ -198,7 +187,7 @@ class DirFiles implements FileList {
     const i = this.walkIndex[j]!;
     const key = this.key(j);
     const linked = this.linkedStats.get(i);
-    return { key, abs: absPath(this.repo, key), rel: this.walked.rels[i]!, stat: linked ?? this.walked.statAt(i), linked: !!linked };
+    return { key, abs: absPath(this.repo, key), rel: this.walked.rel(i), stat: linked ?? this.walked.statAt(i), linked: !!linked };
   }
 
   isLinked(j: number): boolean {
