@@ -70,7 +70,14 @@ export function serializePackIndex(index: Omit<PackIndex, 'v'>): string {
  * length equals its raw size. A crafted index can therefore never steer a reader outside the pack.
  */
 export function parsePackIndex(text: string | Uint8Array, source: string): PackIndex {
-  const index = parseJsonWith(PackIndexSchema, text, (why) => badIndex(source, why)) as PackIndex;
+  return checkPackIndex(parseJsonWith(PackIndexSchema, text, (why) => badIndex(source, why)) as PackIndex, source);
+}
+
+/** The shape of one pack index, for formats that embed pack indexes (consolidated indexes). */
+export const packIndexSchema: z.ZodType<PackIndex> = PackIndexSchema as z.ZodType<PackIndex>;
+
+/** The checks of {@link parsePackIndex} beyond the shape, on an index whose shape is already checked. */
+export function checkPackIndex(index: PackIndex, source: string): PackIndex {
   if (index.size < TAR_TRAILER || index.size % TAR_BLOCK !== 0) {
     throw badIndex(source, `pack size ${index.size} is not a whole tar stream`);
   }

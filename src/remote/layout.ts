@@ -7,8 +7,23 @@ export const REMOTE_LAYOUT = 1;
 export const MARKER_KEY = 'mlx-remote.json';
 export const PACKS_PREFIX = 'packs/';
 
+/** Consolidated indexes: copies of many pack indexes in one file each (spec/remote.md). */
+export const CONSOLIDATED_PREFIX = 'index/';
+
 export const packKey = (packOid: Oid) => `${PACKS_PREFIX}${oidHex(packOid)}.pack`;
 export const indexKey = (packOid: Oid) => `${PACKS_PREFIX}${oidHex(packOid)}.idx`;
+/** A consolidated index, named by the BLAKE3 (hex) of its bytes. */
+export const consolidatedKey = (hex: string) => `${CONSOLIDATED_PREFIX}${hex}.midx`;
+
+/** The consolidated indexes a listing of {@link CONSOLIDATED_PREFIX} names (their hex). */
+export function consolidatedIndexes(keys: string[]): string[] {
+  const out: string[] = [];
+  for (const key of keys) {
+    const m = /^index\/([0-9a-f]{64})\.midx$/.exec(key);
+    if (m) out.push(m[1]!);
+  }
+  return out;
+}
 
 /**
  * Marks the copy of `oid` in pack `packOid` as damaged (an empty object). Written only once a good copy
@@ -50,6 +65,11 @@ export async function ensureLayout(remote: Remote, create: boolean): Promise<voi
   const layout = markerLayout(await remote.get(MARKER_KEY));
   if (layout === undefined) {
     throw badConfig(`remote ${remote.url} has an unreadable ${MARKER_KEY}`, { hint: `restore it as {"mlx":"remote","layout":${REMOTE_LAYOUT}} if this is an mlx remote` });
+  }
+  if (typeof layout === 'number' && Number.isInteger(layout) && layout > REMOTE_LAYOUT) {
+    throw badConfig(`remote ${remote.url} was written by a newer mlx (layout ${layout}; this mlx reads layout ${REMOTE_LAYOUT})`, {
+      hint: 'upgrade mlx to use this remote',
+    });
   }
   if (layout !== REMOTE_LAYOUT) {
     throw badConfig(`remote ${remote.url} uses layout ${JSON.stringify(layout)}; this mlx reads layout ${REMOTE_LAYOUT}`, {
