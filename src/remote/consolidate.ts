@@ -45,26 +45,22 @@ export interface ConsolidationPlan {
 
 /**
  * Which packs to consolidate, and which consolidated indexes the new one replaces; undefined when
- * too few packs are unconsolidated. Pure: `published` are the packs whose indexes are known and
- * usable, `consolidated` what each consolidated index holds (packs no longer published count for
- * nothing and are dropped when it is merged).
+ * too few packs are unconsolidated. Pure: `loose` are the published packs no consolidated index
+ * holds, `consolidated` the published packs each consolidated index holds (what it holds beyond
+ * them counts for nothing and is dropped when it is merged).
  */
-export function planConsolidation(published: ReadonlySet<string>, consolidated: ReadonlyMap<string, readonly string[]>, policy: ConsolidationPolicy): ConsolidationPlan | undefined {
-  const covered = new Set<string>();
-  for (const packs of consolidated.values()) for (const hex of packs) covered.add(hex);
-  const loose = [...published].filter((hex) => !covered.has(hex));
+export function planConsolidation(loose: readonly string[], consolidated: ReadonlyMap<string, readonly string[]>, policy: ConsolidationPolicy): ConsolidationPlan | undefined {
   if (loose.length < policy.minUnconsolidated) return undefined;
-  const live = (packs: readonly string[]) => packs.filter((hex) => published.has(hex));
-  const bySize = [...consolidated].map(([hex, packs]) => ({ hex, packs: live(packs) })).sort((a, b) => a.packs.length - b.packs.length || (a.hex < b.hex ? -1 : 1));
+  const bySize = [...consolidated].sort((a, b) => a[1].length - b[1].length || (a[0] < b[0] ? -1 : 1));
   const packs = new Set(loose);
   const retire: string[] = [];
   // Smallest first: merge while the next one is not much larger than what is merged so far, and
   // while too many would remain beside the new one.
   for (let i = 0; i < bySize.length; i++) {
-    const next = bySize[i]!;
-    if (next.packs.length > TIER_RATIO * packs.size && bySize.length - i + 1 <= policy.maxConsolidated) break;
-    for (const hex of next.packs) packs.add(hex);
-    retire.push(next.hex);
+    const [hex, held] = bySize[i]!;
+    if (held.length > TIER_RATIO * packs.size && bySize.length - i + 1 <= policy.maxConsolidated) break;
+    for (const p of held) packs.add(p);
+    retire.push(hex);
   }
   return { packs: [...packs].sort(), retire };
 }
@@ -81,7 +77,8 @@ export interface ConsolidationResult {
  * consolidated indexes it replaces (never before it is published). `index` learns of both.
  */
 export async function consolidateIndexes(remote: Remote, index: RemoteIndex, newHasher: HasherFactory, policy: ConsolidationPolicy): Promise<ConsolidationResult> {
-  const plan = planConsolidation(new Set(index.packs.keys()), index.consolidated, policy);
+  const held = new Map([...index.consolidated].map(([hex, packs]) => [hex, packs.filter((p) => index.packs.has(p))]));
+  const plan = planConsolidation(index.unconsolidatedPacks(), held, policy);
   if (!plan) return { packs: 0, retired: 0 };
   const indexes: PackIndex[] = plan.packs.map((hex) => index.packs.get(hex)!);
   const bytes = Buffer.from(serializeConsolidatedIndex(indexes));
