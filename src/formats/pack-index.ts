@@ -3,7 +3,8 @@ import { isOid, type Oid } from '../hash/oid.js';
 import { MlxError, badPackIndex } from '../util/errors.js';
 import { parseJsonWith } from './zod-error.js';
 
-export const PACK_INDEX_VERSION = 1;
+/** Version 1: one object per member. Version 2 adds batched members (`at`/`of`); a pack without any keeps version 1. */
+export const PACK_INDEX_VERSION = 2;
 
 /** Bytes of one tar header block; members start and end on this boundary. */
 export const TAR_BLOCK = 512;
@@ -26,11 +27,17 @@ export interface PackEntry {
   len: number;
   raw: number;
   c: PackCodec;
+  /**
+   * In a batched member (several small objects in one member, version 2): the object's offset in the
+   * member's decoded bytes, and `of` the decoded size of the whole member. `raw` bytes from `at`.
+   */
+  at?: number;
+  of?: number;
 }
 
 /** The index of one pack: the pack's own oid (BLAKE3 of its bytes), its size, and entries sorted by oid. */
 export interface PackIndex {
-  v: 1;
+  v: 1 | 2;
   pack: Oid;
   size: number;
   entries: PackEntry[];
@@ -45,9 +52,11 @@ const EntrySchema = z.strictObject({
   len: count,
   raw: count,
   c: z.enum(['zstd', 'none']),
+  at: count.optional(),
+  of: count.optional(),
 });
 const PackIndexSchema = z.strictObject({
-  v: z.literal(PACK_INDEX_VERSION),
+  v: z.union([z.literal(1), z.literal(2)]),
   pack: oid,
   size: count,
   entries: z.array(EntrySchema),
@@ -59,8 +68,13 @@ const PackIndexSchema = z.strictObject({
  */
 export function serializePackIndex(index: Omit<PackIndex, 'v'>): string {
   const sorted = [...index.entries].sort((a, b) => (a.o < b.o ? -1 : a.o > b.o ? 1 : 0));
-  const parts = sorted.map((e) => `{"o":"${e.o}","t":"${e.t}","off":${e.off},"len":${e.len},"raw":${e.raw},"c":"${e.c}"}`);
-  return `{"v":${PACK_INDEX_VERSION},"pack":"${index.pack}","size":${index.size},"entries":[${parts.join(',')}]}`;
+  const parts = sorted.map((e) => `{"o":"${e.o}","t":"${e.t}","off":${e.off},"len":${e.len},"raw":${e.raw},"c":"${e.c}"${e.at === undefined ? '' : `,"at":${e.at},"of":${e.of}`}}`);
+  return `{"v":${packIndexVersion(index.entries)},"pack":"${index.pack}","size":${index.size},"entries":[${parts.join(',')}]}`;
+}
+
+/** The version an index of these entries has: 2 only when a member is batched, so other packs keep version 1. */
+export function packIndexVersion(entries: readonly PackEntry[]): 1 | 2 {
+  return entries.some((e) => e.at !== undefined) ? 2 : 1;
 }
 
 /**
@@ -81,24 +95,35 @@ export function checkPackIndex(index: PackIndex, source: string): PackIndex {
   if (index.size < TAR_TRAILER || index.size % TAR_BLOCK !== 0) {
     throw badIndex(source, `pack size ${index.size} is not a whole tar stream`);
   }
+  if (index.v !== packIndexVersion(index.entries)) throw badIndex(source, `version ${index.v} does not match its entries (batched members are version 2 only)`);
   const dataEnd = index.size - TAR_TRAILER;
   const entries = index.entries;
+  // One per member: batched objects share their member's `off`, `len`, `c` and `of`.
+  const members = new Map<number, PackEntry>();
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
     if (i > 0 && !(entries[i - 1]!.o < e.o)) throw badIndex(source, `entries not strictly sorted by oid at ${e.o}`);
     if (e.off < TAR_BLOCK || e.off % TAR_BLOCK !== 0 || e.off + e.len > dataEnd) {
       throw badIndex(source, `entry ${e.o} (offset ${e.off}, length ${e.len}) lies outside the pack of ${index.size} bytes`);
     }
-    if (e.c === 'none' && e.len !== e.raw) throw badIndex(source, `entry ${e.o} is stored raw but its length ${e.len} differs from its size ${e.raw}`);
+    if ((e.at === undefined) !== (e.of === undefined)) throw badIndex(source, `entry ${e.o} has only one of at and of`);
+    const decoded = e.of ?? e.raw;
+    if (e.at !== undefined && e.at + e.raw > decoded) throw badIndex(source, `entry ${e.o} (at ${e.at}, size ${e.raw}) lies outside its batch of ${decoded} bytes`);
+    if (e.c === 'none' && e.len !== decoded) throw badIndex(source, `entry ${e.o} is stored raw but its length ${e.len} differs from its size ${decoded}`);
+    const member = members.get(e.off);
+    if (member === undefined) members.set(e.off, e);
+    else if (member.at === undefined || e.at === undefined || member.len !== e.len || member.c !== e.c || member.of !== e.of) {
+      throw badIndex(source, `entries ${member.o} and ${e.o} overlap`);
+    }
   }
-  const byOffset = [...entries].sort((a, b) => a.off - b.off);
+  const byOffset = [...members.values()].sort((a, b) => a.off - b.off);
   for (let i = 1; i < byOffset.length; i++) {
     const prev = byOffset[i - 1]!;
     const next = byOffset[i]!;
     // Each member's data is followed by padding to a block and the next member's header block.
     if (prev.off + paddedLength(prev.len) + TAR_BLOCK > next.off) throw badIndex(source, `entries ${prev.o} and ${next.o} overlap`);
   }
-  return { v: PACK_INDEX_VERSION, pack: index.pack, size: index.size, entries };
+  return { v: index.v, pack: index.pack, size: index.size, entries };
 }
 
 /** The entry for `oid`, found by bisection (entries are sorted), or `undefined`. */

@@ -2,8 +2,13 @@ import { type Oid, oidFromHex, oidHex } from '../hash/oid.js';
 import { badConfig } from '../util/errors.js';
 import type { Remote } from './remote.js';
 
-/** The layout version this mlx writes and reads. See spec/remote.md. */
-export const REMOTE_LAYOUT = 1;
+/**
+ * The layout version this mlx writes (spec/remote.md). It also reads layout 1, which has no batched
+ * members; the first push of this mlx to a layout-1 remote raises its marker to 2 before it publishes
+ * anything, so that an older mlx stops there instead of missing the objects it cannot read.
+ */
+export const REMOTE_LAYOUT = 2;
+const READABLE_LAYOUTS: readonly unknown[] = [1, 2];
 export const MARKER_KEY = 'mlx-remote.json';
 export const PACKS_PREFIX = 'packs/';
 
@@ -56,9 +61,10 @@ export function publishedPacks(keys: string[]): string[] {
  * misreads a remote written in a newer layout.
  */
 export async function ensureLayout(remote: Remote, create: boolean): Promise<void> {
+  const marker = Buffer.from(`${JSON.stringify({ mlx: 'remote', layout: REMOTE_LAYOUT })}\n`);
   const head = await remote.head(MARKER_KEY);
   if (!head) {
-    if (create) await remote.put(MARKER_KEY, Buffer.from(`${JSON.stringify({ mlx: 'remote', layout: REMOTE_LAYOUT })}\n`));
+    if (create) await remote.put(MARKER_KEY, marker);
     return;
   }
   // A failed download is the network's (it keeps its own code), not an unreadable marker.
@@ -71,11 +77,13 @@ export async function ensureLayout(remote: Remote, create: boolean): Promise<voi
       hint: 'upgrade mlx to use this remote',
     });
   }
-  if (layout !== REMOTE_LAYOUT) {
+  if (!READABLE_LAYOUTS.includes(layout)) {
     throw badConfig(`remote ${remote.url} uses layout ${JSON.stringify(layout)}; this mlx reads layout ${REMOTE_LAYOUT}`, {
       hint: 'upgrade mlx, or point this remote at another location',
     });
   }
+  // A writer raises an older layout before it writes what only this layout's readers can read.
+  if (create && layout !== REMOTE_LAYOUT) await remote.put(MARKER_KEY, marker);
 }
 
 /** The layout a marker names, or undefined when it is not JSON or not an object with a `layout`. */

@@ -46,6 +46,15 @@ describe('ensureLayout', () => {
     expect(JSON.parse(fs.readFileSync(path.join(newer.root, MARKER_KEY), 'utf8')).layout).toBe(REMOTE_LAYOUT + 1);
   });
 
+  it('reads a layout-1 remote as it is, and raises its marker when it writes (an older mlx then refuses it)', async () => {
+    const old = remoteWith('{"mlx":"remote","layout":1}');
+    await ensureLayout(old, false);
+    expect(JSON.parse(fs.readFileSync(path.join(old.root, MARKER_KEY), 'utf8')).layout).toBe(1);
+    await ensureLayout(old, true);
+    expect(JSON.parse(fs.readFileSync(path.join(old.root, MARKER_KEY), 'utf8'))).toEqual({ mlx: 'remote', layout: REMOTE_LAYOUT });
+    expect(REMOTE_LAYOUT).toBe(2);
+  });
+
   it.each([['0'], ['"1"'], ['1.5']])('refuses the layout %s as another layout', async (layout) => {
     await expect(ensureLayout(remoteWith(`{"mlx":"remote","layout":${layout}}`), false)).rejects.toThrow(`uses layout ${layout}`);
   });
