@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MlxError, badPackIndex } from '../util/errors.js';
-import { checkPackIndex, packIndexSchema, serializePackIndex, type PackIndex } from './pack-index.js';
+import { packIndexFromJson, serializePackIndex, type PackIndex } from './pack-index.js';
 import { parseJsonWith } from './zod-error.js';
 
 /*
@@ -20,7 +20,7 @@ export interface ConsolidatedIndex {
 
 const ConsolidatedIndexSchema = z.strictObject({
   v: z.literal(CONSOLIDATED_INDEX_VERSION),
-  indexes: z.array(packIndexSchema),
+  indexes: z.array(z.unknown()),
 });
 
 /**
@@ -37,13 +37,12 @@ export function serializeConsolidatedIndex(indexes: Iterable<PackIndex>): string
  * index, and they are strictly sorted by pack oid (no pack twice).
  */
 export function parseConsolidatedIndex(text: string | Uint8Array, source: string): ConsolidatedIndex {
-  const doc = parseJsonWith(ConsolidatedIndexSchema, text, (why) => bad(source, why)) as ConsolidatedIndex;
-  for (let i = 0; i < doc.indexes.length; i++) {
-    const index = doc.indexes[i]!;
-    if (i > 0 && !(doc.indexes[i - 1]!.pack < index.pack)) throw bad(source, `packs not strictly sorted at ${index.pack}`);
-    checkPackIndex(index, `${source} (pack ${index.pack})`);
+  const doc = parseJsonWith(ConsolidatedIndexSchema, text, (why) => bad(source, why));
+  const indexes = doc.indexes.map((raw, i) => packIndexFromJson(raw, `${source} (index ${i})`));
+  for (let i = 1; i < indexes.length; i++) {
+    if (!(indexes[i - 1]!.pack < indexes[i]!.pack)) throw bad(source, `packs not strictly sorted at ${indexes[i]!.pack}`);
   }
-  return doc;
+  return { v: CONSOLIDATED_INDEX_VERSION, indexes };
 }
 
 function bad(source: string, why: string): MlxError {

@@ -4,8 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadHasher, type HasherFactory } from '../../src/hash/blake3.js';
 import { hashBytes } from '../../src/hash/hash-file.js';
-import type { Oid } from '../../src/hash/oid.js';
-import { parsePackIndex, serializePackIndex, type PackEntry } from '../../src/formats/pack-index.js';
+import { parsePackIndex, serializePackIndex } from '../../src/formats/pack-index.js';
 import { DirRemote } from '../../src/remote/dir-remote.js';
 import { fetchObjects } from '../../src/remote/fetch.js';
 import { MARKER_KEY, PACKS_PREFIX } from '../../src/remote/layout.js';
@@ -121,31 +120,33 @@ describe('tiny files on a remote', () => {
 });
 
 describe('pack index version 2 (batched members)', () => {
-  const oid = (n: number) => `b3:${n.toString(16).padStart(64, '0')}` as Oid;
-  const index = (v: 1 | 2, entries: PackEntry[]) => serializePackIndex({ pack: oid(999), size: 512 * 40, entries }).replace(/"v":\d/, `"v":${v}`);
-  const batch = (o: number, at: number, raw: number, extra: Partial<PackEntry> = {}): PackEntry => ({ o: oid(o), t: 'b', off: 512, len: 100, raw, c: 'zstd', at, of: 300, ...extra });
+  const hex = (n: number) => n.toString(16).padStart(64, '0');
+  const plain = (n: number, off: number) => `{"o":"b3:${hex(n)}","t":"b","off":${off},"len":10,"raw":10,"c":"none"}`;
+  const doc = (v: number, entries: string[], batches?: string[]) =>
+    `{"v":${v},"pack":"b3:${hex(999)}","size":${512 * 40},"entries":[${entries.join(',')}]${batches ? `,"batches":[${batches.join(',')}]` : ''}}`;
 
-  it('accepts objects sharing one member, each within its decoded bytes', () => {
-    const parsed = parsePackIndex(index(2, [batch(1, 0, 100), batch(2, 100, 150), { o: oid(3), t: 'b', off: 2048, len: 10, raw: 10, c: 'none' }]), 't');
+  it('lists batched objects by member, each one\'s place the sum of the sizes before it', () => {
+    const text = doc(2, [plain(3, 2048)], [`[512,100,"zstd",250,["b${hex(2)}",100,"r${hex(1)}",150]]`]);
+    const parsed = parsePackIndex(text, 't');
     expect(parsed.v).toBe(2);
-    expect(parsed.entries[1]).toMatchObject({ at: 100, of: 300 });
+    expect(parsed.entries.map((e) => [e.o.slice(-1), e.t, e.at, e.of])).toEqual([['1', 'r', 100, 250], ['2', 'b', 0, 250], ['3', 'b', undefined, undefined]]);
+    expect(serializePackIndex(parsed)).toBe(text);
   });
 
   it.each([
-    ['an object past the end of its batch', [batch(1, 0, 100), batch(2, 250, 100)], /lies outside its batch/],
-    ['batch mates that disagree on the member', [batch(1, 0, 100), batch(2, 100, 100, { len: 99 })], /overlap/],
-    ['a plain member at a batch offset', [batch(1, 0, 100), { o: oid(2), t: 'b', off: 512, len: 100, raw: 100, c: 'none' } as PackEntry], /overlap/],
-    ['a raw batch whose length is not its decoded size', [batch(1, 0, 100, { c: 'none' })], /stored raw/],
-  ])('refuses %s', (_, entries, why) => {
-    expect(() => parsePackIndex(index(2, entries as PackEntry[]), 't')).toThrow(why);
+    ['objects that do not add up to the batch', [`[512,100,"zstd",300,["b${hex(1)}",100,"b${hex(2)}",150]]`], /add up to 250 bytes, not 300/],
+    ['a batch of one object', [`[512,100,"zstd",100,["b${hex(1)}",100]]`], /two or more objects/],
+    ['a raw batch whose length is not its size', [`[512,100,"none",250,["b${hex(1)}",100,"b${hex(2)}",150]]`], /stored raw/],
+    ['an object twice', [`[512,100,"zstd",200,["b${hex(1)}",100,"b${hex(1)}",100]]`], /not strictly sorted/],
+    ['a batch over a plain member', [`[1024,100,"zstd",200,["b${hex(1)}",100,"b${hex(2)}",100]]`], /overlap/],
+    ['a bad object name', [`[512,100,"zstd",200,["x${hex(1)}",100,"b${hex(2)}",100]]`], /expected b or r/],
+  ])('refuses %s', (_, batches, why) => {
+    expect(() => parsePackIndex(doc(2, [plain(9, 1024)], batches), 't')).toThrow(why);
   });
 
-  it('refuses an entry with only one of at and of', () => {
-    expect(() => parsePackIndex(index(2, [batch(1, 0, 100)]).replace(',"of":300', ''), 't')).toThrow(/only one of at and of/);
-  });
-
-  it('refuses a version that does not match the entries', () => {
-    expect(() => parsePackIndex(index(1, [batch(1, 0, 100)]), 't')).toThrow(expect.objectContaining({ code: E.BAD_PACK_INDEX }));
-    expect(() => parsePackIndex(index(2, [{ o: oid(1), t: 'b', off: 512, len: 10, raw: 10, c: 'none' }]), 't')).toThrow(/version 2 does not match/);
+  it('refuses a version that does not match its members', () => {
+    expect(() => parsePackIndex(doc(2, [plain(1, 512)], []), 't')).toThrow(/version 2 does not match/);
+    expect(() => parsePackIndex(doc(1, [plain(1, 512)], [`[1024,100,"zstd",200,["b${hex(2)}",100,"b${hex(3)}",100]]`]), 't')).toThrow(expect.objectContaining({ code: E.BAD_PACK_INDEX }));
+    expect(() => parsePackIndex(doc(1, [plain(1, 512).replace('}', ',"at":0,"of":10}')]), 't')).toThrow(expect.objectContaining({ code: E.BAD_PACK_INDEX }));
   });
 });
