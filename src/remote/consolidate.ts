@@ -45,12 +45,13 @@ export interface ConsolidationPlan {
 
 /**
  * Which packs to consolidate, and which consolidated indexes the new one replaces; undefined when
- * too few packs are unconsolidated. Pure: `loose` are the published packs no consolidated index
+ * too few packs are unconsolidated and no more consolidated indexes exist than the policy keeps (two
+ * consolidations at once can leave one too many). Pure: `loose` are the published packs no consolidated index
  * holds, `consolidated` the published packs each consolidated index holds (what it holds beyond
  * them counts for nothing and is dropped when it is merged).
  */
 export function planConsolidation(loose: readonly string[], consolidated: ReadonlyMap<string, readonly string[]>, policy: ConsolidationPolicy): ConsolidationPlan | undefined {
-  if (loose.length < policy.minUnconsolidated) return undefined;
+  if (loose.length < policy.minUnconsolidated && consolidated.size <= policy.maxConsolidated) return undefined;
   const bySize = [...consolidated].sort((a, b) => a[1].length - b[1].length || (a[0] < b[0] ? -1 : 1));
   const packs = new Set(loose);
   const retire: string[] = [];

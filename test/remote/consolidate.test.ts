@@ -168,6 +168,8 @@ describe('index consolidation after many pushes', () => {
     const plan = planConsolidation(['b', 'x'], new Map([['c1', ['a']], ['c2', []]]), GC_POLICY);
     expect(plan).toEqual({ packs: ['a', 'b', 'x'], retire: ['c2', 'c1'] });
     expect(planConsolidation([], new Map([['c1', ['a']]]), GC_POLICY)).toBeUndefined();
+    // More consolidated indexes than the policy keeps (concurrent consolidations): merged without new packs.
+    expect(planConsolidation([], new Map([['c1', ['a']], ['c2', ['b', 'c']]]), GC_POLICY)).toEqual({ packs: ['a', 'b', 'c'], retire: ['c1', 'c2'] });
   });
 });
 
