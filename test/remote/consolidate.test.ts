@@ -195,6 +195,24 @@ describe('consolidated index format', () => {
   });
 });
 
+describe('consolidated index of batched packs', () => {
+  it('holds version-2 pack indexes exactly as their own indexes say', async () => {
+    const remote = dirRemote();
+    const oids = Array.from({ length: 5 }, tinyObject);
+    await pushObjects(store, newHasher, remote, await freshIndex(remote), oids);
+    const plain = await freshIndex(remote);
+    const [own] = [...plain.packs.values()];
+    expect(own!.v).toBe(2);
+    const res = await consolidateIndexes(remote, plain, newHasher, GC_POLICY);
+    const doc = parseConsolidatedIndex(fs.readFileSync(path.join(remote.root, consolidatedKey(res.published!))), 'test');
+    expect(doc.indexes).toEqual([own]);
+    const counted = counting(remote);
+    const index = await freshIndex(counted.remote);
+    expect(counted.indexGets).toEqual([consolidatedKey(res.published!)]);
+    for (const oid of oids) expect(index.locate(oid)).toEqual(plain.locate(oid));
+  });
+});
+
 describe('consolidation races (failpoints)', () => {
   let fp: Failpoints;
   const saved = { ...process.env };
