@@ -17,10 +17,10 @@ import { looksIncompressible } from './compressibility.js';
 
 /*
  * A pack is a plain POSIX ustar stream, so `tar tf` lists it and `tar x` + `zstd -d` recover its objects
- * without mlx. Each member is one object:
+ * without mlx (a batch of small objects, below, needs the index to be split). Each member is one object:
  *   name   `<t>/<64 hex of the oid>` plus `.zst` when the data is a zstd frame; `t` is `b` (blob) or
  *          `r` (recipe of the file whose oid it is). The name repeats what the index says, so an index
- *          can be rebuilt from its pack alone.
+ *          can be rebuilt from its pack alone (but for batches, below).
  *   data   one zstd frame (with its content size) of the object, or the raw bytes when zstd would save
  *          less than `minSavings` (incompressible data: weights, images, already compressed files).
  * Objects under {@link BATCH_OBJECT_MAX} bytes are batched instead: several go into one member named
