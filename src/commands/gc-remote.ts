@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { consolidateIndexes, GC_POLICY } from '../remote/consolidate.js';
 import { fetchObjects } from '../remote/fetch.js';
 import { addRecipeChunks, collectRemote, type RemoteGcResult } from '../remote/remote-gc.js';
 import { RemoteIndex } from '../remote/remote-index.js';
@@ -72,6 +73,8 @@ export async function gcRemote(opts: RemoteGcOptions): Promise<RemoteGcReport> {
   for (const o of extra) keep.add(o);
   await addRecipeChunks(remote, index, keep);
   const res = await collectRemote(remote, index, keep, { graceMs: opts.graceMs ?? 60 * 60_000, dryRun: opts.dryRun });
+  // What survived the sweep goes into one consolidated index: a fresh clone then reads one file.
+  if (!opts.dryRun) await consolidateIndexes(remote, index, repo.newHasher, GC_POLICY);
   return {
     ...res,
     remote: name,

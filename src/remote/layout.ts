@@ -2,13 +2,33 @@ import { type Oid, oidFromHex, oidHex } from '../hash/oid.js';
 import { badConfig } from '../util/errors.js';
 import type { Remote } from './remote.js';
 
-/** The layout version this mlx writes and reads. See spec/remote.md. */
-export const REMOTE_LAYOUT = 1;
+/**
+ * The layout version this mlx writes (spec/remote.md). It also reads layout 1, which has no batched
+ * members; the first push of this mlx to a layout-1 remote raises its marker to 2 before it publishes
+ * anything, so that an older mlx stops there instead of missing the objects it cannot read.
+ */
+export const REMOTE_LAYOUT = 2;
+const READABLE_LAYOUTS: readonly unknown[] = [1, 2];
 export const MARKER_KEY = 'mlx-remote.json';
 export const PACKS_PREFIX = 'packs/';
 
+/** Consolidated indexes: copies of many pack indexes in one file each (spec/remote.md). */
+export const CONSOLIDATED_PREFIX = 'index/';
+
 export const packKey = (packOid: Oid) => `${PACKS_PREFIX}${oidHex(packOid)}.pack`;
 export const indexKey = (packOid: Oid) => `${PACKS_PREFIX}${oidHex(packOid)}.idx`;
+/** A consolidated index, named by the BLAKE3 (hex) of its bytes. */
+export const consolidatedKey = (hex: string) => `${CONSOLIDATED_PREFIX}${hex}.midx`;
+
+/** The consolidated indexes a listing of {@link CONSOLIDATED_PREFIX} names (their hex). */
+export function consolidatedIndexes(keys: string[]): string[] {
+  const out: string[] = [];
+  for (const key of keys) {
+    const m = /^index\/([0-9a-f]{64})\.midx$/.exec(key);
+    if (m) out.push(m[1]!);
+  }
+  return out;
+}
 
 /**
  * Marks the copy of `oid` in pack `packOid` as damaged (an empty object). Written only once a good copy
@@ -41,9 +61,10 @@ export function publishedPacks(keys: string[]): string[] {
  * misreads a remote written in a newer layout.
  */
 export async function ensureLayout(remote: Remote, create: boolean): Promise<void> {
+  const marker = Buffer.from(`${JSON.stringify({ mlx: 'remote', layout: REMOTE_LAYOUT })}\n`);
   const head = await remote.head(MARKER_KEY);
   if (!head) {
-    if (create) await remote.put(MARKER_KEY, Buffer.from(`${JSON.stringify({ mlx: 'remote', layout: REMOTE_LAYOUT })}\n`));
+    if (create) await remote.put(MARKER_KEY, marker);
     return;
   }
   // A failed download is the network's (it keeps its own code), not an unreadable marker.
@@ -51,11 +72,18 @@ export async function ensureLayout(remote: Remote, create: boolean): Promise<voi
   if (layout === undefined) {
     throw badConfig(`remote ${remote.url} has an unreadable ${MARKER_KEY}`, { hint: `restore it as {"mlx":"remote","layout":${REMOTE_LAYOUT}} if this is an mlx remote` });
   }
-  if (layout !== REMOTE_LAYOUT) {
+  if (typeof layout === 'number' && Number.isInteger(layout) && layout > REMOTE_LAYOUT) {
+    throw badConfig(`remote ${remote.url} was written by a newer mlx (layout ${layout}; this mlx reads layout ${REMOTE_LAYOUT})`, {
+      hint: 'upgrade mlx to use this remote',
+    });
+  }
+  if (!READABLE_LAYOUTS.includes(layout)) {
     throw badConfig(`remote ${remote.url} uses layout ${JSON.stringify(layout)}; this mlx reads layout ${REMOTE_LAYOUT}`, {
       hint: 'upgrade mlx, or point this remote at another location',
     });
   }
+  // A writer raises an older layout before it writes what only this layout's readers can read.
+  if (create && layout !== REMOTE_LAYOUT) await remote.put(MARKER_KEY, marker);
 }
 
 /** The layout a marker names, or undefined when it is not JSON or not an object with a `layout`. */

@@ -3,8 +3,8 @@ import type { HasherFactory } from '../hash/blake3.js';
 import { hashBytes } from '../hash/hash-file.js';
 import { assertOid, oidHex, type Oid } from '../hash/oid.js';
 import {
+  packIndexVersion,
   paddedLength,
-  PACK_INDEX_VERSION,
   TAR_BLOCK,
   TAR_TRAILER,
   type PackCodec,
@@ -17,12 +17,17 @@ import { looksIncompressible } from './compressibility.js';
 
 /*
  * A pack is a plain POSIX ustar stream, so `tar tf` lists it and `tar x` + `zstd -d` recover its objects
- * without mlx. Each member is one object:
+ * without mlx (a batch of small objects, below, needs the index to be split). Each member is one object:
  *   name   `<t>/<64 hex of the oid>` plus `.zst` when the data is a zstd frame; `t` is `b` (blob) or
  *          `r` (recipe of the file whose oid it is). The name repeats what the index says, so an index
- *          can be rebuilt from its pack alone.
+ *          can be rebuilt from its pack alone (but for batches, below).
  *   data   one zstd frame (with its content size) of the object, or the raw bytes when zstd would save
  *          less than `minSavings` (incompressible data: weights, images, already compressed files).
+ * Objects under {@link BATCH_OBJECT_MAX} bytes are batched instead: several go into one member named
+ * `s/<64 hex of its first oid>` (plus `.zst`), their bytes back to back, and each one's index entry
+ * names that member plus its place in the decoded bytes (`at`, and `of` the decoded size). A 512-byte
+ * header and padding per 200-byte file would make a pack five times its data; one ranged read of the
+ * member still fetches the object.
  * Headers are deterministic (mode 0444, uid/gid/mtime 0, no user names, no PAX records): equal members
  * in equal order give byte-identical packs and so equal pack ids. Member data starts on a 512-byte
  * boundary right after its header; the index records that offset so one ranged GET fetches one object.
@@ -44,6 +49,11 @@ export interface PackWriterOptions {
    */
   buffer?: Buffer;
 }
+
+/** Objects smaller than this are batched with others into one member. */
+export const BATCH_OBJECT_MAX = 1024;
+/** A batch is sealed once its objects add up to this many bytes: one ranged read per object stays small. */
+const BATCH_TARGET = 16 * 1024;
 
 /** Largest member data a ustar header can describe (11 octal digits). */
 const MAX_MEMBER = 8 ** 11 - 1;
@@ -77,6 +87,11 @@ export class PackWriter {
   private readonly level: number;
   private buf: Buffer;
   private readonly entries = new Map<Oid, PackEntry>();
+  /** Small objects waiting for their batch to be written, and their bytes (copied) back to back. */
+  private readonly batch: { oid: Oid; type: PackMemberType; at: number; raw: number }[] = [];
+  private readonly batched = new Map<Oid, PackMemberType>();
+  private readonly batchBytes = Buffer.allocUnsafe(BATCH_TARGET + BATCH_OBJECT_MAX);
+  private batchSize = 0;
   private offset = 0;
   private finished = false;
 
@@ -96,13 +111,48 @@ export class PackWriter {
   add(oid: Oid, type: PackMemberType, bytes: Uint8Array): void {
     if (this.finished) throw badState('internal: PackWriter.add after finish');
     assertOid(oid);
-    const existing = this.entries.get(oid);
+    const existing = this.entries.get(oid)?.t ?? this.batched.get(oid);
     if (existing) {
-      if (existing.t !== type) throw badState(`internal: ${oid} added to one pack as both blob and recipe`);
+      if (existing !== type) throw badState(`internal: ${oid} added to one pack as both blob and recipe`);
       return;
     }
     if (type === 'b' && this.verify) verifyMember(this.newHasher, oid, bytes);
     if (bytes.length > MAX_MEMBER) throw badState(`internal: object ${oid} of ${bytes.length} bytes is too large for a pack`);
+    if (bytes.length < BATCH_OBJECT_MAX) {
+      this.batchBytes.set(bytes, this.batchSize);
+      this.batch.push({ oid, type, at: this.batchSize, raw: bytes.length });
+      this.batched.set(oid, type);
+      this.batchSize += bytes.length;
+      if (this.batchSize >= BATCH_TARGET) this.writeBatch();
+      return;
+    }
+    const { len, codec } = this.writeMember(`${type}/${oidHex(oid)}`, bytes);
+    this.entries.set(oid, { o: oid, t: type, off: this.offset - paddedLength(len), len, raw: bytes.length, c: codec });
+  }
+
+  /**
+   * Writes the batched objects as one member (a batch of one is a plain member: no `at`). Each is
+   * looked up by its own oid, so the bytes of a batch are only ever read through the index.
+   */
+  private writeBatch(): void {
+    if (this.batch.length === 0) return;
+    const data = this.batchBytes.subarray(0, this.batchSize);
+    const first = this.batch[0]!;
+    const single = this.batch.length === 1;
+    const { len, codec } = this.writeMember(single ? `${first.type}/${oidHex(first.oid)}` : `s/${oidHex(first.oid)}`, data);
+    const off = this.offset - paddedLength(len);
+    for (const b of this.batch) {
+      const entry: PackEntry = { o: b.oid, t: b.type, off, len, raw: b.raw, c: codec };
+      if (!single) Object.assign(entry, { at: b.at, of: data.length });
+      this.entries.set(b.oid, entry);
+    }
+    this.batch.length = 0;
+    this.batched.clear();
+    this.batchSize = 0;
+  }
+
+  /** Writes one member (header, data compressed when that pays, padding) at the end; returns its data length and codec. */
+  private writeMember(name: string, bytes: Uint8Array): { len: number; codec: PackCodec } {
     const { binding, cctx } = loadZstd();
     const off = this.offset + TAR_BLOCK;
     this.reserve(off + binding.compressBound(bytes.length) + TAR_BLOCK + TAR_TRAILER);
@@ -115,22 +165,21 @@ export class PackWriter {
       this.buf.set(bytes, off);
       len = bytes.length;
     }
-    const codec: PackCodec = useZstd ? 'zstd' : 'none';
-    writeTarHeader(this.buf, this.offset, `${type}/${oidHex(oid)}${useZstd ? '.zst' : ''}`, len);
+    writeTarHeader(this.buf, this.offset, `${name}${useZstd ? '.zst' : ''}`, len);
     const end = off + paddedLength(len);
     this.buf.fill(0, off + len, end);
-    this.entries.set(oid, { o: oid, t: type, off, len, raw: bytes.length, c: codec });
     this.offset = end;
+    return { len, codec: useZstd ? 'zstd' : 'none' };
   }
 
   /** Number of objects added so far. */
   get count(): number {
-    return this.entries.size;
+    return this.entries.size + this.batch.length;
   }
 
-  /** Bytes the pack would have if finished now (trailer included): roll to a new pack past a target. */
+  /** Bytes the pack would have if finished now (at most; trailer included): roll to a new pack past a target. */
   get size(): number {
-    return this.offset + TAR_TRAILER;
+    return this.offset + (this.batch.length ? TAR_BLOCK + paddedLength(this.batchSize) : 0) + TAR_TRAILER;
   }
 
   /** The buffer the pack is built in: hand it to the next writer once the finished pack is sent. */
@@ -144,12 +193,13 @@ export class PackWriter {
    */
   finish(): { pack: Buffer; index: PackIndex } {
     if (this.finished) throw badState('internal: PackWriter.finish called twice');
+    this.writeBatch();
     this.finished = true;
     this.reserve(this.size);
     this.buf.fill(0, this.offset, this.size);
     const pack = this.buf.subarray(0, this.size);
     const entries = [...this.entries.values()].sort((a, b) => (a.o < b.o ? -1 : a.o > b.o ? 1 : 0));
-    return { pack, index: { v: PACK_INDEX_VERSION, pack: hashBytes(this.newHasher, pack), size: pack.length, entries } };
+    return { pack, index: { v: packIndexVersion(entries), pack: hashBytes(this.newHasher, pack), size: pack.length, entries } };
   }
 
   /** Grows the buffer (keeping what is written) to hold at least `bytes`. */
@@ -179,20 +229,28 @@ export function extractMember(packBytesOrRange: Uint8Array, entry: PackEntry, ra
     throw corrupt(entry.o, `its bytes [${entry.off}, ${entry.off + entry.len}) are not all in the ${bytes.length} bytes read from offset ${start}`);
   }
   const data = bytes.subarray(from, from + entry.len);
+  const member = decodeMember(data, entry);
+  // A batched object is its slice of the member (the index checked that it lies inside).
+  return entry.at === undefined ? member : member.subarray(entry.at, entry.at + entry.raw);
+}
+
+/** The decoded bytes of the member `data` holds: `entry.of` bytes for a batch, else `entry.raw`. */
+function decodeMember(data: Buffer, entry: PackEntry): Buffer {
+  const size = entry.of ?? entry.raw;
   if (entry.c === 'none') {
-    if (data.length !== entry.raw) throw corrupt(entry.o, `stored size ${data.length} is not its size ${entry.raw}`);
+    if (data.length !== size) throw corrupt(entry.o, `stored size ${data.length} is not its size ${size}`);
     return data;
   }
   const { binding, dctx } = loadZstd();
   let out: Buffer;
   try {
     // One whole frame, declaring exactly the size the index promises, and nothing after it.
-    if (binding.getFrameContentSize(data) !== entry.raw || binding.findFrameCompressedSize(data) !== data.length) {
+    if (binding.getFrameContentSize(data) !== size || binding.findFrameCompressedSize(data) !== data.length) {
       throw corrupt(entry.o, 'its zstd frame does not match the index');
     }
-    out = Buffer.allocUnsafe(entry.raw);
+    out = Buffer.allocUnsafe(size);
     const n = dctx.decompress(out, data);
-    if (n !== entry.raw) throw corrupt(entry.o, `it decoded to ${n} bytes, not ${entry.raw}`);
+    if (n !== size) throw corrupt(entry.o, `it decoded to ${n} bytes, not ${size}`);
   } catch (err) {
     if (err instanceof MlxError) throw err;
     throw corrupt(entry.o, `zstd: ${(err as Error).message}`, err);

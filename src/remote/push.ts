@@ -8,9 +8,10 @@ import { saveRecipe } from '../store/chunk-map.js';
 import { hashedChunksOfFile } from '../store/chunk-thread.js';
 import { DEFAULT_CHUNKER_OPTIONS } from '../store/chunker.js';
 import type { ObjectStore } from '../store/object-store.js';
-import { objectCorrupt, objectMissing, remoteFailed } from '../util/errors.js';
+import { MlxError, objectCorrupt, objectMissing, remoteFailed } from '../util/errors.js';
 import { failpoint } from '../util/failpoint.js';
 import { DONE, runStepsAsync, type AsyncStep } from '../util/steps.js';
+import { consolidateIndexes, PUSH_POLICY } from './consolidate.js';
 import { ensureLayout, PACKS_PREFIX } from './layout.js';
 import { PackUploads } from './pack-uploads.js';
 import { addRound, packsGone, planSends } from './push-plan.js';
@@ -100,7 +101,22 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
     gone: new Set(),
   };
   while ((await runStepsAsync(push, PUSH_ROUND)) !== DONE) push.round++;
+  if (push.summary!.packs > 0) await consolidateAfterPush(push);
   return push.summary!;
+}
+
+/**
+ * Each push adds a pack index; once enough have no consolidated copy, the push that made them so
+ * consolidates them, so that a fresh clone reads a handful of files, not one per push. Its data is
+ * on the remote already: a consolidation that fails is a warning (the next push tries again).
+ */
+async function consolidateAfterPush({ remote, index, newHasher }: Push): Promise<void> {
+  try {
+    await consolidateIndexes(remote, index, newHasher, PUSH_POLICY);
+  } catch (err) {
+    if (!(err instanceof MlxError)) throw err;
+    index.warnings.push(`could not consolidate the pack indexes of ${remote.url}: ${err.message}`);
+  }
 }
 
 /** A round of a push; rounds repeat while a concurrent remote gc removes what they sent or rely on. */

@@ -1,12 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { type Oid, oidFromHex } from '../hash/oid.js';
+import { loadHasher, type HasherFactory } from '../hash/blake3.js';
+import { hashBytes } from '../hash/hash-file.js';
+import { type Oid, oidFromHex, oidHex } from '../hash/oid.js';
+import { parseConsolidatedIndex, type ConsolidatedIndex } from '../formats/consolidated-index.js';
 import { parsePackIndex, type PackEntry, type PackIndex } from '../formats/pack-index.js';
 import type { Recipe } from '../formats/recipe.js';
 import { writeFileAtomicSync } from '../util/fs.js';
-import { E, MlxError, badPackIndex } from '../util/errors.js';
-import { damagedCopies, indexKey, packKey, PACKS_PREFIX, publishedPacks } from './layout.js';
+import { E, MlxError, badPackIndex, remoteCorrupt } from '../util/errors.js';
+import { failpoint } from '../util/failpoint.js';
+import { CONSOLIDATED_PREFIX, consolidatedIndexes, consolidatedKey, damagedCopies, indexKey, packKey, PACKS_PREFIX, publishedPacks } from './layout.js';
 import type { Remote } from './remote.js';
 
 /** Why a published index can be unusable while the remote itself answers: its bytes are bad, or it is gone. */
@@ -28,6 +32,11 @@ export class RemoteIndex {
   /** Further copies of objects that more than one pack holds (a repaired object, concurrent pushes). */
   private readonly otherCopies = new Map<Oid, Located[]>();
   readonly packs = new Map<string, PackIndex>();
+  /**
+   * The consolidated indexes read (hex -> the packs each holds, published or not). A copy only: which
+   * packs exist is still said by the listing of pack indexes.
+   */
+  readonly consolidated = new Map<string, string[]>();
   /** Published indexes that were not used (unreadable, or their pack is missing or the wrong size). */
   readonly warnings: string[] = [];
 
@@ -37,12 +46,34 @@ export class RemoteIndex {
     const idx = new RemoteIndex(remote);
     const dir = path.join(cacheDir, crypto.createHash('sha256').update(remote.url).digest('hex').slice(0, 16));
     fs.mkdirSync(dir, { recursive: true });
-    const listing = await remote.list(PACKS_PREFIX);
+    const [listing, consolidatedListing] = await Promise.all([remote.list(PACKS_PREFIX), remote.list(CONSOLIDATED_PREFIX)]);
+    await failpoint('remote-index.after-list');
     const sizes = new Map(listing.map((o) => [o.key, o.size]));
-    const queue = publishedPacks(listing.map((o) => o.key));
-    const worker = async () => {
-      for (let hex = queue.shift(); hex !== undefined; hex = queue.shift()) {
-        let index: PackIndex;
+    // Consolidated indexes first: each pack they hold needs no request of its own.
+    const copies = new Map<string, PackIndex>();
+    const newHasher = await loadHasher();
+    await inParallel(consolidatedIndexes(consolidatedListing.map((o) => o.key)), jobs, async (hex) => {
+      let doc: ConsolidatedIndex;
+      try {
+        doc = await readConsolidated(remote, dir, hex, newHasher);
+      } catch (err) {
+        if (!(err instanceof MlxError) || !UNUSABLE_INDEX.has(err.code)) throw err;
+        // Retired since the listing (a larger one holds its packs), or damaged: either way each of its
+        // packs is still published by its own index, which is read instead.
+        if (err.code !== E.REMOTE_NOT_FOUND) idx.warnings.push(`ignored ${consolidatedKey(hex)}: ${err.message}`);
+        return;
+      }
+      const packs: string[] = [];
+      for (const index of doc.indexes) {
+        const packHex = oidHex(index.pack);
+        packs.push(packHex);
+        copies.set(packHex, index);
+      }
+      idx.consolidated.set(hex, packs);
+    });
+    await inParallel(publishedPacks(listing.map((o) => o.key)), jobs, async (hex) => {
+      let index = copies.get(hex);
+      if (index === undefined) {
         try {
           index = await readIndex(remote, dir, hex);
         } catch (err) {
@@ -51,21 +82,33 @@ export class RemoteIndex {
           // reported as never pushed.
           if (!(err instanceof MlxError) || !UNUSABLE_INDEX.has(err.code)) throw err;
           idx.warnings.push(`ignored ${indexKey(oidFromHex(hex))}: ${err.message}`);
-          continue;
+          return;
         }
-        // An index whose pack is gone or damaged names nothing usable: its objects count as absent,
-        // so the next push sends them again and repairs the remote.
-        const packSize = sizes.get(packKey(oidFromHex(hex)));
-        if (packSize !== index.size) {
-          idx.warnings.push(`ignored pack ${hex.slice(0, 12)}: ${packSize === undefined ? 'its pack file is missing' : `its pack has ${packSize} bytes, the index says ${index.size}`}`);
-          continue;
-        }
-        idx.addPack(hex, index);
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, worker));
+      // An index whose pack is gone or damaged names nothing usable: its objects count as absent,
+      // so the next push sends them again and repairs the remote.
+      const packSize = sizes.get(packKey(oidFromHex(hex)));
+      if (packSize !== index.size) {
+        idx.warnings.push(`ignored pack ${hex.slice(0, 12)}: ${packSize === undefined ? 'its pack file is missing' : `its pack has ${packSize} bytes, the index says ${index.size}`}`);
+        return;
+      }
+      idx.addPack(hex, index);
+    });
     for (const bad of damagedCopies(listing.map((o) => o.key))) idx.avoid(bad.packHex, bad.oid);
     return idx;
+  }
+
+  /** Packs whose index this index holds but no consolidated index does: what the next consolidation takes in. */
+  unconsolidatedPacks(): string[] {
+    const covered = new Set<string>();
+    for (const packs of this.consolidated.values()) for (const hex of packs) covered.add(hex);
+    return [...this.packs.keys()].filter((hex) => !covered.has(hex));
+  }
+
+  /** Records a consolidated index this process published, and the ones it retired. */
+  recordConsolidation(hex: string, packs: string[], retired: Iterable<string>): void {
+    for (const old of retired) this.consolidated.delete(old);
+    this.consolidated.set(hex, packs);
   }
 
   /** Stops using the copy of `oid` in this pack when another copy exists. */
@@ -147,6 +190,33 @@ async function readIndex(remote: Remote, dir: string, hex: string): Promise<Pack
   const parsed = check(parsePackIndex(bytes, source), hex);
   writeFileAtomicSync(local, bytes, { durable: false });
   return parsed;
+}
+
+/** A consolidated index, from the local folder or downloaded; its bytes must hash to its name. */
+async function readConsolidated(remote: Remote, dir: string, hex: string, newHasher: HasherFactory): Promise<ConsolidatedIndex> {
+  const local = path.join(dir, `${hex}.midx`);
+  try {
+    // Written here only after its hash was checked.
+    return parseConsolidatedIndex(fs.readFileSync(local), local);
+  } catch (err) {
+    if (!(err instanceof MlxError) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const key = consolidatedKey(hex);
+  const bytes = await remote.get(key);
+  const actual = oidHex(hashBytes(newHasher, bytes));
+  if (actual !== hex) throw remoteCorrupt(`${remote.url}/${key} is corrupt: its bytes hash to ${actual}`, { key });
+  const parsed = parseConsolidatedIndex(bytes, `${remote.url}/${key}`);
+  writeFileAtomicSync(local, bytes, { durable: false });
+  return parsed;
+}
+
+/** Runs `work` on every item, at most `jobs` at a time. */
+async function inParallel<T>(items: T[], jobs: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, worker));
 }
 
 function check(index: PackIndex, hex: string): PackIndex {

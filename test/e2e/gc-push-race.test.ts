@@ -77,6 +77,24 @@ function expectAllPullable(alice: string): void {
 const dirRemote = () => [storeDir];
 
 describe('a push racing gc --remote keeps its data (directory remote)', () => {
+  it('gc --remote leaves one consolidated index holding every published pack, and a fresh clone pulls through it', async () => {
+    const { alice, bob } = prepare(dirRemote, { marked: false });
+    for (let i = 0; i < 3; i++) {
+      write(alice, `more/m${i}.bin`, bytes(300, `more-${i}`));
+      mlxOk(alice, 'add', 'more');
+      mlxOk(alice, 'push');
+    }
+    commitAll(alice, 'more');
+    ok(await startMlx(bob, {}, 'gc', '--remote', '--grace', '60'), 'gc');
+    const consolidated = fs.readdirSync(path.join(storeDir, 'index'));
+    expect(consolidated).toHaveLength(1);
+    const held = JSON.parse(fs.readFileSync(path.join(storeDir, 'index', consolidated[0]!), 'utf8')).indexes.map((i: { pack: string }) => `${i.pack.slice(3)}.idx`);
+    const published = fs.readdirSync(path.join(storeDir, 'packs')).filter((f) => f.endsWith('.idx'));
+    expect(published).toHaveLength(4);
+    expect(held.sort()).toEqual(published.sort());
+    expectAllPullable(alice);
+  });
+
   it('sweep read the keep records, then the push recreated the planned pack: the push waits, checks, and sends again', async () => {
     const { alice, bob } = prepare(dirRemote);
     const sweep = startMlx(bob, fp.env({ 'gc.sweep.after-read-keeps': 'pause' }), 'gc', '--remote', '--grace', '0');

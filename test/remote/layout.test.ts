@@ -37,8 +37,26 @@ describe('ensureLayout', () => {
     await expect(ensureLayout(remote, false)).rejects.toThrow(`has an unreadable ${MARKER_KEY}`);
   });
 
-  it('refuses another layout version', async () => {
-    await expect(ensureLayout(remoteWith('{"mlx":"remote","layout":99}'), false)).rejects.toThrow('uses layout 99');
+  it('refuses a newer layout: the remote was written by a newer mlx', async () => {
+    const newer = remoteWith(`{"mlx":"remote","layout":${REMOTE_LAYOUT + 1}}`);
+    expect(await rejectionCode(ensureLayout(newer, false))).toBe(E.BAD_CONFIG);
+    await expect(ensureLayout(newer, false)).rejects.toThrow(`was written by a newer mlx (layout ${REMOTE_LAYOUT + 1}; this mlx reads layout ${REMOTE_LAYOUT})`);
+    // A push neither writes into it nor rewrites its marker.
+    await expect(ensureLayout(newer, true)).rejects.toThrow('newer mlx');
+    expect(JSON.parse(fs.readFileSync(path.join(newer.root, MARKER_KEY), 'utf8')).layout).toBe(REMOTE_LAYOUT + 1);
+  });
+
+  it('reads a layout-1 remote as it is, and raises its marker when it writes (an older mlx then refuses it)', async () => {
+    const old = remoteWith('{"mlx":"remote","layout":1}');
+    await ensureLayout(old, false);
+    expect(JSON.parse(fs.readFileSync(path.join(old.root, MARKER_KEY), 'utf8')).layout).toBe(1);
+    await ensureLayout(old, true);
+    expect(JSON.parse(fs.readFileSync(path.join(old.root, MARKER_KEY), 'utf8'))).toEqual({ mlx: 'remote', layout: REMOTE_LAYOUT });
+    expect(REMOTE_LAYOUT).toBe(2);
+  });
+
+  it.each([['0'], ['"1"'], ['1.5']])('refuses the layout %s as another layout', async (layout) => {
+    await expect(ensureLayout(remoteWith(`{"mlx":"remote","layout":${layout}}`), false)).rejects.toThrow(`uses layout ${layout}`);
   });
 
   it('reports a failed marker download with its own code, not as an unreadable marker', async () => {

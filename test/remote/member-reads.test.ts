@@ -7,7 +7,7 @@ import type { PackEntry } from '../../src/formats/pack-index.js';
 import { DirRemote } from '../../src/remote/dir-remote.js';
 import { packKey } from '../../src/remote/layout.js';
 import { addWant, packReader, readMembers, type RangeReader, type Want } from '../../src/remote/member-reads.js';
-import { PackWriter } from '../../src/remote/pack.js';
+import { BATCH_OBJECT_MAX, PackWriter } from '../../src/remote/pack.js';
 import type { ByteRange } from '../../src/remote/remote.js';
 import { E, MlxError } from '../../src/util/errors.js';
 import { prng, tempDir } from '../helpers/repo.js';
@@ -28,9 +28,10 @@ interface Packed {
   datas: Buffer[];
 }
 
+/** A pack of objects of `sizes` plus 1 KiB each: members of their own, in this order (smaller ones would be batched). */
 function packOf(sizes: number[], seed: string): Packed {
   const writer = new PackWriter(newHasher);
-  const datas = sizes.map((n, i) => prng(n, `${seed}${i}`));
+  const datas = sizes.map((n, i) => prng(n + BATCH_OBJECT_MAX, `${seed}${i}`));
   for (const d of datas) writer.add(hashBytes(newHasher, d), 'b', d);
   const { pack, index } = writer.finish();
   // Entries in the order the objects were added.
@@ -186,7 +187,7 @@ describe('packReader', () => {
     const got: Buffer[] = [];
     for (const e of p.entries) addWant(groups, hex, { entry: e, take: (b) => void got.push(Buffer.from(b)) });
     await readMembers(read, groups, 2);
-    expect(got.map((b) => b.length)).toEqual([1000, 2000]);
+    expect(got.map((b) => b.length)).toEqual([1000 + BATCH_OBJECT_MAX, 2000 + BATCH_OBJECT_MAX]);
     expect(fs.existsSync(path.join(root, packKey(`b3:${hex}`)))).toBe(true);
   });
 });
