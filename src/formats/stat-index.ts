@@ -25,12 +25,14 @@ export interface StatFields {
   ino: number;
 }
 
-// Layout (spec/workspace.md): "MLXSTAT\0", u32 version, u32 count, records sorted by the UTF-8 bytes of
-// their paths, then a SHA-256 of everything before it. A record: u16 path length, path, five f64
-// (size, mtimeMs, ctimeMs, ino, hashedAt), u8 oid length, oid (ASCII).
+// Layout (spec/workspace.md): "MLXSTAT\0", u32 version, records sorted by the UTF-8 bytes of their
+// paths, u32 count, then a SHA-256 of everything before it. A record: u16 path length, path, five f64
+// (size, mtimeMs, ctimeMs, ino, hashedAt), u8 oid length, oid (ASCII). The count and checksum come
+// last so the file can be written as it is made.
 const MAGIC = Buffer.from('MLXSTAT\0', 'latin1');
-const HEADER = MAGIC.length + 8;
+const HEADER = MAGIC.length + 4;
 const CHECKSUM = 32;
+const TRAILER = 4 + CHECKSUM;
 const FIXED = 5 * 8 + 1;
 const MAX_PATH = 0xffff;
 
@@ -57,11 +59,12 @@ export class StatTable {
    * version or not sorted is read as empty (its files are hashed again), never trusted.
    */
   static parse(bytes: Buffer | undefined): StatTable {
-    if (!bytes || bytes.length < HEADER + CHECKSUM || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) return StatTable.empty;
+    if (!bytes || bytes.length < HEADER + TRAILER || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) return StatTable.empty;
     if (bytes.readUInt32LE(MAGIC.length) !== STAT_INDEX_VERSION) return StatTable.empty;
-    const body = bytes.length - CHECKSUM;
-    if (!crypto.createHash('sha256').update(bytes.subarray(0, body)).digest().equals(bytes.subarray(body))) return StatTable.empty;
-    const count = bytes.readUInt32LE(MAGIC.length + 4);
+    const checked = bytes.length - CHECKSUM;
+    if (!crypto.createHash('sha256').update(bytes.subarray(0, checked)).digest().equals(bytes.subarray(checked))) return StatTable.empty;
+    const body = bytes.length - TRAILER;
+    const count = bytes.readUInt32LE(body);
     const offsets = new Uint32Array(count);
     let at = HEADER;
     let prevStart = -1;
@@ -161,7 +164,7 @@ export class StatTable {
 
   /** The raw bytes of record `i`, copied as they are when the index is written again. */
   recordBytes(i: number): Buffer {
-    const end = i + 1 < this.offsets.length ? this.offsets[i + 1]! : this.buf.length - CHECKSUM;
+    const end = i + 1 < this.offsets.length ? this.offsets[i + 1]! : this.buf.length - TRAILER;
     return this.buf.subarray(this.offsets[i]!, end);
   }
 
@@ -195,19 +198,28 @@ export class StatTable {
   }
 }
 
-/** Writes stat index records in path order, copying unchanged ones as raw bytes. */
+/**
+ * Writes stat index records in path order, copying unchanged ones as raw bytes, to `out` a block at a
+ * time: a million records never stand twice in memory.
+ */
 export class StatIndexWriter {
-  private readonly chunks: Buffer[] = [];
+  private readonly hash = crypto.createHash('sha256');
   private block = Buffer.alloc(1 << 20);
   private used = 0;
   private count = 0;
+
+  constructor(private readonly out: (data: Uint8Array) => void) {
+    const header = Buffer.alloc(HEADER);
+    MAGIC.copy(header);
+    header.writeUInt32LE(STAT_INDEX_VERSION, MAGIC.length);
+    this.emit(header);
+  }
 
   /** Appends a record; the caller keeps paths strictly increasing. Paths too long to store are left out. */
   add(path: string, e: StatEntry): void {
     const plen = Buffer.byteLength(path, 'utf8');
     if (plen > MAX_PATH) return; // such a file is simply hashed every time
-    const need = 2 + plen + FIXED + e.oid.length;
-    const b = this.room(need);
+    const b = this.room(2 + plen + FIXED + e.oid.length);
     let at = this.used;
     at = b.writeUInt16LE(plen, at);
     at += b.write(path, at, 'utf8');
@@ -230,27 +242,38 @@ export class StatIndexWriter {
     this.count++;
   }
 
-  finish(): Buffer {
+  finish(): void {
     this.flush();
-    const header = Buffer.alloc(HEADER);
-    MAGIC.copy(header);
-    header.writeUInt32LE(STAT_INDEX_VERSION, MAGIC.length);
-    header.writeUInt32LE(this.count, MAGIC.length + 4);
-    const body = Buffer.concat([header, ...this.chunks]);
-    return Buffer.concat([body, crypto.createHash('sha256').update(body).digest()]);
+    const count = Buffer.alloc(4);
+    count.writeUInt32LE(this.count);
+    this.emit(count);
+    this.out(this.hash.digest());
+  }
+
+  private emit(data: Buffer): void {
+    this.hash.update(data);
+    this.out(data);
   }
 
   private room(need: number): Buffer {
     if (this.used + need > this.block.length) {
       this.flush();
-      this.block = Buffer.alloc(Math.max(1 << 20, need));
+      if (need > this.block.length) this.block = Buffer.alloc(need);
     }
     return this.block;
   }
 
   private flush(): void {
-    if (this.used > 0) this.chunks.push(this.block.subarray(0, this.used));
-    this.block = Buffer.alloc(0);
+    if (this.used > 0) this.emit(this.block.subarray(0, this.used));
     this.used = 0;
   }
+}
+
+/** A whole stat index file from records in path order (for tests and small indexes). */
+export function statIndexBytes(rows: Iterable<[string, StatEntry]>): Buffer {
+  const parts: Buffer[] = [];
+  const w = new StatIndexWriter((d) => parts.push(Buffer.from(d)));
+  for (const [p, e] of rows) w.add(p, e);
+  w.finish();
+  return Buffer.concat(parts);
 }

@@ -117,6 +117,28 @@ export function writeFileAtomicSync(file: string, data: string | Uint8Array, opt
   }
 }
 
+/**
+ * Like {@link writeFileAtomicSync}, for content made a piece at a time: `produce` calls `write` as often
+ * as it likes, so a large file never stands whole in memory.
+ */
+export function writeFileAtomicStreamSync(file: string, produce: (write: (data: Uint8Array) => void) => void, opts: AtomicWriteOptions = {}): void {
+  const tmp = tempPathFor(file);
+  try {
+    const fd = fs.openSync(tmp, 'wx', opts.mode ?? 0o666);
+    try {
+      produce((data) => {
+        for (let done = 0; done < data.length; ) done += fs.writeSync(fd, data, done, data.length - done);
+      });
+      if (opts.durable ?? true) fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
 export function readFileIfExists(file: string): string | undefined {
   try {
     return fs.readFileSync(file, 'utf8');

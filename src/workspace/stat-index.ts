@@ -5,7 +5,7 @@ import { StatIndexWriter, StatTable, type StatEntry } from '../formats/stat-inde
 import { parseTreeCache, serializeTreeCache, type TreeCache, type TreeRecord } from '../formats/tree-cache.js';
 import { isErrno } from '../util/errors.js';
 import { compareUtf8 } from '../util/paths.js';
-import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
+import { readFileIfExists, writeFileAtomicStreamSync, writeFileAtomicSync } from '../util/fs.js';
 
 /** The fields of a stat that the index compares. */
 export interface StatLike { size: number; mtimeMs: number; ctimeMs: number; ino: number }
@@ -143,7 +143,7 @@ export class StatIndex {
     if (!this.isDirty) return;
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
     if (this.changes.size > 0) {
-      writeFileAtomicSync(this.file, this.merged(), { durable: false });
+      writeFileAtomicStreamSync(this.file, (write) => this.writeMerged(write), { durable: false });
       fs.rmSync(path.join(path.dirname(this.file), OLD_INDEX), { force: true });
       // What was written is now the table; later lookups in this process read it.
       this.table = undefined;
@@ -153,10 +153,10 @@ export class StatIndex {
     this.dirtyTrees = false;
   }
 
-  /** The table with the changes merged in, as the bytes of a new index file. */
-  private merged(): Buffer {
+  /** Writes the table with the changes merged in, as a new index file. */
+  private writeMerged(write: (data: Uint8Array) => void): void {
     const t = this.loaded;
-    const out = new StatIndexWriter();
+    const out = new StatIndexWriter(write);
     let i = 0;
     for (const [key, e] of this.changes.inPathOrder()) {
       for (; i < t.count && t.compareWith(i, key) < 0; i++) out.addRaw(t.recordBytes(i));
@@ -164,7 +164,7 @@ export class StatIndex {
       if (e) out.add(key, e);
     }
     for (; i < t.count; i++) out.addRaw(t.recordBytes(i));
-    return out.finish();
+    out.finish();
   }
 }
 
