@@ -129,6 +129,12 @@ function linkFirst(src, dst, count, perDir) {
   }
 }
 
+/** Removes a tree: `rm -rf` is several times faster than Node's recursive rm on a million files. */
+function removeTree(dir) {
+  const r = spawnSync('rm', ['-rf', dir]);
+  if (r.error || r.status !== 0) fs.rmSync(dir, { recursive: true, force: true });
+}
+
 /** Total bytes of the files under `dir`. */
 function treeBytes(dir) {
   let n = 0;
@@ -162,7 +168,7 @@ export async function benchScale(h, settings, tools, rows, ctx) {
     h.attempt(ctx, { name: 'scale' }, 'start-up', () => (result.startup = benchStartup(h, dir, rows, peers)));
     if (settings.tinyFiles > 0) h.attempt(ctx, { name: 'scale' }, 'tiny files', () => (result.tiny = benchTinyFiles(h, settings, dir, rows)));
   } finally {
-    if (!h.KEEP) fs.rmSync(dir, { recursive: true, force: true });
+    if (!h.KEEP) removeTree(dir);
   }
   printScaleTable(h, rows);
   printTargets(h, settings, rows, result);
@@ -240,7 +246,7 @@ function benchManyFiles(h, s, dir, rows, ctx) {
   warmTree(path.join(mlxRepo, 'data'));
   const cpDst = path.join(dir, 'cp-copy');
   const cp = h.measure('cp', ['-r', path.join(mlxRepo, 'data'), cpDst], dir);
-  fs.rmSync(cpDst, { recursive: true, force: true });
+  removeTree(cpDst);
   peer(h, rows, w, 'cp', 'cp -r (warm)', cp, 'push (dir remote)', 'the peer of push, fresh pull and checkout');
 
   // fresh clone + pull
@@ -250,10 +256,10 @@ function benchManyFiles(h, s, dir, rows, ctx) {
   const pullOk = streamingDigest(path.join(clone, 'data')) === digest;
   if (!pullOk) ctx.failures.push('scale: the pulled files differ from the pushed ones');
   h.record(rows, w, 'mlx', 'fresh clone + pull', pull, { details: `${mlxJson(pull).fetch?.fetched ?? '?'} objects; bytes ${pullOk ? 'verified' : 'DIFFER'}` });
-  if (!h.KEEP) fs.rmSync(clone, { recursive: true, force: true });
+  if (!h.KEEP) removeTree(clone);
 
   // checkout after deleting the data (from the cache)
-  fs.rmSync(path.join(mlxRepo, 'data'), { recursive: true, force: true });
+  removeTree(path.join(mlxRepo, 'data'));
   warmTree(path.join(mlxRepo, '.mlx', 'cache'));
   const checkout = h.measure(...h.mlx('checkout'), mlxRepo);
   const checkoutOk = streamingDigest(path.join(mlxRepo, 'data')) === digest;
