@@ -461,4 +461,15 @@ function printTargets(h, s, rows, result) {
   const line = (c) => c.map((x, i) => x.padEnd(widths[i])).join('  ').trimEnd();
   console.log(`\nscale targets (ratios of wall seconds measured in this run):\n${line(header)}\n${widths.map((x) => '-'.repeat(x)).join('  ')}`);
   for (const b of out) console.log(line(b));
+  for (const n of SCALE_NOTES) console.log(`note (scale): ${n}`);
 }
+
+const SCALE_NOTES = [
+  'Every tool reads warm data: the tree (or the cache) is read once before each timed step; `sync` runs before each.',
+  'No-op status: one untimed `mlx status` and `git status` run first in each repo, so both measure the state a user\'s next status finds (git refreshes racily clean index entries once).',
+  'The 1% edit rewrites every hundredth file (new inode, new bytes of a similar size) in the mlx and the git repo alike; `add (1% edited)` and `diff HEAD~1 HEAD` follow it.',
+  '`cp -r (warm)` copies the tracked tree once; it is the peer of push, fresh clone + pull and checkout. A fresh pull is a `git clone` of the mlx repo and a timed `mlx pull`; pulled and checked-out trees are compared with the source by sha256 (untimed).',
+  'gc runs with --keep-recent 0 after the edit was committed: the old versions of the edited files are no longer needed.',
+  'restic: `restic backup` of the same files into a new local repository (RESTIC_PASSWORD set, cache inside the work folder) against `mlx add` + `mlx push` to a new directory remote.',
+  'Start-up: hyperfine -N, 3 warm-up runs and 30 timed runs each, in a repository after `git init` and `mlx init`; the CPU ratio (user + system) is shown beside the wall-time ratio.',
+];
