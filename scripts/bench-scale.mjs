@@ -163,7 +163,7 @@ export async function benchScale(h, settings, tools, rows, ctx) {
   const result = { settings, peers };
   try {
     h.attempt(ctx, { name: 'scale' }, 'many files', () => (result.many = benchManyFiles(h, settings, dir, rows, ctx)));
-    if (peers.restic) h.attempt(ctx, { name: 'scale' }, 'add + push vs restic', () => (result.restic = benchRestic(h, settings, dir, rows)));
+    if (peers.restic && settings.resticFiles > 0) h.attempt(ctx, { name: 'scale' }, 'add + push vs restic', () => (result.restic = benchRestic(h, settings, dir, rows)));
     if (settings.bigGiB > 0) h.attempt(ctx, { name: 'scale' }, 'large file', () => (result.big = benchBigFile(h, settings, dir, rows, ctx, peers)));
     h.attempt(ctx, { name: 'scale' }, 'start-up', () => (result.startup = benchStartup(h, dir, rows, peers)));
     if (settings.tinyFiles > 0) h.attempt(ctx, { name: 'scale' }, 'tiny files', () => (result.tiny = benchTinyFiles(h, settings, dir, rows)));

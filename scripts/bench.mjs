@@ -25,7 +25,7 @@
 //   BENCH_FILES=100000 npm run bench    the scale mode alone, with N files (default 100,000)
 //   BENCH_ONLY=scale npm run bench      the same (combine with other keys to run those too)
 //   BENCH_PER_DIR=1000                  files per sub-directory of the tracked directory (0: all in one)
-//   BENCH_RESTIC_FILES=20000            files of the add + push vs restic backup comparison
+//   BENCH_RESTIC_FILES=20000            files of the add + push vs restic backup comparison (0: skip)
 //   BENCH_BIG_GIB=8                     also a file of this many GiB: add beside b3sum --num-threads 1
 //                                       and cp, push and fresh pull (copies, hard links) beside cp
 //   BENCH_TINY_FILES=5000               files of 200 B for the remote-size check (0: skip)
