@@ -14,7 +14,22 @@
 //   BENCH_HISTORY=0 npm run bench    skip the history benchmarks (checkout <rev>, diff over commits, gc)
 //   BENCH_REPEAT=1 npm run bench     run each push / pull / cp comparison once (default: fastest of 3)
 //   BENCH_ONLY=history npm run bench only these workloads, comma-separated: big, many, csv (or base
-//                                    for all three), rev, diff, gc (or history for all three)
+//                                    for all three), rev, diff, gc (or history for all three), scale
+//
+// Scale mode (scripts/bench-scale.mjs; not part of the default run): N files of 1-4 KiB in one tracked
+// directory; add, no-op status, status after a 1% edit, add of the edit, diff, push to a directory
+// remote, fresh clone + pull, checkout after deleting the data and gc, each with wall seconds, seconds
+// per 1,000 files and peak RSS, beside git status / git add / git diff / cp -r on the same files; add +
+// push of 20,000 of them beside restic backup; start-up (mlx status in an empty repo beside node -e 0,
+// with hyperfine); 5,000 files of 200 B (remote bytes); then the issue's target table, met or not.
+//   BENCH_FILES=100000 npm run bench    the scale mode alone, with N files (default 100,000)
+//   BENCH_ONLY=scale npm run bench      the same (combine with other keys to run those too)
+//   BENCH_PER_DIR=1000                  files per sub-directory of the tracked directory (0: all in one)
+//   BENCH_RESTIC_FILES=20000            files of the add + push vs restic backup comparison (0: skip)
+//   BENCH_BIG_GIB=8                     also a file of this many GiB: add beside b3sum --num-threads 1
+//                                       and cp, push and fresh pull (copies, hard links) beside cp
+//   BENCH_TINY_FILES=5000               files of 200 B for the remote-size check (0: skip)
+//   BENCH_TIMEOUT_MIN=15                minutes after which one timed command is stopped (any mode)
 //
 // Comparison tools are optional; missing ones are skipped with a note. Peak RSS needs GNU time
 // (/usr/bin/time, Debian package `time`). The S3 server is s3rver (a devDependency).
@@ -24,6 +39,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchScale, scaleSettings } from './bench-scale.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MLX = path.join(ROOT, 'bin', 'mlx.js');
@@ -33,7 +49,8 @@ const RESULTS_FILE = path.join(BENCH_DIR, 'results.json');
 const TIME_OUT = path.join(BENCH_DIR, 'time.out');
 const SCALE = parseScale(process.env.BENCH_SCALE);
 const MiB = 1 << 20;
-const CMD_TIMEOUT_MS = 15 * 60 * 1000;
+// A timed command is stopped after this long (BENCH_TIMEOUT_MIN; a million-file add may need more).
+const CMD_TIMEOUT_MS = (Number(process.env.BENCH_TIMEOUT_MIN) || 15) * 60 * 1000;
 // Other work on the machine skews wall times; recorded so a noisy run can be recognised.
 const LOAD_AT_START = os.loadavg().map((n) => +n.toFixed(2));
 
@@ -63,7 +80,8 @@ const REMOTE = process.env.BENCH_REMOTE !== '0';
 // counts: on a shared machine the noise (writeback, page allocation) only ever adds time.
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3) || 1);
 const HISTORY = process.env.BENCH_HISTORY !== '0';
-const ONLY = parseOnly(process.env.BENCH_ONLY);
+// BENCH_FILES alone asks for the scale mode alone.
+const ONLY = parseOnly(process.env.BENCH_ONLY ?? (process.env.BENCH_FILES ? 'scale' : undefined));
 const S3RVER_SCRIPT = path.join(ROOT, 'test', 'helpers', 's3rver-process.mjs');
 const S3_BUCKET = 'mlx-bench';
 // Commits in the bench repos need an identity; the user's global config is deliberately not read.
@@ -79,7 +97,7 @@ function parseScale(raw) {
 /** BENCH_ONLY: workload keys and groups (base: big, many, csv; history: rev, diff, gc). */
 function parseOnly(raw) {
   if (raw === undefined || raw.trim() === '') return null;
-  const valid = ['base', 'big', 'many', 'csv', 'history', 'rev', 'diff', 'gc'];
+  const valid = ['base', 'big', 'many', 'csv', 'history', 'rev', 'diff', 'gc', 'scale'];
   const names = raw.split(',').map((n) => n.trim()).filter(Boolean);
   const bad = names.filter((n) => !valid.includes(n));
   if (bad.length > 0) throw new Error(`BENCH_ONLY: unknown workload(s) ${bad.join(', ')}; use ${valid.join(', ')}`);
@@ -1168,7 +1186,8 @@ function printTable(rows) {
 
 /** The remote numbers the issue asks for, one short paragraph per workload. */
 function printRemoteSummary(rows) {
-  const remoteRows = rows.filter((r) => r.remote || /^(push|pull|copy)/.test(r.operation));
+  // The scale mode prints its own table (scripts/bench-scale.mjs).
+  const remoteRows = rows.filter((r) => !r.workloadKey?.startsWith('scale') && (r.remote || /^(push|pull|copy)/.test(r.operation)));
   if (remoteRows.length === 0) return;
   console.log('\nremote summary:');
   for (const key of [...new Set(remoteRows.map((r) => r.workloadKey))]) {
@@ -1226,6 +1245,14 @@ const NOTES = [
 
 // ---------------------------------------------------------------- main
 
+/** What the scale mode (scripts/bench-scale.mjs) uses of this file. */
+function scaleHelpers() {
+  return {
+    run, measure, record, freshRepo, linkInto, commitAll, remotesFor, attempt, mlx, has, warmUp, writeRandomFile, fmtBytes, fmtSecs,
+    MLX, CHILD_ENV, WORK_DIR, KEEP: Boolean(process.env.BENCH_KEEP),
+  };
+}
+
 async function main() {
   fs.rmSync(WORK_DIR, { recursive: true, force: true }); // leftovers of an interrupted run
   fs.mkdirSync(WORK_DIR, { recursive: true });
@@ -1260,6 +1287,7 @@ async function main() {
     for (const w of base) benchWorkload(w, tools, rows, ctx);
     if (!HISTORY) console.log('\n  note: BENCH_HISTORY=0: checkout <rev> / diff / gc benchmarks skipped');
     for (const w of HISTORY ? historyWorkloads() : []) if (selected(w.key, 'history')) benchHistory(w, tools, rows, ctx);
+    if (ONLY?.has('scale')) await benchScale(scaleHelpers(), scaleSettings(process.env), tools, rows, ctx);
   } finally {
     await ctx.s3?.stop();
     if (ctx.otherFs) fs.rmSync(ctx.otherFs, { recursive: true, force: true });

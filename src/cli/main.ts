@@ -35,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('-r, --remote-name <name>', 'the remote for --remote (default: core.remote)')
     .action(async (paths: string[], opts: { remote?: boolean; remoteName?: string }) =>
       opts.remote || opts.remoteName
-        ? (await import('./commands/status.js')).runRemoteStatus(out(), paths, opts.remoteName)
+        ? (await import('./commands/remote-status.js')).runRemoteStatus(out(), paths, opts.remoteName)
         : (await import('./commands/status.js')).runStatus(out(), paths),
     );
   program

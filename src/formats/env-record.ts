@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isOid, type Oid } from '../hash/oid.js';
 import { E, MlxError, badEnvRecord, isMlxError } from '../util/errors.js';
 import { assertSafeRelPath, compareUtf8 } from '../util/paths.js';

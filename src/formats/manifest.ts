@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isOid, type Oid } from '../hash/oid.js';
 import { MlxError, badManifest, badPath } from '../util/errors.js';
 import { compareUtf8, pathRefusal, segmentRefusal } from '../util/paths.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isOid, type Oid } from '../hash/oid.js';
 import { MlxError, badPackIndex } from '../util/errors.js';
 import { describeZodError, parseJsonWith } from './zod-error.js';

@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import YAML from 'yaml';
+import * as z from 'zod';
+import * as YAML from 'yaml';
 import { isOid } from '../hash/oid.js';
 import { MlxError, badPath, badPointer } from '../util/errors.js';
 import { pathRefusal, printable } from '../util/paths.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isOid, type Oid } from '../hash/oid.js';
 import { MlxError, badRecipe } from '../util/errors.js';
 import { parseJsonWith } from './zod-error.js';

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 
 /** A streaming hash: feed bytes, then read the hex digest once. */
@@ -33,9 +34,7 @@ export async function loadHasher(forceWasm = process.env.MLX_HASH_BACKEND === 'w
   if (factory) return factory;
   if (!forceWasm) {
     try {
-      const require = createRequire(import.meta.url);
-      const nativeModule = require.resolve('@napi-rs/blake-hash');
-      const native = require(nativeModule) as typeof import('@napi-rs/blake-hash');
+      const { native, nativeModule } = requireNativeBlake();
       const make: HasherFactory = () => {
         const h = new native.Blake3Hasher();
         return {
@@ -70,6 +69,33 @@ export async function loadHasher(forceWasm = process.env.MLX_HASH_BACKEND === 'w
   };
   hashBackend = 'wasm';
   return factory;
+}
+
+type NativeBlake = typeof import('@napi-rs/blake-hash');
+
+/**
+ * The native binding. Its package entry tells glibc from musl with `process.report.getReport()`, which
+ * costs ~10 ms of every command's start-up; on Linux without musl's loader the glibc build is taken
+ * directly. Anything unusual (musl, another platform, the glibc build missing) goes through the entry.
+ */
+function requireNativeBlake(): { native: NativeBlake; nativeModule: string } {
+  const require = createRequire(import.meta.url);
+  // The resolved file is also what worker threads load (blake3-thread, chunk-thread).
+  const load = (name: string) => {
+    const nativeModule = require.resolve(name);
+    return { native: require(nativeModule) as NativeBlake, nativeModule };
+  };
+  if (process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64')) {
+    const muslLoader = `/lib/ld-musl-${process.arch === 'x64' ? 'x86_64' : 'aarch64'}.so.1`;
+    if (!fs.existsSync(muslLoader)) {
+      try {
+        return load(`@napi-rs/blake-hash-linux-${process.arch}-gnu`);
+      } catch {
+        // not installed under that name: the package entry finds whatever is there
+      }
+    }
+  }
+  return load('@napi-rs/blake-hash');
 }
 
 /** Resets the loaded backend; tests use it to compare implementations. */

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import YAML from 'yaml';
+import * as YAML from 'yaml';
 import { badParams, badUsage, isErrno, pathNotFound, runFailed } from '../util/errors.js';
 
 /** Reads a params file (YAML or JSON) and returns the named keys; dotted keys reach into maps. */

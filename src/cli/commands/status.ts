@@ -1,4 +1,3 @@
-import { remoteStatus } from '../../commands/remote-status.js';
 import { status, type PathStatus } from '../../commands/status.js';
 import { E, problemError } from '../../util/errors.js';
 import type { Output } from '../output.js';
@@ -42,15 +41,4 @@ function describe(p: PathStatus): string[] {
     if (rows.length > MAX_LISTED) lines.push(`    ... and ${rows.length - MAX_LISTED} more (use --json for all)`);
   }
   return lines;
-}
-
-export async function runRemoteStatus(out: Output, paths: string[], remote: string | undefined): Promise<void> {
-  const res = await remoteStatus({ cwd: out.cwd, paths, remote });
-  for (const w of res.warnings) out.warn(w);
-  out.result(res, () => {
-    const lines = res.paths
-      .filter((p) => p.notOnRemote > 0)
-      .map((p) => `not pushed:   ${p.path}  (${p.notOnRemote} of ${p.objects} objects not on ${res.remote}${p.notInCache ? `; ${p.notInCache} not in the local cache either` : ''})`);
-    return lines.length ? lines : [`everything is on ${res.remote}`];
-  });
 }
