@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MlxError, badPackIndex } from '../util/errors.js';
 import { packIndexFromJson, serializePackIndex, type PackIndex } from './pack-index.js';
 import { parseJsonWith } from './zod-error.js';
