@@ -30,6 +30,14 @@ export const isFileEntry = (e: ManifestEntry): e is FileEntry => !('t' in e);
  * The directory's oid is the hash of exactly these bytes, so equal trees get equal oids.
  */
 export function serializeManifest(entries: ManifestEntry[]): string {
+  return [...manifestPieces(entries)].join('');
+}
+
+/**
+ * The canonical bytes of {@link serializeManifest} as a series of pieces, a few thousand entries each,
+ * for writers that stream them (a million entries never stand as one string).
+ */
+export function* manifestPieces(entries: ManifestEntry[]): Generator<string> {
   // Readers of the work tree hand entries over in this order already: no sorted copy is needed then.
   let sorted = entries;
   for (let i = 1; i < entries.length; i++) {
@@ -38,20 +46,23 @@ export function serializeManifest(entries: ManifestEntry[]): string {
       break;
     }
   }
-  // Joined a block at a time, so a million entries never stand as a million separate strings.
-  const blocks: string[] = [];
+  yield `{"v":${MANIFEST_VERSION},"entries":[`;
   let block: string[] = [];
+  let first = true;
+  const flush = () => {
+    const text = (first ? '' : ',') + block.join(',');
+    first = false;
+    block = [];
+    return text;
+  };
   for (const e of sorted) {
     if (isFileEntry(e)) block.push(`{"p":${JSON.stringify(e.p)},"o":"${e.o}","s":${e.s},"x":${e.x}}`);
     else if (e.t === 'l') block.push(`{"p":${JSON.stringify(e.p)},"t":"l","l":${JSON.stringify(e.l)}}`);
     else block.push(`{"p":${JSON.stringify(e.p)},"t":"d"}`);
-    if (block.length === 4096) {
-      blocks.push(block.join(','));
-      block = [];
-    }
+    if (block.length === 4096) yield flush();
   }
-  if (block.length > 0) blocks.push(block.join(','));
-  return `{"v":${MANIFEST_VERSION},"entries":[${blocks.join(',')}]}`;
+  if (block.length > 0) yield flush();
+  yield ']}';
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Oid } from '../hash/oid.js';
-import { isFileEntry, parseManifest, serializeManifest, type ManifestEntry } from '../formats/manifest.js';
+import { isFileEntry, manifestPieces, parseManifest, serializeManifest, type ManifestEntry } from '../formats/manifest.js';
 import { isExecutable, POINTER_SUFFIX, POINTER_VERSION, type Pointer } from '../formats/pointer.js';
 import { E, MlxError, badPath, badUsage, objectMissing, pathNotFound, pathsOverlap } from '../util/errors.js';
 import { failpoint } from '../util/failpoint.js';
@@ -133,7 +133,7 @@ function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats,
   } else {
     assertNoNestedPointers(repo, rel, tree.entries);
     appendAll(skipped, tree.skipped.map((s) => ({ path: `${rel}/${s.rel}`, why: s.why })));
-    const manifestOid = repo.store.putBytes(Buffer.from(serializeManifest(tree.entries)));
+    const manifestOid = repo.store.putPieces(manifestPieces(tree.entries));
     if (tree.fp) index.recordTree(rel, tree.fp, manifestOid);
     const files = tree.entries.filter(isFileEntry);
     pointer = { version: POINTER_VERSION, path: rel, kind: 'dir', oid: manifestOid, size: files.reduce((n, f) => n + f.s, 0), files: files.length };

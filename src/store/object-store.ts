@@ -141,6 +141,36 @@ export class ObjectStore {
   }
 
   /**
+   * Stores content made a piece at a time (the manifest of a large directory), hashing as it writes:
+   * the whole never stands in memory as one string and one buffer.
+   */
+  putPieces(pieces: Iterable<string | Uint8Array>): Oid {
+    const tmp = this.newTempPath();
+    try {
+      const h = this.newHasher();
+      let size = 0;
+      const fd = fs.openSync(tmp, 'wx', OBJECT_MODE);
+      try {
+        for (const piece of pieces) {
+          const bytes = typeof piece === 'string' ? Buffer.from(piece) : piece;
+          h.update(bytes);
+          writeAll(fd, bytes);
+          size += bytes.length;
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+      const oid = oidFromHex(h.digestHex());
+      if (this.has(oid) && this.isIntact(oid, size)) fs.rmSync(tmp, { force: true });
+      else this.moveIntoPlace(tmp, oid);
+      return oid;
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  /**
    * Stores bytes that must hash to `expected` (data from a remote). A mismatch stores nothing and throws
    * OBJECT_CORRUPT naming `source`, so tampered or truncated downloads never reach the cache.
    */
