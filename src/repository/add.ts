@@ -1,10 +1,10 @@
 import type { Oid } from '../hash/oid.js';
-import { isFileEntry, manifestPieces, parseManifest, serializeManifest, type ManifestEntry } from '../formats/manifest.js';
+import { isFileEntry, manifestPieces, parseManifest, serializeManifest, type FileEntry, type ManifestEntry } from '../formats/manifest.js';
 import { isExecutable, POINTER_SUFFIX, POINTER_VERSION, type Pointer } from '../formats/pointer.js';
 import { E, MlxError, badPath, badUsage, objectMissing, pathNotFound, pathsOverlap } from '../util/errors.js';
 import { failpoint } from '../util/failpoint.js';
 import { lstatIfExists } from '../util/fs.js';
-import { assertSafeRelPath } from '../util/paths.js';
+import { assertSafeRelPath, compareUtf8 } from '../util/paths.js';
 import { checkout } from '../workspace/checkout.js';
 import { indexedPaths, openGit } from '../git/git-repo.js';
 import { ensureIgnored } from '../workspace/gitignore.js';
@@ -113,13 +113,13 @@ async function addLocked(repo: Repo, targets: Target[], opts: AddOptions): Promi
 function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats, progress: Progress | undefined, skipped: AddResult['skipped'], onDamaged: (d: DamagedObject) => void, readWhole: Set<Oid>): Pointer {
   const previous = readPreviousPointer(repo, rel);
   let prev: PreviousVersion | undefined;
-  const previousVersion = () => (prev ??= readPreviousVersion(repo, rel, previous));
+  const previousVersion = () => (prev ??= readPreviousVersion(repo, index, rel, previous));
   const tree = readWorkTree(repo, index, rel, {
     mode: 'store',
     expectOid: previous?.kind === 'dir' && repo.store.has(previous.oid) ? previous.oid : undefined,
     knownPresent: () => previousVersion().present,
-    candidate: (key) => index.candidate(key) ?? previousVersion().byKey.get(key),
-    recordedX: (key) => previousVersion().xByKey.get(key),
+    candidate: (key) => index.candidate(key) ?? previousVersion().entry(key)?.o,
+    recordedX: (key) => previousVersion().entry(key)?.x,
     progress,
     stats,
     onDamaged,
@@ -199,36 +199,54 @@ async function refuseGitTracked(repo: Repo, rels: string[]): Promise<void> {
 
 interface PreviousVersion {
   /** Objects the previous version referenced that are in the store: not checked again. */
-  present: Set<Oid>;
-  /** Each file's previous oid by repo path: a candidate when its stat changed. */
-  byKey: Map<string, Oid>;
-  /** Each file's recorded executable bit by repo path. */
-  xByKey: Map<string, boolean>;
+  present: { has(oid: Oid): boolean };
+  /** A file's previous entry by repo path: its oid is a candidate when its stat changed, its bit the recorded one. */
+  entry(key: string): { o: Oid; x: boolean } | undefined;
 }
 
-function readPreviousVersion(repo: Repo, rel: string, pointer: Pointer | undefined): PreviousVersion {
-  const out: PreviousVersion = { present: new Set(), byKey: new Map(), xByKey: new Map() };
-  if (!pointer) return out;
+/**
+ * What the previous version of `rel` says, read from its manifest without a table per file: entries
+ * are found by binary search in the manifest's own order, and a manifest known to be whole in the
+ * cache (at the cache's current stamp) needs no presence check at all.
+ */
+function readPreviousVersion(repo: Repo, index: StatIndex, rel: string, pointer: Pointer | undefined): PreviousVersion {
+  const none: PreviousVersion = { present: new Set(), entry: () => undefined };
+  if (!pointer) return none;
   if (pointer.kind === 'file') {
-    out.byKey.set(rel, pointer.oid);
-    out.xByKey.set(rel, isExecutable(pointer));
-    if (repo.store.has(pointer.oid)) out.present.add(pointer.oid);
-    return out;
+    const present = repo.store.has(pointer.oid) ? new Set([pointer.oid]) : new Set<Oid>();
+    return { present, entry: (key) => (key === rel ? { o: pointer.oid, x: isExecutable(pointer) } : undefined) };
   }
-  if (!repo.store.has(pointer.oid)) return out;
+  if (!repo.store.has(pointer.oid)) return none;
+  let files: FileEntry[];
   try {
-    const files = parseManifest(repo.store.readBytes(pointer.oid).toString('utf8'), pointer.oid).entries.filter(isFileEntry);
-    const missing = repo.store.missing(files.map((e) => e.o));
-    for (const e of files) {
-      out.byKey.set(`${rel}/${e.p}`, e.o);
-      out.xByKey.set(`${rel}/${e.p}`, e.x);
-      if (!missing.has(e.o)) out.present.add(e.o);
-    }
+    files = parseManifest(repo.store.readBytes(pointer.oid).toString('utf8'), pointer.oid).entries.filter(isFileEntry);
   } catch (err) {
     // A corrupt previous manifest only costs presence checks; the new one is built from the work tree.
     if (!(err instanceof MlxError)) throw err;
+    return none;
   }
-  return out;
+  if (!files.every((e, i) => i === 0 || compareUtf8(files[i - 1]!.p, e.p) < 0)) files = [...files].sort((a, b) => compareUtf8(a.p, b.p));
+  // Only the previous version's own objects count: an oid the stat index learnt elsewhere (a status
+  // that hashed an edit) may never have been stored.
+  const referenced = new Set(files.map((e) => e.o));
+  const missing = index.knownComplete(pointer.oid, repo.store.contentsStamp()) ? new Set<Oid>() : repo.store.missing(referenced);
+  const present = { has: (oid: Oid) => referenced.has(oid) && !missing.has(oid) };
+  const prefix = `${rel}/`;
+  const entry = (key: string) => {
+    if (!key.startsWith(prefix)) return undefined;
+    const p = key.slice(prefix.length);
+    let lo = 0;
+    let hi = files.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = compareUtf8(files[mid]!.p, p);
+      if (c === 0) return files[mid];
+      if (c < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  };
+  return { present, entry };
 }
 
 function assertNoNestedPointers(repo: Repo, rel: string, entries: ManifestEntry[]): void {

@@ -32,7 +32,7 @@ export interface ReadOptions {
   /** `store` copies new content into the cache (add); `hash` only computes oids (status, checkout). */
   mode: 'store' | 'hash';
   /** Oids already known to be in the store, to skip presence checks (asked only when needed). */
-  knownPresent?: () => ReadonlySet<Oid>;
+  knownPresent?: () => { has(oid: Oid): boolean };
   /** The manifest oid the caller expects; an unchanged directory then costs one stat per entry. */
   expectOid?: Oid;
   /** A likely oid for a file whose stat changed (e.g. touched): confirmed by hashing, no copy needed. */
