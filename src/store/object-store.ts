@@ -88,6 +88,27 @@ export class ObjectStore {
     }
   }
 
+  /**
+   * What one `lstat` says of a stored object, with no read: its size, or undefined when it is not in
+   * the store. Only a regular file is an object the store wrote; anything else (a symlink, a folder,
+   * a fifo) is quarantined and reported corrupt. `writable` is true when the object has lost its
+   * read-only mode (0444): someone changed its permissions, most likely to write to it, so its bytes
+   * are no longer vouched for by the write that stored them.
+   */
+  statOf(oid: Oid): { size: number; writable: boolean } | undefined {
+    const known = this.writtenSizes.get(oid);
+    if (known !== undefined) return { size: known, writable: false };
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(this.pathOf(oid));
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return undefined;
+      throw err;
+    }
+    if (!st.isFile()) throw this.corrupt(oid, 'it is not a regular file');
+    return { size: st.size, writable: (st.mode & 0o222) !== 0 };
+  }
+
   /** The subset of `oids` not present in the store, checked in one batch. */
   missing(oids: Iterable<Oid>): Set<Oid> {
     const wanted = new Set(oids);
@@ -327,10 +348,10 @@ export class ObjectStore {
     }
   }
 
-  private corrupt(oid: Oid): MlxError {
+  private corrupt(oid: Oid, why = 'its content does not match its id'): MlxError {
     // left in place if it cannot be moved; the error still reports it
     const moved = this.quarantine(oid) ?? this.pathOf(oid);
-    return objectCorrupt(`cache object ${oid} is corrupt (its content does not match its id); moved to ${moved}`, {
+    return objectCorrupt(`cache object ${oid} is corrupt (${why}); moved to ${moved}`, {
       hint: 'fetch it again from a remote, or re-add the original file',
       oid,
       quarantined: moved,

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Oid } from '../hash/oid.js';
 import type { LinkType } from '../formats/config.js';
+import { missingObject } from '../store/object-store.js';
 import { isErrno, linkFailed } from '../util/errors.js';
 import { processUmask, uniqueTempName } from '../util/fs.js';
 import type { Repo } from './repo.js';
@@ -17,27 +19,39 @@ const UNSUPPORTED: Record<LinkType, string[]> = {
 /** The first link type that worked for a given cache, so the fallback walk happens once per run. */
 const winners = new Map<string, number>();
 
+/** One object to be made into a work-tree file. */
+export interface Placement {
+  oid: Oid;
+  dest: string;
+  executable: boolean;
+  /** The object's size, as its stat check found it. */
+  size: number;
+}
+
 /**
  * Makes `dest` hold object `oid`, trying the configured link types in order (reflink → copy by default).
- * The object is verified on the way (copy hashes what it copies; links re-hash first when
- * `cache.verify` is on). The new file appears by rename, so a reader never sees half of it.
+ * The object is trusted as the store wrote it (checkout stat-checked it first); with `cache.verify`
+ * it is re-hashed on the way (copy hashes what it copies, links hash first). The new file appears by
+ * rename, so a reader never sees half of it. The file-system calls run on libuv's threads, so several
+ * of these may be in flight at once.
  */
-export function materialize(repo: Repo, oid: Oid, dest: string, executable: boolean, onBytes?: (n: number) => void): LinkType {
+export async function materialize(repo: Repo, p: Placement, onBytes?: (n: number) => void): Promise<LinkType> {
   const types = repo.linkTypes;
   const memoKey = repo.store.root;
   for (let i = winners.get(memoKey) ?? 0; i < types.length; i++) {
     const type = types[i]!;
     const tmp = path.join(repo.layout.tmpDir, uniqueTempName());
     try {
-      place(repo, type, oid, tmp, executable, onBytes);
-      renameInto(tmp, dest);
+      await place(repo, type, p, tmp, onBytes);
+      await renameInto(tmp, p.dest);
       winners.set(memoKey, i);
       return type;
     } catch (err) {
       fs.rmSync(tmp, { force: true });
+      if (isErrno(err, 'ENOENT') && !repo.store.has(p.oid)) throw missingObject(p.oid);
       if (isErrno(err, ...UNSUPPORTED[type]) && i < types.length - 1) continue;
       if (isErrno(err, ...UNSUPPORTED[type])) {
-        throw linkFailed(`cannot ${type} ${dest} from the cache: ${(err as Error).message}`, {
+        throw linkFailed(`cannot ${type} ${p.dest} from the cache: ${(err as Error).message}`, {
           hint: 'add copy to cache.type (mlx config cache.type reflink,copy)',
         });
       }
@@ -47,33 +61,37 @@ export function materialize(repo: Repo, oid: Oid, dest: string, executable: bool
   throw linkFailed(`no usable link type in cache.type (${types.join(',')})`);
 }
 
-function place(repo: Repo, type: LinkType, oid: Oid, tmp: string, executable: boolean, onBytes?: (n: number) => void): void {
+async function place(repo: Repo, type: LinkType, { oid, executable, size }: Placement, tmp: string, onBytes?: (n: number) => void): Promise<void> {
   const obj = repo.store.pathOf(oid);
   const mode = (executable ? 0o777 : 0o666) & ~processUmask();
+  const verify = repo.verifyCache;
   switch (type) {
     case 'copy':
-      repo.store.copyOutVerified(oid, tmp, mode, onBytes);
+      if (verify) return repo.store.copyOutVerified(oid, tmp, mode, onBytes);
+      await fsp.copyFile(obj, tmp, fs.constants.COPYFILE_EXCL);
+      await fsp.chmod(tmp, mode);
+      onBytes?.(size);
       return;
     case 'reflink':
-      if (repo.verifyLinks) repo.store.verifyUnlessWrittenHere(oid);
-      fs.copyFileSync(obj, tmp, fs.constants.COPYFILE_FICLONE_FORCE | fs.constants.COPYFILE_EXCL);
-      fs.chmodSync(tmp, mode);
-      onBytes?.(fs.statSync(tmp).size);
+      if (verify) repo.store.verifyUnlessWrittenHere(oid);
+      await fsp.copyFile(obj, tmp, fs.constants.COPYFILE_FICLONE_FORCE | fs.constants.COPYFILE_EXCL);
+      await fsp.chmod(tmp, mode);
+      onBytes?.(size);
       return;
     case 'hardlink':
-      if (repo.verifyLinks) repo.store.verifyUnlessWrittenHere(oid);
-      fs.linkSync(obj, tmp);
+      if (verify) repo.store.verifyUnlessWrittenHere(oid);
+      await fsp.link(obj, tmp);
       return;
     case 'symlink':
-      if (repo.verifyLinks) repo.store.verifyUnlessWrittenHere(oid);
-      fs.symlinkSync(obj, tmp);
+      if (verify) repo.store.verifyUnlessWrittenHere(oid);
+      await fsp.symlink(obj, tmp);
       return;
   }
 }
 
-function renameInto(tmp: string, dest: string): void {
+async function renameInto(tmp: string, dest: string): Promise<void> {
   try {
-    fs.renameSync(tmp, dest);
+    await fsp.rename(tmp, dest);
   } catch (err) {
     if (!isErrno(err, 'EXDEV')) throw err;
     // The data folder is on another filesystem than .mlx/: copy beside the target, then rename there.
