@@ -23,7 +23,9 @@ export interface ImportResult {
  * It knows oids and bytes only, never work-tree paths, pointers or remotes.
  *
  * Invariants: an object file only ever appears through an atomic rename of a fully written temp file
- * whose bytes were hashed on the way in; every read that matters re-hashes what it reads.
+ * whose bytes were hashed on the way in, and stays read-only (0444). Reads of manifests and records
+ * re-hash what they read; checkout trusts an object whose stat is as written unless asked to verify
+ * (spec/object-store.md, "Reading and verification").
  */
 export class ObjectStore {
   readonly objectsDir: string;
