@@ -12,7 +12,6 @@ import type { RemoteIndex } from './remote-index.js';
 import { addWant, packReader, readMembers, type Want } from './member-reads.js';
 import type { TransferProgress } from './transfer-progress.js';
 import { appendAll } from '../util/arrays.js';
-import { Limiter } from '../util/pool.js';
 
 export interface FetchOptions {
   jobs?: number;
@@ -66,9 +65,6 @@ export async function fetchObjects(store: ObjectStore, newHasher: HasherFactory,
   return fetch.summary;
 }
 
-/** Blob writes in flight at once: enough to keep libuv's four threads busy. */
-const BLOB_WRITE_JOBS = 16;
-
 const FETCH_STEPS: AsyncStep<Fetch>[] = [findWhatToFetch, prepareRemote, announceTotals, readBlobsAndRecipes, setAsideUnbuildableFiles, rebuildLargeFiles];
 
 function findWhatToFetch(fetch: Fetch) {
@@ -92,17 +88,14 @@ function announceTotals({ progress, located, index }: Fetch): void {
 async function readBlobsAndRecipes(fetch: Fetch): Promise<void> {
   const { store, remote, index, summary, progress, recipes } = fetch;
   const wants: Map<string, Want[]> = new Map();
-  // Small objects are written to the cache several at a time, on libuv's threads: the buffer they
-  // come in waits for its writes before it is reused.
-  const writes = new Limiter(BLOB_WRITE_JOBS);
   for (const oid of fetch.located) {
     const loc = index.locate(oid)!;
     const take = loc.entry.t === 'b'
-      ? (bytes: Buffer) => writes.run(async () => {
-          await store.putVerifiedAsync(oid, bytes, describePack(remote, loc.packHex));
+      ? (bytes: Buffer) => {
+          store.putVerified(oid, bytes, describePack(remote, loc.packHex));
           summary.fetched++;
           progress?.({ files: 1, bytes: bytes.length });
-        })
+        }
       : (bytes: Buffer) => void recipes.set(oid, parseRecipe(bytes, `of ${oid} in ${describePack(remote, loc.packHex)}`));
     addWant(wants, loc.packHex, { entry: loc.entry, take });
   }

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { HasherFactory } from '../hash/blake3.js';
 import { hashBytes, hashFd } from '../hash/hash-file.js';
@@ -150,26 +149,6 @@ export class ObjectStore {
     const actual = hashBytes(this.newHasher, data);
     if (actual !== expected) throw corruptDownload(expected, source);
     this.writeObject(expected, data);
-    this.writtenHere.add(expected);
-    this.writtenSizes.set(expected, data.length);
-  }
-
-  /**
-   * `putVerified` with the write on libuv's threads, so that many small objects are written at once
-   * (a fetch). `data` must stay unchanged until the promise settles.
-   */
-  async putVerifiedAsync(expected: Oid, data: Uint8Array, source: string): Promise<void> {
-    const actual = hashBytes(this.newHasher, data);
-    if (actual !== expected) throw corruptDownload(expected, source);
-    const tmp = this.newTempPath();
-    try {
-      await fsp.writeFile(tmp, data, { flag: 'wx', mode: OBJECT_MODE });
-      this.ensureFanout(this.pathOf(expected));
-      await fsp.rename(tmp, this.pathOf(expected));
-    } catch (err) {
-      fs.rmSync(tmp, { force: true });
-      throw err;
-    }
     this.writtenHere.add(expected);
     this.writtenSizes.set(expected, data.length);
   }
@@ -348,16 +327,12 @@ export class ObjectStore {
    */
   private moveIntoPlace(tmp: string, oid: Oid): void {
     const dest = this.pathOf(oid);
-    this.ensureFanout(dest);
-    fs.renameSync(tmp, dest);
-  }
-
-  private ensureFanout(dest: string): void {
     const fanout = path.dirname(dest);
     if (!this.knownFanout.has(fanout)) {
       fs.mkdirSync(fanout, { recursive: true });
       this.knownFanout.add(fanout);
     }
+    fs.renameSync(tmp, dest);
   }
 
   /**

@@ -20,24 +20,3 @@ export async function forEachLimited<T>(items: readonly T[], jobs: number, task:
   if (failure) throw failure.err;
 }
 
-/** Lets at most `jobs` tasks run at once; the others wait their turn, in order. */
-export class Limiter {
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
-  private head = 0;
-
-  constructor(private readonly jobs: number) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.running >= this.jobs) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.running++;
-    try {
-      return await task();
-    } finally {
-      const next = this.head < this.waiting.length ? this.waiting[this.head++] : undefined;
-      if (next) next(); // the turn passes on: `running` stays as it is
-      else this.running--;
-      if (this.head === this.waiting.length) this.waiting.length = this.head = 0;
-    }
-  }
-}
