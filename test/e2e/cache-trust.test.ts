@@ -8,7 +8,7 @@ import { bytes, gitCommitAll, gitCloneLocal, tempDir, useTempRepo, write } from 
 /*
  * Checkout trusts a cache object as the store wrote it (stat check: a regular file of the recorded
  * size, still read-only) unless cache.verify asks for a re-hash; `mlx verify` is the full check.
- * Its files are written several at a time, each by rename of a complete temp file.
+ * Each file it writes appears by rename of a complete temp file.
  */
 
 const repo = useTempRepo((d) => mlxOk(d, 'init'));
@@ -91,7 +91,7 @@ describe('cache.verify', () => {
   });
 });
 
-describe('concurrent checkout writes', () => {
+describe('checkout writes', () => {
   const FILES = 240;
   const content = (i: number) => bytes(1000 + ((i * 7919) % 120_000), `f${i}`);
   const name = (i: number) => `d${i % 6}/f${String(i).padStart(4, '0')}.bin`;
