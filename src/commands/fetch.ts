@@ -1,6 +1,6 @@
 import { fetchSelection, type FetchResult, type TransferOptions } from '../repository/transfer.js';
 import { runObjectRounds } from '../run/run-objects.js';
-import { openRepo } from '../workspace/repo.js';
+import { openRepo, type Repo } from '../workspace/repo.js';
 import { selectTracked } from '../workspace/targets.js';
 
 export type { FetchResult } from '../repository/transfer.js';
@@ -17,7 +17,11 @@ export interface FetchOptions extends TransferOptions {
  * recorded runs need, as far as the remote has it.
  */
 export async function fetch(opts: FetchOptions): Promise<FetchResult> {
-  const repo = await openRepo(opts.cwd);
+  return fetchInto(await openRepo(opts.cwd), opts);
+}
+
+/** `fetch` into an open repository (`pull` checks out from the same one). */
+export async function fetchInto(repo: Repo, opts: FetchOptions): Promise<FetchResult> {
   const paths = opts.paths ?? [];
   return fetchSelection(repo, selectTracked(repo, opts.cwd, paths), opts, paths.length === 0 ? runObjectRounds(repo) : []);
 }

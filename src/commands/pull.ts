@@ -1,7 +1,7 @@
 import type { TransferOptions } from '../repository/transfer.js';
 import { checkout, type CheckoutResult } from '../workspace/checkout.js';
 import { openRepo } from '../workspace/repo.js';
-import { fetch, type FetchResult } from './fetch.js';
+import { fetchInto, type FetchResult } from './fetch.js';
 import { ensureMergeDriverRegistered } from './git-setup.js';
 
 export interface PullOptions extends TransferOptions {
@@ -20,10 +20,14 @@ export interface PullResult {
   mergeDriverRegistered: boolean;
 }
 
-/** `mlx pull`: fetch, then checkout the same paths. */
+/**
+ * `mlx pull`: fetch, then checkout the same paths, in one open repository: what the fetch stored it
+ * hashed itself, so the checkout knows those objects' sizes without a stat and, with `cache.verify`,
+ * does not hash them a second time.
+ */
 export async function pull(opts: PullOptions): Promise<PullResult> {
-  const fetched = await fetch(opts);
   const repo = await openRepo(opts.cwd);
+  const fetched = await fetchInto(repo, opts);
   const done = await checkout(repo, opts.cwd, opts.paths ?? [], { force: opts.force });
   const mergeDriverRegistered = opts.command ? ensureMergeDriverRegistered(repo.root, opts.command) : false;
   return { fetch: fetched, checkout: done, mergeDriverRegistered };

@@ -108,7 +108,7 @@ export const ConfigSchema = z.strictObject({
       dir: z.string().min(1).optional(),
       /** Ordered link types to try at checkout, e.g. `reflink,copy` or `hardlink,copy`. */
       type: z.string().optional(),
-      /** Re-hash cache objects before linking them into the work tree (copy always verifies). */
+      /** Re-hash every cache object checkout writes instead of trusting its stat check (default false). */
       verify: z.boolean().optional(),
       /** `group`: a cache several Unix users of one group write to (see spec/object-store.md). */
       shared: z.enum(CACHE_SHARING).optional(),

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { HasherFactory } from '../hash/blake3.js';
 import { canHashAsWritten, hashFileAsWritten } from '../hash/blake3-thread.js';
-import { hashBytes, hashFd } from '../hash/hash-file.js';
+import { hashBytes, hashFd, ioBuffer } from '../hash/hash-file.js';
 import { type Oid, oidFromHex, oidHex } from '../hash/oid.js';
 import { MlxError, isErrno, objectCorrupt, objectMissing } from '../util/errors.js';
 import { removeOrphanedTemps } from '../util/orphans.js';
@@ -29,7 +29,9 @@ export interface ImportResult {
  * It knows oids and bytes only, never work-tree paths, pointers or remotes.
  *
  * Invariants: an object file only ever appears through an atomic rename of a fully written temp file
- * whose bytes were hashed on the way in; every read that matters re-hashes what it reads.
+ * whose bytes were hashed on the way in, and stays read-only (0444). Reads of manifests and records
+ * re-hash what they read; checkout trusts an object whose stat is as written unless asked to verify
+ * (spec/object-store.md, "Reading and verification").
  */
 export class ObjectStore {
   readonly objectsDir: string;
@@ -108,6 +110,27 @@ export class ObjectStore {
       if (st) parts.push(`${fan}:${st.ino}:${st.mtimeMs}:${st.ctimeMs}`);
     }
     return crypto.createHash('sha256').update(parts.join('\n')).digest('hex');
+  }
+
+  /**
+   * What one `lstat` says of a stored object, with no read: its size, or undefined when it is not in
+   * the store. Only a regular file is an object the store wrote; anything else (a symlink, a folder,
+   * a fifo) is quarantined and reported corrupt. `writable` is true when the object has lost its
+   * read-only mode (0444): someone changed its permissions, most likely to write to it, so its bytes
+   * are no longer vouched for by the write that stored them.
+   */
+  statOf(oid: Oid): { size: number; writable: boolean } | undefined {
+    const known = this.writtenSizes.get(oid);
+    if (known !== undefined) return { size: known, writable: false };
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(this.pathOf(oid));
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return undefined;
+      throw err;
+    }
+    if (!st.isFile()) throw this.corrupt(oid, 'it is not a regular file');
+    return { size: st.size, writable: (st.mode & 0o222) !== 0 };
   }
 
   /** The subset of `oids` not present in the store, checked in one batch. */
@@ -307,6 +330,32 @@ export class ObjectStore {
   }
 
   /**
+   * Writes the object's bytes to `tmpDest` (a new file) without hashing them: for a caller that
+   * trusts the object (checkout after its stat check). One reused buffer, a read and a write call per
+   * small object: cheaper here than a kernel copy, which adds a stat and a chmod per file.
+   */
+  copyOut(oid: Oid, tmpDest: string, mode: number): void {
+    let input: number;
+    try {
+      input = fs.openSync(this.pathOf(oid), 'r');
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw missingObject(oid);
+      throw err;
+    }
+    try {
+      const output = fs.openSync(tmpDest, 'wx', mode);
+      try {
+        const buf = ioBuffer();
+        for (let n = fs.readSync(input, buf, 0, buf.length, null); n > 0; n = fs.readSync(input, buf, 0, buf.length, null)) writeAll(output, buf.subarray(0, n));
+      } finally {
+        fs.closeSync(output);
+      }
+    } finally {
+      fs.closeSync(input);
+    }
+  }
+
+  /**
    * Like `verify`, but trusts an object this process wrote from bytes it hashed itself (a pull that
    * just rebuilt it): linking a just-fetched checkpoint into the work tree does not hash it twice.
    */
@@ -390,10 +439,10 @@ export class ObjectStore {
     }
   }
 
-  private corrupt(oid: Oid): MlxError {
+  private corrupt(oid: Oid, why = 'its content does not match its id'): MlxError {
     // left in place if it cannot be moved; the error still reports it
     const moved = this.quarantine(oid) ?? this.pathOf(oid);
-    return objectCorrupt(`cache object ${oid} is corrupt (its content does not match its id); moved to ${moved}`, {
+    return objectCorrupt(`cache object ${oid} is corrupt (${why}); moved to ${moved}`, {
       hint: 'fetch it again from a remote, or re-add the original file',
       oid,
       quarantined: moved,

@@ -2,13 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Oid } from '../hash/oid.js';
 import { hashFileSync } from '../hash/hash-file.js';
-import { isFileEntry, parseManifest, type ManifestEntry } from '../formats/manifest.js';
+import { isFileEntry, parseManifest, type FileEntry, type ManifestEntry } from '../formats/manifest.js';
 import { isExecutable, pointerSizeMismatch, POINTER_SUFFIX } from '../formats/pointer.js';
 import { MlxError, badPath, badState, localChanges, objectMissing, sizeMismatch } from '../util/errors.js';
 import { failpoint } from '../util/failpoint.js';
 import { lstatIfExists, processUmask } from '../util/fs.js';
 import { ensureIgnored } from './gitignore.js';
-import { isLinkedTo, materialize } from './link.js';
+import { isLinkedTo } from './link.js';
+import { writeFiles } from './checkout-writes.js';
 import { lockRepository } from './repository-lock.js';
 import { sweepOrphans } from './process-lock.js';
 import type { TrackedPath } from './pointers.js';
@@ -77,8 +78,7 @@ export async function checkoutSelection(repo: Repo, selection: Selection[], opts
         oids: [...missing],
       });
     }
-    const damaged = wrongSize(repo, plans);
-    if (damaged) throw damaged;
+    checkStoredObjects(repo, plans);
     opts.progress?.({
       totalFiles: plans.reduce((n, p) => n + p.writes.length, 0),
       totalBytes: plans.reduce((n, p) => n + p.writes.reduce((m, w) => m + w.s, 0), 0),
@@ -89,7 +89,8 @@ export async function checkoutSelection(repo: Repo, selection: Selection[], opts
     for (const [p, subs] of widen) partial.widen(p, subs);
     if (widen.size > 0) partial.save();
     await failpoint('checkout.partial-recorded');
-    const results = plans.map((p) => apply(repo, index, p, opts.progress));
+    const results: CheckoutPathResult[] = [];
+    for (const p of plans) results.push(await apply(repo, index, p, opts.progress));
     await failpoint('checkout.applied');
     const completed = whole.filter((p) => partial.selectionOf(p) !== undefined);
     for (const p of completed) partial.forget(p);
@@ -140,27 +141,34 @@ function desiredEntries(repo: Repo, t: TrackedPath): ManifestEntry[] {
 const SIZE_HINT = 'restore the pointer from git (git checkout -- <file>.mlx), or re-add the original data';
 
 /**
- * Sizes are part of an object's identity: an object to be written whose size differs from what its
- * pointer or manifest entry says is damaged (or the record is), and checkout refuses before it writes
- * anything. One stat per object written, none for objects this process fetched (their size is known).
+ * The stat check that stands in for re-hashing: the store verified each object when it wrote it
+ * (temp file, then rename) and keeps it read-only, so an object that is still a regular file of the
+ * recorded size with no write permission is trusted as written. An object of another size is damaged
+ * (or its record is), and checkout refuses before it writes anything; one that lost its read-only mode
+ * was changed by someone and is re-hashed now (quarantined when its bytes are wrong). One lstat per
+ * object written, none for objects this process fetched. `cache.verify` re-hashes every object at
+ * its write instead.
  */
-function wrongSize(repo: Repo, plans: CheckoutPlan[]): MlxError | undefined {
+function checkStoredObjects(repo: Repo, plans: CheckoutPlan[]): void {
   for (const plan of plans) {
     for (const w of plan.writes) {
-      const actual = repo.store.sizeOf(w.o);
-      if (actual === undefined || actual === w.s) continue;
-      const t = plan.tracked;
-      const where = t.pointer.kind === 'file' ? `pointer ${t.path}${POINTER_SUFFIX}` : `the manifest of ${t.path} (entry ${JSON.stringify(w.p)})`;
-      return sizeMismatch(`${where} says ${w.s} bytes, but object ${w.o} has ${actual}: refusing damaged data; nothing was written`, {
-        hint: SIZE_HINT,
-        path: w.p === '' ? t.path : `${t.path}/${w.p}`,
-        oid: w.o,
-        expected: w.s,
-        actual,
-      });
+      const stored = repo.store.statOf(w.o);
+      if (stored === undefined) continue;
+      if (stored.size !== w.s) throw wrongSize(plan.tracked, w, stored.size);
+      if (stored.writable && !repo.verifyCache) repo.store.verify(w.o);
     }
   }
-  return undefined;
+}
+
+function wrongSize(t: TrackedPath, w: FileEntry, actual: number): MlxError {
+  const where = t.pointer.kind === 'file' ? `pointer ${t.path}${POINTER_SUFFIX}` : `the manifest of ${t.path} (entry ${JSON.stringify(w.p)})`;
+  return sizeMismatch(`${where} says ${w.s} bytes, but object ${w.o} has ${actual}: refusing damaged data; nothing was written`, {
+    hint: SIZE_HINT,
+    path: w.p === '' ? t.path : `${t.path}/${w.p}`,
+    oid: w.o,
+    expected: w.s,
+    actual,
+  });
 }
 
 /**
@@ -216,7 +224,7 @@ function workTreeProbe(repo: Repo, index: StatIndex, rel: string): WorkTreeProbe
   };
 }
 
-function apply(repo: Repo, index: StatIndex, plan: CheckoutPlan, progress?: Progress): CheckoutPathResult {
+async function apply(repo: Repo, index: StatIndex, plan: CheckoutPlan, progress?: Progress): Promise<CheckoutPathResult> {
   const rel = plan.tracked.path;
   const rootAbs = absPath(repo, rel);
   const absOf = (p: string) => (p === '' ? rootAbs : path.join(rootAbs, ...p.split('/')));
@@ -226,26 +234,21 @@ function apply(repo: Repo, index: StatIndex, plan: CheckoutPlan, progress?: Prog
   makeDirUnder(repo.root, rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '');
   if (plan.tracked.pointer.kind === 'dir') makeDirUnder(rootAbs, '');
   for (const p of plan.makeDirs) makeDirUnder(rootAbs, p);
+  // Every folder the files go to exists (checked to be a real one) before the first file is written.
+  const parents = new Set(plan.writes.map((w) => w.p.slice(0, Math.max(0, w.p.lastIndexOf('/')))));
+  for (const dir of parents) if (dir !== '') makeDirUnder(rootAbs, dir);
   fs.mkdirSync(repo.layout.tmpDir, { recursive: true });
-  const written: [string, fs.Stats, string][] = [];
-  for (const w of plan.writes) {
-    if (w.p !== '') makeDirUnder(rootAbs, w.p.slice(0, Math.max(0, w.p.lastIndexOf('/'))));
-    const dest = absOf(w.p);
-    const type = materialize(repo, w.o, dest, w.x, progress ? (n) => progress({ bytes: n }) : undefined);
-    // For a symlink into the cache the index remembers its target's stat, as reading does.
-    written.push([keyOf(w.p), type === 'symlink' ? fs.statSync(dest) : fs.lstatSync(dest), w.o]);
-    progress?.({ files: 1 });
-  }
+  const written = await writeFiles(repo, plan.writes.map((w) => ({ oid: w.o, dest: absOf(w.p), executable: w.x, size: w.s })), progress);
   // mlx wrote these bytes itself, so their content is known from the moment they were renamed into
   // place; stamping them when the batch ends (as git stamps its index) keeps all but the last
   // tick's files trusted, instead of re-hashing everything checkout just wrote.
   // A small checkout finishes within one tick: wait out the rest of it (at most 20 ms) so its files
   // are trusted too.
-  const latest = written.reduce((m, [, st]) => Math.max(m, st.mtimeMs), 0);
+  const latest = written.reduce((m, f) => Math.max(m, f.stat.mtimeMs), 0);
   const wait = Math.ceil(latest + 21 - Date.now());
   if (written.length > 0 && wait > 0 && wait <= 25) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
   const doneAt = Date.now();
-  for (const [key, st, oid] of written) index.record(key, st, oid, doneAt);
+  written.forEach((f, i) => index.record(keyOf(plan.writes[i]!.p), f.stat, f.oid, doneAt));
   for (const l of plan.links) {
     makeDirUnder(rootAbs, l.p.slice(0, Math.max(0, l.p.lastIndexOf('/'))));
     fs.symlinkSync(l.l, absOf(l.p));

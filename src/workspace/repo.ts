@@ -17,7 +17,8 @@ export interface Repo {
   config: Config;
   store: ObjectStore;
   linkTypes: LinkType[];
-  verifyLinks: boolean;
+  /** `cache.verify`: re-hash cache objects at checkout instead of trusting what the store verified when it wrote them. */
+  verifyCache: boolean;
   newHasher: HasherFactory;
 }
 
@@ -65,7 +66,7 @@ export async function openRepo(cwd: string): Promise<Repo> {
     config,
     store,
     linkTypes: parseLinkTypes(config.cache?.type),
-    verifyLinks: config.cache?.verify ?? true,
+    verifyCache: config.cache?.verify ?? false,
     newHasher,
   };
 }
