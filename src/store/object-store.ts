@@ -293,6 +293,16 @@ export class ObjectStore {
     return data;
   }
 
+  /** An open descriptor of a stored object; a missing-object error when it is not there. */
+  private openObject(oid: Oid): number {
+    try {
+      return fs.openSync(this.pathOf(oid), 'r');
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw missingObject(oid);
+      throw err;
+    }
+  }
+
   /**
    * Writes the object's bytes to `tmpDest` (a new file), hashing on the way; if the bytes do not match
    * the oid the temp file is removed, the object quarantined and OBJECT_CORRUPT thrown.
@@ -305,13 +315,7 @@ export class ObjectStore {
       onProgress?.(fs.statSync(tmpDest).size);
       return;
     }
-    let input: number;
-    try {
-      input = fs.openSync(this.pathOf(oid), 'r');
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) throw missingObject(oid);
-      throw err;
-    }
+    const input = this.openObject(oid);
     try {
       const output = fs.openSync(tmpDest, 'wx', mode);
       let actual: Oid;
@@ -335,13 +339,7 @@ export class ObjectStore {
    * small object: cheaper here than a kernel copy, which adds a stat and a chmod per file.
    */
   copyOut(oid: Oid, tmpDest: string, mode: number): void {
-    let input: number;
-    try {
-      input = fs.openSync(this.pathOf(oid), 'r');
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) throw missingObject(oid);
-      throw err;
-    }
+    const input = this.openObject(oid);
     try {
       const output = fs.openSync(tmpDest, 'wx', mode);
       try {

@@ -102,19 +102,7 @@ export interface AtomicWriteOptions {
  * then renamed over the target. Readers see the old or the new content, never a torn write.
  */
 export function writeFileAtomicSync(file: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): void {
-  const tmp = tempPathFor(file);
-  try {
-    const fd = fs.openSync(tmp, 'wx', opts.mode ?? 0o666);
-    try {
-      fs.writeFileSync(fd, data);
-      if (opts.durable ?? true) fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
+  writeFileAtomicStreamSync(file, (write) => write(typeof data === 'string' ? Buffer.from(data) : data), opts);
 }
 
 /**
