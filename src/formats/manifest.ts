@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { isOid, type Oid } from '../hash/oid.js';
 import { MlxError, badManifest, badPath } from '../util/errors.js';
-import { compareUtf8, pathRefusal, segmentRefusal } from '../util/paths.js';
+import { compareUtf8, inUtf8Order, pathRefusal, segmentRefusal } from '../util/paths.js';
 import { parseJsonWith } from './zod-error.js';
 
 export const MANIFEST_VERSION = 1;
@@ -39,13 +39,7 @@ export function serializeManifest(entries: ManifestEntry[]): string {
  */
 export function* manifestPieces(entries: ManifestEntry[]): Generator<string> {
   // Readers of the work tree hand entries over in this order already: no sorted copy is needed then.
-  let sorted = entries;
-  for (let i = 1; i < entries.length; i++) {
-    if (compareUtf8(entries[i - 1]!.p, entries[i]!.p) >= 0) {
-      sorted = [...entries].sort((a, b) => compareUtf8(a.p, b.p));
-      break;
-    }
-  }
+  const sorted = inUtf8Order(entries, (e) => e.p) ? entries : [...entries].sort((a, b) => compareUtf8(a.p, b.p));
   yield `{"v":${MANIFEST_VERSION},"entries":[`;
   let block: string[] = [];
   let first = true;

@@ -4,7 +4,7 @@ import { isExecutable, POINTER_SUFFIX, POINTER_VERSION, type Pointer } from '../
 import { E, MlxError, badPath, badUsage, objectMissing, pathNotFound, pathsOverlap } from '../util/errors.js';
 import { failpoint } from '../util/failpoint.js';
 import { lstatIfExists } from '../util/fs.js';
-import { assertSafeRelPath, compareUtf8 } from '../util/paths.js';
+import { assertSafeRelPath, compareUtf8, inUtf8Order } from '../util/paths.js';
 import { checkout } from '../workspace/checkout.js';
 import { indexedPaths, openGit } from '../git/git-repo.js';
 import { ensureIgnored } from '../workspace/gitignore.js';
@@ -225,7 +225,7 @@ function readPreviousVersion(repo: Repo, index: StatIndex, rel: string, pointer:
     if (!(err instanceof MlxError)) throw err;
     return none;
   }
-  if (!files.every((e, i) => i === 0 || compareUtf8(files[i - 1]!.p, e.p) < 0)) files = [...files].sort((a, b) => compareUtf8(a.p, b.p));
+  if (!inUtf8Order(files, (e) => e.p)) files = [...files].sort((a, b) => compareUtf8(a.p, b.p));
   // Only the previous version's own objects count: an oid the stat index learnt elsewhere (a status
   // that hashed an edit) may never have been stored.
   const referenced = new Set(files.map((e) => e.o));

@@ -104,6 +104,12 @@ export function isInside(parent: string, child: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
+/** Whether `items` are strictly increasing in {@link compareUtf8} order of `pathOf` (manifest order). */
+export function inUtf8Order<T>(items: readonly T[], pathOf: (item: T) => string): boolean {
+  for (let i = 1; i < items.length; i++) if (compareUtf8(pathOf(items[i - 1]!), pathOf(items[i]!)) >= 0) return false;
+  return true;
+}
+
 /** A code unit at or above U+D800: where UTF-16 order and UTF-8 order can part. */
 const HIGH_UNIT = /[\uD800-\uFFFF]/;
 

@@ -27,41 +27,20 @@ export interface ScanResult {
 
 /**
  * Walks a directory synchronously (faster than promises for many small files), without following
- * symlinks. Nested `.git` folders and files (and names git takes for `.git`) are skipped: they belong
- * to another repository.
+ * symlinks, into one object per entry. Nested `.git` folders and files (and names git takes for
+ * `.git`) are skipped: they belong to another repository. The walk itself is {@link walkTree}.
  */
 export function scanTree(absRoot: string): ScanResult {
+  const walked = walkTree(absRoot);
   const entries: Scanned[] = [];
-  const skipped: { rel: string; why: string }[] = [];
-  const walk = (absDir: string, relDir: string) => {
-    const names = fs.readdirSync(absDir, { withFileTypes: true });
-    if (names.length === 0 && relDir !== '') {
-      entries.push({ kind: 'emptydir', rel: relDir });
-      return;
-    }
-    for (const d of names) {
-      const rel = relDir === '' ? d.name : `${relDir}/${d.name}`;
-      const abs = path.join(absDir, d.name);
-      if (isDotName(d.name, 'git')) {
-        // A nested repository (a folder, or a submodule's `.git` file), or a name git takes for one:
-        // no manifest may hold it (spec/paths.md).
-        skipped.push({ rel, why: d.name === '.git' ? 'nested git repository' : 'a name git treats as .git' });
-        continue;
-      }
-      if (d.isDirectory()) {
-        walk(abs, rel);
-      } else if (d.isFile()) {
-        entries.push({ kind: 'file', rel, stat: fileStat(fs.lstatSync(abs)) });
-      } else if (d.isSymbolicLink()) {
-        entries.push({ kind: 'link', rel, target: fs.readlinkSync(abs) });
-      } else {
-        skipped.push({ rel, why: 'not a regular file, directory or symlink' });
-      }
-    }
-  };
-  walk(absRoot, '');
-  entries.sort((a, b) => compareUtf8(a.rel, b.rel));
-  return { entries, skipped };
+  for (let i = 0; i < walked.count; i++) {
+    const rel = walked.rel(i);
+    const kind = walked.kind(i);
+    if (kind === WALK_FILE) entries.push({ kind: 'file', rel, stat: walked.statAt(i) });
+    else if (kind === WALK_LINK) entries.push({ kind: 'link', rel, target: walked.targets.get(i)! });
+    else entries.push({ kind: 'emptydir', rel });
+  }
+  return { entries, skipped: walked.skipped };
 }
 
 /** Entry kinds of a {@link WalkedTree}. */
@@ -140,7 +119,7 @@ export class WalkedTree {
 
   push(kind: number, rel: string, st?: FileStat): number {
     const i = this.n;
-    this.grow(i + 2, Buffer.byteLength(rel) + 1);
+    this.grow(i + 2, rel.length * 3); // at most three UTF-8 bytes per UTF-16 unit
     this.starts[i + 1] = this.starts[i]! + this.names.write(rel, this.starts[i]!, 'utf8');
     this.kindOf[i] = kind;
     if (st) {
@@ -199,8 +178,8 @@ export class WalkedTree {
       this.stats = stats;
     }
     const used = this.starts[this.n]!;
-    if (used + bytes * 3 > this.names.length) {
-      const names = Buffer.alloc(Math.max(this.names.length * 2, used + bytes * 3));
+    if (used + bytes > this.names.length) {
+      const names = Buffer.alloc(Math.max(this.names.length * 2, used + bytes));
       this.names.copy(names, 0, 0, used);
       this.names = names;
     }
@@ -224,6 +203,8 @@ export function walkTree(absRoot: string): WalkedTree {
     for (const name of names) {
       const rel = relDir === '' ? name : `${relDir}/${name}`;
       if (isDotName(name, 'git')) {
+        // A nested repository (a folder, or a submodule's `.git` file), or a name git takes for one:
+        // no manifest may hold it (spec/paths.md).
         out.skipped.push({ rel, why: name === '.git' ? 'nested git repository' : 'a name git treats as .git' });
         continue;
       }

@@ -4,7 +4,7 @@ import type { Oid } from '../hash/oid.js';
 import { StatIndexWriter, StatTable, type StatEntry } from '../formats/stat-index.js';
 import { parseTreeCache, serializeTreeCache, type TreeCache, type TreeRecord } from '../formats/tree-cache.js';
 import { isErrno } from '../util/errors.js';
-import { compareUtf8 } from '../util/paths.js';
+import { compareUtf8, inUtf8Order } from '../util/paths.js';
 import { readFileIfExists, writeFileAtomicStreamSync, writeFileAtomicSync } from '../util/fs.js';
 
 /** The fields of a stat that the index compares. */
@@ -213,8 +213,7 @@ class ChangeLog {
     const n = this.paths.length;
     let order: number[] | undefined;
     // A walk records in path order; only other orders (or a path changed twice) need sorting.
-    for (let i = 1; i < n && !order; i++) if (compareUtf8(this.paths[i - 1]!, this.paths[i]!) >= 0) order = [];
-    if (order) {
+    if (!inUtf8Order(this.paths, (p) => p)) {
       const last = new Map<string, number>();
       this.paths.forEach((p, i) => last.set(p, i));
       order = [...last.values()].sort((a, b) => compareUtf8(this.paths[a]!, this.paths[b]!));

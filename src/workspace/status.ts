@@ -3,7 +3,7 @@ import { hashBytes } from '../hash/hash-file.js';
 import { isFileEntry, parseManifest, serializeManifest, type ManifestEntry } from '../formats/manifest.js';
 import { isExecutable, pointerSizeMismatch, POINTER_SUFFIX, type Pointer } from '../formats/pointer.js';
 import { E, MlxError } from '../util/errors.js';
-import { compareUtf8 } from '../util/paths.js';
+import { compareUtf8, inUtf8Order } from '../util/paths.js';
 import { DAMAGE_HINT, describeDamage, type DamagedObject } from './linked-damage.js';
 import { inSelection, PartialCheckouts } from './partial-checkout.js';
 import { acquireLock } from './process-lock.js';
@@ -189,13 +189,15 @@ function presentCount(manifest: ManifestEntry[], work: ManifestEntry[]): number 
   return n;
 }
 
+const byPath = (e: ManifestEntry) => e.p;
+
 /**
  * Calls `visit` for every path of either list with its entry on each side (undefined where absent).
  * Both lists are normally in manifest order and are then merged in one pass, with no table of a
  * million paths; a list out of order (a manifest not written by mlx) is matched through a map.
  */
 function forEachPair(from: ManifestEntry[], to: ManifestEntry[], visit: (a: ManifestEntry | undefined, b: ManifestEntry | undefined) => void): void {
-  if (!inManifestOrder(from) || !inManifestOrder(to)) {
+  if (!inUtf8Order(from, byPath) || !inUtf8Order(to, byPath)) {
     const before = new Map(from.map((e) => [e.p, e]));
     const seen = new Set<string>();
     for (const e of to) {
@@ -213,11 +215,6 @@ function forEachPair(from: ManifestEntry[], to: ManifestEntry[], visit: (a: Mani
     else if (c < 0) visit(from[i++], undefined);
     else visit(undefined, to[j++]);
   }
-}
-
-function inManifestOrder(list: ManifestEntry[]): boolean {
-  for (let i = 1; i < list.length; i++) if (compareUtf8(list[i - 1]!.p, list[i]!.p) >= 0) return false;
-  return true;
 }
 
 /**
@@ -246,13 +243,8 @@ export function diffEntries(from: ManifestEntry[], to: ManifestEntry[]): Changes
     else if (!b) changes.deleted.push(a.p);
     else if (!sameEntry(a, b)) changes.modified.push(b.p);
   });
-  for (const list of [changes.added, changes.modified, changes.deleted]) if (!isSortedPaths(list)) list.sort(compareUtf8);
+  for (const list of [changes.added, changes.modified, changes.deleted]) if (!inUtf8Order(list, (p) => p)) list.sort(compareUtf8);
   return changes;
-}
-
-function isSortedPaths(list: string[]): boolean {
-  for (let i = 1; i < list.length; i++) if (compareUtf8(list[i - 1]!, list[i]!) >= 0) return false;
-  return true;
 }
 
 function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {

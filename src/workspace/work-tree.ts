@@ -134,6 +134,8 @@ interface FileList {
   rel(j: number): string;
   /** Fills `out` with file `j`'s stat (for a symlink into the cache: its target's); no allocation. */
   statInto(j: number, out: FileStat): FileStat;
+  /** Whether file `j` is a symlink into the cache standing for its object. */
+  isLinked(j: number): boolean;
   /** File `j` with everything the slow paths need (hashing, damage checks). */
   file(j: number): PendingFile;
 }
@@ -217,6 +219,9 @@ class OneFile implements FileList {
   statInto(_j: number, out: FileStat): FileStat {
     return Object.assign(out, this.f.stat);
   }
+  isLinked(): boolean {
+    return !!this.f.linked;
+  }
   file(): PendingFile {
     return this.f;
   }
@@ -278,7 +283,7 @@ function fileEntries(repo: Repo, index: StatIndex, files: FileList, opts: ReadOp
         opts.stats.hashedBytes += f.stat.size;
       }
     } else {
-      linked = files instanceof DirFiles ? files.isLinked(j) : !!files.file(j).linked;
+      linked = files.isLinked(j);
       opts.progress?.({ bytes: st.size });
     }
     opts.progress?.({ files: 1 });
