@@ -43,6 +43,8 @@ export interface ChunkerParams {
   maskL: number;
   /** GEAR as signed int32, so the hot loop stays in V8's int32 arithmetic. */
   gear: Int32Array;
+  /** The machine is little-endian: {@link findCut} may read four bytes per load, low byte first. */
+  littleEndian: boolean;
 }
 
 /**
@@ -66,6 +68,7 @@ export const GEAR: Uint32Array = (() => {
 })();
 
 const GEAR_I32 = new Int32Array(GEAR.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
  * A mask of the top `bits` bits of the 32-bit hash. The hash is `(h << 1) + GEAR[byte]`, so bit k depends
@@ -92,7 +95,7 @@ export function resolveChunker(opts: ChunkerOptions = {}): ChunkerParams {
   if (bits + nc > 31 || bits - nc < 1) {
     throw badConfig(`invalid chunker options: avg=${avg} with normalization=${nc} needs masks of 1-31 bits`);
   }
-  return { min, avg, max, maskS: topBits(bits + nc), maskL: topBits(bits - nc), gear: GEAR_I32 };
+  return { min, avg, max, maskS: topBits(bits + nc), maskL: topBits(bits - nc), gear: GEAR_I32, littleEndian: LITTLE_ENDIAN };
 }
 
 /**
@@ -100,9 +103,12 @@ export function resolveChunker(opts: ChunkerOptions = {}): ChunkerParams {
  * `end - start >= max` or `end` is the end of the data, so the answer never depends on how data was read.
  *
  * The hash is computed exactly as `h = (h << 1) + GEAR[byte]` from `start + min` on, cutting after the
- * first byte whose hash has no bit of the mask set (`maskS` before `avg`, `maskL` from it). Eight bytes
- * are hashed per step and tested together: V8 runs that about four times faster than one byte per
- * step (the loop-carried branch per byte is what costs). A step with a hit is redone byte by byte.
+ * first byte whose hash has no bit of the mask set (`maskS` before `avg`, `maskL` from it). Several
+ * bytes are hashed per step and tested together: V8 runs that about four times faster than one byte
+ * per step (the loop-carried branch per byte is what costs). Where the buffer is 4-byte aligned on a
+ * little-endian machine (the chunk thread's blocks, any Buffer of its own memory), a step takes sixteen
+ * bytes as four 32-bit loads: a third less time than eight byte loads a step, each bounds-checked.
+ * A step with a hit is redone byte by byte.
  *
  * It uses nothing but its arguments: chunk-thread.ts runs this very function's source on a worker.
  */
@@ -112,21 +118,59 @@ export function findCut(buf: Uint8Array, start: number, end: number, p: ChunkerP
   const limit = start + (n < p.max ? n : p.max);
   const normal = start + (n < p.avg ? n : p.avg);
   const g = p.gear;
+  const words = p.littleEndian && (buf.byteOffset & 3) === 0 ? new Int32Array(buf.buffer, buf.byteOffset, buf.length >> 2) : undefined;
   let h = 0;
   let i = start + p.min;
   let mask = p.maskS;
   for (let stop = normal; ; stop = limit, mask = p.maskL) {
-    for (const last = stop - 8; i <= last; i += 8) {
-      const h1 = ((h << 1) + g[buf[i]!]!) | 0;
-      const h2 = ((h1 << 1) + g[buf[i + 1]!]!) | 0;
-      const h3 = ((h2 << 1) + g[buf[i + 2]!]!) | 0;
-      const h4 = ((h3 << 1) + g[buf[i + 3]!]!) | 0;
-      const h5 = ((h4 << 1) + g[buf[i + 4]!]!) | 0;
-      const h6 = ((h5 << 1) + g[buf[i + 5]!]!) | 0;
-      const h7 = ((h6 << 1) + g[buf[i + 6]!]!) | 0;
-      const h8 = ((h7 << 1) + g[buf[i + 7]!]!) | 0;
-      if ((h1 & mask) === 0 || (h2 & mask) === 0 || (h3 & mask) === 0 || (h4 & mask) === 0 || (h5 & mask) === 0 || (h6 & mask) === 0 || (h7 & mask) === 0 || (h8 & mask) === 0) break;
-      h = h8;
+    if (words !== undefined) {
+      for (; (i & 3) !== 0 && i < stop; i++) {
+        h = ((h << 1) + g[buf[i]!]!) | 0;
+        if ((h & mask) === 0) return i + 1 - start;
+      }
+      for (const last = stop - 16; i <= last; i += 16) {
+        const j = i >> 2;
+        const w0 = words[j]!;
+        const w1 = words[j + 1]!;
+        const w2 = words[j + 2]!;
+        const w3 = words[j + 3]!;
+        const h1 = ((h << 1) + g[w0 & 255]!) | 0;
+        const h2 = ((h1 << 1) + g[(w0 >>> 8) & 255]!) | 0;
+        const h3 = ((h2 << 1) + g[(w0 >>> 16) & 255]!) | 0;
+        const h4 = ((h3 << 1) + g[w0 >>> 24]!) | 0;
+        const h5 = ((h4 << 1) + g[w1 & 255]!) | 0;
+        const h6 = ((h5 << 1) + g[(w1 >>> 8) & 255]!) | 0;
+        const h7 = ((h6 << 1) + g[(w1 >>> 16) & 255]!) | 0;
+        const h8 = ((h7 << 1) + g[w1 >>> 24]!) | 0;
+        const h9 = ((h8 << 1) + g[w2 & 255]!) | 0;
+        const h10 = ((h9 << 1) + g[(w2 >>> 8) & 255]!) | 0;
+        const h11 = ((h10 << 1) + g[(w2 >>> 16) & 255]!) | 0;
+        const h12 = ((h11 << 1) + g[w2 >>> 24]!) | 0;
+        const h13 = ((h12 << 1) + g[w3 & 255]!) | 0;
+        const h14 = ((h13 << 1) + g[(w3 >>> 8) & 255]!) | 0;
+        const h15 = ((h14 << 1) + g[(w3 >>> 16) & 255]!) | 0;
+        const h16 = ((h15 << 1) + g[w3 >>> 24]!) | 0;
+        if (
+          (h1 & mask) === 0 || (h2 & mask) === 0 || (h3 & mask) === 0 || (h4 & mask) === 0 ||
+          (h5 & mask) === 0 || (h6 & mask) === 0 || (h7 & mask) === 0 || (h8 & mask) === 0 ||
+          (h9 & mask) === 0 || (h10 & mask) === 0 || (h11 & mask) === 0 || (h12 & mask) === 0 ||
+          (h13 & mask) === 0 || (h14 & mask) === 0 || (h15 & mask) === 0 || (h16 & mask) === 0
+        ) break;
+        h = h16;
+      }
+    } else {
+      for (const last = stop - 8; i <= last; i += 8) {
+        const h1 = ((h << 1) + g[buf[i]!]!) | 0;
+        const h2 = ((h1 << 1) + g[buf[i + 1]!]!) | 0;
+        const h3 = ((h2 << 1) + g[buf[i + 2]!]!) | 0;
+        const h4 = ((h3 << 1) + g[buf[i + 3]!]!) | 0;
+        const h5 = ((h4 << 1) + g[buf[i + 4]!]!) | 0;
+        const h6 = ((h5 << 1) + g[buf[i + 5]!]!) | 0;
+        const h7 = ((h6 << 1) + g[buf[i + 6]!]!) | 0;
+        const h8 = ((h7 << 1) + g[buf[i + 7]!]!) | 0;
+        if ((h1 & mask) === 0 || (h2 & mask) === 0 || (h3 & mask) === 0 || (h4 & mask) === 0 || (h5 & mask) === 0 || (h6 & mask) === 0 || (h7 & mask) === 0 || (h8 & mask) === 0) break;
+        h = h8;
+      }
     }
     for (; i < stop; i++) {
       h = ((h << 1) + g[buf[i]!]!) | 0;

@@ -217,4 +217,26 @@ describe('findCut against a one-byte-at-a-time reference', () => {
     const zeros = Buffer.concat([prng(5000, 'z'), Buffer.alloc(5000)]);
     expect(chunkBuffer(zeros, { min: 64, avg: 256, max: 1000 }).map((s) => s.length)).toEqual(referenceSpans(zeros, 64, 256, 1000));
   });
+
+  it('cuts the same whether the bytes sit 4-byte aligned (read a word at a time) or not (a byte at a time)', () => {
+    const data = prng(2 * MiB + 3, 'alignment');
+    const expected = referenceSpans(data, 64, 256, 1024);
+    // Hits land at every position of the 16-byte word step.
+    expect(new Set(expected.map((l) => l % 16)).size).toBe(16);
+    const memory = Buffer.alloc(data.length + 8);
+    for (const shift of [0, 1, 2, 3, 4]) {
+      const view = memory.subarray(shift, shift + data.length);
+      data.copy(view);
+      expect(view.byteOffset % 4).toBe(shift % 4);
+      expect(chunkBuffer(view, { min: 64, avg: 256, max: 1024 }).map((s) => s.length)).toEqual(expected);
+      expect(chunkBuffer(view.subarray(0, 70_001)).map((s) => s.length)).toEqual(referenceSpans(data.subarray(0, 70_001), 256 * 1024, MiB, 4 * MiB));
+    }
+    // The default sizes, where the chunk thread's blocks use the word loop.
+    const big = prng(12 * MiB, 'alignment-default');
+    const defaults = referenceSpans(big, 256 * 1024, MiB, 4 * MiB);
+    expect(defaults.length).toBeGreaterThan(5);
+    const unaligned = Buffer.alloc(big.length + 1).subarray(1);
+    big.copy(unaligned);
+    for (const view of [Buffer.from(big), unaligned]) expect(chunkBuffer(view).map((s) => s.length)).toEqual(defaults);
+  });
 });
