@@ -1,7 +1,7 @@
 import type { HasherFactory } from '../hash/blake3.js';
 import { sharedBuffer } from '../hash/sha256-thread.js';
 import { oidHex, type Oid } from '../hash/oid.js';
-import { serializePackIndex, type PackMemberType } from '../formats/pack-index.js';
+import { serializePackIndex, type PackIndex, type PackMemberType } from '../formats/pack-index.js';
 import { failpoint } from '../util/failpoint.js';
 import { indexKey, packKey } from './layout.js';
 import { packHeadroom, PackWriter } from './pack.js';
@@ -33,6 +33,8 @@ export class PackUploads {
   bytesSent = 0;
 
   private building: PackWriter | undefined;
+  /** Lets go of the bytes the pack being built holds by reference, once it is sent (or has failed). */
+  private releases: (() => void)[] = [];
   /**
    * Pack buffers are reused once their upload is done: fresh buffers cost page faults. They live in
    * shared memory so that a remote that hashes what it sends (S3 signing) can do so on another thread.
@@ -58,10 +60,15 @@ export class PackUploads {
    * Adds an object to the pack being built. Its bytes were hashed by the caller (chunks are named by
    * hashing them), so the writer does not hash again. Each writer is made when its first object
    * comes, so it can take the buffer of a pack whose upload finished meanwhile.
+   *
+   * With `release`, the caller keeps `bytes` unchanged until it is called: they are sent from where
+   * they are instead of being copied into the pack (a large file's chunks, a third of a push's CPU
+   * once copied). `release` is called once the pack's upload is over, sent or failed.
    */
-  add(oid: Oid, type: PackMemberType, bytes: Uint8Array): void {
+  add(oid: Oid, type: PackMemberType, bytes: Uint8Array, release?: () => void): void {
     this.building ??= new PackWriter(this.newHasher, { level: 1, verify: false, buffer: this.spare.pop() ?? sharedBuffer(this.capacity) });
-    this.building.add(oid, type, bytes);
+    if (release) this.releases.push(release);
+    this.building.add(oid, type, bytes, { byReference: release !== undefined });
   }
 
   /** After each object or chunk: seals and sends the pack once it is full, else lets uploads advance. */
@@ -80,14 +87,27 @@ export class PackUploads {
   /** Seals the pack being built and starts its upload, waiting while `jobs` uploads are in flight. */
   private async flush(): Promise<void> {
     if (this.building === undefined || this.building.count === 0) return;
-    const { pack, index: packIndex } = this.building.finish();
+    const releases = this.releases;
+    this.releases = [];
+    let pieces: Buffer[];
+    let packIndex: PackIndex;
+    try {
+      ({ pieces, index: packIndex } = this.building.finishPieces());
+    } catch (err) {
+      for (const release of releases) release();
+      throw err;
+    }
     const storage = this.building.storage;
     this.objects += packIndex.entries.length;
     this.building = undefined;
     const previous = this.published;
     const sent = (async () => {
       const idxBytes = Buffer.from(serializePackIndex(packIndex));
-      await this.remote.put(packKey(packIndex.pack), pack);
+      try {
+        await this.remote.put(packKey(packIndex.pack), pieces.length === 1 ? pieces[0]! : pieces);
+      } finally {
+        for (const release of releases) release();
+      }
       this.spare.push(storage); // the pack's bytes are sent: its buffer can take the next pack
       await failpoint('push.after-upload');
       await previous; // rejects when an earlier pack failed: then this index is never published
@@ -97,7 +117,7 @@ export class PackUploads {
       this.opts.onPublished(oidHex(packIndex.pack));
       await failpoint('push.after-publish');
       this.packs++;
-      this.bytesSent += pack.length + idxBytes.length;
+      this.bytesSent += packIndex.size + idxBytes.length;
     })();
     this.published = sent;
     const upload = sent.catch((err) => void this.failures.push(err));

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { HasherFactory } from '../hash/blake3.js';
 import { hashBytes } from '../hash/hash-file.js';
-import { assertOid, oidHex, type Oid } from '../hash/oid.js';
+import { assertOid, oidFromHex, oidHex, type Oid } from '../hash/oid.js';
 import {
   packIndexVersion,
   paddedLength,
@@ -92,7 +92,14 @@ export class PackWriter {
   private readonly batched = new Map<Oid, PackMemberType>();
   private readonly batchBytes = Buffer.allocUnsafe(BATCH_TARGET + BATCH_OBJECT_MAX);
   private batchSize = 0;
+  /** Bytes of the pack so far (its members' headers, data and padding). */
   private offset = 0;
+  /** Bytes written into `buf`: all of the pack but the data of members added by reference. */
+  private used = 0;
+  /** The pack so far, in order: ranges of `buf` and the bytes of members added by reference. */
+  private readonly pieces: Buffer[] = [];
+  /** Where in `buf` the range not yet in `pieces` starts. */
+  private sealed = 0;
   private finished = false;
 
   constructor(newHasher: HasherFactory, opts: PackWriterOptions = {}) {
@@ -106,9 +113,11 @@ export class PackWriter {
   /**
    * Adds one object: `b` a blob whose bytes hash to `oid`, `r` the recipe of the file `oid`. Adding an
    * oid that is already in the pack does nothing. `bytes` is copied or compressed into the pack before
-   * this returns, so the caller may reuse its buffer.
+   * this returns, so the caller may reuse its buffer; unless `byReference` is set, when the caller
+   * keeps them unchanged until the pack is sent: a member stored raw is then not copied, and the pack
+   * ({@link finishPieces}) sends those very bytes.
    */
-  add(oid: Oid, type: PackMemberType, bytes: Uint8Array): void {
+  add(oid: Oid, type: PackMemberType, bytes: Uint8Array, { byReference = false }: { byReference?: boolean } = {}): void {
     if (this.finished) throw badState('internal: PackWriter.add after finish');
     assertOid(oid);
     const existing = this.entries.get(oid)?.t ?? this.batched.get(oid);
@@ -126,7 +135,7 @@ export class PackWriter {
       if (this.batchSize >= BATCH_TARGET) this.writeBatch();
       return;
     }
-    const { len, codec } = this.writeMember(`${type}/${oidHex(oid)}`, bytes);
+    const { len, codec } = this.writeMember(`${type}/${oidHex(oid)}`, bytes, byReference);
     this.entries.set(oid, { o: oid, t: type, off: this.offset - paddedLength(len), len, raw: bytes.length, c: codec });
   }
 
@@ -139,7 +148,7 @@ export class PackWriter {
     const data = this.batchBytes.subarray(0, this.batchSize);
     const first = this.batch[0]!;
     const single = this.batch.length === 1;
-    const { len, codec } = this.writeMember(single ? `${first.type}/${oidHex(first.oid)}` : `s/${oidHex(first.oid)}`, data);
+    const { len, codec } = this.writeMember(single ? `${first.type}/${oidHex(first.oid)}` : `s/${oidHex(first.oid)}`, data, false);
     const off = this.offset - paddedLength(len);
     for (const b of this.batch) {
       const entry: PackEntry = { o: b.oid, t: b.type, off, len, raw: b.raw, c: codec };
@@ -151,24 +160,34 @@ export class PackWriter {
     this.batchSize = 0;
   }
 
-  /** Writes one member (header, data compressed when that pays, padding) at the end; returns its data length and codec. */
-  private writeMember(name: string, bytes: Uint8Array): { len: number; codec: PackCodec } {
+  /**
+   * Writes one member (header, data compressed when that pays, padding) at the end; returns its data
+   * length and codec. Raw data `byReference` becomes a piece of its own instead of a copy.
+   */
+  private writeMember(name: string, bytes: Uint8Array, byReference: boolean): { len: number; codec: PackCodec } {
     const { binding, cctx } = loadZstd();
-    const off = this.offset + TAR_BLOCK;
-    this.reserve(off + binding.compressBound(bytes.length) + TAR_BLOCK + TAR_TRAILER);
+    this.reserve(this.used + TAR_BLOCK + binding.compressBound(bytes.length) + TAR_BLOCK + TAR_TRAILER);
+    const header = this.used;
+    const off = header + TAR_BLOCK;
     // Compress into place; when that does not save enough, the raw bytes overwrite the attempt. Bytes
     // that look incompressible are not even tried.
     const tried = !looksIncompressible(bytes);
     let len = tried ? cctx.compress(this.buf.subarray(off), bytes, this.level) : bytes.length;
     const useZstd = tried && len <= bytes.length * (1 - this.minSavings);
-    if (!useZstd) {
-      this.buf.set(bytes, off);
-      len = bytes.length;
+    if (!useZstd) len = bytes.length;
+    writeTarHeader(this.buf, header, `${name}${useZstd ? '.zst' : ''}`, len);
+    const padding = paddedLength(len) - len;
+    if (!useZstd && byReference) {
+      this.pieces.push(this.buf.subarray(this.sealed, off), asBuffer(bytes));
+      this.sealed = off;
+      this.buf.fill(0, off, off + padding);
+      this.used = off + padding;
+    } else {
+      if (!useZstd) this.buf.set(bytes, off);
+      this.buf.fill(0, off + len, off + len + padding);
+      this.used = off + len + padding;
     }
-    writeTarHeader(this.buf, this.offset, `${name}${useZstd ? '.zst' : ''}`, len);
-    const end = off + paddedLength(len);
-    this.buf.fill(0, off + len, end);
-    this.offset = end;
+    this.offset += TAR_BLOCK + len + padding;
     return { len, codec: useZstd ? 'zstd' : 'none' };
   }
 
@@ -188,25 +207,45 @@ export class PackWriter {
   }
 
   /**
-   * Ends the tar stream and returns the pack bytes (a view of `storage`, valid until that is reused)
-   * and its index (entries sorted by oid).
+   * Ends the tar stream and returns the pack bytes (a view of `storage`, valid until that is reused;
+   * a copy when members were added by reference) and its index (entries sorted by oid).
    */
   finish(): { pack: Buffer; index: PackIndex } {
+    const { pieces, index } = this.finishPieces();
+    return { pack: pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, index.size), index };
+  }
+
+  /**
+   * Ends the tar stream and returns the pack as the pieces to send back to back (views of `storage`,
+   * valid until that is reused, and the bytes of members added by reference), and its index.
+   */
+  finishPieces(): { pieces: Buffer[]; index: PackIndex } {
     if (this.finished) throw badState('internal: PackWriter.finish called twice');
     this.writeBatch();
     this.finished = true;
-    this.reserve(this.size);
-    this.buf.fill(0, this.offset, this.size);
-    const pack = this.buf.subarray(0, this.size);
+    this.reserve(this.used + TAR_TRAILER);
+    this.buf.fill(0, this.used, this.used + TAR_TRAILER);
+    this.used += TAR_TRAILER;
+    this.offset += TAR_TRAILER;
+    this.pieces.push(this.buf.subarray(this.sealed, this.used));
     const entries = [...this.entries.values()].sort((a, b) => (a.o < b.o ? -1 : a.o > b.o ? 1 : 0));
-    return { pack, index: { v: packIndexVersion(entries), pack: hashBytes(this.newHasher, pack), size: pack.length, entries } };
+    return { pieces: this.pieces, index: { v: packIndexVersion(entries), pack: this.hashOf(this.pieces), size: this.offset, entries } };
   }
 
-  /** Grows the buffer (keeping what is written) to hold at least `bytes`. */
+  private hashOf(pieces: Buffer[]): Oid {
+    if (pieces.length === 1) return hashBytes(this.newHasher, pieces[0]!);
+    const h = this.newHasher();
+    for (const piece of pieces) h.update(piece);
+    return oidFromHex(h.digestHex());
+  }
+
+  /** Grows the buffer (keeping what is written) to hold at least `bytes`; pieces already sealed keep the old one. */
   private reserve(bytes: number): void {
     if (this.buf.length >= bytes) return;
     const bigger = Buffer.allocUnsafe(Math.max(bytes, 2 * this.buf.length));
-    this.buf.copy(bigger, 0, 0, this.offset);
+    this.buf.copy(bigger, 0, this.sealed, this.used);
+    this.used -= this.sealed;
+    this.sealed = 0;
     this.buf = bigger;
   }
 }

@@ -295,7 +295,7 @@ async function packLargeFile({ round: { push, summary }, uploads, packedHere }: 
   const { store, newHasher, index, opts } = push;
   const whole = newHasher();
   const recipe: RecipeChunk[] = [];
-  for await (const { chunk, oid: chunkOid } of hashedChunksOfFile(newHasher, store.pathOf(oid))) {
+  for await (const { chunk, oid: chunkOid, keep } of hashedChunksOfFile(newHasher, store.pathOf(oid))) {
     whole.update(chunk);
     recipe.push([chunkOid, chunk.length]);
     if (index.has(chunkOid) || packedHere.has(chunkOid)) {
@@ -303,7 +303,8 @@ async function packLargeFile({ round: { push, summary }, uploads, packedHere }: 
       const loc = index.locate(chunkOid);
       if (loc) push.ours.add(loc.packHex);
     } else {
-      uploads.add(chunkOid, 'b', chunk);
+      // Sent from the chunk thread's block where it can stay there until its pack is up; else copied.
+      uploads.add(chunkOid, 'b', chunk, keep());
       packedHere.add(chunkOid);
     }
     opts.progress?.({ bytes: chunk.length });

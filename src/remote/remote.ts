@@ -13,8 +13,11 @@ export interface ByteRange {
   end: number;
 }
 
-/** What `put` uploads: bytes in memory, or a file read as it is sent. */
-export type PutBody = Buffer | { file: string };
+/**
+ * What `put` uploads: bytes in memory, the same in pieces sent back to back (a pack that sends a large
+ * file's chunks from where they were read rather than copying them together), or a file read as it is sent.
+ */
+export type PutBody = Buffer | readonly Buffer[] | { file: string };
 
 /**
  * A storage backend for one remote: a flat namespace of immutable objects under relative,
@@ -88,10 +91,16 @@ export function assertRange(range: ByteRange): void {
 /** The size of what `put` will upload; a missing source file is `E.PATH_NOT_FOUND`, not a remote error. */
 export async function putBodySize(body: PutBody): Promise<number> {
   if (Buffer.isBuffer(body)) return body.length;
+  if (isPieces(body)) return body.reduce((n, piece) => n + piece.length, 0);
   try {
     return (await fsp.stat(body.file)).size;
   } catch (err) {
     if (isErrno(err, 'ENOENT', 'ENOTDIR')) throw pathNotFound(`cannot upload ${body.file}: it does not exist`, { cause: err });
     throw err;
   }
+}
+
+/** Whether a put body is bytes in pieces (a type guard: `Array.isArray` does not narrow a readonly array). */
+export function isPieces(body: PutBody): body is readonly Buffer[] {
+  return Array.isArray(body);
 }

@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import { sha256Hex } from '../hash/sha256-thread.js';
+import { sha256Hex, sharedBuffer } from '../hash/sha256-thread.js';
 import { E, MlxError, isErrno, isMlxError, badConfig, badState, remoteAuth, remoteCorrupt, remoteFailed, remoteNoBucket, remoteNotFound, remoteUnreachable } from '../util/errors.js';
 import { commonJsExports } from '../util/modules.js';
-import { assertKey, assertPrefix, assertRange, putBodySize, type ByteRange, type PutBody, type Remote, type RemoteObjectInfo } from './remote.js';
+import { assertKey, assertPrefix, assertRange, isPieces, putBodySize, type ByteRange, type PutBody, type Remote, type RemoteObjectInfo } from './remote.js';
 import { backoffMs, BoundedRetryStrategy, retryBaseMs, sleep } from './retry.js';
 
 type S3Sdk = typeof import('@aws-sdk/client-s3');
@@ -358,8 +358,10 @@ export class S3Remote implements Remote {
     }
   }
 
-  async put(key: string, body: PutBody): Promise<void> {
+  async put(key: string, pieces: PutBody): Promise<void> {
     assertKey(key);
+    // One request body: pieces are joined in shared memory (hashed for the signature on another thread).
+    const body = isPieces(pieces) ? joinPieces(pieces) : pieces;
     const { sdk, client } = await this.client();
     const Key = this.keyOf(key);
     let expected: number;
@@ -576,4 +578,11 @@ function isBodyFault(err: unknown): boolean {
   if (err instanceof CutShort) return true;
   const e = (err ?? {}) as NodeJS.ErrnoException;
   return BODY_FAULTS.has(e.code ?? '') || e.name === 'TimeoutError' || e.message === 'aborted';
+}
+
+function joinPieces(pieces: readonly Buffer[]): Buffer {
+  const joined = sharedBuffer(pieces.reduce((n, piece) => n + piece.length, 0));
+  let at = 0;
+  for (const piece of pieces) at += piece.copy(joined, at);
+  return joined;
 }

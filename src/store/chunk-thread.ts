@@ -12,18 +12,32 @@ import { chunksOfFd, findCut, resolveChunker, type ChunkerOptions, type ChunkerP
  *
  * The worker reads the file into a ring of blocks in shared memory, cuts and hashes the chunks of a
  * block, and hands the block over; the caller gets views of the very bytes that were hashed, so a
- * chunk is still named by its own bytes. A block goes back to the worker once the caller is past it;
- * the ring bounds memory whatever the file's size. The worker runs `findCut` from its source text
- * (that function uses only its arguments): there is one definition of the cut points.
+ * chunk is still named by its own bytes. A block goes back to the worker once the caller is past it
+ * and has let go of every chunk it kept (a pack that is still uploading sends the chunk's bytes from
+ * the block itself, without copying them); the ring bounds memory whatever the file's size. The
+ * worker runs `findCut` from its source text (that function uses only its arguments): there is one
+ * definition of the cut points.
  */
 
-/** Blocks in the ring: one the caller reads, one the worker fills, one spare so neither waits on the other. */
-const BLOCKS = 3;
-/** Block state in the shared `state` array: the worker's to fill, or the caller's to read. */
+/**
+ * Blocks in the ring: one the caller reads, one the worker fills, one spare so neither waits on the
+ * other, and five that kept chunks may hold while their packs upload (four uploads at once, the default, and the pack being built).
+ */
+const BLOCKS = 8;
+/**
+ * Blocks kept chunks may hold at once. The worker fills any free block but the one it handed over
+ * last (it copies that one's uncut tail): with three blocks never held, one of them is free, or is
+ * freed as soon as the caller is past it, whatever a pack still being built keeps. So the worker
+ * never waits for a pack that waits for the worker.
+ */
+const KEEPABLE = BLOCKS - 3;
+/** Block state in the shared `state` array: the worker's to fill, or taken (being filled or read). */
 const FREE = 0;
-const HANDED = 1;
+const TAKEN = 1;
 /** `state[BLOCKS]` is set when the caller gives up on the file: the worker stops at its next wait. */
 const CANCELLED = BLOCKS;
+/** `state[BLOCKS + 1]` counts the blocks handed back: the worker waits on it for a free block. */
+const FREED = BLOCKS + 1;
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
@@ -34,12 +48,18 @@ const port = workerData.port;
 const { state, blocks } = workerData;
 const views = blocks.map((b) => Buffer.from(b));
 
-/** Waits until the caller hands block b back; false when it gave up on the file. */
-function acquire(b) {
+/** A free block other than \`last\`, taken; -1 when the caller gave up on the file. */
+function acquire(last) {
   for (;;) {
-    if (Atomics.load(state, ${CANCELLED}) !== 0) return false;
-    if (Atomics.load(state, b) === ${FREE}) return true;
-    Atomics.wait(state, b, ${HANDED}, 100);
+    if (Atomics.load(state, ${CANCELLED}) !== 0) return -1;
+    const freed = Atomics.load(state, ${FREED});
+    for (let b = 0; b < views.length; b++) {
+      if (b !== last && Atomics.load(state, b) === ${FREE}) {
+        Atomics.store(state, b, ${TAKEN});
+        return b;
+      }
+    }
+    Atomics.wait(state, ${FREED}, freed, 100);
   }
 }
 
@@ -49,8 +69,9 @@ function chunkFile(file, p) {
     let filePos = 0;
     let eof = false;
     let carry;
-    for (let b = 0; ; b = (b + 1) % views.length) {
-      if (!acquire(b)) return;
+    for (let last = -1; ; ) {
+      const b = acquire(last);
+      if (b < 0) return;
       const buf = views[b];
       let end = 0;
       // The bytes not yet cut (fewer than max) move to the front of the next block.
@@ -68,10 +89,10 @@ function chunkFile(file, p) {
         chunks.push([start, length, blake3(buf.subarray(start, start + length)).toString('hex')]);
         start += length;
       }
-      Atomics.store(state, b, ${HANDED});
       port.postMessage({ block: b, chunks, last: eof });
       if (eof) return;
       carry = { buf, start, end };
+      last = b;
     }
   } finally {
     fs.closeSync(fd);
@@ -92,6 +113,11 @@ export interface HashedChunk {
   chunk: Buffer;
   offset: number;
   oid: Oid;
+  /**
+   * Keeps `chunk`'s bytes valid and unchanged past the next chunk, until the returned function is
+   * called (once; later calls do nothing). Undefined when they cannot be kept: copy them instead.
+   */
+  keep(): (() => void) | undefined;
 }
 
 interface BlockMessage {
@@ -111,11 +137,16 @@ type Message = BlockMessage | ErrorMessage;
 class ChunkThread {
   readonly worker: Worker;
   readonly port: MessagePort;
-  readonly state = new Int32Array(new SharedArrayBuffer(4 * (BLOCKS + 1)));
+  readonly state = new Int32Array(new SharedArrayBuffer(4 * (BLOCKS + 2)));
   readonly views: Buffer[];
   private readonly inbox: Message[] = [];
   private wake: (() => void) | undefined;
   private failure: Error | undefined;
+  /** Per block: chunks of it kept, and whether the caller is past its chunks (only then may it be refilled). */
+  private readonly held = new Array<number>(BLOCKS).fill(0);
+  private readonly passed = new Array<boolean>(BLOCKS).fill(true);
+  /** Called once no chunk is kept any more (the thread may then chunk the next file). */
+  private whenUnheld: (() => void) | undefined;
 
   constructor(readonly native: string, readonly blockSize: number) {
     const blocks = Array.from({ length: BLOCKS }, () => new SharedArrayBuffer(blockSize));
@@ -150,6 +181,7 @@ class ChunkThread {
   /** Chunks `file`; a caller that stops early leaves the thread unusable (it is stopped, see below). */
   async *chunks(file: string, params: ChunkerParams): AsyncGenerator<HashedChunk> {
     this.state.fill(FREE);
+    this.passed.fill(true);
     this.port.ref(); // awaiting the worker's messages must keep the process alive
     this.port.postMessage({ file, params });
     let offset = 0;
@@ -157,14 +189,16 @@ class ChunkThread {
       for (;;) {
         const m = await this.receive();
         if ('error' in m) throw Object.assign(new Error(m.error), m.code ? { code: m.code } : {});
-        const view = this.views[m.block]!;
+        const b = m.block;
+        const view = this.views[b]!;
+        this.passed[b] = false;
+        const keep = () => this.keep(b);
         for (const [start, length, hex] of m.chunks) {
-          yield { chunk: view.subarray(start, start + length), offset, oid: oidFromHex(hex) };
+          yield { chunk: view.subarray(start, start + length), offset, oid: oidFromHex(hex), keep };
           offset += length;
         }
-        // The caller is past this block's chunks: the worker may fill it again.
-        Atomics.store(this.state, m.block, FREE);
-        Atomics.notify(this.state, m.block);
+        this.passed[b] = true;
+        this.freeIfDone(b);
         if (m.last) return;
       }
     } finally {
@@ -172,9 +206,41 @@ class ChunkThread {
     }
   }
 
+  /** Holds block `b` for a kept chunk; undefined when that would leave the worker too few blocks. */
+  private keep(b: number): (() => void) | undefined {
+    if (this.held[b] === 0 && this.held.filter((n) => n > 0).length >= KEEPABLE) return undefined;
+    this.held[b]!++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.held[b]!--;
+      this.freeIfDone(b);
+      if (this.whenUnheld && this.held.every((n) => n === 0)) {
+        const go = this.whenUnheld;
+        this.whenUnheld = undefined;
+        go();
+      }
+    };
+  }
+
+  /** Hands block `b` back to the worker once the caller is past it and no kept chunk holds it. */
+  private freeIfDone(b: number): void {
+    if (!this.passed[b] || this.held[b] !== 0) return;
+    Atomics.store(this.state, b, FREE);
+    Atomics.add(this.state, FREED, 1);
+    Atomics.notify(this.state, FREED);
+  }
+
+  /** Runs `go` once no chunk of the last file is kept (at once when none is). */
+  onceUnheld(go: () => void): void {
+    if (this.held.every((n) => n === 0)) go();
+    else this.whenUnheld = go;
+  }
+
   stop(): void {
     Atomics.store(this.state, CANCELLED, 1);
-    for (let b = 0; b < BLOCKS; b++) Atomics.notify(this.state, b);
+    Atomics.notify(this.state, FREED);
     void this.worker.terminate();
   }
 }
@@ -203,7 +269,8 @@ export async function* hashedChunksOfFile(newHasher: HasherFactory, file: string
     finished = true;
   } finally {
     // A file left half-way (an error, or the caller stopped) may still have the worker reading it.
-    if (finished) idle.push(thread);
+    // A finished one may still have chunks kept by uploads: the thread waits for them before the next file.
+    if (finished) thread.onceUnheld(() => idle.push(thread));
     else thread.stop();
   }
 }
@@ -211,7 +278,8 @@ export async function* hashedChunksOfFile(newHasher: HasherFactory, file: string
 function* chunksOnThisThread(newHasher: HasherFactory, file: string, opts?: ChunkerOptions): Generator<HashedChunk> {
   const fd = fs.openSync(file, 'r');
   try {
-    for (const { chunk, offset } of chunksOfFd(fd, opts)) yield { chunk, offset, oid: hashBytes(newHasher, chunk) };
+    // The read buffer is reused for the next chunk: nothing can be kept.
+    for (const { chunk, offset } of chunksOfFd(fd, opts)) yield { chunk, offset, oid: hashBytes(newHasher, chunk), keep: () => undefined };
   } finally {
     fs.closeSync(fd);
   }

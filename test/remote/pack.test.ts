@@ -66,6 +66,43 @@ function packOf(objs: Obj[], opts = {}): { pack: Buffer; entries: PackEntry[]; w
 }
 
 describe('PackWriter and readers', () => {
+  it('sends members added by reference as the caller\'s own bytes, in a pack equal to the copied one', () => {
+    // Raw (incompressible) and compressible members above the batch size, small batched ones, a
+    // recipe; a starting buffer far too small, so it grows while pieces are sealed.
+    const objs = [...sampleObjects(40), ...[100_000, 70_001, 4096].map((n, i) => prng(n, `by-ref-${i}`))].map((o) =>
+      Buffer.isBuffer(o) ? { oid: hashBytes(newHasher, o), bytes: o } : o,
+    );
+    const build = (byReference: boolean) => {
+      const writer = new PackWriter(newHasher, { buffer: Buffer.allocUnsafe(1024) });
+      for (const o of objs) writer.add(o.oid, 'b', o.bytes, { byReference });
+      writer.add(objs[0]!.oid.replace(/.$/, (c) => (c === '0' ? '1' : '0')), 'r', Buffer.from('{"v":1}'), { byReference });
+      return writer.finishPieces();
+    };
+    const copied = build(false);
+    const referenced = build(true);
+    expect(copied.pieces).toHaveLength(1);
+    const whole = Buffer.concat(referenced.pieces);
+    expect(whole.equals(copied.pieces[0]!)).toBe(true);
+    expect(referenced.index).toEqual(copied.index);
+    expect(referenced.index.pack).toBe(hashBytes(newHasher, whole));
+    expect(referenced.index.size).toBe(whole.length);
+    // Every raw member of 1 KiB or more is one of the caller's own buffers; a compressed one is not.
+    const raw = objs.filter((o) => {
+      const e = referenced.index.entries.find((x) => x.o === o.oid)!;
+      return e.c === 'none' && e.at === undefined && o.bytes.length >= 1024;
+    });
+    expect(raw.length).toBeGreaterThan(3);
+    // Pieces: a range of the writer's buffer before each such member, the member, and the rest.
+    expect(referenced.pieces).toHaveLength(2 * raw.length + 1);
+    for (const o of raw) {
+      const same = (p: Buffer) => p.buffer === o.bytes.buffer && p.byteOffset === o.bytes.byteOffset && p.length === o.bytes.length;
+      expect(referenced.pieces.some(same)).toBe(true);
+    }
+    const writer = new PackWriter(newHasher);
+    for (const o of objs) writer.add(o.oid, 'b', o.bytes, { byReference: true });
+    expect(writer.finish().pack.equals(packOf(objs).pack)).toBe(true);
+  });
+
   it('round-trips many small objects, whole pack and by ranged slice', () => {
     const objs = sampleObjects(600);
     const { pack, indexText } = packOf(objs);
