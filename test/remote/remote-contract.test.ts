@@ -104,6 +104,17 @@ describe.each(backends)('Remote contract: $name', ({ open }) => {
     expect(fs.readFileSync(dest).equals(big)).toBe(true);
   });
 
+  it('stores bytes given in pieces as those pieces back to back (empty ones, and more than one vectored write takes)', async () => {
+    const pieces = Array.from({ length: 600 }, (_, i) => crypto.randomBytes(i % 7 === 0 ? 0 : (i * 37) % 3000));
+    pieces.push(crypto.randomBytes(300_000));
+    const whole = Buffer.concat(pieces);
+    await remote.put('packs/pieces.pack', pieces);
+    expect(await remote.head('packs/pieces.pack')).toEqual({ key: 'packs/pieces.pack', size: whole.length });
+    expect((await remote.get('packs/pieces.pack')).equals(whole)).toBe(true);
+    await remote.put('packs/none.pack', []);
+    expect((await remote.get('packs/none.pack')).length).toBe(0);
+  });
+
   it('reads into a caller buffer that fits, and into fresh memory when it does not', async () => {
     await remote.put('k', Buffer.from('0123456789'));
     const into = Buffer.alloc(16, 0x2e);

@@ -51,6 +51,45 @@ describe('hashedChunksOfFile', () => {
     }
   });
 
+  it('a kept chunk stays unchanged until released, however far the caller reads on; keeping never stalls the worker', async () => {
+    const opts = { min: 2048, avg: 8192, max: 32768 }; // blocks of 128 KiB: the ring goes round many times
+    const data = prng(4 * MiB + 17, 'keep');
+    const file = path.join(tmp, 'keep.bin');
+    fs.writeFileSync(file, data);
+    const same = (c: { chunk: Buffer; offset: number }) => c.chunk.equals(data.subarray(c.offset, c.offset + c.chunk.length));
+    // Kept to the end: only a few blocks' worth can be, the rest is refused (the caller copies those).
+    const kept: { chunk: Buffer; offset: number; release: () => void }[] = [];
+    let refused = 0;
+    let seen = 0;
+    for await (const c of hashedChunksOfFile(newHasher, file, opts)) {
+      seen++;
+      const release = c.keep();
+      if (release) kept.push({ chunk: c.chunk, offset: c.offset, release });
+      else refused++;
+    }
+    expect(kept.length).toBeGreaterThan(10);
+    expect(refused).toBeGreaterThan(seen / 2);
+    expect(kept.every(same)).toBe(true);
+    for (const k of kept) k.release();
+    // Released one at a time a little behind the caller, as uploads finish: all can be kept.
+    const lagging: { chunk: Buffer; offset: number; release: () => void }[] = [];
+    let keptAll = true;
+    for await (const c of hashedChunksOfFile(newHasher, file, opts)) {
+      const release = c.keep();
+      if (!release) keptAll = false;
+      else lagging.push({ chunk: c.chunk, offset: c.offset, release });
+      if (lagging.length > 8) {
+        const oldest = lagging.shift()!;
+        expect(same(oldest)).toBe(true);
+        oldest.release();
+      }
+    }
+    expect(keptAll).toBe(true);
+    expect(lagging.every(same)).toBe(true);
+    for (const k of lagging) k.release();
+    expect((await collect(file, opts)).chunks).toEqual(expected(data, opts));
+  });
+
   it('gives the same chunks on this thread when the backend is not native', async () => {
     const data = prng(300_000, 'portable');
     const file = path.join(tmp, 'portable.bin');
