@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { HasherFactory } from '../hash/blake3.js';
+import type { Hasher, HasherFactory } from '../hash/blake3.js';
 import { hashBytes } from '../hash/hash-file.js';
 import { assertOid, oidFromHex, oidHex, type Oid } from '../hash/oid.js';
 import {
@@ -100,6 +100,11 @@ export class PackWriter {
   private readonly pieces: Buffer[] = [];
   /** Where in `buf` the range not yet in `pieces` starts. */
   private sealed = 0;
+  /**
+   * The pack id, hashed as the pack is written: each member's bytes are hashed right after they were
+   * copied, compressed or (a chunk) hashed on their own, while they are still in this core's cache.
+   */
+  private packHasher: Hasher | undefined;
   private finished = false;
 
   constructor(newHasher: HasherFactory, opts: PackWriterOptions = {}) {
@@ -182,10 +187,14 @@ export class PackWriter {
       this.sealed = off;
       this.buf.fill(0, off, off + padding);
       this.used = off + padding;
+      this.hashAppended(this.buf.subarray(header, off));
+      this.hashAppended(bytes);
+      this.hashAppended(this.buf.subarray(off, this.used));
     } else {
       if (!useZstd) this.buf.set(bytes, off);
       this.buf.fill(0, off + len, off + len + padding);
       this.used = off + len + padding;
+      this.hashAppended(this.buf.subarray(header, this.used));
     }
     this.offset += TAR_BLOCK + len + padding;
     return { len, codec: useZstd ? 'zstd' : 'none' };
@@ -225,18 +234,18 @@ export class PackWriter {
     this.finished = true;
     this.reserve(this.used + TAR_TRAILER);
     this.buf.fill(0, this.used, this.used + TAR_TRAILER);
+    this.hashAppended(this.buf.subarray(this.used, this.used + TAR_TRAILER));
     this.used += TAR_TRAILER;
     this.offset += TAR_TRAILER;
     this.pieces.push(this.buf.subarray(this.sealed, this.used));
     const entries = [...this.entries.values()].sort((a, b) => (a.o < b.o ? -1 : a.o > b.o ? 1 : 0));
-    return { pieces: this.pieces, index: { v: packIndexVersion(entries), pack: this.hashOf(this.pieces), size: this.offset, entries } };
+    const pack = oidFromHex(this.packHasher!.digestHex());
+    return { pieces: this.pieces, index: { v: packIndexVersion(entries), pack, size: this.offset, entries } };
   }
 
-  private hashOf(pieces: Buffer[]): Oid {
-    if (pieces.length === 1) return hashBytes(this.newHasher, pieces[0]!);
-    const h = this.newHasher();
-    for (const piece of pieces) h.update(piece);
-    return oidFromHex(h.digestHex());
+  /** Feeds the pack id's hash the bytes just appended to the pack (made on first use). */
+  private hashAppended(bytes: Uint8Array): void {
+    (this.packHasher ??= this.newHasher()).update(bytes);
   }
 
   /** Grows the buffer (keeping what is written) to hold at least `bytes`; pieces already sealed keep the old one. */

@@ -1,18 +1,18 @@
-import fs from 'node:fs';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { HasherFactory } from '../hash/blake3.js';
 import { hashBytes } from '../hash/hash-file.js';
-import { oidFromHex, type Oid } from '../hash/oid.js';
-import { chunksOfFd, findCut, resolveChunker, type ChunkerOptions, type ChunkerParams } from './chunker.js';
+import type { Oid } from '../hash/oid.js';
+import { findCut, resolveChunker, type ChunkerOptions, type ChunkerParams } from './chunker.js';
 
 /*
- * The chunks of a large file with their oids, cut and hashed on a worker thread while the caller packs
- * the chunks before them: reading, finding cut points and hashing chunks take most of a push's CPU,
- * and this moves them off the thread that packs and uploads.
+ * The chunks of a large file with their oids, read and cut on a worker thread while the caller packs
+ * the chunks before them: reading and finding cut points take the largest part of a push's CPU, and
+ * this moves them off the thread that packs and uploads.
  *
- * The worker reads the file into a ring of blocks in shared memory, cuts and hashes the chunks of a
- * block, and hands the block over; the caller gets views of the very bytes that were hashed, so a
- * chunk is still named by its own bytes. A block goes back to the worker once the caller is past it
+ * The worker reads the file into a ring of blocks in shared memory, cuts the chunks of a block, and
+ * hands the block over. The caller hashes each chunk as it takes it: the bytes it names are the bytes
+ * it packs, and they are then in this core's cache for the whole-file hash and the pack's, which a
+ * chunk hashed on the worker's core would have to be fetched from memory for. A block goes back to the worker once the caller is past it
  * and has let go of every chunk it kept (a pack that is still uploading sends the chunk's bytes from
  * the block itself, without copying them); the ring bounds memory whatever the file's size. The
  * worker runs `findCut` from its source text (that function uses only its arguments): there is one
@@ -42,7 +42,6 @@ const FREED = BLOCKS + 1;
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const fs = require('node:fs');
-const { blake3 } = require(workerData.native);
 const findCut = ${findCut.toString()};
 const port = workerData.port;
 const { state, blocks } = workerData;
@@ -86,7 +85,7 @@ function chunkFile(file, p) {
       let start = 0;
       while (start < end && (eof || end - start >= p.max)) {
         const length = findCut(buf, start, end, p);
-        chunks.push([start, length, blake3(buf.subarray(start, start + length)).toString('hex')]);
+        chunks.push([start, length]);
         start += length;
       }
       port.postMessage({ block: b, chunks, last: eof });
@@ -122,7 +121,7 @@ export interface HashedChunk {
 
 interface BlockMessage {
   block: number;
-  chunks: [start: number, length: number, hex: string][];
+  chunks: [start: number, length: number][];
   last: boolean;
 }
 
@@ -148,12 +147,12 @@ class ChunkThread {
   /** Called once no chunk is kept any more (the thread may then chunk the next file). */
   private whenUnheld: (() => void) | undefined;
 
-  constructor(readonly native: string, readonly blockSize: number) {
+  constructor(readonly blockSize: number) {
     const blocks = Array.from({ length: BLOCKS }, () => new SharedArrayBuffer(blockSize));
     this.views = blocks.map((b) => Buffer.from(b));
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { native, port: port2, state: this.state, blocks }, transferList: [port2] });
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { port: port2, state: this.state, blocks }, transferList: [port2] });
     this.worker.unref();
     this.port.unref();
     this.port.on('message', (m: Message) => {
@@ -179,7 +178,7 @@ class ChunkThread {
   }
 
   /** Chunks `file`; a caller that stops early leaves the thread unusable (it is stopped, see below). */
-  async *chunks(file: string, params: ChunkerParams): AsyncGenerator<HashedChunk> {
+  async *chunks(newHasher: HasherFactory, file: string, params: ChunkerParams): AsyncGenerator<HashedChunk> {
     this.state.fill(FREE);
     this.passed.fill(true);
     this.port.ref(); // awaiting the worker's messages must keep the process alive
@@ -193,8 +192,9 @@ class ChunkThread {
         const view = this.views[b]!;
         this.passed[b] = false;
         const keep = () => this.keep(b);
-        for (const [start, length, hex] of m.chunks) {
-          yield { chunk: view.subarray(start, start + length), offset, oid: oidFromHex(hex), keep };
+        for (const [start, length] of m.chunks) {
+          const chunk = view.subarray(start, start + length);
+          yield { chunk, offset, oid: hashBytes(newHasher, chunk), keep };
           offset += length;
         }
         this.passed[b] = true;
@@ -249,38 +249,23 @@ class ChunkThread {
 const idle: ChunkThread[] = [];
 
 /**
- * The chunks of `file` (boundaries as {@link chunksOfFd} cuts them) with their oids, in order. With the
- * native BLAKE3 backend the work runs on a worker thread, overlapping whatever the caller does with
- * each chunk; otherwise on this thread. A chunk's bytes are valid until the next chunk is asked for.
+ * The chunks of `file` (boundaries as {@link chunksOfFd} cuts them) with their oids, in order. The file
+ * is read and cut on a worker thread, overlapping whatever the caller does with each chunk. A chunk's
+ * bytes are valid until the next chunk is asked for (or, kept, until released).
  */
 export async function* hashedChunksOfFile(newHasher: HasherFactory, file: string, opts?: ChunkerOptions): AsyncGenerator<HashedChunk> {
   const params = resolveChunker(opts);
-  const native = newHasher.nativeModule;
-  if (native === undefined) {
-    yield* chunksOnThisThread(newHasher, file, opts);
-    return;
-  }
   const blockSize = 4 * params.max;
-  const at = idle.findIndex((t) => t.native === native && t.blockSize === blockSize);
-  const thread = at >= 0 ? idle.splice(at, 1)[0]! : new ChunkThread(native, blockSize);
+  const at = idle.findIndex((t) => t.blockSize === blockSize);
+  const thread = at >= 0 ? idle.splice(at, 1)[0]! : new ChunkThread(blockSize);
   let finished = false;
   try {
-    yield* thread.chunks(file, params);
+    yield* thread.chunks(newHasher, file, params);
     finished = true;
   } finally {
     // A file left half-way (an error, or the caller stopped) may still have the worker reading it.
     // A finished one may still have chunks kept by uploads: the thread waits for them before the next file.
     if (finished) thread.onceUnheld(() => idle.push(thread));
     else thread.stop();
-  }
-}
-
-function* chunksOnThisThread(newHasher: HasherFactory, file: string, opts?: ChunkerOptions): Generator<HashedChunk> {
-  const fd = fs.openSync(file, 'r');
-  try {
-    // The read buffer is reused for the next chunk: nothing can be kept.
-    for (const { chunk, offset } of chunksOfFd(fd, opts)) yield { chunk, offset, oid: hashBytes(newHasher, chunk), keep: () => undefined };
-  } finally {
-    fs.closeSync(fd);
   }
 }
