@@ -25,10 +25,9 @@ import { findCut, resolveChunker, type ChunkerOptions, type ChunkerParams } from
  */
 const BLOCKS = 8;
 /**
- * Blocks kept chunks may hold at once. The worker fills any free block but the one it handed over
- * last (it copies that one's uncut tail): with three blocks never held, one of them is free, or is
- * freed as soon as the caller is past it, whatever a pack still being built keeps. So the worker
- * never waits for a pack that waits for the worker.
+ * Blocks kept chunks may hold at once. The worker fills any free block: with three blocks never
+ * held, one of them is free, or is freed as soon as the caller is past it, whatever a pack still
+ * being built keeps. So the worker never waits for a pack that waits for the worker.
  */
 const KEEPABLE = BLOCKS - 3;
 /** Block state in the shared `state` array: the worker's to fill, or taken (being filled or read). */
@@ -47,13 +46,13 @@ const port = workerData.port;
 const { state, blocks } = workerData;
 const views = blocks.map((b) => Buffer.from(b));
 
-/** A free block other than \`last\`, taken; -1 when the caller gave up on the file. */
-function acquire(last) {
+/** A free block, taken; -1 when the caller gave up on the file. */
+function acquire() {
   for (;;) {
     if (Atomics.load(state, ${CANCELLED}) !== 0) return -1;
     const freed = Atomics.load(state, ${FREED});
     for (let b = 0; b < views.length; b++) {
-      if (b !== last && Atomics.load(state, b) === ${FREE}) {
+      if (Atomics.load(state, b) === ${FREE}) {
         Atomics.store(state, b, ${TAKEN});
         return b;
       }
@@ -67,14 +66,11 @@ function chunkFile(file, p) {
   try {
     let filePos = 0;
     let eof = false;
-    let carry;
-    for (let last = -1; ; ) {
-      const b = acquire(last);
+    for (;;) {
+      const b = acquire();
       if (b < 0) return;
       const buf = views[b];
       let end = 0;
-      // The bytes not yet cut (fewer than max) move to the front of the next block.
-      if (carry) end = carry.buf.copy(buf, 0, carry.start, carry.end);
       while (!eof && end < buf.length) {
         const n = fs.readSync(fd, buf, end, buf.length - end, filePos);
         if (n === 0) eof = true;
@@ -90,8 +86,9 @@ function chunkFile(file, p) {
       }
       port.postMessage({ block: b, chunks, last: eof });
       if (eof) return;
-      carry = { buf, start, end };
-      last = b;
+      // The bytes not yet cut (fewer than max) start the next block. Read again from the page cache,
+      // that costs less than copying them from this block (the page cache sits on large pages).
+      filePos -= end - start;
     }
   } finally {
     fs.closeSync(fd);
