@@ -26,6 +26,7 @@ const TEMP_NAME = /^\..*\.tmp$/;
  * size-checked temp file in the same folder, so a reader never sees a partial object.
  */
 export class DirRemote implements Remote {
+  readonly putsPiecesAsTheyAre = true;
   private rootChecked = false;
 
   /**

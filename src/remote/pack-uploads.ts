@@ -61,14 +61,22 @@ export class PackUploads {
    * hashing them), so the writer does not hash again. Each writer is made when its first object
    * comes, so it can take the buffer of a pack whose upload finished meanwhile.
    *
-   * With `release`, the caller keeps `bytes` unchanged until it is called: they are sent from where
-   * they are instead of being copied into the pack (a large file's chunks, a third of a push's CPU
-   * once copied). `release` is called once the pack's upload is over, sent or failed.
+   * With `release`, the caller keeps `bytes` unchanged until it is called: where the remote writes a
+   * pack in pieces as they are (a directory), they are sent from where they are instead of being
+   * copied into the pack (a large file's chunks: their copy was a fifth of a push's CPU). `release`
+   * is called once the pack's upload is over, sent or failed; or at once, when the bytes were copied.
    */
   add(oid: Oid, type: PackMemberType, bytes: Uint8Array, release?: () => void): void {
     this.building ??= new PackWriter(this.newHasher, { level: 1, verify: false, buffer: this.spare.pop() ?? sharedBuffer(this.capacity) });
-    if (release) this.releases.push(release);
-    this.building.add(oid, type, bytes, { byReference: release !== undefined });
+    const byReference = release !== undefined && this.remote.putsPiecesAsTheyAre === true;
+    try {
+      this.building.add(oid, type, bytes, { byReference });
+    } catch (err) {
+      release?.();
+      throw err;
+    }
+    if (byReference) this.releases.push(release);
+    else release?.();
   }
 
   /** After each object or chunk: seals and sends the pack once it is full, else lets uploads advance. */

@@ -49,6 +49,11 @@ export interface Remote {
   getToFile(key: string, dest: string): Promise<number>;
   /** Stores an object atomically and checks its stored size. Writing an existing key replaces it. */
   put(key: string, body: PutBody): Promise<void>;
+  /**
+   * True when `put` sends a body in pieces as it is (a vectored write); otherwise it joins the pieces
+   * first, and a caller that has its bytes in one buffer anyway had better hand over that.
+   */
+  readonly putsPiecesAsTheyAre?: boolean;
   /** Removes an object; removing a missing object is not an error. */
   delete(key: string): Promise<void>;
   /** Checks the remote is reachable and usable (bucket exists, credentials work); clear MlxError otherwise. */
