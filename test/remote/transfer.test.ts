@@ -68,6 +68,48 @@ function setUp() {
 }
 
 describe('push and fetch of a large file', () => {
+  it('a directory remote is sent the chunks in pieces, from where they were read; another remote whole packs; both pull back', async () => {
+    const { root, target, remote, addFile, push } = setUp();
+    try {
+      const data = crypto.randomBytes(30 << 20);
+      const oid = addFile('big.bin', data);
+      const bodies = (via: Remote) => {
+        const seen: unknown[] = [];
+        const recording = Object.assign(Object.create(via) as Remote, {
+          async put(key: string, body: Parameters<Remote['put']>[1]): Promise<void> {
+            if (key.endsWith('.pack')) seen.push(body);
+            await via.put(key, body);
+          },
+        });
+        return { recording, seen };
+      };
+      const direct = bodies(remote);
+      await push([oid], {}, direct.recording);
+      // Pieces: headers and padding, then each chunk as a view of the chunk thread's shared blocks.
+      expect(direct.seen.length).toBeGreaterThan(1);
+      for (const body of direct.seen) {
+        expect(Array.isArray(body)).toBe(true);
+        expect((body as Buffer[]).some((piece) => piece.length > 100_000 && piece.buffer instanceof SharedArrayBuffer)).toBe(true);
+      }
+      const fetchIndex = await RemoteIndex.load(remote, path.join(root, 'idx-fetch'));
+      await fetchObjects(target, newHasher, remote, fetchIndex, [oid], { jobs: 4 });
+      expect(fs.readFileSync(target.pathOf(oid)).equals(data)).toBe(true);
+
+      // A remote that would join the pieces gets each pack as one buffer.
+      fs.rmSync(path.join(root, 'remote'), { recursive: true });
+      fs.mkdirSync(path.join(root, 'remote'));
+      const joining = bodies(Object.assign(Object.create(remote) as Remote, { putsPiecesAsTheyAre: false }));
+      await push([oid], {}, joining.recording);
+      expect(joining.seen.length).toBe(direct.seen.length);
+      expect(joining.seen.every((body) => Buffer.isBuffer(body))).toBe(true);
+      fs.rmSync(target.pathOf(oid), { force: true });
+      await fetchObjects(target, newHasher, remote, await RemoteIndex.load(remote, path.join(root, 'idx-fetch-2')), [oid], { jobs: 4 });
+      expect(fs.readFileSync(target.pathOf(oid)).equals(data)).toBe(true);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('rebuilds a file whose chunks arrive out of order, hashing it exactly once in order', async () => {
     const { root, target, remote, addFile, push } = setUp();
     try {
