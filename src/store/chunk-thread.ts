@@ -11,17 +11,18 @@ import { findCut, resolveChunker, type ChunkerOptions, type ChunkerParams } from
  *
  * The worker reads the file into a ring of blocks in shared memory, cuts the chunks of a block, and
  * hands the block over. The caller hashes each chunk as it takes it: the bytes it names are the bytes
- * it packs, and they are then in this core's cache for the whole-file hash and the pack's, which a
- * chunk hashed on the worker's core would have to be fetched from memory for. A block goes back to the worker once the caller is past it
- * and has let go of every chunk it kept (a pack that is still uploading sends the chunk's bytes from
- * the block itself, without copying them); the ring bounds memory whatever the file's size. The
- * worker runs `findCut` from its source text (that function uses only its arguments): there is one
- * definition of the cut points.
+ * it packs, and they are then in this core's cache for the whole-file hash and the pack's (hashed on
+ * the worker's core, they would come from memory once more). A block goes back to the worker once the
+ * caller is past it and has let go of every chunk it kept (a pack that is still uploading sends the
+ * chunk's bytes from the block itself, without copying them); the ring bounds memory whatever the
+ * file's size. The worker runs `findCut` from its source text (that function uses only its
+ * arguments): there is one definition of the cut points.
  */
 
 /**
  * Blocks in the ring: one the caller reads, one the worker fills, one spare so neither waits on the
- * other, and five that kept chunks may hold while their packs upload (four uploads at once, the default, and the pack being built).
+ * other, and five that kept chunks may hold while their packs upload (by default four packs upload at
+ * once while the next is built).
  */
 const BLOCKS = 8;
 /**
