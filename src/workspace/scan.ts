@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { compareUtf8, isDotName } from '../util/paths.js';
+import { LSTAT_FIELDS, lstatNames, PARALLEL_LSTAT_MIN } from './lstat-thread.js';
 
 /**
  * The fields of a file's stat that mlx uses. A walk keeps this small record, not the `fs.Stats`
@@ -189,34 +190,58 @@ export class WalkedTree {
 /**
  * Walks a directory as {@link scanTree} does (same entries, same skips), into columns. Names are read
  * as plain strings and sorted natively, and one lstat per name says what it is: no object per entry.
+ * A directory of at least `parallelMin` names is stat'ed on two threads ({@link lstatNames}).
  * That order is the manifest's almost always; {@link WalkedTree.sort} mends the rare exceptions.
  */
-export function walkTree(absRoot: string): WalkedTree {
+export function walkTree(absRoot: string, parallelMin = PARALLEL_LSTAT_MIN): WalkedTree {
   const out = new WalkedTree();
+  const st = {} as FileStat;
   const walk = (absDir: string, relDir: string) => {
-    const names = fs.readdirSync(absDir);
-    if (names.length === 0 && relDir !== '') {
+    const all = fs.readdirSync(absDir);
+    if (all.length === 0 && relDir !== '') {
       out.push(WALK_EMPTY_DIR, relDir);
       return;
     }
-    names.sort();
-    for (const name of names) {
-      const rel = relDir === '' ? name : `${relDir}/${name}`;
-      if (isDotName(name, 'git')) {
-        // A nested repository (a folder, or a submodule's `.git` file), or a name git takes for one:
-        // no manifest may hold it (spec/paths.md).
-        out.skipped.push({ rel, why: name === '.git' ? 'nested git repository' : 'a name git treats as .git' });
+    all.sort();
+    const names: string[] = [];
+    for (const name of all) {
+      if (!isDotName(name, 'git')) {
+        names.push(name);
         continue;
       }
-      const abs = `${absDir}${path.sep}${name}`;
-      const st = fs.lstatSync(abs);
-      if (st.isDirectory()) walk(abs, rel);
-      else if (st.isFile()) out.push(WALK_FILE, rel, st);
-      else if (st.isSymbolicLink()) out.targets.set(out.push(WALK_LINK, rel), fs.readlinkSync(abs));
+      // A nested repository (a folder, or a submodule's `.git` file), or a name git takes for one:
+      // no manifest may hold it (spec/paths.md).
+      out.skipped.push({ rel: relDir === '' ? name : `${relDir}/${name}`, why: name === '.git' ? 'nested git repository' : 'a name git treats as .git' });
+    }
+    const dirPrefix = `${absDir}${path.sep}`;
+    const stats = lstatNames(dirPrefix, names, parallelMin);
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      const rel = relDir === '' ? name : `${relDir}/${name}`;
+      const at = i * LSTAT_FIELDS;
+      const mode = stats[at]!;
+      // Gone since the listing: stat it again for the error a walk reports.
+      if (mode === -1) fs.lstatSync(dirPrefix + name);
+      const type = mode & fs.constants.S_IFMT;
+      if (type === fs.constants.S_IFDIR) walk(dirPrefix + name, rel);
+      else if (type === fs.constants.S_IFREG) out.push(WALK_FILE, rel, statFrom(stats, at, st));
+      else if (type === fs.constants.S_IFLNK) out.targets.set(out.push(WALK_LINK, rel), fs.readlinkSync(dirPrefix + name));
       else out.skipped.push({ rel, why: 'not a regular file, directory or symlink' });
     }
   };
   walk(absRoot, '');
   out.sort();
   return out;
+}
+
+/** Entry `at` of {@link lstatNames}' numbers as a `FileStat`, written into `st`. */
+function statFrom(stats: Float64Array, at: number, st: FileStat): FileStat {
+  st.mode = stats[at]!;
+  st.size = stats[at + 1]!;
+  st.mtimeMs = stats[at + 2]!;
+  st.ctimeMs = stats[at + 3]!;
+  st.ino = stats[at + 4]!;
+  st.nlink = stats[at + 5]!;
+  st.dev = stats[at + 6]!;
+  return st;
 }
