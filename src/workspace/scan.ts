@@ -187,51 +187,108 @@ export class WalkedTree {
   }
 }
 
+/** One folder of a walk: its sorted names (less those skipped) and, once stat'ed, their numbers. */
+interface Listing {
+  absDir: string;
+  relDir: string;
+  names: string[];
+  stats: Float64Array;
+  /** Nothing at all inside (a folder holding only a nested `.git` is not empty: it is skipped). */
+  empty: boolean;
+}
+
+/** Paths stat'ed in one call of {@link lstatNames}: bounds the path strings alive at once. */
+const STAT_BATCH = 1 << 16;
+
 /**
  * Walks a directory as {@link scanTree} does (same entries, same skips), into columns. Names are read
  * as plain strings and sorted natively, and one lstat per name says what it is: no object per entry.
- * A directory of at least `parallelMin` names is stat'ed on two threads ({@link lstatNames}).
- * That order is the manifest's almost always; {@link WalkedTree.sort} mends the rare exceptions.
+ * The folders of one depth are listed first and all their names stat'ed together, in batches shared
+ * with a second thread when there are at least `parallelMin` ({@link lstatNames}): a tree of many
+ * small folders gains from it as much as one large folder does. The entries are then laid out depth
+ * first, in manifest order. (`batchSize` is a parameter for tests.)
  */
-export function walkTree(absRoot: string, parallelMin = PARALLEL_LSTAT_MIN): WalkedTree {
+export function walkTree(absRoot: string, parallelMin = PARALLEL_LSTAT_MIN, batchSize = STAT_BATCH): WalkedTree {
   const out = new WalkedTree();
-  const st = {} as FileStat;
-  const walk = (absDir: string, relDir: string) => {
-    const all = fs.readdirSync(absDir);
-    if (all.length === 0 && relDir !== '') {
-      out.push(WALK_EMPTY_DIR, relDir);
-      return;
-    }
-    all.sort();
-    const names: string[] = [];
-    for (const name of all) {
-      if (!isDotName(name, 'git')) {
-        names.push(name);
-        continue;
+  const listings = new Map<string, Listing>();
+  for (let level = [{ absDir: absRoot, relDir: '' }]; level.length > 0; ) {
+    const listed = level.map(({ absDir, relDir }) => listFolder(out, absDir, relDir));
+    statListings(listed, parallelMin, batchSize);
+    level = [];
+    for (const l of listed) {
+      listings.set(l.relDir, l);
+      for (let i = 0; i < l.names.length; i++) {
+        if ((l.stats[i * LSTAT_FIELDS]! & fs.constants.S_IFMT) === fs.constants.S_IFDIR) level.push({ absDir: `${l.absDir}${path.sep}${l.names[i]}`, relDir: joinRel(l.relDir, l.names[i]!) });
       }
-      // A nested repository (a folder, or a submodule's `.git` file), or a name git takes for one:
-      // no manifest may hold it (spec/paths.md).
-      out.skipped.push({ rel: relDir === '' ? name : `${relDir}/${name}`, why: name === '.git' ? 'nested git repository' : 'a name git treats as .git' });
     }
-    const dirPrefix = `${absDir}${path.sep}`;
-    const stats = lstatNames(dirPrefix, names, parallelMin);
-    for (let i = 0; i < names.length; i++) {
-      const name = names[i]!;
-      const rel = relDir === '' ? name : `${relDir}/${name}`;
+  }
+  const st = {} as FileStat;
+  const lay = (l: Listing) => {
+    if (l.empty) return void out.push(WALK_EMPTY_DIR, l.relDir);
+    for (let i = 0; i < l.names.length; i++) {
+      const rel = joinRel(l.relDir, l.names[i]!);
       const at = i * LSTAT_FIELDS;
-      const mode = stats[at]!;
-      // Gone since the listing: stat it again for the error a walk reports.
-      if (mode === -1) fs.lstatSync(dirPrefix + name);
-      const type = mode & fs.constants.S_IFMT;
-      if (type === fs.constants.S_IFDIR) walk(dirPrefix + name, rel);
-      else if (type === fs.constants.S_IFREG) out.push(WALK_FILE, rel, statFrom(stats, at, st));
-      else if (type === fs.constants.S_IFLNK) out.targets.set(out.push(WALK_LINK, rel), fs.readlinkSync(dirPrefix + name));
+      const type = l.stats[at]! & fs.constants.S_IFMT;
+      if (type === fs.constants.S_IFDIR) lay(listings.get(rel)!);
+      else if (type === fs.constants.S_IFREG) out.push(WALK_FILE, rel, statFrom(l.stats, at, st));
+      else if (type === fs.constants.S_IFLNK) out.targets.set(out.push(WALK_LINK, rel), fs.readlinkSync(`${l.absDir}${path.sep}${l.names[i]}`));
       else out.skipped.push({ rel, why: 'not a regular file, directory or symlink' });
     }
   };
-  walk(absRoot, '');
+  lay(listings.get('')!);
   out.sort();
   return out;
+}
+
+const joinRel = (relDir: string, name: string) => (relDir === '' ? name : `${relDir}/${name}`);
+
+/** Lists one folder: its names sorted, nested repositories skipped (and said so). */
+function listFolder(out: WalkedTree, absDir: string, relDir: string): Listing {
+  const all = fs.readdirSync(absDir);
+  all.sort();
+  const names: string[] = [];
+  for (const name of all) {
+    if (!isDotName(name, 'git')) {
+      names.push(name);
+      continue;
+    }
+    // A nested repository (a folder, or a submodule's `.git` file), or a name git takes for one:
+    // no manifest may hold it (spec/paths.md).
+    out.skipped.push({ rel: joinRel(relDir, name), why: name === '.git' ? 'nested git repository' : 'a name git treats as .git' });
+  }
+  return { absDir, relDir, names, stats: new Float64Array(0), empty: all.length === 0 && relDir !== '' };
+}
+
+/** Fills every listing's `stats`, stat'ing the names of all of them in batches of `batchSize`. */
+function statListings(listed: Listing[], parallelMin: number, batchSize: number): void {
+  let batch: string[] = [];
+  let parts: { l: Listing; from: number }[] = [];
+  const flush = () => {
+    if (batch.length === 0) return;
+    const stats = lstatNames('', batch, parallelMin);
+    let at = 0;
+    for (const { l, from } of parts) {
+      const n = Math.min(l.names.length - from, (stats.length / LSTAT_FIELDS) - at);
+      l.stats.set(stats.subarray(at * LSTAT_FIELDS, (at + n) * LSTAT_FIELDS), from * LSTAT_FIELDS);
+      at += n;
+    }
+    for (let i = 0; i < batch.length; i++) {
+      // Gone since the listing: stat it again for the error a walk reports.
+      if (stats[i * LSTAT_FIELDS] === -1) fs.lstatSync(batch[i]!);
+    }
+    batch = [];
+    parts = [];
+  };
+  for (const l of listed) {
+    l.stats = new Float64Array(l.names.length * LSTAT_FIELDS);
+    const prefix = `${l.absDir}${path.sep}`;
+    for (let i = 0; i < l.names.length; i++) {
+      if (i === 0 || batch.length === 0) parts.push({ l, from: i });
+      batch.push(prefix + l.names[i]);
+      if (batch.length === batchSize) flush();
+    }
+  }
+  flush();
 }
 
 /** Entry `at` of {@link lstatNames}' numbers as a `FileStat`, written into `st`. */

@@ -17,6 +17,24 @@ function mixedTree(files: number): string {
   return root;
 }
 
+/** What a walk must find, by the plainest recursive walk: `kind rel size`, in manifest (UTF-8) order. */
+function plainWalk(root: string, rel = ''): string[] {
+  const names = fs.readdirSync(path.join(root, rel));
+  if (names.length === 0 && rel !== '') return [`d ${rel}`];
+  return names.flatMap((name) => {
+    if (name === '.git') return [];
+    const r = rel === '' ? name : `${rel}/${name}`;
+    const st = fs.lstatSync(path.join(root, r));
+    if (st.isDirectory()) return plainWalk(root, r);
+    return [`${st.isSymbolicLink() ? 'l' : 'f'} ${r} ${st.isSymbolicLink() ? 0 : st.size}`];
+  }).sort((a, b) => Buffer.compare(Buffer.from(a.split(' ')[1]!), Buffer.from(b.split(' ')[1]!)));
+}
+
+/** A walk's entries in the form of {@link plainWalk}. */
+function described(t: ReturnType<typeof walkTree>): string[] {
+  return Array.from({ length: t.count }, (_, i) => (t.kind(i) === 2 ? `d ${t.rel(i)}` : `${t.kind(i) === 1 ? 'l' : 'f'} ${t.rel(i)} ${t.kind(i) === 1 ? 0 : t.sizeAt(i)}`));
+}
+
 describe('lstat on two threads', () => {
   it('gives every name the numbers lstat gives, and -1 for a name that is gone', () => {
     const root = mixedTree(3000);
@@ -44,5 +62,22 @@ describe('lstat on two threads', () => {
     expect([...shared.targets]).toEqual([...alone.targets]);
     expect(shared.skipped).toEqual(alone.skipped);
     expect(shared.skipped.map((s) => s.rel)).toEqual(['nested/.git']);
+    expect(described(shared)).toEqual(plainWalk(root));
+  });
+
+  it('many small folders, stat in batches that end mid-folder, give what a plain walk gives', () => {
+    const root = mixedTree(40);
+    for (let d = 0; d < 30; d++) {
+      const dir = path.join(root, `d${d}`, d % 3 === 0 ? 'x' : '');
+      fs.mkdirSync(dir, { recursive: true });
+      for (let f = 0; f < (d % 5) * 3; f++) fs.writeFileSync(path.join(dir, `f${f}`), 'y'.repeat(f));
+    }
+    fs.writeFileSync(path.join(root, 'a-x'), 'sorts between a and a/'); // manifest order is by bytes
+    fs.mkdirSync(path.join(root, 'a'));
+    fs.writeFileSync(path.join(root, 'a', 'b'), 'b');
+    const expected = plainWalk(root);
+    expect(described(walkTree(root, Infinity, 7))).toEqual(expected);
+    expect(described(walkTree(root, 1, 7))).toEqual(expected);
+    expect(described(walkTree(root))).toEqual(expected);
   });
 });
