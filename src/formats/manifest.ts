@@ -83,7 +83,7 @@ export function parseManifest(text: string, source: string): Manifest {
     if (kinds.has(e.p)) throw malformedManifest(source, `path ${JSON.stringify(e.p)} appears twice`);
     kinds.set(e.p, e);
   }
-  const entryAt = (p: string) => (kinds ? kinds.get(p) : findSorted(entries, p));
+  const entryAt = (p: string) => (kinds ? kinds.get(p) : findSortedEntry(entries, p));
   let parentsOf = '';
   for (const e of entries) {
     const slash = e.p.lastIndexOf('/');
@@ -104,8 +104,8 @@ export function parseManifest(text: string, source: string): Manifest {
   return { v: MANIFEST_VERSION, entries };
 }
 
-/** The entry with path `p` in entries sorted by {@link compareUtf8}, if there is one. */
-function findSorted(entries: readonly ManifestEntry[], p: string): ManifestEntry | undefined {
+/** The entry with path `p` in entries in manifest order (sorted by {@link compareUtf8}), if any. */
+export function findSortedEntry(entries: readonly ManifestEntry[], p: string): ManifestEntry | undefined {
   let lo = 0;
   let hi = entries.length;
   while (lo < hi) {
