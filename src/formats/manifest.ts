@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { isOid, type Oid } from '../hash/oid.js';
 import { MlxError, badManifest, badPath } from '../util/errors.js';
 import { compareUtf8, inUtf8Order, pathRefusal, segmentRefusal } from '../util/paths.js';
@@ -17,8 +17,8 @@ export type ManifestEntry = FileEntry | LinkEntry | DirEntry;
 export interface Manifest { v: 1; entries: ManifestEntry[] }
 
 const EntrySchema = z.union([
-  z.strictObject({ p: z.string(), o: z.string().refine(isOid, 'expected an object id'), s: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), x: z.boolean() }),
-  z.strictObject({ p: z.string(), t: z.literal('l'), l: z.string().min(1) }),
+  z.strictObject({ p: z.string(), o: z.string().check(z.refine(isOid, 'expected an object id')), s: z.int().check(z.nonnegative(), z.lte(Number.MAX_SAFE_INTEGER)), x: z.boolean() }),
+  z.strictObject({ p: z.string(), t: z.literal('l'), l: z.string().check(z.minLength(1)) }),
   z.strictObject({ p: z.string(), t: z.literal('d') }),
 ]);
 const ManifestSchema = z.strictObject({ v: z.literal(MANIFEST_VERSION), entries: z.array(EntrySchema) });
