@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
  * waits for the helper through shared memory, not the event loop.
  */
 
-/** Numbers kept per name, in this order; a name that could not be stat'ed has mode -1. */
+/** Numbers kept per name, in this order; a name that could not be stat'ed (gone, or an error) has mode -1. */
 export const LSTAT_FIELDS = 7;
 const F_MODE = 0;
 
@@ -38,8 +38,9 @@ parentPort.on('message', ({ dir, names, out, ctl }) => {
     const to = Math.min(n, from + ${BLOCK});
     for (let i = from; i < to; i++) {
       const at = i * ${LSTAT_FIELDS};
-      const st = fs.lstatSync(dir + list[i], { throwIfNoEntry: false });
-      if (st === undefined) { out[at] = -1; continue; }
+      let st;
+      try { st = fs.lstatSync(dir + list[i], { throwIfNoEntry: false }); } catch { st = undefined; }
+      if (st === undefined) { out[at] = -1; continue; } // the caller stats it again for the error
       out[at] = st.mode; out[at + 1] = st.size; out[at + 2] = st.mtimeMs; out[at + 3] = st.ctimeMs;
       out[at + 4] = st.ino; out[at + 5] = st.nlink; out[at + 6] = st.dev;
     }
@@ -76,7 +77,7 @@ function startHelper(): Worker | undefined {
 /**
  * The lstat of every `names[i]` in `absDir` (which ends with a path separator), as
  * {@link LSTAT_FIELDS} numbers per name: mode, size, mtimeMs, ctimeMs, ino, nlink, dev. A name that no
- * longer exists has mode -1. Many names are shared with a helper thread; few are stat'ed here alone.
+ * longer exists has mode -1 (as has one the helper thread could not stat: the caller stats it again). Many names are shared with a helper thread; few are stat'ed here alone.
  * `helperOnly` leaves every name to the helper thread (tests use it to check the helper's numbers).
  */
 export function lstatNames(absDir: string, names: readonly string[], parallelMin = PARALLEL_LSTAT_MIN, helperOnly = false): Float64Array {

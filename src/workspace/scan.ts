@@ -266,15 +266,16 @@ function statListings(listed: Listing[], parallelMin: number, batchSize: number)
   const flush = () => {
     if (batch.length === 0) return;
     const stats = lstatNames('', batch, parallelMin);
+    for (let i = 0; i < batch.length; i++) {
+      // Not stat'ed (gone since the listing, or an error on the helper thread): again here, which
+      // throws the error a walk reports, or gives the stat of what is there now.
+      if (stats[i * LSTAT_FIELDS] === -1) setStat(stats, i * LSTAT_FIELDS, fs.lstatSync(batch[i]!));
+    }
     let at = 0;
     for (const { l, from } of parts) {
-      const n = Math.min(l.names.length - from, (stats.length / LSTAT_FIELDS) - at);
+      const n = Math.min(l.names.length - from, stats.length / LSTAT_FIELDS - at);
       l.stats.set(stats.subarray(at * LSTAT_FIELDS, (at + n) * LSTAT_FIELDS), from * LSTAT_FIELDS);
       at += n;
-    }
-    for (let i = 0; i < batch.length; i++) {
-      // Gone since the listing: stat it again for the error a walk reports.
-      if (stats[i * LSTAT_FIELDS] === -1) fs.lstatSync(batch[i]!);
     }
     batch = [];
     parts = [];
@@ -289,6 +290,17 @@ function statListings(listed: Listing[], parallelMin: number, batchSize: number)
     }
   }
   flush();
+}
+
+/** Writes a stat into {@link lstatNames}' numbers at `at`. */
+function setStat(stats: Float64Array, at: number, st: FileStat): void {
+  stats[at] = st.mode;
+  stats[at + 1] = st.size;
+  stats[at + 2] = st.mtimeMs;
+  stats[at + 3] = st.ctimeMs;
+  stats[at + 4] = st.ino;
+  stats[at + 5] = st.nlink;
+  stats[at + 6] = st.dev;
 }
 
 /** Entry `at` of {@link lstatNames}' numbers as a `FileStat`, written into `st`. */

@@ -50,6 +50,16 @@ describe('lstat on two threads', () => {
     });
   });
 
+  it('a name the helper thread cannot stat comes back as -1, and the helper goes on working', () => {
+    const root = mixedTree(10);
+    // ENOTDIR (not ENOENT) throws even with throwIfNoEntry: false; the helper must survive it.
+    const bad = lstatNames(root + path.sep, ['f1.txt/below', 'f2.txt'], 1, true);
+    expect(bad[0]).toBe(-1);
+    expect(bad[LSTAT_FIELDS + 1]).toBe(fs.lstatSync(path.join(root, 'f2.txt')).size);
+    const after = lstatNames(root + path.sep, ['f3.txt'], 1, true);
+    expect(after[1]).toBe(3);
+  });
+
   it('a walk that shares its lstat calls finds exactly what a walk on one thread finds', () => {
     const root = mixedTree(5000);
     const alone = walkTree(root, Infinity);
