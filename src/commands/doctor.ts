@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
-import { hashBackend } from '../hash/blake3.js';
+import { hashBackend, loadHasher } from '../hash/blake3.js';
 import type { LinkType } from '../formats/config.js';
 import { probeLinkTypes } from '../workspace/link.js';
 import { sweepOrphans } from '../workspace/process-lock.js';
@@ -40,6 +40,7 @@ export async function doctor(opts: DoctorOptions): Promise<DoctorReport> {
   } catch {
     freeBytes = undefined; // statfs is missing on some platforms and file systems: free space is then unknown
   }
+  await loadHasher(); // the repository loads it on first use; the report names the backend in use
   return {
     mlx: version,
     node: process.version,

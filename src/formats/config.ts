@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import * as YAML from 'yaml';
 import { badConfig } from '../util/errors.js';
 import { describeZodError } from './zod-error.js';
@@ -6,12 +6,14 @@ import { describeZodError } from './zod-error.js';
 export const LINK_TYPES = ['reflink', 'copy', 'hardlink', 'symlink'] as const;
 export type LinkType = (typeof LINK_TYPES)[number];
 
-const linkList = z
-  .string()
-  .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
-  .pipe(z.array(z.enum(LINK_TYPES)).min(1, 'name at least one link type'));
+const linkList = z.pipe(
+  z.pipe(
+    z.string(),
+    z.transform((s: string) => s.split(',').map((t) => t.trim()).filter(Boolean)),
+  ),
+  z.array(z.enum(LINK_TYPES)).check(z.minLength(1, 'name at least one link type')),
+);
 
-/** `cache.shared` values, as git's core.sharedRepository: `group` makes what mlx writes group-writable. */
 export const CACHE_SHARING = ['group', 'false'] as const;
 
 export const REMOTE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -19,9 +21,7 @@ export const REMOTE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
  * A remote as one file writes it. `url` may be left out of config.local.yaml, whose entry is laid over
  * the committed one (credentials for a shared remote); the merged remote must have it (loadConfig).
  */
-const RemoteSchema = z
-  .object({ url: z.string().min(1).optional() })
-  .catchall(z.union([z.string(), z.boolean(), z.number()]));
+const RemoteSchema = z.catchall(z.object({ url: z.optional(z.string().check(z.minLength(1))) }), z.union([z.string(), z.boolean(), z.number()]));
 export type RemoteConfig = z.infer<typeof RemoteSchema>;
 
 /** Option names that hold secrets, normalised (see {@link isSecretOption}). */
@@ -102,25 +102,25 @@ export function shownOptionValue(name: string, value: string | boolean | number)
 
 /** `.mlx/config.yaml` (committed) and `.mlx/config.local.yaml` (git-ignored), merged in that order. */
 export const ConfigSchema = z.strictObject({
-  cache: z
-    .strictObject({
+  cache: z.optional(
+    z.strictObject({
       /** A cache shared by several repositories; relative paths are relative to `.mlx/`. */
-      dir: z.string().min(1).optional(),
+      dir: z.optional(z.string().check(z.minLength(1))),
       /** Ordered link types to try at checkout, e.g. `reflink,copy` or `hardlink,copy`. */
-      type: z.string().optional(),
+      type: z.optional(z.string()),
       /** Re-hash every cache object checkout writes instead of trusting its stat check (default false). */
-      verify: z.boolean().optional(),
+      verify: z.optional(z.boolean()),
       /** `group`: a cache several Unix users of one group write to (see spec/object-store.md). */
-      shared: z.enum(CACHE_SHARING).optional(),
-    })
-    .optional(),
-  core: z
-    .strictObject({
-      remote: z.string().optional(),
-    })
-    .optional(),
+      shared: z.optional(z.enum(CACHE_SHARING)),
+    }),
+  ),
+  core: z.optional(
+    z.strictObject({
+      remote: z.optional(z.string()),
+    }),
+  ),
   /** Named remotes: a url plus backend options (endpoint, region, profile, ...; see spec/remote.md). */
-  remotes: z.record(z.string().regex(REMOTE_NAME, 'remote names use letters, digits, . _ -'), RemoteSchema).optional(),
+  remotes: z.optional(z.record(z.string().check(z.regex(REMOTE_NAME, 'remote names use letters, digits, . _ -')), RemoteSchema)),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

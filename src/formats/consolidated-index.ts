@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { MlxError, badPackIndex } from '../util/errors.js';
 import { packIndexFromJson, serializePackIndex, type PackIndex } from './pack-index.js';
 import { parseJsonWith } from './zod-error.js';

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { isOid, type Oid } from '../hash/oid.js';
 import { E, MlxError, badEnvRecord, isMlxError } from '../util/errors.js';
 import { assertSafeRelPath, compareUtf8 } from '../util/paths.js';
@@ -8,27 +8,29 @@ export const ENV_RECORD_VERSION = 1;
 /** memory_bytes is a multiple of this (128 MiB). */
 export const MEMORY_GRANULE = 2 ** 30;
 
-const oid = z.string().refine(isOid, 'expected an object id b3:<64 hex>');
-const byteCount = z.number().int().nonnegative();
-const relPath = z.string().refine((p) => {
-  try {
-    assertSafeRelPath(p);
-    return true;
-  } catch (err) {
-    if (isMlxError(err, E.BAD_PATH)) return false;
-    throw err;
-  }
-}, 'expected a relative /-separated path');
+const oid = z.string().check(z.refine(isOid, 'expected an object id b3:<64 hex>'));
+const byteCount = z.int().check(z.nonnegative());
+const relPath = z.string().check(
+  z.refine((p: string) => {
+    try {
+      assertSafeRelPath(p);
+      return true;
+    } catch (err) {
+      if (isMlxError(err, E.BAD_PATH)) return false;
+      throw err;
+    }
+  }, 'expected a relative /-separated path'),
+);
 
 /** One GPU as its driver reports it. No uuid or bus id: two identical machines must give equal records. */
 export const GpuSchema = z.strictObject({
-  vendor: z.string().min(1),
+  vendor: z.string().check(z.minLength(1)),
   name: z.string(),
   driver: z.string(),
-  memory_bytes: byteCount.optional(),
+  memory_bytes: z.optional(byteCount),
   /** Highest CUDA version the driver supports (the `CUDA Version` nvidia-smi prints). */
-  cuda: z.string().optional(),
-  rocm: z.string().optional(),
+  cuda: z.optional(z.string()),
+  rocm: z.optional(z.string()),
 });
 export type Gpu = z.infer<typeof GpuSchema>;
 
@@ -45,54 +47,56 @@ export const EnvRecordSchema = z.strictObject({
   v: z.literal(ENV_RECORD_VERSION),
   os: z.strictObject({
     /** Node's `process.platform`: linux, darwin, win32 ... */
-    platform: z.string().min(1),
+    platform: z.string().check(z.minLength(1)),
     /** Kernel release (`os.release()`), e.g. 6.1.0-18-amd64. */
     release: z.string(),
     /** Kernel build (`os.version()`), e.g. #1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01). */
     version: z.string(),
-    arch: z.string().min(1),
+    arch: z.string().check(z.minLength(1)),
     /** PRETTY_NAME from /etc/os-release, when there is one. */
-    distro: z.string().optional(),
+    distro: z.optional(z.string()),
   }),
   /** `os.type()` and release in one readable string: `Linux 6.1.0-18-amd64`. */
   kernel: z.string(),
   cpu: z.strictObject({
     model: z.string(),
     /** Logical CPUs of the machine (not the affinity mask, which varies per job). */
-    count: z.number().int().positive(),
+    count: z.int().check(z.positive()),
     /** The SIMD/matrix extensions numeric libraries dispatch on (avx2, avx512f, amx_bf16, sve ...), sorted. */
-    flags: z.array(z.string()).optional(),
+    flags: z.optional(z.array(z.string())),
   }),
   /** Total memory rounded to whole GiB: the kernel's reservations (and memory ballooning in VMs) make the exact figure wander. */
   memory_bytes: byteCount,
   gpus: z.array(GpuSchema),
   /** Interpreter versions: `node` always, `python` (from python3) when present, more by name. */
-  runtimes: z.object({ node: z.string(), python: z.string().optional() }).catchall(z.string()),
+  runtimes: z.catchall(z.object({ node: z.string(), python: z.optional(z.string()) }), z.string()),
   /** Package lockfiles found in the project root and one level down, sorted by path. */
   lockfiles: z.array(LockfileSchema),
   /** Blob of `python3 -m pip freeze` (the project root's absolute path replaced by `.`). */
-  pip_freeze: oid.optional(),
+  pip_freeze: z.optional(oid),
   /** Blob of `conda env export` of the active environment (its `prefix:` line removed). */
-  conda: oid.optional(),
-  container: z
-    .strictObject({
+  conda: z.optional(oid),
+  container: z.optional(
+    z.strictObject({
       /** docker, podman, kubernetes, lxc, ... or `unknown` when only an image digest was given. */
-      runtime: z.string().min(1),
+      runtime: z.string().check(z.minLength(1)),
       /** Registry (manifest) digest, from MLX_IMAGE_DIGEST: `sha256:...`. */
-      image_digest: z.string().optional(),
+      image_digest: z.optional(z.string()),
       /** Local image id (config digest), from podman's /run/.containerenv. Never the container id. */
-      image_id: z.string().optional(),
-    })
-    .optional(),
+      image_id: z.optional(z.string()),
+    }),
+  ),
   /** The environment variables that steer randomness and numerics, as they were set. */
-  random_env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()),
-}).superRefine((r, ctx) => {
-  const seen = new Set<string>();
-  for (const [i, l] of r.lockfiles.entries()) {
-    if (seen.has(l.path)) ctx.addIssue({ code: 'custom', path: ['lockfiles', i, 'path'], message: `${l.path} appears twice` });
-    seen.add(l.path);
-  }
-});
+  random_env: z.record(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/)), z.string()),
+}).check(
+  z.superRefine((r, ctx) => {
+    const seen = new Set<string>();
+    for (const [i, l] of r.lockfiles.entries()) {
+      if (seen.has(l.path)) ctx.addIssue({ code: 'custom', path: ['lockfiles', i, 'path'], message: `${l.path} appears twice` });
+      seen.add(l.path);
+    }
+  }),
+);
 export type EnvRecord = z.infer<typeof EnvRecordSchema>;
 
 /**

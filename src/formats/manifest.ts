@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { isOid, type Oid } from '../hash/oid.js';
 import { MlxError, badManifest, badPath } from '../util/errors.js';
 import { compareUtf8, inUtf8Order, pathRefusal, segmentRefusal } from '../util/paths.js';
@@ -17,8 +17,8 @@ export type ManifestEntry = FileEntry | LinkEntry | DirEntry;
 export interface Manifest { v: 1; entries: ManifestEntry[] }
 
 const EntrySchema = z.union([
-  z.strictObject({ p: z.string(), o: z.string().refine(isOid, 'expected an object id'), s: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), x: z.boolean() }),
-  z.strictObject({ p: z.string(), t: z.literal('l'), l: z.string().min(1) }),
+  z.strictObject({ p: z.string(), o: z.string().check(z.refine(isOid, 'expected an object id')), s: z.int().check(z.nonnegative(), z.lte(Number.MAX_SAFE_INTEGER)), x: z.boolean() }),
+  z.strictObject({ p: z.string(), t: z.literal('l'), l: z.string().check(z.minLength(1)) }),
   z.strictObject({ p: z.string(), t: z.literal('d') }),
 ]);
 const ManifestSchema = z.strictObject({ v: z.literal(MANIFEST_VERSION), entries: z.array(EntrySchema) });
@@ -66,7 +66,11 @@ export function* manifestPieces(entries: ManifestEntry[]): Generator<string> {
  */
 export function parseManifest(text: string, source: string): Manifest {
   const entries = readEntries(text, source);
-  const kinds = new Map<string, 'f' | 'l' | 'd'>();
+  // A manifest in canonical order (every stored one mlx wrote) cannot repeat a path, and the entry a
+  // folder's path would name is found by binary search: no map of every path is built. Other orders
+  // (only a crafted manifest has one) are checked through a map.
+  const sorted = inUtf8Order(entries, (e) => e.p);
+  const kinds = sorted ? undefined : new Map<string, ManifestEntry>();
   let checkedDir: string | undefined;
   for (const e of entries) {
     // Entries of one folder share its path: the folder part is checked once, then only each last name.
@@ -75,9 +79,11 @@ export function parseManifest(text: string, source: string): Manifest {
     const why = dir === checkedDir && slash > 0 ? segmentRefusal(e.p.slice(slash + 1)) : pathRefusal(e.p, 'entry');
     if (why !== undefined) throw badPath(`refusing directory manifest ${source}: entry path ${JSON.stringify(e.p)} ${why}`, { manifest: source, path: e.p, rule: why });
     checkedDir = dir;
+    if (!kinds) continue;
     if (kinds.has(e.p)) throw malformedManifest(source, `path ${JSON.stringify(e.p)} appears twice`);
-    kinds.set(e.p, isFileEntry(e) ? 'f' : e.t);
+    kinds.set(e.p, e);
   }
+  const entryAt = (p: string) => (kinds ? kinds.get(p) : findSortedEntry(entries, p));
   let parentsOf = '';
   for (const e of entries) {
     const slash = e.p.lastIndexOf('/');
@@ -86,13 +92,30 @@ export function parseManifest(text: string, source: string): Manifest {
     if (dir === parentsOf) continue; // the same folder as the entry before: its parents are checked
     let i = e.p.indexOf('/');
     while (i !== -1) {
-      const parent = kinds.get(e.p.slice(0, i));
-      if (parent !== undefined) throw malformedManifest(source, `entry ${JSON.stringify(e.p)} lies beneath a ${parent === 'l' ? 'link' : parent === 'f' ? 'file' : 'empty directory'}`);
+      const parent = entryAt(e.p.slice(0, i));
+      if (parent !== undefined) {
+        const kind = isFileEntry(parent) ? 'file' : parent.t === 'l' ? 'link' : 'empty directory';
+        throw malformedManifest(source, `entry ${JSON.stringify(e.p)} lies beneath a ${kind}`);
+      }
       i = e.p.indexOf('/', i + 1);
     }
     parentsOf = dir;
   }
   return { v: MANIFEST_VERSION, entries };
+}
+
+/** The entry with path `p` in entries in manifest order (sorted by {@link compareUtf8}), if any. */
+export function findSortedEntry(entries: readonly ManifestEntry[], p: string): ManifestEntry | undefined {
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = compareUtf8(entries[mid]!.p, p);
+    if (c === 0) return entries[mid];
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return undefined;
 }
 
 /**

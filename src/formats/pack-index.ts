@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { isOid, type Oid } from '../hash/oid.js';
 import { MlxError, badPackIndex } from '../util/errors.js';
 import { describeZodError, parseJsonWith } from './zod-error.js';
@@ -43,8 +43,8 @@ export interface PackIndex {
   entries: PackEntry[];
 }
 
-const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
-const oid = z.string().refine(isOid, 'expected an object id (b3:<64 hex>)');
+const count = z.int().check(z.nonnegative(), z.lte(Number.MAX_SAFE_INTEGER));
+const oid = z.string().check(z.refine(isOid, 'expected an object id (b3:<64 hex>)'));
 const codec = z.enum(['zstd', 'none']);
 const EntrySchema = z.strictObject({
   o: oid,
@@ -55,7 +55,7 @@ const EntrySchema = z.strictObject({
   c: codec,
 });
 /** A batched member: `[off, len, c, of, [<t><64 hex>, raw, ...]]`, its objects in the order of their bytes. */
-const BatchSchema = z.tuple([count, count, codec, count, z.array(z.union([z.string().regex(/^[br][0-9a-f]{64}$/, 'expected b or r and 64 hex'), count]))]);
+const BatchSchema = z.tuple([count, count, codec, count, z.array(z.union([z.string().check(z.regex(/^[br][0-9a-f]{64}$/, 'expected b or r and 64 hex')), count]))]);
 const PackIndexSchema = z.union([
   z.strictObject({ v: z.literal(1), pack: oid, size: count, entries: z.array(EntrySchema) }),
   z.strictObject({ v: z.literal(2), pack: oid, size: count, entries: z.array(EntrySchema), batches: z.array(BatchSchema) }),

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import * as YAML from 'yaml';
 import { isOid } from '../hash/oid.js';
 import { MlxError, badPath, badPointer } from '../util/errors.js';
@@ -10,8 +10,8 @@ export const POINTER_SUFFIX = '.mlx';
 export const POINTER_VERSION = 1;
 const HEADER = '# mlx pointer — do not edit by hand\n';
 
-const oidSchema = z.string().refine(isOid, 'expected an object id b3:<64 hex>');
-const nonNegInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const oidSchema = z.string().check(z.refine(isOid, 'expected an object id b3:<64 hex>'));
+const nonNegInt = z.int().check(z.nonnegative(), z.lte(Number.MAX_SAFE_INTEGER));
 
 export const PointerSchema = z.discriminatedUnion('kind', [
   z.strictObject({
@@ -21,7 +21,7 @@ export const PointerSchema = z.discriminatedUnion('kind', [
     oid: oidSchema,
     size: nonNegInt,
     /** The executable bit; written only as `true`, absent means not executable. */
-    x: z.boolean().optional(),
+    x: z.optional(z.boolean()),
   }),
   z.strictObject({
     version: z.literal(POINTER_VERSION),

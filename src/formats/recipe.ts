@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { isOid, type Oid } from '../hash/oid.js';
 import { MlxError, badRecipe } from '../util/errors.js';
 import { parseJsonWith } from './zod-error.js';
@@ -19,11 +19,11 @@ export interface Recipe {
   chunks: RecipeChunk[];
 }
 
-const size = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const size = z.int().check(z.nonnegative(), z.lte(Number.MAX_SAFE_INTEGER));
 const RecipeSchema = z.strictObject({
   v: z.literal(RECIPE_VERSION),
   size,
-  chunks: z.array(z.tuple([z.string().refine(isOid, 'expected an object id (b3:<64 hex>)'), size.positive()])),
+  chunks: z.array(z.tuple([z.string().check(z.refine(isOid, 'expected an object id (b3:<64 hex>)')), z.int().check(z.positive(), z.lte(Number.MAX_SAFE_INTEGER))])),
 });
 
 /** Canonical bytes of a recipe: `{"v":1,"size":n,"chunks":[[oid,size],...]}`, no whitespace; size is the chunks' sum. */

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import * as YAML from 'yaml';
 import { isOid } from '../hash/oid.js';
 import { badRunLock } from '../util/errors.js';
@@ -12,13 +12,13 @@ const HEADER = '# mlx run lockfile — written by mlx run; do not edit by hand\n
 export const RUN_ID = /^r-[0-9a-f]{16}$/;
 /** `k-<16 hex>`: the inputs of a run. */
 export const RUN_KEY = /^k-[0-9a-f]{16}$/;
-const oid = z.string().refine(isOid, 'expected an object id b3:<64 hex>');
+const oid = z.string().check(z.refine(isOid, 'expected an object id b3:<64 hex>'));
 /** A dependency or output as it was: what the path held. */
-export const ArtifactSchema = z.strictObject({ kind: z.enum(['file', 'dir']), oid, size: z.number().int().nonnegative() });
+export const ArtifactSchema = z.strictObject({ kind: z.enum(['file', 'dir']), oid, size: z.int().check(z.nonnegative()) });
 export type Artifact = z.infer<typeof ArtifactSchema>;
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 /** Params and metrics keep YAML/JSON values: scalars, lists and maps. */
-const value: z.ZodType<unknown> = z.lazy(() => z.union([scalar, z.array(value), z.record(z.string(), value)]));
+const value: z.ZodMiniType<unknown> = z.lazy(() => z.union([scalar, z.array(value), z.record(z.string(), value)]));
 
 /**
  * One recorded run: how an output was produced, enough to reproduce and to explain it. Fields are
@@ -30,14 +30,14 @@ export const RunSchema = z.strictObject({
    * time and a random nonce, so every execution has its own id, and it never changes (it names the record).
    * Lockfiles written before keys existed hold the input key here instead (see `legacyKey`).
    */
-  id: z.string().regex(RUN_ID),
+  id: z.string().check(z.regex(RUN_ID)),
   /**
    * The inputs (cmd, seed, params, deps, env) hashed: runs with the same inputs share it, as in DVC's run
    * cache. Absent in old lockfiles; `parseRunLock` fills it in from their id.
    */
-  key: z.string().regex(RUN_KEY).optional(),
-  cmd: z.array(z.string()).min(1),
-  seed: z.number().int().nullable(),
+  key: z.optional(z.string().check(z.regex(RUN_KEY))),
+  cmd: z.array(z.string()).check(z.minLength(1)),
+  seed: z.nullable(z.int()),
   /** params file → key → value, for the keys named with -p. */
   params: z.record(z.string(), z.record(z.string(), value)),
   deps: z.record(z.string(), ArtifactSchema),
@@ -50,10 +50,10 @@ export const RunSchema = z.strictObject({
    * Outputs that are checkpoints: output → the metadata the run wrote beside it
    * (`<out>.meta.json|yaml`) or inside it (`meta.json|yaml`), e.g. step and epoch.
    */
-  checkpoints: z.record(z.string(), z.record(z.string(), value)).optional(),
+  checkpoints: z.optional(z.record(z.string(), z.record(z.string(), value))),
   started: z.string(),
-  duration_s: z.number().nonnegative(),
-  git: z.strictObject({ commit: z.string().nullable(), dirty: z.boolean() }),
+  duration_s: z.number().check(z.nonnegative()),
+  git: z.strictObject({ commit: z.nullable(z.string()), dirty: z.boolean() }),
   /** The immutable run record object: all of this (but the id and itself), the run's name and a nonce. */
   record: oid,
 });
@@ -61,7 +61,7 @@ export type Run = z.infer<typeof RunSchema>;
 
 export const RunLockSchema = z.strictObject({
   version: z.literal(RUN_LOCK_VERSION),
-  runs: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'run names use letters, digits, . _ -'), RunSchema),
+  runs: z.record(z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'run names use letters, digits, . _ -')), RunSchema),
 });
 export type RunLock = z.infer<typeof RunLockSchema>;
 

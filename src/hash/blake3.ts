@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import { badState } from '../util/errors.js';
 
 /** A streaming hash: feed bytes, then read the hex digest once. */
 export interface Hasher {
@@ -34,17 +35,7 @@ export async function loadHasher(forceWasm = process.env.MLX_HASH_BACKEND === 'w
   if (factory) return factory;
   if (!forceWasm) {
     try {
-      const { native, nativeModule } = requireNativeBlake();
-      const make: HasherFactory = () => {
-        const h = new native.Blake3Hasher();
-        return {
-          update: (data) => void h.update(asBuffer(data)),
-          digestHex: () => h.digest('hex'),
-        };
-      };
-      make.hexOf = (data) => native.blake3(asBuffer(data)).toString('hex');
-      make.nativeModule = nativeModule;
-      factory = make;
+      factory = nativeFactory(requireNativeBlake());
       hashBackend = 'native';
       return factory;
     } catch {
@@ -71,6 +62,49 @@ export async function loadHasher(forceWasm = process.env.MLX_HASH_BACKEND === 'w
   return factory;
 }
 
+/**
+ * BLAKE3 for a command that may hash nothing: where the native binding is installed it is found now
+ * but loaded on the first hash, since loading it costs ~25 ms and many commands never hash (config,
+ * remote, ls, runs, lineage; a status with nothing tracked). Elsewhere the portable backend loads now
+ * (it loads asynchronously, so it cannot wait for the first hash).
+ */
+export async function loadHasherOnFirstUse(): Promise<HasherFactory> {
+  if (factory) return factory;
+  const nativeModule = process.env.MLX_HASH_BACKEND === 'wasm' ? undefined : findNativeBlake();
+  if (nativeModule === undefined) return loadHasher();
+  let loaded: HasherFactory | undefined;
+  const load = (): HasherFactory => {
+    if (loaded) return loaded;
+    try {
+      loaded = factory ?? nativeFactory({ native: createRequire(import.meta.url)(nativeModule) as NativeBlake, nativeModule });
+    } catch (err) {
+      throw badState(`the native BLAKE3 binding ${nativeModule} does not load: ${(err as Error).message.split('\n')[0]}`, {
+        hint: 'reinstall mlx, or set MLX_HASH_BACKEND=wasm to use the portable implementation',
+      });
+    }
+    factory = loaded;
+    hashBackend = 'native';
+    return loaded;
+  };
+  const make: HasherFactory = () => load()();
+  make.hexOf = (data) => load().hexOf!(data);
+  make.nativeModule = nativeModule;
+  return make;
+}
+
+function nativeFactory({ native, nativeModule }: { native: NativeBlake; nativeModule: string }): HasherFactory {
+  const make: HasherFactory = () => {
+    const h = new native.Blake3Hasher();
+    return {
+      update: (data) => void h.update(asBuffer(data)),
+      digestHex: () => h.digest('hex'),
+    };
+  };
+  make.hexOf = (data) => native.blake3(asBuffer(data)).toString('hex');
+  make.nativeModule = nativeModule;
+  return make;
+}
+
 type NativeBlake = typeof import('@napi-rs/blake-hash');
 
 /**
@@ -79,23 +113,31 @@ type NativeBlake = typeof import('@napi-rs/blake-hash');
  * directly. Anything unusual (musl, another platform, the glibc build missing) goes through the entry.
  */
 function requireNativeBlake(): { native: NativeBlake; nativeModule: string } {
+  const nativeModule = findNativeBlake() ?? createRequire(import.meta.url).resolve('@napi-rs/blake-hash');
+  return { native: createRequire(import.meta.url)(nativeModule) as NativeBlake, nativeModule };
+}
+
+/**
+ * The file of the native binding, without loading it; undefined where it is not installed. The
+ * resolved file is also what worker threads load (blake3-thread, chunk-thread).
+ */
+function findNativeBlake(): string | undefined {
   const require = createRequire(import.meta.url);
-  // The resolved file is also what worker threads load (blake3-thread, chunk-thread).
-  const load = (name: string) => {
-    const nativeModule = require.resolve(name);
-    return { native: require(nativeModule) as NativeBlake, nativeModule };
-  };
   if (process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64')) {
     const muslLoader = `/lib/ld-musl-${process.arch === 'x64' ? 'x86_64' : 'aarch64'}.so.1`;
     if (!fs.existsSync(muslLoader)) {
       try {
-        return load(`@napi-rs/blake-hash-linux-${process.arch}-gnu`);
+        return require.resolve(`@napi-rs/blake-hash-linux-${process.arch}-gnu`);
       } catch {
         // not installed under that name: the package entry finds whatever is there
       }
     }
   }
-  return load('@napi-rs/blake-hash');
+  try {
+    return require.resolve('@napi-rs/blake-hash');
+  } catch {
+    return undefined;
+  }
 }
 
 /** Resets the loaded backend; tests use it to compare implementations. */

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadHasher, type HasherFactory } from '../hash/blake3.js';
+import { loadHasherOnFirstUse, type HasherFactory } from '../hash/blake3.js';
 import { parseLinkTypes, type Config, type LinkType } from '../formats/config.js';
 import { ObjectStore } from '../store/object-store.js';
 import { MlxError, badPath, notAGitRepo, notInitialised } from '../util/errors.js';
@@ -51,7 +51,7 @@ export async function openRepo(cwd: string): Promise<Repo> {
   root = fs.realpathSync(root);
   const layout = layoutOf(root);
   const config = loadConfig(layout);
-  const newHasher = await loadHasher();
+  const newHasher = await loadHasherOnFirstUse();
   const cacheDir = config.cache?.dir ? path.resolve(layout.mlxDir, config.cache.dir) : layout.defaultCacheDir;
   const store = new ObjectStore(cacheDir, newHasher);
   const shared = config.cache?.shared === 'group';

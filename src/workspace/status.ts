@@ -1,6 +1,6 @@
 import type { Oid } from '../hash/oid.js';
 import { hashBytes } from '../hash/hash-file.js';
-import { isFileEntry, parseManifest, serializeManifest, type ManifestEntry } from '../formats/manifest.js';
+import { findSortedEntry, isFileEntry, parseManifest, serializeManifest, type ManifestEntry } from '../formats/manifest.js';
 import { isExecutable, pointerSizeMismatch, POINTER_SUFFIX, type Pointer } from '../formats/pointer.js';
 import { E, MlxError } from '../util/errors.js';
 import { compareUtf8, inUtf8Order } from '../util/paths.js';
@@ -103,17 +103,28 @@ function selected(repo: Repo, cwd: string, userPaths: string[]) {
 function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, selection: string[] | undefined, stats: WorkTreeStats, problems: StatusResult['problems'], progress?: Progress): PathDetail {
   const p = t.pointer;
   const detail = (work: WorkTree, status: PathStatus, manifest?: ManifestEntry[]): PathDetail => ({ status, pointer: p, work, manifest });
+  // The pointer's manifest, read once, when first needed (by the look-ups below, or the comparison).
+  let manifest: ManifestEntry[] | undefined;
+  let manifestRead = false;
+  const readManifest = () => {
+    if (manifestRead) return manifest;
+    manifestRead = true;
+    try {
+      if (p.kind === 'dir') manifest = parseManifest(repo.store.readBytes(p.oid).toString('utf8'), `${p.oid} (${t.path})`).entries;
+    } catch (err) {
+      if (!(err instanceof MlxError)) throw err; // missing or malformed: the state says so below
+    }
+    return manifest;
+  };
   // The recorded executable bits matter only for files that are cache objects themselves (link caches).
   // The recorded oids name the object a linked work-tree file was, to see an in-place edit of it.
-  let recorded: Map<string, { x: boolean; o?: Oid }> | undefined;
-  const recordedEntry = (key: string) => {
-    if (!recorded) {
-      recorded = new Map([[t.path, { x: isExecutable(p), o: p.kind === 'file' ? p.oid : undefined }]]);
-      if (p.kind === 'dir' && repo.store.has(p.oid)) {
-        for (const e of parseManifest(repo.store.readBytes(p.oid).toString('utf8'), p.oid).entries) if (isFileEntry(e)) recorded.set(`${t.path}/${e.p}`, { x: e.x, o: e.o });
-      }
-    }
-    return recorded.get(key);
+  let recorded: ((path: string) => ManifestEntry | undefined) | undefined;
+  const recordedEntry = (key: string): { x: boolean; o?: Oid } | undefined => {
+    if (key === t.path) return { x: isExecutable(p), o: p.kind === 'file' ? p.oid : undefined };
+    if (!key.startsWith(`${t.path}/`)) return undefined;
+    recorded ??= entryFinder(readManifest() ?? []);
+    const e = recorded(key.slice(t.path.length + 1));
+    return e && isFileEntry(e) ? { x: e.x, o: e.o } : undefined;
   };
   const onDamaged = (d: DamagedObject) => problems.push({ pointer: t.path + POINTER_SUFFIX, code: E.OBJECT_CORRUPT, message: describeDamage(d), hint: DAMAGE_HINT });
   const work = readWorkTree(repo, index, t.path, {
@@ -138,12 +149,7 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, selection: stri
     const same = sameBytes && work.x === isExecutable(p);
     return detail(work, { path: t.path, kind: 'file', state: same ? 'clean' : 'modified', cache });
   }
-  let manifest: ManifestEntry[] | undefined;
-  try {
-    manifest = parseManifest(repo.store.readBytes(p.oid).toString('utf8'), `${p.oid} (${t.path})`).entries;
-  } catch (err) {
-    if (!(err instanceof MlxError)) throw err;
-  }
+  readManifest();
   // Of a partial checkout, only the parts asked for are expected here (and their objects in the cache).
   const expected = manifest && selection ? manifest.filter((e) => inSelection(selection, e.p)) : manifest;
   const cache = expected ? cacheState(repo, index, p.oid, expected, !selection) : 'missing';
@@ -190,6 +196,18 @@ function presentCount(manifest: ManifestEntry[], work: ManifestEntry[]): number 
 }
 
 const byPath = (e: ManifestEntry) => e.p;
+
+/**
+ * Finds a manifest's entry by path: by binary search when the manifest is in canonical order (every
+ * manifest mlx writes), through a map otherwise.
+ */
+function entryFinder(entries: ManifestEntry[]): (path: string) => ManifestEntry | undefined {
+  if (!inUtf8Order(entries, byPath)) {
+    const byKey = new Map(entries.map((e) => [e.p, e]));
+    return (path) => byKey.get(path);
+  }
+  return (path) => findSortedEntry(entries, path);
+}
 
 /**
  * Calls `visit` for every path of either list with its entry on each side (undefined where absent).

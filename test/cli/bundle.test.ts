@@ -64,6 +64,12 @@ describe('start-up path of the CLI bundle', () => {
     expect(matching(sources, [/node_modules\/zod\/v4\/locales\/(?!en\.js)/])).toEqual([]);
   });
 
+  it("no command loads zod's classic API: every schema is written with zod/mini, whose unused parts drop out", () => {
+    const everything = Object.values(meta.outputs).flatMap((out) => Object.entries(out.inputs).filter(([, use]) => use.bytesInOutput > 0).map(([source]) => source));
+    expect(everything.some((s) => /node_modules\/zod\/v4\/mini\//.test(s))).toBe(true);
+    expect(matching(everything, [/node_modules\/zod\/v4\/classic\//, /node_modules\/zod\/v4\/core\/to-json-schema/])).toEqual([]);
+  });
+
   it('mlx push keeps the AWS SDK behind the dynamic import an S3 remote makes', () => {
     const push = startupSources('src/cli/commands/push.ts');
     expect(push).toContain('src/remote/push.ts');

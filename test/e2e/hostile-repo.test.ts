@@ -147,7 +147,7 @@ describe.each(kinds)('a hostile repository on a $name remote', (kind) => {
     mlxOk(victim, 'pull');
     expect(fs.readFileSync(path.join(victim, 'payload/config'), 'utf8')).toBe(EVIL_CONFIG);
     expect(fs.readFileSync(path.join(victim, '.git/config'), 'utf8')).not.toMatch(/fsmonitor/);
-  });
+  }, 300_000); // seventy commands: about two minutes on a loaded two-core machine
 
   it('a pointer whose path field names .git is refused, and a committed one is refused by checkout <rev>', async () => {
     const pushed = await attackerPushes(kind, `field-${crypto.randomBytes(4).toString('hex')}`);

@@ -87,6 +87,11 @@ describe('directory manifests', () => {
     ['a duplicate path', `{"v":1,"entries":[{"p":"x","o":"${OID}","s":1,"x":false},{"p":"x","t":"d"}]}`],
     ['a file beneath a link', `{"v":1,"entries":[{"p":"l","t":"l","l":"/etc"},{"p":"l/passwd","o":"${OID}","s":1,"x":false}]}`],
     ['a file beneath a file', `{"v":1,"entries":[{"p":"f","o":"${OID}","s":1,"x":false},{"p":"f/g","o":"${OID}","s":1,"x":false}]}`],
+    // In canonical order the parent is not always next to its child ("a-x" sorts between "a" and "a/b").
+    ['a file beneath a file, another name between', `{"v":1,"entries":[{"p":"a","o":"${OID}","s":1,"x":false},{"p":"a-x","t":"d"},{"p":"a/b","o":"${OID}","s":1,"x":false}]}`],
+    ['a file deep beneath an empty directory', `{"v":1,"entries":[{"p":"d","t":"d"},{"p":"d/e/f","o":"${OID}","s":1,"x":false}]}`],
+    ['a file beneath a link, out of order', `{"v":1,"entries":[{"p":"l/passwd","o":"${OID}","s":1,"x":false},{"p":"l","t":"l","l":"/etc"}]}`],
+    ['a duplicate path, out of order', `{"v":1,"entries":[{"p":"y","t":"d"},{"p":"x","t":"d"},{"p":"y","t":"d"}]}`],
     ['a bad oid', '{"v":1,"entries":[{"p":"x","o":"b3:00","s":1,"x":false}]}'],
     ['a missing key', `{"v":1,"entries":[{"p":"x","o":"${OID}","s":1}]}`],
     ['an unknown version', '{"v":9,"entries":[]}'],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadHasher, resetHasherForTests, hashBackend } from '../../src/hash/blake3.js';
+import { loadHasher, loadHasherOnFirstUse, resetHasherForTests, hashBackend } from '../../src/hash/blake3.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +32,20 @@ describe('BLAKE3 oids', () => {
     s.update(data.subarray(0, 1000));
     s.update(data.subarray(1000));
     expect(`b3:${s.digestHex()}`).toBe(hashBytes(native, data));
+    resetHasherForTests();
+  });
+
+  it('a repository\'s hasher loads the native binding at its first hash, not before, and hashes the same', async () => {
+    resetHasherForTests();
+    const lazy = await loadHasherOnFirstUse();
+    expect(hashBackend).toBe('unloaded');
+    expect(lazy.nativeModule).toMatch(/blake/); // found, so worker threads can load the same file
+    expect(hashBytes(lazy, Buffer.from('abc'))).toBe('b3:6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85');
+    expect(hashBackend).toBe('native');
+    const s = lazy();
+    s.update(Buffer.alloc(0));
+    expect(`b3:${s.digestHex()}`).toBe('b3:af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262');
+    expect(await loadHasherOnFirstUse()).not.toBe(lazy); // once loaded, the loaded factory itself
     resetHasherForTests();
   });
 
