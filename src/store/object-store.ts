@@ -3,11 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { HasherFactory } from '../hash/blake3.js';
 import { canHashAsWritten, hashFileAsWritten } from '../hash/blake3-thread.js';
-import { hashBytes, hashFd, ioBuffer } from '../hash/hash-file.js';
+import { IO_BUFFER_SIZE, hashBytes, hashFd, ioBuffer } from '../hash/hash-file.js';
 import { type Oid, oidFromHex, oidHex } from '../hash/oid.js';
 import { MlxError, isErrno, objectCorrupt, objectMissing } from '../util/errors.js';
 import { removeOrphanedTemps } from '../util/orphans.js';
-import { uniqueTempName } from '../util/fs.js';
+import { registerTempDir, uniqueTempName } from '../util/fs.js';
 
 /** Objects are read-only so an in-place edit of a linked work-tree file cannot silently change them. */
 const OBJECT_MODE = 0o444;
@@ -16,6 +16,13 @@ const OBJECT_MODE = 0o444;
  * copy; below it, one read-hash-write pass on this thread is cheaper than the hand-over.
  */
 const KERNEL_COPY_FROM = 8 * 1024 * 1024;
+/**
+ * Files smaller than this are imported with one read into the shared I/O buffer, hashed in one call
+ * and written from that same buffer.
+ */
+const SMALL_IMPORT_MAX = IO_BUFFER_SIZE - 1;
+/** Temp names in a fan-out folder (`<pid>-<nonce>-<n>`, see uniqueTempName): never a 62-hex object name. */
+const FANOUT_TEMP = /^\d+-[0-9a-f]+-[0-9a-z]+$/;
 /** Above this many lookups, listing the 256 fan-out folders beats one stat per object. */
 const LIST_THRESHOLD = 2048;
 
@@ -205,12 +212,17 @@ export class ObjectStore {
     this.writtenSizes.set(expected, data.length);
   }
 
-  /** Writes bytes already hashed to `oid` through a temp file and an atomic rename. */
+  /**
+   * Writes bytes already hashed to `oid` through a temp file in the object's own fan-out folder and an
+   * atomic rename there: a rename within one folder costs the file system less than one across two,
+   * which for thousands of small objects is a good part of storing them.
+   */
   private writeObject(oid: Oid, data: Uint8Array): void {
-    const tmp = this.newTempPath();
+    const dest = this.pathOf(oid);
+    const tmp = path.join(this.ensureFanout(path.dirname(dest)), uniqueTempName());
     try {
       fs.writeFileSync(tmp, data, { flag: 'wx', mode: OBJECT_MODE });
-      this.moveIntoPlace(tmp, oid);
+      fs.renameSync(tmp, dest);
     } catch (err) {
       // Only a failure leaves the temp file behind (once renamed it is gone: no unlink call per object).
       fs.rmSync(tmp, { force: true });
@@ -253,11 +265,40 @@ export class ObjectStore {
    * partial object.
    */
   importFile(src: string, onProgress?: (bytes: number) => void): ImportResult {
-    const tmp = this.newTempPath();
     const input = fs.openSync(src, 'r');
     try {
+      const size = fs.fstatSync(input).size;
+      const small = size <= SMALL_IMPORT_MAX ? this.importSmall(input, size) : undefined;
+      if (small) {
+        onProgress?.(small.size);
+        return small;
+      }
+      return this.importLarge(src, input, size, onProgress);
+    } finally {
+      fs.closeSync(input);
+    }
+  }
+
+  /**
+   * A small file in one read: asking for one byte more than its size says in the same call that the
+   * end was reached. Undefined when the read disagrees with the size (the file is changing): the
+   * general path then reads it to its end, and the caller's stat check reports the change.
+   */
+  private importSmall(input: number, size: number): ImportResult | undefined {
+    const buf = ioBuffer();
+    const n = fs.readSync(input, buf, 0, size + 1, 0);
+    if (n !== size) return undefined;
+    const bytes = buf.subarray(0, n);
+    const oid = hashBytes(this.newHasher, bytes);
+    this.writeObject(oid, bytes);
+    return { oid, size: n };
+  }
+
+  private importLarge(src: string, input: number, size: number, onProgress?: (bytes: number) => void): ImportResult {
+    const tmp = this.newTempPath();
+    try {
       let result: ImportResult;
-      if (canHashAsWritten(this.newHasher) && fs.fstatSync(input).size >= KERNEL_COPY_FROM) {
+      if (canHashAsWritten(this.newHasher) && size >= KERNEL_COPY_FROM) {
         // Created here (exclusively: this temp is ours), so the hashing thread can open it at once;
         // the copy then fills that same file.
         fs.closeSync(fs.openSync(tmp, 'wx', 0o600));
@@ -275,7 +316,6 @@ export class ObjectStore {
       this.moveIntoPlace(tmp, result.oid);
       return result;
     } finally {
-      fs.closeSync(input);
       fs.rmSync(tmp, { force: true });
     }
   }
@@ -395,9 +435,19 @@ export class ObjectStore {
     return path.join(this.tmpDir, uniqueTempName());
   }
 
-  /** Removes temp files of killed writers (see removeOrphanedTemps). */
-  sweepTemp(maxAgeMs?: number): number {
-    return removeOrphanedTemps(this.tmpDir, maxAgeMs);
+  /**
+   * Removes temp files of killed writers (see removeOrphanedTemps) from `tmp/`; with `fanout`, also
+   * from the 256 fan-out folders, where a killed writer of small objects leaves at most the one it was
+   * writing. That means listing every object, so only commands that list them anyway (gc, doctor) ask.
+   */
+  sweepTemp(maxAgeMs?: number, opts: { fanout?: boolean } = {}): number {
+    let removed = removeOrphanedTemps(this.tmpDir, maxAgeMs);
+    if (opts.fanout) {
+      for (const fan of readdirOrEmpty(this.objectsDir)) {
+        if (/^[0-9a-f]{2}$/.test(fan)) removed += removeOrphanedTemps(path.join(this.objectsDir, fan), maxAgeMs, (name) => FANOUT_TEMP.test(name));
+      }
+    }
+    return removed;
   }
 
   private isIntact(oid: Oid, size: number): boolean {
@@ -414,12 +464,18 @@ export class ObjectStore {
    */
   private moveIntoPlace(tmp: string, oid: Oid): void {
     const dest = this.pathOf(oid);
-    const fanout = path.dirname(dest);
+    this.ensureFanout(path.dirname(dest));
+    fs.renameSync(tmp, dest);
+  }
+
+  /** Creates a fan-out folder once per process; it may hold this process's temp files from then on. */
+  private ensureFanout(fanout: string): string {
     if (!this.knownFanout.has(fanout)) {
       fs.mkdirSync(fanout, { recursive: true });
+      registerTempDir(fanout);
       this.knownFanout.add(fanout);
     }
-    fs.renameSync(tmp, dest);
+    return fanout;
   }
 
   /**

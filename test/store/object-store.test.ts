@@ -90,6 +90,38 @@ describe('ObjectStore', () => {
     for (const oid of present) expect(many.has(oid)).toBe(false);
   });
 
+  it('imports a small file through a temp file in its fan-out folder: no temp left in either place', async () => {
+    const data = bytes(3000, 'small');
+    fs.writeFileSync(path.join(dir, 'small.bin'), data);
+    let progressed = 0;
+    const res = store.importFile(path.join(dir, 'small.bin'), (n) => (progressed += n));
+    expect(res).toEqual({ oid: hashBytes(await loadHasher(), data), size: data.length });
+    expect(progressed).toBe(data.length);
+    expect(fs.readFileSync(store.pathOf(res.oid)).equals(data)).toBe(true);
+    expect(fs.statSync(store.pathOf(res.oid)).mode & 0o777).toBe(0o444);
+    expect(fs.readdirSync(path.dirname(store.pathOf(res.oid)))).toEqual([path.basename(store.pathOf(res.oid))]);
+    expect(fs.readdirSync(store.tmpDir)).toEqual([]);
+    // An empty file is small too.
+    fs.writeFileSync(path.join(dir, 'empty.bin'), '');
+    expect(store.importFile(path.join(dir, 'empty.bin'))).toEqual({ oid: hashBytes(await loadHasher(), Buffer.alloc(0)), size: 0 });
+  });
+
+  it('sweeps the temp files a killed writer left in the fan-out folders only when asked, and never an object', () => {
+    const oid = store.putBytes(Buffer.from('an old object'));
+    const fanout = path.dirname(store.pathOf(oid));
+    const past = new Date(Date.now() - 2 * 3600_000);
+    fs.utimesSync(store.pathOf(oid), past, past);
+    const orphan = path.join(fanout, '999999999-0a1b2c-7'); // no such pid
+    const old = path.join(fanout, `${process.pid}-0a1b2c-8`); // a live pid, but older than an hour
+    const live = path.join(fanout, `${process.pid}-0a1b2c-9`);
+    for (const f of [orphan, old, live]) fs.writeFileSync(f, 'partial');
+    fs.utimesSync(old, past, past);
+    expect(store.sweepTemp()).toBe(0);
+    expect(store.sweepTemp(undefined, { fanout: true })).toBe(2);
+    expect(fs.readdirSync(fanout).sort()).toEqual([path.basename(store.pathOf(oid)), path.basename(live)].sort());
+    expect([...store.list()]).toEqual([oid]);
+  });
+
   it('sweeps only old temp files', () => {
     const old = path.join(store.tmpDir, 'old');
     const fresh = path.join(store.tmpDir, 'fresh');
