@@ -8,6 +8,7 @@ import { type Oid, oidFromHex, oidHex } from '../hash/oid.js';
 import { MlxError, isErrno, objectCorrupt, objectMissing } from '../util/errors.js';
 import { removeOrphanedTemps } from '../util/orphans.js';
 import { registerTempDir, uniqueTempName } from '../util/fs.js';
+import { WriteBehind } from './write-behind.js';
 
 /** Objects are read-only so an in-place edit of a linked work-tree file cannot silently change them. */
 const OBJECT_MODE = 0o444;
@@ -23,6 +24,8 @@ const KERNEL_COPY_FROM = 8 * 1024 * 1024;
 const SMALL_IMPORT_MAX = IO_BUFFER_SIZE - 1;
 /** Temp names in a fan-out folder (`<pid>-<nonce>-<n>`, see uniqueTempName): never a 62-hex object name. */
 const FANOUT_TEMP = /^\d+-[0-9a-f]+-[0-9a-z]+$/;
+/** Small objects a write-behind stretch writes on this thread before a second thread pays for itself. */
+const WRITE_BEHIND_FROM = 256;
 /** Above this many lookups, listing the 256 fan-out folders beats one stat per object. */
 const LIST_THRESHOLD = 2048;
 
@@ -49,6 +52,8 @@ export class ObjectStore {
   private readonly writtenHere = new Set<Oid>();
   /** Sizes of the objects in `writtenHere`, so checking them against a manifest costs no stat. */
   private readonly writtenSizes = new Map<Oid, number>();
+  /** Set during writeBehindDuring: small objects stored so far, and the thread writing them once there are many. */
+  private behind: { count: number; writes?: WriteBehind } | undefined;
 
   constructor(readonly root: string, private readonly newHasher: HasherFactory) {
     this.objectsDir = path.join(root, 'objects');
@@ -83,9 +88,47 @@ export class ObjectStore {
     shareEntry(this.root, st.gid, 0o2070); // last: a conversion cut short is done again next time
   }
 
+  /** Where an object lives; every object stored before the call is there (see writeBehindDuring). */
   pathOf(oid: Oid): string {
+    this.settle();
+    return this.objectPath(oid);
+  }
+
+  private objectPath(oid: Oid): string {
     const hex = oidHex(oid);
     return path.join(this.objectsDir, hex.slice(0, 2), hex.slice(2));
+  }
+
+  /**
+   * Runs `work` while the small objects it stores may be written on a second thread (see
+   * write-behind.ts), and returns once every one of them is in the store: a failure to write one is
+   * thrown here (or by the put that finds the thread's queue full). Until then each method that looks at
+   * the store (pathOf, and so has, statOf, reads; missing, list, contentsStamp) first waits for the
+   * writes, so nothing sees an object missing that a put has returned.
+   */
+  writeBehindDuring<T>(work: () => T): T {
+    if (this.behind) return work();
+    this.behind = { count: 0 };
+    try {
+      const result = work();
+      this.settle();
+      return result;
+    } catch (err) {
+      try {
+        this.settle();
+      } catch {
+        // `work` failed first: its error is the one to report; the write's is a consequence or noise
+      }
+      throw err;
+    } finally {
+      this.behind.writes?.close();
+      this.behind = undefined;
+    }
+  }
+
+  /** Waits for the objects being written on the second thread; throws the first failure. */
+  private settle(): void {
+    this.behind?.writes?.settle();
   }
 
   has(oid: Oid): boolean {
@@ -110,6 +153,7 @@ export class ObjectStore {
    * stamps mean a presence check made at the first still holds, without asking object by object.
    */
   contentsStamp(): string {
+    this.settle();
     const parts: string[] = [];
     for (let i = 0; i < 256; i++) {
       const fan = i.toString(16).padStart(2, '0');
@@ -142,6 +186,7 @@ export class ObjectStore {
 
   /** The subset of `oids` not present in the store, checked in one batch. */
   missing(oids: Iterable<Oid>): Set<Oid> {
+    this.settle();
     const wanted = new Set(oids);
     const missing = new Set<Oid>();
     if (wanted.size < LIST_THRESHOLD) {
@@ -218,8 +263,12 @@ export class ObjectStore {
    * which for thousands of small objects is a good part of storing them.
    */
   private writeObject(oid: Oid, data: Uint8Array): void {
-    const dest = this.pathOf(oid);
+    const dest = this.objectPath(oid);
     const tmp = path.join(this.ensureFanout(path.dirname(dest)), uniqueTempName());
+    if (this.behind && WriteBehind.takes(data) && ++this.behind.count > WRITE_BEHIND_FROM) {
+      (this.behind.writes ??= new WriteBehind(OBJECT_MODE)).write(tmp, dest, data);
+      return;
+    }
     try {
       fs.writeFileSync(tmp, data, { flag: 'wx', mode: OBJECT_MODE });
       fs.renameSync(tmp, dest);
@@ -422,6 +471,7 @@ export class ObjectStore {
 
   /** Every oid in the store (for doctor, gc and verify). */
   *list(): Generator<Oid> {
+    this.settle();
     for (const fan of readdirOrEmpty(this.objectsDir)) {
       if (!/^[0-9a-f]{2}$/.test(fan)) continue;
       for (const rest of readdirOrEmpty(path.join(this.objectsDir, fan))) {
@@ -463,7 +513,7 @@ export class ObjectStore {
    * replaced by these verified bytes (same content when intact; a repair when it was not).
    */
   private moveIntoPlace(tmp: string, oid: Oid): void {
-    const dest = this.pathOf(oid);
+    const dest = this.objectPath(oid);
     this.ensureFanout(path.dirname(dest));
     fs.renameSync(tmp, dest);
   }
