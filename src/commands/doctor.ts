@@ -49,6 +49,6 @@ export async function doctor(opts: DoctorOptions): Promise<DoctorReport> {
     repo: repo.root,
     cache: { dir: repo.store.root, objects, bytes, freeBytes },
     linkTypes: { configured: repo.linkTypes, supported: probeLinkTypes(repo) },
-    staleTempFilesRemoved: sweepOrphans(repo),
+    staleTempFilesRemoved: sweepOrphans(repo, true),
   };
 }

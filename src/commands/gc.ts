@@ -150,7 +150,7 @@ async function collectCache(repo: Repo, git: GitRepo, opts: GcOptions): Promise<
     result.removedBytes += st.size;
   }
   if (!opts.dryRun) {
-    sweepOrphans(repo);
+    sweepOrphans(repo, true); // gc lists every fan-out folder anyway
     pruneRecipes(repo.store); // the chunk lists of files that are gone now
   }
   return result;

@@ -19,7 +19,8 @@ import { dropIncompleteRecipes } from './recipe-check.js';
 import { doomedPacks, recordKeep } from './remote-gc.js';
 import type { Remote } from './remote.js';
 import type { RemoteIndex } from './remote-index.js';
-import { SmallObjectFeed, SmallObjectReader } from './small-object-reader.js';
+import { ThreadedReadAhead } from './read-thread.js';
+import { SmallObjectFeed, SmallObjectReader, type ReadAheadItem } from './small-object-reader.js';
 import { packsAtRisk, SWEEP_TRACE_MS } from './sweep-records.js';
 import type { TransferProgress } from './transfer-progress.js';
 
@@ -250,22 +251,51 @@ async function packAndUpload(round: Round): Promise<void> {
   // Small objects whose size the pointers and manifests record; read ahead, several at once, when the disk is slow.
   const itemAt = (i: number) => ({ file: push.store.pathOf(round.todo[i]!), size: push.opts.sizes?.get(round.todo[i]!) });
   const feed = new SmallObjectFeed(round.todo.length, itemAt, { limit: push.chunkThreshold });
-  for (const [i, oid] of round.todo.entries()) {
-    const early = await feed.take(i);
-    const small = early !== undefined && hashBytes(push.newHasher, early) === oid ? early : readSmall(packing, oid);
-    if (small) {
-      uploads.add(oid, 'b', small);
-      push.opts.progress?.({ files: 1, bytes: small.length });
-    } else {
-      await packLargeFile(packing, oid);
-      push.opts.progress?.({ files: 1 });
+  let threaded: ThreadedReadAhead | undefined;
+  try {
+    for (const [i, oid] of round.todo.entries()) {
+      if (i === PROBE_READS) threaded = readOnThread(push, feed, round.todo.length, itemAt);
+      const hashed = threaded?.take(i);
+      const early = threaded ? hashed?.bytes : await feed.take(i);
+      const small = early !== undefined && (hashed ? hashed.oid : hashBytes(push.newHasher, early)) === oid ? early : readSmall(packing, oid);
+      await packOne(packing, oid, small);
     }
-    await uploads.next();
+  } finally {
+    threaded?.close();
   }
   await uploads.finish();
   summary.uploadedObjects += uploads.objects;
   summary.packs += uploads.packs;
   summary.bytesSent += uploads.bytesSent;
+}
+
+/** The first objects are read on this thread; their reads say whether the rest come from the page cache. */
+const PROBE_READS = 64;
+/** Below this many objects left, a reading thread does not pay for its start. */
+const THREAD_FROM = 1024;
+
+/**
+ * Reads the rest of the objects on a second thread that also hashes them, while this one packs: when
+ * they come from the page cache (reads waiting on the disk go on overlapping each other in the feed's
+ * read-ahead instead), there are enough of them, and the native BLAKE3 binding can be loaded there.
+ */
+function readOnThread(push: Push, feed: SmallObjectFeed, count: number, itemAt: (i: number) => ReadAheadItem): ThreadedReadAhead | undefined {
+  const native = push.newHasher.nativeModule;
+  if (feed.readingAhead || native === undefined || count - PROBE_READS < THREAD_FROM) return undefined;
+  return new ThreadedReadAhead(count, itemAt, push.chunkThreshold, native, PROBE_READS);
+}
+
+/** Packs one object: a small one from its bytes, a large one as its chunks and recipe. */
+async function packOne(packing: Packing, oid: Oid, small: Buffer | undefined): Promise<void> {
+  const { uploads, round: { push } } = packing;
+  if (small) {
+    uploads.add(oid, 'b', small);
+    push.opts.progress?.({ files: 1, bytes: small.length });
+  } else {
+    await packLargeFile(packing, oid);
+    push.opts.progress?.({ files: 1 });
+  }
+  await uploads.next();
 }
 
 /** A small object's bytes, checked against its oid (never upload a wrong name), or undefined for a large one. */

@@ -82,11 +82,14 @@ async function addLocked(repo: Repo, targets: Target[], opts: AddOptions): Promi
     const staged: Pointer[] = [];
     /** Manifests of directories read file by file, each file found in the cache or stored in it. */
     const readWhole = new Set<Oid>();
-    for (const rel of tracked) {
-      const subs = targets.filter((t) => t.tracked === rel && t.sub !== undefined).map((t) => t.sub!);
-      const whole = targets.some((t) => t.tracked === rel && t.sub === undefined);
-      staged.push(whole ? addOne(repo, index, rel, stats, opts.progress, result.skipped, onDamaged, readWhole) : addParts(repo, index, rel, subs, stats, opts.progress, onDamaged));
-    }
+    // Small files are read and hashed here while a second thread writes their objects.
+    repo.store.writeBehindDuring(() => {
+      for (const rel of tracked) {
+        const subs = targets.filter((t) => t.tracked === rel && t.sub !== undefined).map((t) => t.sub!);
+        const whole = targets.some((t) => t.tracked === rel && t.sub === undefined);
+        staged.push(whole ? addOne(repo, index, rel, stats, opts.progress, result.skipped, onDamaged, readWhole) : addParts(repo, index, rel, subs, stats, opts.progress, onDamaged));
+      }
+    });
     // Everything is in the cache now; the pointers that make it reachable come next (gc waits for this).
     await failpoint('add.before-pointers');
     for (const pointer of staged) {

@@ -3,11 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { HasherFactory } from '../hash/blake3.js';
 import { canHashAsWritten, hashFileAsWritten } from '../hash/blake3-thread.js';
-import { hashBytes, hashFd, ioBuffer } from '../hash/hash-file.js';
+import { IO_BUFFER_SIZE, hashBytes, hashFd, ioBuffer } from '../hash/hash-file.js';
 import { type Oid, oidFromHex, oidHex } from '../hash/oid.js';
 import { MlxError, isErrno, objectCorrupt, objectMissing } from '../util/errors.js';
 import { removeOrphanedTemps } from '../util/orphans.js';
-import { uniqueTempName } from '../util/fs.js';
+import { registerTempDir, uniqueTempName } from '../util/fs.js';
+import { WriteBehind } from './write-behind.js';
 
 /** Objects are read-only so an in-place edit of a linked work-tree file cannot silently change them. */
 const OBJECT_MODE = 0o444;
@@ -16,6 +17,15 @@ const OBJECT_MODE = 0o444;
  * copy; below it, one read-hash-write pass on this thread is cheaper than the hand-over.
  */
 const KERNEL_COPY_FROM = 8 * 1024 * 1024;
+/**
+ * Files smaller than this are imported with one read into the shared I/O buffer, hashed in one call
+ * and written from that same buffer.
+ */
+const SMALL_IMPORT_MAX = IO_BUFFER_SIZE - 1;
+/** Temp names in a fan-out folder (`<pid>-<nonce>-<n>`, see uniqueTempName): never a 62-hex object name. */
+const FANOUT_TEMP = /^\d+-[0-9a-f]+-[0-9a-z]+$/;
+/** Small objects a write-behind stretch writes on this thread before a second thread pays for itself. */
+const WRITE_BEHIND_FROM = 256;
 /** Above this many lookups, listing the 256 fan-out folders beats one stat per object. */
 const LIST_THRESHOLD = 2048;
 
@@ -42,6 +52,8 @@ export class ObjectStore {
   private readonly writtenHere = new Set<Oid>();
   /** Sizes of the objects in `writtenHere`, so checking them against a manifest costs no stat. */
   private readonly writtenSizes = new Map<Oid, number>();
+  /** Set during writeBehindDuring: small objects stored so far, and the thread writing them once there are many. */
+  private behind: { count: number; writes?: WriteBehind } | undefined;
 
   constructor(readonly root: string, private readonly newHasher: HasherFactory) {
     this.objectsDir = path.join(root, 'objects');
@@ -76,9 +88,47 @@ export class ObjectStore {
     shareEntry(this.root, st.gid, 0o2070); // last: a conversion cut short is done again next time
   }
 
+  /** Where an object lives; every object stored before the call is there (see writeBehindDuring). */
   pathOf(oid: Oid): string {
+    this.settle();
+    return this.objectPath(oid);
+  }
+
+  private objectPath(oid: Oid): string {
     const hex = oidHex(oid);
     return path.join(this.objectsDir, hex.slice(0, 2), hex.slice(2));
+  }
+
+  /**
+   * Runs `work` while the small objects it stores may be written on a second thread (see
+   * write-behind.ts), and returns once every one of them is in the store: a failure to write one is
+   * thrown here (or by the put that finds the thread's queue full). Until then each method that looks at
+   * the store (pathOf, and so has, statOf, reads; missing, list, contentsStamp) first waits for the
+   * writes, so nothing sees an object missing that a put has returned.
+   */
+  writeBehindDuring<T>(work: () => T): T {
+    if (this.behind) return work();
+    this.behind = { count: 0 };
+    try {
+      const result = work();
+      this.settle();
+      return result;
+    } catch (err) {
+      try {
+        this.settle();
+      } catch {
+        // `work` failed first: its error is the one to report; the write's is a consequence or noise
+      }
+      throw err;
+    } finally {
+      this.behind.writes?.close();
+      this.behind = undefined;
+    }
+  }
+
+  /** Waits for the objects being written on the second thread; throws the first failure. */
+  private settle(): void {
+    this.behind?.writes?.settle();
   }
 
   has(oid: Oid): boolean {
@@ -103,6 +153,7 @@ export class ObjectStore {
    * stamps mean a presence check made at the first still holds, without asking object by object.
    */
   contentsStamp(): string {
+    this.settle();
     const parts: string[] = [];
     for (let i = 0; i < 256; i++) {
       const fan = i.toString(16).padStart(2, '0');
@@ -135,6 +186,7 @@ export class ObjectStore {
 
   /** The subset of `oids` not present in the store, checked in one batch. */
   missing(oids: Iterable<Oid>): Set<Oid> {
+    this.settle();
     const wanted = new Set(oids);
     const missing = new Set<Oid>();
     if (wanted.size < LIST_THRESHOLD) {
@@ -205,12 +257,21 @@ export class ObjectStore {
     this.writtenSizes.set(expected, data.length);
   }
 
-  /** Writes bytes already hashed to `oid` through a temp file and an atomic rename. */
+  /**
+   * Writes bytes already hashed to `oid` through a temp file in the object's own fan-out folder and an
+   * atomic rename there: a rename within one folder costs the file system less than one across two,
+   * which for thousands of small objects is a good part of storing them.
+   */
   private writeObject(oid: Oid, data: Uint8Array): void {
-    const tmp = this.newTempPath();
+    const dest = this.objectPath(oid);
+    const tmp = path.join(this.ensureFanout(path.dirname(dest)), uniqueTempName());
+    if (this.behind && WriteBehind.takes(data) && ++this.behind.count > WRITE_BEHIND_FROM) {
+      (this.behind.writes ??= new WriteBehind(OBJECT_MODE)).write(tmp, dest, data);
+      return;
+    }
     try {
       fs.writeFileSync(tmp, data, { flag: 'wx', mode: OBJECT_MODE });
-      this.moveIntoPlace(tmp, oid);
+      fs.renameSync(tmp, dest);
     } catch (err) {
       // Only a failure leaves the temp file behind (once renamed it is gone: no unlink call per object).
       fs.rmSync(tmp, { force: true });
@@ -253,11 +314,40 @@ export class ObjectStore {
    * partial object.
    */
   importFile(src: string, onProgress?: (bytes: number) => void): ImportResult {
-    const tmp = this.newTempPath();
     const input = fs.openSync(src, 'r');
     try {
+      const size = fs.fstatSync(input).size;
+      const small = size <= SMALL_IMPORT_MAX ? this.importSmall(input, size) : undefined;
+      if (small) {
+        onProgress?.(small.size);
+        return small;
+      }
+      return this.importLarge(src, input, size, onProgress);
+    } finally {
+      fs.closeSync(input);
+    }
+  }
+
+  /**
+   * A small file in one read: asking for one byte more than its size says in the same call that the
+   * end was reached. Undefined when the read disagrees with the size (the file is changing): the
+   * general path then reads it to its end, and the caller's stat check reports the change.
+   */
+  private importSmall(input: number, size: number): ImportResult | undefined {
+    const buf = ioBuffer();
+    const n = fs.readSync(input, buf, 0, size + 1, 0);
+    if (n !== size) return undefined;
+    const bytes = buf.subarray(0, n);
+    const oid = hashBytes(this.newHasher, bytes);
+    this.writeObject(oid, bytes);
+    return { oid, size: n };
+  }
+
+  private importLarge(src: string, input: number, size: number, onProgress?: (bytes: number) => void): ImportResult {
+    const tmp = this.newTempPath();
+    try {
       let result: ImportResult;
-      if (canHashAsWritten(this.newHasher) && fs.fstatSync(input).size >= KERNEL_COPY_FROM) {
+      if (canHashAsWritten(this.newHasher) && size >= KERNEL_COPY_FROM) {
         // Created here (exclusively: this temp is ours), so the hashing thread can open it at once;
         // the copy then fills that same file.
         fs.closeSync(fs.openSync(tmp, 'wx', 0o600));
@@ -275,7 +365,6 @@ export class ObjectStore {
       this.moveIntoPlace(tmp, result.oid);
       return result;
     } finally {
-      fs.closeSync(input);
       fs.rmSync(tmp, { force: true });
     }
   }
@@ -382,6 +471,7 @@ export class ObjectStore {
 
   /** Every oid in the store (for doctor, gc and verify). */
   *list(): Generator<Oid> {
+    this.settle();
     for (const fan of readdirOrEmpty(this.objectsDir)) {
       if (!/^[0-9a-f]{2}$/.test(fan)) continue;
       for (const rest of readdirOrEmpty(path.join(this.objectsDir, fan))) {
@@ -395,9 +485,19 @@ export class ObjectStore {
     return path.join(this.tmpDir, uniqueTempName());
   }
 
-  /** Removes temp files of killed writers (see removeOrphanedTemps). */
-  sweepTemp(maxAgeMs?: number): number {
-    return removeOrphanedTemps(this.tmpDir, maxAgeMs);
+  /**
+   * Removes temp files of killed writers (see removeOrphanedTemps) from `tmp/`; with `fanout`, also
+   * from the 256 fan-out folders, where a killed writer of small objects leaves at most the one it was
+   * writing. That means listing every object, so only commands that list them anyway (gc, doctor) ask.
+   */
+  sweepTemp(maxAgeMs?: number, opts: { fanout?: boolean } = {}): number {
+    let removed = removeOrphanedTemps(this.tmpDir, maxAgeMs);
+    if (opts.fanout) {
+      for (const fan of readdirOrEmpty(this.objectsDir)) {
+        if (/^[0-9a-f]{2}$/.test(fan)) removed += removeOrphanedTemps(path.join(this.objectsDir, fan), maxAgeMs, (name) => FANOUT_TEMP.test(name));
+      }
+    }
+    return removed;
   }
 
   private isIntact(oid: Oid, size: number): boolean {
@@ -413,13 +513,19 @@ export class ObjectStore {
    * replaced by these verified bytes (same content when intact; a repair when it was not).
    */
   private moveIntoPlace(tmp: string, oid: Oid): void {
-    const dest = this.pathOf(oid);
-    const fanout = path.dirname(dest);
+    const dest = this.objectPath(oid);
+    this.ensureFanout(path.dirname(dest));
+    fs.renameSync(tmp, dest);
+  }
+
+  /** Creates a fan-out folder once per process; it may hold this process's temp files from then on. */
+  private ensureFanout(fanout: string): string {
     if (!this.knownFanout.has(fanout)) {
       fs.mkdirSync(fanout, { recursive: true });
+      registerTempDir(fanout);
       this.knownFanout.add(fanout);
     }
-    fs.renameSync(tmp, dest);
+    return fanout;
   }
 
   /**

@@ -16,8 +16,9 @@ export function processAlive(pid: number): boolean {
  * Removes temp files left by killed processes from `dir`. Temp names start with the writer's pid
  * (`<pid>-<random>`): a file whose process is gone is removed at once; any other is removed only when
  * older than `maxAgeMs` (its pid may have been reused), so a live writer's file is never touched.
+ * `isTemp` picks the temp files among other entries (a fan-out folder of the store holds objects too).
  */
-export function removeOrphanedTemps(dir: string, maxAgeMs = 60 * 60 * 1000): number {
+export function removeOrphanedTemps(dir: string, maxAgeMs = 60 * 60 * 1000, isTemp: (name: string) => boolean = () => true): number {
   let names: string[];
   try {
     names = fs.readdirSync(dir);
@@ -28,6 +29,7 @@ export function removeOrphanedTemps(dir: string, maxAgeMs = 60 * 60 * 1000): num
   let removed = 0;
   const cutoff = Date.now() - maxAgeMs;
   for (const name of names) {
+    if (!isTemp(name)) continue;
     const file = path.join(dir, name);
     const pid = Number(/^(\d+)-/.exec(name)?.[1]);
     try {

@@ -132,9 +132,10 @@ function breakStaleLock(lockFile: string, seen: LockOwner | undefined): void {
 }
 
 /**
- * Removes what killed mlx processes left behind: temp files in `.mlx/tmp` and in the cache. Called by
- * commands that hold the lock, so no other process of this repository is writing there.
+ * Removes what killed mlx processes left behind: temp files in `.mlx/tmp` and in the cache (with
+ * `everywhere`, also in the cache's fan-out folders: see ObjectStore.sweepTemp). Called by commands
+ * that hold the lock, so no other process of this repository is writing there.
  */
-export function sweepOrphans(repo: { layout: { tmpDir: string }; store: { sweepTemp(): number } }): number {
-  return removeOrphanedTemps(repo.layout.tmpDir) + repo.store.sweepTemp();
+export function sweepOrphans(repo: { layout: { tmpDir: string }; store: { sweepTemp(maxAgeMs?: number, opts?: { fanout?: boolean }): number } }, everywhere = false): number {
+  return removeOrphanedTemps(repo.layout.tmpDir) + repo.store.sweepTemp(undefined, { fanout: everywhere });
 }

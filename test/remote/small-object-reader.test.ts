@@ -58,4 +58,22 @@ describe('SmallObjectFeed', () => {
       expect(feed.readingAhead).toBe(ahead);
     });
   }
+
+  it('reads ahead only after slow reads in a row: one now and then is a busy core, not the disk', async () => {
+    // A scripted clock: reading item i takes 5 ms where `slow(i)`, else 0.1 ms.
+    let current = 0;
+    const clockFor = (slow: (i: number) => boolean) => {
+      let now = 0;
+      return () => (now += slow(current) ? 5 : 0.1);
+    };
+    const take = (feed: SmallObjectFeed, i: number) => ((current = i), feed.take(i));
+    const scattered = new SmallObjectFeed(datas.length, itemAt, { limit: 10_000, diskReadsToSwitch: 4, clock: clockFor((i) => i % 2 === 0) });
+    for (let i = 0; i < datas.length; i++) await take(scattered, i);
+    expect(scattered.readingAhead).toBe(false);
+    const inARow = new SmallObjectFeed(datas.length, itemAt, { limit: 10_000, diskReadsToSwitch: 4, clock: clockFor((i) => i >= 10) });
+    for (let i = 0; i < 13; i++) await take(inARow, i);
+    expect(inARow.readingAhead).toBe(false);
+    await take(inARow, 13);
+    expect(inARow.readingAhead).toBe(true);
+  });
 });

@@ -308,3 +308,36 @@ describe('push of small objects', () => {
     }
   });
 });
+
+describe('push of many small objects', () => {
+  it('reads and hashes them on a second thread: wrong recorded sizes and large ones are read here, a corrupt one is refused', async () => {
+    const { root, source, target, remote } = setUp();
+    try {
+      // Enough past the first objects read on this thread to hand the rest to the reading thread.
+      const datas = Array.from({ length: 1500 }, (_, i) => bytes(1000 + ((i * 53) % 3000), `many${i}`));
+      const oids = datas.map((d) => source.putBytes(d));
+      const sizes = new Map(oids.map((o, i) => [o, datas[i]!.length] as const));
+      sizes.set(oids[700]!, 10); // recorded too short
+      sizes.set(oids[701]!, datas[701]!.length + 9); // recorded too long
+      sizes.set(oids[702]!, 50 << 20); // "large": the chunking way
+      sizes.delete(oids[703]!); // no recorded size
+      const index = await RemoteIndex.load(remote, path.join(root, 'idx'));
+      const res = await pushObjects(source, newHasher, remote, index, oids, { sizes });
+      expect(res.uploadedObjects).toBe(1500);
+      const fetchIndex = await RemoteIndex.load(remote, path.join(root, 'idx-fetch'));
+      await fetchObjects(target, newHasher, remote, fetchIndex, oids);
+      oids.forEach((o, i) => expect(fs.readFileSync(target.pathOf(o)).equals(datas[i]!), `object ${i}`).toBe(true));
+
+      // A corrupt object among many: the thread's hash does not match, the object is read again, refused and quarantined.
+      const more = Array.from({ length: 1200 }, (_, i) => source.putBytes(bytes(1500, `more${i}`)));
+      const bad = more[900]!;
+      fs.chmodSync(source.pathOf(bad), 0o644);
+      fs.writeFileSync(source.pathOf(bad), bytes(1500, 'something else'));
+      const moreSizes = new Map(more.map((o) => [o, 1500] as const));
+      expect(await rejectionCode(pushObjects(source, newHasher, remote, index, more, { sizes: moreSizes }))).toBe(E.OBJECT_CORRUPT);
+      expect(source.has(bad)).toBe(false);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -90,6 +90,81 @@ describe('ObjectStore', () => {
     for (const oid of present) expect(many.has(oid)).toBe(false);
   });
 
+  it('imports a small file through a temp file in its fan-out folder: no temp left in either place', async () => {
+    const data = bytes(3000, 'small');
+    fs.writeFileSync(path.join(dir, 'small.bin'), data);
+    let progressed = 0;
+    const res = store.importFile(path.join(dir, 'small.bin'), (n) => (progressed += n));
+    expect(res).toEqual({ oid: hashBytes(await loadHasher(), data), size: data.length });
+    expect(progressed).toBe(data.length);
+    expect(fs.readFileSync(store.pathOf(res.oid)).equals(data)).toBe(true);
+    expect(fs.statSync(store.pathOf(res.oid)).mode & 0o777).toBe(0o444);
+    expect(fs.readdirSync(path.dirname(store.pathOf(res.oid)))).toEqual([path.basename(store.pathOf(res.oid))]);
+    expect(fs.readdirSync(store.tmpDir)).toEqual([]);
+    // An empty file is small too.
+    fs.writeFileSync(path.join(dir, 'empty.bin'), '');
+    expect(store.importFile(path.join(dir, 'empty.bin'))).toEqual({ oid: hashBytes(await loadHasher(), Buffer.alloc(0)), size: 0 });
+  });
+
+  it('sweeps the temp files a killed writer left in the fan-out folders only when asked, and never an object', () => {
+    const oid = store.putBytes(Buffer.from('an old object'));
+    const fanout = path.dirname(store.pathOf(oid));
+    const past = new Date(Date.now() - 2 * 3600_000);
+    fs.utimesSync(store.pathOf(oid), past, past);
+    const orphan = path.join(fanout, '999999999-0a1b2c-7'); // no such pid
+    const old = path.join(fanout, `${process.pid}-0a1b2c-8`); // a live pid, but older than an hour
+    const live = path.join(fanout, `${process.pid}-0a1b2c-9`);
+    for (const f of [orphan, old, live]) fs.writeFileSync(f, 'partial');
+    fs.utimesSync(old, past, past);
+    expect(store.sweepTemp()).toBe(0);
+    expect(store.sweepTemp(undefined, { fanout: true })).toBe(2);
+    expect(fs.readdirSync(fanout).sort()).toEqual([path.basename(store.pathOf(oid)), path.basename(live)].sort());
+    expect([...store.list()]).toEqual([oid]);
+  });
+
+  it('writes small objects behind on a second thread: each is there as soon as the store is asked, all when the stretch ends', async () => {
+    const h = await loadHasher();
+    const datas = Array.from({ length: 700 }, (_, i) => bytes(100 + ((i * 37) % 4000), `behind${i}`));
+    datas.forEach((d, i) => fs.writeFileSync(path.join(dir, `s${i}`), d));
+    const oids = store.writeBehindDuring(() =>
+      datas.map((_, i) => {
+        const { oid } = store.importFile(path.join(dir, `s${i}`));
+        // Asked right away, the store answers for the object just put (its write is waited for).
+        if (i % 100 === 99) expect(store.has(oid)).toBe(true);
+        return oid;
+      }),
+    );
+    expect(oids).toEqual(datas.map((d) => hashBytes(h, d)));
+    for (const [i, oid] of oids.entries()) {
+      expect(fs.readFileSync(store.pathOf(oid)).equals(datas[i]!)).toBe(true);
+      expect(fs.statSync(store.pathOf(oid)).mode & 0o777).toBe(0o444);
+    }
+    // No temp file is left in any fan-out folder: only objects.
+    expect([...store.list()].length).toBe(new Set(oids).size);
+    const names = fs.readdirSync(store.objectsDir).flatMap((fan) => fs.readdirSync(path.join(store.objectsDir, fan)));
+    expect(names.filter((n) => !/^[0-9a-f]{62}$/.test(n))).toEqual([]);
+  });
+
+  it('reports a write that failed on the second thread when the stretch ends, as the same errno error', async () => {
+    const h = await loadHasher();
+    const datas = Array.from({ length: 400 }, (_, i) => bytes(2000, `fails${i}`));
+    datas.forEach((d, i) => fs.writeFileSync(path.join(dir, `f${i}`), d));
+    // The last object's name is taken by a folder that is not empty: its rename fails.
+    const blocked = store.pathOf(hashBytes(h, datas[399]!));
+    fs.mkdirSync(blocked, { recursive: true });
+    fs.writeFileSync(path.join(blocked, 'x'), 'x');
+    let thrown: unknown;
+    try {
+      store.writeBehindDuring(() => datas.forEach((_, i) => store.importFile(path.join(dir, `f${i}`))));
+    } catch (err) {
+      thrown = err;
+    }
+    expect((thrown as NodeJS.ErrnoException | undefined)?.code).toMatch(/^(EISDIR|ENOTEMPTY|EEXIST)$/);
+    // What came before it is stored, and no temp file is left beside the folder in the way.
+    expect(store.has(hashBytes(h, datas[398]!))).toBe(true);
+    expect(fs.readdirSync(path.dirname(blocked)).filter((n) => !/^[0-9a-f]{62}$/.test(n))).toEqual([]);
+  });
+
   it('sweeps only old temp files', () => {
     const old = path.join(store.tmpDir, 'old');
     const fresh = path.join(store.tmpDir, 'fresh');
