@@ -315,22 +315,15 @@ export class ObjectStore {
       onProgress?.(fs.statSync(tmpDest).size);
       return;
     }
-    const input = this.openObject(oid);
+    const output = fs.openSync(tmpDest, 'wx', mode);
     try {
-      const output = fs.openSync(tmpDest, 'wx', mode);
-      let actual: Oid;
-      try {
-        actual = hashFd(this.newHasher, input, (chunk) => writeAll(output, chunk), onProgress).oid;
-      } finally {
-        fs.closeSync(output);
-      }
-      if (actual !== oid) {
-        fs.rmSync(tmpDest, { force: true });
-        throw this.corrupt(oid);
-      }
-    } finally {
-      fs.closeSync(input);
+      this.copyOutTo(oid, output, true, onProgress);
+    } catch (err) {
+      fs.closeSync(output);
+      fs.rmSync(tmpDest, { force: true });
+      throw err;
     }
+    fs.closeSync(output);
   }
 
   /**
@@ -339,14 +332,31 @@ export class ObjectStore {
    * small object: cheaper here than a kernel copy, which adds a stat and a chmod per file.
    */
   copyOut(oid: Oid, tmpDest: string, mode: number): void {
+    const output = fs.openSync(tmpDest, 'wx', mode);
+    try {
+      this.copyOutTo(oid, output, false);
+    } finally {
+      fs.closeSync(output);
+    }
+  }
+
+  /**
+   * Writes the object's bytes to an open file, at its current position. With `verify` they are
+   * hashed on the way (unless this process wrote the object from bytes it hashed): a mismatch
+   * quarantines the object and throws OBJECT_CORRUPT, and the caller removes what was written.
+   */
+  copyOutTo(oid: Oid, output: number, verify: boolean, onProgress?: (bytes: number) => void): void {
     const input = this.openObject(oid);
     try {
-      const output = fs.openSync(tmpDest, 'wx', mode);
-      try {
-        const buf = ioBuffer();
-        for (let n = fs.readSync(input, buf, 0, buf.length, null); n > 0; n = fs.readSync(input, buf, 0, buf.length, null)) writeAll(output, buf.subarray(0, n));
-      } finally {
-        fs.closeSync(output);
+      if (verify && !this.writtenHere.has(oid)) {
+        const actual = hashFd(this.newHasher, input, (chunk) => writeAll(output, chunk), onProgress).oid;
+        if (actual !== oid) throw this.corrupt(oid);
+        return;
+      }
+      const buf = ioBuffer();
+      for (let n = fs.readSync(input, buf, 0, buf.length, null); n > 0; n = fs.readSync(input, buf, 0, buf.length, null)) {
+        writeAll(output, buf.subarray(0, n));
+        onProgress?.(n);
       }
     } finally {
       fs.closeSync(input);

@@ -38,8 +38,8 @@ export async function writeFiles(repo: Repo, placements: readonly Placement[], p
   const half = Math.floor(placements.length / 2);
   let done = 0;
   const writeOne = async (p: Placement, i: number) => {
-    const type = await materialize(repo, p, onBytes);
-    const st = type === 'symlink' ? fs.statSync(p.dest) : fs.lstatSync(p.dest);
+    const { type, stat } = await materialize(repo, p, onBytes);
+    const st = stat ?? (type === 'symlink' ? fs.statSync(p.dest) : fs.lstatSync(p.dest));
     out[i] = { dest: p.dest, oid: p.oid, stat: st };
     progress?.({ files: 1 });
     if (++done === half) await failpoint('checkout.half-written');

@@ -238,7 +238,7 @@ async function apply(repo: Repo, index: StatIndex, plan: CheckoutPlan, progress?
   const parents = new Set(plan.writes.map((w) => w.p.slice(0, Math.max(0, w.p.lastIndexOf('/')))));
   for (const dir of parents) if (dir !== '') makeDirUnder(rootAbs, dir);
   fs.mkdirSync(repo.layout.tmpDir, { recursive: true });
-  const written = await writeFiles(repo, plan.writes.map((w) => ({ oid: w.o, dest: absOf(w.p), executable: w.x, size: w.s })), progress);
+  const written = await writeFiles(repo, plan.writes.map((w) => ({ oid: w.o, dest: absOf(w.p), executable: w.x, size: w.s, fresh: plan.freshWrites.has(w.p) })), progress);
   // mlx wrote these bytes itself, so their content is known from the moment they were renamed into
   // place; stamping them when the batch ends (as git stamps its index) keeps all but the last
   // tick's files trusted, instead of re-hashing everything checkout just wrote.

@@ -8,7 +8,8 @@ import { bytes, gitCommitAll, gitCloneLocal, tempDir, useTempRepo, write } from 
 /*
  * Checkout trusts a cache object as the store wrote it (stat check: a regular file of the recorded
  * size, still read-only) unless cache.verify asks for a re-hash; `mlx verify` is the full check.
- * Each file it writes appears by rename of a complete temp file.
+ * A file it writes appears whole (by rename of a complete temp file) or, created in place where
+ * nothing was, is recorded in the stat index only once it is whole.
  */
 
 const repo = useTempRepo((d) => mlxOk(d, 'init'));
@@ -129,6 +130,24 @@ describe('checkout writes', () => {
     const st = mlxJson(dir, 'status');
     expect(st.paths[0].state).toBe('clean');
     expect(st.hashedFiles).toBe(0);
+  });
+
+  it('a checkout killed while it writes a file in place leaves that file unrecorded: status reports it, checkout refuses it, --force restores it', () => {
+    Object.assign(cliEnv, fp.env({ 'checkout.created-in-place': 'exit' }));
+    expect(mlx(dir, 'checkout').code).toBe(86);
+    for (const k of Object.keys(cliEnv)) delete cliEnv[k];
+    // Killed after creating its first file and before writing it: that file is there, short.
+    const short = name(0);
+    expect(fs.statSync(path.join(dir, 'data', short)).size).toBe(0);
+    const st = mlxJson(dir, 'status');
+    expect(st.paths[0].changes.modified).toEqual([short]);
+    const refused = mlx(dir, 'checkout');
+    expect(expectCleanError(refused)).toMatch(/checkout would overwrite 1 path\(s\) whose content is not in the cache: data\/d0\/f0000\.bin/);
+    expect(fs.statSync(path.join(dir, 'data', short)).size).toBe(0);
+    mlxOk(dir, 'checkout', '--force');
+    for (let i = 0; i < FILES; i++) expect(fs.readFileSync(path.join(dir, 'data', name(i))).equals(content(i))).toBe(true);
+    mlxOk(dir, 'status');
+    expect(mlxJson(dir, 'status').paths[0].state).toBe('clean');
   });
 
   it('a fresh pull writes every file whole, and the next status hashes none of them', async () => {
