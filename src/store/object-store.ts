@@ -138,11 +138,12 @@ export class ObjectStore {
     const wanted = new Set(oids);
     const missing = new Set<Oid>();
     if (wanted.size < LIST_THRESHOLD) {
-      for (const oid of wanted) if (!this.has(oid)) missing.add(oid);
+      for (const oid of wanted) if (!this.writtenSizes.has(oid) && !this.has(oid)) missing.add(oid);
       return missing;
     }
     const listed = new Map<string, Set<string>>();
     for (const oid of wanted) {
+      if (this.writtenSizes.has(oid)) continue; // stored by this process: no listing needed to know it
       const hex = oidHex(oid);
       const fan = hex.slice(0, 2);
       let names = listed.get(fan);
@@ -344,8 +345,9 @@ export class ObjectStore {
    * Writes the object's bytes to an open file, at its current position. With `verify` they are
    * hashed on the way (unless this process wrote the object from bytes it hashed): a mismatch
    * quarantines the object and throws OBJECT_CORRUPT, and the caller removes what was written.
+   * `size`, when the caller's stat check found it, spares the read that would find the end.
    */
-  copyOutTo(oid: Oid, output: number, verify: boolean, onProgress?: (bytes: number) => void): void {
+  copyOutTo(oid: Oid, output: number, verify: boolean, onProgress?: (bytes: number) => void, size?: number): void {
     const input = this.openObject(oid);
     try {
       if (verify && !this.writtenHere.has(oid)) {
@@ -354,9 +356,13 @@ export class ObjectStore {
         return;
       }
       const buf = ioBuffer();
-      for (let n = fs.readSync(input, buf, 0, buf.length, null); n > 0; n = fs.readSync(input, buf, 0, buf.length, null)) {
+      let left = size ?? Infinity;
+      while (left > 0) {
+        const n = fs.readSync(input, buf, 0, Math.min(buf.length, left), null);
+        if (n === 0) break;
         writeAll(output, buf.subarray(0, n));
         onProgress?.(n);
+        left -= n;
       }
     } finally {
       fs.closeSync(input);
@@ -438,6 +444,8 @@ export class ObjectStore {
    */
   quarantine(oid: Oid): string | undefined {
     const moved = path.join(this.quarantineDir, `${oidHex(oid)}.${Date.now()}`);
+    this.writtenHere.delete(oid);
+    this.writtenSizes.delete(oid);
     try {
       fs.mkdirSync(this.quarantineDir, { recursive: true });
       fs.renameSync(this.pathOf(oid), moved);

@@ -42,7 +42,7 @@ export type FoundAtPath = undefined | { kind: 'file' } | { kind: 'link' } | { ki
 export interface PlanInput {
   tracked: TrackedPath;
   /** Every entry the pointer names (a file pointer: one entry at ''). */
-  entries: ManifestEntry[];
+  entries: readonly ManifestEntry[];
   /** Only this part of a tracked directory, when given. */
   sub: string | undefined;
   /** `sub` may be absent from `entries` and the work tree (a kept partial selection): nothing to do then. */

@@ -101,7 +101,7 @@ async function createInPlace(repo: Repo, p: Placement, onBytes?: (n: number) => 
   }
   try {
     await failpoint('checkout.created-in-place');
-    repo.store.copyOutTo(p.oid, fd, repo.verifyCache);
+    repo.store.copyOutTo(p.oid, fd, repo.verifyCache, undefined, p.size);
     onBytes?.(p.size);
     return fs.fstatSync(fd);
   } catch (err) {
