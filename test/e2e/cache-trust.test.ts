@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cliEnv, expectCleanError, mlx, mlxJson, mlxOk } from '../helpers/cli.js';
+import { cliEnv, expectCleanError, finished, mlx, mlxJson, mlxOk, mlxSpawn } from '../helpers/cli.js';
 import { Failpoints } from '../helpers/failpoints.js';
 import { bytes, gitCommitAll, gitCloneLocal, tempDir, useTempRepo, write } from '../helpers/repo.js';
 
@@ -147,6 +147,21 @@ describe('checkout writes', () => {
     mlxOk(dir, 'checkout', '--force');
     for (let i = 0; i < FILES; i++) expect(fs.readFileSync(path.join(dir, 'data', name(i))).equals(content(i))).toBe(true);
     mlxOk(dir, 'status');
+    expect(mlxJson(dir, 'status').paths[0].state).toBe('clean');
+  });
+
+  it('a file that appears at a fresh path after checkout planned is replaced whole, as any other file is', async () => {
+    Object.assign(cliEnv, fp.env({ 'checkout.partial-recorded': 'pause' }));
+    const child = mlxSpawn(dir, 'checkout');
+    const done = finished(child);
+    await fp.reached('checkout.partial-recorded');
+    // Planned as absent; something is there by the time its turn comes.
+    write(dir, `data/${name(3)}`, 'appeared meanwhile');
+    fp.release('checkout.partial-recorded');
+    expect((await done).code).toBe(0);
+    for (const k of Object.keys(cliEnv)) delete cliEnv[k];
+    for (let i = 0; i < FILES; i++) expect(fs.readFileSync(path.join(dir, 'data', name(i))).equals(content(i))).toBe(true);
+    expect(fs.readdirSync(path.join(dir, '.mlx/tmp'))).toEqual([]);
     expect(mlxJson(dir, 'status').paths[0].state).toBe('clean');
   });
 
