@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Oid } from '../hash/oid.js';
-import { isFileEntry, parseManifest, type ManifestEntry } from '../formats/manifest.js';
+import { isFileEntry, type ManifestEntry } from '../formats/manifest.js';
 import { fetchObjects, type FetchSummary } from '../remote/fetch.js';
 import { pushObjects, type PushSummary } from '../remote/push.js';
 import { findDamagedCopies, markDamaged, type DamagedCopy } from '../remote/damage-check.js';
@@ -8,6 +8,7 @@ import { RemoteIndex } from '../remote/remote-index.js';
 import type { Remote } from '../remote/remote.js';
 import type { TransferProgress } from '../remote/transfer-progress.js';
 import { E, isMlxError, objectMissing, pathNotFound } from '../util/errors.js';
+import { manifestOf } from '../workspace/manifest-reads.js';
 import type { Repo } from '../workspace/repo.js';
 import { resolveRemote } from './remotes.js';
 import type { Selection } from '../workspace/targets.js';
@@ -28,10 +29,10 @@ export interface TransferOptions {
 }
 
 /** The objects a selection needs: each file's oid; for directories the manifest and the files in scope. */
-export function manifestEntries(repo: Repo, s: Selection): ManifestEntry[] {
+export function manifestEntries(repo: Repo, s: Selection): readonly ManifestEntry[] {
   const p = s.tracked.pointer;
   if (p.kind !== 'dir') return [];
-  const entries = parseManifest(repo.store.readBytes(p.oid).toString('utf8'), `${p.oid} (${s.tracked.path})`).entries;
+  const entries = manifestOf(repo, p.oid, `${p.oid} (${s.tracked.path})`);
   if (s.sub === undefined) return entries;
   const part = entries.filter((e) => e.p === s.sub || e.p.startsWith(`${s.sub}/`));
   if (part.length === 0 && !s.mayBeAbsent) throw pathNotFound(`${s.tracked.path}/${s.sub} is not part of ${s.tracked.path}`, { path: `${s.tracked.path}/${s.sub}` });

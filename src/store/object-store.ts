@@ -190,11 +190,12 @@ export class ObjectStore {
     const wanted = new Set(oids);
     const missing = new Set<Oid>();
     if (wanted.size < LIST_THRESHOLD) {
-      for (const oid of wanted) if (!this.has(oid)) missing.add(oid);
+      for (const oid of wanted) if (!this.writtenSizes.has(oid) && !this.has(oid)) missing.add(oid);
       return missing;
     }
     const listed = new Map<string, Set<string>>();
     for (const oid of wanted) {
+      if (this.writtenSizes.has(oid)) continue; // stored by this process: no listing needed to know it
       const hex = oidHex(oid);
       const fan = hex.slice(0, 2);
       let names = listed.get(fan);
@@ -404,22 +405,15 @@ export class ObjectStore {
       onProgress?.(fs.statSync(tmpDest).size);
       return;
     }
-    const input = this.openObject(oid);
+    const output = fs.openSync(tmpDest, 'wx', mode);
     try {
-      const output = fs.openSync(tmpDest, 'wx', mode);
-      let actual: Oid;
-      try {
-        actual = hashFd(this.newHasher, input, (chunk) => writeAll(output, chunk), onProgress).oid;
-      } finally {
-        fs.closeSync(output);
-      }
-      if (actual !== oid) {
-        fs.rmSync(tmpDest, { force: true });
-        throw this.corrupt(oid);
-      }
-    } finally {
-      fs.closeSync(input);
+      this.copyOutTo(oid, output, true, onProgress);
+    } catch (err) {
+      fs.closeSync(output);
+      fs.rmSync(tmpDest, { force: true });
+      throw err;
     }
+    fs.closeSync(output);
   }
 
   /**
@@ -428,14 +422,36 @@ export class ObjectStore {
    * small object: cheaper here than a kernel copy, which adds a stat and a chmod per file.
    */
   copyOut(oid: Oid, tmpDest: string, mode: number): void {
+    const output = fs.openSync(tmpDest, 'wx', mode);
+    try {
+      this.copyOutTo(oid, output, false);
+    } finally {
+      fs.closeSync(output);
+    }
+  }
+
+  /**
+   * Writes the object's bytes to an open file, at its current position. With `verify` they are
+   * hashed on the way (unless this process wrote the object from bytes it hashed): a mismatch
+   * quarantines the object and throws OBJECT_CORRUPT, and the caller removes what was written.
+   * `size`, when the caller's stat check found it, spares the read that would find the end.
+   */
+  copyOutTo(oid: Oid, output: number, verify: boolean, onProgress?: (bytes: number) => void, size?: number): void {
     const input = this.openObject(oid);
     try {
-      const output = fs.openSync(tmpDest, 'wx', mode);
-      try {
-        const buf = ioBuffer();
-        for (let n = fs.readSync(input, buf, 0, buf.length, null); n > 0; n = fs.readSync(input, buf, 0, buf.length, null)) writeAll(output, buf.subarray(0, n));
-      } finally {
-        fs.closeSync(output);
+      if (verify && !this.writtenHere.has(oid)) {
+        const actual = hashFd(this.newHasher, input, (chunk) => writeAll(output, chunk), onProgress).oid;
+        if (actual !== oid) throw this.corrupt(oid);
+        return;
+      }
+      const buf = ioBuffer();
+      let left = size ?? Infinity;
+      while (left > 0) {
+        const n = fs.readSync(input, buf, 0, Math.min(buf.length, left), null);
+        if (n === 0) break;
+        writeAll(output, buf.subarray(0, n));
+        onProgress?.(n);
+        left -= n;
       }
     } finally {
       fs.closeSync(input);
@@ -534,6 +550,8 @@ export class ObjectStore {
    */
   quarantine(oid: Oid): string | undefined {
     const moved = path.join(this.quarantineDir, `${oidHex(oid)}.${Date.now()}`);
+    this.writtenHere.delete(oid);
+    this.writtenSizes.delete(oid);
     try {
       fs.mkdirSync(this.quarantineDir, { recursive: true });
       fs.renameSync(this.pathOf(oid), moved);

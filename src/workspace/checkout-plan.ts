@@ -22,6 +22,11 @@ export interface CheckoutPlan {
   removeDirs: string[];
   makeDirs: string[];
   writes: FileEntry[];
+  /**
+   * The paths of `writes` where nothing will be when the file is written (absent from the work tree,
+   * or removed first): such a file may be created in place instead of renamed over what is there.
+   */
+  freshWrites: Set<string>;
   links: { p: string; l: string }[];
   chmods: FileEntry[];
   unchanged: number;
@@ -37,7 +42,7 @@ export type FoundAtPath = undefined | { kind: 'file' } | { kind: 'link' } | { ki
 export interface PlanInput {
   tracked: TrackedPath;
   /** Every entry the pointer names (a file pointer: one entry at ''). */
-  entries: ManifestEntry[];
+  entries: readonly ManifestEntry[];
   /** Only this part of a tracked directory, when given. */
   sub: string | undefined;
   /** `sub` may be absent from `entries` and the work tree (a kept partial selection): nothing to do then. */
@@ -93,7 +98,7 @@ export function planCheckout<S extends EntryStat>(input: PlanInput, probe: WorkT
   const ctx: Planning = {
     input, probe,
     out: {
-      tracked: input.tracked, removeFiles: [], removeDirs: [], makeDirs: [], writes: [], links: [], chmods: [], unchanged: 0, conflicts: [],
+      tracked: input.tracked, removeFiles: [], removeDirs: [], makeDirs: [], writes: [], freshWrites: new Set(), links: [], chmods: [], unchanged: 0, conflicts: [],
       desiredFiles: new Set(input.entries.filter(isFileEntry).map((e) => e.p)),
     },
     desired: new Map(), desiredDirs: new Set(), present: new Map(), presentDirs: new Set(),
@@ -172,7 +177,7 @@ function matchPresent(ctx: Planning, p: string, w: Present): void {
   // Anything else present here is replaced or removed.
   refuseUnsaved(ctx, p, st);
   out.removeFiles.push(p);
-  if (d && isFileEntry(d)) out.writes.push(d);
+  if (d && isFileEntry(d)) addFreshWrite(out, d);
   else if (d && d.t === 'l') out.links.push({ p, l: d.l });
 }
 
@@ -191,11 +196,17 @@ function matchFile(ctx: Planning, p: string, st: EntryStat, d: FileEntry): void 
   }
 }
 
+/** A write to a path that will be empty when it is written. */
+function addFreshWrite(out: CheckoutPlan, d: FileEntry): void {
+  out.writes.push(d);
+  out.freshWrites.add(d.p);
+}
+
 /** Desired entries the work tree lacks are written, linked or made. */
 function addAbsentEntries({ desired, present, presentDirs, out }: Planning): void {
   for (const [p, d] of desired) {
     if (present.has(p)) continue;
-    if (isFileEntry(d)) out.writes.push(d);
+    if (isFileEntry(d)) addFreshWrite(out, d);
     else if (d.t === 'l') out.links.push({ p, l: d.l });
     else if (!presentDirs.has(p)) out.makeDirs.push(p);
   }

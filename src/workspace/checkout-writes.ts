@@ -9,12 +9,15 @@ import type { Progress } from './work-tree.js';
 
 /*
  * The files of a checkout. Measured on this kind of machine (2 cores, ext4, 20,000 files of 1-4 KiB),
- * the chain of calls that writes one small file (open, read, create, write, close, rename, lstat) costs
- * less as synchronous calls than on libuv's threads, where each call is a hop between threads: small
- * files are written one after the other. Large trusted copies are kernel copies on libuv's threads,
- * several at once. Each file appears by rename of a complete temp file, so a process stopped at any
- * point leaves whole files and temp files in `.mlx/tmp` (swept as orphans), never a partial file in
- * the work tree.
+ * the chain of calls that writes one small file (open, read, create, write, fstat, close) costs less
+ * as synchronous calls than on libuv's threads, where each call is a hop between threads: small files
+ * are written one after the other. Large trusted copies are kernel copies on libuv's threads, several
+ * at once. A small copy to a path where nothing is is created there and written in place (one file
+ * created, no rename); anything else appears by rename of a complete temp file. A process stopped
+ * between files leaves whole files and temp files in `.mlx/tmp` (swept as orphans); one killed in the
+ * middle of an in-place write can leave that file short, and since the stat index records files only
+ * once the checkout ends, status and the next checkout see it as a local change, never as good
+ * (spec/workspace.md).
  */
 
 /** Large copies in flight at once: one per libuv thread. */
@@ -38,8 +41,8 @@ export async function writeFiles(repo: Repo, placements: readonly Placement[], p
   const half = Math.floor(placements.length / 2);
   let done = 0;
   const writeOne = async (p: Placement, i: number) => {
-    const type = await materialize(repo, p, onBytes);
-    const st = type === 'symlink' ? fs.statSync(p.dest) : fs.lstatSync(p.dest);
+    const { type, stat } = await materialize(repo, p, onBytes);
+    const st = stat ?? (type === 'symlink' ? fs.statSync(p.dest) : fs.lstatSync(p.dest));
     out[i] = { dest: p.dest, oid: p.oid, stat: st };
     progress?.({ files: 1 });
     if (++done === half) await failpoint('checkout.half-written');

@@ -2,12 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Oid } from '../hash/oid.js';
 import { hashFileSync } from '../hash/hash-file.js';
-import { isFileEntry, parseManifest, type FileEntry, type ManifestEntry } from '../formats/manifest.js';
+import { isFileEntry, type FileEntry, type ManifestEntry } from '../formats/manifest.js';
 import { isExecutable, pointerSizeMismatch, POINTER_SUFFIX } from '../formats/pointer.js';
 import { MlxError, badPath, badState, localChanges, objectMissing, sizeMismatch } from '../util/errors.js';
 import { failpoint } from '../util/failpoint.js';
 import { lstatIfExists, processUmask } from '../util/fs.js';
 import { ensureIgnored } from './gitignore.js';
+import { manifestOf } from './manifest-reads.js';
 import { isLinkedTo } from './link.js';
 import { writeFiles } from './checkout-writes.js';
 import { lockRepository } from './repository-lock.js';
@@ -125,13 +126,13 @@ function partialChanges(repo: Repo, partial: PartialCheckouts, selection: Select
   return { widen, whole: [...whole] };
 }
 
-function desiredEntries(repo: Repo, t: TrackedPath): ManifestEntry[] {
+function desiredEntries(repo: Repo, t: TrackedPath): readonly ManifestEntry[] {
   const p = t.pointer;
   if (p.kind === 'file') return [{ p: '', o: p.oid, s: p.size, x: isExecutable(p) }];
   if (!repo.store.has(p.oid)) {
     throw objectMissing(`the manifest of ${t.path} (${p.oid}) is not in the cache`, { hint: 'fetch it with mlx pull', oid: p.oid });
   }
-  const entries = parseManifest(repo.store.readBytes(p.oid).toString('utf8'), `${p.oid} (${t.path})`).entries;
+  const entries = manifestOf(repo, p.oid, `${p.oid} (${t.path})`);
   const files = entries.filter(isFileEntry);
   const why = pointerSizeMismatch(p, files.reduce((n, f) => n + f.s, 0), files.length);
   if (why !== undefined) throw sizeMismatch(`pointer ${t.path}${POINTER_SUFFIX} ${why}; nothing was written`, { hint: SIZE_HINT, path: t.path });
@@ -238,7 +239,7 @@ async function apply(repo: Repo, index: StatIndex, plan: CheckoutPlan, progress?
   const parents = new Set(plan.writes.map((w) => w.p.slice(0, Math.max(0, w.p.lastIndexOf('/')))));
   for (const dir of parents) if (dir !== '') makeDirUnder(rootAbs, dir);
   fs.mkdirSync(repo.layout.tmpDir, { recursive: true });
-  const written = await writeFiles(repo, plan.writes.map((w) => ({ oid: w.o, dest: absOf(w.p), executable: w.x, size: w.s })), progress);
+  const written = await writeFiles(repo, plan.writes.map((w) => ({ oid: w.o, dest: absOf(w.p), executable: w.x, size: w.s, fresh: plan.freshWrites.has(w.p) })), progress);
   // mlx wrote these bytes itself, so their content is known from the moment they were renamed into
   // place; stamping them when the batch ends (as git stamps its index) keeps all but the last
   // tick's files trusted, instead of re-hashing everything checkout just wrote.

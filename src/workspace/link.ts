@@ -5,6 +5,7 @@ import type { Oid } from '../hash/oid.js';
 import type { LinkType } from '../formats/config.js';
 import { missingObject } from '../store/object-store.js';
 import { isErrno, linkFailed } from '../util/errors.js';
+import { failpoint } from '../util/failpoint.js';
 import { processUmask, uniqueTempName } from '../util/fs.js';
 import type { Repo } from './repo.js';
 
@@ -29,27 +30,44 @@ export interface Placement {
   executable: boolean;
   /** The object's size, as its stat check found it. */
   size: number;
+  /** Nothing was at `dest` when checkout planned (or it was removed since): the file may be created there. */
+  fresh?: boolean;
+}
+
+/** What {@link materialize} did. */
+export interface Materialized {
+  type: LinkType;
+  /** The new file's stat, when it was taken from the open file (a file created in place). */
+  stat?: fs.Stats;
 }
 
 /**
  * Makes `dest` hold object `oid`, trying the configured link types in order (reflink → copy by default).
  * The object is trusted as the store wrote it (checkout stat-checked it first); with `cache.verify`
- * it is re-hashed on the way (copy hashes what it copies, links hash first). The new file appears by
- * rename, so a reader never sees half of it. Small files are written with synchronous calls (measured
- * faster here than the same calls on libuv's threads); a large trusted copy is a kernel copy on a
- * libuv thread, so several of those may be in flight at once.
+ * it is re-hashed on the way (copy hashes what it copies, links hash first). A small copy to a fresh
+ * path is created there exclusively (O_EXCL) and written in place: one file created instead of a temp
+ * file created and renamed. Anything else appears by rename of a complete temp file. Small files are
+ * written with synchronous calls (measured faster here than the same calls on libuv's threads); a large
+ * trusted copy is a kernel copy on a libuv thread, so several of those may be in flight at once.
  */
-export async function materialize(repo: Repo, p: Placement, onBytes?: (n: number) => void): Promise<LinkType> {
+export async function materialize(repo: Repo, p: Placement, onBytes?: (n: number) => void): Promise<Materialized> {
   const types = repo.linkTypes;
   const memoKey = repo.store.root;
   for (let i = winners.get(memoKey) ?? 0; i < types.length; i++) {
     const type = types[i]!;
+    if (type === 'copy' && p.fresh && p.size < KERNEL_COPY_FROM) {
+      const stat = await createInPlace(repo, p, onBytes);
+      if (stat) {
+        winners.set(memoKey, i);
+        return { type, stat };
+      }
+    }
     const tmp = path.join(repo.layout.tmpDir, uniqueTempName());
     try {
       await place(repo, type, p, tmp, onBytes);
       renameInto(tmp, p.dest);
       winners.set(memoKey, i);
-      return type;
+      return { type };
     } catch (err) {
       fs.rmSync(tmp, { force: true });
       if (isErrno(err, 'ENOENT') && !repo.store.has(p.oid)) throw missingObject(p.oid);
@@ -63,6 +81,35 @@ export async function materialize(repo: Repo, p: Placement, onBytes?: (n: number
     }
   }
   throw linkFailed(`no usable link type in cache.type (${types.join(',')})`);
+}
+
+/**
+ * Creates `p.dest` exclusively and writes the object into it; returns its stat (taken before it is
+ * closed: no rename follows to change it), or undefined when something is at `dest` now (the caller
+ * then replaces it by rename, as for any other path). A failed write removes the file it created.
+ * A process killed during the write can leave this one file short; the stat index records a file
+ * only once checkout has finished, so status reports it modified and the next checkout refuses to
+ * overwrite it unless its content is in the cache or --force is given (spec/workspace.md).
+ */
+async function createInPlace(repo: Repo, p: Placement, onBytes?: (n: number) => void): Promise<fs.Stats | undefined> {
+  let fd: number;
+  try {
+    fd = fs.openSync(p.dest, 'wx', (p.executable ? 0o777 : 0o666) & ~processUmask());
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) return undefined;
+    throw err;
+  }
+  try {
+    await failpoint('checkout.created-in-place');
+    repo.store.copyOutTo(p.oid, fd, repo.verifyCache, undefined, p.size);
+    onBytes?.(p.size);
+    return fs.fstatSync(fd);
+  } catch (err) {
+    fs.rmSync(p.dest, { force: true });
+    throw err;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 async function place(repo: Repo, type: LinkType, { oid, executable, size }: Placement, tmp: string, onBytes?: (n: number) => void): Promise<void> {

@@ -1,14 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cliEnv, expectCleanError, mlx, mlxJson, mlxOk } from '../helpers/cli.js';
+import { cliEnv, expectCleanError, finished, mlx, mlxJson, mlxOk, mlxSpawn } from '../helpers/cli.js';
 import { Failpoints } from '../helpers/failpoints.js';
 import { bytes, gitCommitAll, gitCloneLocal, tempDir, useTempRepo, write } from '../helpers/repo.js';
 
 /*
  * Checkout trusts a cache object as the store wrote it (stat check: a regular file of the recorded
  * size, still read-only) unless cache.verify asks for a re-hash; `mlx verify` is the full check.
- * Each file it writes appears by rename of a complete temp file.
+ * A file it writes appears whole (by rename of a complete temp file) or, created in place where
+ * nothing was, is recorded in the stat index only once it is whole.
  */
 
 const repo = useTempRepo((d) => mlxOk(d, 'init'));
@@ -129,6 +130,39 @@ describe('checkout writes', () => {
     const st = mlxJson(dir, 'status');
     expect(st.paths[0].state).toBe('clean');
     expect(st.hashedFiles).toBe(0);
+  });
+
+  it('a checkout killed while it writes a file in place leaves that file unrecorded: status reports it, checkout refuses it, --force restores it', () => {
+    Object.assign(cliEnv, fp.env({ 'checkout.created-in-place': 'exit' }));
+    expect(mlx(dir, 'checkout').code).toBe(86);
+    for (const k of Object.keys(cliEnv)) delete cliEnv[k];
+    // Killed after creating its first file and before writing it: that file is there, short.
+    const short = name(0);
+    expect(fs.statSync(path.join(dir, 'data', short)).size).toBe(0);
+    const st = mlxJson(dir, 'status');
+    expect(st.paths[0].changes.modified).toEqual([short]);
+    const refused = mlx(dir, 'checkout');
+    expect(expectCleanError(refused)).toMatch(/checkout would overwrite 1 path\(s\) whose content is not in the cache: data\/d0\/f0000\.bin/);
+    expect(fs.statSync(path.join(dir, 'data', short)).size).toBe(0);
+    mlxOk(dir, 'checkout', '--force');
+    for (let i = 0; i < FILES; i++) expect(fs.readFileSync(path.join(dir, 'data', name(i))).equals(content(i))).toBe(true);
+    mlxOk(dir, 'status');
+    expect(mlxJson(dir, 'status').paths[0].state).toBe('clean');
+  });
+
+  it('a file that appears at a fresh path after checkout planned is replaced whole, as any other file is', async () => {
+    Object.assign(cliEnv, fp.env({ 'checkout.partial-recorded': 'pause' }));
+    const child = mlxSpawn(dir, 'checkout');
+    const done = finished(child);
+    await fp.reached('checkout.partial-recorded');
+    // Planned as absent; something is there by the time its turn comes.
+    write(dir, `data/${name(3)}`, 'appeared meanwhile');
+    fp.release('checkout.partial-recorded');
+    expect((await done).code).toBe(0);
+    for (const k of Object.keys(cliEnv)) delete cliEnv[k];
+    for (let i = 0; i < FILES; i++) expect(fs.readFileSync(path.join(dir, 'data', name(i))).equals(content(i))).toBe(true);
+    expect(fs.readdirSync(path.join(dir, '.mlx/tmp'))).toEqual([]);
+    expect(mlxJson(dir, 'status').paths[0].state).toBe('clean');
   });
 
   it('a fresh pull writes every file whole, and the next status hashes none of them', async () => {

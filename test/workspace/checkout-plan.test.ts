@@ -146,6 +146,18 @@ describe('planCheckout: a tracked directory', () => {
     expect(plan.conflicts).toEqual(['data/sub/link']);
   });
 
+  it('marks as fresh the writes to paths that will be empty: absent, or removed first; not a file replaced by rename', () => {
+    const { probe, asDir } = workTree({
+      'keep.txt': { kind: 'file', content: oid(8) },
+      'sub/new.txt': { kind: 'link', target: `${CACHE}${oid(7)}` },
+    }, [oid(7), oid(8)]);
+    const plan = planCheckout({ tracked: dirTracked, entries, sub: undefined, force: false, found: asDir }, probe);
+    expect(plan.writes.map((w) => w.p).sort()).toEqual(['keep.txt', 'other/far.txt', 'sub/new.txt']);
+    expect(plan.removeFiles).toEqual(['sub/new.txt']);
+    // keep.txt holds other content: it is replaced by rename, never created where it still is.
+    expect([...plan.freshWrites].sort()).toEqual(['other/far.txt', 'sub/new.txt']);
+  });
+
   it('names every unsaved path it would lose, by its path in the repository', () => {
     const { probe, asDir } = workTree({
       'keep.txt': { kind: 'file', content: oid(8) },
