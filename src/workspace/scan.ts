@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { compareUtf8, isDotName } from '../util/paths.js';
-import { LSTAT_FIELDS, lstatNames, PARALLEL_LSTAT_MIN } from './lstat-thread.js';
 
 /**
  * The fields of a file's stat that mlx uses. A walk keeps this small record, not the `fs.Stats`
@@ -187,130 +186,37 @@ export class WalkedTree {
   }
 }
 
-/** One folder of a walk: its sorted names (less those skipped) and, once stat'ed, their numbers. */
-interface Listing {
-  absDir: string;
-  relDir: string;
-  names: string[];
-  stats: Float64Array;
-  /** Nothing at all inside (a folder holding only a nested `.git` is not empty: it is skipped). */
-  empty: boolean;
-}
-
-/** Paths stat'ed in one call of {@link lstatNames}: bounds the path strings alive at once. */
-const STAT_BATCH = 1 << 16;
-
 /**
  * Walks a directory as {@link scanTree} does (same entries, same skips), into columns. Names are read
  * as plain strings and sorted natively, and one lstat per name says what it is: no object per entry.
- * The folders of one depth are listed first and all their names stat'ed together, in batches shared
- * with a second thread when there are at least `parallelMin` ({@link lstatNames}): a tree of many
- * small folders gains from it as much as one large folder does. The entries are then laid out depth
- * first, in manifest order. (`batchSize` is a parameter for tests.)
+ * That order is the manifest's almost always; {@link WalkedTree.sort} mends the rare exceptions.
  */
-export function walkTree(absRoot: string, parallelMin = PARALLEL_LSTAT_MIN, batchSize = STAT_BATCH): WalkedTree {
+export function walkTree(absRoot: string): WalkedTree {
   const out = new WalkedTree();
-  const listings = new Map<string, Listing>();
-  for (let level = [{ absDir: absRoot, relDir: '' }]; level.length > 0; ) {
-    const listed = level.map(({ absDir, relDir }) => listFolder(out, absDir, relDir));
-    statListings(listed, parallelMin, batchSize);
-    level = [];
-    for (const l of listed) {
-      listings.set(l.relDir, l);
-      for (let i = 0; i < l.names.length; i++) {
-        if ((l.stats[i * LSTAT_FIELDS]! & fs.constants.S_IFMT) === fs.constants.S_IFDIR) level.push({ absDir: `${l.absDir}${path.sep}${l.names[i]}`, relDir: joinRel(l.relDir, l.names[i]!) });
-      }
+  const walk = (absDir: string, relDir: string) => {
+    const names = fs.readdirSync(absDir);
+    if (names.length === 0 && relDir !== '') {
+      out.push(WALK_EMPTY_DIR, relDir);
+      return;
     }
-  }
-  const st = {} as FileStat;
-  const lay = (l: Listing) => {
-    if (l.empty) return void out.push(WALK_EMPTY_DIR, l.relDir);
-    for (let i = 0; i < l.names.length; i++) {
-      const rel = joinRel(l.relDir, l.names[i]!);
-      const at = i * LSTAT_FIELDS;
-      const type = l.stats[at]! & fs.constants.S_IFMT;
-      if (type === fs.constants.S_IFDIR) lay(listings.get(rel)!);
-      else if (type === fs.constants.S_IFREG) out.push(WALK_FILE, rel, statFrom(l.stats, at, st));
-      else if (type === fs.constants.S_IFLNK) out.targets.set(out.push(WALK_LINK, rel), fs.readlinkSync(`${l.absDir}${path.sep}${l.names[i]}`));
+    names.sort();
+    for (const name of names) {
+      const rel = relDir === '' ? name : `${relDir}/${name}`;
+      if (isDotName(name, 'git')) {
+        // A nested repository (a folder, or a submodule's `.git` file), or a name git takes for one:
+        // no manifest may hold it (spec/paths.md).
+        out.skipped.push({ rel, why: name === '.git' ? 'nested git repository' : 'a name git treats as .git' });
+        continue;
+      }
+      const abs = `${absDir}${path.sep}${name}`;
+      const st = fs.lstatSync(abs);
+      if (st.isDirectory()) walk(abs, rel);
+      else if (st.isFile()) out.push(WALK_FILE, rel, st);
+      else if (st.isSymbolicLink()) out.targets.set(out.push(WALK_LINK, rel), fs.readlinkSync(abs));
       else out.skipped.push({ rel, why: 'not a regular file, directory or symlink' });
     }
   };
-  lay(listings.get('')!);
+  walk(absRoot, '');
   out.sort();
   return out;
-}
-
-const joinRel = (relDir: string, name: string) => (relDir === '' ? name : `${relDir}/${name}`);
-
-/** Lists one folder: its names sorted, nested repositories skipped (and said so). */
-function listFolder(out: WalkedTree, absDir: string, relDir: string): Listing {
-  const all = fs.readdirSync(absDir);
-  all.sort();
-  const names: string[] = [];
-  for (const name of all) {
-    if (!isDotName(name, 'git')) {
-      names.push(name);
-      continue;
-    }
-    // A nested repository (a folder, or a submodule's `.git` file), or a name git takes for one:
-    // no manifest may hold it (spec/paths.md).
-    out.skipped.push({ rel: joinRel(relDir, name), why: name === '.git' ? 'nested git repository' : 'a name git treats as .git' });
-  }
-  return { absDir, relDir, names, stats: new Float64Array(0), empty: all.length === 0 && relDir !== '' };
-}
-
-/** Fills every listing's `stats`, stat'ing the names of all of them in batches of `batchSize`. */
-function statListings(listed: Listing[], parallelMin: number, batchSize: number): void {
-  let batch: string[] = [];
-  let parts: { l: Listing; from: number }[] = [];
-  const flush = () => {
-    if (batch.length === 0) return;
-    const stats = lstatNames('', batch, parallelMin);
-    for (let i = 0; i < batch.length; i++) {
-      // Not stat'ed (gone since the listing, or an error on the helper thread): again here, which
-      // throws the error a walk reports, or gives the stat of what is there now.
-      if (stats[i * LSTAT_FIELDS] === -1) setStat(stats, i * LSTAT_FIELDS, fs.lstatSync(batch[i]!));
-    }
-    let at = 0;
-    for (const { l, from } of parts) {
-      const n = Math.min(l.names.length - from, stats.length / LSTAT_FIELDS - at);
-      l.stats.set(stats.subarray(at * LSTAT_FIELDS, (at + n) * LSTAT_FIELDS), from * LSTAT_FIELDS);
-      at += n;
-    }
-    batch = [];
-    parts = [];
-  };
-  for (const l of listed) {
-    l.stats = new Float64Array(l.names.length * LSTAT_FIELDS);
-    const prefix = `${l.absDir}${path.sep}`;
-    for (let i = 0; i < l.names.length; i++) {
-      if (i === 0 || batch.length === 0) parts.push({ l, from: i });
-      batch.push(prefix + l.names[i]);
-      if (batch.length === batchSize) flush();
-    }
-  }
-  flush();
-}
-
-/** Writes a stat into {@link lstatNames}' numbers at `at`. */
-function setStat(stats: Float64Array, at: number, st: FileStat): void {
-  stats[at] = st.mode;
-  stats[at + 1] = st.size;
-  stats[at + 2] = st.mtimeMs;
-  stats[at + 3] = st.ctimeMs;
-  stats[at + 4] = st.ino;
-  stats[at + 5] = st.nlink;
-  stats[at + 6] = st.dev;
-}
-
-/** Entry `at` of {@link lstatNames}' numbers as a `FileStat`, written into `st`. */
-function statFrom(stats: Float64Array, at: number, st: FileStat): FileStat {
-  st.mode = stats[at]!;
-  st.size = stats[at + 1]!;
-  st.mtimeMs = stats[at + 2]!;
-  st.ctimeMs = stats[at + 3]!;
-  st.ino = stats[at + 4]!;
-  st.nlink = stats[at + 5]!;
-  st.dev = stats[at + 6]!;
-  return st;
 }
