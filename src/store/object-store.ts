@@ -193,17 +193,19 @@ export class ObjectStore {
       for (const oid of wanted) if (!this.writtenSizes.has(oid) && !this.has(oid)) missing.add(oid);
       return missing;
     }
-    const listed = new Map<string, Set<string>>();
+    // One fan-out folder listed at a time: a million wanted objects never hold the whole store's names.
+    const byFan = new Map<string, Oid[]>();
     for (const oid of wanted) {
       if (this.writtenSizes.has(oid)) continue; // stored by this process: no listing needed to know it
-      const hex = oidHex(oid);
-      const fan = hex.slice(0, 2);
-      let names = listed.get(fan);
-      if (!names) {
-        names = new Set(readdirOrEmpty(path.join(this.objectsDir, fan)));
-        listed.set(fan, names);
-      }
-      if (!names.has(hex.slice(2))) missing.add(oid);
+      const fan = oidHex(oid).slice(0, 2);
+      const list = byFan.get(fan);
+      if (list) list.push(oid);
+      else byFan.set(fan, [oid]);
+    }
+    wanted.clear();
+    for (const [fan, list] of byFan) {
+      const names = new Set(readdirOrEmpty(path.join(this.objectsDir, fan)));
+      for (const oid of list) if (!names.has(oidHex(oid).slice(2))) missing.add(oid);
     }
     return missing;
   }

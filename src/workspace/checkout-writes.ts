@@ -1,10 +1,9 @@
 import fs from 'node:fs';
-import type { Oid } from '../hash/oid.js';
 import { failpoint } from '../util/failpoint.js';
-import { forEachLimited } from '../util/pool.js';
+import { forEachIndexLimited } from '../util/pool.js';
 import { materialize, type Placement } from './link.js';
 import type { Repo } from './repo.js';
-import type { FileStat } from './scan.js';
+import { StatColumns } from './scan.js';
 import type { Progress } from './work-tree.js';
 
 /*
@@ -23,32 +22,26 @@ import type { Progress } from './work-tree.js';
 /** Large copies in flight at once: one per libuv thread. */
 export const CHECKOUT_JOBS = 4;
 
-export interface WrittenFile {
-  /** Where the file went. */
-  dest: string;
-  oid: Oid;
-  /** Its stat once in place (for a symlink into the cache, its target's, as reading it does). */
-  stat: FileStat;
-}
-
 /**
- * Writes every placement and returns what was written, in order. The first file goes alone, so the
+ * Writes placements 0 to `count` - 1, each made by `placementAt` when its turn comes (a million
+ * placements never stand at once), and returns each file's stat once in place, by placement number
+ * (for a symlink into the cache, its target's, as reading it does). The first file goes alone, so the
  * link-type fallback settles once before the rest run in parallel. Directories must exist already.
  */
-export async function writeFiles(repo: Repo, placements: readonly Placement[], progress?: Progress, jobs = CHECKOUT_JOBS): Promise<WrittenFile[]> {
-  const out: WrittenFile[] = new Array(placements.length);
+export async function writeFiles(repo: Repo, count: number, placementAt: (i: number) => Placement, progress?: Progress, jobs = CHECKOUT_JOBS): Promise<StatColumns> {
+  const out = new StatColumns();
   const onBytes = progress ? (n: number) => progress({ bytes: n }) : undefined;
-  const half = Math.floor(placements.length / 2);
+  const half = Math.floor(count / 2);
   let done = 0;
-  const writeOne = async (p: Placement, i: number) => {
+  const writeOne = async (i: number) => {
+    const p = placementAt(i);
     const { type, stat } = await materialize(repo, p, onBytes);
-    const st = stat ?? (type === 'symlink' ? fs.statSync(p.dest) : fs.lstatSync(p.dest));
-    out[i] = { dest: p.dest, oid: p.oid, stat: st };
+    out.set(i, stat ?? (type === 'symlink' ? fs.statSync(p.dest) : fs.lstatSync(p.dest)));
     progress?.({ files: 1 });
     if (++done === half) await failpoint('checkout.half-written');
   };
-  if (placements.length === 0) return out;
-  await writeOne(placements[0]!, 0);
-  await forEachLimited(placements.slice(1), jobs, (p, i) => writeOne(p, i + 1));
+  if (count === 0) return out;
+  await writeOne(0);
+  await forEachIndexLimited(count - 1, jobs, (i) => writeOne(i + 1));
   return out;
 }

@@ -239,17 +239,24 @@ async function apply(repo: Repo, index: StatIndex, plan: CheckoutPlan, progress?
   const parents = new Set(plan.writes.map((w) => w.p.slice(0, Math.max(0, w.p.lastIndexOf('/')))));
   for (const dir of parents) if (dir !== '') makeDirUnder(rootAbs, dir);
   fs.mkdirSync(repo.layout.tmpDir, { recursive: true });
-  const written = await writeFiles(repo, plan.writes.map((w) => ({ oid: w.o, dest: absOf(w.p), executable: w.x, size: w.s, fresh: plan.freshWrites.has(w.p) })), progress);
+  const writes = plan.writes;
+  const placementAt = (i: number) => {
+    const w = writes[i]!;
+    return { oid: w.o, dest: absOf(w.p), executable: w.x, size: w.s, fresh: plan.freshWrites.has(w.p) };
+  };
+  const written = await writeFiles(repo, writes.length, placementAt, progress);
   // mlx wrote these bytes itself, so their content is known from the moment they were renamed into
   // place; stamping them when the batch ends (as git stamps its index) keeps all but the last
   // tick's files trusted, instead of re-hashing everything checkout just wrote.
   // A small checkout finishes within one tick: wait out the rest of it (at most 20 ms) so its files
   // are trusted too.
-  const latest = written.reduce((m, f) => Math.max(m, f.stat.mtimeMs), 0);
+  let latest = 0;
+  for (let i = 0; i < writes.length; i++) latest = Math.max(latest, written.mtimeAt(i));
   const wait = Math.ceil(latest + 21 - Date.now());
-  if (written.length > 0 && wait > 0 && wait <= 25) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
+  if (writes.length > 0 && wait > 0 && wait <= 25) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
   const doneAt = Date.now();
-  written.forEach((f, i) => index.record(keyOf(plan.writes[i]!.p), f.stat, f.oid, doneAt));
+  const st = {} as FileStat;
+  for (let i = 0; i < writes.length; i++) index.record(keyOf(writes[i]!.p), written.statInto(i, st), writes[i]!.o, doneAt);
   for (const l of plan.links) {
     makeDirUnder(rootAbs, l.p.slice(0, Math.max(0, l.p.lastIndexOf('/'))));
     fs.symlinkSync(l.l, absOf(l.p));

@@ -80,7 +80,7 @@ describe('ObjectStore', () => {
     expect(fs.existsSync(out2)).toBe(false);
   });
 
-  it('answers presence for few and for many oids the same way', () => {
+  it('answers presence for few and for many oids the same way', async () => {
     const present = Array.from({ length: 50 }, (_, i) => store.putBytes(Buffer.from(`obj${i}`)));
     const h = (s: string) => `b3:${Buffer.from(s).toString('hex').padEnd(64, '0').slice(0, 64)}`;
     const absent = Array.from({ length: 3000 }, (_, i) => h(`absent${i}`));
@@ -88,6 +88,13 @@ describe('ObjectStore', () => {
     const many = store.missing([...present, ...absent]);
     expect(many.size).toBe(3000);
     for (const oid of present) expect(many.has(oid)).toBe(false);
+    // Another process's view: nothing stored by it, so the many are answered by listing folders.
+    const other = new ObjectStore(path.join(dir, 'cache'), await loadHasher());
+    const listed = other.missing([...absent, ...present]);
+    expect(listed).toEqual(new Set(absent));
+    fs.chmodSync(path.dirname(other.pathOf(present[7]!)), 0o755);
+    fs.rmSync(other.pathOf(present[7]!));
+    expect(other.missing([...present, ...absent]).has(present[7]!)).toBe(true);
   });
 
   it('imports a small file through a temp file in its fan-out folder: no temp left in either place', async () => {
