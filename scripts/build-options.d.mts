@@ -1,3 +1,4 @@
 import type { BuildOptions } from 'esbuild';
 
-export const cliBuildOptions: BuildOptions;
+export const cliBuildOptions: BuildOptions & { outdir: string; define: Record<string, string> };
+export const yamlBuildOptions: BuildOptions & { outfile: string };

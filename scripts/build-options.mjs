@@ -12,8 +12,8 @@ const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
 /**
  * Start-up: every command parses and runs the code of the chunks it loads, so the libraries on the path
  * of every command are taken in their lightest form.
- * - yaml: its ES module build (the same code as the CommonJS one that the `node` condition picks), which
- *   esbuild can tree-shake and which runs without one wrapper per module.
+ * - yaml is not in the chunks: src/formats/yaml-library.ts requires it when first needed from its own
+ *   file, built by {@link yamlBuildOptions} (pointers and configs as mlx writes them are read without it).
  * - Node's built-in modules imported statically are required instead: an ES import of one builds a facade that reads
  *   every export at once (fs's streams, all of crypto), where a require reads only what is used.
  * - commander loads `child_process` at the top for executable subcommands, which mlx does not use; it is
@@ -22,8 +22,6 @@ const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
 const startupPlugin = {
   name: 'startup',
   setup(b) {
-    const yamlEsm = path.join(path.dirname(require.resolve('yaml/package.json')), 'browser/dist/index.js');
-    b.onResolve({ filter: /^yaml$/ }, () => ({ path: yamlEsm }));
     // Static imports only: a dynamic import() of a CommonJS shim would see only its default export.
     b.onResolve({ filter: /^node:/ }, (args) => (args.kind === 'import-statement' && args.namespace !== 'builtin' ? { path: args.path, namespace: 'builtin' } : { path: args.path, external: true }));
     b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
@@ -34,6 +32,27 @@ const startupPlugin = {
       return { contents: source.replace(eager, "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };"), loader: 'js' };
     });
   },
+};
+
+/** The file beside the chunks that holds the yaml library, which yaml-library.ts requires on first use. */
+const YAML_FILE = 'yaml.cjs';
+
+/**
+ * The yaml library as one CommonJS file: it is required synchronously (the readers of pointer and
+ * config files are synchronous), which an ES chunk cannot be. Built from its ES module build (the same
+ * code as the CommonJS one that the `node` condition picks), which runs without one wrapper per module.
+ */
+export const yamlBuildOptions = {
+  absWorkingDir: root,
+  entryPoints: [path.join(path.dirname(require.resolve('yaml/package.json')), 'browser/dist/index.js')],
+  outfile: `dist/cli/${YAML_FILE}`,
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  minifySyntax: true,
+  minifyWhitespace: true,
+  logLevel: 'warning',
 };
 
 /** Options for esbuild's `build`: one file per lazily-imported command, shared code in chunks. */
@@ -52,7 +71,7 @@ export const cliBuildOptions = {
   // Native addons stay in node_modules (they load binaries). The AWS SDK is bundled too, in the chunk
   // only S3 remotes load: one file imports in ~0.16 s where its ~300 modules took ~0.23 s.
   external: ['@napi-rs/blake-hash', 'zstd-napi'],
-  define: { MLX_VERSION: JSON.stringify(pkg.version) },
+  define: { MLX_VERSION: JSON.stringify(pkg.version), MLX_YAML_MODULE: JSON.stringify(`./${YAML_FILE}`) },
   banner: { js: "import { createRequire as __mlxCreateRequire } from 'node:module'; const require = __mlxCreateRequire(import.meta.url);" },
   plugins: [startupPlugin],
   logLevel: 'warning',

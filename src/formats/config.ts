@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
-import * as YAML from 'yaml';
 import { badConfig } from '../util/errors.js';
+import { readSimpleYaml } from './simple-yaml.js';
+import { yamlLibrary } from './yaml-library.js';
 import { describeZodError } from './zod-error.js';
 
 export const LINK_TYPES = ['reflink', 'copy', 'hardlink', 'symlink'] as const;
@@ -156,7 +157,8 @@ function parseBool(v: string): boolean {
 export function parseConfig(text: string, source: string): Config {
   let raw: unknown;
   try {
-    raw = YAML.parse(text) ?? {};
+    // A config as mlx writes it (or an absent one) is read without the yaml library.
+    raw = (readSimpleYaml(text) ?? { value: yamlLibrary().parse(text) }).value ?? {};
   } catch (err) {
     throw badConfig(`config ${source} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
@@ -166,5 +168,5 @@ export function parseConfig(text: string, source: string): Config {
 }
 
 export function serializeConfig(config: Config): string {
-  return YAML.stringify(config);
+  return yamlLibrary().stringify(config);
 }

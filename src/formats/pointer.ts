@@ -1,8 +1,9 @@
 import * as z from 'zod/mini';
-import * as YAML from 'yaml';
 import { isOid } from '../hash/oid.js';
 import { MlxError, badPath, badPointer } from '../util/errors.js';
 import { pathRefusal, printable } from '../util/paths.js';
+import { readSimpleYaml } from './simple-yaml.js';
+import { yamlLibrary } from './yaml-library.js';
 import { describeZodError } from './zod-error.js';
 
 /** The suffix of pointer files: `data/train` is tracked by `data/train.mlx`. */
@@ -74,7 +75,7 @@ export function serializePointer(p: Pointer): string {
   const ordered: Record<string, unknown> = { version: p.version, path: p.path, kind: p.kind, oid: p.oid, size: p.size };
   if (p.kind === 'dir') ordered.files = p.files;
   else if (p.x === true) ordered.x = true;
-  return HEADER + YAML.stringify(ordered, { lineWidth: 0 });
+  return HEADER + yamlLibrary().stringify(ordered, { lineWidth: 0 });
 }
 
 /** Parses pointer text; `source` names the file in the error. */
@@ -88,7 +89,8 @@ export function parsePointer(text: string, source: string): Pointer {
   }
   let raw: unknown;
   try {
-    raw = YAML.parse(text);
+    // The pointers mlx writes are read without the yaml library; anything else goes through it.
+    raw = (readSimpleYaml(text) ?? { value: yamlLibrary().parse(text) }).value;
   } catch (err) {
     throw malformedPointer(source, `not valid YAML (${(err as Error).message.split('\n')[0]})`);
   }

@@ -1,8 +1,8 @@
 import * as z from 'zod/mini';
-import * as YAML from 'yaml';
 import { isOid } from '../hash/oid.js';
 import { badRunLock } from '../util/errors.js';
 import { describeZodError } from './zod-error.js';
+import { yamlLibrary } from './yaml-library.js';
 
 export const RUN_LOCK_VERSION = 1;
 export const RUN_LOCK_FILE = 'mlx.lock';
@@ -77,7 +77,7 @@ export function serializeRunLock(lock: RunLock): string {
   const runs: Record<string, Run> = {};
   for (const name of Object.keys(lock.runs).sort()) runs[name] = inSchemaOrder(lock.runs[name]!);
   // No YAML anchors: runs that share an object in memory (a merge, a re-run) still each read in full.
-  return HEADER + YAML.stringify({ version: lock.version, runs }, { lineWidth: 0, sortMapEntries: false, aliasDuplicateObjects: false });
+  return HEADER + yamlLibrary().stringify({ version: lock.version, runs }, { lineWidth: 0, sortMapEntries: false, aliasDuplicateObjects: false });
 }
 
 export function parseRunLock(text: string, source: string): RunLock {
@@ -93,7 +93,7 @@ export function parseRunLock(text: string, source: string): RunLock {
   }
   let raw: unknown;
   try {
-    raw = YAML.parse(text);
+    raw = yamlLibrary().parse(text);
   } catch (err) {
     throw badRunLock(`malformed run lockfile ${source}: not valid YAML (${(err as Error).message.split('\n')[0]})`, { hint: `restore it from git (git checkout -- ${source}) or re-run` });
   }

@@ -1,13 +1,13 @@
 import fs from 'node:fs';
-import * as YAML from 'yaml';
 import { badParams, badUsage, isErrno, pathNotFound, runFailed } from '../util/errors.js';
+import { yamlLibrary } from '../formats/yaml-library.js';
 
 /** Reads a params file (YAML or JSON) and returns the named keys; dotted keys reach into maps. */
 export function readParams(absFile: string, relFile: string, keys: string[]): Record<string, unknown> {
   let doc: unknown;
   try {
     const text = fs.readFileSync(absFile, 'utf8');
-    doc = relFile.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
+    doc = relFile.endsWith('.json') ? JSON.parse(text) : yamlLibrary().parse(text);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw pathNotFound(`params file ${relFile} does not exist`);
     throw badParams(`params file ${relFile} is not valid ${relFile.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
@@ -36,7 +36,7 @@ export function readMetrics(absFile: string, relFile: string): unknown {
     throw runFailed(`the command did not write the metrics file ${relFile}`);
   }
   try {
-    return relFile.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
+    return relFile.endsWith('.json') ? JSON.parse(text) : yamlLibrary().parse(text);
   } catch (err) {
     throw runFailed(`metrics file ${relFile} is not valid ${relFile.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
   }

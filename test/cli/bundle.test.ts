@@ -1,6 +1,6 @@
 import { build, type Metafile } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cliBuildOptions } from '../../scripts/build-options.mjs';
+import { cliBuildOptions, yamlBuildOptions } from '../../scripts/build-options.mjs';
 
 /*
  * Start-up cost is the code a command loads before it runs: every chunk it imports statically is read,
@@ -11,10 +11,12 @@ import { cliBuildOptions } from '../../scripts/build-options.mjs';
  */
 
 let meta: Metafile;
+let yamlMeta: Metafile;
 
 beforeAll(async () => {
   const result = await build({ ...cliBuildOptions, write: false, metafile: true, sourcemap: false, logLevel: 'silent' });
   meta = result.metafile;
+  yamlMeta = (await build({ ...yamlBuildOptions, write: false, metafile: true, logLevel: 'silent' })).metafile;
 }, 120_000);
 
 /** The output chunk whose entry is `entry` (main, or a module that is imported dynamically). */
@@ -56,6 +58,22 @@ describe('start-up path of the CLI bundle', () => {
     const sources = startupSources('src/cli/commands/status.ts');
     expect(sources).toContain('src/workspace/status.ts');
     expect(matching(sources, [...HEAVY_LIBRARIES, /^src\/(remote|git|repository|run)\//])).toEqual([]);
+  });
+
+  it('mlx status loads no YAML library: pointers and configs as mlx writes them are read by the strict reader', () => {
+    const sources = startupSources('src/cli/commands/status.ts');
+    expect(sources).toContain('src/formats/simple-yaml.ts');
+    expect(matching(sources, [/node_modules\/yaml\//])).toEqual([]);
+  });
+
+  it('the yaml library is in no chunk but in its own CommonJS file beside them, which yaml-library.ts requires on first use', () => {
+    const everything = Object.values(meta.outputs).flatMap((out) => Object.keys(out.inputs));
+    expect(matching(everything, [/node_modules\/yaml\//])).toEqual([]);
+    expect(cliBuildOptions.define.MLX_YAML_MODULE).toBe(JSON.stringify(`./${yamlBuildOptions.outfile.split('/').pop()}`));
+    expect(yamlBuildOptions.outfile.startsWith(`${cliBuildOptions.outdir}/`)).toBe(true);
+    const [file, out] = Object.entries(yamlMeta.outputs)[0]!;
+    expect(file).toMatch(/\.cjs$/);
+    expect(Object.keys(out.inputs).some((s) => /node_modules\/yaml\//.test(s))).toBe(true);
   });
 
   it("mlx status takes zod's schemas without its translations of error messages", () => {
