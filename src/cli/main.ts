@@ -10,6 +10,20 @@ import { version } from './version.js';
  */
 export async function main(argv: string[]): Promise<number> {
   honourSignals();
+  const program = createProgram(argv);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    return reportError(err, program.opts<GlobalOptions>());
+  }
+}
+
+/**
+ * The program with the commands `argv` needs: the one it names, or every command (for `--help`, a
+ * misspelt command, or options commandNameIn does not read).
+ */
+export function createProgram(argv: string[]): Command {
   const program = new Command('mlx')
     .description('Version datasets, checkpoints and experiment records next to your code in git.')
     .version(version(), '-V, --version')
@@ -20,200 +34,267 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .showSuggestionAfterError();
   const out = () => new Output(program.opts<GlobalOptions>());
+  // One command runs: declaring the others (their options, arguments and help) would only cost start-up.
+  const named = COMMANDS.find(([name]) => name === commandNameIn(argv));
+  for (const [, declare] of named ? [named] : COMMANDS) declare(program, out);
+  return program;
+}
 
-  program.command('init').description('set up mlx in the current git repository').action(async () => (await import('./commands/init.js')).runInit(out()));
-  program
-    .command('add')
-    .description('store files or directories in the cache and write their .mlx pointer files')
-    .argument('<paths...>', 'files or directories to track')
-    .action(async (paths: string[]) => (await import('./commands/add.js')).runAdd(out(), paths));
-  program
-    .command('status')
-    .description('show tracked paths that differ from their pointers or are missing from the cache')
-    .argument('[paths...]', 'limit to these tracked paths')
-    .option('--remote', 'instead, show what the remote does not have yet')
-    .option('-r, --remote-name <name>', 'the remote for --remote (default: core.remote)')
-    .action(async (paths: string[], opts: { remote?: boolean; remoteName?: string }) =>
-      opts.remote || opts.remoteName
-        ? (await import('./commands/remote-status.js')).runRemoteStatus(out(), paths, opts.remoteName)
-        : (await import('./commands/status.js')).runStatus(out(), paths),
-    );
-  program
-    .command('checkout')
-    .description('make the work tree match the pointer files, or restore the tracked data of a revision')
-    .argument('[rev-or-paths...]', 'a commit, branch or tag; or tracked paths (or paths inside them)')
-    .option('-f, --force', 'overwrite or delete work-tree content that is not in the cache')
-    .action(async (args: string[], opts: { force?: boolean }) => (await import('./commands/checkout.js')).runCheckout(out(), args, opts));
-  program
-    .command('ls')
-    .description('list tracked paths at a revision with sizes and oids (files inside a directory when given one)')
-    .argument('[rev]', 'a commit, branch or tag (default: the work tree)')
-    .argument('[path]', 'a tracked path, or a path inside one')
-    .action(async (rev: string | undefined, sub: string | undefined) => (await import('./commands/ls.js')).runLs(out(), rev, sub));
-  program
-    .command('diff')
-    .description('tracked data added, deleted, renamed and modified between two revisions (default HEAD and the work tree)')
-    .argument('[a]', 'from (default HEAD)')
-    .argument('[b]', 'to (default: the work tree)')
-    .option('--md', 'Markdown, for a pull request comment')
-    .action(async (a: string | undefined, b: string | undefined, opts: { md?: boolean }) => (await import('./commands/diff.js')).runDiff(out(), a, b, opts));
-  program
-    .command('verify')
-    .description('re-hash the objects a revision needs (or check the remote has them); exits non-zero on any problem')
-    .argument('[rev]', 'a commit, branch or tag (default: the work tree)')
-    .option('--remote', 'check the default remote instead of the cache')
-    .option('-r, --remote-name <name>', 'check this remote')
-    .option('--data', 'with a remote: also download and hash every object (finds damaged copies)')
-    .action(async (rev: string | undefined, opts: { remote?: boolean; remoteName?: string; data?: boolean }) => (await import('./commands/verify.js')).runVerify(out(), rev, opts));
-  program
-    .command('config')
-    .description('get or set configuration (cache.dir, cache.type, cache.verify, core.remote)')
-    .argument('[key]', 'dotted key, e.g. cache.type')
-    .argument('[value]', 'new value')
-    .option('--local', 'write to the git-ignored .mlx/config.local.yaml')
-    .option('--unset', 'remove the key')
-    .option('-l, --list', 'list all settings')
-    .action(async (key: string | undefined, value: string | undefined, opts: { local?: boolean; unset?: boolean; list?: boolean }) =>
-      (await import('./commands/config.js')).runConfig(out(), key, value, opts),
-    );
-  const remote = program.command('remote').description('manage remotes: directories and S3 (or MinIO, R2, Ceph RGW ...)');
-  remote
-    .command('add')
-    .description('add a remote: s3://bucket/prefix, file:///path or a directory path')
-    .argument('<name>')
-    .argument('<url>')
-    .option('-d, --default', 'make it the default remote')
-    .option('--local', 'write to the git-ignored local config (for credentials)')
-    .option('-o, --option <key=value...>', 'backend option, e.g. endpoint=http://127.0.0.1:9000 region=eu-west-1 profile=team')
-    .action(async (name: string, url: string, opts) => (await import('./commands/remote.js')).runRemoteAdd(out(), name, url, opts));
-  remote.command('list').description('list remotes (* marks the default)').action(async () => (await import('./commands/remote.js')).runRemoteList(out()));
-  remote.command('remove').argument('<name>').description('remove a remote').action(async (name: string) => (await import('./commands/remote.js')).runRemoteRemove(out(), name));
-  remote.command('default').argument('<name>').description('make a remote the default').action(async (name: string) => (await import('./commands/remote.js')).runRemoteDefault(out(), name));
-  remote
-    .command('modify')
-    .description('set one option of a remote (url, endpoint, region, profile, force_path_style, ...)')
-    .argument('<name>')
-    .argument('<key>')
-    .argument('[value]')
-    .option('--local', 'write to the git-ignored local config (for credentials)')
-    .option('--unset', 'remove the option')
-    .action(async (name: string, key: string, value: string | undefined, opts) => (await import('./commands/remote.js')).runRemoteModify(out(), name, key, value, opts));
-  const transfer = (cmd: Command) => cmd.option('-r, --remote <name>', 'remote to use (default: core.remote)').option('-j, --jobs <n>', 'parallel transfers');
-  transfer(program.command('push').description('upload the data the pointers need to a remote').argument('[paths...]', 'limit to these tracked paths'))
-    .option('--repair', 'also read back what the remote already has, and send again whatever is damaged')
-    .action(async (paths: string[], opts) => (await import('./commands/push.js')).runPush(out(), paths, opts));
-  transfer(program.command('fetch').description('download the data the pointers need into the cache').argument('[paths...]', 'limit to these paths (inside tracked directories too)')).action(
-    async (paths: string[], opts) => (await import('./commands/fetch.js')).runFetch(out(), paths, opts),
-  );
-  transfer(program.command('pull').description('fetch, then checkout').argument('[paths...]', 'limit to these paths (inside tracked directories too)'))
-    .option('-f, --force', 'overwrite work-tree content that is not in the cache')
-    .action(async (paths: string[], opts) => (await import('./commands/pull.js')).runPull(out(), paths, opts));
-  program
-    .command('run')
-    .description('run a command and record it in mlx.lock: deps, params, seed, outputs, metrics, environment')
-    .argument('<command...>', 'the command, after --')
-    .option('-n, --name <name>', 'run name (default: default)')
-    .option('-d, --dep <path...>', 'inputs: data, code, anything the command reads')
-    .option('-p, --param <file:keys...>', 'parameters to record, e.g. params.yaml:lr,epochs')
-    .option('-o, --out <path...>', 'outputs, stored in the cache and tracked with pointers')
-    .option('-M, --metrics <file...>', 'metrics files (JSON or YAML) the command writes')
-    .option('--seed <n>', 'the seed, given to the command as MLX_SEED, PYTHONHASHSEED, ...')
-    .action(async (cmd: string[], flags) => (await import('./commands/run.js')).runRun(out(), cmd, flags));
-  program
-    .command('runs')
-    .description('the experiment catalog: runs in mlx.lock and in the history of every branch, remote-tracking branch and tag')
-    .option('--all', 'list every run, not only the newest 50')
-    .action(async (opts: { all?: boolean }) => (await import('./commands/runs.js')).runRuns(out(), opts));
-  program
-    .command('show')
-    .description('one run in full: command, seed, params, inputs, outputs, metrics, environment')
-    .argument('<run>', 'run id (or prefix), or name')
-    .action(async (ref: string) => (await import('./commands/show.js')).runShow(out(), ref));
-  program
-    .command('repro')
-    .description('re-run recorded runs whose deps or params changed; --verify checks a run is deterministic')
-    .argument('[names...]', 'runs to consider (default: all in mlx.lock)')
-    .option('--verify', 're-run from the same inputs and seed and compare every output byte for byte (records nothing)')
-    .option('-f, --force', 're-run even when up to date')
-    .action(async (names: string[], opts: { verify?: boolean; force?: boolean }) => (await import('./commands/repro.js')).runRepro(out(), names, opts));
-  program
-    .command('lineage')
-    .description('how an artifact was produced: the runs and inputs behind it, across commits')
-    .argument('<path>', 'a tracked path (or a path inside a tracked directory)')
-    .option('--rev <rev>', 'at this revision (default: the work tree)')
-    .option('--format <format>', 'text, mermaid, dot or json', 'text')
-    .action(async (target: string, opts: { rev?: string; format?: string }) => (await import('./commands/lineage.js')).runLineage(out(), target, opts));
-  program
-    .command('report')
-    .description('a pull-request review: data, runs, params, metrics, environments and lineage changed since a base')
-    .argument('[base]', 'compare with this revision (default: the merge base with origin/HEAD, origin/main or main; else HEAD~1)')
-    .argument('[head]', 'up to this revision (default: the work tree)')
-    .option('--md', 'GitHub-flavoured Markdown, for a pull request comment')
-    .action(async (base: string | undefined, head: string | undefined, opts: { md?: boolean }) => (await import('./commands/report.js')).runReport(out(), base, head, opts));
-  program
-    .command('gc')
-    .description('remove cache (or remote) objects that no kept pointer needs; the work tree and HEAD are always kept')
-    .option('-b, --branch <name...>', 'keep these branches (local, or remote-tracking such as origin/feat)')
-    .option('-a, --all-branches', 'keep every local and remote-tracking branch')
-    .option('-t, --tag <name...>', 'keep these tags')
-    .option('-T, --all-tags', 'keep every tag')
-    .option('--rev <rev...>', 'keep these revisions')
-    .option('--last <n>', 'of HEAD and each kept branch, keep the last n commits')
-    .option('--days <n>', 'of HEAD and each kept branch, keep the commits of the last n days')
-    .option('-n, --dry-run', 'only say what would be removed and how many bytes')
-    .option('--keep-recent <minutes>', 'spare objects written in the last minutes (default 10; a concurrent add may not have written its pointer yet)')
-    .option('-f, --force', 'collect even when a kept pointer or manifest cannot be read')
-    .option('--remote', 'collect on the default remote (two-phase: mark now, remove on a later run)')
-    .option('-r, --remote-name <name>', 'collect on this remote')
-    .option('--grace <minutes>', 'with --remote: how old a mark must be before its packs go (default 60)')
-    .option('--git-remote <name>', 'with --remote: keep every branch and tag of this git remote (default: the upstream of the current branch, else origin)')
-    .option('--local-refs', "with --remote: do not ask the git remote; keep only what this clone's refs and the rules name")
-    .action(async (flags) => (await import('./commands/gc.js')).runGc(out(), flags));
-  program
-    .command('install')
-    .description('install git hooks (post-checkout, pre-push, pre-commit) and the merge driver for pointers')
-    .action(async () => (await import('./commands/install.js')).runInstall(out()));
-  program
-    .command('resolve')
-    .description('finish a merge in which both branches changed the same run: keep one version of it in mlx.lock (and of its output pointers)')
-    .argument('[runs...]', 'the runs in conflict (default: every run in conflict)')
-    .option('--ours', 'keep the version of the branch being merged into')
-    .option('--theirs', 'keep the version of the branch being merged')
-    .action(async (runs: string[], opts: { ours?: boolean; theirs?: boolean }) => (await import('./commands/resolve.js')).runResolve(out(), runs, opts));
-  program
-    .command('hook', { hidden: true })
-    .argument('<name>')
-    .argument('[args...]')
-    .action(async (name: string, args: string[]) => (await import('./commands/hook.js')).runHook(out(), name, args));
-  program
-    .command('merge-driver', { hidden: true })
-    .description('git merge driver: mlx merge-driver %O %A %B %P')
-    .argument('<base>')
-    .argument('<ours>')
-    .argument('<theirs>')
-    .argument('<path>')
-    .action(async (base: string, ours: string, theirs: string, name: string) => (await import('./commands/merge-driver.js')).runMergeDriver(out(), base, ours, theirs, name));
-  const env = program.command('env').description('record and compare the environment runs execute in (OS, CPU, GPUs, interpreters, package lockfiles)');
-  env.command('capture').description('store a record of this machine\'s environment in the cache and print its oid').action(async () => (await import('./commands/env.js')).runEnvCapture(out()));
-  env
-    .command('diff')
-    .description('fields and packages that differ between the environments of two runs (or two environment records)')
-    .argument('<a>', 'a run (id, id prefix or name), or an environment record oid (or b3: prefix of 8+ hex digits)')
-    .argument('<b>', 'the other record')
-    .action(async (a: string, b: string) => (await import('./commands/env.js')).runEnvDiff(out(), a, b));
-  env
-    .command('show')
-    .description('print a stored environment record: of a run, or by its oid')
-    .argument('<ref>', 'a run (id, id prefix or name), or an environment record oid (or b3: prefix of 8+ hex digits)')
-    .action(async (ref: string) => (await import('./commands/env.js')).runEnvShow(out(), ref));
-  program.command('doctor').description('show versions, cache location and supported link types').action(async () => (await import('./commands/doctor.js')).runDoctor(out()));
+/** Declares one top-level command (and its subcommands) on `program`. */
+type Declare = (program: Command, out: () => Output) => void;
 
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-    return 0;
-  } catch (err) {
-    return reportError(err, program.opts<GlobalOptions>());
+const transfer = (cmd: Command) => cmd.option('-r, --remote <name>', 'remote to use (default: core.remote)').option('-j, --jobs <n>', 'parallel transfers');
+
+/** Every command, in the order of `mlx --help`. */
+const COMMANDS: [name: string, declare: Declare][] = [
+  ['init', (program, out) => {
+    program.command('init').description('set up mlx in the current git repository').action(async () => (await import('./commands/init.js')).runInit(out()));
+  }],
+  ['add', (program, out) => {
+    program
+      .command('add')
+      .description('store files or directories in the cache and write their .mlx pointer files')
+      .argument('<paths...>', 'files or directories to track')
+      .action(async (paths: string[]) => (await import('./commands/add.js')).runAdd(out(), paths));
+  }],
+  ['status', (program, out) => {
+    program
+      .command('status')
+      .description('show tracked paths that differ from their pointers or are missing from the cache')
+      .argument('[paths...]', 'limit to these tracked paths')
+      .option('--remote', 'instead, show what the remote does not have yet')
+      .option('-r, --remote-name <name>', 'the remote for --remote (default: core.remote)')
+      .action(async (paths: string[], opts: { remote?: boolean; remoteName?: string }) =>
+        opts.remote || opts.remoteName
+          ? (await import('./commands/remote-status.js')).runRemoteStatus(out(), paths, opts.remoteName)
+          : (await import('./commands/status.js')).runStatus(out(), paths),
+      );
+  }],
+  ['checkout', (program, out) => {
+    program
+      .command('checkout')
+      .description('make the work tree match the pointer files, or restore the tracked data of a revision')
+      .argument('[rev-or-paths...]', 'a commit, branch or tag; or tracked paths (or paths inside them)')
+      .option('-f, --force', 'overwrite or delete work-tree content that is not in the cache')
+      .action(async (args: string[], opts: { force?: boolean }) => (await import('./commands/checkout.js')).runCheckout(out(), args, opts));
+  }],
+  ['ls', (program, out) => {
+    program
+      .command('ls')
+      .description('list tracked paths at a revision with sizes and oids (files inside a directory when given one)')
+      .argument('[rev]', 'a commit, branch or tag (default: the work tree)')
+      .argument('[path]', 'a tracked path, or a path inside one')
+      .action(async (rev: string | undefined, sub: string | undefined) => (await import('./commands/ls.js')).runLs(out(), rev, sub));
+  }],
+  ['diff', (program, out) => {
+    program
+      .command('diff')
+      .description('tracked data added, deleted, renamed and modified between two revisions (default HEAD and the work tree)')
+      .argument('[a]', 'from (default HEAD)')
+      .argument('[b]', 'to (default: the work tree)')
+      .option('--md', 'Markdown, for a pull request comment')
+      .action(async (a: string | undefined, b: string | undefined, opts: { md?: boolean }) => (await import('./commands/diff.js')).runDiff(out(), a, b, opts));
+  }],
+  ['verify', (program, out) => {
+    program
+      .command('verify')
+      .description('re-hash the objects a revision needs (or check the remote has them); exits non-zero on any problem')
+      .argument('[rev]', 'a commit, branch or tag (default: the work tree)')
+      .option('--remote', 'check the default remote instead of the cache')
+      .option('-r, --remote-name <name>', 'check this remote')
+      .option('--data', 'with a remote: also download and hash every object (finds damaged copies)')
+      .action(async (rev: string | undefined, opts: { remote?: boolean; remoteName?: string; data?: boolean }) => (await import('./commands/verify.js')).runVerify(out(), rev, opts));
+  }],
+  ['config', (program, out) => {
+    program
+      .command('config')
+      .description('get or set configuration (cache.dir, cache.type, cache.verify, core.remote)')
+      .argument('[key]', 'dotted key, e.g. cache.type')
+      .argument('[value]', 'new value')
+      .option('--local', 'write to the git-ignored .mlx/config.local.yaml')
+      .option('--unset', 'remove the key')
+      .option('-l, --list', 'list all settings')
+      .action(async (key: string | undefined, value: string | undefined, opts: { local?: boolean; unset?: boolean; list?: boolean }) =>
+        (await import('./commands/config.js')).runConfig(out(), key, value, opts),
+      );
+  }],
+  ['remote', (program, out) => {
+    const remote = program.command('remote').description('manage remotes: directories and S3 (or MinIO, R2, Ceph RGW ...)');
+    remote
+      .command('add')
+      .description('add a remote: s3://bucket/prefix, file:///path or a directory path')
+      .argument('<name>')
+      .argument('<url>')
+      .option('-d, --default', 'make it the default remote')
+      .option('--local', 'write to the git-ignored local config (for credentials)')
+      .option('-o, --option <key=value...>', 'backend option, e.g. endpoint=http://127.0.0.1:9000 region=eu-west-1 profile=team')
+      .action(async (name: string, url: string, opts) => (await import('./commands/remote.js')).runRemoteAdd(out(), name, url, opts));
+    remote.command('list').description('list remotes (* marks the default)').action(async () => (await import('./commands/remote.js')).runRemoteList(out()));
+    remote.command('remove').argument('<name>').description('remove a remote').action(async (name: string) => (await import('./commands/remote.js')).runRemoteRemove(out(), name));
+    remote.command('default').argument('<name>').description('make a remote the default').action(async (name: string) => (await import('./commands/remote.js')).runRemoteDefault(out(), name));
+    remote
+      .command('modify')
+      .description('set one option of a remote (url, endpoint, region, profile, force_path_style, ...)')
+      .argument('<name>')
+      .argument('<key>')
+      .argument('[value]')
+      .option('--local', 'write to the git-ignored local config (for credentials)')
+      .option('--unset', 'remove the option')
+      .action(async (name: string, key: string, value: string | undefined, opts) => (await import('./commands/remote.js')).runRemoteModify(out(), name, key, value, opts));
+  }],
+  ['push', (program, out) => {
+    transfer(program.command('push').description('upload the data the pointers need to a remote').argument('[paths...]', 'limit to these tracked paths'))
+      .option('--repair', 'also read back what the remote already has, and send again whatever is damaged')
+      .action(async (paths: string[], opts) => (await import('./commands/push.js')).runPush(out(), paths, opts));
+  }],
+  ['fetch', (program, out) => {
+    transfer(program.command('fetch').description('download the data the pointers need into the cache').argument('[paths...]', 'limit to these paths (inside tracked directories too)')).action(
+      async (paths: string[], opts) => (await import('./commands/fetch.js')).runFetch(out(), paths, opts),
+    );
+  }],
+  ['pull', (program, out) => {
+    transfer(program.command('pull').description('fetch, then checkout').argument('[paths...]', 'limit to these paths (inside tracked directories too)'))
+      .option('-f, --force', 'overwrite work-tree content that is not in the cache')
+      .action(async (paths: string[], opts) => (await import('./commands/pull.js')).runPull(out(), paths, opts));
+  }],
+  ['run', (program, out) => {
+    program
+      .command('run')
+      .description('run a command and record it in mlx.lock: deps, params, seed, outputs, metrics, environment')
+      .argument('<command...>', 'the command, after --')
+      .option('-n, --name <name>', 'run name (default: default)')
+      .option('-d, --dep <path...>', 'inputs: data, code, anything the command reads')
+      .option('-p, --param <file:keys...>', 'parameters to record, e.g. params.yaml:lr,epochs')
+      .option('-o, --out <path...>', 'outputs, stored in the cache and tracked with pointers')
+      .option('-M, --metrics <file...>', 'metrics files (JSON or YAML) the command writes')
+      .option('--seed <n>', 'the seed, given to the command as MLX_SEED, PYTHONHASHSEED, ...')
+      .action(async (cmd: string[], flags) => (await import('./commands/run.js')).runRun(out(), cmd, flags));
+  }],
+  ['runs', (program, out) => {
+    program
+      .command('runs')
+      .description('the experiment catalog: runs in mlx.lock and in the history of every branch, remote-tracking branch and tag')
+      .option('--all', 'list every run, not only the newest 50')
+      .action(async (opts: { all?: boolean }) => (await import('./commands/runs.js')).runRuns(out(), opts));
+  }],
+  ['show', (program, out) => {
+    program
+      .command('show')
+      .description('one run in full: command, seed, params, inputs, outputs, metrics, environment')
+      .argument('<run>', 'run id (or prefix), or name')
+      .action(async (ref: string) => (await import('./commands/show.js')).runShow(out(), ref));
+  }],
+  ['repro', (program, out) => {
+    program
+      .command('repro')
+      .description('re-run recorded runs whose deps or params changed; --verify checks a run is deterministic')
+      .argument('[names...]', 'runs to consider (default: all in mlx.lock)')
+      .option('--verify', 're-run from the same inputs and seed and compare every output byte for byte (records nothing)')
+      .option('-f, --force', 're-run even when up to date')
+      .action(async (names: string[], opts: { verify?: boolean; force?: boolean }) => (await import('./commands/repro.js')).runRepro(out(), names, opts));
+  }],
+  ['lineage', (program, out) => {
+    program
+      .command('lineage')
+      .description('how an artifact was produced: the runs and inputs behind it, across commits')
+      .argument('<path>', 'a tracked path (or a path inside a tracked directory)')
+      .option('--rev <rev>', 'at this revision (default: the work tree)')
+      .option('--format <format>', 'text, mermaid, dot or json', 'text')
+      .action(async (target: string, opts: { rev?: string; format?: string }) => (await import('./commands/lineage.js')).runLineage(out(), target, opts));
+  }],
+  ['report', (program, out) => {
+    program
+      .command('report')
+      .description('a pull-request review: data, runs, params, metrics, environments and lineage changed since a base')
+      .argument('[base]', 'compare with this revision (default: the merge base with origin/HEAD, origin/main or main; else HEAD~1)')
+      .argument('[head]', 'up to this revision (default: the work tree)')
+      .option('--md', 'GitHub-flavoured Markdown, for a pull request comment')
+      .action(async (base: string | undefined, head: string | undefined, opts: { md?: boolean }) => (await import('./commands/report.js')).runReport(out(), base, head, opts));
+  }],
+  ['gc', (program, out) => {
+    program
+      .command('gc')
+      .description('remove cache (or remote) objects that no kept pointer needs; the work tree and HEAD are always kept')
+      .option('-b, --branch <name...>', 'keep these branches (local, or remote-tracking such as origin/feat)')
+      .option('-a, --all-branches', 'keep every local and remote-tracking branch')
+      .option('-t, --tag <name...>', 'keep these tags')
+      .option('-T, --all-tags', 'keep every tag')
+      .option('--rev <rev...>', 'keep these revisions')
+      .option('--last <n>', 'of HEAD and each kept branch, keep the last n commits')
+      .option('--days <n>', 'of HEAD and each kept branch, keep the commits of the last n days')
+      .option('-n, --dry-run', 'only say what would be removed and how many bytes')
+      .option('--keep-recent <minutes>', 'spare objects written in the last minutes (default 10; a concurrent add may not have written its pointer yet)')
+      .option('-f, --force', 'collect even when a kept pointer or manifest cannot be read')
+      .option('--remote', 'collect on the default remote (two-phase: mark now, remove on a later run)')
+      .option('-r, --remote-name <name>', 'collect on this remote')
+      .option('--grace <minutes>', 'with --remote: how old a mark must be before its packs go (default 60)')
+      .option('--git-remote <name>', 'with --remote: keep every branch and tag of this git remote (default: the upstream of the current branch, else origin)')
+      .option('--local-refs', "with --remote: do not ask the git remote; keep only what this clone's refs and the rules name")
+      .action(async (flags) => (await import('./commands/gc.js')).runGc(out(), flags));
+  }],
+  ['install', (program, out) => {
+    program
+      .command('install')
+      .description('install git hooks (post-checkout, pre-push, pre-commit) and the merge driver for pointers')
+      .action(async () => (await import('./commands/install.js')).runInstall(out()));
+  }],
+  ['resolve', (program, out) => {
+    program
+      .command('resolve')
+      .description('finish a merge in which both branches changed the same run: keep one version of it in mlx.lock (and of its output pointers)')
+      .argument('[runs...]', 'the runs in conflict (default: every run in conflict)')
+      .option('--ours', 'keep the version of the branch being merged into')
+      .option('--theirs', 'keep the version of the branch being merged')
+      .action(async (runs: string[], opts: { ours?: boolean; theirs?: boolean }) => (await import('./commands/resolve.js')).runResolve(out(), runs, opts));
+  }],
+  ['hook', (program, out) => {
+    program
+      .command('hook', { hidden: true })
+      .argument('<name>')
+      .argument('[args...]')
+      .action(async (name: string, args: string[]) => (await import('./commands/hook.js')).runHook(out(), name, args));
+  }],
+  ['merge-driver', (program, out) => {
+    program
+      .command('merge-driver', { hidden: true })
+      .description('git merge driver: mlx merge-driver %O %A %B %P')
+      .argument('<base>')
+      .argument('<ours>')
+      .argument('<theirs>')
+      .argument('<path>')
+      .action(async (base: string, ours: string, theirs: string, name: string) => (await import('./commands/merge-driver.js')).runMergeDriver(out(), base, ours, theirs, name));
+  }],
+  ['env', (program, out) => {
+    const env = program.command('env').description('record and compare the environment runs execute in (OS, CPU, GPUs, interpreters, package lockfiles)');
+    env.command('capture').description('store a record of this machine\'s environment in the cache and print its oid').action(async () => (await import('./commands/env.js')).runEnvCapture(out()));
+    env
+      .command('diff')
+      .description('fields and packages that differ between the environments of two runs (or two environment records)')
+      .argument('<a>', 'a run (id, id prefix or name), or an environment record oid (or b3: prefix of 8+ hex digits)')
+      .argument('<b>', 'the other record')
+      .action(async (a: string, b: string) => (await import('./commands/env.js')).runEnvDiff(out(), a, b));
+    env
+      .command('show')
+      .description('print a stored environment record: of a run, or by its oid')
+      .argument('<ref>', 'a run (id, id prefix or name), or an environment record oid (or b3: prefix of 8+ hex digits)')
+      .action(async (ref: string) => (await import('./commands/env.js')).runEnvShow(out(), ref));
+  }],
+  ['doctor', (program, out) => {
+    program.command('doctor').description('show versions, cache location and supported link types').action(async () => (await import('./commands/doctor.js')).runDoctor(out()));
+  }],
+];
+
+/**
+ * The command `argv` names, found without commander: the first word after the global options. Undefined
+ * when an option before it is not one of those (commander then reports it with every command declared).
+ */
+export function commandNameIn(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '-C' || arg === '--cwd') i++;
+    else if (!/^(--json|--quiet|--verbose|-q|-v|--cwd=.*|-C.+)$/.test(arg)) return arg.startsWith('-') ? undefined : arg;
   }
+  return undefined;
 }
 
 /**
