@@ -23,8 +23,14 @@ const startupPlugin = {
   name: 'startup',
   setup(b) {
     // Static imports only: a dynamic import() of a CommonJS shim would see only its default export.
-    b.onResolve({ filter: /^node:/ }, (args) => (args.kind === 'import-statement' && args.namespace !== 'builtin' ? { path: args.path, namespace: 'builtin' } : { path: args.path, external: true }));
-    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+    // Each importing file gets its own shim (`node:fs?src/x.ts`), which then lives in that file's chunk:
+    // one shim shared by files of several chunks would be a chunk of its own, loaded as one more module.
+    b.onResolve({ filter: /^node:/ }, (args) =>
+      args.kind === 'import-statement' && args.namespace !== 'builtin'
+        ? { path: `${args.path}?${path.relative(root, args.importer).split(path.sep).join('/')}`, namespace: 'builtin' }
+        : { path: args.path, external: true },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path.split('?')[0])});`, loader: 'js' }));
     b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, async (args) => {
       const eager = "const childProcess = require('node:child_process');";
       const source = await fs.promises.readFile(args.path, 'utf8');

@@ -7,24 +7,9 @@ import { describeZodError } from './zod-error.js';
 export const LINK_TYPES = ['reflink', 'copy', 'hardlink', 'symlink'] as const;
 export type LinkType = (typeof LINK_TYPES)[number];
 
-const linkList = z.pipe(
-  z.pipe(
-    z.string(),
-    z.transform((s: string) => s.split(',').map((t) => t.trim()).filter(Boolean)),
-  ),
-  z.array(z.enum(LINK_TYPES)).check(z.minLength(1, 'name at least one link type')),
-);
-
 export const CACHE_SHARING = ['group', 'false'] as const;
 
 export const REMOTE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-/**
- * A remote as one file writes it. `url` may be left out of config.local.yaml, whose entry is laid over
- * the committed one (credentials for a shared remote); the merged remote must have it (loadConfig).
- */
-const RemoteSchema = z.catchall(z.object({ url: z.optional(z.string().check(z.minLength(1))) }), z.union([z.string(), z.boolean(), z.number()]));
-export type RemoteConfig = z.infer<typeof RemoteSchema>;
-
 /** Option names that hold secrets, normalised (see {@link isSecretOption}). */
 const SECRET_NAMES = new Set(['accesskeyid', 'accesskey', 'secretaccesskey', 'secretkey', 'secret', 'sessiontoken', 'securitytoken', 'token']);
 
@@ -101,29 +86,57 @@ export function shownOptionValue(name: string, value: string | boolean | number)
   return redactUrl(value);
 }
 
-/** `.mlx/config.yaml` (committed) and `.mlx/config.local.yaml` (git-ignored), merged in that order. */
-export const ConfigSchema = z.strictObject({
-  cache: z.optional(
-    z.strictObject({
-      /** A cache shared by several repositories; relative paths are relative to `.mlx/`. */
-      dir: z.optional(z.string().check(z.minLength(1))),
-      /** Ordered link types to try at checkout, e.g. `reflink,copy` or `hardlink,copy`. */
-      type: z.optional(z.string()),
-      /** Re-hash every cache object checkout writes instead of trusting its stat check (default false). */
-      verify: z.optional(z.boolean()),
-      /** `group`: a cache several Unix users of one group write to (see spec/object-store.md). */
-      shared: z.optional(z.enum(CACHE_SHARING)),
-    }),
-  ),
-  core: z.optional(
-    z.strictObject({
-      remote: z.optional(z.string()),
-    }),
-  ),
-  /** Named remotes: a url plus backend options (endpoint, region, profile, ...; see spec/remote.md). */
-  remotes: z.optional(z.record(z.string().check(z.regex(REMOTE_NAME, 'remote names use letters, digits, . _ -')), RemoteSchema)),
-});
-export type Config = z.infer<typeof ConfigSchema>;
+/**
+ * The schemas of config files, built on first use: an absent or empty config and the default link
+ * types are read without them, so a command in a repository with the config `mlx init` wrote does not
+ * build them (start-up cost).
+ */
+function buildSchemas() {
+  const linkList = z.pipe(
+    z.pipe(
+      z.string(),
+      z.transform((s: string) => s.split(',').map((t) => t.trim()).filter(Boolean)),
+    ),
+    z.array(z.enum(LINK_TYPES)).check(z.minLength(1, 'name at least one link type')),
+  );
+  /**
+   * A remote as one file writes it. `url` may be left out of config.local.yaml, whose entry is laid over
+   * the committed one (credentials for a shared remote); the merged remote must have it (loadConfig).
+   */
+  const remote = z.catchall(z.object({ url: z.optional(z.string().check(z.minLength(1))) }), z.union([z.string(), z.boolean(), z.number()]));
+  /** `.mlx/config.yaml` (committed) and `.mlx/config.local.yaml` (git-ignored), merged in that order. */
+  const config = z.strictObject({
+    cache: z.optional(
+      z.strictObject({
+        /** A cache shared by several repositories; relative paths are relative to `.mlx/`. */
+        dir: z.optional(z.string().check(z.minLength(1))),
+        /** Ordered link types to try at checkout, e.g. `reflink,copy` or `hardlink,copy`. */
+        type: z.optional(z.string()),
+        /** Re-hash every cache object checkout writes instead of trusting its stat check (default false). */
+        verify: z.optional(z.boolean()),
+        /** `group`: a cache several Unix users of one group write to (see spec/object-store.md). */
+        shared: z.optional(z.enum(CACHE_SHARING)),
+      }),
+    ),
+    core: z.optional(
+      z.strictObject({
+        remote: z.optional(z.string()),
+      }),
+    ),
+    /** Named remotes: a url plus backend options (endpoint, region, profile, ...; see spec/remote.md). */
+    remotes: z.optional(z.record(z.string().check(z.regex(REMOTE_NAME, 'remote names use letters, digits, . _ -')), remote)),
+  });
+  return { linkList, remote, config };
+}
+
+let schemas: ReturnType<typeof buildSchemas> | undefined;
+function configSchemas(): ReturnType<typeof buildSchemas> {
+  schemas ??= buildSchemas();
+  return schemas;
+}
+
+export type RemoteConfig = z.infer<ReturnType<typeof buildSchemas>['remote']>;
+export type Config = z.infer<ReturnType<typeof buildSchemas>['config']>;
 
 /** Settable keys with their value parsers, for `mlx config KEY VALUE`. */
 export const CONFIG_KEYS: Record<string, (v: string) => unknown> = {
@@ -141,7 +154,10 @@ export const CONFIG_KEYS: Record<string, (v: string) => unknown> = {
 };
 
 export function parseLinkTypes(value: string | undefined): LinkType[] {
-  const parsed = linkList.safeParse(value ?? 'reflink,copy');
+  // The common case without the schema: names of link types only (the schema says what is wrong otherwise).
+  const names = (value ?? 'reflink,copy').split(',').map((t) => t.trim()).filter(Boolean);
+  if (names.length > 0 && names.every((t) => (LINK_TYPES as readonly string[]).includes(t))) return names as LinkType[];
+  const parsed = configSchemas().linkList.safeParse(value ?? 'reflink,copy');
   if (!parsed.success) {
     throw badConfig(`cache.type ${JSON.stringify(value)} is invalid: ${describeZodError(parsed.error)} (choose from ${LINK_TYPES.join(', ')})`);
   }
@@ -162,9 +178,20 @@ export function parseConfig(text: string, source: string): Config {
   } catch (err) {
     throw badConfig(`config ${source} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
-  const parsed = ConfigSchema.safeParse(raw);
+  // An empty config is valid, and reads as `{}`, without building the schema.
+  if (isEmptyObject(raw)) return {};
+  const parsed = configBySchema(raw);
   if (!parsed.success) throw badConfig(`config ${source} is invalid: ${describeZodError(parsed.error)}`);
   return parsed.data;
+}
+
+/** The schema's reading of a config file's YAML value. */
+export function configBySchema(raw: unknown) {
+  return configSchemas().config.safeParse(raw);
+}
+
+function isEmptyObject(raw: unknown): boolean {
+  return raw !== null && typeof raw === 'object' && Object.getPrototypeOf(raw) === Object.prototype && Object.keys(raw).length === 0;
 }
 
 export function serializeConfig(config: Config): string {

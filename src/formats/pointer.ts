@@ -11,31 +11,35 @@ export const POINTER_SUFFIX = '.mlx';
 export const POINTER_VERSION = 1;
 const HEADER = '# mlx pointer — do not edit by hand\n';
 
-const oidSchema = z.string().check(z.refine(isOid, 'expected an object id b3:<64 hex>'));
-const nonNegInt = z.int().check(z.nonnegative(), z.lte(Number.MAX_SAFE_INTEGER));
+/** The schema of pointers, built on first use: a pointer in the form mlx writes is checked by {@link pointerInOwnForm}. */
+function buildPointerSchema() {
+  const oidSchema = z.string().check(z.refine(isOid, 'expected an object id b3:<64 hex>'));
+  const nonNegInt = z.int().check(z.nonnegative(), z.lte(Number.MAX_SAFE_INTEGER));
+  return z.discriminatedUnion('kind', [
+    z.strictObject({
+      version: z.literal(POINTER_VERSION),
+      path: z.string(),
+      kind: z.literal('file'),
+      oid: oidSchema,
+      size: nonNegInt,
+      /** The executable bit; written only as `true`, absent means not executable. */
+      x: z.optional(z.boolean()),
+    }),
+    z.strictObject({
+      version: z.literal(POINTER_VERSION),
+      path: z.string(),
+      kind: z.literal('dir'),
+      oid: oidSchema,
+      size: nonNegInt,
+      files: nonNegInt,
+    }),
+  ]);
+}
 
-export const PointerSchema = z.discriminatedUnion('kind', [
-  z.strictObject({
-    version: z.literal(POINTER_VERSION),
-    path: z.string(),
-    kind: z.literal('file'),
-    oid: oidSchema,
-    size: nonNegInt,
-    /** The executable bit; written only as `true`, absent means not executable. */
-    x: z.optional(z.boolean()),
-  }),
-  z.strictObject({
-    version: z.literal(POINTER_VERSION),
-    path: z.string(),
-    kind: z.literal('dir'),
-    oid: oidSchema,
-    size: nonNegInt,
-    files: nonNegInt,
-  }),
-]);
+let schema: ReturnType<typeof buildPointerSchema> | undefined;
 
 /** What a `<path>.mlx` file says: which object the tracked path should hold. */
-export type Pointer = z.infer<typeof PointerSchema>;
+export type Pointer = z.infer<ReturnType<typeof buildPointerSchema>>;
 
 /**
  * Whether a `.mlx` file is meant as an mlx pointer (ours, even if damaged or mid-merge) rather than
@@ -97,11 +101,39 @@ export function parsePointer(text: string, source: string): Pointer {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw malformedPointer(source, text.trim() === '' ? 'the file is empty' : 'not a pointer (expected lines version, path, kind, oid, size)');
   }
-  const parsed = PointerSchema.safeParse(raw);
-  if (!parsed.success) throw malformedPointer(source, describeZodError(parsed.error));
-  const why = pathRefusal(parsed.data.path, 'tracked');
-  if (why !== undefined) throw refusedPointer(source, `its path field ${JSON.stringify(parsed.data.path)} ${why}`, parsed.data.path, why);
-  return parsed.data;
+  let pointer = pointerInOwnForm(raw);
+  if (pointer === undefined) {
+    const parsed = pointerBySchema(raw);
+    if (!parsed.success) throw malformedPointer(source, describeZodError(parsed.error));
+    pointer = parsed.data;
+  }
+  const why = pathRefusal(pointer.path, 'tracked');
+  if (why !== undefined) throw refusedPointer(source, `its path field ${JSON.stringify(pointer.path)} ${why}`, pointer.path, why);
+  return pointer;
+}
+
+/** The schema's reading of `raw`: what {@link pointerInOwnForm} must agree with. */
+export function pointerBySchema(raw: unknown) {
+  schema ??= buildPointerSchema();
+  return schema.safeParse(raw);
+}
+
+const nonNegativeInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/**
+ * The pointer `raw` holds when it has exactly the fields mlx writes, each valid (the schema would take
+ * it as it is); undefined for anything else, which the schema then checks and explains.
+ */
+export function pointerInOwnForm(raw: unknown): Pointer | undefined {
+  if (raw === null || typeof raw !== 'object' || Object.getPrototypeOf(raw) !== Object.prototype) return undefined;
+  const r = raw as Record<string, unknown>;
+  const { version, path, kind, oid, size } = r;
+  if (version !== POINTER_VERSION || typeof path !== 'string' || typeof oid !== 'string' || !isOid(oid) || !nonNegativeInt(size)) return undefined;
+  const keys = Object.keys(r).length;
+  if (kind === 'dir') return keys === 6 && nonNegativeInt(r.files) ? { version, path, kind, oid, size, files: r.files } : undefined;
+  if (kind !== 'file') return undefined;
+  if (keys === 5) return { version, path, kind, oid, size };
+  return keys === 6 && r.x === true ? { version, path, kind, oid, size, x: true } : undefined;
 }
 
 /**
