@@ -16,12 +16,16 @@ export type ManifestEntry = FileEntry | LinkEntry | DirEntry;
 
 export interface Manifest { v: 1; entries: ManifestEntry[] }
 
-const EntrySchema = z.union([
-  z.strictObject({ p: z.string(), o: z.string().check(z.refine(isOid, 'expected an object id')), s: z.int().check(z.nonnegative(), z.lte(Number.MAX_SAFE_INTEGER)), x: z.boolean() }),
-  z.strictObject({ p: z.string(), t: z.literal('l'), l: z.string().check(z.minLength(1)) }),
-  z.strictObject({ p: z.string(), t: z.literal('d') }),
-]);
-const ManifestSchema = z.strictObject({ v: z.literal(MANIFEST_VERSION), entries: z.array(EntrySchema) });
+/** Built on first use: well-formed manifests are checked without it (readEntries), and building it costs start-up. */
+function buildManifestSchema() {
+  const entry = z.union([
+    z.strictObject({ p: z.string(), o: z.string().check(z.refine(isOid, 'expected an object id')), s: z.int().check(z.nonnegative(), z.lte(Number.MAX_SAFE_INTEGER)), x: z.boolean() }),
+    z.strictObject({ p: z.string(), t: z.literal('l'), l: z.string().check(z.minLength(1)) }),
+    z.strictObject({ p: z.string(), t: z.literal('d') }),
+  ]);
+  return z.strictObject({ v: z.literal(MANIFEST_VERSION), entries: z.array(entry) });
+}
+let manifestSchema: ReturnType<typeof buildManifestSchema> | undefined;
 
 export const isFileEntry = (e: ManifestEntry): e is FileEntry => !('t' in e);
 
@@ -131,7 +135,7 @@ function readEntries(text: string, source: string): ManifestEntry[] {
     // JSON.parse fails only on bad JSON; the schema reader words the error.
   }
   const quick = raw === undefined ? undefined : wellFormedEntries(raw);
-  return quick ?? (parseJsonWith(ManifestSchema, text, (why) => malformedManifest(source, why)).entries as ManifestEntry[]);
+  return quick ?? (parseJsonWith((manifestSchema ??= buildManifestSchema()), text, (why) => malformedManifest(source, why)).entries as ManifestEntry[]);
 }
 
 function wellFormedEntries(raw: unknown): ManifestEntry[] | undefined {
