@@ -4,8 +4,11 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { isErrno } from './errors.js';
 
-/** Random once per process, so a recycled pid never meets a name a killed process left. */
-const NONCE = crypto.randomBytes(6).toString('hex');
+/**
+ * Random once per process, so a recycled pid never meets a name a killed process left. Drawn with the
+ * first temp name: a command that writes nothing (status) does not pay for the random source.
+ */
+let nonce: string | undefined;
 let counter = 0;
 
 /**
@@ -13,7 +16,8 @@ let counter = 0;
  * files per command); the leading pid lets a later process sweep what a killed one left.
  */
 export function uniqueTempName(): string {
-  return `${process.pid}-${NONCE}-${(counter++).toString(36)}`;
+  nonce ??= crypto.randomBytes(6).toString('hex');
+  return `${process.pid}-${nonce}-${(counter++).toString(36)}`;
 }
 
 /** Folders where this process may have temp files, for {@link removeOwnTemps}. */
@@ -37,7 +41,8 @@ export function registerTempDir(...dirs: string[]): void {
  * other writer's file is touched.
  */
 export function removeOwnTemps(): number {
-  const mine = `${process.pid}-${NONCE}-`;
+  if (nonce === undefined) return 0; // no name carries this process's nonce yet
+  const mine = `${process.pid}-${nonce}-`;
   let removed = 0;
   for (const dir of tempDirs) {
     let names: string[];
