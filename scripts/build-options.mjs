@@ -9,13 +9,17 @@ const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 
+/** Built-ins that are loaded on the first use of one of their exports: status, for one, starts no thread. */
+const LAZY_BUILTINS = ['node:worker_threads'];
+
 /**
  * Start-up: every command parses and runs the code of the chunks it loads, so the libraries on the path
  * of every command are taken in their lightest form.
  * - yaml is not in the chunks: src/formats/yaml-library.ts requires it when first needed from its own
  *   file, built by {@link yamlBuildOptions} (pointers and configs as mlx writes them are read without it).
  * - Node's built-in modules imported statically are required instead: an ES import of one builds a facade that reads
- *   every export at once (fs's streams, all of crypto), where a require reads only what is used.
+ *   every export at once (fs's streams, all of crypto), where a require reads only what is used. Those in
+ *   LAZY_BUILTINS are required on first use.
  * - commander loads `child_process` at the top for executable subcommands, which mlx does not use; it is
  *   required when first used instead.
  */
@@ -30,7 +34,14 @@ const startupPlugin = {
         ? { path: `${args.path}?${path.relative(root, args.importer).split(path.sep).join('/')}`, namespace: 'builtin' }
         : { path: args.path, external: true },
     );
-    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path.split('?')[0])});`, loader: 'js' }));
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
+      const name = args.path.split('?')[0];
+      if (!LAZY_BUILTINS.includes(name)) return { contents: `module.exports = require(${JSON.stringify(name)});`, loader: 'js' };
+      // Getters for the module's exports (as this Node has them), which load it on first use.
+      const load = `let loaded; const load = () => (loaded ??= require(${JSON.stringify(name)}));`;
+      const exports = Object.keys(require(name)).map((key) => `Object.defineProperty(module.exports, ${JSON.stringify(key)}, { get: () => load()[${JSON.stringify(key)}], enumerable: true });`);
+      return { contents: [load, ...exports].join('\n'), loader: 'js' };
+    });
     b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, async (args) => {
       const eager = "const childProcess = require('node:child_process');";
       const source = await fs.promises.readFile(args.path, 'utf8');
