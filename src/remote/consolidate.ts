@@ -1,9 +1,10 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { HasherFactory } from '../hash/blake3.js';
-import { hashBytes } from '../hash/hash-file.js';
-import { oidHex } from '../hash/oid.js';
-import { serializeConsolidatedIndex } from '../formats/consolidated-index.js';
+import { consolidatedIndexPieces } from '../formats/consolidated-index.js';
 import type { PackIndex } from '../formats/pack-index.js';
 import { failpoint } from '../util/failpoint.js';
+import { tempPathFor } from '../util/fs.js';
 import { consolidatedKey } from './layout.js';
 import type { Remote } from './remote.js';
 import type { RemoteIndex } from './remote-index.js';
@@ -81,14 +82,52 @@ export async function consolidateIndexes(remote: Remote, index: RemoteIndex, new
   const held = new Map([...index.consolidated].map(([hex, packs]) => [hex, packs.filter((p) => index.packs.has(p))]));
   const plan = planConsolidation(index.unconsolidatedPacks(), held, policy);
   if (!plan) return { packs: 0, retired: 0 };
-  const indexes: PackIndex[] = plan.packs.map((hex) => index.packs.get(hex)!);
-  const bytes = Buffer.from(serializeConsolidatedIndex(indexes));
-  const hex = oidHex(hashBytes(newHasher, bytes));
-  await failpoint('consolidate.before-publish');
-  await remote.put(consolidatedKey(hex), bytes);
+  const staged = stageConsolidated(index.cacheDir, plan.packs.map((hex) => index.packs.get(hex)!), newHasher);
+  const hex = staged.hex;
+  try {
+    await failpoint('consolidate.before-publish');
+    await remote.put(consolidatedKey(hex), { file: staged.file });
+    // Hashed as it was written, it is the copy a later load would download and check; only a cache.
+    keepLocalCopy(staged.file, path.join(index.cacheDir, `${hex}.midx`));
+  } finally {
+    fs.rmSync(staged.file, { force: true });
+  }
   await failpoint('consolidate.after-publish');
   const retired = plan.retire.filter((old) => old !== hex);
   for (const old of retired) await remote.delete(consolidatedKey(old));
   index.recordConsolidation(hex, plan.packs, retired);
   return { published: hex, packs: plan.packs.length, retired: retired.length };
+}
+
+/**
+ * Writes the consolidated index of `indexes` to a temp file beside the local copies of the remote's
+ * indexes, hashing it as it goes: one pack's text at a time is in memory, not the whole index.
+ */
+function stageConsolidated(dir: string, indexes: PackIndex[], newHasher: HasherFactory): { file: string; hex: string } {
+  const file = tempPathFor(path.join(dir, 'consolidated.midx'));
+  const hasher = newHasher();
+  try {
+    const fd = fs.openSync(file, 'wx');
+    try {
+      for (const piece of consolidatedIndexPieces(indexes)) {
+        const bytes = Buffer.from(piece);
+        hasher.update(bytes);
+        for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    fs.rmSync(file, { force: true });
+    throw err;
+  }
+  return { file, hex: hasher.digestHex() };
+}
+
+function keepLocalCopy(file: string, copy: string): void {
+  try {
+    fs.renameSync(file, copy);
+  } catch {
+    // a later load downloads it instead
+  }
 }

@@ -4,13 +4,14 @@ import crypto from 'node:crypto';
 import { loadHasher, type HasherFactory } from '../hash/blake3.js';
 import { hashBytes } from '../hash/hash-file.js';
 import { type Oid, oidFromHex, oidHex } from '../hash/oid.js';
-import { parseConsolidatedIndex, type ConsolidatedIndex } from '../formats/consolidated-index.js';
+import { consolidatedPackIndexes } from '../formats/consolidated-index.js';
 import { parsePackIndex, type PackEntry, type PackIndex } from '../formats/pack-index.js';
 import type { Recipe } from '../formats/recipe.js';
 import { writeFileAtomicSync } from '../util/fs.js';
 import { E, MlxError, badPackIndex, remoteCorrupt } from '../util/errors.js';
 import { failpoint } from '../util/failpoint.js';
 import { CONSOLIDATED_PREFIX, consolidatedIndexes, consolidatedKey, damagedCopies, indexKey, packKey, PACKS_PREFIX, publishedPacks } from './layout.js';
+import { DigestSlots, OID_BYTES, PackTable, writeOidBytes, type TableRow } from './pack-table.js';
 import type { Remote } from './remote.js';
 
 /** Why a published index can be unusable while the remote itself answers: its bytes are bad, or it is gone. */
@@ -28,10 +29,15 @@ export interface Located {
  * listing plus the indexes published since the last look.
  */
 export class RemoteIndex {
-  private readonly objects = new Map<Oid, Located>();
+  /** Every pack added, by number (a forgotten one stays until the next `forget` renumbers). */
+  private readonly tables: PackTable[] = [];
+  /** Where each object is: one row of one of `tables`. */
+  private readonly objects = new DigestSlots(this.tables);
   /** Further copies of objects that more than one pack holds (a repaired object, concurrent pushes). */
-  private readonly otherCopies = new Map<Oid, Located[]>();
-  readonly packs = new Map<string, PackIndex>();
+  private readonly otherCopies = new Map<Oid, TableRow[]>();
+  /** Room for the digest of the oid being looked up. */
+  private readonly key = Buffer.alloc(OID_BYTES);
+  readonly packs = new Map<string, PackTable>();
   /**
    * The consolidated indexes read (hex -> the packs each holds, published or not). A copy only: which
    * packs exist is still said by the listing of pack indexes.
@@ -40,22 +46,26 @@ export class RemoteIndex {
   /** Published indexes that were not used (unreadable, or their pack is missing or the wrong size). */
   readonly warnings: string[] = [];
 
-  private constructor(readonly remote: Remote) {}
+  private constructor(
+    readonly remote: Remote,
+    /** The local folder of this remote's downloaded indexes. */
+    readonly cacheDir: string,
+  ) {}
 
   static async load(remote: Remote, cacheDir: string, jobs = 8): Promise<RemoteIndex> {
-    const idx = new RemoteIndex(remote);
     const dir = path.join(cacheDir, crypto.createHash('sha256').update(remote.url).digest('hex').slice(0, 16));
+    const idx = new RemoteIndex(remote, dir);
     fs.mkdirSync(dir, { recursive: true });
     const [listing, consolidatedListing] = await Promise.all([remote.list(PACKS_PREFIX), remote.list(CONSOLIDATED_PREFIX)]);
     await failpoint('remote-index.after-list');
     const sizes = new Map(listing.map((o) => [o.key, o.size]));
     // Consolidated indexes first: each pack they hold needs no request of its own.
-    const copies = new Map<string, PackIndex>();
+    const copies = new Map<string, PackTable>();
     const newHasher = await loadHasher();
     await inParallel(consolidatedIndexes(consolidatedListing.map((o) => o.key)), jobs, async (hex) => {
-      let doc: ConsolidatedIndex;
+      let tables: PackTable[];
       try {
-        doc = await readConsolidated(remote, dir, hex, newHasher);
+        tables = await readConsolidated(remote, dir, hex, newHasher);
       } catch (err) {
         if (!(err instanceof MlxError) || !UNUSABLE_INDEX.has(err.code)) throw err;
         // Retired since the listing (a larger one holds its packs), or damaged: either way each of its
@@ -63,19 +73,14 @@ export class RemoteIndex {
         if (err.code !== E.REMOTE_NOT_FOUND) idx.warnings.push(`ignored ${consolidatedKey(hex)}: ${err.message}`);
         return;
       }
-      const packs: string[] = [];
-      for (const index of doc.indexes) {
-        const packHex = oidHex(index.pack);
-        packs.push(packHex);
-        copies.set(packHex, index);
-      }
-      idx.consolidated.set(hex, packs);
+      for (const table of tables) copies.set(table.hex, table);
+      idx.consolidated.set(hex, tables.map((t) => t.hex));
     });
     await inParallel(publishedPacks(listing.map((o) => o.key)), jobs, async (hex) => {
       let index = copies.get(hex);
       if (index === undefined) {
         try {
-          index = await readIndex(remote, dir, hex);
+          index = PackTable.from(await readIndex(remote, dir, hex));
         } catch (err) {
           // Only a damaged or vanished index is passed over; a failed download (network, credentials)
           // says nothing about the remote's data and ends the command, or its objects would be
@@ -113,12 +118,14 @@ export class RemoteIndex {
 
   /** Stops using the copy of `oid` in this pack when another copy exists. */
   private avoid(packHex: string, oid: Oid): void {
-    const others = (this.otherCopies.get(oid) ?? []).filter((l) => l.packHex !== packHex);
-    const current = this.objects.get(oid);
-    if (current?.packHex === packHex) {
-      const next = others.find((l) => l.entry.t === 'b') ?? others[0];
+    if (!writeOidBytes(oid, this.key)) return;
+    const inPack = (r: TableRow) => this.tables[r.no]!.hex === packHex;
+    const others = (this.otherCopies.get(oid) ?? []).filter((r) => !inPack(r));
+    const current = this.objects.get(this.key);
+    if (current && inPack(current)) {
+      const next = others.find((r) => this.tables[r.no]!.typeAt(r.row) === 'b') ?? others[0];
       if (!next) return; // the only copy: keep it, a read will say it is damaged
-      this.objects.set(oid, next);
+      this.objects.set(next);
       others.splice(others.indexOf(next), 1);
     }
     if (others.length) this.otherCopies.set(oid, others);
@@ -126,20 +133,26 @@ export class RemoteIndex {
   }
 
   /** Records a pack this process just published. */
-  addPack(hex: string, index: PackIndex): void {
-    this.packs.set(hex, index);
-    for (const entry of index.entries) {
-      // A blob beats a recipe for the same oid: one ranged read instead of a reassembly.
-      const prev = this.objects.get(entry.o);
-      const here = { packHex: hex, entry };
+  addPack(hex: string, index: PackIndex | PackTable): void {
+    const table = index instanceof PackTable ? index : PackTable.from(index);
+    this.packs.set(hex, table);
+    const no = this.tables.push(table) - 1;
+    for (let row = 0; row < table.count; row++) {
+      const here = { no, row };
+      const prev = this.objects.get(table.digests, row * OID_BYTES);
       if (!prev) {
-        this.objects.set(entry.o, here);
+        this.objects.set(here);
         continue;
       }
-      const other = prev.entry.t === 'r' && entry.t === 'b' ? (this.objects.set(entry.o, here), prev) : here;
-      const list = this.otherCopies.get(entry.o);
+      // A blob beats a recipe for the same oid: one ranged read instead of a reassembly.
+      const prevTable = this.tables[prev.no]!;
+      const blobOverRecipe = prevTable.typeAt(prev.row) === 'r' && table.typeAt(row) === 'b';
+      if (blobOverRecipe) this.objects.set(here);
+      const other = blobOverRecipe ? prev : here;
+      const oid = table.oidAt(row);
+      const list = this.otherCopies.get(oid);
       if (list) list.push(other);
-      else this.otherCopies.set(entry.o, [other]);
+      else this.otherCopies.set(oid, [other]);
     }
   }
 
@@ -148,32 +161,43 @@ export class RemoteIndex {
     if (packs.size === 0) return;
     const kept = [...this.packs].filter(([hex]) => !packs.has(hex));
     this.packs.clear();
+    this.tables.length = 0;
     this.objects.clear();
     this.otherCopies.clear();
-    for (const [hex, idx] of kept) this.addPack(hex, idx);
+    for (const [hex, table] of kept) this.addPack(hex, table);
   }
 
   /** Stops answering for these objects (found unusable): they count as absent. */
   drop(oid: Oid): void {
-    this.objects.delete(oid);
+    if (writeOidBytes(oid, this.key)) this.objects.delete(this.key);
     this.otherCopies.delete(oid);
   }
 
   /** The first chunk of `recipe` this remote does not hold as a blob, if any: the file cannot be rebuilt. */
   missingChunk(recipe: Recipe): Oid | undefined {
-    return recipe.chunks.find(([chunk]) => this.objects.get(chunk)?.entry.t !== 'b')?.[0];
+    return recipe.chunks.find(([chunk]) => {
+      const at = this.rowOf(chunk);
+      return at === undefined || this.tables[at.no]!.typeAt(at.row) !== 'b';
+    })?.[0];
   }
 
   has(oid: Oid): boolean {
-    return this.objects.has(oid);
+    return this.rowOf(oid) !== undefined;
   }
 
   locate(oid: Oid): Located | undefined {
-    return this.objects.get(oid);
+    const at = this.rowOf(oid);
+    if (at === undefined) return undefined;
+    const table = this.tables[at.no]!;
+    return { packHex: table.hex, entry: table.entryAt(at.row, oid) };
   }
 
   get objectCount(): number {
     return this.objects.size;
+  }
+
+  private rowOf(oid: Oid): TableRow | undefined {
+    return writeOidBytes(oid, this.key) ? this.objects.get(this.key) : undefined;
   }
 }
 
@@ -192,12 +216,16 @@ async function readIndex(remote: Remote, dir: string, hex: string): Promise<Pack
   return parsed;
 }
 
-/** A consolidated index, from the local folder or downloaded; its bytes must hash to its name. */
-async function readConsolidated(remote: Remote, dir: string, hex: string, newHasher: HasherFactory): Promise<ConsolidatedIndex> {
+/**
+ * The packs of a consolidated index, from the local folder or downloaded; its bytes must hash to its
+ * name. Each pack index is made compact as soon as it is parsed: never are all of them objects at once.
+ */
+async function readConsolidated(remote: Remote, dir: string, hex: string, newHasher: HasherFactory): Promise<PackTable[]> {
   const local = path.join(dir, `${hex}.midx`);
+  const tablesOf = (bytes: Uint8Array, source: string) => Array.from(consolidatedPackIndexes(bytes, source), (index) => PackTable.from(index));
   try {
     // Written here only after its hash was checked.
-    return parseConsolidatedIndex(fs.readFileSync(local), local);
+    return tablesOf(fs.readFileSync(local), local);
   } catch (err) {
     if (!(err instanceof MlxError) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
@@ -205,7 +233,7 @@ async function readConsolidated(remote: Remote, dir: string, hex: string, newHas
   const bytes = await remote.get(key);
   const actual = oidHex(hashBytes(newHasher, bytes));
   if (actual !== hex) throw remoteCorrupt(`${remote.url}/${key} is corrupt: its bytes hash to ${actual}`, { key });
-  const parsed = parseConsolidatedIndex(bytes, `${remote.url}/${key}`);
+  const parsed = tablesOf(bytes, `${remote.url}/${key}`);
   writeFileAtomicSync(local, bytes, { durable: false });
   return parsed;
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Oid } from '../hash/oid.js';
-import { isFileEntry, type ManifestEntry } from '../formats/manifest.js';
+import { isFileEntry, parseManifest, type ManifestEntry } from '../formats/manifest.js';
 import { fetchObjects, type FetchSummary } from '../remote/fetch.js';
 import { pushObjects, type PushSummary } from '../remote/push.js';
 import { findDamagedCopies, markDamaged, type DamagedCopy } from '../remote/damage-check.js';
@@ -28,11 +28,16 @@ export interface TransferOptions {
   repair?: boolean;
 }
 
-/** The objects a selection needs: each file's oid; for directories the manifest and the files in scope. */
-export function manifestEntries(repo: Repo, s: Selection): readonly ManifestEntry[] {
+/**
+ * The objects a selection needs: each file's oid; for directories the manifest and the files in scope.
+ * `shared` reads the manifest through the parse a pull shares with its checkout; without it the
+ * entries are the caller's alone, and go once it lets go of them (a push keeps only their oids).
+ */
+export function manifestEntries(repo: Repo, s: Selection, shared = true): readonly ManifestEntry[] {
   const p = s.tracked.pointer;
   if (p.kind !== 'dir') return [];
-  const entries = manifestOf(repo, p.oid, `${p.oid} (${s.tracked.path})`);
+  const label = `${p.oid} (${s.tracked.path})`;
+  const entries = shared ? manifestOf(repo, p.oid, label) : parseManifest(repo.store.readBytes(p.oid).toString('utf8'), label).entries;
   if (s.sub === undefined) return entries;
   const part = entries.filter((e) => e.p === s.sub || e.p.startsWith(`${s.sub}/`));
   if (part.length === 0 && !s.mayBeAbsent) throw pathNotFound(`${s.tracked.path}/${s.sub} is not part of ${s.tracked.path}`, { path: `${s.tracked.path}/${s.sub}` });
@@ -46,7 +51,7 @@ export function neededOids(repo: Repo, selection: Selection[], sizes?: Map<Oid, 
     const p = s.tracked.pointer;
     oids.push(p.oid);
     if (p.kind === 'file') sizes?.set(p.oid, p.size);
-    for (const e of manifestEntries(repo, s)) {
+    for (const e of manifestEntries(repo, s, false)) {
       if (!isFileEntry(e)) continue;
       oids.push(e.o);
       sizes?.set(e.o, e.s);

@@ -44,8 +44,8 @@ describe('planChunkReads', () => {
 
     expect(reads.map((r) => r.fileOffset)).toEqual([0, 3, 8, 15]);
     expect(reads.map((r) => r.source)).toEqual([pack, `${CACHED_SOURCE}${oidHex(cachedFile)}`, pack, pack]);
-    expect(reads[0]!.entry).toBe(index.locate(oid(10))!.entry);
-    expect(reads[2]!.entry).toBe(index.locate(oid(12))!.entry);
+    expect(reads[0]!.entry).toEqual(index.locate(oid(10))!.entry);
+    expect(reads[2]!.entry).toEqual(index.locate(oid(12))!.entry);
     // From the cache: the chunk's bytes as they lie, uncompressed, in the cached file.
     expect(reads[1]).toEqual({ chunk: oid(11), size: 5, fileOffset: 3, source: `${CACHED_SOURCE}${oidHex(cachedFile)}`, entry: { o: oid(11), t: 'b', off: 4096, len: 5, raw: 5, c: 'none' }, cachedIn: cachedFile });
     expect(reads.filter((r) => r.cachedIn !== undefined)).toHaveLength(1);
