@@ -22,9 +22,11 @@ export async function readRemoteRecipe(remote: Remote, oid: Oid, { packHex, entr
  * With `chunkPacks`, the packs holding the chunks of every complete recipe are added to it.
  */
 export async function dropIncompleteRecipes(remote: Remote, index: RemoteIndex, oids: Iterable<Oid>, jobs = 8, chunkPacks?: Set<string>): Promise<Oid[]> {
-  const recipes = [...new Set(oids)].filter((o) => index.locate(o)?.entry.t === 'r');
+  // Recipes are few among a million objects: only they are collected (and their repeats dropped).
+  const recipes = new Set<Oid>();
+  for (const oid of oids) if (index.typeOf(oid) === 'r') recipes.add(oid);
   const dropped: Oid[] = [];
-  await runPool(recipes, jobs, async (oid) => {
+  await runPool([...recipes], jobs, async (oid) => {
     let why: string | undefined;
     try {
       const recipe = await readRemoteRecipe(remote, oid, index.locate(oid)!);

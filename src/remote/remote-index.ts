@@ -5,7 +5,7 @@ import { loadHasher, type HasherFactory } from '../hash/blake3.js';
 import { hashBytes } from '../hash/hash-file.js';
 import { type Oid, oidFromHex, oidHex } from '../hash/oid.js';
 import { consolidatedPackIndexes } from '../formats/consolidated-index.js';
-import { parsePackIndex, type PackEntry, type PackIndex } from '../formats/pack-index.js';
+import { parsePackIndex, type PackEntry, type PackIndex, type PackMemberType } from '../formats/pack-index.js';
 import type { Recipe } from '../formats/recipe.js';
 import { writeFileAtomicSync } from '../util/fs.js';
 import { E, MlxError, badPackIndex, remoteCorrupt } from '../util/errors.js';
@@ -183,6 +183,12 @@ export class RemoteIndex {
 
   has(oid: Oid): boolean {
     return this.rowOf(oid) !== undefined;
+  }
+
+  /** The type of the copy `locate` would return, without making its entry. */
+  typeOf(oid: Oid): PackMemberType | undefined {
+    const at = this.rowOf(oid);
+    return at && this.tables[at.no]!.typeAt(at.row);
   }
 
   locate(oid: Oid): Located | undefined {

@@ -193,7 +193,7 @@ export class ObjectStore {
       for (const oid of wanted) if (!this.writtenSizes.has(oid) && !this.has(oid)) missing.add(oid);
       return missing;
     }
-    // One fan-out folder listed at a time: a million wanted objects never hold the whole store's names.
+    // One folder's listing at a time: at a million objects all of them at once are 100 MB of names.
     const byFan = new Map<string, Oid[]>();
     for (const oid of wanted) {
       if (this.writtenSizes.has(oid)) continue; // stored by this process: no listing needed to know it
@@ -202,12 +202,13 @@ export class ObjectStore {
       if (list) list.push(oid);
       else byFan.set(fan, [oid]);
     }
-    wanted.clear();
-    for (const [fan, list] of byFan) {
+    for (const [fan, oids] of byFan) {
       const names = new Set(readdirOrEmpty(path.join(this.objectsDir, fan)));
-      for (const oid of list) if (!names.has(oidHex(oid).slice(2))) missing.add(oid);
+      for (const oid of oids) if (!names.has(oidHex(oid).slice(2))) missing.add(oid);
     }
-    return missing;
+    if (missing.size === 0) return missing;
+    // In the order asked for, as a caller names the first one.
+    return new Set([...wanted].filter((oid) => missing.has(oid)));
   }
 
   /** Stores an in-memory buffer (manifests, records). */
