@@ -176,6 +176,9 @@ export class DigestSlots {
 /** A digest is random, but made-up ones in tests differ only in their last bytes: every word counts. */
 function hashOf(key: Buffer, at: number): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < OID_BYTES; i += 4) h = Math.imul(h ^ key.readUInt32LE(at + i), 0x01000193) ^ (h >>> 15);
-  return h >>> 0;
+  for (let i = 0; i < OID_BYTES; i += 4) h = Math.imul(h ^ key.readUInt32LE(at + i), 0x01000193);
+  // The final mix of MurmurHash3: every input bit reaches the low bits the table size keeps.
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
