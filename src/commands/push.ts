@@ -5,7 +5,6 @@ import { selectionObjects, sendObjects, type PushResult, type TransferOptions } 
 import { localRunObjects } from '../run/run-objects.js';
 import { openRepo } from '../workspace/repo.js';
 import { selectTracked } from '../workspace/targets.js';
-import { appendAll } from '../util/arrays.js';
 
 export type { PushResult } from '../repository/transfer.js';
 
@@ -19,11 +18,10 @@ export interface PushOptions extends TransferOptions {
 export async function push(opts: PushOptions): Promise<PushResult> {
   const repo = await openRepo(opts.cwd);
   const paths = opts.paths ?? [];
-  const sizes = new Map<Oid, number>();
-  const oids = selectionObjects(repo, selectTracked(repo, opts.cwd, paths), sizes);
+  const objects = selectionObjects(repo, selectTracked(repo, opts.cwd, paths));
   // Whole-repository pushes also send what the recorded runs need (records, environments, inputs), as far as this cache has them.
-  if (paths.length === 0) appendAll(oids, localRunObjects(repo));
-  return sendObjects(repo, oids, sizes, opts);
+  if (paths.length === 0) for (const oid of localRunObjects(repo)) objects.add(oid);
+  return sendObjects(repo, objects, opts);
 }
 
 /** One line git gives a pre-push hook: `<local ref> <local oid> <remote ref> <remote oid>`. */
@@ -71,12 +69,12 @@ export async function pushForGitPush(opts: GitPushOptions): Promise<PushResult &
     if (NO_COMMIT.test(r.localOid)) continue; // a branch being deleted
     for (const c of await commitsSince(git, r.localOid, stop)) commits.add(c);
   }
-  const sizes = new Map<Oid, number>();
-  const oids = [...selectionObjects(repo, selectTracked(repo, repo.root, []), sizes), ...localRunObjects(repo)];
+  const objects = selectionObjects(repo, selectTracked(repo, repo.root, []));
+  for (const oid of localRunObjects(repo)) objects.add(oid);
   /** Where each object is needed, for the message when it is nowhere. */
   const where = new Map<Oid, string>();
-  const need = (oid: Oid, at: string) => {
-    oids.push(oid);
+  const need = (oid: Oid, at: string, size?: number) => {
+    objects.add(oid, size);
     if (!where.has(oid)) where.set(oid, at);
   };
   const warnings: string[] = [];
@@ -85,18 +83,15 @@ export async function pushForGitPush(opts: GitPushOptions): Promise<PushResult &
     for (const p of at.problems) warnings.push(`${p.message} (not pushed)`);
     for (const t of at.tracked) {
       const label = `${t.path} at ${commit.slice(0, 12)}`;
-      need(t.pointer.oid, label);
-      if (t.pointer.kind === 'file') sizes.set(t.pointer.oid, t.pointer.size);
+      need(t.pointer.oid, label, t.pointer.kind === 'file' ? t.pointer.size : undefined);
       // A manifest that is only on the remote: its files were pushed with it.
-      else if (repo.store.has(t.pointer.oid)) {
+      if (t.pointer.kind !== 'file' && repo.store.has(t.pointer.oid)) {
         for (const e of parseManifest(repo.store.readBytes(t.pointer.oid).toString('utf8'), label).entries) {
-          if (!isFileEntry(e)) continue;
-          need(e.o, `${label}/${e.p}`);
-          sizes.set(e.o, e.s);
+          if (isFileEntry(e)) need(e.o, `${label}/${e.p}`, e.s);
         }
       }
     }
   }
-  const res = await sendObjects(repo, oids, sizes, opts, where);
+  const res = await sendObjects(repo, objects, opts, where);
   return { ...res, warnings: [...res.warnings, ...warnings], commits: commits.size };
 }

@@ -1,4 +1,5 @@
-import { type Oid, oidFromHex } from '../hash/oid.js';
+import { oidFromHex } from '../hash/oid.js';
+import type { OidList } from './oid-list.js';
 import type { RemoteIndex } from './remote-index.js';
 import { indexKey, packKey } from './layout.js';
 
@@ -9,8 +10,8 @@ import { indexKey, packKey } from './layout.js';
 
 /** What one round sends and relies on, from what the remote index holds. */
 export interface SendPlan {
-  /** Objects the remote lacks, in the order they were asked for. */
-  todo: Oid[];
+  /** Where in the list the objects the remote lacks are, in the list's order. */
+  todo: number[];
   /** The packs holding the objects the remote already has: this push relies on them. */
   reliedOn: Set<string>;
   alreadyOnRemote: number;
@@ -18,13 +19,13 @@ export interface SendPlan {
   bytesDeduplicated: number;
 }
 
-/** Splits `wanted` (no repeats) into what the remote lacks and the packs that hold the rest. */
-export function planSends(index: Pick<RemoteIndex, 'locate'>, wanted: readonly Oid[]): SendPlan {
+/** Splits `wanted` into what the remote lacks and the packs that hold the rest. */
+export function planSends(index: Pick<RemoteIndex, 'locate'>, wanted: OidList): SendPlan {
   const plan: SendPlan = { todo: [], reliedOn: new Set(), alreadyOnRemote: 0, bytesDeduplicated: 0 };
-  for (const oid of wanted) {
-    const loc = index.locate(oid);
+  for (let i = 0; i < wanted.length; i++) {
+    const loc = index.locate(wanted.oidAt(i));
     if (!loc) {
-      plan.todo.push(oid);
+      plan.todo.push(i);
       continue;
     }
     plan.reliedOn.add(loc.packHex);

@@ -19,6 +19,7 @@ import { dropIncompleteRecipes } from './recipe-check.js';
 import { doomedPacks, recordKeep } from './remote-gc.js';
 import type { Remote } from './remote.js';
 import type { RemoteIndex } from './remote-index.js';
+import { OidList } from './oid-list.js';
 import { ThreadedReadAhead } from './read-thread.js';
 import { SmallObjectFeed, SmallObjectReader, type ReadAheadItem } from './small-object-reader.js';
 import { packsAtRisk, SWEEP_TRACE_MS } from './sweep-records.js';
@@ -32,8 +33,9 @@ export interface PushOptions {
   /** Files at least this large are split into content-defined chunks (default 4 MiB). */
   chunkThreshold?: number;
   /**
-   * Object sizes as manifests and pointers record them: a small object is then read with a single
-   * read call, and the progress total needs no stat per object. What is read is hashed either way.
+   * Object sizes as manifests and pointers record them, for objects given as an array (a list carries
+   * its own): a small object is then read with a single read call, and the progress total needs no
+   * stat per object. What is read is hashed either way.
    */
   sizes?: ReadonlyMap<Oid, number>;
 }
@@ -64,7 +66,8 @@ interface Push {
   newHasher: HasherFactory;
   remote: Remote;
   index: RemoteIndex;
-  oids: Oid[];
+  /** The objects, each once, with their recorded sizes. */
+  objects: OidList;
   opts: PushOptions;
   jobs: number;
   packTarget: number;
@@ -89,9 +92,10 @@ interface Push {
  * data lives in, the sweep records say which of them a sweep may have removed meanwhile, those are
  * checked, and what vanished is sent again — so a push that returns has all its data on the remote.
  */
-export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, remote: Remote, index: RemoteIndex, oids: Oid[], opts: PushOptions = {}): Promise<PushSummary> {
+export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, remote: Remote, index: RemoteIndex, oids: OidList | Oid[], opts: PushOptions = {}): Promise<PushSummary> {
+  const objects = Array.isArray(oids) ? OidList.of(oids, opts.sizes) : oids;
   const push: Push = {
-    store, newHasher, remote, index, oids, opts,
+    store, newHasher, remote, index, objects, opts,
     jobs: Math.max(1, opts.jobs ?? 4),
     packTarget: opts.packTarget ?? 16 * MIB,
     chunkThreshold: opts.chunkThreshold ?? 4 * MIB,
@@ -168,9 +172,9 @@ function forgetVanishedPacks(push: Push): void {
 interface Round {
   push: Push;
   /** The objects, each once. */
-  wanted: Oid[];
-  /** Those the remote lacks. */
-  todo: Oid[];
+  wanted: OidList;
+  /** Where in `wanted` those the remote lacks are. */
+  todo: number[];
   summary: PushSummary;
 }
 
@@ -178,7 +182,7 @@ interface Round {
 async function sendRound(push: Push): Promise<PushSummary> {
   const round: Round = {
     push,
-    wanted: [...new Set(push.oids)],
+    wanted: push.objects,
     todo: [],
     summary: { objects: 0, alreadyOnRemote: 0, uploadedObjects: 0, packs: 0, bytesSent: 0, bytesDeduplicated: 0, resentPacks: 0 },
   };
@@ -207,9 +211,15 @@ function planWhatToSend(round: Round) {
   if (round.todo.length === 0) return DONE;
 }
 
-function requireLocalObjects({ push: { store }, todo }: Round): void {
-  const absent = store.missing(todo);
-  if (absent.size > 0) {
+/** Asked one cache folder at a time, so that the oids of a folder's objects only are strings at once. */
+function requireLocalObjects({ push: { store }, wanted, todo }: Round): void {
+  const byFan: number[][] = Array.from({ length: 256 }, () => []);
+  for (const i of todo) byFan[wanted.fanAt(i)]!.push(i);
+  const missing = new Set<Oid>();
+  for (const fan of byFan) for (const oid of store.missing(fan.map((i) => wanted.oidAt(i)))) missing.add(oid);
+  if (missing.size > 0) {
+    // In the order of the selection, as the message names the first.
+    const absent = new Set(todo.map((i) => wanted.oidAt(i)).filter((oid) => missing.has(oid)));
     throw objectMissing(`${absent.size} object(s) to push are not in the local cache (first: ${[...absent][0]})`, {
       hint: 'the data was never added here; push from the machine that has it, or mlx fetch it first',
       oids: [...absent],
@@ -221,9 +231,9 @@ async function prepareRemote({ push: { remote } }: Round): Promise<void> {
   await ensureLayout(remote, true);
 }
 
-function announceTotals({ push: { store, opts }, todo }: Round): void {
-  const sizeOf = (oid: Oid) => opts.sizes?.get(oid) ?? fs.statSync(store.pathOf(oid)).size;
-  if (opts.progress) opts.progress({ totalFiles: todo.length, totalBytes: todo.reduce((n, o) => n + sizeOf(o), 0) });
+function announceTotals({ push: { store, opts }, wanted, todo }: Round): void {
+  const sizeOf = (i: number) => wanted.sizeAt(i) ?? fs.statSync(store.pathOf(wanted.oidAt(i))).size;
+  if (opts.progress) opts.progress({ totalFiles: todo.length, totalBytes: todo.reduce((n, i) => n + sizeOf(i), 0) });
 }
 
 /** What packing one round keeps track of. */
@@ -249,15 +259,17 @@ async function packAndUpload(round: Round): Promise<void> {
   });
   const packing: Packing = { round, uploads, reader: new SmallObjectReader(push.chunkThreshold), packedHere: new Set() };
   // Small objects whose size the pointers and manifests record; read ahead, several at once, when the disk is slow.
-  const itemAt = (i: number) => ({ file: push.store.pathOf(round.todo[i]!), size: push.opts.sizes?.get(round.todo[i]!) });
-  const feed = new SmallObjectFeed(round.todo.length, itemAt, { limit: push.chunkThreshold });
+  const { wanted, todo } = round;
+  const itemAt = (i: number) => ({ file: push.store.pathOf(wanted.oidAt(todo[i]!)), size: wanted.sizeAt(todo[i]!) });
+  const feed = new SmallObjectFeed(todo.length, itemAt, { limit: push.chunkThreshold });
   let threaded: ThreadedReadAhead | undefined;
   try {
-    for (const [i, oid] of round.todo.entries()) {
-      if (i === PROBE_READS) threaded = readOnThread(push, feed, round.todo.length, itemAt);
+    for (let i = 0; i < todo.length; i++) {
+      const oid = wanted.oidAt(todo[i]!);
+      if (i === PROBE_READS) threaded = readOnThread(push, feed, todo.length, itemAt);
       const hashed = threaded?.take(i);
       const early = threaded ? hashed?.bytes : await feed.take(i);
-      const small = early !== undefined && (hashed ? hashed.oid : hashBytes(push.newHasher, early)) === oid ? early : readSmall(packing, oid);
+      const small = early !== undefined && (hashed ? hashed.oid : hashBytes(push.newHasher, early)) === oid ? early : readSmall(packing, oid, wanted.sizeAt(todo[i]!));
       await packOne(packing, oid, small);
     }
   } finally {
@@ -299,10 +311,9 @@ async function packOne(packing: Packing, oid: Oid, small: Buffer | undefined): P
 }
 
 /** A small object's bytes, checked against its oid (never upload a wrong name), or undefined for a large one. */
-function readSmall({ round: { push }, reader }: Packing, oid: Oid): Buffer | undefined {
-  const { store, newHasher, opts } = push;
+function readSmall({ round: { push }, reader }: Packing, oid: Oid, hint: number | undefined): Buffer | undefined {
+  const { store, newHasher } = push;
   const file = store.pathOf(oid);
-  const hint = opts.sizes?.get(oid);
   let bytes = reader.read(file, hint);
   if (bytes === undefined || hashBytes(newHasher, bytes) === oid) return bytes;
   if (hint !== undefined) {

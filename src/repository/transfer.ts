@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Oid } from '../hash/oid.js';
 import { isFileEntry, parseManifest, type ManifestEntry } from '../formats/manifest.js';
 import { fetchObjects, type FetchSummary } from '../remote/fetch.js';
+import { OidList } from '../remote/oid-list.js';
 import { pushObjects, type PushSummary } from '../remote/push.js';
 import { findDamagedCopies, markDamaged, type DamagedCopy } from '../remote/damage-check.js';
 import { RemoteIndex } from '../remote/remote-index.js';
@@ -47,17 +48,20 @@ export function manifestEntries(repo: Repo, s: Selection, shared = true): readon
 /** The objects a selection needs, with the sizes its pointers and manifests record (manifests have none). */
 export function neededOids(repo: Repo, selection: Selection[], sizes?: Map<Oid, number>): Oid[] {
   const oids: Oid[] = [];
+  eachNeeded(repo, selection, (oid, size) => {
+    oids.push(oid);
+    if (size !== undefined) sizes?.set(oid, size);
+  });
+  return oids;
+}
+
+/** Hands over each object a selection needs and its recorded size, if any; a manifest's entries go once it is read. */
+function eachNeeded(repo: Repo, selection: Selection[], take: (oid: Oid, size?: number) => void): void {
   for (const s of selection) {
     const p = s.tracked.pointer;
-    oids.push(p.oid);
-    if (p.kind === 'file') sizes?.set(p.oid, p.size);
-    for (const e of manifestEntries(repo, s, false)) {
-      if (!isFileEntry(e)) continue;
-      oids.push(e.o);
-      sizes?.set(e.o, e.s);
-    }
+    take(p.oid, p.kind === 'file' ? p.size : undefined);
+    for (const e of manifestEntries(repo, s, false)) if (isFileEntry(e)) take(e.o, e.s);
   }
-  return oids;
 }
 
 /** The remote's pack index, cached under the store so repositories sharing a cache share it too. */
@@ -65,14 +69,16 @@ export async function openRemoteIndex(repo: Repo, remote: Remote, jobs?: number)
   return RemoteIndex.load(remote, path.join(repo.store.root, 'remotes'), jobs ?? 8);
 }
 
-/** The objects a push of `selection` sends, their recorded sizes added to `sizes`; every manifest must be in the cache. */
-export function selectionObjects(repo: Repo, selection: Selection[], sizes: Map<Oid, number>): Oid[] {
+/** The objects a push of `selection` sends, each once, with their recorded sizes; every manifest must be in the cache. */
+export function selectionObjects(repo: Repo, selection: Selection[]): OidList {
   const manifests = selection.filter((s) => s.tracked.pointer.kind === 'dir').map((s) => s.tracked.pointer.oid);
   const absent = repo.store.missing(manifests);
   if (absent.size > 0) {
     throw objectMissing(`cannot push: the manifest ${[...absent][0]} is not in the local cache`, { hint: 'mlx fetch it first, or push from the machine that added the data' });
   }
-  return neededOids(repo, selection, sizes);
+  const objects = new OidList();
+  eachNeeded(repo, selection, (oid, size) => objects.add(oid, size));
+  return objects;
 }
 
 export interface PushResult extends PushSummary {
@@ -83,20 +89,20 @@ export interface PushResult extends PushSummary {
 }
 
 /**
- * Sends `oids` to the chosen remote. With `where` (object -> the path and commit that need it), an object that
+ * Sends `objects` to the chosen remote. With `where` (object -> the path and commit that need it), an object that
  * is neither in the cache nor on the remote is reported by that name.
  */
-export async function sendObjects(repo: Repo, oids: Oid[], sizes: Map<Oid, number>, opts: TransferOptions, where?: Map<Oid, string>): Promise<PushResult> {
+export async function sendObjects(repo: Repo, objects: OidList, opts: TransferOptions, where?: Map<Oid, string>): Promise<PushResult> {
   const { name, remote } = await resolveRemote(repo, opts.remote);
   const index = await openRemoteIndex(repo, remote, opts.jobs);
   try {
-    const pushOnce = () => pushObjects(repo.store, repo.newHasher, remote, index, oids, { jobs: opts.jobs, progress: opts.progress, sizes });
+    const pushOnce = () => pushObjects(repo.store, repo.newHasher, remote, index, objects, { jobs: opts.jobs, progress: opts.progress });
     if (!opts.repair) return { remote: name, ...(await pushOnce()), warnings: index.warnings, repaired: [] };
     const repaired: DamagedCopy[] = [];
     let summary: PushSummary | undefined;
     // A damaged recipe hides which chunks its file needs: once this push has published a good one,
     // those files are checked again (a second round at most, in practice).
-    for (let check: Oid[] = oids, round = 0; round === 0 || (check.length > 0 && round < 3); round++) {
+    for (let check: Oid[] = [...objects], round = 0; round === 0 || (check.length > 0 && round < 3); round++) {
       const damage = await findDamagedCopies(remote, index, repo.newHasher, check, opts.jobs);
       // A damaged copy counts as absent, so the push sends the object again; a large file with a
       // damaged chunk or recipe is sent again whole (only the chunks the remote lacks travel).
