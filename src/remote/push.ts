@@ -216,7 +216,7 @@ function requireLocalObjects({ push: { store }, wanted, todo }: Round): void {
   const byFan: number[][] = Array.from({ length: 256 }, () => []);
   for (const i of todo) byFan[wanted.fanAt(i)]!.push(i);
   const missing = new Set<Oid>();
-  for (const fan of byFan) for (const oid of store.missing(fan.map((i) => wanted.oidAt(i)))) missing.add(oid);
+  for (const fan of byFan) for (const oid of store.missing(fan.map((i) => wanted.oidAt(i)), { outOf: todo.length })) missing.add(oid);
   if (missing.size > 0) {
     // In the order of the selection, as the message names the first.
     const absent = new Set(todo.map((i) => wanted.oidAt(i)).filter((oid) => missing.has(oid)));

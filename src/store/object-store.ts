@@ -184,12 +184,16 @@ export class ObjectStore {
     return { size: st.size, writable: (st.mode & 0o222) !== 0 };
   }
 
-  /** The subset of `oids` not present in the store, checked in one batch. */
-  missing(oids: Iterable<Oid>): Set<Oid> {
+  /**
+   * The subset of `oids` not present in the store, checked in one batch. `outOf`: how many the caller
+   * asks about in all, over several calls (one per fan-out folder), which decides between a stat per
+   * object and listing the folders.
+   */
+  missing(oids: Iterable<Oid>, { outOf = 0 }: { outOf?: number } = {}): Set<Oid> {
     this.settle();
     const wanted = new Set(oids);
     const missing = new Set<Oid>();
-    if (wanted.size < LIST_THRESHOLD) {
+    if (Math.max(wanted.size, outOf) < LIST_THRESHOLD) {
       for (const oid of wanted) if (!this.writtenSizes.has(oid) && !this.has(oid)) missing.add(oid);
       return missing;
     }

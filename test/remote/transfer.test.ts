@@ -13,7 +13,7 @@ import { RemoteIndex } from '../../src/remote/remote-index.js';
 import type { ByteRange, Remote } from '../../src/remote/remote.js';
 import { chunkBuffer } from '../../src/store/chunker.js';
 import { ObjectStore } from '../../src/store/object-store.js';
-import { E, MlxError } from '../../src/util/errors.js';
+import { E, isMlxError, MlxError } from '../../src/util/errors.js';
 import { rejectionCode } from '../helpers/errors.js';
 import { bytes, tempDir } from '../helpers/repo.js';
 
@@ -338,6 +338,29 @@ describe('push of many small objects', () => {
       const moreSizes = new Map(more.map((o) => [o, 1500] as const));
       expect(await rejectionCode(pushObjects(source, newHasher, remote, index, more, { sizes: moreSizes }))).toBe(E.OBJECT_CORRUPT);
       expect(source.has(bad)).toBe(false);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('push of objects the cache lacks', () => {
+  it('sends nothing and names every absent object, in the order given, however many are asked about', async () => {
+    const { root, remoteDir, source, addFile, push } = setUp();
+    try {
+      // Enough objects that the cache folders are listed rather than each object looked up.
+      const present = Array.from({ length: 2100 }, (_, i) => addFile(`f${i}`, Buffer.from(`object ${i}`)));
+      const absent = [`b3:${'e'.repeat(64)}`, `b3:${'0'.repeat(64)}`, `b3:${'7'.repeat(64)}`];
+      const oids = [...present.slice(0, 1000), absent[0]!, ...present.slice(1000), absent[1]!, absent[2]!];
+      const err = await push(oids).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (!isMlxError(err, E.OBJECT_MISSING)) throw err;
+      expect(err.message).toContain(`first: ${absent[0]}`);
+      expect(err.data.oids).toEqual(absent);
+      expect(fs.readdirSync(remoteDir)).toEqual([]);
+      expect(source.missing(oids)).toEqual(new Set(absent));
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }
