@@ -18,6 +18,32 @@ export function locateOnRemote(index: Pick<RemoteIndex, 'has'>, need: readonly O
 }
 
 /**
+ * The positions of `located` (objects the index holds) grouped by pack, in offset order within each
+ * pack: read in this order, any stretch of it covers few packs, and neighbours in a pack are coalesced.
+ */
+export function packOrder(index: Pick<RemoteIndex, 'placeOf'>, located: readonly Oid[]): Uint32Array {
+  const n = located.length;
+  const packs = new Uint32Array(n);
+  const offsets = new Float64Array(n);
+  let packCount = 0;
+  for (let i = 0; i < n; i++) {
+    const place = index.placeOf(located[i]!)!;
+    packs[i] = place.pack;
+    offsets[i] = place.offset;
+    packCount = Math.max(packCount, place.pack + 1);
+  }
+  // A counting sort by pack, then each pack's stretch by offset.
+  const starts = new Uint32Array(packCount + 1);
+  for (let i = 0; i < n; i++) starts[packs[i]! + 1]!++;
+  for (let p = 0; p < packCount; p++) starts[p + 1]! += starts[p]!;
+  const order = new Uint32Array(n);
+  const next = starts.slice(0, packCount);
+  for (let i = 0; i < n; i++) order[next[packs[i]!]!++] = i;
+  for (let p = 0; p < packCount; p++) order.subarray(starts[p]!, starts[p + 1]!).sort((a, b) => offsets[a]! - offsets[b]!);
+  return order;
+}
+
+/**
  * Splits large files into those whose every chunk the remote holds and those it cannot rebuild (a
  * pack lost since): such a file counts as not on the remote, and a push from a machine that has it
  * repairs that.

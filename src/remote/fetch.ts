@@ -4,7 +4,7 @@ import { parseRecipe, type Recipe } from '../formats/recipe.js';
 import { localChunks } from '../store/chunk-map.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { DONE, runStepsAsync, type AsyncStep } from '../util/steps.js';
-import { locateOnRemote, rebuildableFiles } from './fetch-plan.js';
+import { locateOnRemote, packOrder, rebuildableFiles } from './fetch-plan.js';
 import { describePack, rebuildFiles, type RebuildContext } from './fetch-rebuild.js';
 import { ensureLayout } from './layout.js';
 import type { Remote } from './remote.js';
@@ -84,22 +84,32 @@ function announceTotals({ progress, located, index }: Fetch): void {
   progress?.({ totalFiles: located.length, totalBytes: located.reduce((n, o) => n + index.locate(o)!.entry.raw, 0) });
 }
 
+/**
+ * Objects read per round of ranged reads. A round's wants are objects (an entry and a callback each);
+ * the rest wait as positions in one typed array, so a million-object fetch holds one round's worth.
+ */
+const OBJECTS_PER_ROUND = 32_768;
+
 /** Blobs go straight to the cache; the recipes of large files are collected. */
 async function readBlobsAndRecipes(fetch: Fetch): Promise<void> {
-  const { store, remote, index, summary, progress, recipes } = fetch;
-  const wants: Map<string, Want[]> = new Map();
-  for (const oid of fetch.located) {
-    const loc = index.locate(oid)!;
-    const take = loc.entry.t === 'b'
-      ? (bytes: Buffer) => {
-          store.putVerified(oid, bytes, describePack(remote, loc.packHex));
-          summary.fetched++;
-          progress?.({ files: 1, bytes: bytes.length });
-        }
-      : (bytes: Buffer) => void recipes.set(oid, parseRecipe(bytes, `of ${oid} in ${describePack(remote, loc.packHex)}`));
-    addWant(wants, loc.packHex, { entry: loc.entry, take });
+  const { store, remote, index, summary, progress, recipes, located } = fetch;
+  const order = packOrder(index, located);
+  for (let start = 0; start < order.length; start += OBJECTS_PER_ROUND) {
+    const wants: Map<string, Want[]> = new Map();
+    for (const at of order.subarray(start, start + OBJECTS_PER_ROUND)) {
+      const oid = located[at]!;
+      const loc = index.locate(oid)!;
+      const take = loc.entry.t === 'b'
+        ? (bytes: Buffer) => {
+            store.putVerified(oid, bytes, describePack(remote, loc.packHex));
+            summary.fetched++;
+            progress?.({ files: 1, bytes: bytes.length });
+          }
+        : (bytes: Buffer) => void recipes.set(oid, parseRecipe(bytes, `of ${oid} in ${describePack(remote, loc.packHex)}`));
+      addWant(wants, loc.packHex, { entry: loc.entry, take });
+    }
+    await readMembers(packReader(remote, summary), wants, fetch.jobs);
   }
-  await readMembers(packReader(remote, summary), wants, fetch.jobs);
 }
 
 /** A large file whose recipe names a chunk the remote lacks counts as not on the remote. */

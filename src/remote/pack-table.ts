@@ -81,6 +81,11 @@ export class PackTable {
     return oidFromHex(this.digests.toString('hex', row * OID_BYTES, (row + 1) * OID_BYTES));
   }
 
+  /** Where the member of `row` starts in its pack. */
+  offsetAt(row: number): number {
+    return this.nums[row * FIELDS]!;
+  }
+
   typeAt(row: number): PackMemberType {
     return this.kinds[row]! & RECIPE ? 'r' : 'b';
   }

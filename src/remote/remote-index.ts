@@ -198,6 +198,15 @@ export class RemoteIndex {
     return { packHex: table.hex, entry: table.entryAt(at.row, oid) };
   }
 
+  /**
+   * Where `oid` lies without making its entry: the number of its pack (stable while no pack is
+   * forgotten) and its offset there. Fetches order their reads by it.
+   */
+  placeOf(oid: Oid): { pack: number; offset: number } | undefined {
+    const at = this.rowOf(oid);
+    return at && { pack: at.no, offset: this.tables[at.no]!.offsetAt(at.row) };
+  }
+
   get objectCount(): number {
     return this.objects.size;
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Recipe } from '../../src/formats/recipe.js';
 import { oidHex, type Oid } from '../../src/hash/oid.js';
-import { CACHED_SOURCE, locateOnRemote, planChunkReads, rebuildableFiles } from '../../src/remote/fetch-plan.js';
+import { CACHED_SOURCE, locateOnRemote, packOrder, planChunkReads, rebuildableFiles } from '../../src/remote/fetch-plan.js';
 import type { LocalChunk } from '../../src/store/chunk-map.js';
 import { fakeOid as oid, fakePackHex as hexOf, fakePackIndex as packIndex, useEmptyRemoteIndexes } from '../helpers/plans.js';
 
@@ -13,6 +13,19 @@ describe('locateOnRemote', () => {
     const index = await emptyIndex();
     index.addPack(hexOf(1), packIndex(hexOf(1), [[oid(2), 'b', 5], [oid(4), 'r', 9]], 512));
     expect(locateOnRemote(index, [oid(1), oid(4), oid(3), oid(2)])).toEqual({ located: [oid(4), oid(2)], missing: [oid(1), oid(3)] });
+  });
+});
+
+describe('packOrder', () => {
+  it('groups the objects by pack, each pack in the order of its bytes, whatever order they were asked in', async () => {
+    const index = await emptyIndex();
+    // Members laid out in an order unlike their oids' (an index lists its entries by oid).
+    index.addPack(hexOf(1), packIndex(hexOf(1), [[oid(7), 'b', 5], [oid(3), 'b', 5], [oid(5), 'r', 5]], 512));
+    index.addPack(hexOf(2), packIndex(hexOf(2), [[oid(6), 'b', 5], [oid(2), 'b', 5]], 512));
+    const located = [oid(2), oid(5), oid(6), oid(7), oid(3)];
+    const order = [...packOrder(index, located)].map((i) => located[i]);
+    expect(order).toEqual([oid(7), oid(3), oid(5), oid(6), oid(2)]);
+    expect(packOrder(index, [])).toHaveLength(0);
   });
 });
 
