@@ -2,6 +2,7 @@ import type { Oid } from '../hash/oid.js';
 import { isFileEntry, parseManifest } from '../formats/manifest.js';
 import { commitsSince, openGit, pointersAt, remoteTips } from '../git/git-repo.js';
 import { selectionObjects, sendObjects, type PushResult, type TransferOptions } from '../repository/transfer.js';
+import { resolveRemote } from '../repository/remotes.js';
 import { localRunObjects } from '../run/run-objects.js';
 import { openRepo } from '../workspace/repo.js';
 import { selectTracked } from '../workspace/targets.js';
@@ -18,10 +19,12 @@ export interface PushOptions extends TransferOptions {
 export async function push(opts: PushOptions): Promise<PushResult> {
   const repo = await openRepo(opts.cwd);
   const paths = opts.paths ?? [];
+  // The remote first: a missing or unknown one is reported before a million files' manifests are read.
+  const target = await resolveRemote(repo, opts.remote);
   const objects = selectionObjects(repo, selectTracked(repo, opts.cwd, paths));
   // Whole-repository pushes also send what the recorded runs need (records, environments, inputs), as far as this cache has them.
   if (paths.length === 0) for (const oid of localRunObjects(repo)) objects.add(oid);
-  return sendObjects(repo, objects, opts);
+  return sendObjects(repo, objects, opts, undefined, target);
 }
 
 /** One line git gives a pre-push hook: `<local ref> <local oid> <remote ref> <remote oid>`. */
@@ -61,6 +64,7 @@ export interface GitPushOptions extends TransferOptions {
  */
 export async function pushForGitPush(opts: GitPushOptions): Promise<PushResult & { commits: number }> {
   const repo = await openRepo(opts.cwd);
+  const target = await resolveRemote(repo, opts.remote);
   const git = openGit(repo.root);
   const stop = new Set(await remoteTips(git, opts.gitRemote));
   for (const r of opts.refs) if (!NO_COMMIT.test(r.remoteOid)) stop.add(r.remoteOid);
@@ -92,6 +96,6 @@ export async function pushForGitPush(opts: GitPushOptions): Promise<PushResult &
       }
     }
   }
-  const res = await sendObjects(repo, objects, opts, where);
+  const res = await sendObjects(repo, objects, opts, where, target);
   return { ...res, warnings: [...res.warnings, ...warnings], commits: commits.size };
 }

@@ -88,12 +88,15 @@ export interface PushResult extends PushSummary {
   repaired: DamagedCopy[];
 }
 
+/** A remote resolved from the configuration: its name and an open client. */
+export type ChosenRemote = Awaited<ReturnType<typeof resolveRemote>>;
+
 /**
- * Sends `objects` to the chosen remote. With `where` (object -> the path and commit that need it), an object that
+ * Sends `objects` to the chosen remote (`target`, or the one `opts` names). With `where` (object -> the path and commit that need it), an object that
  * is neither in the cache nor on the remote is reported by that name.
  */
-export async function sendObjects(repo: Repo, objects: OidList, opts: TransferOptions, where?: Map<Oid, string>): Promise<PushResult> {
-  const { name, remote } = await resolveRemote(repo, opts.remote);
+export async function sendObjects(repo: Repo, objects: OidList, opts: TransferOptions, where?: Map<Oid, string>, target?: ChosenRemote): Promise<PushResult> {
+  const { name, remote } = target ?? (await resolveRemote(repo, opts.remote));
   const index = await openRemoteIndex(repo, remote, opts.jobs);
   try {
     const pushOnce = () => pushObjects(repo.store, repo.newHasher, remote, index, objects, { jobs: opts.jobs, progress: opts.progress });

@@ -233,6 +233,19 @@ describe.each(kinds)('$name remote', (kind) => {
 });
 
 describe('remote failures', () => {
+  it('a push names a missing or unknown remote before it reads any manifest', () => {
+    write(dir, 'ds/a.bin', 'a');
+    mlxOk(dir, 'add', 'ds');
+    // With the directory's manifest gone from the cache, a push that read manifests first would fail on it.
+    const manifest = fs.readFileSync(path.join(dir, 'ds.mlx'), 'utf8').match(/^oid: (\S+)$/m)![1]!;
+    fs.rmSync(path.join(dir, '.mlx/cache/objects', manifest.slice(3, 5), manifest.slice(5)));
+    expect(expectCleanError(mlx(dir, 'push'))).toMatch(/no remote given and no default remote set/);
+    expect(expectCleanError(mlx(dir, 'push', '-r', 'nope'))).toMatch(/unknown remote "nope"/);
+    mlxOk(dir, 'remote', 'add', '-d', 'here', path.join(dir, '..', 'remote-here'));
+    expect(expectCleanError(mlx(dir, 'push'))).toMatch(/manifest b3:\w+ is not in the local cache/);
+  });
+
+
   it('unknown remote, unreachable endpoint, wrong credentials and a missing bucket each give one clear line', async () => {
     write(dir, 'x.bin', 'x');
     mlxOk(dir, 'add', 'x.bin');
