@@ -48,9 +48,10 @@ export class ObjectStore {
   readonly tmpDir: string;
   readonly quarantineDir: string;
   private readonly knownFanout = new Set<string>();
-  /** Objects this process wrote from bytes it hashed itself: a copy of them needs no second hash. */
-  private readonly writtenHere = new Set<Oid>();
-  /** Sizes of the objects in `writtenHere`, so checking them against a manifest costs no stat. */
+  /**
+   * Objects this process wrote from bytes it hashed itself (a copy of them needs no second hash), with
+   * their sizes, so checking them against a manifest costs no stat.
+   */
   private readonly writtenSizes = new Map<Oid, number>();
   /** Set during writeBehindDuring: small objects stored so far, and the thread writing them once there are many. */
   private behind: { count: number; writes?: WriteBehind } | undefined;
@@ -261,7 +262,6 @@ export class ObjectStore {
     const actual = hashBytes(this.newHasher, data);
     if (actual !== expected) throw corruptDownload(expected, source);
     this.writeObject(expected, data);
-    this.writtenHere.add(expected);
     this.writtenSizes.set(expected, data.length);
   }
 
@@ -308,8 +308,7 @@ export class ObjectStore {
       fs.chmodSync(tmp, OBJECT_MODE);
       const size = fs.statSync(tmp).size;
       this.moveIntoPlace(tmp, expected);
-      this.writtenHere.add(expected);
-      this.writtenSizes.set(expected, size);
+        this.writtenSizes.set(expected, size);
     } finally {
       fs.rmSync(tmp, { force: true });
     }
@@ -405,7 +404,7 @@ export class ObjectStore {
    * the oid the temp file is removed, the object quarantined and OBJECT_CORRUPT thrown.
    */
   copyOutVerified(oid: Oid, tmpDest: string, mode: number, onProgress?: (bytes: number) => void): void {
-    if (this.writtenHere.has(oid)) {
+    if (this.writtenSizes.has(oid)) {
       // Rebuilt and hashed by this very process moments ago (a pull): a kernel copy is enough.
       fs.copyFileSync(this.pathOf(oid), tmpDest, fs.constants.COPYFILE_EXCL);
       fs.chmodSync(tmpDest, mode);
@@ -446,7 +445,7 @@ export class ObjectStore {
   copyOutTo(oid: Oid, output: number, verify: boolean, onProgress?: (bytes: number) => void, size?: number): void {
     const input = this.openObject(oid);
     try {
-      if (verify && !this.writtenHere.has(oid)) {
+      if (verify && !this.writtenSizes.has(oid)) {
         const actual = hashFd(this.newHasher, input, (chunk) => writeAll(output, chunk), onProgress).oid;
         if (actual !== oid) throw this.corrupt(oid);
         return;
@@ -470,7 +469,7 @@ export class ObjectStore {
    * just rebuilt it): linking a just-fetched checkpoint into the work tree does not hash it twice.
    */
   verifyUnlessWrittenHere(oid: Oid): void {
-    if (!this.writtenHere.has(oid)) this.verify(oid);
+    if (!this.writtenSizes.has(oid)) this.verify(oid);
   }
 
   /** Re-hashes an object and returns its size; a mismatch quarantines it and throws OBJECT_CORRUPT. */
@@ -557,7 +556,6 @@ export class ObjectStore {
    */
   quarantine(oid: Oid): string | undefined {
     const moved = path.join(this.quarantineDir, `${oidHex(oid)}.${Date.now()}`);
-    this.writtenHere.delete(oid);
     this.writtenSizes.delete(oid);
     try {
       fs.mkdirSync(this.quarantineDir, { recursive: true });
