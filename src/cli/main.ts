@@ -53,7 +53,7 @@ const COMMANDS: [name: string, declare: Declare][] = [
   ['add', (program, out) => {
     program
       .command('add')
-      .description('store files or directories in the cache and write their .mlx pointer files')
+      .description('store files or directories in the cache and write their .mlx pointer files (leaving out what .mlxignore and the built-in rules ignore)')
       .argument('<paths...>', 'files or directories to track')
       .action(async (paths: string[]) => (await import('./commands/add.js')).runAdd(out(), paths));
   }],

@@ -8,6 +8,7 @@ import { assertSafeRelPath, compareUtf8, inUtf8Order } from '../util/paths.js';
 import { checkout } from '../workspace/checkout.js';
 import { indexedPaths, openGit } from '../git/git-repo.js';
 import { ensureIgnored } from '../workspace/gitignore.js';
+import { IGNORE_FILE, IgnoreRules } from '../workspace/mlxignore.js';
 import { lockRepository } from '../workspace/repository-lock.js';
 import type { DamagedObject } from '../workspace/linked-damage.js';
 import { sweepOrphans } from '../workspace/process-lock.js';
@@ -57,7 +58,11 @@ export async function add(repo: Repo, cwd: string, userPaths: string[], opts: Ad
     if (t.sub === undefined) assertSafeRelPath(t.tracked, 'path', 'tracked');
     else assertSafeRelPath(t.sub, `path inside ${t.tracked}:`);
     const rel = t.sub === undefined ? t.tracked : `${t.tracked}/${t.sub}`;
-    if (!lstatIfExists(absPath(repo, rel))) throw pathNotFound(`${rel}: no such file or directory`, { path: rel });
+    const st = lstatIfExists(absPath(repo, rel));
+    if (!st) throw pathNotFound(`${rel}: no such file or directory`, { path: rel });
+    if (IgnoreRules.ignoresPath(repo.root, rel, st.isDirectory())) {
+      throw badPath(`${rel} is ignored (by a ${IGNORE_FILE} rule or a built-in one), so mlx does not track it`, { hint: `re-include it with a "!" rule in ${IGNORE_FILE}`, path: rel });
+    }
   }
   await refuseGitTracked(repo, targets.filter((t) => !t.exists).map((t) => t.tracked));
   const result = await addLocked(repo, targets, opts);

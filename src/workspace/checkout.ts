@@ -198,15 +198,18 @@ function assertRealParents(repo: Repo, rel: string): void {
 function plan(repo: Repo, index: StatIndex, { tracked, sub, mayBeAbsent }: Selection, force: boolean): CheckoutPlan {
   assertRealParents(repo, tracked.path);
   const entries = desiredEntries(repo, tracked);
-  const rootAbs = absPath(repo, tracked.path);
-  return planCheckout({ tracked, entries, sub, mayBeAbsent, force, found: findAt(rootAbs) }, workTreeProbe(repo, index, tracked.path));
+  return planCheckout({ tracked, entries, sub, mayBeAbsent, force, found: findAt(repo, tracked.path) }, workTreeProbe(repo, index, tracked.path));
 }
 
-/** What is at a tracked path: nothing, a file, a link, or a directory and everything in it. */
-function findAt(rootAbs: string): FoundAtPath {
+/**
+ * What is at a tracked path: nothing, a file, a link, or a directory and everything in it that the
+ * ignore rules do not ignore (so checkout leaves `__pycache__/` and the like where they are).
+ */
+function findAt(repo: Repo, rel: string): FoundAtPath {
+  const rootAbs = absPath(repo, rel);
   const st = lstatIfExists(rootAbs);
   if (!st) return undefined;
-  if (st.isDirectory()) return { kind: 'dir', entries: scanTree(rootAbs).entries };
+  if (st.isDirectory()) return { kind: 'dir', entries: scanTree(rootAbs, { root: repo.root, rel }).entries };
   return { kind: st.isSymbolicLink() ? 'link' : 'file' };
 }
 

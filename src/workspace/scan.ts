@@ -1,6 +1,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { compareUtf8, isDotName } from '../util/paths.js';
+import { ignoredByDefault, IgnoreRules } from './mlxignore.js';
+
+/** Where a walked directory lies in the repository, for its ignore rules (`.mlxignore`). */
+export interface WalkScope {
+  /** The repository root. */
+  root: string;
+  /** The walked directory, repository-relative ('' when the walk is of the root itself). */
+  rel: string;
+}
+
+function joinRel(dir: string, name: string): string {
+  return dir === '' ? name : name === '' ? dir : `${dir}/${name}`;
+}
 
 /**
  * The fields of a file's stat that mlx uses. A walk keeps this small record, not the `fs.Stats`
@@ -28,10 +41,11 @@ export interface ScanResult {
 /**
  * Walks a directory synchronously (faster than promises for many small files), without following
  * symlinks, into one object per entry. Nested `.git` folders and files (and names git takes for
- * `.git`) are skipped: they belong to another repository. The walk itself is {@link walkTree}.
+ * `.git`) are skipped: they belong to another repository; so is what the ignore rules of `scope`
+ * ignore. The walk itself is {@link walkTree}.
  */
-export function scanTree(absRoot: string): ScanResult {
-  const walked = walkTree(absRoot);
+export function scanTree(absRoot: string, scope: WalkScope): ScanResult {
+  const walked = walkTree(absRoot, scope);
   const entries: Scanned[] = [];
   for (let i = 0; i < walked.count; i++) {
     const rel = walked.rel(i);
@@ -122,6 +136,8 @@ export class WalkedTree {
   /** Link targets by entry number. */
   readonly targets = new Map<number, string>();
   readonly skipped: { rel: string; why: string }[] = [];
+  /** The `.mlxignore` texts the walk applied (with their folders), empty when there were none. */
+  ignoreRules = '';
   private n = 0;
   private names = Buffer.alloc(1 << 16);
   /** Where each entry's path starts in `names`; entry i ends where i + 1 starts. */
@@ -230,16 +246,26 @@ export class WalkedTree {
  * Walks a directory as {@link scanTree} does (same entries, same skips), into columns. Names are read
  * as plain strings and sorted natively, and one lstat per name says what it is: no object per entry.
  * That order is the manifest's almost always; {@link WalkedTree.sort} mends the rare exceptions.
+ * Ignored entries are left out, and ignored folders not entered; with no `.mlxignore` in force the
+ * built-in defaults cost one look at each name.
  */
-export function walkTree(absRoot: string): WalkedTree {
+export function walkTree(absRoot: string, scope: WalkScope): WalkedTree {
   const out = new WalkedTree();
-  const walk = (absDir: string, relDir: string) => {
+  const seen = new Set<string>();
+  const walk = (absDir: string, relDir: string, above: IgnoreRules) => {
     const names = fs.readdirSync(absDir);
     if (names.length === 0 && relDir !== '') {
       out.push(WALK_EMPTY_DIR, relDir);
       return;
     }
     names.sort();
+    const repoDir = joinRel(scope.rel, relDir);
+    const rules = above.enter(repoDir, names);
+    if (rules.identity !== '' && !seen.has(rules.identity)) {
+      seen.add(rules.identity);
+      out.ignoreRules += rules.identity;
+    }
+    const withFiles = rules.hasFiles;
     for (const name of names) {
       const rel = relDir === '' ? name : `${relDir}/${name}`;
       if (isDotName(name, 'git')) {
@@ -250,13 +276,15 @@ export function walkTree(absRoot: string): WalkedTree {
       }
       const abs = `${absDir}${path.sep}${name}`;
       const st = fs.lstatSync(abs);
-      if (st.isDirectory()) walk(abs, rel);
+      const isDir = st.isDirectory();
+      if (withFiles ? rules.ignores(joinRel(repoDir, name), name, isDir) : ignoredByDefault(name, isDir)) continue;
+      if (isDir) walk(abs, rel, rules);
       else if (st.isFile()) out.push(WALK_FILE, rel, st);
       else if (st.isSymbolicLink()) out.targets.set(out.push(WALK_LINK, rel), fs.readlinkSync(abs));
       else out.skipped.push({ rel, why: 'not a regular file, directory or symlink' });
     }
   };
-  walk(absRoot, '');
+  walk(absRoot, '', IgnoreRules.above(scope.root, scope.rel));
   out.sort();
   return out;
 }

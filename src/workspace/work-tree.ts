@@ -67,7 +67,7 @@ export function readWorkTree(repo: Repo, index: StatIndex, rel: string, opts: Re
     return { kind: 'file', oid: entry.o, size: entry.s, x: entry.x };
   }
   if (st.isDirectory()) {
-    const walked = walkTree(abs);
+    const walked = walkTree(abs, { root: repo.root, rel });
     const fp = fingerprint(repo, abs, walked);
     const known = index.treeOid(rel, fp);
     if (opts.expectOid && known === opts.expectOid) return { kind: 'dir-unchanged', oid: known };
@@ -93,12 +93,15 @@ export function readWorkTree(repo: Repo, index: StatIndex, rel: string, opts: Re
 
 /**
  * One hash over every entry's kind and path, its stat (size, mtime, ctime, inode, mode, links, device)
- * and a link's target: equal fingerprints mean no entry was added, removed, replaced or touched since.
+ * a link's target and the `.mlxignore` rules the walk applied: equal fingerprints mean no entry was
+ * added, removed, replaced or touched since, and none came or went by a change of the ignore rules.
  * The walk's columns go in as raw bytes: a million entries cost one pass, no string and no formatting.
  */
 function fingerprint(repo: Repo, rootAbs: string, walked: WalkedTree): string {
   const h = repo.newHasher();
   for (const column of walked.columns()) h.update(column);
+  // What the walk left out follows from the rules: other rules, another tree.
+  if (walked.ignoreRules !== '') h.update(Buffer.from(`i\0${walked.ignoreRules}\n`));
   // A link into the cache changes when its target does (an edit through it), not only when re-aimed.
   for (const [i, target] of walked.targets) {
     const targetAbs = path.resolve(path.dirname(path.join(rootAbs, walked.rel(i))), target);

@@ -37,7 +37,7 @@ function described(t: ReturnType<typeof walkTree>): string[] {
 describe('the work-tree walk', () => {
   it('finds what a plain recursive walk finds, in manifest order, skipping nested .git', () => {
     const root = mixedTree(300);
-    const walked = walkTree(root);
+    const walked = walkTree(root, { root, rel: '' });
     expect(walked.count).toBe(300 + 3); // the files, sub/deeper/a.bin, empty/, link
     expect(walked.skipped.map((s) => s.rel)).toEqual(['nested/.git']);
     expect(described(walked)).toEqual(plainWalk(root));
@@ -54,6 +54,6 @@ describe('the work-tree walk', () => {
     fs.writeFileSync(path.join(root, 'a-x'), 'sorts between a and a/'); // manifest order is by bytes
     fs.mkdirSync(path.join(root, 'a'));
     fs.writeFileSync(path.join(root, 'a', 'b'), 'b');
-    expect(described(walkTree(root))).toEqual(plainWalk(root));
+    expect(described(walkTree(root, { root, rel: '' }))).toEqual(plainWalk(root));
   });
 });
