@@ -35,7 +35,8 @@ export function createProgram(argv: string[]): Command {
     .showSuggestionAfterError();
   const out = () => new Output(program.opts<GlobalOptions>());
   // One command runs: declaring the others (their options, arguments and help) would only cost start-up.
-  const named = COMMANDS.find(([name]) => name === commandNameIn(argv));
+  const word = commandNameIn(argv);
+  const named = COMMANDS.find(([name]) => name === (ALIASES[word ?? ''] ?? word));
   for (const [, declare] of named ? [named] : COMMANDS) declare(program, out);
   return program;
 }
@@ -44,6 +45,9 @@ export function createProgram(argv: string[]): Command {
 type Declare = (program: Command, out: () => Output) => void;
 
 const transfer = (cmd: Command) => cmd.option('-r, --remote <name>', 'remote to use (default: core.remote)').option('-j, --jobs <n>', 'parallel transfers');
+
+/** Other words for commands, as commander knows them through `.alias()`. */
+const ALIASES: Record<string, string> = { rm: 'remove', mv: 'move' };
 
 /** Every command, in the order of `mlx --help`. */
 const COMMANDS: [name: string, declare: Declare][] = [
@@ -56,6 +60,15 @@ const COMMANDS: [name: string, declare: Declare][] = [
       .description('store files or directories in the cache and write their .mlx pointer files (leaving out what .mlxignore and the built-in rules ignore)')
       .argument('<paths...>', 'files or directories to track')
       .action(async (paths: string[]) => (await import('./commands/add.js')).runAdd(out(), paths));
+  }],
+  ['remove', (program, out) => {
+    program
+      .command('remove')
+      .alias('rm')
+      .description('stop tracking paths: delete their .mlx pointer files and .gitignore entries; the data stays in the work tree, the objects in the cache')
+      .argument('<paths...>', 'tracked paths (or their .mlx files)')
+      .option('--outs', 'also delete the data from the work tree')
+      .action(async (paths: string[], opts: { outs?: boolean }) => (await import('./commands/remove.js')).runRemove(out(), paths, opts));
   }],
   ['status', (program, out) => {
     program

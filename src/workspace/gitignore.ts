@@ -27,6 +27,48 @@ export function ensureIgnored(root: string, rels: string[]): boolean {
 }
 
 /**
+ * Takes out of the root `.gitignore` the entries `ensureIgnored` wrote for `rels` (the exact lines,
+ * every copy); other lines and their order stay. Returns whether the file changed.
+ */
+export function dropIgnored(root: string, rels: string[]): boolean {
+  return editIgnoreLines(root, (line) => (rels.map(gitignorePattern).includes(line) ? [] : [line]));
+}
+
+/**
+ * Replaces the entry `ensureIgnored` wrote for `from` with the one for `to`, where it stood (order can
+ * matter to `!` rules after it); adds it at the end when `from` had none. Returns whether the file changed.
+ */
+export function renameIgnored(root: string, from: string, to: string): boolean {
+  const [old, next] = [gitignorePattern(from), gitignorePattern(to)];
+  let placed = false;
+  const changed = editIgnoreLines(root, (line) => {
+    if (line !== old && line !== next) return [line];
+    if (placed) return [];
+    placed = true;
+    return [next];
+  });
+  return ensureIgnored(root, [to]) || changed;
+}
+
+/** Rewrites the root `.gitignore` line by line (line endings kept) when `edit` changes a line. */
+function editIgnoreLines(root: string, edit: (line: string) => string[]): boolean {
+  const file = path.join(root, '.gitignore');
+  const text = readFileIfExists(file);
+  if (text === undefined) return false;
+  const lines = text.split('\n');
+  const out: string[] = [];
+  for (const raw of lines) {
+    const cr = raw.endsWith('\r') ? '\r' : '';
+    const line = cr ? raw.slice(0, -1) : raw;
+    for (const l of edit(line)) out.push(l + cr);
+  }
+  const next = out.join('\n');
+  if (next === text) return false;
+  writeFileAtomicSync(file, next);
+  return true;
+}
+
+/**
  * Whether mlx has git-ignored `rel`: the root `.gitignore` holds the exact entry `ensureIgnored` writes
  * for it. The file is read once, on the first question, however many paths are asked about.
  */

@@ -9,11 +9,12 @@ export async function runAdd(out: Output, paths: string[]): Promise<void> {
   const { toGitAdd, ...reported } = res; // what to stage is said in words; --json reports the paths
   out.result(reported, () => [
     ...res.paths.map((p) => `${p.changed ? 'added' : 'unchanged'}  ${p.path}  (${p.kind === 'dir' ? `${p.files} files, ` : ''}${formatBytes(p.size)})`),
-    ...(res.paths.some((p) => p.changed) ? [`To track the changes with git, run:\n  git add ${toGitAdd.map(quote).join(' ')}`] : []),
+    ...(res.paths.some((p) => p.changed) ? [`To track the changes with git, run:\n  git add ${toGitAdd.map(shellQuote).join(' ')}`] : []),
   ]);
   out.verbose(`hashed ${res.hashedFiles} file(s), ${formatBytes(res.hashedBytes)}`);
 }
 
-function quote(p: string): string {
+/** A path as a POSIX shell reads it back: quoted when it holds anything but plain characters. */
+export function shellQuote(p: string): string {
   return /^[\w./@%+=:,-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
 }
