@@ -70,6 +70,15 @@ const COMMANDS: [name: string, declare: Declare][] = [
       .option('--outs', 'also delete the data from the work tree')
       .action(async (paths: string[], opts: { outs?: boolean }) => (await import('./commands/remove.js')).runRemove(out(), paths, opts));
   }],
+  ['move', (program, out) => {
+    program
+      .command('move')
+      .alias('mv')
+      .description('move a tracked file or directory with its .mlx pointer file and .gitignore entry; never overwrites')
+      .argument('<src>', 'a tracked path (or its .mlx file)')
+      .argument('<dst>', 'the new path, or an existing folder to move it into')
+      .action(async (src: string, dst: string) => (await import('./commands/move.js')).runMove(out(), src, dst));
+  }],
   ['status', (program, out) => {
     program
       .command('status')

@@ -75,3 +75,64 @@ describe('mlx remove', () => {
     expect(snapshot(dir)).toEqual(before);
   });
 });
+
+describe('mlx move', () => {
+  it('moves a tracked directory, its pointer and its .gitignore entry (where it stood); status stays clean', () => {
+    twoTracked();
+    write(dir, '.gitignore', 'node_modules/\n/data\n!/data/keep\n/model.bin\n');
+    const objects = cache();
+    const r = mlxOk(dir, 'move', 'data', 'sets/v1');
+    expect(r.stdout).toBe('moved  data -> sets/v1\nTo record the change with git, run:\n  git add data.mlx sets/v1.mlx .gitignore\n');
+    expect(exists('data') || exists('data.mlx')).toBe(false);
+    expect(read('sets/v1/sub/b.csv')).toBe('b');
+    expect(read('sets/v1.mlx')).toContain('path: sets/v1\n');
+    expect(read('.gitignore')).toBe('node_modules/\n/sets/v1\n!/data/keep\n/model.bin\n');
+    expect(cache()).toEqual(objects);
+    const st = mlxJson(dir, 'status');
+    expect(st.paths.map((p: { path: string; state: string }) => [p.path, p.state])).toEqual([
+      ['model.bin', 'clean'],
+      ['sets/v1', 'clean'],
+    ]);
+    expect(st.problems).toEqual([]);
+  });
+
+  it('mv of a file into an existing folder, named by its pointer file', () => {
+    twoTracked();
+    fs.mkdirSync(path.join(dir, 'models'));
+    mlxJson(dir, 'mv', 'model.bin.mlx', 'models');
+    expect(read('models/model.bin')).toBe('weights');
+    expect(trackedPaths()).toEqual(['data', 'models/model.bin']);
+    expect(read('.gitignore')).toBe('node_modules/\n/data\n/models/model.bin\n');
+  });
+
+  it('moves the pointer of data that is not checked out', () => {
+    twoTracked();
+    fs.rmSync(path.join(dir, 'model.bin'));
+    expect(mlxJson(dir, 'mv', 'model.bin', 'm2.bin').dataMoved).toBe(false);
+    mlxOk(dir, 'checkout', 'm2.bin');
+    expect(read('m2.bin')).toBe('weights');
+  });
+
+  it('refuses to overwrite, to leave the repository, to enter .git or .mlx, or to land inside tracked data: one line each, nothing changed', () => {
+    twoTracked();
+    write(dir, 'taken.txt', 'mine');
+    fs.symlinkSync('/tmp', path.join(dir, 'out'));
+    const before = snapshot(dir);
+    const refusals: [string, RegExp][] = [
+      ['taken.txt', /^mlx: error: cannot move model\.bin to taken\.txt: it exists; mlx move never overwrites$/],
+      ['data', /^mlx: error: cannot move model\.bin to data\/model\.bin: it lies inside the tracked path data$/],
+      ['../elsewhere', /outside the repository/],
+      ['.git/x', /inside \.git\//],
+      ['.mlx/x', /inside \.mlx\//],
+      ['out/x', /outside the repository/],
+    ];
+    for (const [dst, why] of refusals) expect(expectCleanError(mlx(dir, 'move', 'model.bin', dst))).toMatch(why);
+    expect(expectCleanError(mlx(dir, 'move', 'data', 'data/inner'))).toMatch(/cannot move data into itself/);
+    expect(expectCleanError(mlx(dir, 'move', 'data/a.csv', 'a.csv'))).toMatch(/lies inside the tracked directory data: mlx move moves whole tracked paths/);
+    expect(expectCleanError(mlx(dir, 'move', 'taken.txt', 'x.txt'))).toMatch(/taken\.txt is not tracked by mlx/);
+    write(dir, 'free.mlx', 'not a pointer, someone else\'s file');
+    expect(expectCleanError(mlx(dir, 'move', 'model.bin', 'free'))).toMatch(/free\.mlx exists; mlx move never overwrites/);
+    fs.rmSync(path.join(dir, 'free.mlx'));
+    expect(snapshot(dir)).toEqual(before);
+  });
+});
