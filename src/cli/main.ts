@@ -153,6 +153,12 @@ const COMMANDS: [name: string, declare: Declare][] = [
       .action(async (name: string, url: string, opts) => (await import('./commands/remote.js')).runRemoteAdd(out(), name, url, opts));
     remote.command('list').description('list remotes (* marks the default)').action(async () => (await import('./commands/remote.js')).runRemoteList(out()));
     remote.command('remove').argument('<name>').description('remove a remote').action(async (name: string) => (await import('./commands/remote.js')).runRemoteRemove(out(), name));
+    remote
+      .command('rename')
+      .argument('<old>')
+      .argument('<new>')
+      .description('rename a remote (the default remote follows)')
+      .action(async (from: string, to: string) => (await import('./commands/remote.js')).runRemoteRename(out(), from, to));
     remote.command('default').argument('<name>').description('make a remote the default').action(async (name: string) => (await import('./commands/remote.js')).runRemoteDefault(out(), name));
     remote
       .command('modify')

@@ -1,4 +1,4 @@
-import { addRemote as addToConfig, listRemotes as listConfigured, modifyRemote as modifyInConfig, removeRemote as removeFromConfig, setDefaultRemote, type RemoteListing } from '../repository/remotes.js';
+import { addRemote as addToConfig, listRemotes as listConfigured, modifyRemote as modifyInConfig, removeRemote as removeFromConfig, renameRemote as renameInConfig, setDefaultRemote, type RemoteListing } from '../repository/remotes.js';
 import { badUsage } from '../util/errors.js';
 import { openRepo } from '../workspace/repo.js';
 
@@ -36,6 +36,11 @@ export async function listRemotes(opts: { cwd: string }): Promise<RemoteListing[
 export async function removeRemote(opts: { cwd: string; name: string }): Promise<{ removed: string }> {
   removeFromConfig(await openRepo(opts.cwd), opts.name);
   return { removed: opts.name };
+}
+
+export async function renameRemote(opts: { cwd: string; from: string; to: string }): Promise<{ renamed: string; to: string }> {
+  renameInConfig(await openRepo(opts.cwd), opts.from, opts.to);
+  return { renamed: opts.from, to: opts.to };
 }
 
 export async function makeDefaultRemote(opts: { cwd: string; name: string }): Promise<{ default: string }> {

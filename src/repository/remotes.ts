@@ -82,6 +82,27 @@ export function removeRemote(repo: Repo, name: string): void {
   }
 }
 
+/**
+ * `mlx remote rename`: renames a remote in both config files (the committed entry and the local
+ * options laid over it), keeping its place among the remotes; the default follows it. Both files are
+ * built and checked before either is written.
+ */
+export function renameRemote(repo: Repo, from: string, to: string): void {
+  if (!REMOTE_NAME.test(to)) throw badConfig(`invalid remote name ${JSON.stringify(to)}: use letters, digits, . _ -`);
+  const merged = loadConfig(repo.layout);
+  if (!merged.remotes?.[from]) throw unknownRemote(repo, from);
+  if (from === to) return;
+  if (merged.remotes[to]) throw badConfig(`remote ${to} exists already`, { hint: `mlx remote remove ${to} first, or choose another name` });
+  const renamed = [false, true].map((local) => {
+    const config = readConfigFile(repo.layout, local);
+    const touched = !!config.remotes?.[from] || config.core?.remote === from;
+    if (config.remotes?.[from]) config.remotes = Object.fromEntries(Object.entries(config.remotes).map(([name, r]) => [name === from ? to : name, r]));
+    if (config.core?.remote === from) config.core = { ...config.core, remote: to };
+    return { local, config, touched };
+  });
+  for (const { local, config, touched } of renamed) if (touched) writeConfigFile(repo.layout, local, config);
+}
+
 export function setDefaultRemote(repo: Repo, name: string): void {
   if (!loadConfig(repo.layout).remotes?.[name]) throw unknownRemote(repo, name);
   const config = readConfigFile(repo.layout, false);

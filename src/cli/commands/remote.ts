@@ -1,4 +1,4 @@
-import { addRemote, listRemotes, makeDefaultRemote, modifyRemote, removeRemote } from '../../commands/remote-config.js';
+import { addRemote, listRemotes, makeDefaultRemote, modifyRemote, removeRemote, renameRemote } from '../../commands/remote-config.js';
 import { parseKeyValues } from '../flags.js';
 import type { Output } from '../output.js';
 
@@ -15,6 +15,11 @@ export async function runRemoteList(out: Output): Promise<void> {
 export async function runRemoteRemove(out: Output, name: string): Promise<void> {
   const res = await removeRemote({ cwd: out.cwd, name });
   out.result(res, () => [`removed remote ${name}`]);
+}
+
+export async function runRemoteRename(out: Output, from: string, to: string): Promise<void> {
+  const res = await renameRemote({ cwd: out.cwd, from, to });
+  out.result(res, () => [`renamed remote ${from} to ${to}`]);
 }
 
 export async function runRemoteDefault(out: Output, name: string): Promise<void> {
