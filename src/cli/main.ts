@@ -130,13 +130,14 @@ const COMMANDS: [name: string, declare: Declare][] = [
   ['config', (program, out) => {
     program
       .command('config')
-      .description('get or set configuration (cache.dir, cache.type, cache.verify, core.remote)')
+      .description('get or set configuration (cache.dir, cache.type, cache.verify, core.remote); the repository\'s settings win over the user-wide ones')
       .argument('[key]', 'dotted key, e.g. cache.type')
       .argument('[value]', 'new value')
       .option('--local', 'write to the git-ignored .mlx/config.local.yaml')
+      .option('--global', 'read or write only the user-wide $XDG_CONFIG_HOME/mlx/config.yaml (default ~/.config/mlx/config.yaml)')
       .option('--unset', 'remove the key')
       .option('-l, --list', 'list all settings')
-      .action(async (key: string | undefined, value: string | undefined, opts: { local?: boolean; unset?: boolean; list?: boolean }) =>
+      .action(async (key: string | undefined, value: string | undefined, opts: { local?: boolean; global?: boolean; unset?: boolean; list?: boolean }) =>
         (await import('./commands/config.js')).runConfig(out(), key, value, opts),
       );
   }],

@@ -64,6 +64,12 @@ export function modifyRemote(repo: Repo, name: string, key: string, value: strin
   writeConfigFile(repo.layout, local, config);
 }
 
+/** A remote defined only in the user-wide config is the user's to change there, not this repository's. */
+function assertInRepository(repo: Repo, name: string): void {
+  if ([false, true].some((local) => readConfigFile(repo.layout, local).remotes?.[name])) return;
+  throw badConfig(`remote ${name} is defined in the user-wide config ${repo.layout.globalConfigFile}, not in this repository`, { hint: `edit ${repo.layout.globalConfigFile}` });
+}
+
 /** Credentials in the committed config would end up in git history. */
 function assertNotSecret(keys: string[]): void {
   const secret = keys.find(isSecretOption);
@@ -74,6 +80,7 @@ function assertNotSecret(keys: string[]): void {
 
 export function removeRemote(repo: Repo, name: string): void {
   if (!loadConfig(repo.layout).remotes?.[name]) throw unknownRemote(repo, name);
+  assertInRepository(repo, name);
   for (const local of [false, true]) {
     const config = readConfigFile(repo.layout, local);
     if (config.remotes?.[name]) delete config.remotes[name];
@@ -93,6 +100,7 @@ export function renameRemote(repo: Repo, from: string, to: string): void {
   if (!merged.remotes?.[from]) throw unknownRemote(repo, from);
   if (from === to) return;
   if (merged.remotes[to]) throw badConfig(`remote ${to} exists already`, { hint: `mlx remote remove ${to} first, or choose another name` });
+  assertInRepository(repo, from);
   const renamed = [false, true].map((local) => {
     const config = readConfigFile(repo.layout, local);
     const touched = !!config.remotes?.[from] || config.core?.remote === from;

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { CONFIG_KEYS, isSecretOption, parseConfig, shownOptionValue, urlHasCredentials, serializeConfig, type Config, type RemoteConfig } from '../formats/config.js';
 import { badConfig } from '../util/errors.js';
 import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
@@ -7,12 +8,16 @@ import type { Layout } from './layout.js';
 /** The config mlx acts on: every remote has its url. */
 export type MergedConfig = Omit<Config, 'remotes'> & { remotes?: Record<string, RemoteConfig & { url: string }> };
 
-/** The committed config with the git-ignored local config laid over it. */
+/**
+ * The user-wide config, with the committed config laid over it and the git-ignored local config over
+ * both: the repository wins, key by key.
+ */
 export function loadConfig(layout: Layout): MergedConfig {
+  const global = readGlobalConfig(layout);
   const shared = parseConfig(readFileIfExists(layout.configFile) ?? '', layout.configFile);
   assertNoSecrets(shared, layout.configFile);
   const local = parseConfig(readFileIfExists(layout.localConfigFile) ?? '', layout.localConfigFile);
-  const merged = mergeConfig(shared, local);
+  const merged = mergeConfig(mergeConfig(global, shared), local);
   for (const [name, remote] of Object.entries(merged.remotes ?? {})) {
     if (remote.url === undefined) {
       throw badConfig(`remote ${name} has no url (${layout.localConfigFile} sets options of a remote that ${layout.configFile} does not define)`, {
@@ -39,6 +44,11 @@ export function assertNoSecrets(config: Config, file: string): void {
       });
     }
   }
+}
+
+/** The user-wide config file as it is on disk (`{}` when there is none). */
+export function readGlobalConfig(layout: Pick<Layout, 'globalConfigFile'>): Config {
+  return parseConfig(readFileIfExists(layout.globalConfigFile) ?? '', layout.globalConfigFile);
 }
 
 /** Reads one config file (shared or local) as it is on disk, without merging. */
@@ -78,7 +88,10 @@ function mergeRemotes(a: Config['remotes'], b: Config['remotes']): Config['remot
  * masked (config.local.yaml may hold them; see {@link shownOptionValue}).
  */
 export function listConfig(layout: Layout): Record<string, unknown> {
-  const rows = flattenConfig(loadConfig(layout));
+  return maskCredentials(flattenConfig(loadConfig(layout)));
+}
+
+function maskCredentials(rows: Record<string, unknown>): Record<string, unknown> {
   for (const [key, value] of Object.entries(rows)) {
     const m = /^remotes\.[^.]+\.(.+)$/.exec(key);
     if (m && (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')) rows[key] = shownOptionValue(m[1]!, value);
@@ -105,10 +118,19 @@ export function getConfigValue(layout: Layout, key: string): unknown {
   return flattenConfig(loadConfig(layout))[key];
 }
 
-/** Sets (or with `value === undefined` removes) one key in the shared or local config file. */
-export function setConfigValue(layout: Layout, key: string, value: string | undefined, local: boolean): void {
+/** The settings of the user-wide file alone, as {@link listConfig} shows them. */
+export function listGlobalConfig(layout: Pick<Layout, 'globalConfigFile'>): Record<string, unknown> {
+  return maskCredentials(flattenConfig(readGlobalConfig(layout)));
+}
+
+export function getGlobalConfigValue(layout: Pick<Layout, 'globalConfigFile'>, key: string): unknown {
   assertKnownKey(key);
-  const file = local ? layout.localConfigFile : layout.configFile;
+  return flattenConfig(readGlobalConfig(layout))[key];
+}
+
+/** Sets (or with `value === undefined` removes) one key in the config file `file` (shared, local or user-wide). */
+export function setConfigValue(file: string, key: string, value: string | undefined): void {
+  assertKnownKey(key);
   const config = parseConfig(readFileIfExists(file) ?? '', file) as Record<string, Record<string, unknown> | undefined>;
   const [section, name] = key.split('.') as [string, string];
   const table = { ...(config[section] ?? {}) };
@@ -116,7 +138,7 @@ export function setConfigValue(layout: Layout, key: string, value: string | unde
   else table[name] = CONFIG_KEYS[key]!(value);
   config[section] = Object.keys(table).length ? table : undefined;
   const next = parseConfig(serializeConfig(config as Config), file); // validate before writing
-  fs.mkdirSync(layout.mlxDir, { recursive: true });
+  fs.mkdirSync(path.dirname(file), { recursive: true });
   writeFileAtomicSync(file, serializeConfig(next));
 }
 

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 
 /** Where everything lives inside a repository's `.mlx/` folder. */
@@ -6,6 +7,8 @@ export interface Layout {
   mlxDir: string;
   configFile: string;
   localConfigFile: string;
+  /** The user-wide config, below the repository's two (see {@link globalConfigFile}). */
+  globalConfigFile: string;
   defaultCacheDir: string;
   stateDir: string;
   statIndexFile: string;
@@ -24,6 +27,7 @@ export function layoutOf(root: string): Layout {
     mlxDir,
     configFile: path.join(mlxDir, 'config.yaml'),
     localConfigFile: path.join(mlxDir, 'config.local.yaml'),
+    globalConfigFile: globalConfigFile(),
     defaultCacheDir: path.join(mlxDir, 'cache'),
     stateDir: path.join(mlxDir, 'state'),
     statIndexFile: path.join(mlxDir, 'state', 'stat-index'),
@@ -31,6 +35,16 @@ export function layoutOf(root: string): Layout {
     lockFile: path.join(mlxDir, 'state', 'lock'),
     tmpDir: path.join(mlxDir, 'tmp'),
   };
+}
+
+/**
+ * The user-wide config: `$XDG_CONFIG_HOME/mlx/config.yaml`, or `~/.config/mlx/config.yaml` when that
+ * variable is unset or not absolute (the XDG Base Directory rule for a relative value).
+ */
+export function globalConfigFile(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_CONFIG_HOME;
+  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.config');
+  return path.join(base, 'mlx', 'config.yaml');
 }
 
 /** What `.mlx/.gitignore` keeps out of git: machine-local state, the cache and local secrets. */

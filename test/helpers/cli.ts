@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,8 +15,14 @@ export interface RunResult {
 /** Extra environment for every CLI run of this test file (e.g. S3 credentials). */
 export const cliEnv: Record<string, string> = {};
 
+/**
+ * Where every CLI run looks for the user-wide config unless a test sets XDG_CONFIG_HOME in `cliEnv`:
+ * a folder that does not exist, so the machine's own ~/.config/mlx never changes what a test sees.
+ */
+const NO_USER_CONFIG = path.join(os.tmpdir(), `mlx-test-no-user-config-${process.pid}`);
+
 export function mlx(cwd: string, ...args: string[]): RunResult {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, MLX_LOCK_TIMEOUT_MS: '30000', ...cliEnv } });
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, XDG_CONFIG_HOME: NO_USER_CONFIG, MLX_LOCK_TIMEOUT_MS: '30000', ...cliEnv } });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -32,7 +39,7 @@ export function mlxJson<T = any>(cwd: string, ...args: string[]): T {
 
 /** Starts the CLI without waiting, for concurrency and kill tests. */
 export function mlxSpawn(cwd: string, ...args: string[]): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...cliEnv } });
+  return spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_CONFIG_HOME: NO_USER_CONFIG, ...cliEnv } });
 }
 
 export function finished(child: ChildProcess): Promise<RunResult> {
