@@ -198,19 +198,34 @@ function assertRealParents(repo: Repo, rel: string): void {
 function plan(repo: Repo, index: StatIndex, { tracked, sub, mayBeAbsent }: Selection, force: boolean): CheckoutPlan {
   assertRealParents(repo, tracked.path);
   const entries = desiredEntries(repo, tracked);
-  return planCheckout({ tracked, entries, sub, mayBeAbsent, force, found: findAt(repo, tracked.path) }, workTreeProbe(repo, index, tracked.path));
+  return planCheckout({ tracked, entries, sub, mayBeAbsent, force, found: findAt(repo, tracked.path, entries) }, workTreeProbe(repo, index, tracked.path));
 }
 
 /**
  * What is at a tracked path: nothing, a file, a link, or a directory and everything in it that the
- * ignore rules do not ignore (so checkout leaves `__pycache__/` and the like where they are).
+ * ignore rules do not ignore (so checkout leaves `__pycache__/` and the like where they are), plus
+ * what they ignore but the manifest `entries` name (checked like any file before it is replaced).
  */
-function findAt(repo: Repo, rel: string): FoundAtPath {
+function findAt(repo: Repo, rel: string, entries: readonly ManifestEntry[]): FoundAtPath {
   const rootAbs = absPath(repo, rel);
   const st = lstatIfExists(rootAbs);
   if (!st) return undefined;
-  if (st.isDirectory()) return { kind: 'dir', entries: scanTree(rootAbs, { root: repo.root, rel }).entries };
+  if (st.isDirectory()) return { kind: 'dir', entries: scanTree(rootAbs, { root: repo.root, rel, keepIgnored: namedBy(entries) }).entries };
   return { kind: st.isSymbolicLink() ? 'link' : 'file' };
+}
+
+/** Whether a manifest names a path, or holds something under a folder: built on the first question. */
+function namedBy(entries: readonly ManifestEntry[]): (rel: string, isDir: boolean) => boolean {
+  let paths: Set<string> | undefined;
+  let folders: Set<string> | undefined;
+  return (rel, isDir) => {
+    if (!paths || !folders) {
+      paths = new Set(entries.map((e) => e.p));
+      folders = new Set();
+      for (const e of entries) for (let i = e.p.indexOf('/'); i !== -1; i = e.p.indexOf('/', i + 1)) folders.add(e.p.slice(0, i));
+    }
+    return isDir ? folders.has(rel) || paths.has(rel) : paths.has(rel);
+  };
 }
 
 /** Answers the plan's questions by reading the work tree under `rel`, the stat index and the cache. */

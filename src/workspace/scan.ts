@@ -9,6 +9,12 @@ export interface WalkScope {
   root: string;
   /** The walked directory, repository-relative ('' when the walk is of the root itself). */
   rel: string;
+  /**
+   * Whether to keep an ignored entry all the same (`rel` relative to the walked directory): checkout
+   * must see a file its manifest names even where a rule now ignores it, or it would overwrite it
+   * unseen. Asked only about ignored entries, and inside an ignored folder about every entry.
+   */
+  keepIgnored?: (rel: string, isDir: boolean) => boolean;
 }
 
 function joinRel(dir: string, name: string): string {
@@ -252,7 +258,8 @@ export class WalkedTree {
 export function walkTree(absRoot: string, scope: WalkScope): WalkedTree {
   const out = new WalkedTree();
   const seen = new Set<string>();
-  const walk = (absDir: string, relDir: string, above: IgnoreRules) => {
+  /** `inIgnored`: the folder is ignored itself (entered only for what `keepIgnored` keeps). */
+  const walk = (absDir: string, relDir: string, above: IgnoreRules, inIgnored: boolean) => {
     const names = fs.readdirSync(absDir);
     if (names.length === 0 && relDir !== '') {
       out.push(WALK_EMPTY_DIR, relDir);
@@ -277,14 +284,15 @@ export function walkTree(absRoot: string, scope: WalkScope): WalkedTree {
       const abs = `${absDir}${path.sep}${name}`;
       const st = fs.lstatSync(abs);
       const isDir = st.isDirectory();
-      if (withFiles ? rules.ignores(joinRel(repoDir, name), name, isDir) : ignoredByDefault(name, isDir)) continue;
-      if (isDir) walk(abs, rel, rules);
+      const ignored = inIgnored || (withFiles ? rules.ignores(joinRel(repoDir, name), name, isDir) : ignoredByDefault(name, isDir));
+      if (ignored && !scope.keepIgnored?.(rel, isDir)) continue;
+      if (isDir) walk(abs, rel, rules, ignored);
       else if (st.isFile()) out.push(WALK_FILE, rel, st);
       else if (st.isSymbolicLink()) out.targets.set(out.push(WALK_LINK, rel), fs.readlinkSync(abs));
       else out.skipped.push({ rel, why: 'not a regular file, directory or symlink' });
     }
   };
-  walk(absRoot, '', IgnoreRules.above(scope.root, scope.rel));
+  walk(absRoot, '', IgnoreRules.above(scope.root, scope.rel), false);
   out.sort();
   return out;
 }

@@ -88,6 +88,20 @@ describe('.mlxignore and the built-in ignore rules', () => {
     expect(fs.existsSync(path.join(dir, 'data/.DS_Store'))).toBe(true);
   });
 
+  it('checkout still sees a tracked file that a later rule ignores: a local edit of it is not overwritten unseen', () => {
+    dataset();
+    mlxOk(dir, 'add', 'data');
+    write(dir, '.mlxignore', '*.tmp\n');
+    write(dir, 'data/run.tmp', 'edited, and in no cache');
+    write(dir, 'data/raw/keep.tmp', 'also edited');
+    fs.rmSync(path.join(dir, 'data/a.csv'));
+    expect(expectCleanError(mlx(dir, 'checkout', 'data'))).toMatch(/data\/raw\/keep\.tmp|data\/run\.tmp/);
+    expect(fs.readFileSync(path.join(dir, 'data/run.tmp'), 'utf8')).toBe('edited, and in no cache');
+    mlxOk(dir, 'checkout', '--force', 'data');
+    expect(fs.readFileSync(path.join(dir, 'data/run.tmp'), 'utf8')).toBe('scratch');
+    expect(fs.readFileSync(path.join(dir, 'data/a.csv'), 'utf8')).toBe('a');
+  });
+
   it('add refuses an ignored path, or one inside an ignored folder, with one line and stores nothing', () => {
     write(dir, '.mlxignore', 'scratch/\n');
     write(dir, 'scratch/x.bin', 'x');
