@@ -19,9 +19,11 @@ export interface PushOptions extends TransferOptions {
 export async function push(opts: PushOptions): Promise<PushResult> {
   const repo = await openRepo(opts.cwd);
   const paths = opts.paths ?? [];
-  // The remote first: a missing or unknown one is reported before a million files' manifests are read.
+  // The paths named (pointers only, cheap) and then the remote: a bad path argument or a missing or
+  // unknown remote is reported before a million files' manifests are read.
+  const selection = selectTracked(repo, opts.cwd, paths);
   const target = await resolveRemote(repo, opts.remote);
-  const objects = selectionObjects(repo, selectTracked(repo, opts.cwd, paths));
+  const objects = selectionObjects(repo, selection);
   // Whole-repository pushes also send what the recorded runs need (records, environments, inputs), as far as this cache has them.
   if (paths.length === 0) for (const oid of localRunObjects(repo)) objects.add(oid);
   return sendObjects(repo, objects, opts, undefined, target);
