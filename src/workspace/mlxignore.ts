@@ -82,7 +82,11 @@ export class IgnoreRules {
    * plus the folder's own `.mlxignore` when it has one.
    */
   enter(dir: string, names: readonly string[]): IgnoreRules {
-    return names.includes(IGNORE_FILE) ? this.withFileIn(dir) : this;
+    if (names.includes(IGNORE_FILE)) return this.withFileIn(dir);
+    if (this.layers.length === 0) return this;
+    // The package remembers the verdict on every path it was asked about: one matcher per folder (made
+    // from the same compiled rules) lets those answers go with the folder, not pile up over a whole walk.
+    return new IgnoreRules(this.root, this.layers.map(({ dir: at, rules }) => ({ dir: at, rules: newMatcher().add(rules) })), this.identity);
   }
 
   /** Whether any `.mlxignore` is in force (else only the defaults, see {@link ignoredByDefault}). */
@@ -119,11 +123,17 @@ export class IgnoreRules {
   private withFileIn(dir: string): IgnoreRules {
     const text = readIgnoreFile(path.join(this.root, ...(dir === '' ? [] : dir.split('/')), IGNORE_FILE));
     if (text === undefined) return this;
-    // Case matters, as in git on Linux (core.ignoreCase false). The package is CommonJS: its factory
-    // is also its own `default`, which is what both Node and the bundle see under that name.
-    const layer = { dir, rules: ignoreModule.default({ ignorecase: false }).add(text) };
+    const layer = { dir, rules: newMatcher().add(text) };
     return new IgnoreRules(this.root, [...this.layers, layer], `${this.identity}${dir}\0${text}\0`);
   }
+}
+
+/**
+ * An empty matcher. Case matters, as in git on Linux (core.ignoreCase false). The package is
+ * CommonJS: its factory is also its own `default`, which is what both Node and the bundle see.
+ */
+function newMatcher(): Ignore {
+  return ignoreModule.default({ ignorecase: false });
 }
 
 /** The text of an ignore file, or undefined when there is none (or a folder has its name). */
