@@ -78,11 +78,12 @@ export function parseManifest(text: string, source: string): Manifest {
   let checkedDir: string | undefined;
   for (const e of entries) {
     // Entries of one folder share its path: the folder part is checked once, then only each last name.
+    // The folder is compared in place (no string per entry).
     const slash = e.p.lastIndexOf('/');
-    const dir = slash < 0 ? '' : e.p.slice(0, slash);
-    const why = dir === checkedDir && slash > 0 ? segmentRefusal(e.p.slice(slash + 1)) : pathRefusal(e.p, 'entry');
+    const sameDir = slash > 0 && checkedDir !== undefined && slash === checkedDir.length && e.p.startsWith(checkedDir);
+    const why = sameDir ? segmentRefusal(e.p.slice(slash + 1)) : pathRefusal(e.p, 'entry');
     if (why !== undefined) throw badPath(`refusing directory manifest ${source}: entry path ${JSON.stringify(e.p)} ${why}`, { manifest: source, path: e.p, rule: why });
-    checkedDir = dir;
+    if (!sameDir) checkedDir = slash < 0 ? '' : e.p.slice(0, slash);
     if (!kinds) continue;
     if (kinds.has(e.p)) throw malformedManifest(source, `path ${JSON.stringify(e.p)} appears twice`);
     kinds.set(e.p, e);
@@ -92,8 +93,9 @@ export function parseManifest(text: string, source: string): Manifest {
   for (const e of entries) {
     const slash = e.p.lastIndexOf('/');
     if (slash < 0) continue;
+    // The same folder as the entry before: its parents are checked.
+    if (slash === parentsOf.length && e.p.startsWith(parentsOf)) continue;
     const dir = e.p.slice(0, slash);
-    if (dir === parentsOf) continue; // the same folder as the entry before: its parents are checked
     let i = e.p.indexOf('/');
     while (i !== -1) {
       const parent = entryAt(e.p.slice(0, i));

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { isOid, type Oid } from '../hash/oid.js';
+import { compareByteRanges } from '../util/bytes.js';
 
 export const STAT_INDEX_VERSION = 3;
 
@@ -78,7 +79,7 @@ export class StatTable {
       const end = oidLenAt + 1 + bytes[oidLenAt]!;
       if (end > body) return StatTable.empty;
       // Strictly increasing paths: what makes binary search and merging on save correct.
-      if (prevStart >= 0 && bytes.compare(bytes, pathStart, pathStart + plen, prevStart, prevEnd) >= 0) return StatTable.empty;
+      if (prevStart >= 0 && compareByteRanges(bytes, prevStart, prevEnd, bytes, pathStart, pathStart + plen) >= 0) return StatTable.empty;
       offsets[i] = at;
       prevStart = pathStart;
       prevEnd = pathStart + plen;
