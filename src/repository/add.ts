@@ -124,6 +124,7 @@ function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats,
     knownPresent: () => previousVersion().present,
     candidate: (key) => index.candidate(key) ?? previousVersion().entry(key)?.o,
     recordedX: (key) => previousVersion().entry(key)?.x,
+    recorded: (key) => previousVersion().entry(key),
     progress,
     stats,
     onDamaged,
@@ -205,7 +206,7 @@ interface PreviousVersion {
   /** Whether the previous version has `oid` at repo path `key` and its object is in the store: not checked again. */
   present: { has(key: string, oid: Oid): boolean };
   /** A file's previous entry by repo path: its oid is a candidate when its stat changed, its bit the recorded one. */
-  entry(key: string): { o: Oid; x: boolean } | undefined;
+  entry(key: string): FileEntry | undefined;
 }
 
 /**
@@ -218,7 +219,9 @@ function readPreviousVersion(repo: Repo, index: StatIndex, rel: string, pointer:
   if (!pointer) return none;
   if (pointer.kind === 'file') {
     const stored = repo.store.has(pointer.oid);
-    return { present: { has: (key, oid) => stored && key === rel && oid === pointer.oid }, entry: (key) => (key === rel ? { o: pointer.oid, x: isExecutable(pointer) } : undefined) };
+    // The file's own entry, for the oid and bit it had (a path like a directory entry's would be relative to `rel`).
+    const own: FileEntry = { p: rel, o: pointer.oid, s: pointer.size, x: isExecutable(pointer) };
+    return { present: { has: (key, oid) => stored && key === rel && oid === pointer.oid }, entry: (key) => (key === rel ? own : undefined) };
   }
   if (!repo.store.has(pointer.oid)) return none;
   let files: FileEntry[];

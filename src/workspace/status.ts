@@ -120,13 +120,15 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, selection: stri
   // The recorded executable bits matter only for files that are cache objects themselves (link caches).
   // The recorded oids name the object a linked work-tree file was, to see an in-place edit of it, and
   // are the strings an unchanged file's oid is given (no copy per file).
-  let recorded: ((key: string) => ManifestEntry | undefined) | undefined;
+  let entryAt: ((key: string) => ManifestEntry | undefined) | undefined;
   const recordedFile = (key: string): FileEntry | undefined => {
-    recorded ??= recordedEntries(t.path, readManifest() ?? []);
-    const e = recorded(key);
+    entryAt ??= recordedEntries(t.path, readManifest() ?? []);
+    const e = entryAt(key);
     return e && isFileEntry(e) ? e : undefined;
   };
   const recordedOid = (key: string) => (key === t.path ? (p.kind === 'file' ? p.oid : undefined) : recordedFile(key)?.o);
+  // Only what lies inside a directory is one of its entries (a file where the directory was is not).
+  const recorded = (key: string) => (key === t.path ? undefined : recordedFile(key));
   const onDamaged = (d: DamagedObject) => problems.push({ pointer: t.path + POINTER_SUFFIX, code: E.OBJECT_CORRUPT, message: describeDamage(d), hint: DAMAGE_HINT });
   const work = readWorkTree(repo, index, t.path, {
     mode: 'hash',
@@ -135,7 +137,7 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, selection: stri
     expectOid: p.kind === 'dir' ? p.oid : undefined,
     recordedX: (key) => (key === t.path ? isExecutable(p) : recordedFile(key)?.x),
     candidate: recordedOid,
-    recordedOid,
+    recorded,
     onDamaged,
   });
   // Unchanged since it last matched this manifest: clean; the manifest's presence stands for the cache.

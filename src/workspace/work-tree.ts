@@ -34,10 +34,11 @@ export interface ReadOptions {
   /** Whether a file's oid is known to be in the store, to skip its presence check (asked only when needed). */
   knownPresent?: () => { has(key: string, oid: Oid): boolean };
   /**
-   * The oid the version being compared with records for a file. An unchanged file's remembered oid is
-   * taken as this very string when they are equal: a large tree then makes no new oid string per file.
+   * The entry the version being compared with records for a file (its path relative to the path read).
+   * An unchanged file is given this very entry, and a remembered oid equal to its oid this very string:
+   * a large tree with few changes then makes no new entry and no new oid string per file.
    */
-  recordedOid?: (key: string) => Oid | undefined;
+  recorded?: (key: string) => FileEntry | undefined;
   /** The manifest oid the caller expects; an unchanged directory then costs one stat per entry. */
   expectOid?: Oid;
   /** A likely oid for a file whose stat changed (e.g. touched): confirmed by hashing, no copy needed. */
@@ -252,12 +253,15 @@ function executable(repo: Repo, files: FileList, j: number, st: FileStat, linked
 
 function fileEntries(repo: Repo, index: StatIndex, files: FileList, opts: ReadOptions): { entries: FileEntry[]; allTrusted: boolean } {
   const known = new Array<Oid | undefined>(files.count);
+  const recorded = opts.recorded ? new Array<FileEntry | undefined>(files.count) : undefined;
   const toCheck: Oid[] = [];
   const present = opts.mode === 'store' && files.count > 0 ? opts.knownPresent?.() : undefined;
   const st = {} as FileStat;
   for (let j = 0; j < files.count; j++) {
     const key = files.key(j);
-    const oid = index.lookup(key, files.statInto(j, st), opts.recordedOid?.(key));
+    const r = opts.recorded?.(key);
+    if (recorded) recorded[j] = r;
+    const oid = index.lookup(key, files.statInto(j, st), r?.o);
     known[j] = oid;
     if (oid && opts.mode === 'store' && !present?.has(key, oid)) toCheck.push(oid);
   }
@@ -293,7 +297,9 @@ function fileEntries(repo: Repo, index: StatIndex, files: FileList, opts: ReadOp
       opts.progress?.({ bytes: st.size });
     }
     opts.progress?.({ files: 1 });
-    out.push({ p: files.rel(j), o: oid, s: st.size, x: executable(repo, files, j, st, linked, oid, opts) });
+    const x = executable(repo, files, j, st, linked, oid, opts);
+    const r = recorded?.[j];
+    out.push(r !== undefined && r.o === oid && r.s === st.size && r.x === x ? r : { p: files.rel(j), o: oid, s: st.size, x });
   }
   return { entries: out, allTrusted };
 }
