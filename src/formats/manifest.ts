@@ -124,6 +124,34 @@ export function findSortedEntry(entries: readonly ManifestEntry[], p: string): M
   return undefined;
 }
 
+const byPath = (e: ManifestEntry) => e.p;
+
+/**
+ * Calls `visit` for every path of either list with its entry on each side (undefined where absent).
+ * Both lists are normally in manifest order and are then merged in one pass, with no table of a
+ * million paths; a list out of order (a manifest not written by mlx) is matched through a map.
+ */
+export function forEachEntryPair(from: readonly ManifestEntry[], to: readonly ManifestEntry[], visit: (a: ManifestEntry | undefined, b: ManifestEntry | undefined) => void): void {
+  if (!inUtf8Order(from, byPath) || !inUtf8Order(to, byPath)) {
+    const before = new Map(from.map((e) => [e.p, e]));
+    const seen = new Set<string>();
+    for (const e of to) {
+      seen.add(e.p);
+      visit(before.get(e.p), e);
+    }
+    for (const e of from) if (!seen.has(e.p)) visit(e, undefined);
+    return;
+  }
+  let i = 0;
+  let j = 0;
+  while (i < from.length || j < to.length) {
+    const c = i >= from.length ? 1 : j >= to.length ? -1 : compareUtf8(from[i]!.p, to[j]!.p);
+    if (c === 0) visit(from[i++], to[j++]);
+    else if (c < 0) visit(from[i++], undefined);
+    else visit(undefined, to[j++]);
+  }
+}
+
 /**
  * The entries of a manifest's JSON. A hand-written check of the exact schema answers for the common,
  * well-formed case (the schema library costs a second per million entries); anything it does not accept

@@ -1,6 +1,6 @@
 import type { Oid } from '../hash/oid.js';
 import { hashBytes } from '../hash/hash-file.js';
-import { isFileEntry, parseManifest, serializeManifest, type FileEntry, type ManifestEntry } from '../formats/manifest.js';
+import { forEachEntryPair, isFileEntry, parseManifest, serializeManifest, type FileEntry, type ManifestEntry } from '../formats/manifest.js';
 import { isExecutable, pointerSizeMismatch, POINTER_SUFFIX, type Pointer } from '../formats/pointer.js';
 import { E, MlxError } from '../util/errors.js';
 import { compareUtf8, inUtf8Order } from '../util/paths.js';
@@ -200,34 +200,6 @@ function compareEntries(manifest: ManifestEntry[], work: ManifestEntry[]): { cha
   return { changes, sizeMismatches, present };
 }
 
-const byPath = (e: ManifestEntry) => e.p;
-
-/**
- * Calls `visit` for every path of either list with its entry on each side (undefined where absent).
- * Both lists are normally in manifest order and are then merged in one pass, with no table of a
- * million paths; a list out of order (a manifest not written by mlx) is matched through a map.
- */
-function forEachPair(from: ManifestEntry[], to: ManifestEntry[], visit: (a: ManifestEntry | undefined, b: ManifestEntry | undefined) => void): void {
-  if (!inUtf8Order(from, byPath) || !inUtf8Order(to, byPath)) {
-    const before = new Map(from.map((e) => [e.p, e]));
-    const seen = new Set<string>();
-    for (const e of to) {
-      seen.add(e.p);
-      visit(before.get(e.p), e);
-    }
-    for (const e of from) if (!seen.has(e.p)) visit(e, undefined);
-    return;
-  }
-  let i = 0;
-  let j = 0;
-  while (i < from.length || j < to.length) {
-    const c = i >= from.length ? 1 : j >= to.length ? -1 : compareUtf8(from[i]!.p, to[j]!.p);
-    if (c === 0) visit(from[i++], to[j++]);
-    else if (c < 0) visit(from[i++], undefined);
-    else visit(undefined, to[j++]);
-  }
-}
-
 /**
  * Whether the cache holds the manifest's objects. A whole manifest found complete is remembered with
  * the cache's contents stamp (taken before looking), so while nothing enters or leaves the cache the
@@ -252,7 +224,7 @@ function cacheState(repo: Repo, index: StatIndex, manifestOid: Oid, entries: Man
  */
 export function diffEntries(from: ManifestEntry[], to: ManifestEntry[], both?: (a: ManifestEntry, b: ManifestEntry) => void): Changes {
   const changes: Changes = { added: [], modified: [], deleted: [] };
-  forEachPair(from, to, (a, b) => {
+  forEachEntryPair(from, to, (a, b) => {
     if (!a) changes.added.push(b!.p);
     else if (!b) changes.deleted.push(a.p);
     else {

@@ -1,7 +1,7 @@
 import { errorCode } from '../helpers/errors.js';
 import { describe, expect, it } from 'vitest';
 import { isExecutable, parsePointer, sameContent, serializePointer, type Pointer } from '../../src/formats/pointer.js';
-import { parseManifest, serializeManifest, type ManifestEntry } from '../../src/formats/manifest.js';
+import { forEachEntryPair, parseManifest, serializeManifest, type ManifestEntry } from '../../src/formats/manifest.js';
 import { parseConfig, parseLinkTypes } from '../../src/formats/config.js';
 
 const OID = `b3:${'ab'.repeat(32)}`;
@@ -122,5 +122,23 @@ describe('config', () => {
   it('rejects unknown config keys', () => {
     expect(parseConfig('cache:\n  type: copy\n', 'c')).toEqual({ cache: { type: 'copy' } });
     expect(errorCode(() => parseConfig('cache:\n  colour: red\n', 'c'))).toBe('EBADCONFIG');
+  });
+});
+
+describe('forEachEntryPair', () => {
+  const f = (p: string): ManifestEntry => ({ p, o: OID, s: 1, x: false });
+  const pairs = (a: ManifestEntry[], b: ManifestEntry[]) => {
+    const out: [string | undefined, string | undefined][] = [];
+    forEachEntryPair(a, b, (x, y) => out.push([x?.p, y?.p]));
+    return out.sort((x, y) => ((x[0] ?? x[1])! < (y[0] ?? y[1])! ? -1 : 1));
+  };
+
+  it('pairs entries by path, in manifest order or not', () => {
+    const before = [f('a'), f('b/c'), f('é')];
+    const after = [f('a'), f('b.txt'), f('é'), f('z')].sort((x, y) => (Buffer.compare(Buffer.from(x.p), Buffer.from(y.p))));
+    const expected = [['a', 'a'], [undefined, 'b.txt'], ['b/c', undefined], ['é', 'é'], [undefined, 'z']];
+    expect(pairs(before, after)).toEqual(expected.sort((x, y) => ((x[0] ?? x[1])! < (y[0] ?? y[1])! ? -1 : 1)));
+    expect(pairs([...before].reverse(), after)).toEqual(pairs(before, after));
+    expect(pairs(before, [...after].reverse())).toEqual(pairs(before, after));
   });
 });
