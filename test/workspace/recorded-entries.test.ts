@@ -20,6 +20,17 @@ describe('recordedEntries', () => {
     expect(find('data/zz')).toBeUndefined();
   });
 
+  it('answers the same path asked twice in a row (two callers per file) with the same entry', () => {
+    const find = recordedEntries('data', entries);
+    for (const e of entries) {
+      expect(find(`data/${e.p}`)).toBe(e);
+      expect(find(`data/${e.p}`)).toBe(e);
+    }
+    expect(find('data/a/b')).toBe(entries[1]);
+    expect(find('data/a/b')).toBe(entries[1]);
+    expect(find('data/a/c')).toBe(entries[2]);
+  });
+
   it('answers only for paths inside its directory', () => {
     const find = recordedEntries('data', entries);
     expect(find('data')).toBeUndefined();
