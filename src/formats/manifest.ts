@@ -78,11 +78,12 @@ export function parseManifest(text: string, source: string): Manifest {
   let checkedDir: string | undefined;
   for (const e of entries) {
     // Entries of one folder share its path: the folder part is checked once, then only each last name.
+    // The folder is compared in place (no string per entry).
     const slash = e.p.lastIndexOf('/');
-    const dir = slash < 0 ? '' : e.p.slice(0, slash);
-    const why = dir === checkedDir && slash > 0 ? segmentRefusal(e.p.slice(slash + 1)) : pathRefusal(e.p, 'entry');
+    const sameDir = slash > 0 && checkedDir !== undefined && slash === checkedDir.length && e.p.startsWith(checkedDir);
+    const why = sameDir ? segmentRefusal(e.p.slice(slash + 1)) : pathRefusal(e.p, 'entry');
     if (why !== undefined) throw badPath(`refusing directory manifest ${source}: entry path ${JSON.stringify(e.p)} ${why}`, { manifest: source, path: e.p, rule: why });
-    checkedDir = dir;
+    if (!sameDir) checkedDir = slash < 0 ? '' : e.p.slice(0, slash);
     if (!kinds) continue;
     if (kinds.has(e.p)) throw malformedManifest(source, `path ${JSON.stringify(e.p)} appears twice`);
     kinds.set(e.p, e);
@@ -92,8 +93,9 @@ export function parseManifest(text: string, source: string): Manifest {
   for (const e of entries) {
     const slash = e.p.lastIndexOf('/');
     if (slash < 0) continue;
+    // The same folder as the entry before: its parents are checked.
+    if (slash === parentsOf.length && e.p.startsWith(parentsOf)) continue;
     const dir = e.p.slice(0, slash);
-    if (dir === parentsOf) continue; // the same folder as the entry before: its parents are checked
     let i = e.p.indexOf('/');
     while (i !== -1) {
       const parent = entryAt(e.p.slice(0, i));
@@ -120,6 +122,34 @@ export function findSortedEntry(entries: readonly ManifestEntry[], p: string): M
     else hi = mid;
   }
   return undefined;
+}
+
+const byPath = (e: ManifestEntry) => e.p;
+
+/**
+ * Calls `visit` for every path of either list with its entry on each side (undefined where absent).
+ * Both lists are normally in manifest order and are then merged in one pass, with no table of a
+ * million paths; a list out of order (a manifest not written by mlx) is matched through a map.
+ */
+export function forEachEntryPair(from: readonly ManifestEntry[], to: readonly ManifestEntry[], visit: (a: ManifestEntry | undefined, b: ManifestEntry | undefined) => void): void {
+  if (!inUtf8Order(from, byPath) || !inUtf8Order(to, byPath)) {
+    const before = new Map(from.map((e) => [e.p, e]));
+    const seen = new Set<string>();
+    for (const e of to) {
+      seen.add(e.p);
+      visit(before.get(e.p), e);
+    }
+    for (const e of from) if (!seen.has(e.p)) visit(e, undefined);
+    return;
+  }
+  let i = 0;
+  let j = 0;
+  while (i < from.length || j < to.length) {
+    const c = i >= from.length ? 1 : j >= to.length ? -1 : compareUtf8(from[i]!.p, to[j]!.p);
+    if (c === 0) visit(from[i++], to[j++]);
+    else if (c < 0) visit(from[i++], undefined);
+    else visit(undefined, to[j++]);
+  }
 }
 
 /**

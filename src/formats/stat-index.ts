@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { isOid, type Oid } from '../hash/oid.js';
+import { compareByteRanges } from '../util/bytes.js';
 
 export const STAT_INDEX_VERSION = 3;
 
@@ -78,7 +79,7 @@ export class StatTable {
       const end = oidLenAt + 1 + bytes[oidLenAt]!;
       if (end > body) return StatTable.empty;
       // Strictly increasing paths: what makes binary search and merging on save correct.
-      if (prevStart >= 0 && bytes.compare(bytes, pathStart, pathStart + plen, prevStart, prevEnd) >= 0) return StatTable.empty;
+      if (prevStart >= 0 && compareByteRanges(bytes, prevStart, prevEnd, bytes, pathStart, pathStart + plen) >= 0) return StatTable.empty;
       offsets[i] = at;
       prevStart = pathStart;
       prevEnd = pathStart + plen;
@@ -110,10 +111,10 @@ export class StatTable {
     return -1;
   }
 
-  /** The first record whose path is not before `path` (records from there on sort at or after it). */
-  lowerBound(path: string): number {
+  /** The first record from `from` on whose path is not before `path` (records from there on sort at or after it). */
+  lowerBound(path: string, from = 0): number {
     const len = this.encode(path);
-    let lo = 0;
+    let lo = from;
     let hi = this.offsets.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
@@ -154,6 +155,15 @@ export class StatTable {
     return isOid(oid) ? oid : undefined;
   }
 
+  /** Whether record `i`'s oid is `oid`, compared in place. */
+  oidEquals(i: number, oid: Oid): boolean {
+    const at = this.fieldsAt(i) + FIXED - 1;
+    const b = this.buf;
+    if (b[at] !== oid.length) return false;
+    for (let k = 0; k < oid.length; k++) if (b[at + 1 + k] !== oid.charCodeAt(k)) return false;
+    return true;
+  }
+
   entryAt(i: number): StatEntry | undefined {
     const oid = this.oidAt(i);
     if (!oid) return undefined;
@@ -162,10 +172,11 @@ export class StatTable {
     return { size: b.readDoubleLE(f), mtimeMs: b.readDoubleLE(f + 8), ctimeMs: b.readDoubleLE(f + 16), ino: b.readDoubleLE(f + 24), hashedAt: b.readDoubleLE(f + 32), oid };
   }
 
-  /** The raw bytes of record `i`, copied as they are when the index is written again. */
-  recordBytes(i: number): Buffer {
-    const end = i + 1 < this.offsets.length ? this.offsets[i + 1]! : this.buf.length - TRAILER;
-    return this.buf.subarray(this.offsets[i]!, end);
+  /** The raw bytes of records `from` to `to` (exclusive), copied as they are when the index is written again. */
+  recordsBytes(from: number, to: number): Buffer {
+    if (from >= to) return this.buf.subarray(0, 0);
+    const end = to < this.offsets.length ? this.offsets[to]! : this.buf.length - TRAILER;
+    return this.buf.subarray(this.offsets[from]!, end);
   }
 
   private hit(i: number): number {
@@ -234,12 +245,20 @@ export class StatIndexWriter {
     this.count++;
   }
 
-  /** Appends a record exactly as an earlier index held it. */
-  addRaw(bytes: Buffer): void {
+  /**
+   * Appends `count` records exactly as an earlier index held them. A long run of unchanged records
+   * (most of the index when a few files changed) goes out as it is, not copied record by record.
+   */
+  addRaw(bytes: Buffer, count = 1): void {
+    this.count += count;
+    if (bytes.length >= this.block.length) {
+      this.flush();
+      this.emit(bytes);
+      return;
+    }
     const b = this.room(bytes.length);
     bytes.copy(b, this.used);
     this.used += bytes.length;
-    this.count++;
   }
 
   finish(): void {

@@ -4,7 +4,7 @@ import { isExecutable, POINTER_SUFFIX, POINTER_VERSION, type Pointer } from '../
 import { E, MlxError, badPath, badUsage, objectMissing, pathNotFound, pathsOverlap } from '../util/errors.js';
 import { failpoint } from '../util/failpoint.js';
 import { lstatIfExists } from '../util/fs.js';
-import { assertSafeRelPath, compareUtf8, inUtf8Order } from '../util/paths.js';
+import { assertSafeRelPath } from '../util/paths.js';
 import { checkout } from '../workspace/checkout.js';
 import { indexedPaths, openGit } from '../git/git-repo.js';
 import { ensureIgnored } from '../workspace/gitignore.js';
@@ -13,6 +13,7 @@ import { lockRepository } from '../workspace/repository-lock.js';
 import type { DamagedObject } from '../workspace/linked-damage.js';
 import { sweepOrphans } from '../workspace/process-lock.js';
 import { hasPointer, writePointer, readPointer } from '../workspace/pointers.js';
+import { recordedEntries } from '../workspace/recorded-entries.js';
 import { absPath, type Repo } from '../workspace/repo.js';
 import { StatIndex } from '../workspace/stat-index.js';
 import { resolveTargets, type Target } from '../workspace/targets.js';
@@ -128,6 +129,7 @@ function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats,
     knownPresent: () => previousVersion().present,
     candidate: (key) => index.candidate(key) ?? previousVersion().entry(key)?.o,
     recordedX: (key) => previousVersion().entry(key)?.x,
+    recorded: (key) => previousVersion().entry(key),
     progress,
     stats,
     onDamaged,
@@ -206,23 +208,25 @@ async function refuseGitTracked(repo: Repo, rels: string[]): Promise<void> {
 }
 
 interface PreviousVersion {
-  /** Objects the previous version referenced that are in the store: not checked again. */
-  present: { has(oid: Oid): boolean };
+  /** Whether the previous version has `oid` at repo path `key` and its object is in the store: not checked again. */
+  present: { has(key: string, oid: Oid): boolean };
   /** A file's previous entry by repo path: its oid is a candidate when its stat changed, its bit the recorded one. */
-  entry(key: string): { o: Oid; x: boolean } | undefined;
+  entry(key: string): FileEntry | undefined;
 }
 
 /**
  * What the previous version of `rel` says, read from its manifest without a table per file: entries
- * are found by binary search in the manifest's own order, and a manifest known to be whole in the
+ * are found in the manifest's own order (recordedEntries), and a manifest known to be whole in the
  * cache (at the cache's current stamp) needs no presence check at all.
  */
 function readPreviousVersion(repo: Repo, index: StatIndex, rel: string, pointer: Pointer | undefined): PreviousVersion {
-  const none: PreviousVersion = { present: new Set(), entry: () => undefined };
+  const none: PreviousVersion = { present: { has: () => false }, entry: () => undefined };
   if (!pointer) return none;
   if (pointer.kind === 'file') {
-    const present = repo.store.has(pointer.oid) ? new Set([pointer.oid]) : new Set<Oid>();
-    return { present, entry: (key) => (key === rel ? { o: pointer.oid, x: isExecutable(pointer) } : undefined) };
+    const stored = repo.store.has(pointer.oid);
+    // The file's own entry, for the oid and bit it had (a path like a directory entry's would be relative to `rel`).
+    const own: FileEntry = { p: rel, o: pointer.oid, s: pointer.size, x: isExecutable(pointer) };
+    return { present: { has: (key, oid) => stored && key === rel && oid === pointer.oid }, entry: (key) => (key === rel ? own : undefined) };
   }
   if (!repo.store.has(pointer.oid)) return none;
   let files: FileEntry[];
@@ -233,28 +237,13 @@ function readPreviousVersion(repo: Repo, index: StatIndex, rel: string, pointer:
     if (!(err instanceof MlxError)) throw err;
     return none;
   }
-  if (!inUtf8Order(files, (e) => e.p)) files = [...files].sort((a, b) => compareUtf8(a.p, b.p));
-  // Only the previous version's own objects count: an oid the stat index learnt elsewhere (a status
-  // that hashed an edit) may never have been stored.
-  const referenced = new Set(files.map((e) => e.o));
-  const missing = index.knownComplete(pointer.oid, repo.store.contentsStamp()) ? new Set<Oid>() : repo.store.missing(referenced);
-  const present = { has: (oid: Oid) => referenced.has(oid) && !missing.has(oid) };
-  const prefix = `${rel}/`;
-  const entry = (key: string) => {
-    if (!key.startsWith(prefix)) return undefined;
-    const p = key.slice(prefix.length);
-    let lo = 0;
-    let hi = files.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const c = compareUtf8(files[mid]!.p, p);
-      if (c === 0) return files[mid];
-      if (c < 0) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return undefined;
-  };
-  return { present, entry };
+  const entry = recordedEntries(rel, files);
+  // Only the previous version's own objects count (an oid the stat index learnt elsewhere, from a
+  // status that hashed an edit, may never have been stored), and only at their own paths.
+  let missing: Set<Oid> | undefined;
+  const whole = index.knownComplete(pointer.oid, repo.store.contentsStamp());
+  const stored = (oid: Oid) => whole || !(missing ??= repo.store.missing(files.map((e) => e.o))).has(oid);
+  return { present: { has: (key, oid) => entry(key)?.o === oid && stored(oid) }, entry };
 }
 
 function assertNoNestedPointers(repo: Repo, rel: string, entries: ManifestEntry[]): void {

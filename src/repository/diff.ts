@@ -1,6 +1,6 @@
 import type { Oid } from '../hash/oid.js';
 import { hashBytes } from '../hash/hash-file.js';
-import { isFileEntry, serializeManifest, type ManifestEntry } from '../formats/manifest.js';
+import { forEachEntryPair, isFileEntry, serializeManifest, type ManifestEntry } from '../formats/manifest.js';
 import { sameContent, type Pointer } from '../formats/pointer.js';
 import { openGit } from '../git/git-repo.js';
 import type { Repo } from '../workspace/repo.js';
@@ -124,15 +124,15 @@ function notAddedChange(repo: Repo, { status, pointer, work, manifest }: PathDet
   return { ...base, newOid, newSize, files: files.sort(byPath) };
 }
 
-function fileChanges(before: ManifestEntry[], after: ManifestEntry[]): FileChange[] {
-  const old = new Map(before.filter(isFileEntry).map((e) => [e.p, e]));
+function fileChanges(before: readonly ManifestEntry[], after: readonly ManifestEntry[]): FileChange[] {
   const out: FileChange[] = [];
-  for (const e of after.filter(isFileEntry)) {
-    const o = old.get(e.p);
-    if (!o) out.push({ path: e.p, change: 'added', newSize: e.s });
-    else if (o.o !== e.o || o.x !== e.x) out.push({ path: e.p, change: 'modified', oldSize: o.s, newSize: e.s });
-    old.delete(e.p);
-  }
-  for (const o of old.values()) out.push({ path: o.p, change: 'deleted', oldSize: o.s });
+  // One pass over both manifests in their order: no table of either's files.
+  forEachEntryPair(before, after, (a, b) => {
+    const o = a && isFileEntry(a) ? a : undefined;
+    const e = b && isFileEntry(b) ? b : undefined;
+    if (e && !o) out.push({ path: e.p, change: 'added', newSize: e.s });
+    else if (o && !e) out.push({ path: o.p, change: 'deleted', oldSize: o.s });
+    else if (o && e && (o.o !== e.o || o.x !== e.x)) out.push({ path: e.p, change: 'modified', oldSize: o.s, newSize: e.s });
+  });
   return out.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { HasherFactory } from '../hash/blake3.js';
 import { canHashAsWritten, hashFileAsWritten } from '../hash/blake3-thread.js';
 import { IO_BUFFER_SIZE, hashBytes, hashFd, ioBuffer } from '../hash/hash-file.js';
-import { type Oid, oidFromHex, oidHex } from '../hash/oid.js';
+import { OID_ALGO, type Oid, oidFromHex, oidHex } from '../hash/oid.js';
 import { MlxError, isErrno, objectCorrupt, objectMissing } from '../util/errors.js';
 import { removeOrphanedTemps } from '../util/orphans.js';
 import { registerTempDir, uniqueTempName } from '../util/fs.js';
@@ -199,17 +199,19 @@ export class ObjectStore {
       return missing;
     }
     // One folder's listing at a time: at a million objects all of them at once are 100 MB of names.
-    const byFan = new Map<string, Oid[]>();
+    // An oid's folder is found from the char codes of its first two hex digits: no string per oid.
+    const byFan: Oid[][] = [];
     for (const oid of wanted) {
       if (this.writtenSizes.has(oid)) continue; // stored by this process: no listing needed to know it
-      const fan = oidHex(oid).slice(0, 2);
-      const list = byFan.get(fan);
-      if (list) list.push(oid);
-      else byFan.set(fan, [oid]);
+      const fan = fanOf(oid);
+      if (fan < 0) missing.add(oid); // not an oid's name: no folder holds it
+      else (byFan[fan] ??= []).push(oid);
     }
-    for (const [fan, oids] of byFan) {
-      const names = new Set(readdirOrEmpty(path.join(this.objectsDir, fan)));
-      for (const oid of oids) if (!names.has(oidHex(oid).slice(2))) missing.add(oid);
+    for (let fan = 0; fan < byFan.length; fan++) {
+      const oids = byFan[fan];
+      if (!oids) continue;
+      const names = new Set(readdirOrEmpty(path.join(this.objectsDir, fan.toString(16).padStart(2, '0'))));
+      for (const oid of oids) if (!names.has(oid.slice(FAN_END))) missing.add(oid);
     }
     if (missing.size === 0) return missing;
     // In the order asked for, as a caller names the first one.
@@ -608,6 +610,23 @@ function shareEntry(file: string, gid: number, bits: number): void {
   } catch (err) {
     if (!isErrno(err, 'EPERM', 'ENOENT')) throw err;
   }
+}
+
+/** Where an oid's hex digits start, and where its fan-out folder's two end (the file name starts). */
+const HEX_START = OID_ALGO.length + 1;
+const FAN_END = HEX_START + 2;
+
+/** The number of the fan-out folder of `oid` (its first two hex digits), or -1 if they are not hex. */
+function fanOf(oid: Oid): number {
+  const hi = hexDigit(oid.charCodeAt(HEX_START));
+  const lo = hexDigit(oid.charCodeAt(HEX_START + 1));
+  return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
+
+function hexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
 }
 
 function readdirOrEmpty(dir: string): string[] {

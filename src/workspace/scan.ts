@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { compareByteRanges } from '../util/bytes.js';
 import { compareUtf8, isDotName } from '../util/paths.js';
 import { ignoredByDefault, IgnoreRules } from './mlxignore.js';
 
@@ -225,7 +226,7 @@ export class WalkedTree {
 
   private compareBytes(a: number, b: number): number {
     const s = this.starts;
-    return this.names.compare(this.names, s[b]!, s[b + 1]!, s[a]!, s[a + 1]!);
+    return compareByteRanges(this.names, s[a]!, s[a + 1]!, this.names, s[b]!, s[b + 1]!);
   }
 
   /** Room for `entries` entries and `bytes` more path bytes. */

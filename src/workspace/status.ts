@@ -1,6 +1,6 @@
 import type { Oid } from '../hash/oid.js';
 import { hashBytes } from '../hash/hash-file.js';
-import { findSortedEntry, isFileEntry, parseManifest, serializeManifest, type ManifestEntry } from '../formats/manifest.js';
+import { forEachEntryPair, isFileEntry, parseManifest, serializeManifest, type FileEntry, type ManifestEntry } from '../formats/manifest.js';
 import { isExecutable, pointerSizeMismatch, POINTER_SUFFIX, type Pointer } from '../formats/pointer.js';
 import { E, MlxError } from '../util/errors.js';
 import { compareUtf8, inUtf8Order } from '../util/paths.js';
@@ -9,6 +9,7 @@ import { inSelection, PartialCheckouts } from './partial-checkout.js';
 import { acquireLock } from './process-lock.js';
 import { findPointers, readPointer, type TrackedPath } from './pointers.js';
 import type { Repo } from './repo.js';
+import { recordedEntries } from './recorded-entries.js';
 import { StatIndex } from './stat-index.js';
 import { resolveTargets } from './targets.js';
 import { readWorkTree, type Progress, type WorkTree, type WorkTreeStats } from './work-tree.js';
@@ -117,23 +118,26 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, selection: stri
     return manifest;
   };
   // The recorded executable bits matter only for files that are cache objects themselves (link caches).
-  // The recorded oids name the object a linked work-tree file was, to see an in-place edit of it.
-  let recorded: ((path: string) => ManifestEntry | undefined) | undefined;
-  const recordedEntry = (key: string): { x: boolean; o?: Oid } | undefined => {
-    if (key === t.path) return { x: isExecutable(p), o: p.kind === 'file' ? p.oid : undefined };
-    if (!key.startsWith(`${t.path}/`)) return undefined;
-    recorded ??= entryFinder(readManifest() ?? []);
-    const e = recorded(key.slice(t.path.length + 1));
-    return e && isFileEntry(e) ? { x: e.x, o: e.o } : undefined;
+  // The recorded oids name the object a linked work-tree file was, to see an in-place edit of it, and
+  // are the strings an unchanged file's oid is given (no copy per file).
+  let entryAt: ((key: string) => ManifestEntry | undefined) | undefined;
+  const recordedFile = (key: string): FileEntry | undefined => {
+    entryAt ??= recordedEntries(t.path, readManifest() ?? []);
+    const e = entryAt(key);
+    return e && isFileEntry(e) ? e : undefined;
   };
+  const recordedOid = (key: string) => (key === t.path ? (p.kind === 'file' ? p.oid : undefined) : recordedFile(key)?.o);
+  // Only what lies inside a directory is one of its entries (a file where the directory was is not).
+  const recorded = (key: string) => (key === t.path ? undefined : recordedFile(key));
   const onDamaged = (d: DamagedObject) => problems.push({ pointer: t.path + POINTER_SUFFIX, code: E.OBJECT_CORRUPT, message: describeDamage(d), hint: DAMAGE_HINT });
   const work = readWorkTree(repo, index, t.path, {
     mode: 'hash',
     stats,
     progress,
     expectOid: p.kind === 'dir' ? p.oid : undefined,
-    recordedX: (key) => recordedEntry(key)?.x,
-    candidate: (key) => recordedEntry(key)?.o,
+    recordedX: (key) => (key === t.path ? isExecutable(p) : recordedFile(key)?.x),
+    candidate: recordedOid,
+    recorded,
     onDamaged,
   });
   // Unchanged since it last matched this manifest: clean; the manifest's presence stands for the cache.
@@ -158,8 +162,8 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, selection: stri
   if (work.kind === 'missing') return detail(work, { path: t.path, kind: 'dir', state: 'missing', cache, partial: partialOf(0) }, manifest);
   if (!manifest) return detail(work, { path: t.path, kind: 'dir', state: 'unknown', cache });
   if (work.kind === 'file') return detail(work, { path: t.path, kind: 'dir', state: 'modified', cache, changes: { added: [], modified: [], deleted: expected!.map((e) => e.p) } }, manifest);
-  appendAll(problems, entrySizeProblems(t.path, manifest, work.entries));
-  const changes = diffEntries(manifest, work.entries);
+  const { changes, sizeMismatches, present } = compareEntries(manifest, work.entries);
+  appendAll(problems, sizeProblems(t.path, sizeMismatches));
   // A directory touched but unchanged is remembered with its new stats; the oid of a changed one would
   // help no later command (they compare with the pointer), so it is not worth serialising.
   const same = changes.added.length + changes.modified.length + changes.deleted.length === 0;
@@ -167,7 +171,7 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, selection: stri
   // A file outside the parts asked for was never checked out: its absence is no deletion.
   if (selection) changes.deleted = changes.deleted.filter((e) => inSelection(selection, e));
   const dirty = changes.added.length + changes.modified.length + changes.deleted.length > 0;
-  const partial = selection ? partialOf(presentCount(manifest, work.entries)) : undefined;
+  const partial = selection ? partialOf(present) : undefined;
   const state = dirty ? 'modified' : partial ? 'partial' : 'clean';
   return detail(work, { path: t.path, kind: 'dir', state, cache, changes: dirty ? changes : undefined, partial }, manifest);
 }
@@ -176,63 +180,24 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, selection: stri
  * Entries whose work-tree file has the recorded content but not the recorded size: the manifest lies
  * about its object (sizes are part of identity), and checkout would refuse it. Free: both are in memory.
  */
-function entrySizeProblems(dir: string, manifest: ManifestEntry[], work: ManifestEntry[]): StatusResult['problems'] {
-  const out: StatusResult['problems'] = [];
-  forEachPair(manifest, work, (e, w) => {
-    if (e && w && isFileEntry(e) && isFileEntry(w) && w.o === e.o && w.s !== e.s) {
-      out.push({ pointer: dir + POINTER_SUFFIX, code: E.SIZE_MISMATCH, message: `the manifest of ${dir} says ${e.s} bytes for ${e.p}, but its object ${e.o} has ${w.s}`, hint: `re-add the data (mlx add ${dir}) to record it again` });
-    }
-  });
-  return out;
-}
-
-/** How many files of the manifest the work tree has at their paths. */
-function presentCount(manifest: ManifestEntry[], work: ManifestEntry[]): number {
-  let n = 0;
-  forEachPair(manifest, work, (e, w) => {
-    if (e && w && isFileEntry(e) && isFileEntry(w)) n++;
-  });
-  return n;
-}
-
-const byPath = (e: ManifestEntry) => e.p;
-
-/**
- * Finds a manifest's entry by path: by binary search when the manifest is in canonical order (every
- * manifest mlx writes), through a map otherwise.
- */
-function entryFinder(entries: ManifestEntry[]): (path: string) => ManifestEntry | undefined {
-  if (!inUtf8Order(entries, byPath)) {
-    const byKey = new Map(entries.map((e) => [e.p, e]));
-    return (path) => byKey.get(path);
-  }
-  return (path) => findSortedEntry(entries, path);
+function sizeProblems(dir: string, mismatches: [FileEntry, FileEntry][]): StatusResult['problems'] {
+  return mismatches.map(([e, w]) => ({ pointer: dir + POINTER_SUFFIX, code: E.SIZE_MISMATCH, message: `the manifest of ${dir} says ${e.s} bytes for ${e.p}, but its object ${e.o} has ${w.s}`, hint: `re-add the data (mlx add ${dir}) to record it again` }));
 }
 
 /**
- * Calls `visit` for every path of either list with its entry on each side (undefined where absent).
- * Both lists are normally in manifest order and are then merged in one pass, with no table of a
- * million paths; a list out of order (a manifest not written by mlx) is matched through a map.
+ * A manifest against the work tree in one pass: the changes, the files whose content matches but
+ * whose size does not (manifest entry, work-tree entry), and how many of the manifest's files the work
+ * tree has at their paths.
  */
-function forEachPair(from: ManifestEntry[], to: ManifestEntry[], visit: (a: ManifestEntry | undefined, b: ManifestEntry | undefined) => void): void {
-  if (!inUtf8Order(from, byPath) || !inUtf8Order(to, byPath)) {
-    const before = new Map(from.map((e) => [e.p, e]));
-    const seen = new Set<string>();
-    for (const e of to) {
-      seen.add(e.p);
-      visit(before.get(e.p), e);
-    }
-    for (const e of from) if (!seen.has(e.p)) visit(e, undefined);
-    return;
-  }
-  let i = 0;
-  let j = 0;
-  while (i < from.length || j < to.length) {
-    const c = i >= from.length ? 1 : j >= to.length ? -1 : compareUtf8(from[i]!.p, to[j]!.p);
-    if (c === 0) visit(from[i++], to[j++]);
-    else if (c < 0) visit(from[i++], undefined);
-    else visit(undefined, to[j++]);
-  }
+function compareEntries(manifest: ManifestEntry[], work: ManifestEntry[]): { changes: Changes; sizeMismatches: [FileEntry, FileEntry][]; present: number } {
+  const sizeMismatches: [FileEntry, FileEntry][] = [];
+  let present = 0;
+  const changes = diffEntries(manifest, work, (e, w) => {
+    if (!isFileEntry(e) || !isFileEntry(w)) return;
+    present++;
+    if (w.o === e.o && w.s !== e.s) sizeMismatches.push([e, w]);
+  });
+  return { changes, sizeMismatches, present };
 }
 
 /**
@@ -253,13 +218,19 @@ function cacheState(repo: Repo, index: StatIndex, manifestOid: Oid, entries: Man
   return missing.size === oids.size ? 'missing' : 'partial';
 }
 
-/** File-level differences between a manifest (`from`) and the work tree (`to`), each list sorted. */
-export function diffEntries(from: ManifestEntry[], to: ManifestEntry[]): Changes {
+/**
+ * File-level differences between a manifest (`from`) and the work tree (`to`), each list sorted.
+ * `both` sees every path the two lists share, on the same pass.
+ */
+export function diffEntries(from: ManifestEntry[], to: ManifestEntry[], both?: (a: ManifestEntry, b: ManifestEntry) => void): Changes {
   const changes: Changes = { added: [], modified: [], deleted: [] };
-  forEachPair(from, to, (a, b) => {
+  forEachEntryPair(from, to, (a, b) => {
     if (!a) changes.added.push(b!.p);
     else if (!b) changes.deleted.push(a.p);
-    else if (!sameEntry(a, b)) changes.modified.push(b.p);
+    else {
+      both?.(a, b);
+      if (!sameEntry(a, b)) changes.modified.push(b.p);
+    }
   });
   for (const list of [changes.added, changes.modified, changes.deleted]) if (!inUtf8Order(list, (p) => p)) list.sort(compareUtf8);
   return changes;

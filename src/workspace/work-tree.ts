@@ -31,8 +31,14 @@ export interface WorkTreeStats {
 export interface ReadOptions {
   /** `store` copies new content into the cache (add); `hash` only computes oids (status, checkout). */
   mode: 'store' | 'hash';
-  /** Oids already known to be in the store, to skip presence checks (asked only when needed). */
-  knownPresent?: () => { has(oid: Oid): boolean };
+  /** Whether a file's oid is known to be in the store, to skip its presence check (asked only when needed). */
+  knownPresent?: () => { has(key: string, oid: Oid): boolean };
+  /**
+   * The entry the version being compared with records for a file (its path relative to the path read).
+   * An unchanged file is given this very entry, and a remembered oid equal to its oid this very string:
+   * a large tree with few changes then makes no new entry and no new oid string per file.
+   */
+  recorded?: (key: string) => FileEntry | undefined;
   /** The manifest oid the caller expects; an unchanged directory then costs one stat per entry. */
   expectOid?: Oid;
   /** A likely oid for a file whose stat changed (e.g. touched): confirmed by hashing, no copy needed. */
@@ -234,7 +240,7 @@ class OneFile implements FileList {
  * A file that is the cache object itself (a symlink into the cache, or a read-only hard link to its
  * object) cannot carry its own executable bit: the recorded one stands.
  */
-function executable(repo: Repo, key: () => string, st: FileStat, linked: boolean, oid: Oid, opts: ReadOptions): boolean {
+function executable(repo: Repo, files: FileList, j: number, st: FileStat, linked: boolean, oid: Oid, opts: ReadOptions): boolean {
   const mode = (st.mode & 0o111) !== 0;
   let isObject = linked;
   if (!isObject && st.nlink > 1 && (st.mode & 0o222) === 0) {
@@ -245,18 +251,22 @@ function executable(repo: Repo, key: () => string, st: FileStat, linked: boolean
       isObject = false; // no such object in the cache: the file is not a link to it
     }
   }
-  return isObject ? opts.recordedX?.(key()) ?? false : mode;
+  return isObject ? opts.recordedX?.(files.key(j)) ?? false : mode;
 }
 
 function fileEntries(repo: Repo, index: StatIndex, files: FileList, opts: ReadOptions): { entries: FileEntry[]; allTrusted: boolean } {
   const known = new Array<Oid | undefined>(files.count);
+  const recorded = opts.recorded ? new Array<FileEntry | undefined>(files.count) : undefined;
   const toCheck: Oid[] = [];
   const present = opts.mode === 'store' && files.count > 0 ? opts.knownPresent?.() : undefined;
   const st = {} as FileStat;
   for (let j = 0; j < files.count; j++) {
-    const oid = index.lookup(files.key(j), files.statInto(j, st));
+    const key = files.key(j);
+    const r = opts.recorded?.(key);
+    if (recorded) recorded[j] = r;
+    const oid = index.lookup(key, files.statInto(j, st), r?.o);
     known[j] = oid;
-    if (oid && opts.mode === 'store' && !present?.has(oid)) toCheck.push(oid);
+    if (oid && opts.mode === 'store' && !present?.has(key, oid)) toCheck.push(oid);
   }
   // Trusted stat but object gone (cache cleared or shared cache pruned): read the file again.
   const absent = opts.mode === 'store' && toCheck.length > 0 ? repo.store.missing(toCheck) : new Set<Oid>();
@@ -290,7 +300,9 @@ function fileEntries(repo: Repo, index: StatIndex, files: FileList, opts: ReadOp
       opts.progress?.({ bytes: st.size });
     }
     opts.progress?.({ files: 1 });
-    out.push({ p: files.rel(j), o: oid, s: st.size, x: executable(repo, () => files.key(j), st, linked, oid, opts) });
+    const x = executable(repo, files, j, st, linked, oid, opts);
+    const r = recorded?.[j];
+    out.push(r !== undefined && r.o === oid && r.s === st.size && r.x === x ? r : { p: files.rel(j), o: oid, s: st.size, x });
   }
   return { entries: out, allTrusted };
 }

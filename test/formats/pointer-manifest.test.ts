@@ -1,7 +1,7 @@
 import { errorCode } from '../helpers/errors.js';
 import { describe, expect, it } from 'vitest';
 import { isExecutable, parsePointer, sameContent, serializePointer, type Pointer } from '../../src/formats/pointer.js';
-import { parseManifest, serializeManifest, type ManifestEntry } from '../../src/formats/manifest.js';
+import { forEachEntryPair, parseManifest, serializeManifest, type ManifestEntry } from '../../src/formats/manifest.js';
 import { parseConfig, parseLinkTypes } from '../../src/formats/config.js';
 
 const OID = `b3:${'ab'.repeat(32)}`;
@@ -83,6 +83,14 @@ describe('directory manifests', () => {
     expect(errorCode(() => parseManifest(`{"v":1,"entries":[{"p":${JSON.stringify(p)},"o":"${OID}","s":1,"x":false}]}`, 'm'))).toBe('EBADPATH');
   });
 
+  it('checks the folder of an entry whose folder name is as long as the one before it', () => {
+    // Only the last name is checked again within one folder: "../y" must not pass as a name in "ab".
+    const text = `{"v":1,"entries":[{"p":"ab/x","o":"${OID}","s":1,"x":false},{"p":"../y","o":"${OID}","s":1,"x":false}]}`;
+    expect(errorCode(() => parseManifest(text, 'm'))).toBe('EBADPATH');
+    const bad = `{"v":1,"entries":[{"p":"ab/x","o":"${OID}","s":1,"x":false},{"p":"ab/..","o":"${OID}","s":1,"x":false}]}`;
+    expect(errorCode(() => parseManifest(bad, 'm'))).toBe('EBADPATH');
+  });
+
   it.each([
     ['a duplicate path', `{"v":1,"entries":[{"p":"x","o":"${OID}","s":1,"x":false},{"p":"x","t":"d"}]}`],
     ['a file beneath a link', `{"v":1,"entries":[{"p":"l","t":"l","l":"/etc"},{"p":"l/passwd","o":"${OID}","s":1,"x":false}]}`],
@@ -91,6 +99,8 @@ describe('directory manifests', () => {
     ['a file beneath a file, another name between', `{"v":1,"entries":[{"p":"a","o":"${OID}","s":1,"x":false},{"p":"a-x","t":"d"},{"p":"a/b","o":"${OID}","s":1,"x":false}]}`],
     ['a file deep beneath an empty directory', `{"v":1,"entries":[{"p":"d","t":"d"},{"p":"d/e/f","o":"${OID}","s":1,"x":false}]}`],
     ['a file beneath a link, out of order', `{"v":1,"entries":[{"p":"l/passwd","o":"${OID}","s":1,"x":false},{"p":"l","t":"l","l":"/etc"}]}`],
+    // The folder before has a name as long as "ab": its parents being checked says nothing of these.
+    ['a file beneath a file, after a folder of the same length', `{"v":1,"entries":[{"p":"cd/x","o":"${OID}","s":1,"x":false},{"p":"ab","o":"${OID}","s":1,"x":false},{"p":"ab/y","o":"${OID}","s":1,"x":false}]}`],
     ['a duplicate path, out of order', `{"v":1,"entries":[{"p":"y","t":"d"},{"p":"x","t":"d"},{"p":"y","t":"d"}]}`],
     ['a bad oid', '{"v":1,"entries":[{"p":"x","o":"b3:00","s":1,"x":false}]}'],
     ['a missing key', `{"v":1,"entries":[{"p":"x","o":"${OID}","s":1}]}`],
@@ -112,5 +122,23 @@ describe('config', () => {
   it('rejects unknown config keys', () => {
     expect(parseConfig('cache:\n  type: copy\n', 'c')).toEqual({ cache: { type: 'copy' } });
     expect(errorCode(() => parseConfig('cache:\n  colour: red\n', 'c'))).toBe('EBADCONFIG');
+  });
+});
+
+describe('forEachEntryPair', () => {
+  const f = (p: string): ManifestEntry => ({ p, o: OID, s: 1, x: false });
+  const pairs = (a: ManifestEntry[], b: ManifestEntry[]) => {
+    const out: [string | undefined, string | undefined][] = [];
+    forEachEntryPair(a, b, (x, y) => out.push([x?.p, y?.p]));
+    return out.sort((x, y) => ((x[0] ?? x[1])! < (y[0] ?? y[1])! ? -1 : 1));
+  };
+
+  it('pairs entries by path, in manifest order or not', () => {
+    const before = [f('a'), f('b/c'), f('é')];
+    const after = [f('a'), f('b.txt'), f('é'), f('z')].sort((x, y) => (Buffer.compare(Buffer.from(x.p), Buffer.from(y.p))));
+    const expected = [['a', 'a'], [undefined, 'b.txt'], ['b/c', undefined], ['é', 'é'], [undefined, 'z']];
+    expect(pairs(before, after)).toEqual(expected.sort((x, y) => ((x[0] ?? x[1])! < (y[0] ?? y[1])! ? -1 : 1)));
+    expect(pairs([...before].reverse(), after)).toEqual(pairs(before, after));
+    expect(pairs(before, [...after].reverse())).toEqual(pairs(before, after));
   });
 });

@@ -27,13 +27,46 @@ describe('stat index file (v3)', () => {
     expect(t.lowerBound('\u{10000}')).toBe(4);
   });
 
-  it('copies raw records into a new file unchanged', () => {
+  it('copies raw records into a new file unchanged, one at a time or as runs', () => {
     const t = StatTable.parse(build(rows));
     const parts: Buffer[] = [];
     const w = new StatIndexWriter((d) => parts.push(Buffer.from(d)));
-    for (let i = 0; i < t.count; i++) w.addRaw(t.recordBytes(i));
+    for (let i = 0; i < t.count; i++) w.addRaw(t.recordsBytes(i, i + 1));
     w.finish();
     expect(Buffer.concat(parts).equals(build(rows))).toBe(true);
+    const runs: Buffer[] = [];
+    const r = new StatIndexWriter((d) => runs.push(Buffer.from(d)));
+    r.addRaw(t.recordsBytes(0, 2), 2);
+    r.addRaw(t.recordsBytes(2, 2), 0);
+    r.addRaw(t.recordsBytes(2, 4), 2);
+    r.finish();
+    expect(Buffer.concat(runs).equals(build(rows))).toBe(true);
+  });
+
+  it('finds the first record at or after a path from a given record on', () => {
+    const t = StatTable.parse(build(rows));
+    expect(t.lowerBound('a', 0)).toBe(0);
+    expect(t.lowerBound('a', 1)).toBe(1);
+    expect(t.lowerBound('a/b', 1)).toBe(2);
+    expect(t.lowerBound('a/b', 3)).toBe(3);
+  });
+
+  it('writes runs longer than its block straight through', () => {
+    // 20,000 records of about 120 bytes: well over the writer's 1 MiB block.
+    const many: [string, StatEntry][] = Array.from({ length: 20_000 }, (_, i) => [`d/${String(i).padStart(6, '0')}-${'n'.repeat(60)}`, entry(i)]);
+    const t = StatTable.parse(build(many));
+    expect(t.count).toBe(many.length);
+    const parts: Buffer[] = [];
+    const w = new StatIndexWriter((d) => parts.push(Buffer.from(d)));
+    w.addRaw(t.recordsBytes(0, 5), 5);
+    w.add('d/000004-z', entry(7, 'f'));
+    w.addRaw(t.recordsBytes(5, t.count), t.count - 5);
+    w.finish();
+    const merged = StatTable.parse(Buffer.concat(parts));
+    expect(merged.count).toBe(many.length + 1);
+    expect(merged.pathAt(5)).toBe('d/000004-z');
+    expect(merged.entryAt(5)).toEqual(entry(7, 'f'));
+    expect(merged.entryAt(many.length)).toEqual(many[many.length - 1]![1]);
   });
 
   it('reads anything damaged, foreign or unsorted as empty instead of trusting it', () => {

@@ -95,6 +95,16 @@ describe('BLAKE3 oids', () => {
     expect(isOid(`b3:${'a'.repeat(64)}`)).toBe(true);
     expect(isOid(`b3:${'A'.repeat(64)}`)).toBe(false);
     expect(isOid(`sha256:${'a'.repeat(64)}`)).toBe(false);
+    expect(isOid(`b3:${'0123456789abcdef'.repeat(4)}`)).toBe(true);
+    // Each character next to the hex ranges, a non-ASCII one (its low byte is a digit's), at each end.
+    for (const bad of ['/', ':', '`', 'g', 'F', '\u0130', '\u0161']) {
+      expect(isOid(`b3:${bad}${'a'.repeat(63)}`)).toBe(false);
+      expect(isOid(`b3:${'a'.repeat(63)}${bad}`)).toBe(false);
+    }
+    expect(isOid(`b3:${'a'.repeat(63)}`)).toBe(false);
+    expect(isOid(`b3:${'a'.repeat(65)}`)).toBe(false);
+    expect(isOid(`B3:${'a'.repeat(64)}`)).toBe(false);
+    expect(isOid(67)).toBe(false);
     expect(() => assertOid('b3:123')).toThrow(/not a valid object id/);
     expect(shortOid(`b3:${'0123456789'.repeat(7).slice(0, 64)}`)).toBe('b3:01234567');
   });

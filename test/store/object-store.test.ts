@@ -92,6 +92,10 @@ describe('ObjectStore', () => {
     const other = new ObjectStore(path.join(dir, 'cache'), await loadHasher());
     const listed = other.missing([...absent, ...present]);
     expect(listed).toEqual(new Set(absent));
+    expect([...listed]).toEqual(absent); // in the order asked for
+    // Not an oid's name (no hex folder): missing, whatever is listed.
+    const notHex = `b3:zz${'0'.repeat(62)}`;
+    expect([...other.missing([...present, notHex, ...absent])].slice(0, 2)).toEqual([notHex, absent[0]]);
     fs.chmodSync(path.dirname(other.pathOf(present[7]!)), 0o755);
     fs.rmSync(other.pathOf(present[7]!));
     expect(other.missing([...present, ...absent]).has(present[7]!)).toBe(true);

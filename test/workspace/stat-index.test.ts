@@ -37,6 +37,18 @@ describe('StatIndex', () => {
     expect(b.lookup('d/none', stat(1))).toBeUndefined();
   });
 
+  it('answers with the expected oid when it is the one remembered, and with the remembered one otherwise', () => {
+    const file = indexFile();
+    const a = StatIndex.load(file);
+    a.record('d/x', stat(1), oid('a'), 5000);
+    a.save();
+    const b = StatIndex.load(file);
+    expect(b.lookup('d/x', stat(1), oid('a'))).toBe(oid('a'));
+    expect(b.lookup('d/x', stat(1), oid('c'))).toBe(oid('a'));
+    expect(b.lookup('d/x', stat(1), 'b3:short')).toBe(oid('a'));
+    expect(b.lookup('d/x', { ...stat(1), size: 2 }, oid('a'))).toBeUndefined();
+  });
+
   it('merges new, replaced and pruned entries into the saved file in path order, whatever order they came in', () => {
     const file = indexFile();
     const a = StatIndex.load(file);
