@@ -108,6 +108,17 @@ const COMMANDS: [name: string, declare: Declare][] = [
       .argument('[path]', 'a tracked path, or a path inside one')
       .action(async (rev: string | undefined, sub: string | undefined) => (await import('./commands/ls.js')).runLs(out(), rev, sub));
   }],
+  ['import', (program, out) => {
+    program
+      .command('import')
+      .description("bring a path another mlx repository tracks into this one, pinned at one of its commits (its data comes from the source's remote)")
+      .argument('<repo>', 'the source repository: a git url or a local path')
+      .argument('<path>', 'a path the source tracks')
+      .option('--rev <rev>', 'a branch, tag or commit of the source (default: its HEAD)')
+      .option('-o, --out <path>', 'where to put it (default: the last name of <path>)')
+      .option('-j, --jobs <n>', 'parallel transfers')
+      .action(async (repo: string, path: string, opts) => (await import('./commands/import.js')).runImport(out(), repo, path, opts));
+  }],
   ['diff', (program, out) => {
     program
       .command('diff')

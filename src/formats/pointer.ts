@@ -15,6 +15,16 @@ const HEADER = '# mlx pointer — do not edit by hand\n';
 function buildPointerSchema() {
   const oidSchema = z.string().check(z.refine(isOid, 'expected an object id b3:<64 hex>'));
   const nonNegInt = z.int().check(z.nonnegative(), z.lte(Number.MAX_SAFE_INTEGER));
+  const oneLine = z.string().check(z.minLength(1), z.refine((s) => !/[\r\n\0]/.test(s), 'expected one line of text'));
+  /** Where imported data came from (spec/pointer.md, "Imported data"). */
+  const source = z.strictObject({
+    repo: oneLine,
+    rev: z.optional(oneLine),
+    commit: z.string().check(z.regex(GIT_COMMIT, 'expected a full git commit id (40 or 64 hex digits)')),
+    path: z.string().check(z.refine((p) => pathRefusal(p, 'tracked') === undefined, 'expected a tracked path of the source repository (spec/paths.md)')),
+    run: z.optional(oneLine),
+    run_id: z.optional(z.string().check(z.regex(/^r-[0-9a-f]{16}$/, 'expected a run id r-<16 hex>'))),
+  });
   return z.discriminatedUnion('kind', [
     z.strictObject({
       version: z.literal(POINTER_VERSION),
@@ -24,6 +34,7 @@ function buildPointerSchema() {
       size: nonNegInt,
       /** The executable bit; written only as `true`, absent means not executable. */
       x: z.optional(z.boolean()),
+      source: z.optional(source),
     }),
     z.strictObject({
       version: z.literal(POINTER_VERSION),
@@ -32,14 +43,24 @@ function buildPointerSchema() {
       oid: oidSchema,
       size: nonNegInt,
       files: nonNegInt,
+      source: z.optional(source),
     }),
   ]);
 }
+
+/** A full git commit id: SHA-1 (40 hex) or SHA-256 (64 hex). */
+const GIT_COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 let schema: ReturnType<typeof buildPointerSchema> | undefined;
 
 /** What a `<path>.mlx` file says: which object the tracked path should hold. */
 export type Pointer = z.infer<ReturnType<typeof buildPointerSchema>>;
+
+/** Where an imported path's data came from: a tracked path of another mlx repository at one commit. */
+export type PointerSource = NonNullable<Pointer['source']>;
+
+/** The keys of `source`, in the order they are written. */
+const SOURCE_KEYS = ['repo', 'rev', 'commit', 'path', 'run', 'run_id'] as const;
 
 /**
  * Whether a `.mlx` file is meant as an mlx pointer (ours, even if damaged or mid-merge) rather than
@@ -73,12 +94,14 @@ export function sameContent(a: Pointer, b: Pointer): boolean {
 
 /**
  * Serialises a pointer with a fixed key order, so a data change is a small, readable diff. `x` is
- * written only for an executable file, so pointers of other files read as they always have.
+ * written only for an executable file and `source` only for imported data, so other pointers read as
+ * they always have.
  */
 export function serializePointer(p: Pointer): string {
   const ordered: Record<string, unknown> = { version: p.version, path: p.path, kind: p.kind, oid: p.oid, size: p.size };
   if (p.kind === 'dir') ordered.files = p.files;
   else if (p.x === true) ordered.x = true;
+  if (p.source) ordered.source = Object.fromEntries(SOURCE_KEYS.filter((k) => p.source![k] !== undefined).map((k) => [k, p.source![k]]));
   return HEADER + yamlLibrary().stringify(ordered, { lineWidth: 0 });
 }
 

@@ -668,3 +668,15 @@ async function runGit(repo: GitRepo, args: string[]): Promise<{ code: number | u
     });
   });
 }
+
+/**
+ * A bare clone of `url` (a git url or a local path) into the new folder `into`, opened for reading:
+ * every branch and tag, no work tree, so nothing of the other repository is checked out or run (no
+ * hooks, no filters). Fails with `E.GIT_REMOTE` and git's own reason when git cannot read `url`.
+ */
+export async function cloneBare(url: string, into: string): Promise<GitRepo> {
+  const parent = path.dirname(into);
+  // `--` ends the options: a repository argument starting with `-` is never read as one.
+  await gitCli({ dir: parent } as GitRepo, ['clone', '--bare', '--quiet', '--', url, into], `cannot read repository ${url}`);
+  return { dir: into, gitdir: into, commonDir: into, fs: fs as unknown as PromiseFsClient, cache: {} };
+}

@@ -149,7 +149,10 @@ function addOne(repo: Repo, index: StatIndex, rel: string, stats: WorkTreeStats,
     pointer = { version: POINTER_VERSION, path: rel, kind: 'dir', oid: manifestOid, size: files.reduce((n, f) => n + f.s, 0), files: files.length };
     readWhole.add(manifestOid);
   }
-  return { ...pointer, path: rel };
+  // Imported data added unchanged is still the import; changed, it is this repository's own.
+  const { source: _recorded, ...own } = pointer;
+  const stillImported = previous?.source !== undefined && previous.kind === own.kind && previous.oid === own.oid;
+  return { ...own, path: rel, ...(stillImported ? { source: previous.source } : {}) } as Pointer;
 }
 
 /** The pointer being replaced; a damaged or conflicted one is simply overwritten by this add. */
