@@ -103,10 +103,12 @@ const COMMANDS: [name: string, declare: Declare][] = [
   ['ls', (program, out) => {
     program
       .command('ls')
-      .description('list tracked paths at a revision with sizes and oids (files inside a directory when given one)')
-      .argument('[rev]', 'a commit, branch or tag (default: the work tree)')
+      .description('list tracked paths at a revision with sizes and oids (files inside a directory when given one), here or in another repository')
+      .argument('[repo-or-rev]', 'another repository (a url, or the top folder of another git repository), or a commit, branch or tag of this one (default: the work tree)')
       .argument('[path]', 'a tracked path, or a path inside one')
-      .action(async (rev: string | undefined, sub: string | undefined) => (await import('./commands/ls.js')).runLs(out(), rev, sub));
+      .option('--rev <rev>', 'at this revision (of the other repository: default its HEAD)')
+      .action(async (first: string | undefined, sub: string | undefined, opts: { rev?: string }) =>
+        (await import('./commands/ls.js')).runLs(out(), [first, sub].filter((a): a is string => a !== undefined), opts));
   }],
   ['import', (program, out) => {
     program
@@ -118,6 +120,27 @@ const COMMANDS: [name: string, declare: Declare][] = [
       .option('-o, --out <path>', 'where to put it (default: the last name of <path>)')
       .option('-j, --jobs <n>', 'parallel transfers')
       .action(async (repo: string, path: string, opts) => (await import('./commands/import.js')).runImport(out(), repo, path, opts));
+  }],
+  ['get', (program, out) => {
+    program
+      .command('get')
+      .description('download a path another mlx repository tracks as plain files, without tracking them')
+      .argument('<repo>', 'the source repository: a git url or a local path')
+      .argument('<path>', 'a path the source tracks')
+      .option('--rev <rev>', 'a branch, tag or commit of the source (default: its HEAD)')
+      .option('-o, --out <path>', 'where to write it (default: the last name of <path>)')
+      .option('-j, --jobs <n>', 'parallel transfers')
+      .action(async (repo: string, path: string, opts) => (await import('./commands/get.js')).runGet(out(), repo, path, opts));
+  }],
+  ['update', (program, out) => {
+    program
+      .command('update')
+      .description('move imported paths to another commit of their source (the revision they record, or --rev) and say what changed')
+      .argument('[paths...]', 'imported paths (default: every imported path)')
+      .option('--rev <rev>', 'a branch, tag or commit of the source, recorded as the new revision')
+      .option('-f, --force', 'overwrite work-tree content that is not in the cache')
+      .option('-j, --jobs <n>', 'parallel transfers')
+      .action(async (paths: string[], opts) => (await import('./commands/update.js')).runUpdate(out(), paths, opts));
   }],
   ['diff', (program, out) => {
     program

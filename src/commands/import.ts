@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { PointerSource } from '../formats/pointer.js';
 import type { TransferProgress } from '../remote/transfer-progress.js';
@@ -50,7 +51,10 @@ export async function importData(opts: ImportOptions): Promise<ImportResult> {
     const imported = await importedPointer(repo, src, recorded, srcPath, opts.rev, out, opts);
     const tracked = { path: out, pointerFile: pointerFileOf(repo, out), pointer: imported.pointer };
     // Planned and checked first; the pointer is written under the repository lock just before the data.
-    const checkout = await checkoutSelection(repo, [{ tracked }], {}, () => void writePointer(repo, imported.pointer));
+    const checkout = await checkoutSelection(repo, [{ tracked }], {}, () => {
+      fs.mkdirSync(path.dirname(tracked.pointerFile), { recursive: true });
+      writePointer(repo, imported.pointer);
+    });
     const p = imported.pointer;
     return { path: out, kind: p.kind, oid: p.oid, size: p.size, ...(p.kind === 'dir' ? { files: p.files } : {}), source: p.source!, fetch: imported.fetch, checkout };
   });

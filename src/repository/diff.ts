@@ -1,7 +1,7 @@
 import type { Oid } from '../hash/oid.js';
 import { hashBytes } from '../hash/hash-file.js';
 import { forEachEntryPair, isFileEntry, serializeManifest, type ManifestEntry } from '../formats/manifest.js';
-import { sameContent, type Pointer } from '../formats/pointer.js';
+import { sameContent, type Pointer, type PointerSource } from '../formats/pointer.js';
 import { openGit } from '../git/git-repo.js';
 import type { Repo } from '../workspace/repo.js';
 import { inspectWorkTree, type PathDetail } from '../workspace/status.js';
@@ -30,6 +30,10 @@ export interface PathChange {
   filesUnknown?: boolean;
   /** A change in the work tree that `mlx add` has not recorded in a pointer yet. */
   notAdded?: true;
+  /** Imported data: where the new side (for a deletion, the old side) came from. */
+  imported?: PointerSource;
+  /** Imported data whose pin moved: where the old side came from. */
+  importedBefore?: PointerSource;
 }
 
 export interface DiffResult {
@@ -68,16 +72,16 @@ export async function diff(repo: Repo, a = 'HEAD', b = WORKSPACE, opts: { withWo
   for (const [p, old] of deleted) {
     const target = [...added].find(([, now]) => now.oid === old.oid && now.kind === old.kind);
     if (!target) continue;
-    changes.push({ path: target[0], change: 'renamed', kind: old.kind, from: p, oldOid: old.oid, newOid: old.oid, oldSize: old.size, newSize: old.size });
+    changes.push({ path: target[0], change: 'renamed', kind: old.kind, from: p, oldOid: old.oid, newOid: old.oid, oldSize: old.size, newSize: old.size, ...sources(old, target[1]) });
     added.delete(target[0]);
     deleted.delete(p);
   }
-  for (const [p, now] of added) changes.push({ path: p, change: 'added', kind: now.kind, newOid: now.oid, newSize: now.size });
-  for (const [p, old] of deleted) changes.push({ path: p, change: 'deleted', kind: old.kind, oldOid: old.oid, oldSize: old.size });
+  for (const [p, now] of added) changes.push({ path: p, change: 'added', kind: now.kind, newOid: now.oid, newSize: now.size, ...sources(undefined, now) });
+  for (const [p, old] of deleted) changes.push({ path: p, change: 'deleted', kind: old.kind, oldOid: old.oid, oldSize: old.size, ...sources(old, undefined) });
   for (const [p, old] of from.pointers) {
     const now = to.pointers.get(p);
     if (!now || sameContent(now, old)) continue; // an executable bit alone is a change too
-    const change: PathChange = { path: p, change: 'modified', kind: now.kind, oldOid: old.oid, newOid: now.oid, oldSize: old.size, newSize: now.size };
+    const change: PathChange = { path: p, change: 'modified', kind: now.kind, oldOid: old.oid, newOid: now.oid, oldSize: old.size, newSize: now.size, ...sources(old, now) };
     if (old.kind === 'dir' && now.kind === 'dir') {
       const before = manifests.entries(old.oid);
       const after = manifests.entries(now.oid);
@@ -92,6 +96,13 @@ export async function diff(repo: Repo, a = 'HEAD', b = WORKSPACE, opts: { withWo
   return result;
 }
 
+/** The import fields of a change: the source of the side that stays, and the old one when the pin moved. */
+function sources(old: Pointer | undefined, now: Pointer | undefined): Pick<PathChange, 'imported' | 'importedBefore'> {
+  const imported = (now ?? old)?.source;
+  const before = now && old?.source && old.source.commit !== now.source?.commit ? old.source : undefined;
+  return { ...(imported ? { imported } : {}), ...(before ? { importedBefore: before } : {}) };
+}
+
 const byPath = (x: { path: string }, y: { path: string }) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0);
 
 /**
@@ -104,7 +115,7 @@ export async function notAddedChanges(repo: Repo): Promise<PathChange[]> {
 }
 
 function notAddedChange(repo: Repo, { status, pointer, work, manifest }: PathDetail): PathChange {
-  const base = { path: status.path, change: 'modified' as const, kind: pointer.kind, oldOid: pointer.oid, oldSize: pointer.size, notAdded: true as const };
+  const base = { path: status.path, change: 'modified' as const, kind: pointer.kind, oldOid: pointer.oid, oldSize: pointer.size, notAdded: true as const, ...sources(pointer, undefined) };
   if (pointer.kind === 'file') return work.kind === 'file' ? { ...base, newOid: work.oid, newSize: work.size } : base;
   if (!manifest || !status.changes) return { ...base, filesUnknown: true };
   const now = new Map(work.kind === 'dir' ? work.entries.filter(isFileEntry).map((e) => [e.p, e]) : []);

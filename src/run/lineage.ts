@@ -1,4 +1,5 @@
 import { isFileEntry } from '../formats/manifest.js';
+import type { PointerSource } from '../formats/pointer.js';
 import type { Artifact, Run } from '../formats/run-lock.js';
 import { shortOid, type Oid } from '../hash/oid.js';
 import { openGit, resolveRevision, type GitRepo } from '../git/git-repo.js';
@@ -18,6 +19,11 @@ export interface ArtifactNode {
   size?: number;
   /** No recorded run produced this content: source data (or code kept in git). */
   source: boolean;
+  /**
+   * Imported from another repository: its commit, and the run of that commit's mlx.lock that wrote it
+   * when the source recorded one. The trail continues there, not in this repository's runs.
+   */
+  imported?: PointerSource;
 }
 
 /** A recorded run, with what defines it. */
@@ -99,6 +105,7 @@ export async function lineage(repo: Repo, paths: string[], opts: { rev?: string 
   const set = await pointerSet(repo, commit ?? WORKSPACE, tracer.git);
   const where = commit ?? null;
   const lock = await tracer.lockAt(where);
+  for (const p of set.pointers.values()) if (p.source) tracer.imports.set(p.oid, p.source);
   const targets: LineageTarget[] = [];
   for (const target of paths) {
     const tracked = [...set.pointers].find(([p]) => target === p || target.startsWith(`${p}/`));
@@ -123,7 +130,7 @@ export async function lineage(repo: Repo, paths: string[], opts: { rev?: string 
     }
     const node = tracer.artifact(root.path, root.artifact);
     targets.push({ path: target, node: node.id, ...(root.path !== target ? { within: root.path } : {}) });
-    const producer = await tracer.producerOf(root.path, root.artifact.oid, where, undefined);
+    const producer = node.imported ? undefined : await tracer.producerOf(root.path, root.artifact.oid, where, undefined);
     if (producer) await tracer.expand(producer, node);
     else if (recordedOut && recordedOut.artifact.oid !== root.artifact.oid) {
       tracer.warnings.push(
@@ -138,6 +145,8 @@ export async function lineage(repo: Repo, paths: string[], opts: { rev?: string 
 class Tracer {
   readonly git: GitRepo;
   readonly warnings: string[] = [];
+  /** Imported content (oid -> where it came from), as the pointers traced from record it. */
+  readonly imports = new Map<Oid, PointerSource>();
   private readonly nodes = new Map<string, LineageNode>();
   private readonly edges = new Map<string, LineageEdge>();
   private readonly expanded = new Set<string>();
@@ -165,7 +174,8 @@ class Tracer {
     const id = artifactId(path, a.oid);
     const known = this.nodes.get(id);
     if (known) return known as ArtifactNode;
-    const node: ArtifactNode = { id, type: 'artifact', path, oid: a.oid, ...(a.kind ? { kind: a.kind } : {}), ...(a.size !== undefined ? { size: a.size } : {}), source: true };
+    const imported = this.imports.get(a.oid);
+    const node: ArtifactNode = { id, type: 'artifact', path, oid: a.oid, ...(a.kind ? { kind: a.kind } : {}), ...(a.size !== undefined ? { size: a.size } : {}), source: true, ...(imported ? { imported } : {}) };
     this.nodes.set(id, node);
     return node;
   }
@@ -245,6 +255,7 @@ class Tracer {
     for (const [path, a] of Object.entries(run.deps)) {
       const dep = this.artifact(path, a);
       this.edge(dep.id, runId, 'input');
+      if (dep.imported) continue; // produced in its source repository
       const producer = await this.producerOf(path, a.oid, p.where, run);
       if (producer) await this.expand(producer, dep);
     }

@@ -1,7 +1,7 @@
 import type { Oid } from '../hash/oid.js';
 import { hashBytes } from '../hash/hash-file.js';
 import { forEachEntryPair, isFileEntry, parseManifest, serializeManifest, type FileEntry, type ManifestEntry } from '../formats/manifest.js';
-import { isExecutable, pointerSizeMismatch, POINTER_SUFFIX, type Pointer } from '../formats/pointer.js';
+import { isExecutable, pointerSizeMismatch, POINTER_SUFFIX, type Pointer, type PointerSource } from '../formats/pointer.js';
 import { E, MlxError } from '../util/errors.js';
 import { compareUtf8, inUtf8Order } from '../util/paths.js';
 import { DAMAGE_HINT, describeDamage, type DamagedObject } from './linked-damage.js';
@@ -35,6 +35,8 @@ export interface PathStatus {
   changes?: Changes;
   /** A directory checked out only in part: its files present, of all it has, and the parts asked for. */
   partial?: PartialInfo;
+  /** Imported from another repository: where from (the pointer's `source`). */
+  imported?: PointerSource;
 }
 
 export interface PartialInfo {
@@ -103,7 +105,7 @@ function selected(repo: Repo, cwd: string, userPaths: string[]) {
 /** `selection`: the parts asked for when `t` is a partial checkout. */
 function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, selection: string[] | undefined, stats: WorkTreeStats, problems: StatusResult['problems'], progress?: Progress): PathDetail {
   const p = t.pointer;
-  const detail = (work: WorkTree, status: PathStatus, manifest?: ManifestEntry[]): PathDetail => ({ status, pointer: p, work, manifest });
+  const detail = (work: WorkTree, status: PathStatus, manifest?: ManifestEntry[]): PathDetail => ({ status: p.source ? { ...status, imported: p.source } : status, pointer: p, work, manifest });
   // The pointer's manifest, read once, when first needed (by the look-ups below, or the comparison).
   let manifest: ManifestEntry[] | undefined;
   let manifestRead = false;

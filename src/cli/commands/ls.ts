@@ -1,11 +1,12 @@
-import { ls } from '../../commands/ls.js';
+import { lsCommand } from '../../commands/ls.js';
 import { shortOid } from '../../hash/oid.js';
 import { formatBytes, type Output } from '../output.js';
 
-export async function runLs(out: Output, rev: string | undefined, path: string | undefined): Promise<void> {
-  const res = await ls({ cwd: out.cwd, rev, path });
+export async function runLs(out: Output, args: string[], flags: { rev?: string }): Promise<void> {
+  const res = await lsCommand(out.cwd, args, flags.rev);
   out.result(res, () => [
     ...res.rows.map((r) => `${shortOid(r.oid)}  ${formatBytes(r.size).padStart(10)}  ${r.path}${r.kind === 'dir' ? `/  (${r.files} files)` : ''}`),
     ...res.incomplete.map((p) => `(the files of ${p} are not listed: its manifest is neither in the cache nor on a remote)`),
+    ...(res.repo !== undefined && res.rows.length === 0 ? [`repository ${res.repo} tracks nothing at ${res.rev}`] : []),
   ]);
 }

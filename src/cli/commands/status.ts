@@ -1,6 +1,7 @@
 import { status, type PathStatus } from '../../commands/status.js';
 import { E, problemError } from '../../util/errors.js';
 import type { Output } from '../output.js';
+import { importedFrom, sourceLabel } from '../render/imports.js';
 
 const MAX_LISTED = 20;
 
@@ -26,11 +27,12 @@ export async function runStatus(out: Output, paths: string[]): Promise<void> {
 }
 
 function describe(p: PathStatus): string[] {
-  if (p.state === 'clean' && p.cache === 'ok') return [];
+  const from = p.imported ? `  (${importedFrom(p.imported, p.path)})` : '';
+  if (p.state === 'clean' && p.cache === 'ok') return p.imported ? [`${'imported:'.padEnd(14)}${p.path}  from ${sourceLabel(p.imported, p.path)}`] : [];
   const cache = p.cache === 'ok' ? '' : p.cache === 'partial' ? '  [some objects not in cache]' : '  [not in cache]';
   const present = p.partial ? `${p.partial.present} of ${p.partial.total} files present` : '';
   const partial = !p.partial ? '' : p.state === 'partial' ? `  (${present})` : `  (partial: ${present})`;
-  const lines = [`${(p.state === 'unknown' ? 'not in cache' : p.state) + ':'}`.padEnd(14) + p.path + partial + cache];
+  const lines = [`${(p.state === 'unknown' ? 'not in cache' : p.state) + ':'}`.padEnd(14) + p.path + partial + cache + from];
   if (p.changes) {
     const rows = [
       ...p.changes.modified.map((f) => `    modified: ${p.path}/${f}`),

@@ -1,4 +1,6 @@
+import type { PointerSource } from '../../formats/pointer.js';
 import { shortOid } from '../../hash/oid.js';
+import { importedFrom } from './imports.js';
 import type { ArtifactNode, Lineage, LineageEdge, LineageNode, RunNode } from '../../run/lineage.js';
 
 /** A lineage graph as text: a Mermaid flowchart, a Graphviz digraph, or an indented tree. */
@@ -19,9 +21,15 @@ function paramSummary(params: RunNode['params']): string {
     .join(', ');
 }
 
+/** `imported from <repo>@<commit> (<path>), written there by run <name> (<id>)`. */
+function importLine(s: PointerSource): string {
+  const by = s.run === undefined ? '' : `, written there by run ${s.run}${s.run_id ? ` (${s.run_id})` : ''}`;
+  return `${importedFrom(s)}${by}`;
+}
+
 /** The lines of a node's label, shared by the diagram formats. */
 function labelLines(n: LineageNode): string[] {
-  if (n.type === 'artifact') return [`${n.path}${n.kind === 'dir' ? '/' : ''}`, shortOid(n.oid)];
+  if (n.type === 'artifact') return [`${n.path}${n.kind === 'dir' ? '/' : ''}`, shortOid(n.oid), ...(n.imported ? [importLine(n.imported)] : [])];
   const lines = [`run ${n.name} · ${n.runId}`, truncate(n.cmd.join(' '), 60)];
   const extra = [n.seed === null ? '' : `seed ${n.seed}`, truncate(paramSummary(n.params), 60)].filter(Boolean).join(' · ');
   if (extra) lines.push(extra);
@@ -103,7 +111,7 @@ export function toTree(g: Lineage): string[] {
   const shown = new Set<string>();
   const lines: string[] = [];
   const artifactLine = (a: ArtifactNode, note = '') =>
-    `${a.path}${a.kind === 'dir' ? '/' : ''}  ${shortOid(a.oid)}${a.source ? '  (source: no recorded run produced it)' : ''}${note}`;
+    `${a.path}${a.kind === 'dir' ? '/' : ''}  ${shortOid(a.oid)}${a.imported ? `  (${importLine(a.imported)})` : a.source ? '  (source: no recorded run produced it)' : ''}${note}`;
 
   /** Children of an artifact: the run that wrote it, or the artifact it is a copy or part of. */
   const walkArtifact = (a: ArtifactNode, prefix: string, onPath: Set<string>) => {

@@ -3,6 +3,7 @@ import type { PathChange } from '../../commands/diff.js';
 import type { Report } from '../../commands/report.js';
 import type { EnvDelta, RunDelta, ValueDelta } from '../../run/report.js';
 import { toMermaid, toTree } from './lineage.js';
+import { importNote } from './diff.js';
 import { sizeChange } from './sizes.js';
 
 /** `mlx report` as text (terminal) and as GitHub-flavoured Markdown (a pull request comment). */
@@ -109,7 +110,7 @@ export function reportText(res: Report): string[] {
   section(
     'Data',
     res.data.flatMap((c) => [
-      `${c.change.padEnd(9)} ${c.change === 'renamed' ? `${c.from} → ${c.path}` : c.path}${c.kind === 'dir' ? '/' : ''}  ${sizeChange(c)}`,
+      `${c.change.padEnd(9)} ${c.change === 'renamed' ? `${c.from} → ${c.path}` : c.path}${c.kind === 'dir' ? '/' : ''}  ${sizeChange(c)}${importNote(c)}`,
       ...(c.files ?? []).map((f) => `    ${f.change.padEnd(9)} ${c.path}/${f.path}  ${sizeChange(f)}`),
     ]),
   );
@@ -194,7 +195,7 @@ function dataMarkdown(changes: PathChange[]): string[] {
   const lines = table(
     'Data',
     ['change', 'path', 'size', 'files'],
-    changes.map((c) => [c.change, c.change === 'renamed' ? `${code(c.from!)} → ${code(c.path)}` : code(`${c.path}${c.kind === 'dir' ? '/' : ''}`), sizeChange(c), fileCounts(c)]),
+    changes.map((c) => [c.change, `${c.change === 'renamed' ? `${code(c.from!)} → ${code(c.path)}` : code(`${c.path}${c.kind === 'dir' ? '/' : ''}`)}${importNote(c) ? `<br/>${html(importNote(c).trim())}` : ''}`, sizeChange(c), fileCounts(c)]),
   );
   for (const c of changes.filter((x) => x.files?.length)) {
     lines.push(`<details><summary><code>${html(c.path)}/</code>: ${c.files!.length} file(s) changed</summary>`, '');
