@@ -675,8 +675,13 @@ async function runGit(repo: GitRepo, args: string[]): Promise<{ code: number | u
  * hooks, no filters). Fails with `E.GIT_REMOTE` and git's own reason when git cannot read `url`.
  */
 export async function cloneBare(url: string, into: string): Promise<GitRepo> {
-  const parent = path.dirname(into);
-  // `--` ends the options: a repository argument starting with `-` is never read as one.
-  await gitCli({ dir: parent } as GitRepo, ['clone', '--bare', '--quiet', '--', url, into], `cannot read repository ${url}`);
+  const args = ['clone', '--bare', '--quiet', '--', url, into]; // `--`: a repository named `-x` is no option
+  const r = await runGit({ dir: path.dirname(into) } as GitRepo, args);
+  if (r.code !== 0) {
+    // git's first `fatal:` line says what went wrong; the lines after it are general advice.
+    const lines = r.stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+    const why = r.code === undefined ? 'the git command is not installed' : (lines.find((l) => l.startsWith('fatal:')) ?? lines[0] ?? `git exited with ${r.code}`).replace(/^fatal:\s*/, '');
+    throw gitRemoteFailed(`cannot read repository ${url}: ${why}`, { args });
+  }
   return { dir: into, gitdir: into, commonDir: into, fs: fs as unknown as PromiseFsClient, cache: {} };
 }

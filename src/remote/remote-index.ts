@@ -55,8 +55,9 @@ export class RemoteIndex {
   static async load(remote: Remote, cacheDir: string, jobs = 8): Promise<RemoteIndex> {
     const dir = path.join(cacheDir, crypto.createHash('sha256').update(remote.url).digest('hex').slice(0, 16));
     const idx = new RemoteIndex(remote, dir);
-    fs.mkdirSync(dir, { recursive: true });
     const [listing, consolidatedListing] = await Promise.all([remote.list(PACKS_PREFIX), remote.list(CONSOLIDATED_PREFIX)]);
+    // After the listing: a remote that does not answer leaves no trace in the cache.
+    fs.mkdirSync(dir, { recursive: true });
     await failpoint('remote-index.after-list');
     const sizes = new Map(listing.map((o) => [o.key, o.size]));
     // Consolidated indexes first: each pack they hold needs no request of its own.
