@@ -53,11 +53,10 @@ export async function get(opts: GetOptions): Promise<GetResult> {
     return await withSourceRepository(opts.repo, opts.cwd, async (src) => {
       const commit = await sourceCommit(src, opts.rev);
       const pointer = await sourcePointer(src, commit, opts.rev, srcPath);
-      const fetched = await fromSourceRemote(src, srcPath, async () => {
+      const { fetch, entries } = await fromSourceRemote(src, srcPath, async () => {
         const remote = await sourceRemote(src, commit, here.config);
         return fetchSourceData({ store: here.store, newHasher: here.newHasher, remote, jobs: opts.jobs, progress: opts.progress }, pointer, `${srcPath} of ${src.name}`);
       });
-      const { entries, ...fetch } = fetched;
       writeOut(here.store, out, pointer.kind === 'dir' ? entries! : undefined, pointer.oid, isExecutable(pointer));
       const run = await sourceRun(src, commit, srcPath, pointer.oid);
       return { out, kind: pointer.kind, oid: pointer.oid, size: pointer.size, ...(pointer.kind === 'dir' ? { files: pointer.files } : {}), source: pointerSource(opts.repo, opts.rev, commit, srcPath, run), fetch };

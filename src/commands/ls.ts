@@ -1,3 +1,4 @@
+import type { PointerSource } from '../formats/pointer.js';
 import type { Oid } from '../hash/oid.js';
 import { isFileEntry } from '../formats/manifest.js';
 import { ManifestSource, pointerSet, revisionArgument, WORKSPACE } from '../repository/revisions.js';
@@ -82,6 +83,8 @@ export interface LsRow {
   files?: number;
   /** For rows inside a directory: the tracked directory they belong to. */
   in?: string;
+  /** A tracked path imported from another repository: where from. */
+  imported?: PointerSource;
 }
 
 /**
@@ -99,7 +102,7 @@ async function listTracked(repo: Repo, rev: string | undefined, sub: string | un
     const under = sub === undefined || p === sub || p.startsWith(`${sub}/`) || inside;
     if (!under) continue;
     if (ptr.kind === 'file' || !(inside || (sub !== undefined && p.startsWith(`${sub}/`)))) {
-      rows.push({ path: p, kind: ptr.kind, size: ptr.size, oid: ptr.oid, files: ptr.kind === 'dir' ? ptr.files : undefined });
+      rows.push({ path: p, kind: ptr.kind, size: ptr.size, oid: ptr.oid, files: ptr.kind === 'dir' ? ptr.files : undefined, ...(ptr.source ? { imported: ptr.source } : {}) });
       continue;
     }
     const entries = manifests.entries(ptr.oid);

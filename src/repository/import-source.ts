@@ -155,27 +155,27 @@ export interface SourceFetch {
  * a directory its manifest's files. A manifest that disagrees with the pointer's size or file count is
  * refused like any damaged pointer.
  */
-export async function fetchSourceData(f: SourceFetch, pointer: Pointer, what: string): Promise<FetchSummary & { entries?: ManifestEntry[] }> {
+export async function fetchSourceData(f: SourceFetch, pointer: Pointer, what: string): Promise<{ fetch: FetchSummary; entries?: ManifestEntry[] }> {
   const index = await RemoteIndex.load(f.remote.remote, path.join(f.store.root, 'remotes'), f.jobs ?? 8);
   const opts = { jobs: f.jobs, progress: f.progress };
   const first = await fetchObjects(f.store, f.newHasher, f.remote.remote, index, [pointer.oid], opts);
   assertFetched(first, f.remote.name, what);
-  if (pointer.kind === 'file') return first;
+  if (pointer.kind === 'file') return { fetch: first };
   const entries = parseManifest(f.store.readBytes(pointer.oid).toString('utf8'), `${pointer.oid} (${what})`).entries;
   const files = entries.filter(isFileEntry);
   const why = pointerSizeMismatch(pointer, files.reduce((n, e) => n + e.s, 0), files.length);
   if (why !== undefined) throw badPointer(`the pointer of ${what} ${why}`, { pointer: what });
   const second = await fetchObjects(f.store, f.newHasher, f.remote.remote, index, files.map((e) => e.o), opts);
   assertFetched(second, f.remote.name, what);
-  return {
+  const fetch: FetchSummary = {
     requested: first.requested + second.requested,
     alreadyLocal: first.alreadyLocal + second.alreadyLocal,
     fetched: first.fetched + second.fetched,
     bytesReceived: first.bytesReceived + second.bytesReceived,
     bytesReused: first.bytesReused + second.bytesReused,
     missingOnRemote: [],
-    entries,
   };
+  return { fetch, entries };
 }
 
 function assertFetched(s: FetchSummary, remote: string, what: string): void {

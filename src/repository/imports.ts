@@ -28,14 +28,13 @@ export async function importedPointer(
 ): Promise<{ pointer: Pointer; fetch: FetchSummary }> {
   const commit = await sourceCommit(src, rev);
   const there = await sourcePointer(src, commit, rev, srcPath);
-  const fetch = await fromSourceRemote(src, srcPath, async () => {
+  const { fetch } = await fromSourceRemote(src, srcPath, async () => {
     const remote = await sourceRemote(src, commit, repo.config);
     return fetchSourceData({ store: repo.store, newHasher: repo.newHasher, remote, ...opts }, there, `${srcPath} of ${src.name}`);
   });
   const run = await sourceRun(src, commit, srcPath, there.oid);
   const { source: _theirs, ...data } = there;
   const pointer = { ...data, path: out, source: pointerSource(recorded, rev, commit, srcPath, run) } as Pointer;
-  delete (fetch as { entries?: unknown }).entries;
   return { pointer, fetch };
 }
 

@@ -95,6 +95,7 @@ describe('mlx import, update, get and ls across two repositories', () => {
     expect(mlxJson(importer, 'ls', '../../../lab', 'data/raw', '--rev', 'v1').rows.map((r: { path: string }) => r.path)).toEqual(['data/raw']);
     expect(mlxJson(importer, 'ls').rows.map((r: { path: string }) => r.path)).toEqual(['inputs/clean']);
     expect(mlxJson(importer, 'ls', 'inputs/clean').rows.map((r: { path: string }) => r.path)).toEqual(['inputs/clean/a.txt', 'inputs/clean/b.txt']);
+    expect(mlxOk(importer, 'ls').stdout).toMatch(new RegExp(`^b3:[0-9a-f]{8} +11 B  inputs/clean/  \\(2 files\\)  imported from \\.\\./\\.\\./\\.\\./lab@${v1.slice(0, 12)} \\(data/clean, rev v1\\)\n$`));
     expect(mlxJson(importer, 'ls', '--rev', 'HEAD').rows).toEqual([]);
   });
 
