@@ -11,7 +11,7 @@ import { fromSourceRemote } from '../repository/imports.js';
 import { ObjectStore } from '../store/object-store.js';
 import type { Config } from '../formats/config.js';
 import { E, badPath, isMlxError } from '../util/errors.js';
-import { lstatIfExists, processUmask, uniqueTempName } from '../util/fs.js';
+import { lstatIfExists, makeOwnTempDir, processUmask, tempPathFor } from '../util/fs.js';
 import { openRepo } from '../workspace/repo.js';
 
 export interface GetOptions {
@@ -75,7 +75,7 @@ async function cacheHere(cwd: string): Promise<{ store: ObjectStore; newHasher: 
     if (!isMlxError(err, E.NOT_A_GIT_REPO, E.NOT_INITIALISED)) throw err;
   }
   const newHasher = await loadHasherOnFirstUse();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlx-get-'));
+  const dir = makeOwnTempDir(os.tmpdir(), 'mlx-get-');
   const store = new ObjectStore(dir, newHasher);
   store.init();
  return { store, newHasher, done: () => fs.rmSync(dir, { recursive: true, force: true }) };
@@ -88,7 +88,7 @@ async function cacheHere(cwd: string): Promise<{ store: ObjectStore; newHasher: 
  */
 function writeOut(store: ObjectStore, out: string, entries: readonly ManifestEntry[] | undefined, oid: string, executable: boolean): void {
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  const tmp = path.join(path.dirname(out), `.${path.basename(out)}.${uniqueTempName()}.tmp`);
+  const tmp = tempPathFor(out);
   const mode = (x: boolean) => (x ? 0o777 : 0o666) & ~processUmask();
   try {
     if (entries === undefined) store.copyOutVerified(oid, tmp, mode(executable));

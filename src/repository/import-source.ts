@@ -16,6 +16,8 @@ import type { Remote } from '../remote/remote.js';
 import type { TransferProgress } from '../remote/transfer-progress.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { E, badConfig, badPath, badPointer, isMlxError, objectMissing, pathNotFound, problemError, reworded } from '../util/errors.js';
+import { failpoint } from '../util/failpoint.js';
+import { makeOwnTempDir } from '../util/fs.js';
 import { pathRefusal, toPosix } from '../util/paths.js';
 
 /*
@@ -56,9 +58,10 @@ export async function withSourceRepository<T>(name: string, base: string, use: (
   const location = url ? name : path.resolve(base, name);
   if (!url && !fs.existsSync(location)) throw pathNotFound(`repository ${name} not found: ${location} does not exist`, { hint: 'give a git url or the path of a local repository', path: name });
   if (!url && !isGitRepositoryDir(location)) throw pathNotFound(`${name} is not a git repository (${location} holds no .git)`, { hint: 'give the top folder of the source repository, or its git url', path: name });
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlx-source-'));
+  const tmp = makeOwnTempDir(os.tmpdir(), 'mlx-source-');
   try {
     const git = await cloneBare(location, path.join(tmp, 'repo.git'));
+    await failpoint('import.after-clone');
     const baseDir = url ? (location.startsWith('file://') ? fileURLToPath(location) : git.dir) : location;
     return await use({ name, location, baseDir, git });
   } finally {

@@ -30,6 +30,17 @@ export function tempPathFor(target: string): string {
   return path.join(dir, `.${path.basename(target)}.${uniqueTempName()}.tmp`);
 }
 
+/**
+ * A new folder `<parent>/<prefix><unique name>` that this process owns: removed by the caller when done,
+ * and by {@link removeOwnTemps} when a signal stops the process first.
+ */
+export function makeOwnTempDir(parent: string, prefix: string): string {
+  const dir = path.join(parent, `${prefix}${uniqueTempName()}`);
+  fs.mkdirSync(dir, { recursive: false });
+  tempDirs.add(parent);
+  return dir;
+}
+
 /** Folders where this process puts files named by {@link uniqueTempName} (store and repository temp folders). */
 export function registerTempDir(...dirs: string[]): void {
   for (const dir of dirs) tempDirs.add(dir);

@@ -10,7 +10,8 @@ import { DirRemote } from '../../src/remote/dir-remote.js';
 import { pushObjects } from '../../src/remote/push.js';
 import { RemoteIndex } from '../../src/remote/remote-index.js';
 import { ObjectStore } from '../../src/store/object-store.js';
-import { expectCleanError, mlx, mlxJson, mlxOk } from '../helpers/cli.js';
+import { cliEnv, expectCleanError, finished, mlx, mlxJson, mlxOk, mlxSpawn } from '../helpers/cli.js';
+import { Failpoints } from '../helpers/failpoints.js';
 import { gitCloneLocal, gitCommitAll, gitInit, snapshot, tempDir, write } from '../helpers/repo.js';
 
 /*
@@ -257,6 +258,28 @@ describe('bad inputs to mlx import: one line each, nothing written', () => {
     expect(expectCleanError(mlx(elsewhere, 'get', '../evil', 'data'))).toMatch(/^mlx: error: refusing directory manifest /);
     expect(fs.readdirSync(elsewhere)).toEqual([]);
     expect(fs.existsSync(path.join(root, 'escape.txt'))).toBe(false);
+  });
+
+  it('an import stopped by a signal while it holds the source clone leaves neither the clone nor anything else behind', async () => {
+    const fp = new Failpoints();
+    const tmp = path.join(root, 'tmp-of-import');
+    fs.mkdirSync(tmp);
+    const env = { ...fp.env({ 'import.after-clone': 'pause' }), TMPDIR: tmp };
+    Object.assign(cliEnv, env);
+    try {
+      const before = workTree(importer);
+      const child = mlxSpawn(importer, 'import', '../../../lab', 'data/clean', '-o', 'stopped');
+      const done = finished(child);
+      await fp.reached('import.after-clone');
+      expect(fs.readdirSync(tmp).filter((n) => n.startsWith('mlx-source-'))).toHaveLength(1);
+      child.kill('SIGTERM');
+      expect((await done).code).toBe(143);
+      expect(fs.readdirSync(tmp)).toEqual([]);
+      expect(workTree(importer)).toEqual(before);
+    } finally {
+      for (const k of Object.keys(env)) delete cliEnv[k];
+      fp.cleanup();
+    }
   });
 
   it('get refuses an existing output and writes nothing', () => {
