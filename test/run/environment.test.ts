@@ -45,7 +45,7 @@ describe('captureEnvironment', () => {
     expect(readEnvRecord(store, first.oid)).toEqual(first.record);
 
     const r = first.record;
-    expect(r.v).toBe(1);
+    expect(r.v).toBe(2);
     expect(r.runtimes.node).toBe(process.versions.node);
     expect(r.cpu.count).toBeGreaterThan(0);
     expect(r.memory_bytes % MEMORY_GRANULE).toBe(0);
@@ -148,11 +148,22 @@ describe('environment record format', () => {
     expect(parseEnvRecord(serializeEnvRecord(a), 'test')).toEqual(parseEnvRecord(serializeEnvRecord(reordered), 'test'));
   });
 
+  it('reads version 1 records as they were stored, and serialises them to the same bytes (so the same oid)', () => {
+    const v1 = '{"cpu":{"count":8,"model":"AMD EPYC 7B13"},"gpus":[],"kernel":"Linux 6.1.0-18-amd64","lockfiles":[],"memory_bytes":34359738368,"os":{"arch":"x64","platform":"linux","release":"6.1.0-18-amd64","version":"#1 SMP"},"random_env":{},"runtimes":{"node":"20.11.0"},"v":1}';
+    const r = parseEnvRecord(v1, 'old');
+    expect(r.v).toBe(1);
+    expect(r.compilers).toBeUndefined();
+    expect(serializeEnvRecord(r)).toBe(v1);
+    const v2 = record({ v: 2, compilers: { gcc: '12.2.0', nvcc: '12.4.131' }, gpu_libs: { cudnn: '8.9.2.26' }, device_env: { CUDA_VISIBLE_DEVICES: '0' }, python_env: { venv: '.venv' }, distributed: { WORLD_SIZE: '2', MASTER_ADDR: 'set' }, container: { runtime: 'podman', image: 'python', image_digest: 'sha256:00' } });
+    expect(parseEnvRecord(serializeEnvRecord(v2), 'new')).toEqual(v2);
+  });
+
   it('rejects malformed records with EBADENVRECORD', () => {
     const good = JSON.parse(serializeEnvRecord(record())) as Record<string, unknown>;
     const bad: unknown[] = [
       'not json',
-      { ...good, v: 2 },
+      { ...good, v: 3 },
+      { ...good, compilers: { gcc: '12.2.0' } },
       { ...good, hostname: 'box' },
       { ...good, memory_bytes: -1 },
       { ...good, cpu: { model: 'x', count: 0 } },
