@@ -1,5 +1,6 @@
 import type { EnvRecord } from '../../formats/env-record.js';
 import { isOid, shortOid } from '../../hash/oid.js';
+import type { EnvCheck } from '../../run/env-check.js';
 import type { EnvChange, StoredEnvDiff } from '../../run/env-diff.js';
 import { formatBytes } from '../output.js';
 
@@ -84,6 +85,18 @@ export function envRecordLines(r: EnvRecord): string[] {
 export function envDiffLines(d: StoredEnvDiff): string[] {
   if (d.changes.length === 0) return [`${shortOid(d.a)} and ${shortOid(d.b)}: same environment`];
   return [`${shortOid(d.a)} → ${shortOid(d.b)}: ${d.changes.filter((c) => !c.package).length} field(s) changed`, ...d.changes.map(changeLine)];
+}
+
+/**
+ * `mlx env check` and the head of `mlx repro --verify`: the recorded environment against this
+ * machine, one line per difference (packages indented under their lockfile or pip freeze).
+ */
+export function envCheckLines(c: EnvCheck, run?: { name: string; id?: string }): string[] {
+  const head = `environment${run ? ` of run ${run.name}${run.id ? ` (${run.id})` : ''}` : ''}: recorded ${shortOid(c.recorded)}, this machine ${shortOid(c.current)}`;
+  if (c.same) return [head, '  this machine matches the recorded environment'];
+  const fields = c.changes.filter((ch) => !ch.package).length;
+  const packages = c.changes.length - fields;
+  return [head, ...c.changes.map(changeLine), `  ${fields} field(s)${packages ? ` and ${packages} package(s)` : ''} differ (recorded → this machine)`];
 }
 
 function changeLine(c: EnvChange): string {
