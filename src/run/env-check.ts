@@ -1,6 +1,6 @@
 import type { EnvRecord } from '../formats/env-record.js';
 import type { Oid } from '../hash/oid.js';
-import type { Repo } from '../workspace/repo.js';
+import type { ObjectStore } from '../store/object-store.js';
 import { diffEnvironments, storeBlobReader, type EnvChange } from './env-diff.js';
 import { captureEnvironment, readEnvRecord } from './environment.js';
 
@@ -20,13 +20,13 @@ export interface EnvCheck {
 }
 
 /**
- * Captures this machine's environment as a run would see it (`runEnv`: the variables mlx run sets
- * itself, such as the seed's) and compares it with a recorded one, package by package where the
+ * Captures this machine's environment as a run would see it (`repo.env`, default `process.env`, with
+ * `runEnv`: the variables mlx run sets itself, such as the seed's) and compares it with a recorded one, package by package where the
  * blobs are in the cache. The record's version is not a difference, nor are fields it could not hold.
  */
-export async function checkEnvironment(repo: Repo, recorded: Oid, runEnv: Record<string, string> = {}): Promise<EnvCheck> {
+export async function checkEnvironment(repo: { root: string; store: ObjectStore; env?: NodeJS.ProcessEnv }, recorded: Oid, runEnv: Record<string, string> = {}): Promise<EnvCheck> {
   const record = readEnvRecord(repo.store, recorded);
-  const now = await captureEnvironment({ root: repo.root, store: repo.store, env: { ...process.env, ...runEnv } });
+  const now = await captureEnvironment({ root: repo.root, store: repo.store, env: { ...(repo.env ?? process.env), ...runEnv } });
   const changes = diffEnvironments(record, now.record, storeBlobReader(repo.store)).filter((c) => comparable(record, c));
   return { recorded, current: now.oid, changes, same: changes.length === 0, warnings: now.warnings };
 }

@@ -65,8 +65,10 @@ const repo = useTempRepo((d) => mlxOk(d, 'init'));
 let dir: string;
 beforeEach(() => {
   dir = repo();
-  const installed = freeze().split('\n').filter(Boolean).map((l) => l.split('==')[0]!);
-  if (installed.length) pip('uninstall', '-y', ...installed);
+  const installed = freeze();
+  if (installed === 'tinya==1.0.0\ntinyb==2.0.0\n') return;
+  const names = installed.split('\n').filter(Boolean).map((l) => l.split('==')[0]!);
+  if (names.length) pip('uninstall', '-y', ...names);
   install('tinya==1.0.0', 'tinyb==2.0.0');
 });
 

@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { MEMORY_GRANULE, parseEnvRecord, referencedOids, serializeEnvRecord, type EnvRecord } from '../../src/formats/env-record.js';
 import { ObjectStore } from '../../src/store/object-store.js';
 import { diffEnvironments } from '../../src/run/env-diff.js';
+import { checkEnvironment } from '../../src/run/env-check.js';
 import { captureEnvironment, findLockfiles, readEnvRecord, resolveEnvRecord } from '../../src/run/environment.js';
 import { useTempStore, write } from '../helpers/repo.js';
 import { errorCode } from '../helpers/errors.js';
@@ -193,5 +194,30 @@ describe('resolveEnvRecord', () => {
   it('a blob that is not an environment record is refused when read as one', () => {
     const oid = store.putBytes(Buffer.from('numpy==1.0\n'));
     expect(errorCode(() => readEnvRecord(store, oid))).toBe('EBADENVRECORD');
+  });
+});
+
+describe('checkEnvironment', () => {
+  it('finds nothing on the same machine, names what changed, and does not count what a v1 record could not hold', async () => {
+    const env = { PATH: path.join(dir, 'no-tools'), CUDA_VISIBLE_DEVICES: '0', WORLD_SIZE: '2' };
+    write(dir, 'requirements.txt', 'numpy==1.26.0\n');
+    const now = await captureEnvironment({ root: dir, store, env });
+    expect(await checkEnvironment({ root: dir, store, env }, now.oid)).toMatchObject({ recorded: now.oid, current: now.oid, changes: [], same: true });
+
+    // The same machine as an older mlx recorded it: no device_env, distributed, compilers; version 1.
+    const r = now.record;
+    expect([r.device_env, r.distributed]).toEqual([{ CUDA_VISIBLE_DEVICES: '0' }, { WORLD_SIZE: '2' }]);
+    const v1Fields = { os: r.os, kernel: r.kernel, cpu: r.cpu, memory_bytes: r.memory_bytes, gpus: r.gpus, runtimes: r.runtimes, lockfiles: r.lockfiles, random_env: r.random_env };
+    const v1 = store.putBytes(Buffer.from(serializeEnvRecord({ v: 1, ...v1Fields, container: r.container && { runtime: r.container.runtime } })));
+    expect((await checkEnvironment({ root: dir, store, env }, v1)).changes).toEqual([]);
+
+    write(dir, 'requirements.txt', 'numpy==1.26.4\n');
+    const changed = await checkEnvironment({ root: dir, store, env }, now.oid, { PYTHONHASHSEED: '3' });
+    expect(changed.same).toBe(false);
+    expect(changed.changes).toEqual([
+      { path: 'random_env.PYTHONHASHSEED', from: null, to: '3' },
+      { path: 'lockfiles/requirements.txt', from: now.record.lockfiles[0]!.oid, to: expect.stringMatching(/^b3:/) },
+      { path: 'lockfiles/requirements.txt:numpy', package: 'numpy', from: '1.26.0', to: '1.26.4' },
+    ]);
   });
 });
