@@ -250,9 +250,9 @@ const COMMANDS: [name: string, declare: Declare][] = [
   ['repro', (program, out) => {
     program
       .command('repro')
-      .description('re-run recorded runs whose deps or params changed; --verify checks a run is deterministic')
+      .description('re-run recorded runs whose deps or params changed; --verify compares the environment, then checks a run is deterministic')
       .argument('[names...]', 'runs to consider (default: all in mlx.lock)')
-      .option('--verify', 're-run from the same inputs and seed and compare every output byte for byte (records nothing)')
+      .option('--verify', 'compare this machine with the recorded environment, then re-run from the same inputs and seed and compare every output byte for byte (records nothing)')
       .option('-f, --force', 're-run even when up to date')
       .action(async (names: string[], opts: { verify?: boolean; force?: boolean }) => (await import('./commands/repro.js')).runRepro(out(), names, opts));
   }],
@@ -341,6 +341,18 @@ const COMMANDS: [name: string, declare: Declare][] = [
       .description('print a stored environment record: of a run, or by its oid')
       .argument('<ref>', 'a run (id, id prefix or name), or an environment record oid (or b3: prefix of 8+ hex digits)')
       .action(async (ref: string) => (await import('./commands/env.js')).runEnvShow(out(), ref));
+    env
+      .command('export')
+      .description('write what rebuilds a recorded environment: pinned packages, interpreter, base image; GPU, driver and OS as comments')
+      .argument('<ref>', 'a run (id, id prefix or name), or an environment record oid (or b3: prefix of 8+ hex digits)')
+      .requiredOption('--format <format>', 'requirements, conda, uv (a pyproject.toml), dockerfile or json')
+      .option('-o, --output <file>', 'write to this file (default: stdout)')
+      .action(async (ref: string, opts: { format: string; output?: string }) => (await import('./commands/env.js')).runEnvExport(out(), ref, opts));
+    env
+      .command('check')
+      .description('compare this machine with a recorded environment and list what differs (exit 1 when anything does)')
+      .argument('<ref>', 'a run (id, id prefix or name), or an environment record oid (or b3: prefix of 8+ hex digits)')
+      .action(async (ref: string) => (await import('./commands/env.js')).runEnvCheck(out(), ref));
   }],
   ['doctor', (program, out) => {
     program.command('doctor').description('show versions, cache location and supported link types').action(async () => (await import('./commands/doctor.js')).runDoctor(out()));

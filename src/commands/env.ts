@@ -1,11 +1,18 @@
+import path from 'node:path';
 import { OID_ALGO } from '../hash/oid.js';
 import { findRun } from '../run/catalog.js';
+import { checkEnvironment, type EnvCheck } from '../run/env-check.js';
 import { diffStoredEnvironments, type StoredEnvDiff } from '../run/env-diff.js';
+import { EXPORT_FORMATS, exportEnvironment, type ExportFormat } from '../run/env-export.js';
 import { captureEnvironment, readEnvRecord, resolveEnvRecord, type CaptureResult } from '../run/environment.js';
+import { rebuildPlan, type RebuildPlan } from '../run/rebuild-plan.js';
+import { seedEnvironment } from '../run/record.js';
 import type { EnvRecord } from '../formats/env-record.js';
+import type { Run } from '../formats/run-lock.js';
 import type { Oid } from '../hash/oid.js';
-import { isMlxError, E, objectMissing } from '../util/errors.js';
-import { openRepo } from '../workspace/repo.js';
+import { badUsage, isMlxError, E, objectMissing } from '../util/errors.js';
+import { writeFileAtomicSync } from '../util/fs.js';
+import { openRepo, type Repo } from '../workspace/repo.js';
 
 /** `mlx env capture`: records this machine's environment in the cache. */
 export async function envCapture(opts: { cwd: string }): Promise<CaptureResult> {
@@ -29,14 +36,62 @@ export interface EnvShowResult {
 
 /** `mlx env show <oid|run>`: a stored environment record, named by oid (or b3: prefix) or by a run. */
 export async function envShow(opts: { cwd: string; ref: string }): Promise<EnvShowResult> {
+  const { oid, record, run } = await recordOf(await openRepo(opts.cwd), opts.ref);
+  return { oid, record, ...(run ? { run: { name: run.name, id: run.run.id } } : {}) };
+}
+
+export interface EnvExportResult {
+  format: ExportFormat;
+  plan: RebuildPlan;
+  /** The exported file's text. */
+  text: string;
+  /** Where it was written (absolute), when `output` was given. */
+  written?: string;
+}
+
+/**
+ * `mlx env export <run|oid> --format F [-o FILE]`: writes what rebuilds a recorded environment. The
+ * text is made whole before anything is written, and the file is replaced atomically.
+ */
+export async function envExport(opts: { cwd: string; ref: string; format: string; output?: string }): Promise<EnvExportResult> {
+  const format = EXPORT_FORMATS.find((f) => f === opts.format);
+  if (!format) throw badUsage(`unknown export format ${JSON.stringify(opts.format)}: use ${EXPORT_FORMATS.join(', ')}`);
   const repo = await openRepo(opts.cwd);
-  if (opts.ref.startsWith(`${OID_ALGO}:`)) {
-    const oid = resolveEnvRecord(repo.store, opts.ref);
+  const { oid, record, run } = await recordOf(repo, opts.ref);
+  const plan = rebuildPlan(oid, record, (blob) => (repo.store.has(blob) ? repo.store.readBytes(blob).toString('utf8') : undefined), run ? { name: run.name, id: run.run.id } : undefined);
+  const text = exportEnvironment(plan, format);
+  if (opts.output === undefined) return { format, plan, text };
+  const written = path.resolve(opts.cwd, opts.output);
+  writeFileAtomicSync(written, text);
+  return { format, plan, text, written };
+}
+
+export interface EnvCheckResult extends EnvCheck {
+  run?: { name: string; id: string };
+}
+
+/** `mlx env check <run|oid>`: what differs between this machine and a recorded environment. */
+export async function envCheck(opts: { cwd: string; ref: string }): Promise<EnvCheckResult> {
+  const repo = await openRepo(opts.cwd);
+  const { oid, run } = await recordOf(repo, opts.ref);
+  const check = await checkEnvironment(repo, oid, run ? runVariables(run.run) : {});
+  return { ...check, ...(run ? { run: { name: run.name, id: run.run.id } } : {}) };
+}
+
+/** The variables mlx run sets for a run itself: a re-run has them whatever this shell has. */
+export function runVariables(run: Run): Record<string, string> {
+  return run.seed === null ? {} : seedEnvironment(run.seed);
+}
+
+/** An environment record named by oid (or b3: prefix), or by a run (the environment it ran in). */
+async function recordOf(repo: Repo, ref: string): Promise<{ oid: Oid; record: EnvRecord; run?: { name: string; run: Run } }> {
+  if (ref.startsWith(`${OID_ALGO}:`)) {
+    const oid = resolveEnvRecord(repo.store, ref);
     return { oid, record: readEnvRecord(repo.store, oid) };
   }
-  const { name, run } = await findRun(repo, opts.ref);
+  const { name, run } = await findRun(repo, ref);
   try {
-    return { oid: run.env, record: readEnvRecord(repo.store, run.env), run: { name, id: run.id } };
+    return { oid: run.env, record: readEnvRecord(repo.store, run.env), run: { name, run } };
   } catch (err) {
     if (!isMlxError(err, E.OBJECT_MISSING)) throw err;
     throw objectMissing(`the environment record ${run.env} of run ${name} (${run.id}) is not in the cache`, {

@@ -4,7 +4,8 @@ import { E, MlxError, badEnvRecord, isMlxError } from '../util/errors.js';
 import { assertSafeRelPath, compareUtf8 } from '../util/paths.js';
 import { describeZodError } from './zod-error.js';
 
-export const ENV_RECORD_VERSION = 1;
+/** The version capture writes; readers take it and version 1. */
+export const ENV_RECORD_VERSION = 2;
 /** memory_bytes is a multiple of this (128 MiB). */
 export const MEMORY_GRANULE = 2 ** 30;
 
@@ -38,13 +39,11 @@ export type Gpu = z.infer<typeof GpuSchema>;
 export const LockfileSchema = z.strictObject({ path: relPath, oid, size: byteCount });
 export type Lockfile = z.infer<typeof LockfileSchema>;
 
-/**
- * The machine and software a run executed on. Everything here describes the environment, nothing
- * identifies the host or the moment (no hostname, user, timestamps, pids, container ids), so the same
- * machine with the same packages serialises to the same bytes and so the same oid.
- */
-export const EnvRecordSchema = z.strictObject({
-  v: z.literal(ENV_RECORD_VERSION),
+const varName = z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/));
+const toolName = z.string().check(z.regex(/^[a-z][a-z0-9_+-]*$/));
+
+/** The fields of both versions. */
+const commonShape = {
   os: z.strictObject({
     /** Node's `process.platform`: linux, darwin, win32 ... */
     platform: z.string().check(z.minLength(1)),
@@ -76,28 +75,64 @@ export const EnvRecordSchema = z.strictObject({
   pip_freeze: z.optional(oid),
   /** Blob of `conda env export` of the active environment (its `prefix:` line removed). */
   conda: z.optional(oid),
+  /** The environment variables that steer randomness and numerics, as they were set. */
+  random_env: z.record(varName, z.string()),
+};
+
+const containerV1 = z.strictObject({
+  /** docker, podman, kubernetes, lxc, ... or `unknown` when only an image digest was given. */
+  runtime: z.string().check(z.minLength(1)),
+  /** Registry (manifest) digest: from MLX_IMAGE_DIGEST, or the image reference a container was started by (`repo@sha256:...`). */
+  image_digest: z.optional(z.string()),
+  /** Local image id (config digest), from podman's /run/.containerenv. Never the container id. */
+  image_id: z.optional(z.string()),
+});
+
+/** Version 1: what records written before compilers, GPU libraries and process settings were captured hold. */
+const EnvRecordV1Schema = z.strictObject({ v: z.literal(1), ...commonShape, container: z.optional(containerV1) }).check(z.superRefine(uniqueLockfiles));
+
+/**
+ * The machine and software a run executed on. Everything here describes the environment, nothing
+ * identifies the host or the moment (no hostname, user, timestamps, pids, container ids, absolute
+ * paths), so the same machine with the same packages serialises to the same bytes and so the same oid.
+ * Version 2 adds the optional fields below; each is left out when nothing was found.
+ */
+export const EnvRecordSchema = z.strictObject({
+  v: z.literal(ENV_RECORD_VERSION),
+  ...commonShape,
   container: z.optional(
     z.strictObject({
-      /** docker, podman, kubernetes, lxc, ... or `unknown` when only an image digest was given. */
-      runtime: z.string().check(z.minLength(1)),
-      /** Registry (manifest) digest, from MLX_IMAGE_DIGEST: `sha256:...`. */
-      image_digest: z.optional(z.string()),
-      /** Local image id (config digest), from podman's /run/.containerenv. Never the container id. */
-      image_id: z.optional(z.string()),
+      ...containerV1.shape,
+      /** The image as the container was started from it (podman's `image=`), e.g. `docker.io/library/python:3.11`. */
+      image: z.optional(z.string()),
     }),
   ),
-  /** The environment variables that steer randomness and numerics, as they were set. */
-  random_env: z.record(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/)), z.string()),
-}).check(
-  z.superRefine((r, ctx) => {
-    const seen = new Set<string>();
-    for (const [i, l] of r.lockfiles.entries()) {
-      if (seen.has(l.path)) ctx.addIssue({ code: 'custom', path: ['lockfiles', i, 'path'], message: `${l.path} appears twice` });
-      seen.add(l.path);
-    }
-  }),
-);
-export type EnvRecord = z.infer<typeof EnvRecordSchema>;
+  /** Compiler versions by tool: `gcc`, `clang`, `nvcc` (the CUDA toolkit's release, e.g. 12.4.131). */
+  compilers: z.optional(z.record(toolName, z.string())),
+  /** GPU libraries by name: `cudnn`, `nccl`; from the pip wheels frameworks load, else the system headers. */
+  gpu_libs: z.optional(z.record(toolName, z.string())),
+  /** Which devices the run could see: CUDA_VISIBLE_DEVICES, CUDA_DEVICE_ORDER, HIP/ROCR_VISIBLE_DEVICES ... */
+  device_env: z.optional(z.record(varName, z.string())),
+  /** The active Python environment: a virtualenv (its folder, relative to the project when inside it, else its name) and/or a conda environment (its name). */
+  python_env: z.optional(z.strictObject({ venv: z.optional(z.string()), conda: z.optional(z.string()) })),
+  /**
+   * Distributed-training settings: WORLD_SIZE, RANK, LOCAL_RANK, LOCAL_WORLD_SIZE, NODE_RANK by value;
+   * MASTER_ADDR and MASTER_PORT only as present (`set`): an address names a host, a port changes per job.
+   */
+  distributed: z.optional(z.record(varName, z.string())),
+}).check(z.superRefine(uniqueLockfiles));
+
+function uniqueLockfiles(r: { lockfiles: Lockfile[] }, ctx: z.core.$RefinementCtx<{ lockfiles: Lockfile[] }>): void {
+  const seen = new Set<string>();
+  for (const [i, l] of r.lockfiles.entries()) {
+    if (seen.has(l.path)) ctx.addIssue({ code: 'custom', path: ['lockfiles', i, 'path'], message: `${l.path} appears twice` });
+    seen.add(l.path);
+  }
+}
+
+/** A record as read: version 2, or version 1 (which lacks the newer optional fields). */
+export type EnvRecord = Omit<z.infer<typeof EnvRecordSchema>, 'v'> & { v: 1 | 2 };
+
 
 /**
  * Canonical bytes of an environment record: checked against the schema, object keys sorted at every
@@ -105,7 +140,7 @@ export type EnvRecord = z.infer<typeof EnvRecordSchema>;
  * oid is the hash of exactly these bytes.
  */
 export function serializeEnvRecord(record: EnvRecord): string {
-  const parsed = EnvRecordSchema.safeParse(record);
+  const parsed = schemaOf(record.v).safeParse(record);
   if (!parsed.success) throw badRecord('environment record', describeZodError(parsed.error));
   const r = parsed.data;
   return canonical({ ...r, lockfiles: [...r.lockfiles].sort((a, b) => compareUtf8(a.path, b.path)) });
@@ -136,9 +171,13 @@ export function parseEnvRecord(text: string, source: string): EnvRecord {
       version: v,
     });
   }
-  const parsed = EnvRecordSchema.safeParse(raw);
+  const parsed = schemaOf(v).safeParse(raw);
   if (!parsed.success) throw badRecord(source, describeZodError(parsed.error));
-  return parsed.data;
+  return parsed.data as EnvRecord;
+}
+
+function schemaOf(v: unknown): typeof EnvRecordSchema | typeof EnvRecordV1Schema {
+  return v === 1 ? EnvRecordV1Schema : EnvRecordSchema;
 }
 
 function canonical(v: unknown): string {

@@ -138,3 +138,68 @@ function parseTomlPackages(text: string, add: Add): void {
     if (name) add(name, version ?? '');
   }
 }
+
+/**
+ * The lockfile's packages as pip requirement lines that pin them: a requirements file's own lines
+ * (comments and blank lines dropped), `name==version` for each `[[package]]` of uv.lock/poetry.lock
+ * and the `default` section of Pipfile.lock (the project itself and other local folders left out: they
+ * are not installable by name), the `pip:` sub-list of a conda environment file. Undefined for formats
+ * that list no Python packages or text that does not parse.
+ */
+export function pipRequirements(format: PackageFormat, text: string): string[] | undefined {
+  try {
+    if (format === 'pip') return requirementLines(text);
+    if (format === 'toml') return tomlPins(text);
+    if (format === 'pipfile') {
+      const lock = JSON.parse(text) as { default?: Record<string, { version?: string }> };
+      return Object.entries(lock.default ?? {})
+        .filter(([, info]) => typeof info?.version === 'string')
+        .map(([name, info]) => `${name}==${info.version!.replace(/^===?/, '')}`)
+        .sort(compareUtf8);
+    }
+    if (format === 'conda') return condaPipLines(text);
+  } catch {
+    return undefined; // not the format its name promises
+  }
+  return undefined;
+}
+
+/** Requirement lines of a requirements file or pip freeze: continuation lines joined, comments dropped. */
+export function requirementLines(text: string): string[] {
+  return text
+    .replace(/\\\r?\n/g, ' ')
+    .split('\n')
+    .map((l) => l.replace(/(^|\s)#.*$/, '').trim())
+    .filter((l) => l !== '');
+}
+
+function tomlPins(text: string): string[] {
+  const pins: string[] = [];
+  for (const chunk of text.split(/^\[\[package\]\]\s*$/m).slice(1)) {
+    const head = chunk.split(/^\[/m)[0]!;
+    const name = /^name\s*=\s*"([^"]+)"/m.exec(head)?.[1];
+    const version = /^version\s*=\s*"([^"]+)"/m.exec(head)?.[1];
+    // uv marks the project and path dependencies as editable/virtual/directory sources; poetry as `[package.source] type = "directory"`.
+    const local = /^source\s*=\s*\{\s*(?:editable|virtual|directory|path)\s*=/m.test(head) || /^\[package\.source\][^[]*^type\s*=\s*"(?:directory|file)"/m.test(chunk);
+    if (name && version && !local) pins.push(`${name}==${version}`);
+  }
+  return [...new Set(pins)].sort(compareUtf8);
+}
+
+function condaPipLines(text: string): string[] {
+  const lines: string[] = [];
+  let pipIndent = -1;
+  let inDeps = false;
+  for (const line of text.split('\n')) {
+    if (/^\S/.test(line)) {
+      inDeps = /^dependencies\s*:/.test(line);
+      pipIndent = -1;
+      continue;
+    }
+    const m = inDeps ? /^(\s*)-\s+(.+?)\s*$/.exec(line) : null;
+    if (!m) continue;
+    if (pipIndent >= 0 && m[1]!.length > pipIndent) lines.push(m[2]!.replace(/^(["'])(.*)\1$/, '$2'));
+    else pipIndent = /^pip\s*:$/.test(m[2]!) ? m[1]!.length : -1;
+  }
+  return lines;
+}

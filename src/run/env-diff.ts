@@ -24,7 +24,7 @@ export interface EnvChange {
 export type BlobReader = (oid: Oid) => Uint8Array | undefined;
 
 /** Top-level fields in the order people read them; unknown fields (a later version) come last. */
-const ORDER = ['v', 'os', 'kernel', 'cpu', 'memory_bytes', 'gpus', 'runtimes', 'container', 'random_env'];
+const ORDER = ['v', 'os', 'kernel', 'cpu', 'memory_bytes', 'gpus', 'runtimes', 'compilers', 'gpu_libs', 'container', 'python_env', 'device_env', 'distributed', 'random_env'];
 
 /**
  * The changed fields between two records, in a stable order. With `readBlob`, lockfiles (and pip
@@ -63,7 +63,12 @@ export interface StoredEnvDiff {
 export function diffStoredEnvironments(store: ObjectStore, refA: string, refB: string): StoredEnvDiff {
   const a = resolveEnvRecord(store, refA);
   const b = resolveEnvRecord(store, refB);
-  const readBlob: BlobReader = (oid) => {
+  return { a, b, changes: diffEnvironments(readEnvRecord(store, a), readEnvRecord(store, b), storeBlobReader(store)) };
+}
+
+/** Reads blobs from the store; one the cache lacks is undefined. */
+export function storeBlobReader(store: ObjectStore): BlobReader {
+  return (oid) => {
     try {
       return store.readBytes(oid);
     } catch (err) {
@@ -72,7 +77,6 @@ export function diffStoredEnvironments(store: ObjectStore, refA: string, refB: s
       throw err;
     }
   };
-  return { a, b, changes: diffEnvironments(readEnvRecord(store, a), readEnvRecord(store, b), readBlob) };
 }
 
 function walk(x: unknown, y: unknown, path: string, out: EnvChange[]): void {

@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MEMORY_GRANULE, parseEnvRecord, serializeEnvRecord, type EnvRecord, type Gpu, type Lockfile } from '../formats/env-record.js';
+import { ENV_RECORD_VERSION, MEMORY_GRANULE, parseEnvRecord, serializeEnvRecord, type EnvRecord, type Gpu, type Lockfile } from '../formats/env-record.js';
 import { isLockfileName } from '../formats/package-lockfiles.js';
 import { POINTER_SUFFIX } from '../formats/pointer.js';
 import { shortOid, type Oid } from '../hash/oid.js';
@@ -11,6 +10,10 @@ import { resolveOid } from '../store/resolve-oid.js';
 import { MlxError, isErrno, badEnvRecord, objectMissing } from '../util/errors.js';
 import { readFileIfExists, writeFileAtomicSync } from '../util/fs.js';
 import { compareUtf8 } from '../util/paths.js';
+import { detectContainer } from './container.js';
+import { failure, probe, type ProbeResult, type Run } from './probe.js';
+import { deviceEnv, distributedEnv, nonEmpty, pythonEnv } from './process-settings.js';
+import { gpuLibraries, headerDirs, probeCompilers } from './toolchain.js';
 
 /**
  * Per-probe time limits. A probe that runs out is left out of the record (so the record's oid changes)
@@ -38,8 +41,17 @@ export const RANDOMNESS_ENV_VARS = [
   'KMP_DETERMINISTIC_REDUCTION',
   'PL_GLOBAL_SEED',
   'PL_SEED_WORKERS',
+  'TORCH_ALLOW_TF32_CUBLAS_OVERRIDE',
+  'TF_CUDNN_USE_AUTOTUNE',
+  'NCCL_ALGO',
+  'NCCL_PROTO',
+  'JAX_ENABLE_X64',
+  'JAX_DEFAULT_MATMUL_PRECISION',
   'MLX_SEED',
 ] as const;
+
+/** Named seeds (`MLX_SEED_DATA`, ...) are randomness variables too. */
+const SEED_PREFIX = 'MLX_SEED_';
 
 /** CPU extensions numeric libraries dispatch on; the rest of /proc/cpuinfo's flags is left out as noise. */
 const CPU_FLAGS = new Set([
@@ -68,7 +80,7 @@ export interface CaptureResult {
 
 /**
  * Records the environment a run executes in and stores it (canonical JSON) in the object store.
- * The external probes (nvidia-smi, rocm-smi, python, pip, conda) run in parallel with short time
+ * The external probes (nvidia-smi, rocm-smi, python, pip, conda, gcc, clang, nvcc) run in parallel with short time
  * limits; a tool that is not installed is simply absent from the record. Lockfiles, pip freeze and
  * conda output are stored as blobs and referenced by oid.
  */
@@ -85,6 +97,7 @@ export async function captureEnvironment(ctx: CaptureContext): Promise<CaptureRe
     run('python', ['--version'], PROBE_TIMEOUT_MS.python),
     pipFreeze(run, warnings, path.join(ctx.root, '.mlx', 'state', 'pip-freeze.json')),
     env.CONDA_PREFIX ? condaExport(run, env, warnings) : Promise.resolve(undefined),
+    probeCompilers(run, env, warnings),
   ]);
 
   // The synchronous parts run while the probes do.
@@ -92,10 +105,12 @@ export async function captureEnvironment(ctx: CaptureContext): Promise<CaptureRe
   const container = detectContainer(env);
   const random_env: Record<string, string> = {};
   for (const name of RANDOMNESS_ENV_VARS) if (env[name] !== undefined) random_env[name] = env[name]!;
+  for (const name of Object.keys(env).filter((n) => n.startsWith(SEED_PREFIX)).sort(compareUtf8)) random_env[name] = env[name]!;
   const cpus = os.cpus();
   const cpuinfo = process.platform === 'linux' ? readFileIfExists('/proc/cpuinfo') : undefined;
 
-  const [gpus, py3, py, freeze, conda] = await slow;
+  const [gpus, py3, py, freeze, conda, compilers] = await slow;
+  const gpuLibs = gpuLibraries(freeze, headerDirs(env));
   const runtimes: EnvRecord['runtimes'] = { node: process.versions.node };
   const v3 = pythonVersion(py3);
   const v = pythonVersion(py);
@@ -104,7 +119,7 @@ export async function captureEnvironment(ctx: CaptureContext): Promise<CaptureRe
   if (v3 && v && v !== v3) runtimes.python_cmd = v;
 
   const record: EnvRecord = {
-    v: 1,
+    v: ENV_RECORD_VERSION,
     os: { platform: process.platform, release: os.release(), version: os.version(), arch: process.arch, distro: linuxDistro() },
     kernel: `${os.type()} ${os.release()}`,
     cpu: {
@@ -120,6 +135,11 @@ export async function captureEnvironment(ctx: CaptureContext): Promise<CaptureRe
     conda: conda === undefined ? undefined : ctx.store.putBytes(Buffer.from(withRootAsDot(conda, ctx.root))),
     container,
     random_env,
+    compilers: nonEmpty(compilers),
+    gpu_libs: nonEmpty(gpuLibs),
+    device_env: deviceEnv(env),
+    python_env: pythonEnv(env, ctx.root),
+    distributed: distributedEnv(env),
   };
   const oid = ctx.store.putBytes(Buffer.from(serializeEnvRecord(record)));
   return { oid, record: readEnvRecord(ctx.store, oid), warnings };
@@ -149,43 +169,6 @@ function missingRecord(ref: string): MlxError {
 }
 
 // ---- probes ----
-
-interface ProbeResult {
-  /** Exited 0. */
-  ok: boolean;
-  /** The command is not installed. */
-  missing: boolean;
-  timedOut: boolean;
-  stdout: string;
-  stderr: string;
-}
-type Run = (cmd: string, args: string[], timeoutMs: number) => Promise<ProbeResult>;
-
-function probe(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<ProbeResult> {
-  return new Promise((resolve) => {
-    execFile(
-      cmd,
-      args,
-      { cwd: opts.cwd, env: opts.env, timeout: opts.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 << 20, windowsHide: true, encoding: 'utf8' },
-      (err, stdout, stderr) => {
-        const e = err as (NodeJS.ErrnoException & { killed?: boolean; signal?: string }) | null;
-        resolve({
-          ok: !e,
-          missing: isErrno(e, 'ENOENT', 'EACCES'),
-          timedOut: !!e && e.killed === true && e.signal === 'SIGKILL',
-          stdout: String(stdout ?? ''),
-          stderr: String(stderr ?? ''),
-        });
-      },
-    );
-  });
-}
-
-function failure(what: string, r: ProbeResult, timeoutMs: number): string {
-  if (r.timedOut) return `${what} did not finish within ${timeoutMs / 1000} s; the environment record lacks its output`;
-  const detail = (r.stderr || r.stdout).trim().split('\n')[0] ?? '';
-  return `${what} failed${detail ? ` (${detail})` : ''}; the environment record lacks its output`;
-}
 
 async function probeGpus(run: Run, env: NodeJS.ProcessEnv, warnings: string[]): Promise<Gpu[]> {
   const [nvidia, rocm] = await Promise.all([nvidiaGpus(run, warnings), amdGpus(run, env, warnings)]);
@@ -337,33 +320,6 @@ function cpuFlags(cpuinfo: string | undefined): string[] | undefined {
   const line = cpuinfo && /^(?:flags|Features)\s*:\s*(.*)$/m.exec(cpuinfo)?.[1];
   if (!line) return undefined;
   return [...new Set(line.split(/\s+/).filter((f) => CPU_FLAGS.has(f)))].sort();
-}
-
-/**
- * Container detection, simplest signals first: podman's /run/.containerenv (which may also name the
- * image id), the `container` variable podman/lxc/systemd-nspawn set, docker's /.dockerenv, then the
- * cgroup of PID 1 (cgroup v1 only; under v2 it says nothing) and Kubernetes' service variables. Docker
- * exposes no image digest inside a container, so pass one in with MLX_IMAGE_DIGEST (e.g. from CI).
- */
-function detectContainer(env: NodeJS.ProcessEnv): EnvRecord['container'] {
-  const containerenv = readFileIfExists('/run/.containerenv');
-  let runtime: string | undefined;
-  if (containerenv !== undefined) runtime = 'podman';
-  else if (env.container) runtime = env.container;
-  else if (fs.existsSync('/.dockerenv')) runtime = 'docker';
-  else {
-    const cgroup = readFileIfExists('/proc/1/cgroup') ?? '';
-    if (/kubepods/.test(cgroup)) runtime = 'kubernetes';
-    else if (/libpod/.test(cgroup)) runtime = 'podman';
-    else if (/docker/.test(cgroup)) runtime = 'docker';
-    else if (/containerd/.test(cgroup)) runtime = 'containerd';
-    else if (/\/lxc\//.test(cgroup)) runtime = 'lxc';
-    else if (env.KUBERNETES_SERVICE_HOST) runtime = 'kubernetes';
-  }
-  const imageId = containerenv && /^imageid="?([^"\n]+)"?$/m.exec(containerenv)?.[1];
-  const digest = env.MLX_IMAGE_DIGEST?.trim();
-  if (runtime === undefined && !digest) return undefined;
-  return { runtime: runtime ?? 'unknown', image_digest: digest || undefined, image_id: imageId || undefined };
 }
 
 // ---- lockfiles ----

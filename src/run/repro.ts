@@ -1,12 +1,13 @@
 import { isDeepStrictEqual } from 'node:util';
 import { keyOf, type Artifact, type Run } from '../formats/run-lock.js';
-import { E, MlxError, runFailed, unknownRun } from '../util/errors.js';
+import { E, MlxError, isMlxError, runFailed, unknownRun } from '../util/errors.js';
 import { checkout } from '../workspace/checkout.js';
 import { absPath, type Repo } from '../workspace/repo.js';
 import { StatIndex } from '../workspace/stat-index.js';
 import { readRunLock } from './lockfile.js';
 import { readParams } from './params.js';
-import { execute, runAndRecord, type RunSpec } from './record.js';
+import { checkEnvironment, type EnvCheck } from './env-check.js';
+import { execute, runAndRecord, seedEnvironment, type RunSpec } from './record.js';
 import { snapshot } from './snapshot.js';
 
 /** The spec that recorded a run: its command, inputs, params keys, outputs and seed. */
@@ -75,6 +76,8 @@ export async function repro(repo: Repo, names: string[], opts: { force?: boolean
 export interface VerifyOutcome {
   name: string;
   id: string;
+  /** This machine against the run's recorded environment; null when the record is not in the cache. */
+  environment: EnvCheck | null;
   outputs: { path: string; recorded: string; now: string; identical: boolean }[];
   identical: boolean;
 }
@@ -82,15 +85,23 @@ export interface VerifyOutcome {
 /**
  * `mlx repro --verify <name>`: runs the command again from the recorded inputs and seed, compares
  * every output byte for byte (by oid) with the recorded one, then puts the recorded outputs back —
- * nothing is recorded. Nondeterminism shows up as outputs that differ.
+ * nothing is recorded. Nondeterminism shows up as outputs that differ. Before running, this machine
+ * is compared with the recorded environment (`onEnvironment` gets it first), so outputs that differ
+ * can be told apart from an environment that does.
  */
-export async function verifyRun(repo: Repo, name: string, opts: { quiet?: boolean } = {}): Promise<VerifyOutcome> {
+export async function verifyRun(
+  repo: Repo,
+  name: string,
+  opts: { quiet?: boolean; onEnvironment?: (check: EnvCheck | null) => void; onWarning?: (w: string) => void } = {},
+): Promise<VerifyOutcome> {
   const run = readRunLock(repo).runs[name];
   if (!run) throw unknownRun(`no run named ${JSON.stringify(name)} in mlx.lock`, { hint: 'mlx runs lists them' });
   const reasons = staleness(repo, run);
   if (reasons.length > 0) {
     throw runFailed(`cannot verify ${name} from its recorded inputs: ${reasons[0]}`, { hint: `mlx checkout the inputs of the commit that recorded it, or mlx repro ${name}` });
   }
+  const environment = await compareEnvironment(repo, run, opts.onWarning);
+  opts.onEnvironment?.(environment);
   let fresh: Run;
   try {
     fresh = await execute(repo, repo.root, specOf(name, run), { storeOuts: false, quiet: opts.quiet });
@@ -99,5 +110,18 @@ export async function verifyRun(repo: Repo, name: string, opts: { quiet?: boolea
     await checkout(repo, repo.root, Object.keys(run.outs), { force: true });
   }
   const outputs = Object.entries(run.outs).map(([p, was]) => ({ path: p, recorded: was.oid, now: fresh.outs[p]!.oid, identical: fresh.outs[p]!.oid === was.oid }));
-  return { name, id: run.id, outputs, identical: outputs.every((o) => o.identical) };
+  return { name, id: run.id, environment, outputs, identical: outputs.every((o) => o.identical) };
+}
+
+async function compareEnvironment(repo: Repo, run: Run, onWarning?: (w: string) => void): Promise<EnvCheck | null> {
+  try {
+    const check = await checkEnvironment(repo, run.env, run.seed === null ? {} : seedEnvironment(run.seed));
+    for (const w of check.warnings) onWarning?.(w);
+    return check;
+  } catch (err) {
+    if (!isMlxError(err, E.OBJECT_MISSING)) throw err;
+    // Outputs can still be compared without it; say why the environment is not.
+    onWarning?.(`the environment record ${run.env} is not in the cache, so this machine is not compared with it (mlx fetch brings it)`);
+    return null;
+  }
 }

@@ -62,6 +62,8 @@ export const E = {
   BAD_ENV_RECORD: 'EBADENVRECORD',
   AMBIGUOUS_OID: 'EAMBIGUOUSOID',
   GIT_REMOTE: 'EGITREMOTE',
+  /** An environment record lacks what was asked of it (no Python packages to export, ...). */
+  NOT_RECORDED: 'ENOTRECORDED',
 } as const;
 
 export type ErrorCode = (typeof E)[keyof typeof E];
@@ -142,6 +144,7 @@ export interface ErrorData {
   [E.BAD_ENV_RECORD]: { source?: string; version?: number; oid?: string };
   [E.AMBIGUOUS_OID]: { ref: string; matches: string[] };
   [E.GIT_REMOTE]: { args?: string[] };
+  [E.NOT_RECORDED]: Record<never, never>;
 }
 
 /** What every factory takes besides the data: the hint for the user and the error underneath. */
@@ -203,6 +206,7 @@ export const badRecipe = factory(E.BAD_RECIPE);
 export const badEnvRecord = factory(E.BAD_ENV_RECORD);
 export const ambiguousOid = factory(E.AMBIGUOUS_OID);
 export const gitRemoteFailed = factory(E.GIT_REMOTE);
+export const notRecorded = factory(E.NOT_RECORDED);
 
 /** Whether `err` is an MlxError with one of `codes`; its data then has that code's shape. */
 export function isMlxError<C extends ErrorCode>(err: unknown, ...codes: C[]): err is MlxErrorOf<C> {

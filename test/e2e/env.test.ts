@@ -20,7 +20,7 @@ describe('mlx env', () => {
     write(dir, 'requirements.txt', 'numpy==1.26.0\n');
     const first = mlxJson(dir, 'env', 'capture');
     expect(first.oid).toMatch(/^b3:[0-9a-f]{64}$/);
-    expect(first.record).toMatchObject({ v: 1, runtimes: { node: process.versions.node }, lockfiles: [{ path: 'requirements.txt', size: 14 }] });
+    expect(first.record).toMatchObject({ v: 2, runtimes: { node: process.versions.node }, lockfiles: [{ path: 'requirements.txt', size: 14 }] });
     expect(JSON.parse(objectBytes(first.oid))).toEqual(first.record);
     expect(objectBytes(first.record.lockfiles[0].oid)).toBe('numpy==1.26.0\n');
 

@@ -172,7 +172,7 @@ describe('mlx env show', () => {
     write(dir, 'noisy.mjs', NOISY_SCRIPT);
     const run = mlxJson(dir, ...NOISY).run;
     const byName = mlxJson(dir, 'env', 'show', 'noisy');
-    expect(byName).toMatchObject({ oid: run.env, run: { name: 'noisy', id: run.id }, record: { v: 1, lockfiles: [{ path: 'requirements.txt', size: 14 }] } });
+    expect(byName).toMatchObject({ oid: run.env, run: { name: 'noisy', id: run.id }, record: { v: 2, lockfiles: [{ path: 'requirements.txt', size: 14 }] } });
     expect(byName.record.runtimes.node).toBe(process.versions.node);
     const byOid = mlxJson(dir, 'env', 'show', run.env.slice(0, 11));
     expect(byOid).toEqual({ oid: run.env, record: byName.record });

@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { MEMORY_GRANULE, parseEnvRecord, referencedOids, serializeEnvRecord, type EnvRecord } from '../../src/formats/env-record.js';
 import { ObjectStore } from '../../src/store/object-store.js';
 import { diffEnvironments } from '../../src/run/env-diff.js';
+import { checkEnvironment } from '../../src/run/env-check.js';
 import { captureEnvironment, findLockfiles, readEnvRecord, resolveEnvRecord } from '../../src/run/environment.js';
 import { useTempStore, write } from '../helpers/repo.js';
 import { errorCode } from '../helpers/errors.js';
@@ -45,7 +46,7 @@ describe('captureEnvironment', () => {
     expect(readEnvRecord(store, first.oid)).toEqual(first.record);
 
     const r = first.record;
-    expect(r.v).toBe(1);
+    expect(r.v).toBe(2);
     expect(r.runtimes.node).toBe(process.versions.node);
     expect(r.cpu.count).toBeGreaterThan(0);
     expect(r.memory_bytes % MEMORY_GRANULE).toBe(0);
@@ -148,11 +149,22 @@ describe('environment record format', () => {
     expect(parseEnvRecord(serializeEnvRecord(a), 'test')).toEqual(parseEnvRecord(serializeEnvRecord(reordered), 'test'));
   });
 
+  it('reads version 1 records as they were stored, and serialises them to the same bytes (so the same oid)', () => {
+    const v1 = '{"cpu":{"count":8,"model":"AMD EPYC 7B13"},"gpus":[],"kernel":"Linux 6.1.0-18-amd64","lockfiles":[],"memory_bytes":34359738368,"os":{"arch":"x64","platform":"linux","release":"6.1.0-18-amd64","version":"#1 SMP"},"random_env":{},"runtimes":{"node":"20.11.0"},"v":1}';
+    const r = parseEnvRecord(v1, 'old');
+    expect(r.v).toBe(1);
+    expect(r.compilers).toBeUndefined();
+    expect(serializeEnvRecord(r)).toBe(v1);
+    const v2 = record({ v: 2, compilers: { gcc: '12.2.0', nvcc: '12.4.131' }, gpu_libs: { cudnn: '8.9.2.26' }, device_env: { CUDA_VISIBLE_DEVICES: '0' }, python_env: { venv: '.venv' }, distributed: { WORLD_SIZE: '2', MASTER_ADDR: 'set' }, container: { runtime: 'podman', image: 'python', image_digest: 'sha256:00' } });
+    expect(parseEnvRecord(serializeEnvRecord(v2), 'new')).toEqual(v2);
+  });
+
   it('rejects malformed records with EBADENVRECORD', () => {
     const good = JSON.parse(serializeEnvRecord(record())) as Record<string, unknown>;
     const bad: unknown[] = [
       'not json',
-      { ...good, v: 2 },
+      { ...good, v: 3 },
+      { ...good, compilers: { gcc: '12.2.0' } },
       { ...good, hostname: 'box' },
       { ...good, memory_bytes: -1 },
       { ...good, cpu: { model: 'x', count: 0 } },
@@ -182,5 +194,30 @@ describe('resolveEnvRecord', () => {
   it('a blob that is not an environment record is refused when read as one', () => {
     const oid = store.putBytes(Buffer.from('numpy==1.0\n'));
     expect(errorCode(() => readEnvRecord(store, oid))).toBe('EBADENVRECORD');
+  });
+});
+
+describe('checkEnvironment', () => {
+  it('finds nothing on the same machine, names what changed, and does not count what a v1 record could not hold', async () => {
+    const env = { PATH: path.join(dir, 'no-tools'), CUDA_VISIBLE_DEVICES: '0', WORLD_SIZE: '2' };
+    write(dir, 'requirements.txt', 'numpy==1.26.0\n');
+    const now = await captureEnvironment({ root: dir, store, env });
+    expect(await checkEnvironment({ root: dir, store, env }, now.oid)).toMatchObject({ recorded: now.oid, current: now.oid, changes: [], same: true });
+
+    // The same machine as an older mlx recorded it: no device_env, distributed, compilers; version 1.
+    const r = now.record;
+    expect([r.device_env, r.distributed]).toEqual([{ CUDA_VISIBLE_DEVICES: '0' }, { WORLD_SIZE: '2' }]);
+    const v1Fields = { os: r.os, kernel: r.kernel, cpu: r.cpu, memory_bytes: r.memory_bytes, gpus: r.gpus, runtimes: r.runtimes, lockfiles: r.lockfiles, random_env: r.random_env };
+    const v1 = store.putBytes(Buffer.from(serializeEnvRecord({ v: 1, ...v1Fields, container: r.container && { runtime: r.container.runtime } })));
+    expect((await checkEnvironment({ root: dir, store, env }, v1)).changes).toEqual([]);
+
+    write(dir, 'requirements.txt', 'numpy==1.26.4\n');
+    const changed = await checkEnvironment({ root: dir, store, env }, now.oid, { PYTHONHASHSEED: '3' });
+    expect(changed.same).toBe(false);
+    expect(changed.changes).toEqual([
+      { path: 'random_env.PYTHONHASHSEED', from: null, to: '3' },
+      { path: 'lockfiles/requirements.txt', from: now.record.lockfiles[0]!.oid, to: expect.stringMatching(/^b3:/) },
+      { path: 'lockfiles/requirements.txt:numpy', package: 'numpy', from: '1.26.0', to: '1.26.4' },
+    ]);
   });
 });

@@ -45,6 +45,7 @@ const FACTORIES: [ErrorCode, (message: string, opts: never) => MlxError, Record<
   [E.BAD_ENV_RECORD, errors.badEnvRecord, { source: 'env', version: 9 }],
   [E.AMBIGUOUS_OID, errors.ambiguousOid, { ref: 'b3:0', matches: ['b3:01', 'b3:02'] }],
   [E.GIT_REMOTE, errors.gitRemoteFailed, { args: ['ls-remote'] }],
+  [E.NOT_RECORDED, errors.notRecorded, {}],
 ];
 
 describe('error codes', () => {

@@ -1,5 +1,6 @@
 import type { EnvRecord } from '../../formats/env-record.js';
 import { isOid, shortOid } from '../../hash/oid.js';
+import type { EnvCheck } from '../../run/env-check.js';
 import type { EnvChange, StoredEnvDiff } from '../../run/env-diff.js';
 import { formatBytes } from '../output.js';
 
@@ -19,9 +20,30 @@ export function envSummary(r: EnvRecord): string[] {
     `lockfiles:  ${r.lockfiles.length ? r.lockfiles.map((l) => `${l.path} ${shortOid(l.oid)}`).join(', ') : 'none'}`,
     ...(r.pip_freeze ? [`pip freeze: ${shortOid(r.pip_freeze)}`] : []),
     ...(r.conda ? [`conda:      ${shortOid(r.conda)}`] : []),
-    ...(r.container ? [`container:  ${r.container.runtime}${r.container.image_digest ? ` ${r.container.image_digest}` : ''}${r.container.image_id ? ` image ${r.container.image_id}` : ''}`] : []),
+    ...(r.container ? [`container:  ${containerLine(r.container)}`] : []),
+    ...(toolchain(r).length ? [`toolchain:  ${toolchain(r).join(', ')}`] : []),
+    ...(r.python_env ? [`python env: ${pythonEnvLine(r.python_env)}`] : []),
+    ...(r.device_env ? [`devices:    ${assignments(r.device_env)}`] : []),
+    ...(r.distributed ? [`distributed: ${assignments(r.distributed)}`] : []),
     `random env: ${randomEnv.length ? randomEnv.join(' ') : 'none set'}`,
   ];
+}
+
+function containerLine(c: NonNullable<EnvRecord['container']>): string {
+  return [c.runtime, c.image, c.image_digest, c.image_id ? `image ${c.image_id}` : undefined].filter(Boolean).join(' ');
+}
+
+/** Compilers and GPU libraries, `gcc 12.2.0`, `cudnn 9.1.0`. */
+function toolchain(r: EnvRecord): string[] {
+  return [...Object.entries(r.compilers ?? {}), ...Object.entries(r.gpu_libs ?? {})].map(([name, v]) => `${name} ${v}`);
+}
+
+function pythonEnvLine(p: NonNullable<EnvRecord['python_env']>): string {
+  return [p.venv === undefined ? undefined : `venv ${p.venv}`, p.conda === undefined ? undefined : `conda ${p.conda}`].filter(Boolean).join(', ');
+}
+
+function assignments(vars: Record<string, string>): string {
+  return Object.entries(vars).map(([k, v]) => `${k}=${v}`).join(' ');
 }
 
 /**
@@ -49,7 +71,11 @@ export function envRecordLines(r: EnvRecord): string[] {
     ...Object.entries(r.runtimes).map(([name, v]) => field(name, v)),
     'packages',
     ...(blobs.length ? blobs.map(([p, v]) => `  ${p!.padEnd(width)}  ${v}`) : ['  no lockfiles found']),
-    ...(c ? ['container', field('runtime', c.runtime), ...(c.image_digest ? [field('digest', c.image_digest)] : []), ...(c.image_id ? [field('image', c.image_id)] : [])] : []),
+    ...(c ? ['container', field('runtime', c.runtime), ...(c.image ? [field('image', c.image)] : []), ...(c.image_digest ? [field('digest', c.image_digest)] : []), ...(c.image_id ? [field('image id', c.image_id)] : [])] : []),
+    ...(toolchain(r).length ? ['toolchain', ...Object.entries({ ...r.compilers, ...r.gpu_libs }).map(([name, v]) => field(name, v))] : []),
+    ...(r.python_env ? ['python env', ...(r.python_env.venv === undefined ? [] : [field('venv', r.python_env.venv)]), ...(r.python_env.conda === undefined ? [] : [field('conda', r.python_env.conda)])] : []),
+    ...(r.device_env ? ['devices', ...Object.entries(r.device_env).map(([k, v]) => `  ${k}=${v}`)] : []),
+    ...(r.distributed ? ['distributed', ...Object.entries(r.distributed).map(([k, v]) => `  ${k}=${v}`)] : []),
     'random env',
     ...(Object.keys(r.random_env).length ? Object.entries(r.random_env).map(([k, v]) => `  ${k}=${v}`) : ['  none set']),
   ];
@@ -59,6 +85,18 @@ export function envRecordLines(r: EnvRecord): string[] {
 export function envDiffLines(d: StoredEnvDiff): string[] {
   if (d.changes.length === 0) return [`${shortOid(d.a)} and ${shortOid(d.b)}: same environment`];
   return [`${shortOid(d.a)} → ${shortOid(d.b)}: ${d.changes.filter((c) => !c.package).length} field(s) changed`, ...d.changes.map(changeLine)];
+}
+
+/**
+ * `mlx env check` and the head of `mlx repro --verify`: the recorded environment against this
+ * machine, one line per difference (packages indented under their lockfile or pip freeze).
+ */
+export function envCheckLines(c: EnvCheck, run?: { name: string; id?: string }): string[] {
+  const head = `environment${run ? ` of run ${run.name}${run.id ? ` (${run.id})` : ''}` : ''}: recorded ${shortOid(c.recorded)}, this machine ${shortOid(c.current)}`;
+  if (c.same) return [head, '  this machine matches the recorded environment'];
+  const fields = c.changes.filter((ch) => !ch.package).length;
+  const packages = c.changes.length - fields;
+  return [head, ...c.changes.map(changeLine), `  ${fields} field(s)${packages ? ` and ${packages} package(s)` : ''} differ (recorded → this machine)`];
 }
 
 function changeLine(c: EnvChange): string {
