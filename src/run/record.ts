@@ -10,7 +10,9 @@ import { captureEnvironment } from './environment.js';
 import { gitState } from './git-state.js';
 import { idOfRecord, inputKey, newNonce, runRecordBytes } from './identity.js';
 import { readRunLock, writeRunLock } from './lockfile.js';
+import { overrideText, planOverrides, parseOverride, type ParamOverride } from './param-overrides.js';
 import { readCheckpointMeta, readMetrics, readParams } from './params.js';
+import { seedEnvironment } from './seeds.js';
 import { snapshot } from './snapshot.js';
 
 /** What `mlx run` was asked to do. Paths are as the user typed them (relative to `cwd`). */
@@ -22,20 +24,12 @@ export interface RunSpec {
   outs: string[];
   metrics: string[];
   seed: number | null;
-}
-
-/**
- * Environment variables that make the seed the single source of truth for common frameworks. Set only
- * when a seed is given; documented in spec/run.md.
- */
-export function seedEnvironment(seed: number): Record<string, string> {
-  return {
-    MLX_SEED: String(seed),
-    PYTHONHASHSEED: String(seed),
-    PL_GLOBAL_SEED: String(seed), // PyTorch Lightning's seed_everything()
-    TF_DETERMINISTIC_OPS: '1',
-    CUBLAS_WORKSPACE_CONFIG: ':4096:8', // deterministic cuBLAS (PyTorch use_deterministic_algorithms)
-  };
+  /** Named seeds (`--seed data=7`); none when absent. */
+  seeds?: Record<string, number>;
+  /** `-S` overrides as typed (`[file:]key=value`, see param-overrides.ts), applied in order. */
+  overrides?: string[];
+  /** The overrides are a recorded run's, applied again (see OverrideMode). */
+  overridesRecorded?: boolean;
 }
 
 export interface Execution {
@@ -51,7 +45,28 @@ function resolveSpec(repo: Repo, cwd: string, spec: RunSpec) {
   const outs = spec.outs.map(rel);
   const deps = spec.deps.map(rel);
   for (const o of outs) if (deps.includes(o)) throw badUsage(`${o} cannot be both a dependency and an output of one run`);
-  return { deps, outs, metrics: spec.metrics.map(rel), params: spec.params.map((p) => ({ file: rel(p.file), keys: p.keys })) };
+  const overrides = (spec.overrides ?? []).map((text) => {
+    const o = parseOverride(text);
+    return { ...o, file: rel(o.file) };
+  });
+  return { deps, outs, metrics: spec.metrics.map(rel), params: paramsToRead(spec.params.map((p) => ({ file: rel(p.file), keys: p.keys })), overrides), overrides };
+}
+
+/**
+ * The params keys a run records: those named with -p, and those an override sets (a removed key has
+ * no value to record; the override itself is recorded).
+ */
+function paramsToRead(named: { file: string; keys: string[] }[], overrides: ParamOverride[]): { file: string; keys: string[]; overrides: ParamOverride[] }[] {
+  const files = new Map<string, { keys: Set<string>; overrides: ParamOverride[] }>();
+  const entry = (file: string) => files.get(file) ?? files.set(file, { keys: new Set(), overrides: [] }).get(file)!;
+  for (const p of named) for (const k of p.keys) entry(p.file).keys.add(k);
+  for (const o of overrides) {
+    const e = entry(o.file);
+    e.overrides.push(o);
+    if (o.op === 'delete') e.keys.delete(o.key.join('.'));
+    else e.keys.add(o.key.join('.'));
+  }
+  return [...files].map(([file, e]) => ({ file, keys: [...e.keys], overrides: e.overrides }));
 }
 
 /**
@@ -64,9 +79,14 @@ export async function execute(repo: Repo, cwd: string, spec: RunSpec, opts: { st
   const index = StatIndex.load(repo.layout.statIndexFile);
   const deps: Record<string, Artifact> = {};
   const params: Record<string, Record<string, unknown>> = {};
+  const seedEnv = seedEnvironment(spec.seed, spec.seeds);
+  // Whether the code differs from its commit, before -S edits a params file: the overrides are recorded.
+  const git = await gitState(repo, opts.onWarning);
   {
     const release = await acquireLock(repo.layout.lockFile);
     try {
+      const writes = r.params.map((p) => planOverrides(absPath(repo, p.file), p.file, p.overrides, spec.overridesRecorded ? 'again' : 'new'));
+      for (const write of writes) write?.();
       for (const p of r.params) params[p.file] = readParams(absPath(repo, p.file), p.file, p.keys);
       for (const d of r.deps) deps[d] = snapshot(repo, index, d, true);
       index.save();
@@ -75,12 +95,11 @@ export async function execute(repo: Repo, cwd: string, spec: RunSpec, opts: { st
     }
   }
   // The environment the command really gets, seed variables included.
-  const env = await captureEnvironment({ root: repo.root, store: repo.store, env: { ...process.env, ...(spec.seed === null ? {} : seedEnvironment(spec.seed)) } });
+  const env = await captureEnvironment({ root: repo.root, store: repo.store, env: { ...process.env, ...seedEnv } });
   for (const w of env.warnings) opts.onWarning?.(w);
-  const git = await gitState(repo, opts.onWarning);
   const started = new Date();
   const t0 = performance.now();
-  const exitCode = await runCommand(spec.cmd, repo.root, spec.seed, opts.quiet);
+  const exitCode = await runCommand(spec.cmd, repo.root, seedEnv, opts.quiet);
   const duration = (performance.now() - t0) / 1000;
   if (exitCode !== 0) {
     throw runFailed(`the command exited with ${exitCode < 0 ? `signal ${-exitCode}` : `code ${exitCode}`}; nothing was recorded (mlx.lock is unchanged)`, { exitCode });
@@ -108,7 +127,10 @@ export async function execute(repo: Repo, cwd: string, spec: RunSpec, opts: { st
     const meta = readCheckpointMeta(absPath(repo, o), o);
     if (meta) checkpoints[o] = meta;
   }
-  const inputs = { cmd: spec.cmd, seed: spec.seed, params: params as Run['params'], deps, env: env.oid };
+  // Sorted by name, so the same seeds given in another order read (and compare) the same.
+  const seeds = spec.seeds && Object.keys(spec.seeds).length ? { seeds: Object.fromEntries(Object.entries(spec.seeds).sort(([a], [b]) => (a < b ? -1 : 1))) } : {};
+  const overrides = r.overrides.length ? { overrides: r.overrides.map(overrideText) } : {};
+  const inputs = { cmd: spec.cmd, seed: spec.seed, ...seeds, params: params as Run['params'], ...overrides, deps, env: env.oid };
   const run = { key: inputKey(repo.newHasher, inputs), ...inputs, outs, metrics: metrics as Run['metrics'], ...(Object.keys(checkpoints).length ? { checkpoints: checkpoints as Run['checkpoints'] } : {}), started: started.toISOString(), duration_s: Math.round(duration * 1000) / 1000, git };
   // The immutable record holds the run under its name; its oid names the execution (the id).
   const record = repo.store.putBytes(runRecordBytes(spec.name, run, newNonce()));
@@ -174,12 +196,12 @@ function pointedOid(repo: Repo, rel: string): string | undefined {
   }
 }
 
-function runCommand(cmd: string[], cwd: string, seed: number | null, quiet?: boolean): Promise<number> {
+function runCommand(cmd: string[], cwd: string, seedEnv: Record<string, string>, quiet?: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd[0]!, cmd.slice(1), {
       cwd,
       stdio: quiet ? ['ignore', 'ignore', 'inherit'] : ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, ...(seed === null ? {} : seedEnvironment(seed)) },
+      env: { ...process.env, ...seedEnv },
     });
     child.on('error', (err: NodeJS.ErrnoException) =>
       reject(runFailed(`cannot start ${cmd[0]}: ${err.code === 'ENOENT' ? 'no such command' : err.message}; nothing was recorded`)),

@@ -22,7 +22,7 @@ export interface RunDelta {
   status: RunStatus;
   base?: { id: string; record: Oid };
   head?: { id: string; record: Oid };
-  /** For `changed`: which inputs differ: `cmd`, `seed`, `params`, `env`, `deps: <path>`. */
+  /** For `changed`: which inputs differ: `cmd`, `seed`, `seeds`, `params`, `overrides`, `env`, `deps: <path>`. */
   inputs: string[];
   /** Outputs whose content differs (for `changed` and `rerun`), or all outputs of an added run. */
   outputs: string[];
@@ -260,7 +260,9 @@ function runDelta(name: string, b: Run | undefined, h: Run | undefined): RunDelt
   const inputs: string[] = [];
   if (!same(b.cmd, h.cmd)) inputs.push('cmd');
   if (b.seed !== h.seed) inputs.push('seed');
+  if (!same(b.seeds ?? {}, h.seeds ?? {})) inputs.push('seeds');
   if (!same(b.params, h.params)) inputs.push('params');
+  if (!same(b.overrides ?? [], h.overrides ?? [])) inputs.push('overrides');
   if (b.env !== h.env) inputs.push('env');
   for (const p of keysOf(b.deps, h.deps)) if (b.deps[p]?.oid !== h.deps[p]?.oid) inputs.push(`deps: ${p}`);
   return { name, status: 'changed', base: side(b), head: side(h), inputs, outputs };

@@ -67,6 +67,8 @@ describe('the input key', () => {
       { ...inputsOf(run), params: { 'params.yaml': { lr: 0.2 } } },
       { ...inputsOf(run), deps: { 'data/train': { kind: 'dir' as const, oid: `b3:${'f'.repeat(64)}`, size: 10 } } },
       { ...inputsOf(run), env: `b3:${'e'.repeat(64)}` },
+      { ...inputsOf(run), seeds: { data: 7 } },
+      { ...inputsOf(run), overrides: ['params.yaml:lr=0.2'] },
     ];
     expect(new Set(changed.map((i) => inputKey(newHasher, i))).size).toBe(changed.length);
     for (const i of changed) expect(inputKey(newHasher, i)).not.toBe(key);
@@ -77,6 +79,8 @@ describe('the input key', () => {
     expect(old.key).toBe(`k-${old.id.slice(2)}`);
     expect(inputKey(newHasher, inputsOf(old))).toBe(old.key);
     expect(keyOf({ id: old.id })).toBe(old.key);
+    // No named seeds and no overrides count as none at all: an old run's key does not move.
+    expect(inputKey(newHasher, { ...inputsOf(old), seeds: {}, overrides: [] })).toBe(old.key);
   });
 });
 
