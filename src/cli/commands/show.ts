@@ -1,5 +1,6 @@
 import { show } from '../../commands/show.js';
 import type { Output } from '../output.js';
+import { formatDetails, formatSummary } from '../render/output-format.js';
 import { flatten, seedSummary } from '../render/values.js';
 
 export async function runShow(out: Output, ref: string): Promise<void> {
@@ -22,6 +23,7 @@ export async function runShow(out: Output, ref: string): Promise<void> {
     ...Object.entries(r.outs).map(([p, a]) => `  out:       ${p}  ${a.oid.slice(0, 11)}  ${a.size} B`),
     ...Object.entries(r.metrics).map(([f, m]) => `  metrics:   ${f}: ${flatten(m).join(', ')}`),
     ...Object.entries(r.checkpoints ?? {}).map(([o, m]) => `  checkpoint: ${o}: ${flatten(m).join(', ')} (from data ${Object.entries(r.deps).map(([d, a]) => `${d}@${a.oid.slice(3, 11)}`).join(', ') || '-'})`),
+    ...Object.entries(r.formats ?? {}).flatMap(([p, f]) => [`  format:    ${p}: ${formatSummary(f)}`, ...formatDetails(f).map((l) => `             ${l}`)]),
     `  env:       ${r.env} (mlx env show ${r.env.slice(0, 11)})`,
     `  record:    ${r.record}`,
   ]);
