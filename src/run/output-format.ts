@@ -21,7 +21,7 @@ const ZIP_TAIL = 1 << 20;
 /** File names probed inside an output directory (a directory may hold a dataset of any size). */
 const CHECKPOINT_NAME = /\.(safetensors|pt|pth|bin|ckpt|gguf|onnx|h5|hdf5|keras|npy|npz|pkl|pickle|joblib)$/i;
 /** At most this many entries of an output directory are looked at, and this many files recorded. */
-const DIR_SCAN_LIMIT = 10_000;
+const DIR_SCAN_LIMIT = 1_000;
 const DIR_RECORD_LIMIT = 100;
 
 /** A file's header as read: the format facts, or why the file does not hold what its name says. */
