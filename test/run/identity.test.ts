@@ -111,6 +111,21 @@ describe('lockfiles with and without keys', () => {
     expect(parseRunLock(text, 'mlx.lock')).toEqual(lock);
   });
 
+  it('named seeds, overrides and checkpoint headers are written in schema order and read back; a bad seed name is EBADRUNLOCK', () => {
+    const run = sampleRun(1, {
+      seeds: { data: 7, init: 3 },
+      overrides: ['params.yaml:lr=0.2'],
+      formats: { 'model.safetensors': { format: 'safetensors', size: 100, parameters: 4, tensor_count: 1, dtypes: { F32: 4 }, tensors: { w: 'F32 [2, 2]' } } },
+    });
+    const text = serializeRunLock({ version: 1, runs: { train: run } });
+    expect(text).toMatch(/\n {4}seed: \S+\n {4}seeds:\n {6}data: 7\n {6}init: 3\n {4}params:[\s\S]*\n {4}overrides:\n {6}- params\.yaml:lr=0\.2\n {4}deps:/);
+    expect(text).toMatch(/\n {4}formats:\n {6}model\.safetensors:\n {8}format: safetensors\n/);
+    expect(parseRunLock(text, 'mlx.lock').runs.train).toEqual(run);
+    const err = thrown(() => parseRunLock(text.replace('      data: 7', '      Data: 7'), 'mlx.lock'));
+    expect(err.code).toBe(E.BAD_RUNLOCK);
+    expect(err.message).toMatch(/runs\.train\.seeds/);
+  });
+
   it('a malformed key is EBADRUNLOCK naming the field', () => {
     const text = serializeRunLock({ version: 1, runs: { train: sampleRun(1) } }).replace(/key: k-\w+/, 'key: r-0123');
     const err = thrown(() => parseRunLock(text, 'mlx.lock'));
