@@ -42,10 +42,13 @@ describe('seeds per phase', () => {
     expect(other.seed).toBeNull();
     expect(other.key).not.toBe(r.key);
     await gitCommitAll(dir, 'runs');
+    // A reviewer sees which input changed: only a named seed.
+    run('train', '--seed', 'init=3', '--seed', 'data=9');
+    expect(mlxJson(dir, 'report', 'HEAD').runs[0]).toMatchObject({ name: 'train', status: 'changed', inputs: ['seeds'] });
     // repro gives the command the recorded seeds again.
     fs.rmSync(path.join(dir, 'out'), { recursive: true });
     expect(mlxJson(dir, 'repro', '--force').runs[0]).toMatchObject({ name: 'train', reran: true });
-    expect(read('out/seeds.txt')).toBe('MLX_SEED_DATA=8\nMLX_SEED_INIT=3\n');
+    expect(read('out/seeds.txt')).toBe('MLX_SEED_DATA=9\nMLX_SEED_INIT=3\n');
   });
 
   it('a run with only a plain seed is recorded as before: no seeds field, the same key', () => {
