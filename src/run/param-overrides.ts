@@ -218,7 +218,7 @@ export function planOverrides(absFile: string, relFile: string, overrides: Param
     if (doc.errors.length) throw notValid(relFile, doc.errors[0]);
     if (doc.contents === null) doc.contents = doc.createNode({}) as unknown as Yaml.ParsedNode;
     applyTo(yamlTree(doc), relFile, overrides, mode);
-    out = doc.toString({ lineWidth: 0 });
+    out = doc.toString({ lineWidth: 0, flowCollectionPadding: false });
   }
   if (out === text) return undefined;
   return () => {

@@ -86,10 +86,17 @@ export async function execute(repo: Repo, cwd: string, spec: RunSpec, opts: { st
   {
     const release = await acquireLock(repo.layout.lockFile);
     try {
-      const writes = r.params.map((p) => planOverrides(absPath(repo, p.file), p.file, p.overrides, spec.overridesRecorded ? 'again' : 'new'));
+      // Everything that can refuse the run does so before an override is written: bad input changes no file.
+      const mode = spec.overridesRecorded ? 'again' : 'new';
+      const writes = r.params.map((p) => planOverrides(absPath(repo, p.file), p.file, p.overrides, mode));
+      for (const p of r.params) params[p.file] = readParams(absPath(repo, p.file), p.file, p.keys, p.overrides, mode);
+      const edited = r.params.filter((p) => p.overrides.length).map((p) => p.file);
+      const holdsEdited = (d: string) => edited.some((f) => f === d || f.startsWith(`${d}/`));
+      const read = new Map<string, Artifact>();
+      for (const d of r.deps) if (!holdsEdited(d)) read.set(d, snapshot(repo, index, d, true));
       for (const write of writes) write?.();
-      for (const p of r.params) params[p.file] = readParams(absPath(repo, p.file), p.file, p.keys);
-      for (const d of r.deps) deps[d] = snapshot(repo, index, d, true);
+      for (const d of r.deps) if (holdsEdited(d)) read.set(d, snapshot(repo, index, d, true));
+      for (const d of r.deps) deps[d] = read.get(d)!;
       index.save();
     } finally {
       release();

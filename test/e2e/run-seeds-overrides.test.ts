@@ -65,7 +65,7 @@ describe('-S params overrides', () => {
     await gitCommitAll(dir, 'start');
     const a = run('lr01', '-S', 'lr=0.01', '-S', 'params.yaml:model.layers=[32, 32]', '-S', '+opt.beta=0.9');
     // The command read the overridden file; the file keeps its comments and stays as the run left it (as with DVC).
-    const overridden = '# training\nlr: 0.01 # learning rate\nepochs: 2\nmodel:\n  layers: [ 32, 32 ]\nopt:\n  beta: 0.9\n';
+    const overridden = '# training\nlr: 0.01 # learning rate\nepochs: 2\nmodel:\n  layers: [32, 32]\nopt:\n  beta: 0.9\n';
     expect(read('out/params.yaml')).toBe(overridden);
     expect(read('params.yaml')).toBe(overridden);
     expect(a.overrides).toEqual(['params.yaml:lr=0.01', 'params.yaml:model.layers=[32, 32]', 'params.yaml:+opt.beta=0.9']);
@@ -93,6 +93,12 @@ describe('-S params overrides', () => {
     expect(again.key).toBe(a.key);
   });
 
+  it('a dep on the params file is the file as the override leaves it', () => {
+    const r = run('dep', '-d', 'params.yaml', '-S', 'epochs=3');
+    expect(r.deps['params.yaml'].size).toBe(Buffer.byteLength(PARAMS.replace('epochs: 2', 'epochs: 3')));
+    expect(read('out/params.yaml')).toBe(PARAMS.replace('epochs: 2', 'epochs: 3'));
+  });
+
   it('bad overrides and seeds are one clear line each, and nothing is written', () => {
     const before = read('params.yaml');
     const bad: [string[], RegExp][] = [
@@ -105,6 +111,9 @@ describe('-S params overrides', () => {
       // The first override is fine, the second is not: the params file is left as it was.
       [['-S', 'lr=0.5', '-S', 'other.yaml:lr=1'], /params file other\.yaml does not exist/],
       [['-S', 'lr=0.5', '-S', 'epochs.x=1'], /epochs in params\.yaml is a value/],
+      // An override that would apply, but the run is refused for another reason: no file changes either.
+      [['-S', 'lr=0.5', '-p', 'params.yaml:momentum'], /params file params\.yaml has no key momentum/],
+      [['-S', 'lr=0.5', '-d', 'nope.csv'], /nope\.csv: no such file or directory/],
       [['--seed', 'Data=1'], /--seed Data=1: a seed name uses lowercase letters, digits and _/],
       [['--seed', 'data=x'], /--seed expects a whole number of at least 0 \(or name=number\), got data=x/],
       [['--seed', '1', '--seed', '2'], /--seed given twice without a name/],

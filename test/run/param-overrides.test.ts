@@ -46,7 +46,7 @@ describe('-S overrides', () => {
     const yaml = path.join(dir, 'params.yaml');
     fs.writeFileSync(yaml, '# training\nlr: 0.05 # learning rate\nlayers: [64, 128]\nepochs: 20\n');
     planOverrides(yaml, 'params.yaml', ['lr=0.01', 'layers=[8]', '~epochs', '+opt.beta=0.9'].map(parseOverride))!();
-    expect(fs.readFileSync(yaml, 'utf8')).toBe('# training\nlr: 0.01 # learning rate\nlayers: [ 8 ]\nopt:\n  beta: 0.9\n');
+    expect(fs.readFileSync(yaml, 'utf8')).toBe('# training\nlr: 0.01 # learning rate\nlayers: [8]\nopt:\n  beta: 0.9\n');
     const json = path.join(dir, 'p.json');
     fs.writeFileSync(json, '{\n    "lr": 0.05,\n    "n": 1\n}\n');
     planOverrides(json, 'p.json', [parseOverride('p.json:lr=0.5')])!();
