@@ -4,6 +4,9 @@ import { removeOwnTemps } from '../util/fs.js';
 import { jsonResultPrinted, Output, type GlobalOptions } from './output.js';
 import { version } from './version.js';
 
+/** For a flag that may be repeated: every value, in order. */
+const collect = (value: string, all: string[] | undefined): string[] => [...(all ?? []), value];
+
 /**
  * The CLI entry: declares commands, imports each command's module only when it runs (so `--help`
  * starts fast), and is the only place that prints errors and picks the exit code.
@@ -230,7 +233,8 @@ const COMMANDS: [name: string, declare: Declare][] = [
       .option('-p, --param <file:keys...>', 'parameters to record, e.g. params.yaml:lr,epochs')
       .option('-o, --out <path...>', 'outputs, stored in the cache and tracked with pointers')
       .option('-M, --metrics <file...>', 'metrics files (JSON or YAML) the command writes')
-      .option('--seed <n>', 'the seed, given to the command as MLX_SEED, PYTHONHASHSEED, ...')
+      .option('-S, --set-param <[file:]key=value>', 'override a param for this run and record it (as dvc exp run -S): params.yaml:train.lr=0.01, +key=value adds, ~key removes', collect)
+      .option('--seed <[name=]n>', 'a seed: 42 is given as MLX_SEED, PYTHONHASHSEED, ...; data=7 as MLX_SEED_DATA (repeat for several)', collect)
       .action(async (cmd: string[], flags) => (await import('./commands/run.js')).runRun(out(), cmd, flags));
   }],
   ['runs', (program, out) => {

@@ -1,6 +1,6 @@
 import { parseParamSpec } from '../run/params.js';
 import { runAndRecord, type Recorded } from '../run/record.js';
-import { badUsage } from '../util/errors.js';
+import { parseSeeds } from '../run/seeds.js';
 import { openRepo } from '../workspace/repo.js';
 
 export interface RunOptions {
@@ -13,8 +13,16 @@ export interface RunOptions {
   params?: string[];
   outs?: string[];
   metrics?: string[];
-  /** The seed as typed; a whole number of at least 0. */
-  seed?: string | number;
+  /**
+   * Seeds as typed: a whole number of at least 0 is the run's seed (`MLX_SEED`), `name=number` a named
+   * one (`MLX_SEED_<NAME>`), e.g. `[42, 'data=7', 'init=3']`.
+   */
+  seed?: string | number | (string | number)[];
+  /**
+   * Params overrides applied to the params file before the command runs and recorded, as with
+   * `dvc exp run -S`: `[file:]key.path=value` (file default params.yaml), `+key=value`, `++key=value`, `~key`.
+   */
+  setParams?: string[];
   /** Do not pass the command's output through. */
   quiet?: boolean;
   onWarning?: (warning: string) => void;
@@ -23,11 +31,7 @@ export interface RunOptions {
 /** `mlx run`: runs a command and records it in mlx.lock. */
 export async function run(opts: RunOptions): Promise<Recorded> {
   const repo = await openRepo(opts.cwd);
-  let seed: number | null = null;
-  if (opts.seed !== undefined) {
-    seed = Number(opts.seed);
-    if (!Number.isSafeInteger(seed) || seed < 0) throw badUsage(`--seed expects a whole number of at least 0, got ${opts.seed}`);
-  }
+  const { seed, seeds } = parseSeeds(opts.seed === undefined ? [] : Array.isArray(opts.seed) ? opts.seed : [opts.seed]);
   const spec = {
     name: opts.name ?? 'default',
     cmd: opts.cmd,
@@ -36,6 +40,8 @@ export async function run(opts: RunOptions): Promise<Recorded> {
     outs: opts.outs ?? [],
     metrics: opts.metrics ?? [],
     seed,
+    seeds,
+    overrides: opts.setParams ?? [],
   };
   return runAndRecord(repo, opts.cwd, spec, { quiet: opts.quiet, onWarning: opts.onWarning });
 }

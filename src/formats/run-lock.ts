@@ -19,6 +19,26 @@ export type Artifact = z.infer<typeof ArtifactSchema>;
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 /** Params and metrics keep YAML/JSON values: scalars, lists and maps. */
 const value: z.ZodMiniType<unknown> = z.lazy(() => z.union([scalar, z.array(value), z.record(z.string(), value)]));
+/** A seed's name (`--seed data=7`): exported as `MLX_SEED_<NAME>`, so lowercase letters, digits and `_`. */
+export const SEED_NAME = /^[a-z][a-z0-9_]*$/;
+const seedValue = z.int().check(z.nonnegative());
+
+/**
+ * What the output file itself says about its contents, read from its header: the format, the size, and
+ * for formats whose header lists them, tensors (name → `DTYPE [d0, d1, ...]`), the parameter count,
+ * the dtypes (dtype → parameter count) and the file's own metadata (safetensors `__metadata__`).
+ */
+export const OutputFormatSchema = z.strictObject({
+  format: z.string(),
+  size: z.int().check(z.nonnegative()),
+  version: z.optional(z.int()),
+  parameters: z.optional(z.int().check(z.nonnegative())),
+  tensor_count: z.optional(z.int().check(z.nonnegative())),
+  dtypes: z.optional(z.record(z.string(), z.int().check(z.nonnegative()))),
+  tensors: z.optional(z.record(z.string(), z.string())),
+  metadata: z.optional(z.record(z.string(), value)),
+});
+export type OutputFormat = z.infer<typeof OutputFormatSchema>;
 
 /**
  * One recorded run: how an output was produced, enough to reproduce and to explain it. Fields are
@@ -38,8 +58,15 @@ export const RunSchema = z.strictObject({
   key: z.optional(z.string().check(z.regex(RUN_KEY))),
   cmd: z.array(z.string()).check(z.minLength(1)),
   seed: z.nullable(z.int()),
-  /** params file → key → value, for the keys named with -p. */
+  /** Named seeds (`--seed data=7`): name → seed, each given to the command as `MLX_SEED_<NAME>`. Absent when none. */
+  seeds: z.optional(z.record(z.string().check(z.regex(SEED_NAME, 'seed names use lowercase letters, digits and _, starting with a letter')), seedValue)),
+  /** params file → key → value, for the keys named with -p and those -S set. */
   params: z.record(z.string(), z.record(z.string(), value)),
+  /**
+   * The `-S` overrides applied to params files before the command ran, in order, each as
+   * `file:[+|++|~]key.path[=value]` (the value as typed, read as YAML). `mlx repro` applies them again.
+   */
+  overrides: z.optional(z.array(z.string()).check(z.minLength(1))),
   deps: z.record(z.string(), ArtifactSchema),
   /** The environment record object (OS, CPU, GPUs, interpreters, package lockfiles ...). */
   env: oid,
@@ -51,6 +78,8 @@ export const RunSchema = z.strictObject({
    * (`<out>.meta.json|yaml`) or inside it (`meta.json|yaml`), e.g. step and epoch.
    */
   checkpoints: z.optional(z.record(z.string(), z.record(z.string(), value))),
+  /** Outputs in a known checkpoint or array format: output → what its header says (see OutputFormatSchema). */
+  formats: z.optional(z.record(z.string(), OutputFormatSchema)),
   started: z.string(),
   duration_s: z.number().check(z.nonnegative()),
   git: z.strictObject({ commit: z.nullable(z.string()), dirty: z.boolean() }),
@@ -127,9 +156,20 @@ function inSchemaOrder(run: Run): Run {
   return ordered as Run;
 }
 
-/** The inputs that define a run's input key, in canonical JSON. */
-export function runInputs(run: Pick<Run, 'cmd' | 'seed' | 'params' | 'deps' | 'env'>): string {
-  return canonicalJson({ cmd: run.cmd, seed: run.seed, params: run.params, deps: run.deps, env: run.env });
+/**
+ * The inputs that define a run's input key, in canonical JSON. Named seeds and overrides count only
+ * when present, so a run without them keeps the key it had before they existed.
+ */
+export function runInputs(run: Pick<Run, 'cmd' | 'seed' | 'params' | 'deps' | 'env' | 'seeds' | 'overrides'>): string {
+  return canonicalJson({
+    cmd: run.cmd,
+    seed: run.seed,
+    params: run.params,
+    deps: run.deps,
+    env: run.env,
+    ...(run.seeds && Object.keys(run.seeds).length ? { seeds: run.seeds } : {}),
+    ...(run.overrides?.length ? { overrides: run.overrides } : {}),
+  });
 }
 
 /** JSON with object keys sorted at every level: equal values give equal bytes. */

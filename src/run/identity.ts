@@ -11,7 +11,7 @@ import { canonicalJson, runInputs, type Run } from '../formats/run-lock.js';
  * and being the record's oid it cannot change without the record changing.
  */
 
-export type RunInputs = Pick<Run, 'cmd' | 'seed' | 'params' | 'deps' | 'env'>;
+export type RunInputs = Pick<Run, 'cmd' | 'seed' | 'params' | 'deps' | 'env' | 'seeds' | 'overrides'>;
 
 /** `k-` + 16 hex digits of the hash of the inputs' canonical JSON (as ids were before keys existed). */
 export function inputKey(newHasher: HasherFactory, inputs: RunInputs): string {

@@ -34,7 +34,11 @@ export interface RunNode {
   runId: string;
   cmd: string[];
   seed: number | null;
+  /** Named seeds, when the run has any. */
+  seeds?: Record<string, number>;
   params: Run['params'];
+  /** The -S overrides the run applied, when any. */
+  overrides?: string[];
   env: Oid;
   record: Oid;
   started: string;
@@ -245,7 +249,9 @@ class Tracer {
       runId: run.id,
       cmd: run.cmd,
       seed: run.seed,
+      ...(run.seeds ? { seeds: run.seeds } : {}),
       params: run.params,
+      ...(run.overrides ? { overrides: run.overrides } : {}),
       env: run.env,
       record: run.record,
       started: run.started,

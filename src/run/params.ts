@@ -1,9 +1,13 @@
 import fs from 'node:fs';
 import { badParams, badUsage, isErrno, pathNotFound, runFailed } from '../util/errors.js';
 import { yamlLibrary } from '../formats/yaml-library.js';
+import { withOverrides, type OverrideMode, type ParamOverride } from './param-overrides.js';
 
-/** Reads a params file (YAML or JSON) and returns the named keys; dotted keys reach into maps. */
-export function readParams(absFile: string, relFile: string, keys: string[]): Record<string, unknown> {
+/**
+ * Reads a params file (YAML or JSON) and returns the named keys; dotted keys reach into maps. With
+ * `overrides` (of this file), the values are those the file holds once they are applied.
+ */
+export function readParams(absFile: string, relFile: string, keys: string[], overrides: ParamOverride[] = [], mode?: OverrideMode): Record<string, unknown> {
   let doc: unknown;
   try {
     const text = fs.readFileSync(absFile, 'utf8');
@@ -12,6 +16,7 @@ export function readParams(absFile: string, relFile: string, keys: string[]): Re
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw pathNotFound(`params file ${relFile} does not exist`);
     throw badParams(`params file ${relFile} is not valid ${relFile.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
   }
+  doc = withOverrides(doc, relFile, overrides, mode);
   const out: Record<string, unknown> = {};
   for (const key of keys) {
     let cur: unknown = doc;

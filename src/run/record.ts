@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { type Artifact, type Run } from '../formats/run-lock.js';
+import { type Artifact, type OutputFormat, type Run } from '../formats/run-lock.js';
 import { E, MlxError, badUsage, runFailed } from '../util/errors.js';
 import { add } from '../repository/add.js';
 import { findTrackedAncestor, readPointer } from '../workspace/pointers.js';
@@ -10,7 +10,10 @@ import { captureEnvironment } from './environment.js';
 import { gitState } from './git-state.js';
 import { idOfRecord, inputKey, newNonce, runRecordBytes } from './identity.js';
 import { readRunLock, writeRunLock } from './lockfile.js';
+import { overrideText, planOverrides, parseOverride, type ParamOverride } from './param-overrides.js';
+import { readOutputFormats } from './output-format.js';
 import { readCheckpointMeta, readMetrics, readParams } from './params.js';
+import { seedEnvironment } from './seeds.js';
 import { snapshot } from './snapshot.js';
 
 /** What `mlx run` was asked to do. Paths are as the user typed them (relative to `cwd`). */
@@ -22,20 +25,12 @@ export interface RunSpec {
   outs: string[];
   metrics: string[];
   seed: number | null;
-}
-
-/**
- * Environment variables that make the seed the single source of truth for common frameworks. Set only
- * when a seed is given; documented in spec/run.md.
- */
-export function seedEnvironment(seed: number): Record<string, string> {
-  return {
-    MLX_SEED: String(seed),
-    PYTHONHASHSEED: String(seed),
-    PL_GLOBAL_SEED: String(seed), // PyTorch Lightning's seed_everything()
-    TF_DETERMINISTIC_OPS: '1',
-    CUBLAS_WORKSPACE_CONFIG: ':4096:8', // deterministic cuBLAS (PyTorch use_deterministic_algorithms)
-  };
+  /** Named seeds (`--seed data=7`); none when absent. */
+  seeds?: Record<string, number>;
+  /** `-S` overrides as typed (`[file:]key=value`, see param-overrides.ts), applied in order. */
+  overrides?: string[];
+  /** The overrides are a recorded run's, applied again (see OverrideMode). */
+  overridesRecorded?: boolean;
 }
 
 export interface Execution {
@@ -51,7 +46,28 @@ function resolveSpec(repo: Repo, cwd: string, spec: RunSpec) {
   const outs = spec.outs.map(rel);
   const deps = spec.deps.map(rel);
   for (const o of outs) if (deps.includes(o)) throw badUsage(`${o} cannot be both a dependency and an output of one run`);
-  return { deps, outs, metrics: spec.metrics.map(rel), params: spec.params.map((p) => ({ file: rel(p.file), keys: p.keys })) };
+  const overrides = (spec.overrides ?? []).map((text) => {
+    const o = parseOverride(text);
+    return { ...o, file: rel(o.file) };
+  });
+  return { deps, outs, metrics: spec.metrics.map(rel), params: paramsToRead(spec.params.map((p) => ({ file: rel(p.file), keys: p.keys })), overrides), overrides };
+}
+
+/**
+ * The params keys a run records: those named with -p, and those an override sets (a removed key has
+ * no value to record; the override itself is recorded).
+ */
+function paramsToRead(named: { file: string; keys: string[] }[], overrides: ParamOverride[]): { file: string; keys: string[]; overrides: ParamOverride[] }[] {
+  const files = new Map<string, { keys: Set<string>; overrides: ParamOverride[] }>();
+  const entry = (file: string) => files.get(file) ?? files.set(file, { keys: new Set(), overrides: [] }).get(file)!;
+  for (const p of named) for (const k of p.keys) entry(p.file).keys.add(k);
+  for (const o of overrides) {
+    const e = entry(o.file);
+    e.overrides.push(o);
+    if (o.op === 'delete') e.keys.delete(o.key.join('.'));
+    else e.keys.add(o.key.join('.'));
+  }
+  return [...files].map(([file, e]) => ({ file, keys: [...e.keys], overrides: e.overrides }));
 }
 
 /**
@@ -64,23 +80,34 @@ export async function execute(repo: Repo, cwd: string, spec: RunSpec, opts: { st
   const index = StatIndex.load(repo.layout.statIndexFile);
   const deps: Record<string, Artifact> = {};
   const params: Record<string, Record<string, unknown>> = {};
+  const seedEnv = seedEnvironment(spec.seed, spec.seeds);
+  // Whether the code differs from its commit, before -S edits a params file: the overrides are recorded.
+  const git = await gitState(repo, opts.onWarning);
   {
     const release = await acquireLock(repo.layout.lockFile);
     try {
-      for (const p of r.params) params[p.file] = readParams(absPath(repo, p.file), p.file, p.keys);
-      for (const d of r.deps) deps[d] = snapshot(repo, index, d, true);
+      // Everything that can refuse the run does so before an override is written: bad input changes no file.
+      const mode = spec.overridesRecorded ? 'again' : 'new';
+      const writes = r.params.map((p) => planOverrides(absPath(repo, p.file), p.file, p.overrides, mode));
+      for (const p of r.params) params[p.file] = readParams(absPath(repo, p.file), p.file, p.keys, p.overrides, mode);
+      const edited = r.params.filter((p) => p.overrides.length).map((p) => p.file);
+      const holdsEdited = (d: string) => edited.some((f) => f === d || f.startsWith(`${d}/`));
+      const read = new Map<string, Artifact>();
+      for (const d of r.deps) if (!holdsEdited(d)) read.set(d, snapshot(repo, index, d, true));
+      for (const write of writes) write?.();
+      for (const d of r.deps) if (holdsEdited(d)) read.set(d, snapshot(repo, index, d, true));
+      for (const d of r.deps) deps[d] = read.get(d)!;
       index.save();
     } finally {
       release();
     }
   }
   // The environment the command really gets, seed variables included.
-  const env = await captureEnvironment({ root: repo.root, store: repo.store, env: { ...process.env, ...(spec.seed === null ? {} : seedEnvironment(spec.seed)) } });
+  const env = await captureEnvironment({ root: repo.root, store: repo.store, env: { ...process.env, ...seedEnv } });
   for (const w of env.warnings) opts.onWarning?.(w);
-  const git = await gitState(repo, opts.onWarning);
   const started = new Date();
   const t0 = performance.now();
-  const exitCode = await runCommand(spec.cmd, repo.root, spec.seed, opts.quiet);
+  const exitCode = await runCommand(spec.cmd, repo.root, seedEnv, opts.quiet);
   const duration = (performance.now() - t0) / 1000;
   if (exitCode !== 0) {
     throw runFailed(`the command exited with ${exitCode < 0 ? `signal ${-exitCode}` : `code ${exitCode}`}; nothing was recorded (mlx.lock is unchanged)`, { exitCode });
@@ -104,12 +131,17 @@ export async function execute(repo: Repo, cwd: string, spec: RunSpec, opts: { st
   const metrics: Record<string, unknown> = {};
   for (const m of r.metrics) metrics[m] = readMetrics(absPath(repo, m), m);
   const checkpoints: Record<string, Record<string, unknown>> = {};
+  const formats: Record<string, OutputFormat> = {};
   for (const o of r.outs) {
     const meta = readCheckpointMeta(absPath(repo, o), o);
     if (meta) checkpoints[o] = meta;
+    Object.assign(formats, readOutputFormats(absPath(repo, o), o, opts.onWarning));
   }
-  const inputs = { cmd: spec.cmd, seed: spec.seed, params: params as Run['params'], deps, env: env.oid };
-  const run = { key: inputKey(repo.newHasher, inputs), ...inputs, outs, metrics: metrics as Run['metrics'], ...(Object.keys(checkpoints).length ? { checkpoints: checkpoints as Run['checkpoints'] } : {}), started: started.toISOString(), duration_s: Math.round(duration * 1000) / 1000, git };
+  // Sorted by name, so the same seeds given in another order read (and compare) the same.
+  const seeds = spec.seeds && Object.keys(spec.seeds).length ? { seeds: Object.fromEntries(Object.entries(spec.seeds).sort(([a], [b]) => (a < b ? -1 : 1))) } : {};
+  const overrides = r.overrides.length ? { overrides: r.overrides.map(overrideText) } : {};
+  const inputs = { cmd: spec.cmd, seed: spec.seed, ...seeds, params: params as Run['params'], ...overrides, deps, env: env.oid };
+  const run = { key: inputKey(repo.newHasher, inputs), ...inputs, outs, metrics: metrics as Run['metrics'], ...(Object.keys(checkpoints).length ? { checkpoints: checkpoints as Run['checkpoints'] } : {}), ...(Object.keys(formats).length ? { formats } : {}), started: started.toISOString(), duration_s: Math.round(duration * 1000) / 1000, git };
   // The immutable record holds the run under its name; its oid names the execution (the id).
   const record = repo.store.putBytes(runRecordBytes(spec.name, run, newNonce()));
   return { id: idOfRecord(record), ...run, record };
@@ -174,12 +206,12 @@ function pointedOid(repo: Repo, rel: string): string | undefined {
   }
 }
 
-function runCommand(cmd: string[], cwd: string, seed: number | null, quiet?: boolean): Promise<number> {
+function runCommand(cmd: string[], cwd: string, seedEnv: Record<string, string>, quiet?: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd[0]!, cmd.slice(1), {
       cwd,
       stdio: quiet ? ['ignore', 'ignore', 'inherit'] : ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, ...(seed === null ? {} : seedEnvironment(seed)) },
+      env: { ...process.env, ...seedEnv },
     });
     child.on('error', (err: NodeJS.ErrnoException) =>
       reject(runFailed(`cannot start ${cmd[0]}: ${err.code === 'ENOENT' ? 'no such command' : err.message}; nothing was recorded`)),

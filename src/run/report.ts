@@ -1,6 +1,6 @@
 import { isFileEntry, parseManifest } from '../formats/manifest.js';
 import { POINTER_SUFFIX } from '../formats/pointer.js';
-import { keyOf, RUN_LOCK_FILE, type Run } from '../formats/run-lock.js';
+import { keyOf, RUN_LOCK_FILE, type OutputFormat, type Run } from '../formats/run-lock.js';
 import type { Oid } from '../hash/oid.js';
 import { defaultGitRemote, mergeBase, openGit, resolveRevision, symbolicRefTarget, uncommittedChanges, type GitRepo } from '../git/git-repo.js';
 import { E, MlxError, isMlxError, reworded } from '../util/errors.js';
@@ -22,10 +22,12 @@ export interface RunDelta {
   status: RunStatus;
   base?: { id: string; record: Oid };
   head?: { id: string; record: Oid };
-  /** For `changed`: which inputs differ: `cmd`, `seed`, `params`, `env`, `deps: <path>`. */
+  /** For `changed`: which inputs differ: `cmd`, `seed`, `seeds`, `params`, `overrides`, `env`, `deps: <path>`. */
   inputs: string[];
   /** Outputs whose content differs (for `changed` and `rerun`), or all outputs of an added run. */
   outputs: string[];
+  /** What the headers of those outputs (or checkpoint files inside them) say at head, when they are in a known format. */
+  formats?: Record<string, OutputFormat>;
 }
 
 /** One param or metric value on both sides; a side that lacks it is absent. */
@@ -249,7 +251,18 @@ function keysOf(a: Record<string, unknown>, b: Record<string, unknown>): string[
   return [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
 }
 
+/** The head run's output formats that belong to `outputs` (the output itself, or a file inside it). */
+function formatsOf(run: Run, outputs: string[]): Pick<RunDelta, 'formats'> {
+  const picked = Object.entries(run.formats ?? {}).filter(([p]) => outputs.some((o) => p === o || p.startsWith(`${o}/`)));
+  return picked.length ? { formats: Object.fromEntries(picked) } : {};
+}
+
 function runDelta(name: string, b: Run | undefined, h: Run | undefined): RunDelta {
+  const delta = runDeltaOnly(name, b, h);
+  return h ? { ...delta, ...formatsOf(h, delta.outputs) } : delta;
+}
+
+function runDeltaOnly(name: string, b: Run | undefined, h: Run | undefined): RunDelta {
   const side = (r: Run) => ({ id: r.id, record: r.record });
   if (!b) return { name, status: 'added', head: side(h!), inputs: [], outputs: Object.keys(h!.outs) };
   if (!h) return { name, status: 'removed', base: side(b), inputs: [], outputs: [] };
@@ -260,7 +273,9 @@ function runDelta(name: string, b: Run | undefined, h: Run | undefined): RunDelt
   const inputs: string[] = [];
   if (!same(b.cmd, h.cmd)) inputs.push('cmd');
   if (b.seed !== h.seed) inputs.push('seed');
+  if (!same(b.seeds ?? {}, h.seeds ?? {})) inputs.push('seeds');
   if (!same(b.params, h.params)) inputs.push('params');
+  if (!same(b.overrides ?? [], h.overrides ?? [])) inputs.push('overrides');
   if (b.env !== h.env) inputs.push('env');
   for (const p of keysOf(b.deps, h.deps)) if (b.deps[p]?.oid !== h.deps[p]?.oid) inputs.push(`deps: ${p}`);
   return { name, status: 'changed', base: side(b), head: side(h), inputs, outputs };

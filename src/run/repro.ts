@@ -5,12 +5,13 @@ import { checkout } from '../workspace/checkout.js';
 import { absPath, type Repo } from '../workspace/repo.js';
 import { StatIndex } from '../workspace/stat-index.js';
 import { readRunLock } from './lockfile.js';
+import { parseOverride } from './param-overrides.js';
 import { readParams } from './params.js';
 import { checkEnvironment, type EnvCheck } from './env-check.js';
 import { execute, runAndRecord, seedEnvironment, type RunSpec } from './record.js';
 import { snapshot } from './snapshot.js';
 
-/** The spec that recorded a run: its command, inputs, params keys, outputs and seed. */
+/** The spec that recorded a run: its command, inputs, params keys and overrides, outputs and seeds. */
 export function specOf(name: string, run: Run): RunSpec {
   return {
     name,
@@ -20,6 +21,9 @@ export function specOf(name: string, run: Run): RunSpec {
     outs: Object.keys(run.outs),
     metrics: Object.keys(run.metrics),
     seed: run.seed,
+    seeds: run.seeds ?? {},
+    overrides: run.overrides ?? [],
+    overridesRecorded: true,
   };
 }
 
@@ -37,10 +41,12 @@ export function staleness(repo: Repo, run: Run): string[] {
     if (!now) reasons.push(`dependency ${dep} is missing`);
     else if (now.oid !== was.oid) reasons.push(`dependency ${dep} changed`);
   }
+  // A recorded value set by -S is compared with the file as the override leaves it: the run applies it again.
+  const overrides = (run.overrides ?? []).map(parseOverride);
   for (const [file, values] of Object.entries(run.params)) {
     let now: Record<string, unknown>;
     try {
-      now = readParams(absPath(repo, file), file, Object.keys(values));
+      now = readParams(absPath(repo, file), file, Object.keys(values), overrides.filter((o) => o.file === file), 'again');
     } catch (err) {
       if (!(err instanceof MlxError)) throw err;
       reasons.push(err.message);

@@ -67,6 +67,8 @@ describe('the input key', () => {
       { ...inputsOf(run), params: { 'params.yaml': { lr: 0.2 } } },
       { ...inputsOf(run), deps: { 'data/train': { kind: 'dir' as const, oid: `b3:${'f'.repeat(64)}`, size: 10 } } },
       { ...inputsOf(run), env: `b3:${'e'.repeat(64)}` },
+      { ...inputsOf(run), seeds: { data: 7 } },
+      { ...inputsOf(run), overrides: ['params.yaml:lr=0.2'] },
     ];
     expect(new Set(changed.map((i) => inputKey(newHasher, i))).size).toBe(changed.length);
     for (const i of changed) expect(inputKey(newHasher, i)).not.toBe(key);
@@ -77,6 +79,8 @@ describe('the input key', () => {
     expect(old.key).toBe(`k-${old.id.slice(2)}`);
     expect(inputKey(newHasher, inputsOf(old))).toBe(old.key);
     expect(keyOf({ id: old.id })).toBe(old.key);
+    // No named seeds and no overrides count as none at all: an old run's key does not move.
+    expect(inputKey(newHasher, { ...inputsOf(old), seeds: {}, overrides: [] })).toBe(old.key);
   });
 });
 
@@ -105,6 +109,21 @@ describe('lockfiles with and without keys', () => {
     const text = serializeRunLock(lock);
     expect(text).toMatch(/\n {4}id: r-0{15}1\n {4}key: k-e{15}1\n {4}cmd:/);
     expect(parseRunLock(text, 'mlx.lock')).toEqual(lock);
+  });
+
+  it('named seeds, overrides and checkpoint headers are written in schema order and read back; a bad seed name is EBADRUNLOCK', () => {
+    const run = sampleRun(1, {
+      seeds: { data: 7, init: 3 },
+      overrides: ['params.yaml:lr=0.2'],
+      formats: { 'model.safetensors': { format: 'safetensors', size: 100, parameters: 4, tensor_count: 1, dtypes: { F32: 4 }, tensors: { w: 'F32 [2, 2]' } } },
+    });
+    const text = serializeRunLock({ version: 1, runs: { train: run } });
+    expect(text).toMatch(/\n {4}seed: \S+\n {4}seeds:\n {6}data: 7\n {6}init: 3\n {4}params:[\s\S]*\n {4}overrides:\n {6}- params\.yaml:lr=0\.2\n {4}deps:/);
+    expect(text).toMatch(/\n {4}formats:\n {6}model\.safetensors:\n {8}format: safetensors\n/);
+    expect(parseRunLock(text, 'mlx.lock').runs.train).toEqual(run);
+    const err = thrown(() => parseRunLock(text.replace('      data: 7', '      Data: 7'), 'mlx.lock'));
+    expect(err.code).toBe(E.BAD_RUNLOCK);
+    expect(err.message).toMatch(/runs\.train\.seeds/);
   });
 
   it('a malformed key is EBADRUNLOCK naming the field', () => {

@@ -8,7 +8,8 @@ export interface RunFlags {
   param?: string[];
   out?: string[];
   metrics?: string[];
-  seed?: string;
+  seed?: string[];
+  setParam?: string[];
 }
 
 export async function runRun(out: Output, cmd: string[], flags: RunFlags): Promise<void> {
@@ -21,6 +22,7 @@ export async function runRun(out: Output, cmd: string[], flags: RunFlags): Promi
     outs: flags.out,
     metrics: flags.metrics,
     seed: flags.seed,
+    setParams: flags.setParam,
     quiet: out.opts.json || out.opts.quiet,
     onWarning: (w) => out.warn(w),
   });

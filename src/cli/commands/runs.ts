@@ -1,6 +1,7 @@
 import { runs, type CatalogEntry } from '../../commands/runs.js';
 import type { Output } from '../output.js';
-import { flatten } from '../render/values.js';
+import { count } from '../render/output-format.js';
+import { flatten, seedSummary } from '../render/values.js';
 
 export async function runRuns(out: Output, opts: { all?: boolean }): Promise<void> {
   const res = await runs({ cwd: out.cwd });
@@ -11,7 +12,8 @@ export async function runRuns(out: Output, opts: { all?: boolean }): Promise<voi
     return rows.map((e) => {
       const params = Object.values(e.run.params).flatMap((p) => flatten(p));
       const metrics = Object.values(e.run.metrics).flatMap((m) => flatten(m));
-      return `${e.run.id}  ${e.name.padEnd(12)} ${e.commit ? e.commit.slice(0, 8) : 'uncommitted'}  ${e.run.started.slice(0, 16).replace('T', ' ')}  ${refs(e)}  seed=${e.run.seed ?? '-'}  ${params.join(' ')}  ${metrics.join(' ')}`.trimEnd();
+      const formats = Object.entries(e.run.formats ?? {}).map(([p, f]) => `${p}:${f.format}${f.parameters === undefined ? '' : `(${count(f.parameters)})`}`);
+      return `${e.run.id}  ${e.name.padEnd(12)} ${e.commit ? e.commit.slice(0, 8) : 'uncommitted'}  ${e.run.started.slice(0, 16).replace('T', ' ')}  ${refs(e)}  seed=${seedSummary(e.run).replaceAll(', ', ',')}  ${params.join(' ')}  ${metrics.join(' ')}${formats.length ? `  ${formats.join(' ')}` : ''}`.trimEnd();
     });
   });
 }

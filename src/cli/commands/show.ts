@@ -1,6 +1,7 @@
 import { show } from '../../commands/show.js';
 import type { Output } from '../output.js';
-import { flatten } from '../render/values.js';
+import { formatDetails, formatSummary } from '../render/output-format.js';
+import { flatten, seedSummary } from '../render/values.js';
 
 export async function runShow(out: Output, ref: string): Promise<void> {
   const { entry: e, key, sameInputs } = await show({ cwd: out.cwd, run: ref });
@@ -12,15 +13,17 @@ export async function runShow(out: Output, ref: string): Promise<void> {
     `run ${e.name} (${r.id})`,
     `  key:       ${key} (${same.length ? `same inputs as ${named.join(', ')}${same.length > 5 ? ` and ${same.length - 5} more` : ''}` : 'no other run with the same inputs'})`,
     `  command:   ${r.cmd.join(' ')}`,
-    `  seed:      ${r.seed ?? '-'}`,
+    `  seed:      ${seedSummary(r)}`,
     `  started:   ${r.started} (${r.duration_s} s)`,
     `  git:       ${r.git.commit ? r.git.commit.slice(0, 12) : 'no commit'}${r.git.dirty ? ' (dirty work tree)' : ''}; recorded in ${e.commit ? e.commit.slice(0, 12) : 'the uncommitted mlx.lock'}`,
     ...(e.refs.length ? [`  refs:      ${e.refs.join(', ')}`] : []),
     ...Object.entries(r.params).map(([f, v]) => `  params:    ${f}: ${flatten(v).join(', ')}`),
+    ...(r.overrides ?? []).map((o) => `  override:  -S ${o}`),
     ...Object.entries(r.deps).map(([p, a]) => `  dep:       ${p}  ${a.oid.slice(0, 11)}  ${a.size} B`),
     ...Object.entries(r.outs).map(([p, a]) => `  out:       ${p}  ${a.oid.slice(0, 11)}  ${a.size} B`),
     ...Object.entries(r.metrics).map(([f, m]) => `  metrics:   ${f}: ${flatten(m).join(', ')}`),
     ...Object.entries(r.checkpoints ?? {}).map(([o, m]) => `  checkpoint: ${o}: ${flatten(m).join(', ')} (from data ${Object.entries(r.deps).map(([d, a]) => `${d}@${a.oid.slice(3, 11)}`).join(', ') || '-'})`),
+    ...Object.entries(r.formats ?? {}).flatMap(([p, f]) => [`  format:    ${p}: ${formatSummary(f)}`, ...formatDetails(f).map((l) => `             ${l}`)]),
     `  env:       ${r.env} (mlx env show ${r.env.slice(0, 11)})`,
     `  record:    ${r.record}`,
   ]);

@@ -1,6 +1,7 @@
 import type { PointerSource } from '../../formats/pointer.js';
 import { shortOid } from '../../hash/oid.js';
 import { importedFrom } from './imports.js';
+import { seedSummary } from './values.js';
 import type { ArtifactNode, Lineage, LineageEdge, LineageNode, RunNode } from '../../run/lineage.js';
 
 /** A lineage graph as text: a Mermaid flowchart, a Graphviz digraph, or an indented tree. */
@@ -31,7 +32,7 @@ function importLine(s: PointerSource): string {
 function labelLines(n: LineageNode): string[] {
   if (n.type === 'artifact') return [`${n.path}${n.kind === 'dir' ? '/' : ''}`, shortOid(n.oid), ...(n.imported ? [importLine(n.imported)] : [])];
   const lines = [`run ${n.name} · ${n.runId}`, truncate(n.cmd.join(' '), 60)];
-  const extra = [n.seed === null ? '' : `seed ${n.seed}`, truncate(paramSummary(n.params), 60)].filter(Boolean).join(' · ');
+  const extra = [seedSummary(n) === '-' ? '' : `seed ${seedSummary(n)}`, truncate(paramSummary(n.params), 60)].filter(Boolean).join(' · ');
   if (extra) lines.push(extra);
   return lines;
 }
@@ -137,7 +138,7 @@ export function toTree(g: Lineage): string[] {
     shown.add(r.id);
     lines.push(`${branch}run ${r.name} (${r.runId})  recorded in ${where}`);
     lines.push(`${prefix}│  $ ${r.cmd.join(' ')}`);
-    const facts = [r.seed === null ? undefined : `seed ${r.seed}`, paramSummary(r.params) || undefined, `env ${shortOid(r.env)}`].filter(Boolean);
+    const facts = [seedSummary(r) === '-' ? undefined : `seed ${seedSummary(r)}`, paramSummary(r.params) || undefined, `env ${shortOid(r.env)}`].filter(Boolean);
     lines.push(`${prefix}│  ${facts.join(' · ')}`);
     const deps = (into.get(r.id) ?? []).map((e) => byId.get(e.from)).filter((n): n is ArtifactNode => n?.type === 'artifact');
     deps.forEach((d, i) => {

@@ -4,6 +4,7 @@ import type { Report } from '../../commands/report.js';
 import type { EnvDelta, RunDelta, ValueDelta } from '../../run/report.js';
 import { toMermaid, toTree } from './lineage.js';
 import { importNote } from './diff.js';
+import { formatSummary } from './output-format.js';
 import { sizeChange } from './sizes.js';
 
 /** `mlx report` as text (terminal) and as GitHub-flavoured Markdown (a pull request comment). */
@@ -37,6 +38,12 @@ function runIds(r: RunDelta): string {
 }
 
 function runNote(r: RunDelta): string {
+  const note = runChange(r);
+  const formats = Object.entries(r.formats ?? {}).map(([p, f]) => `${p}: ${formatSummary(f)}`);
+  return [note, ...formats].filter(Boolean).join('; ');
+}
+
+function runChange(r: RunDelta): string {
   if (r.status === 'changed') return [r.inputs.length ? `inputs: ${r.inputs.join(', ')}` : '', r.outputs.length ? `outputs: ${r.outputs.join(', ')}` : ''].filter(Boolean).join('; ');
   if (r.status === 'rerun') return r.outputs.length ? `same inputs, different outputs (${r.outputs.join(', ')}): not deterministic?` : 'same inputs, same outputs';
   if (r.status === 'added') return r.outputs.length ? `outputs: ${r.outputs.join(', ')}` : '';

@@ -1,3 +1,9 @@
+/** A run's seeds in one phrase: `42, data=7, init=3`; `-` when none. */
+export function seedSummary(run: { seed: number | null; seeds?: Record<string, number> }): string {
+  const all = [...(run.seed === null ? [] : [String(run.seed)]), ...Object.entries(run.seeds ?? {}).map(([k, v]) => `${k}=${v}`)];
+  return all.length ? all.join(', ') : '-';
+}
+
 /** `{a: 1, b: {c: 2}}` → `a=1`, `b.c=2`. */
 export function flatten(v: unknown, prefix = ''): string[] {
   if (v && typeof v === 'object' && !Array.isArray(v)) return Object.entries(v).flatMap(([k, x]) => flatten(x, prefix ? `${prefix}.${k}` : k));
