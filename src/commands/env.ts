@@ -6,7 +6,7 @@ import { diffStoredEnvironments, type StoredEnvDiff } from '../run/env-diff.js';
 import { EXPORT_FORMATS, exportEnvironment, type ExportFormat } from '../run/env-export.js';
 import { captureEnvironment, readEnvRecord, resolveEnvRecord, type CaptureResult } from '../run/environment.js';
 import { rebuildPlan, type RebuildPlan } from '../run/rebuild-plan.js';
-import { seedEnvironment } from '../run/record.js';
+import { seedEnvironment } from '../run/seeds.js';
 import type { EnvRecord } from '../formats/env-record.js';
 import type { Run } from '../formats/run-lock.js';
 import type { Oid } from '../hash/oid.js';
@@ -80,7 +80,7 @@ export async function envCheck(opts: { cwd: string; ref: string }): Promise<EnvC
 
 /** The variables mlx run sets for a run itself: a re-run has them whatever this shell has. */
 export function runVariables(run: Run): Record<string, string> {
-  return run.seed === null ? {} : seedEnvironment(run.seed);
+  return seedEnvironment(run.seed, run.seeds);
 }
 
 /** An environment record named by oid (or b3: prefix), or by a run (the environment it ran in). */
