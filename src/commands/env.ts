@@ -6,7 +6,7 @@ import { diffStoredEnvironments, type StoredEnvDiff } from '../run/env-diff.js';
 import { EXPORT_FORMATS, exportEnvironment, type ExportFormat } from '../run/env-export.js';
 import { captureEnvironment, readEnvRecord, resolveEnvRecord, type CaptureResult } from '../run/environment.js';
 import { rebuildPlan, type RebuildPlan } from '../run/rebuild-plan.js';
-import { seedEnvironment } from '../run/seeds.js';
+import { environmentToRecord } from '../run/seeds.js';
 import type { EnvRecord } from '../formats/env-record.js';
 import type { Run } from '../formats/run-lock.js';
 import type { Oid } from '../hash/oid.js';
@@ -74,13 +74,13 @@ export interface EnvCheckResult extends EnvCheck {
 export async function envCheck(opts: { cwd: string; ref: string }): Promise<EnvCheckResult> {
   const repo = await openRepo(opts.cwd);
   const { oid, run } = await recordOf(repo, opts.ref);
-  const check = await checkEnvironment(repo, oid, run ? runVariables(run.run) : {});
+  const check = await checkEnvironment(repo, oid, run ? runVariables(run.run) : undefined);
   return { ...check, ...(run ? { run: { name: run.name, id: run.run.id } } : {}) };
 }
 
-/** The variables mlx run sets for a run itself: a re-run has them whatever this shell has. */
-export function runVariables(run: Run): Record<string, string> {
-  return seedEnvironment(run.seed, run.seeds);
+/** This shell's variables as a re-run of `run` would be recorded with them (mlx run sets the seeds' switches itself). */
+function runVariables(run: Run): NodeJS.ProcessEnv {
+  return environmentToRecord(process.env, run.seed, run.seeds);
 }
 
 /** An environment record named by oid (or b3: prefix), or by a run (the environment it ran in). */

@@ -20,13 +20,14 @@ export interface EnvCheck {
 }
 
 /**
- * Captures this machine's environment as a run would see it (`repo.env`, default `process.env`, with
- * `runEnv`: the variables mlx run sets itself, such as the seed's) and compares it with a recorded one, package by package where the
- * blobs are in the cache. The record's version is not a difference, nor are fields it could not hold.
+ * Captures this machine's environment from `env` (default `repo.env`, else `process.env`; for a run, the
+ * variables as its record saw them: see environmentToRecord) and compares it with a recorded one, package
+ * by package where the blobs are in the cache. The record's version is not a difference, nor are fields it
+ * could not hold.
  */
-export async function checkEnvironment(repo: { root: string; store: ObjectStore; env?: NodeJS.ProcessEnv }, recorded: Oid, runEnv: Record<string, string> = {}): Promise<EnvCheck> {
+export async function checkEnvironment(repo: { root: string; store: ObjectStore; env?: NodeJS.ProcessEnv }, recorded: Oid, env: NodeJS.ProcessEnv = repo.env ?? process.env): Promise<EnvCheck> {
   const record = readEnvRecord(repo.store, recorded);
-  const now = await captureEnvironment({ root: repo.root, store: repo.store, env: { ...(repo.env ?? process.env), ...runEnv } });
+  const now = await captureEnvironment({ root: repo.root, store: repo.store, env });
   const changes = diffEnvironments(record, now.record, storeBlobReader(repo.store)).filter((c) => comparable(record, c));
   return { recorded, current: now.oid, changes, same: changes.length === 0, warnings: now.warnings };
 }

@@ -13,7 +13,7 @@ import { readRunLock, writeRunLock } from './lockfile.js';
 import { overrideText, planOverrides, parseOverride, type ParamOverride } from './param-overrides.js';
 import { readOutputFormats } from './output-format.js';
 import { readCheckpointMeta, readMetrics, readParams } from './params.js';
-import { seedEnvironment } from './seeds.js';
+import { environmentToRecord, seedEnvironment } from './seeds.js';
 import { snapshot } from './snapshot.js';
 
 /** What `mlx run` was asked to do. Paths are as the user typed them (relative to `cwd`). */
@@ -103,7 +103,7 @@ export async function execute(repo: Repo, cwd: string, spec: RunSpec, opts: { st
     }
   }
   // The environment the command really gets, seed variables included.
-  const env = await captureEnvironment({ root: repo.root, store: repo.store, env: { ...process.env, ...seedEnv } });
+  const env = await captureEnvironment({ root: repo.root, store: repo.store, env: environmentToRecord(process.env, spec.seed, spec.seeds) });
   for (const w of env.warnings) opts.onWarning?.(w);
   const started = new Date();
   const t0 = performance.now();

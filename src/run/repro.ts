@@ -9,7 +9,7 @@ import { parseOverride } from './param-overrides.js';
 import { readParams } from './params.js';
 import { checkEnvironment, type EnvCheck } from './env-check.js';
 import { execute, runAndRecord, type RunSpec } from './record.js';
-import { seedEnvironment } from './seeds.js';
+import { environmentToRecord } from './seeds.js';
 import { snapshot } from './snapshot.js';
 
 /** The spec that recorded a run: its command, inputs, params keys and overrides, outputs and seeds. */
@@ -122,7 +122,7 @@ export async function verifyRun(
 
 async function compareEnvironment(repo: Repo, run: Run, onWarning?: (w: string) => void): Promise<EnvCheck | null> {
   try {
-    const check = await checkEnvironment(repo, run.env, seedEnvironment(run.seed, run.seeds));
+    const check = await checkEnvironment(repo, run.env, environmentToRecord(process.env, run.seed, run.seeds));
     for (const w of check.warnings) onWarning?.(w);
     return check;
   } catch (err) {

@@ -57,3 +57,15 @@ export function seedEnvironment(seed: number | null, seeds: Record<string, numbe
   env.CUBLAS_WORKSPACE_CONFIG = ':4096:8'; // deterministic cuBLAS (PyTorch use_deterministic_algorithms)
   return env;
 }
+
+/**
+ * The variables an environment record is captured from for a run: `base` with what mlx run sets, less
+ * the variables that carry the seeds' values. The run record holds the seeds; leaving their values out
+ * of the environment record keeps it the same for every run of a seed sweep on one machine.
+ */
+export function environmentToRecord(base: NodeJS.ProcessEnv, seed: number | null, seeds: Record<string, number> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base, ...seedEnvironment(seed, seeds) };
+  if (seed !== null) for (const name of ['MLX_SEED', 'PYTHONHASHSEED', 'PL_GLOBAL_SEED']) delete env[name];
+  for (const name of Object.keys(seeds)) delete env[`MLX_SEED_${name.toUpperCase()}`];
+  return env;
+}

@@ -212,7 +212,7 @@ describe('checkEnvironment', () => {
     expect((await checkEnvironment({ root: dir, store, env }, v1)).changes).toEqual([]);
 
     write(dir, 'requirements.txt', 'numpy==1.26.4\n');
-    const changed = await checkEnvironment({ root: dir, store, env }, now.oid, { PYTHONHASHSEED: '3' });
+    const changed = await checkEnvironment({ root: dir, store, env }, now.oid, { ...env, PYTHONHASHSEED: '3' });
     expect(changed.same).toBe(false);
     expect(changed.changes).toEqual([
       { path: 'random_env.PYTHONHASHSEED', from: null, to: '3' },

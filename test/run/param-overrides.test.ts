@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { overrideText, parseOverride, planOverrides, withOverrides } from '../../src/run/param-overrides.js';
-import { parseSeeds, seedEnvironment } from '../../src/run/seeds.js';
+import { environmentToRecord, parseSeeds, seedEnvironment } from '../../src/run/seeds.js';
 import { E } from '../../src/util/errors.js';
 import { errorCode } from '../helpers/errors.js';
 
@@ -73,5 +73,15 @@ describe('seeds', () => {
     });
     expect(seedEnvironment(null, { data_order: 1 })).toEqual({ MLX_SEED_DATA_ORDER: '1', TF_DETERMINISTIC_OPS: '1', CUBLAS_WORKSPACE_CONFIG: ':4096:8' });
     for (const bad of [['1', '2'], ['data=1', 'data=2'], ['Data=1'], ['1data=1'], ['-1'], ['1.5'], ['x=abc'], ['=3']]) expect(errorCode(() => parseSeeds(bad)), bad.join(' ')).toBe(E.USAGE);
+  });
+
+  it('an environment record sees the switches a seed sets but not the seeds, and a shell variable no seed replaced', () => {
+    const shell = { PATH: '/bin', PYTHONHASHSEED: '0', MLX_SEED_OTHER: '5' };
+    const a = environmentToRecord(shell, 1, { data: 7 });
+    const b = environmentToRecord(shell, 2, { data: 8 });
+    expect(a).toEqual(b);
+    expect(a).toEqual({ PATH: '/bin', MLX_SEED_OTHER: '5', TF_DETERMINISTIC_OPS: '1', CUBLAS_WORKSPACE_CONFIG: ':4096:8' });
+    expect(environmentToRecord(shell, null, { data: 7 }).PYTHONHASHSEED).toBe('0');
+    expect(environmentToRecord(shell, null, {})).toEqual(shell);
   });
 });
