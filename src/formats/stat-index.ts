@@ -35,7 +35,48 @@ const HEADER = MAGIC.length + 4;
 const CHECKSUM = 32;
 const TRAILER = 4 + CHECKSUM;
 const FIXED = 5 * 8 + 1;
-const MAX_PATH = 0xffff;
+export const MAX_PATH = 0xffff;
+
+/** Bytes one record takes: `pathBytes` of path and an oid of `oidLength` characters. */
+export function recordLength(pathBytes: number, oidLength: number): number {
+  return 2 + pathBytes + FIXED + oidLength;
+}
+
+/**
+ * Writes one record at `at` in `b` (room for {@link recordLength} bytes is the caller's) and returns
+ * where it ends. A null entry writes a removal (zero fields, no oid), which only the change log has.
+ */
+export function writeRecord(b: Buffer, at: number, path: string, plen: number, e: StatEntry | null): number {
+  at = b.writeUInt16LE(plen, at);
+  at += b.write(path, at, 'utf8');
+  at = b.writeDoubleLE(e?.size ?? 0, at);
+  at = b.writeDoubleLE(e?.mtimeMs ?? 0, at);
+  at = b.writeDoubleLE(e?.ctimeMs ?? 0, at);
+  at = b.writeDoubleLE(e?.ino ?? 0, at);
+  at = b.writeDoubleLE(e?.hashedAt ?? 0, at);
+  const oid = e?.oid ?? '';
+  at = b.writeUInt8(oid.length, at);
+  return at + b.write(oid, at, 'latin1');
+}
+
+/**
+ * Reads the record at `at` in `b`, no further than `end`: its path and entry (null for a removal), and
+ * where it ends; undefined when it runs past `end`.
+ */
+export function readRecord(b: Buffer, at: number, end: number): { path: string; entry: StatEntry | null; next: number } | undefined {
+  if (at + 2 > end) return undefined;
+  const plen = b.readUInt16LE(at);
+  const f = at + 2 + plen;
+  if (f + FIXED > end) return undefined;
+  const olen = b[f + FIXED - 1]!;
+  const next = f + FIXED + olen;
+  if (next > end) return undefined;
+  const path = b.toString('utf8', at + 2, f);
+  if (olen === 0) return { path, entry: null, next };
+  const oid = b.toString('latin1', f + FIXED, next);
+  const entry = { size: b.readDoubleLE(f), mtimeMs: b.readDoubleLE(f + 8), ctimeMs: b.readDoubleLE(f + 16), ino: b.readDoubleLE(f + 24), hashedAt: b.readDoubleLE(f + 32), oid };
+  return { path, entry, next };
+}
 
 /**
  * A read-only view of a stat index file: records stay in the file's bytes and are read in place, so
@@ -91,6 +132,11 @@ export class StatTable {
 
   get count(): number {
     return this.offsets.length;
+  }
+
+  /** The file's checksum, which names this exact file (a change log names the index it extends by it); undefined for an empty table. */
+  get identity(): Buffer | undefined {
+    return this.buf.length === 0 ? undefined : this.buf.subarray(this.buf.length - CHECKSUM);
   }
 
   /** The record number of `path`, or -1. */
@@ -230,18 +276,8 @@ export class StatIndexWriter {
   add(path: string, e: StatEntry): void {
     const plen = Buffer.byteLength(path, 'utf8');
     if (plen > MAX_PATH) return; // such a file is simply hashed every time
-    const b = this.room(2 + plen + FIXED + e.oid.length);
-    let at = this.used;
-    at = b.writeUInt16LE(plen, at);
-    at += b.write(path, at, 'utf8');
-    at = b.writeDoubleLE(e.size, at);
-    at = b.writeDoubleLE(e.mtimeMs, at);
-    at = b.writeDoubleLE(e.ctimeMs, at);
-    at = b.writeDoubleLE(e.ino, at);
-    at = b.writeDoubleLE(e.hashedAt, at);
-    at = b.writeUInt8(e.oid.length, at);
-    at += b.write(e.oid, at, 'latin1');
-    this.used = at;
+    const b = this.room(recordLength(plen, e.oid.length));
+    this.used = writeRecord(b, this.used, path, plen, e);
     this.count++;
   }
 

@@ -167,6 +167,15 @@ export class WalkedTree {
     return this.decoded[i]!;
   }
 
+  /** The UTF-8 bytes every path is kept in: entry i's are those from relStart(i) to relStart(i + 1). */
+  get pathBytes(): Buffer {
+    return this.names;
+  }
+
+  relStart(i: number): number {
+    return this.starts[i]!;
+  }
+
   /** The `FileStat` of entry `i` (a file), as a new object. */
   statAt(i: number): FileStat {
     return this.statInto(i, {} as FileStat);
