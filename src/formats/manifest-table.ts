@@ -8,6 +8,11 @@ const OTHER = 1;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
+function grown<T extends Uint32Array | Uint8Array | Float64Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
+
 /**
  * A manifest in its canonical bytes (what serializeManifest writes), read in place: where each entry,
  * its path and its oid lie, with its size and executable bit, in a few typed arrays. Comparing a
@@ -34,12 +39,19 @@ export class ManifestTable {
   static scan(bytes: Buffer): ManifestTable | undefined {
     const head = '{"v":1,"entries":[';
     if (bytes.toString('latin1', 0, head.length) !== head) return undefined;
-    // An entry takes at least 15 bytes ({"p":"x","t":"d"}): room enough for every entry's numbers.
-    const room = Math.ceil(bytes.length / 15) + 1;
-    const spans = new Uint32Array(room * 6);
-    const kinds = new Uint8Array(room);
-    const sizes = new Float64Array(room);
-    const execs = new Uint8Array(room);
+    // A file entry takes about 100 bytes: room for that many, grown if they are shorter.
+    let room = Math.ceil(bytes.length / 96) + 16;
+    let spans = new Uint32Array(room * 6);
+    let kinds = new Uint8Array(room);
+    let sizes = new Float64Array(room);
+    let execs = new Uint8Array(room);
+    const grow = () => {
+      room *= 2;
+      spans = grown(spans, new Uint32Array(room * 6));
+      kinds = grown(kinds, new Uint8Array(room));
+      sizes = grown(sizes, new Float64Array(room));
+      execs = grown(execs, new Uint8Array(room));
+    };
     let n = 0;
     let at = head.length;
     const expect = (text: string): boolean => {
@@ -61,6 +73,7 @@ export class ManifestTable {
     };
     if (bytes[at] === 0x5d) return bytes.length === at + 2 && bytes[at + 1] === 0x7d ? new ManifestTable(bytes, spans, kinds, sizes, execs, 0) : undefined;
     for (;;) {
+      if (n === room) grow();
       const s = n * 6;
       spans[s] = at;
       if (!expect('{"p":"')) return undefined;
@@ -105,6 +118,19 @@ export class ManifestTable {
   comparePath(m: number, other: Uint8Array, start: number, end: number): number {
     const s = m * 6;
     return compareByteRanges(this.bytes, this.spans[s + 2]!, this.spans[s + 3]!, other, start, end);
+  }
+
+  /** The bytes the table reads: entry m's oid is bytes oidStart(m) to oidEnd(m). */
+  get source(): Buffer {
+    return this.bytes;
+  }
+
+  oidStart(m: number): number {
+    return this.spans[m * 6 + 4]!;
+  }
+
+  oidEnd(m: number): number {
+    return this.spans[m * 6 + 5]!;
   }
 
   oidAt(m: number): Oid {

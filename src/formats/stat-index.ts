@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
 import { isOid, type Oid } from '../hash/oid.js';
-import { compareByteRanges } from '../util/bytes.js';
 
 export const STAT_INDEX_VERSION = 3;
 
@@ -113,14 +112,14 @@ export class StatTable {
     let prevEnd = -1;
     for (let i = 0; i < count; i++) {
       if (at + 2 > body) return StatTable.empty;
-      const plen = bytes.readUInt16LE(at);
+      const plen = bytes[at]! | (bytes[at + 1]! << 8);
       const pathStart = at + 2;
       const oidLenAt = pathStart + plen + FIXED - 1;
       if (oidLenAt + 1 > body) return StatTable.empty;
       const end = oidLenAt + 1 + bytes[oidLenAt]!;
       if (end > body) return StatTable.empty;
       // Strictly increasing paths: what makes binary search and merging on save correct.
-      if (prevStart >= 0 && compareByteRanges(bytes, prevStart, prevEnd, bytes, pathStart, pathStart + plen) >= 0) return StatTable.empty;
+      if (prevStart >= 0 && !pathsIncrease(bytes, prevStart, prevEnd, pathStart, pathStart + plen)) return StatTable.empty;
       offsets[i] = at;
       prevStart = pathStart;
       prevEnd = pathStart + plen;
@@ -210,6 +209,16 @@ export class StatTable {
     return true;
   }
 
+  /** Whether record `i`'s oid is the ASCII bytes `start`..`end` of `other`, compared in place. */
+  oidIsBytes(i: number, other: Uint8Array, start: number, end: number): boolean {
+    const at = this.fieldsAt(i) + FIXED - 1;
+    const b = this.buf;
+    const n = end - start;
+    if (b[at] !== n) return false;
+    for (let k = 0; k < n; k++) if (b[at + 1 + k] !== other[start + k]) return false;
+    return true;
+  }
+
   entryAt(i: number): StatEntry | undefined {
     const oid = this.oidAt(i);
     if (!oid) return undefined;
@@ -253,6 +262,18 @@ export class StatTable {
     }
     return plen - len;
   }
+}
+
+/** Whether path bytes a..aEnd sort strictly before b..bEnd (two paths of one buffer; a loop the engine inlines, run once per record on load). */
+function pathsIncrease(buf: Buffer, a: number, aEnd: number, b: number, bEnd: number): boolean {
+  const aLen = aEnd - a;
+  const bLen = bEnd - b;
+  const n = aLen < bLen ? aLen : bLen;
+  for (let k = 0; k < n; k++) {
+    const d = buf[a + k]! - buf[b + k]!;
+    if (d !== 0) return d < 0;
+  }
+  return aLen < bLen;
 }
 
 /**

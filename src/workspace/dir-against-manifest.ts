@@ -57,8 +57,8 @@ export function readDirAgainst(repo: Repo, index: StatIndex, rel: string, oid: O
     const j = fileNo++;
     if (paired >= 0 && table.isFile(paired) && !files.isLinked(j)) {
       files.statInto(j, stat);
-      const expected = table.oidAt(paired);
-      if (ownBits(stat) && stat.size === table.sizeAt(paired) && (stat.mode & 0o111) !== 0 === table.isExecutable(paired) && index.lookup(files.key(j), stat, expected) === expected) {
+      const sameMeta = ownBits(stat) && stat.size === table.sizeAt(paired) && (stat.mode & 0o111) !== 0 === table.isExecutable(paired);
+      if (sameMeta && index.holds(`${rel}/${walked.pathOf(i)}`, stat, table.source, table.oidStart(paired), table.oidEnd(paired))) {
         same++;
         sameBytes += stat.size;
         continue;

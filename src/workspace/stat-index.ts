@@ -129,6 +129,20 @@ export class StatIndex {
     return like !== undefined && t.oidEquals(i, like) ? like : t.oidAt(i);
   }
 
+  /**
+   * Whether {@link lookup} would answer the oid whose ASCII bytes are `start`..`end` of `oid`: asked
+   * for every file of a large directory, it compares in place and makes no oid string.
+   */
+  holds(path: string, stat: StatLike, oid: Uint8Array, start: number, end: number): boolean {
+    const t = this.loaded;
+    if (this.changes.size > 0 || this.logged.size > 0) {
+      const e = this.changed(path);
+      if (e !== undefined) return !!e && this.lookup(path, stat) !== undefined && asciiEquals(e.oid, oid, start, end);
+    }
+    const i = t.find(path);
+    return i >= 0 && t.sameStat(i, stat) && isTrusted({ mtimeMs: t.mtimeAt(i), hashedAt: t.hashedAtAt(i) }) && t.oidIsBytes(i, oid, start, end);
+  }
+
   /** The oid remembered for `path` whatever its stat: a candidate to confirm by hashing. */
   candidate(path: string): Oid | undefined {
     const t = this.loaded;
@@ -337,6 +351,12 @@ class ChangeLog {
     const at = i * 5;
     return { size: n[at]!, mtimeMs: n[at + 1]!, ctimeMs: n[at + 2]!, ino: n[at + 3]!, hashedAt: n[at + 4]!, oid };
   }
+}
+
+function asciiEquals(text: string, bytes: Uint8Array, start: number, end: number): boolean {
+  if (text.length !== end - start) return false;
+  for (let k = 0; k < text.length; k++) if (text.charCodeAt(k) !== bytes[start + k]) return false;
+  return true;
 }
 
 /** Whether the index file on disk still ends with checksum `base` (no other command rewrote it). */

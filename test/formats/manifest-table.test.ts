@@ -32,6 +32,18 @@ describe('manifest table', () => {
     expect(cmp(1, 'bin')).toBe(1);
   });
 
+  it('makes room as it goes for entries shorter than it guessed', () => {
+    const many: ManifestEntry[] = Array.from({ length: 3000 }, (_, i) => ({ p: `d${String(i).padStart(4, '0')}`, t: 'd' }));
+    const t = ManifestTable.scan(bytes(many))!;
+    expect(t.count).toBe(3000);
+    expect(t.entryAt(2999)).toEqual({ p: 'd2999', t: 'd' });
+  });
+
+  it('gives each oid in place, as the bytes it reads', () => {
+    const t = ManifestTable.scan(bytes(entries))!;
+    expect(t.source.toString('latin1', t.oidStart(4), t.oidEnd(4))).toBe(oid('c'));
+  });
+
   it('reads an empty manifest', () => {
     expect(ManifestTable.scan(bytes([]))?.count).toBe(0);
   });

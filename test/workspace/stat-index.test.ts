@@ -225,4 +225,30 @@ describe('StatIndex', () => {
     expect(b.knownManifest(oid('b'))).toBe(true);
     expect(b.knownManifest(oid('c'))).toBe(false);
   });
+
+  it('says whether a path holds an oid given as bytes, as lookup would answer it, from the index, the log and this process', () => {
+    const file = indexFile();
+    const a = StatIndex.load(file);
+    a.record('d/table', stat(1), oid('a'), 5000);
+    a.record('d/racy', stat(1), oid('a'), 1005);
+    a.save();
+    const b = StatIndex.load(file);
+    b.record('d/logged', stat(2), oid('b'), 5000);
+    b.save();
+    const c = StatIndex.load(file);
+    c.record('d/new', stat(3), oid('c'), 5000);
+    const holds = (p: string, st: ReturnType<typeof stat>, o: string) => c.holds(p, st, Buffer.from(`xx${o}yy`), 2, 2 + o.length);
+    expect(holds('d/table', stat(1), oid('a'))).toBe(true);
+    expect(holds('d/table', stat(1), oid('b'))).toBe(false);
+    expect(holds('d/table', stat(2), oid('a'))).toBe(false);
+    expect(holds('d/table', stat(1), oid('a').slice(0, -1))).toBe(false);
+    expect(holds('d/racy', stat(1), oid('a'))).toBe(false);
+    expect(holds('d/logged', stat(2), oid('b'))).toBe(true);
+    expect(holds('d/logged', stat(2), oid('a'))).toBe(false);
+    expect(holds('d/new', stat(3), oid('c'))).toBe(true);
+    expect(holds('d/new', { ...stat(3), ino: 1 }, oid('c'))).toBe(false);
+    expect(holds('d/none', stat(1), oid('a'))).toBe(false);
+    c.prune('d', (p) => p !== 'd/table');
+    expect(holds('d/table', stat(1), oid('a'))).toBe(false);
+  });
 });
