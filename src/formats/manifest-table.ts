@@ -8,6 +8,36 @@ const OTHER = 1;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
+const ENTRY = Buffer.from('{"p":"');
+const OID = Buffer.from('","o":"');
+const SIZE = Buffer.from('","s":');
+const EXEC = Buffer.from(',"x":true}');
+const NOT_EXEC = Buffer.from(',"x":false}');
+const LINK = Buffer.from('","t":"l","l":"');
+const LINK_END = Buffer.from('"}');
+const DIR = Buffer.from('","t":"d"}');
+const END = Buffer.from(']}');
+
+/** Where `marker` ends if it stands at `at` in `bytes`, else -1 (also for `at` -1). */
+function skip(bytes: Buffer, at: number, marker: Uint8Array): number {
+  if (at < 0) return -1;
+  for (let k = 0; k < marker.length; k++) if (bytes[at + k] !== marker[k]) return -1;
+  return at + marker.length;
+}
+
+/** The closing quote of the JSON string whose content starts at `at`; -1 if it never closes, or holds an escape when `plain`. */
+function stringEnd(bytes: Buffer, at: number, plain: boolean): number {
+  for (; at < bytes.length; at++) {
+    const c = bytes[at];
+    if (c === QUOTE) return at;
+    if (c === BACKSLASH) {
+      if (plain) return -1;
+      at++;
+    }
+  }
+  return -1;
+}
+
 function grown<T extends Uint32Array | Uint8Array | Float64Array>(from: T, to: T): T {
   to.set(from);
   return to;
@@ -54,58 +84,50 @@ export class ManifestTable {
     };
     let n = 0;
     let at = head.length;
-    const expect = (text: string): boolean => {
-      for (let k = 0; k < text.length; k++) if (bytes[at + k] !== text.charCodeAt(k)) return false;
-      at += text.length;
-      return true;
-    };
-    /** Moves past a JSON string's content to its closing quote; false if it holds an escape (when `plain`) or never closes. */
-    const stringEnd = (plain: boolean): boolean => {
-      for (; at < bytes.length; at++) {
-        const c = bytes[at];
-        if (c === QUOTE) return true;
-        if (c === BACKSLASH) {
-          if (plain) return false;
-          at++;
-        }
-      }
-      return false;
-    };
     if (bytes[at] === 0x5d) return bytes.length === at + 2 && bytes[at + 1] === 0x7d ? new ManifestTable(bytes, spans, kinds, sizes, execs, 0) : undefined;
+    // Positions are passed to the helpers and back (-1: not the layout), not kept in a closure: a
+    // variable closures share is read through their context on every byte.
     for (;;) {
       if (n === room) grow();
       const s = n * 6;
       spans[s] = at;
-      if (!expect('{"p":"')) return undefined;
+      at = skip(bytes, at, ENTRY);
+      if (at < 0) return undefined;
       spans[s + 2] = at;
-      if (!stringEnd(true)) return undefined;
+      at = stringEnd(bytes, at, true);
+      if (at < 0) return undefined;
       spans[s + 3] = at;
-      if (expect('","o":"')) {
-        spans[s + 4] = at;
-        if (!stringEnd(true)) return undefined;
+      const oid = skip(bytes, at, OID);
+      if (oid >= 0) {
+        spans[s + 4] = oid;
+        at = stringEnd(bytes, oid, true);
+        if (at < 0) return undefined;
         spans[s + 5] = at;
-        if (!expect('","s":')) return undefined;
+        at = skip(bytes, at, SIZE);
+        if (at < 0) return undefined;
         let size = 0;
         const digits = at;
         while (bytes[at]! >= 0x30 && bytes[at]! <= 0x39) size = size * 10 + (bytes[at++]! - 0x30);
         if (at === digits) return undefined;
         sizes[n] = size;
-        if (expect(',"x":true}')) execs[n] = 1;
-        else if (!expect(',"x":false}')) return undefined;
+        const exec = skip(bytes, at, EXEC);
+        at = exec >= 0 ? exec : skip(bytes, at, NOT_EXEC);
+        if (at < 0) return undefined;
+        execs[n] = exec >= 0 ? 1 : 0;
         kinds[n] = FILE;
-      } else if (expect('","t":"l","l":"')) {
-        if (!stringEnd(false) || !expect('"}')) return undefined;
+      } else {
+        const link = skip(bytes, at, LINK);
+        at = link >= 0 ? skip(bytes, stringEnd(bytes, link, false), LINK_END) : skip(bytes, at, DIR);
+        if (at < 0) return undefined;
         kinds[n] = OTHER;
-      } else if (expect('","t":"d"}')) {
-        kinds[n] = OTHER;
-      } else return undefined;
+      }
       spans[s + 1] = at;
       n++;
       if (bytes[at] === 0x2c) {
         at++;
         continue;
       }
-      if (!expect(']}') || at !== bytes.length) return undefined;
+      if (skip(bytes, at, END) !== bytes.length) return undefined;
       return new ManifestTable(bytes, spans, kinds, sizes, execs, n);
     }
   }
