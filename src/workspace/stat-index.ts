@@ -38,6 +38,8 @@ export class StatIndex {
   private table: StatTable | undefined;
   /** Entries of the change log file beside the table (read with it); they override the table. */
   private readonly logged = new ChangeLog();
+  /** The log's live paths in index order, made when prune first needs them. */
+  private loggedPaths: string[] | undefined;
   /** Entries learnt or forgotten since loading; they override the log and the table. */
   private readonly changes = new ChangeLog();
   private trees: TreeCache | undefined;
@@ -53,6 +55,7 @@ export class StatIndex {
     if (this.table) return this.table;
     this.table = StatTable.parse(readBytesIfExists(this.file));
     this.logged.clear();
+    this.loggedPaths = undefined;
     for (const [p, e] of parseStatLog(readBytesIfExists(this.logFile), this.table.identity)?.changes ?? []) this.logged.put(p, e);
     return this.table;
   }
@@ -176,18 +179,22 @@ export class StatIndex {
 
   /** Forgets every entry at or under `prefix` that `keep` rejects. */
   prune(prefix: string, keep: (path: string) => boolean): void {
-    const under = `${prefix}/`;
     const t = this.loaded;
     for (let i = t.lowerBound(prefix); i < t.count; i++) {
       const p = t.pathAt(i);
-      if (p !== prefix && !p.startsWith(under)) {
-        // `prefix` + a byte below '/' (e.g. "data.bak") sorts between "data" and "data/...": go on.
-        if (p.startsWith(prefix) && p.charCodeAt(prefix.length) < 0x2f) continue;
-        break;
-      }
-      if (!keep(p) && this.changes.get(p) === undefined) this.changes.forget(p);
+      const where = placeOf(p, prefix);
+      if (where === PAST) break;
+      if (where === AT && !keep(p) && this.changes.get(p) === undefined) this.changes.forget(p);
     }
-    for (const p of this.logged.livePaths()) if ((p === prefix || p.startsWith(under)) && !keep(p) && this.changes.get(p) === undefined) this.changes.forget(p);
+    // What only the log holds, found the same way in its paths sorted once (checkout prunes per tracked path).
+    const logged = (this.loggedPaths ??= [...this.logged.livePaths()]);
+    for (let k = lowerBoundOf(logged, prefix); k < logged.length; k++) {
+      const p = logged[k]!;
+      const where = placeOf(p, prefix);
+      if (where === PAST) break;
+      if (where === AT && !keep(p) && this.changes.get(p) === undefined) this.changes.forget(p);
+    }
+    const under = `${prefix}/`;
     for (const p of this.changes.livePaths()) if ((p === prefix || p.startsWith(under)) && !keep(p)) this.changes.forget(p);
   }
 
@@ -241,6 +248,7 @@ export class StatIndex {
       fs.closeSync(fd);
     }
     this.logged.putAll(this.changes.inPathOrder());
+    this.loggedPaths = undefined;
     this.changes.clear();
     return true;
   }
@@ -351,6 +359,29 @@ class ChangeLog {
     const at = i * 5;
     return { size: n[at]!, mtimeMs: n[at + 1]!, ctimeMs: n[at + 2]!, ino: n[at + 3]!, hashedAt: n[at + 4]!, oid };
   }
+}
+
+/** Where a path lies against a prefix, in index order, from the prefix on. */
+const AT = 0;
+const BESIDE = 1;
+const PAST = 2;
+
+function placeOf(p: string, prefix: string): number {
+  if (p === prefix || (p.startsWith(prefix) && p.charCodeAt(prefix.length) === 0x2f)) return AT;
+  // `prefix` + a byte below '/' (e.g. "data.bak") sorts between "data" and "data/...": go on.
+  return p.startsWith(prefix) && p.charCodeAt(prefix.length) < 0x2f ? BESIDE : PAST;
+}
+
+/** The first of `paths` (in index order) not before `p`. */
+function lowerBoundOf(paths: string[], p: string): number {
+  let lo = 0;
+  let hi = paths.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareUtf8(paths[mid]!, p) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function asciiEquals(text: string, bytes: Uint8Array, start: number, end: number): boolean {

@@ -116,15 +116,17 @@ describe('StatIndex', () => {
     // A second batch goes after the first, and the last word on a path wins.
     c.record('d/c', stat(3), oid('c'), 5000);
     c.record('d/b', stat(4), oid('d'), 5000);
+    c.record('d.bak', stat(5), oid('e'), 5000);
+    c.record('d0', stat(5), oid('e'), 5000);
     c.save();
     const d = StatIndex.load(file);
     expect(d.lookup('d/b', stat(4))).toBe(oid('d'));
     expect(d.lookup('d/c', stat(3))).toBe(oid('c'));
-    expect(savedPaths(file)).toEqual(['d/a', 'd/b', 'd/c', 'd/racy']);
-    // Pruning sees what only the log holds.
+    expect(savedPaths(file)).toEqual(['d.bak', 'd/a', 'd/b', 'd/c', 'd/racy', 'd0']);
+    // Pruning sees what only the log holds, and only under the prefix ("d.bak" sorts inside it).
     d.prune('d', (p) => p === 'd/a');
     d.save();
-    expect(savedPaths(file)).toEqual(['d/a']);
+    expect(savedPaths(file)).toEqual(['d.bak', 'd/a', 'd0']);
     expect(StatIndex.load(file).candidate('d/c')).toBeUndefined();
   });
 
