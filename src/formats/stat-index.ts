@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
 import { isOid, type Oid } from '../hash/oid.js';
-import { compareByteRanges } from '../util/bytes.js';
 
 export const STAT_INDEX_VERSION = 3;
 
@@ -35,7 +34,48 @@ const HEADER = MAGIC.length + 4;
 const CHECKSUM = 32;
 const TRAILER = 4 + CHECKSUM;
 const FIXED = 5 * 8 + 1;
-const MAX_PATH = 0xffff;
+export const MAX_PATH = 0xffff;
+
+/** Bytes one record takes: `pathBytes` of path and an oid of `oidLength` characters. */
+export function recordLength(pathBytes: number, oidLength: number): number {
+  return 2 + pathBytes + FIXED + oidLength;
+}
+
+/**
+ * Writes one record at `at` in `b` (room for {@link recordLength} bytes is the caller's) and returns
+ * where it ends. A null entry writes a removal (zero fields, no oid), which only the change log has.
+ */
+export function writeRecord(b: Buffer, at: number, path: string, plen: number, e: StatEntry | null): number {
+  at = b.writeUInt16LE(plen, at);
+  at += b.write(path, at, 'utf8');
+  at = b.writeDoubleLE(e?.size ?? 0, at);
+  at = b.writeDoubleLE(e?.mtimeMs ?? 0, at);
+  at = b.writeDoubleLE(e?.ctimeMs ?? 0, at);
+  at = b.writeDoubleLE(e?.ino ?? 0, at);
+  at = b.writeDoubleLE(e?.hashedAt ?? 0, at);
+  const oid = e?.oid ?? '';
+  at = b.writeUInt8(oid.length, at);
+  return at + b.write(oid, at, 'latin1');
+}
+
+/**
+ * Reads the record at `at` in `b`, no further than `end`: its path and entry (null for a removal), and
+ * where it ends; undefined when it runs past `end`.
+ */
+export function readRecord(b: Buffer, at: number, end: number): { path: string; entry: StatEntry | null; next: number } | undefined {
+  if (at + 2 > end) return undefined;
+  const plen = b.readUInt16LE(at);
+  const f = at + 2 + plen;
+  if (f + FIXED > end) return undefined;
+  const olen = b[f + FIXED - 1]!;
+  const next = f + FIXED + olen;
+  if (next > end) return undefined;
+  const path = b.toString('utf8', at + 2, f);
+  if (olen === 0) return { path, entry: null, next };
+  const oid = b.toString('latin1', f + FIXED, next);
+  const entry = { size: b.readDoubleLE(f), mtimeMs: b.readDoubleLE(f + 8), ctimeMs: b.readDoubleLE(f + 16), ino: b.readDoubleLE(f + 24), hashedAt: b.readDoubleLE(f + 32), oid };
+  return { path, entry, next };
+}
 
 /**
  * A read-only view of a stat index file: records stay in the file's bytes and are read in place, so
@@ -72,14 +112,14 @@ export class StatTable {
     let prevEnd = -1;
     for (let i = 0; i < count; i++) {
       if (at + 2 > body) return StatTable.empty;
-      const plen = bytes.readUInt16LE(at);
+      const plen = bytes[at]! | (bytes[at + 1]! << 8);
       const pathStart = at + 2;
       const oidLenAt = pathStart + plen + FIXED - 1;
       if (oidLenAt + 1 > body) return StatTable.empty;
       const end = oidLenAt + 1 + bytes[oidLenAt]!;
       if (end > body) return StatTable.empty;
       // Strictly increasing paths: what makes binary search and merging on save correct.
-      if (prevStart >= 0 && compareByteRanges(bytes, prevStart, prevEnd, bytes, pathStart, pathStart + plen) >= 0) return StatTable.empty;
+      if (prevStart >= 0 && !pathsIncrease(bytes, prevStart, prevEnd, pathStart, pathStart + plen)) return StatTable.empty;
       offsets[i] = at;
       prevStart = pathStart;
       prevEnd = pathStart + plen;
@@ -91,6 +131,11 @@ export class StatTable {
 
   get count(): number {
     return this.offsets.length;
+  }
+
+  /** The file's checksum, which names this exact file (a change log names the index it extends by it); undefined for an empty table. */
+  get identity(): Buffer | undefined {
+    return this.buf.length === 0 ? undefined : this.buf.subarray(this.buf.length - CHECKSUM);
   }
 
   /** The record number of `path`, or -1. */
@@ -164,6 +209,16 @@ export class StatTable {
     return true;
   }
 
+  /** Whether record `i`'s oid is the ASCII bytes `start`..`end` of `other`, compared in place. */
+  oidIsBytes(i: number, other: Uint8Array, start: number, end: number): boolean {
+    const at = this.fieldsAt(i) + FIXED - 1;
+    const b = this.buf;
+    const n = end - start;
+    if (b[at] !== n) return false;
+    for (let k = 0; k < n; k++) if (b[at + 1 + k] !== other[start + k]) return false;
+    return true;
+  }
+
   entryAt(i: number): StatEntry | undefined {
     const oid = this.oidAt(i);
     if (!oid) return undefined;
@@ -209,6 +264,18 @@ export class StatTable {
   }
 }
 
+/** Whether path bytes a..aEnd sort strictly before b..bEnd (two paths of one buffer; a loop the engine inlines, run once per record on load). */
+function pathsIncrease(buf: Buffer, a: number, aEnd: number, b: number, bEnd: number): boolean {
+  const aLen = aEnd - a;
+  const bLen = bEnd - b;
+  const n = aLen < bLen ? aLen : bLen;
+  for (let k = 0; k < n; k++) {
+    const d = buf[a + k]! - buf[b + k]!;
+    if (d !== 0) return d < 0;
+  }
+  return aLen < bLen;
+}
+
 /**
  * Writes stat index records in path order, copying unchanged ones as raw bytes, to `out` a block at a
  * time: a million records never stand twice in memory.
@@ -230,18 +297,8 @@ export class StatIndexWriter {
   add(path: string, e: StatEntry): void {
     const plen = Buffer.byteLength(path, 'utf8');
     if (plen > MAX_PATH) return; // such a file is simply hashed every time
-    const b = this.room(2 + plen + FIXED + e.oid.length);
-    let at = this.used;
-    at = b.writeUInt16LE(plen, at);
-    at += b.write(path, at, 'utf8');
-    at = b.writeDoubleLE(e.size, at);
-    at = b.writeDoubleLE(e.mtimeMs, at);
-    at = b.writeDoubleLE(e.ctimeMs, at);
-    at = b.writeDoubleLE(e.ino, at);
-    at = b.writeDoubleLE(e.hashedAt, at);
-    at = b.writeUInt8(e.oid.length, at);
-    at += b.write(e.oid, at, 'latin1');
-    this.used = at;
+    const b = this.room(recordLength(plen, e.oid.length));
+    this.used = writeRecord(b, this.used, path, plen, e);
     this.count++;
   }
 

@@ -45,6 +45,23 @@ export async function failpoint(name: string): Promise<void> {
   while (!fs.existsSync(go)) await new Promise((r) => setTimeout(r, 5));
 }
 
+/**
+ * {@link failpoint} for steps inside synchronous code: `pause` waits by sleeping the thread between
+ * looks at the `.go` file.
+ */
+export function failpointSync(name: string): void {
+  const action = actions().get(name);
+  if (action === undefined) return;
+  if (action === 'exit') process.exit(FAILPOINT_EXIT_CODE);
+  if (action === 'error') throw new Error(`failpoint ${name}`);
+  const dir = process.env.MLX_FAILPOINT_DIR;
+  if (!dir) throw new Error(`failpoint ${name}: MLX_FAILPOINT_DIR is not set`);
+  fs.writeFileSync(path.join(dir, `${name}.reached`), String(process.pid));
+  const go = path.join(dir, `${name}.go`);
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  while (!fs.existsSync(go)) Atomics.wait(nap, 0, 0, 5);
+}
+
 /** For tests in this process: forget the parsed configuration so a changed MLX_FAILPOINTS takes effect. */
 export function resetFailpoints(): void {
   configured = undefined;

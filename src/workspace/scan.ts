@@ -151,7 +151,7 @@ export class WalkedTree {
   private starts = new Uint32Array(1024);
   private kindOf = new Uint8Array(1024);
   private stats = new StatColumns();
-  /** Paths decoded as strings, made on first use (only when entries are looked at one by one). */
+  /** Paths decoded as strings, each made on first use (only when entries are looked at one by one). */
   private decoded: string[] | undefined;
 
   get count(): number {
@@ -162,9 +162,27 @@ export class WalkedTree {
     return this.kindOf[i]!;
   }
 
+  /** Entry `i`'s path, decoded once and kept. */
   rel(i: number): string {
-    this.decoded ??= Array.from({ length: this.n }, (_, k) => this.names.toString('utf8', this.starts[k]!, this.starts[k + 1]!));
-    return this.decoded[i]!;
+    this.decoded ??= new Array<string>(this.n);
+    return (this.decoded[i] ??= this.pathOf(i));
+  }
+
+  /**
+   * Entry `i`'s path, decoded anew and not kept: for a pass that looks at every entry once, whose
+   * strings then die young instead of living (and being copied by the collector) as long as the walk.
+   */
+  pathOf(i: number): string {
+    return this.names.toString('utf8', this.starts[i]!, this.starts[i + 1]!);
+  }
+
+  /** The UTF-8 bytes every path is kept in: entry i's are those from relStart(i) to relStart(i + 1). */
+  get pathBytes(): Buffer {
+    return this.names;
+  }
+
+  relStart(i: number): number {
+    return this.starts[i]!;
   }
 
   /** The `FileStat` of entry `i` (a file), as a new object. */

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Oid } from '../hash/oid.js';
 import { StatIndexWriter, StatTable, type StatEntry } from '../formats/stat-index.js';
+import { parseStatLog, statLogBatch, statLogHeader } from '../formats/stat-index-log.js';
+import { failpointSync } from '../util/failpoint.js';
 import { parseTreeCache, serializeTreeCache, type TreeCache, type TreeRecord } from '../formats/tree-cache.js';
 import { isErrno } from '../util/errors.js';
 import { compareUtf8, inUtf8Order } from '../util/paths.js';
@@ -13,6 +15,13 @@ export interface StatLike { size: number; mtimeMs: number; ctimeMs: number; ino:
 /** The index file of versions 1 and 2 (JSON), removed once the binary index is written. */
 const OLD_INDEX = 'index.json';
 
+/** The change log beside the index: `<index>.log`. */
+const LOG_SUFFIX = '.log';
+
+/** The log is merged into the index once it holds more records than this share of the index's (or MIN_LOG_RECORDS). */
+const LOG_SHARE = 1 / 8;
+const MIN_LOG_RECORDS = 4096;
+
 /** How many manifests known to be complete in the cache are remembered. */
 const MAX_COMPLETE = 64;
 
@@ -21,12 +30,17 @@ const MAX_COMPLETE = 64;
  * never read again; and, per tracked directory, a fingerprint of all its stats with the manifest oid
  * they gave, so an unchanged directory is recognised without looking at single entries at all.
  * Derivable state: losing it costs time, never correctness. The per-file table is loaded only when a
- * directory's fingerprint does not answer; it is read in place from the file's bytes, and what this
- * process learns is kept beside it until `save` merges both into a new file.
+ * directory's fingerprint does not answer; it is read in place from the file's bytes, with the change
+ * log beside it (what earlier commands learnt since it was written) over it. What this process learns
+ * is kept in memory until `save` appends it to the log, or merges all into a new file.
  */
 export class StatIndex {
   private table: StatTable | undefined;
-  /** Entries learnt or forgotten since loading; they override the table. */
+  /** Entries of the change log file beside the table (read with it); they override the table. */
+  private readonly logged = new ChangeLog();
+  /** The log's live paths in index order, made when prune first needs them. */
+  private loggedPaths: string[] | undefined;
+  /** Entries learnt or forgotten since loading; they override the log and the table. */
   private readonly changes = new ChangeLog();
   private trees: TreeCache | undefined;
   private dirtyTrees = false;
@@ -38,8 +52,22 @@ export class StatIndex {
   }
 
   private get loaded(): StatTable {
-    this.table ??= StatTable.parse(readBytesIfExists(this.file));
+    if (this.table) return this.table;
+    this.table = StatTable.parse(readBytesIfExists(this.file));
+    this.logged.clear();
+    this.loggedPaths = undefined;
+    for (const [p, e] of parseStatLog(readBytesIfExists(this.logFile), this.table.identity)?.changes ?? []) this.logged.put(p, e);
     return this.table;
+  }
+
+  private get logFile(): string {
+    return `${this.file}${LOG_SUFFIX}`;
+  }
+
+  /** The latest word on `path` since the table was written: an entry, null when forgotten, undefined when none. */
+  private changed(path: string): StatEntry | null | undefined {
+    const e = this.changes.get(path);
+    return e !== undefined ? e : this.logged.get(path);
   }
 
   private get treeFile(): string {
@@ -58,6 +86,17 @@ export class StatIndex {
   /** Whether every object of manifest `oid` was in the cache when it last had contents stamp `stamp`. */
   knownComplete(oid: Oid, stamp: string): boolean {
     return this.treeCache.complete.get(oid) === stamp;
+  }
+
+  /**
+   * Whether manifest `oid` passed the manifest checks before: every manifest named here (a directory's
+   * recorded manifest, or one known complete) was either made from a walk of the work tree or read
+   * whole and checked by the command that recorded it.
+   */
+  knownManifest(oid: Oid): boolean {
+    if (this.treeCache.complete.has(oid)) return true;
+    for (const t of this.treeMap.values()) if (t.oid === oid) return true;
+    return false;
   }
 
   /** Remembers that every object of manifest `oid` was in the cache at contents stamp `stamp`. */
@@ -79,26 +118,41 @@ export class StatIndex {
    * `like` (the oid a caller expects), `like` itself is returned and no string is made.
    */
   lookup(path: string, stat: StatLike, like?: Oid): Oid | undefined {
-    if (this.changes.size > 0) {
-      const e = this.changes.get(path);
+    const t = this.loaded;
+    if (this.changes.size > 0 || this.logged.size > 0) {
+      const e = this.changed(path);
       if (e !== undefined) {
         if (!e || e.size !== stat.size || e.mtimeMs !== stat.mtimeMs || e.ctimeMs !== stat.ctimeMs || e.ino !== stat.ino) return undefined;
         return isTrusted(e) ? e.oid : undefined;
       }
     }
-    const t = this.loaded;
     const i = t.find(path);
     if (i < 0 || !t.sameStat(i, stat)) return undefined;
     if (!isTrusted({ mtimeMs: t.mtimeAt(i), hashedAt: t.hashedAtAt(i) })) return undefined;
     return like !== undefined && t.oidEquals(i, like) ? like : t.oidAt(i);
   }
 
+  /**
+   * Whether {@link lookup} would answer the oid whose ASCII bytes are `start`..`end` of `oid`: asked
+   * for every file of a large directory, it compares in place and makes no oid string.
+   */
+  holds(path: string, stat: StatLike, oid: Uint8Array, start: number, end: number): boolean {
+    const t = this.loaded;
+    if (this.changes.size > 0 || this.logged.size > 0) {
+      const e = this.changed(path);
+      if (e !== undefined) return !!e && this.lookup(path, stat) !== undefined && asciiEquals(e.oid, oid, start, end);
+    }
+    const i = t.find(path);
+    return i >= 0 && t.sameStat(i, stat) && isTrusted({ mtimeMs: t.mtimeAt(i), hashedAt: t.hashedAtAt(i) }) && t.oidIsBytes(i, oid, start, end);
+  }
+
   /** The oid remembered for `path` whatever its stat: a candidate to confirm by hashing. */
   candidate(path: string): Oid | undefined {
-    const e = this.changes.get(path);
+    const t = this.loaded;
+    const e = this.changed(path);
     if (e !== undefined) return e?.oid;
-    const i = this.loaded.find(path);
-    return i < 0 ? undefined : this.loaded.oidAt(i);
+    const i = t.find(path);
+    return i < 0 ? undefined : t.oidAt(i);
   }
 
   record(path: string, stat: StatLike, oid: Oid, hashedAt: number): void {
@@ -125,17 +179,22 @@ export class StatIndex {
 
   /** Forgets every entry at or under `prefix` that `keep` rejects. */
   prune(prefix: string, keep: (path: string) => boolean): void {
-    const under = `${prefix}/`;
     const t = this.loaded;
     for (let i = t.lowerBound(prefix); i < t.count; i++) {
       const p = t.pathAt(i);
-      if (p !== prefix && !p.startsWith(under)) {
-        // `prefix` + a byte below '/' (e.g. "data.bak") sorts between "data" and "data/...": go on.
-        if (p.startsWith(prefix) && p.charCodeAt(prefix.length) < 0x2f) continue;
-        break;
-      }
-      if (!keep(p) && this.changes.get(p) === undefined) this.changes.forget(p);
+      const where = placeOf(p, prefix);
+      if (where === PAST) break;
+      if (where === AT && !keep(p) && this.changes.get(p) === undefined) this.changes.forget(p);
     }
+    // What only the log holds, found the same way in its paths sorted once (checkout prunes per tracked path).
+    const logged = (this.loggedPaths ??= [...this.logged.livePaths()]);
+    for (let k = lowerBoundOf(logged, prefix); k < logged.length; k++) {
+      const p = logged[k]!;
+      const where = placeOf(p, prefix);
+      if (where === PAST) break;
+      if (where === AT && !keep(p) && this.changes.get(p) === undefined) this.changes.forget(p);
+    }
+    const under = `${prefix}/`;
     for (const p of this.changes.livePaths()) if ((p === prefix || p.startsWith(under)) && !keep(p)) this.changes.forget(p);
   }
 
@@ -146,8 +205,13 @@ export class StatIndex {
   save(): void {
     if (!this.isDirty) return;
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    if (this.changes.size > 0) {
-      writeFileAtomicStreamSync(this.file, (write) => this.writeMerged(write), { durable: false });
+    if (this.changes.size > 0 && !this.appendToLog()) {
+      const all = new ChangeLog();
+      all.putAll(this.logged.inPathOrder());
+      all.putAll(this.changes.inPathOrder());
+      writeFileAtomicStreamSync(this.file, (write) => this.writeMerged(write, all), { durable: false });
+      // The log now extends an index that is gone: it would be ignored, but it is not kept.
+      fs.rmSync(this.logFile, { force: true });
       fs.rmSync(path.join(path.dirname(this.file), OLD_INDEX), { force: true });
       // What was written is now the table; later lookups in this process read it.
       this.table = undefined;
@@ -158,15 +222,47 @@ export class StatIndex {
   }
 
   /**
+   * Appends this process's changes to the log beside the index, as one batch, when the index on disk is
+   * still the one this process read and the log stays small beside it: a 1% edit of a large tree then
+   * writes its 1%, not the whole index again. Returns false when the index must be written whole.
+   */
+  private appendToLog(): boolean {
+    const base = this.loaded.identity;
+    if (!base || !sameIdentity(this.file, base)) return false;
+    // Read again under the lock: another command may have appended since this one loaded it.
+    const log = parseStatLog(readBytesIfExists(this.logFile), base);
+    const logged = log?.changes.length ?? 0;
+    if (logged + this.changes.size > Math.max(MIN_LOG_RECORDS, this.loaded.count * LOG_SHARE)) return false;
+    const batch = statLogBatch(this.changes.inPathOrder());
+    // A log of another index, or none, starts again with its header; a batch cut short is written over.
+    const fd = fs.openSync(this.logFile, log ? 'r+' : 'w');
+    try {
+      let at = log?.validLength ?? 0;
+      if (!log) at += writeAllAt(fd, statLogHeader(base), 0);
+      else fs.ftruncateSync(fd, at);
+      const half = batch.length >>> 1;
+      at += writeAllAt(fd, batch.subarray(0, half), at);
+      failpointSync('stat-index.log-half-written');
+      writeAllAt(fd, batch.subarray(half), at);
+    } finally {
+      fs.closeSync(fd);
+    }
+    this.logged.putAll(this.changes.inPathOrder());
+    this.loggedPaths = undefined;
+    this.changes.clear();
+    return true;
+  }
+
+  /**
    * Writes the table with the changes merged in, as a new index file. Each change is placed by binary
    * search, and the unchanged records between two changes are copied as one run of bytes: after a 1%
    * edit of a large tree, the cost is the write, not a step per record.
    */
-  private writeMerged(write: (data: Uint8Array) => void): void {
+  private writeMerged(write: (data: Uint8Array) => void, changes: ChangeLog): void {
     const t = this.loaded;
     const out = new StatIndexWriter(write);
     let i = 0;
-    for (const [key, e] of this.changes.inPathOrder()) {
+    for (const [key, e] of changes.inPathOrder()) {
       const at = t.lowerBound(key, i);
       out.addRaw(t.recordsBytes(i, at), at - i);
       i = at < t.count && t.compareWith(at, key) === 0 ? at + 1 : at;
@@ -202,6 +298,16 @@ class ChangeLog {
   forget(path: string): void {
     this.numbers.push(0, 0, 0, 0, 0);
     this.append(path, null);
+  }
+
+  /** Records an entry, or forgets the path for null. */
+  put(path: string, e: StatEntry | null): void {
+    if (e) this.set(path, e, e.oid, e.hashedAt);
+    else this.forget(path);
+  }
+
+  putAll(changes: Iterable<[string, StatEntry | null]>): void {
+    for (const [p, e] of changes) this.put(p, e);
   }
 
   /** The latest change of `path`: an entry, null when forgotten, undefined when unchanged. */
@@ -253,6 +359,58 @@ class ChangeLog {
     const at = i * 5;
     return { size: n[at]!, mtimeMs: n[at + 1]!, ctimeMs: n[at + 2]!, ino: n[at + 3]!, hashedAt: n[at + 4]!, oid };
   }
+}
+
+/** Where a path lies against a prefix, in index order, from the prefix on. */
+const AT = 0;
+const BESIDE = 1;
+const PAST = 2;
+
+function placeOf(p: string, prefix: string): number {
+  if (p === prefix || (p.startsWith(prefix) && p.charCodeAt(prefix.length) === 0x2f)) return AT;
+  // `prefix` + a byte below '/' (e.g. "data.bak") sorts between "data" and "data/...": go on.
+  return p.startsWith(prefix) && p.charCodeAt(prefix.length) < 0x2f ? BESIDE : PAST;
+}
+
+/** The first of `paths` (in index order) not before `p`. */
+function lowerBoundOf(paths: string[], p: string): number {
+  let lo = 0;
+  let hi = paths.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareUtf8(paths[mid]!, p) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function asciiEquals(text: string, bytes: Uint8Array, start: number, end: number): boolean {
+  if (text.length !== end - start) return false;
+  for (let k = 0; k < text.length; k++) if (text.charCodeAt(k) !== bytes[start + k]) return false;
+  return true;
+}
+
+/** Whether the index file on disk still ends with checksum `base` (no other command rewrote it). */
+function sameIdentity(file: string, base: Buffer): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT', 'ENOTDIR')) return false;
+    throw err;
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    const tail = Buffer.alloc(base.length);
+    return size >= tail.length && fs.readSync(fd, tail, 0, tail.length, size - tail.length) === tail.length && tail.equals(base);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function writeAllAt(fd: number, data: Uint8Array, at: number): number {
+  for (let done = 0; done < data.length; ) done += fs.writeSync(fd, data, done, data.length - done, at + done);
+  return data.length;
 }
 
 function readBytesIfExists(file: string): Buffer | undefined {

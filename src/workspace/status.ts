@@ -1,6 +1,6 @@
 import type { Oid } from '../hash/oid.js';
 import { hashBytes } from '../hash/hash-file.js';
-import { forEachEntryPair, isFileEntry, parseManifest, serializeManifest, type FileEntry, type ManifestEntry } from '../formats/manifest.js';
+import { entriesOfCheckedManifest, forEachEntryPair, isFileEntry, parseManifest, serializeManifest, type FileEntry, type ManifestEntry } from '../formats/manifest.js';
 import { isExecutable, pointerSizeMismatch, POINTER_SUFFIX, type Pointer, type PointerSource } from '../formats/pointer.js';
 import { E, MlxError } from '../util/errors.js';
 import { compareUtf8, inUtf8Order } from '../util/paths.js';
@@ -12,7 +12,9 @@ import type { Repo } from './repo.js';
 import { recordedEntries } from './recorded-entries.js';
 import { StatIndex } from './stat-index.js';
 import { resolveTargets } from './targets.js';
-import { readWorkTree, type Progress, type WorkTree, type WorkTreeStats } from './work-tree.js';
+import { readWorkTree, type Progress, type ReadOptions, type WorkTree, type WorkTreeStats } from './work-tree.js';
+import { readDirAgainst, type DirReading } from './dir-against-manifest.js';
+import { ManifestTable } from '../formats/manifest-table.js';
 import { appendAll } from '../util/arrays.js';
 
 export interface Changes {
@@ -65,17 +67,26 @@ export interface StatusResult {
  * checks that the cache holds what the pointers name. Unchanged files are not read (stat index).
  */
 export async function status(repo: Repo, cwd: string, userPaths: string[], progress?: Progress): Promise<StatusResult> {
-  return (await inspectWorkTree(repo, cwd, userPaths, progress)).result;
+  return (await inspect(repo, cwd, userPaths, progress, false)).result;
 }
 
 /** Status with what it read of each tracked path. */
 export async function inspectWorkTree(repo: Repo, cwd: string, userPaths: string[], progress?: Progress): Promise<{ result: StatusResult; details: PathDetail[] }> {
+  const { result, details } = await inspect(repo, cwd, userPaths, progress, true);
+  return { result, details: details as PathDetail[] };
+}
+
+/**
+ * What status reads. `withDetails`: every path's detail is wanted (diff); without, a directory may be
+ * compared with its manifest in place, which gives its status but no entries (see readDirAgainst).
+ */
+async function inspect(repo: Repo, cwd: string, userPaths: string[], progress: Progress | undefined, withDetails: boolean): Promise<{ result: StatusResult; details: (PathDetail | { status: PathStatus })[] }> {
   const scan = userPaths.length === 0 ? findPointers(repo) : selected(repo, cwd, userPaths);
   const index = StatIndex.load(repo.layout.statIndexFile);
   const partial = PartialCheckouts.load(repo.layout);
   const stats: WorkTreeStats = { hashedFiles: 0, hashedBytes: 0 };
   const problems = [...scan.problems];
-  const details = scan.tracked.map((t) => statusOne(repo, index, t, t.pointer.kind === 'dir' ? partial.selectionOf(t.path) : undefined, stats, problems, progress));
+  const details = scan.tracked.map((t) => statusOne(repo, index, t, t.pointer.kind === 'dir' ? partial.selectionOf(t.path) : undefined, stats, problems, progress, withDetails));
   const paths = details.map((d) => d.status);
   for (const t of scan.tracked) {
     if (t.pointer.path !== t.path) {
@@ -103,9 +114,11 @@ function selected(repo: Repo, cwd: string, userPaths: string[]) {
 }
 
 /** `selection`: the parts asked for when `t` is a partial checkout. */
-function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, selection: string[] | undefined, stats: WorkTreeStats, problems: StatusResult['problems'], progress?: Progress): PathDetail {
+function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, selection: string[] | undefined, stats: WorkTreeStats, problems: StatusResult['problems'], progress: Progress | undefined, withDetails: boolean): PathDetail | { status: PathStatus } {
   const p = t.pointer;
-  const detail = (work: WorkTree, status: PathStatus, manifest?: ManifestEntry[]): PathDetail => ({ status: p.source ? { ...status, imported: p.source } : status, pointer: p, work, manifest });
+  // Imported data says where it came from, whichever way its state was found.
+  const tagged = (status: PathStatus): PathStatus => (p.source ? { ...status, imported: p.source } : status);
+  const detail = (work: WorkTree, status: PathStatus, manifest?: ManifestEntry[]): PathDetail => ({ status: tagged(status), pointer: p, work, manifest });
   // The pointer's manifest, read once, when first needed (by the look-ups below, or the comparison).
   let manifest: ManifestEntry[] | undefined;
   let manifestRead = false;
@@ -113,7 +126,9 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, selection: stri
     if (manifestRead) return manifest;
     manifestRead = true;
     try {
-      if (p.kind === 'dir') manifest = parseManifest(repo.store.readBytes(p.oid).toString('utf8'), `${p.oid} (${t.path})`).entries;
+      if (p.kind !== 'dir') return manifest;
+      const text = repo.store.readBytes(p.oid).toString('utf8');
+      manifest = index.knownManifest(p.oid) ? entriesOfCheckedManifest(text) : parseManifest(text, `${p.oid} (${t.path})`).entries;
     } catch (err) {
       if (!(err instanceof MlxError)) throw err; // missing or malformed: the state says so below
     }
@@ -132,7 +147,7 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, selection: stri
   // Only what lies inside a directory is one of its entries (a file where the directory was is not).
   const recorded = (key: string) => (key === t.path ? undefined : recordedFile(key));
   const onDamaged = (d: DamagedObject) => problems.push({ pointer: t.path + POINTER_SUFFIX, code: E.OBJECT_CORRUPT, message: describeDamage(d), hint: DAMAGE_HINT });
-  const work = readWorkTree(repo, index, t.path, {
+  const readOptions: ReadOptions = {
     mode: 'hash',
     stats,
     progress,
@@ -141,7 +156,12 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, selection: stri
     candidate: recordedOid,
     recorded,
     onDamaged,
-  });
+  };
+  // A whole directory whose manifest passed the checks before can be compared in place.
+  const inPlace = !withDetails && p.kind === 'dir' && !selection && index.knownManifest(p.oid);
+  const reading = inPlace ? readDirAgainst(repo, index, t.path, p.oid, () => manifestTable(repo, p.oid), readOptions) : undefined;
+  if (reading?.kind === 'compared') return { status: tagged(comparedStatus(repo, index, t.path, p.oid, reading, problems)) };
+  const work = reading ? reading.work : readWorkTree(repo, index, t.path, readOptions);
   // Unchanged since it last matched this manifest: clean; the manifest's presence stands for the cache.
   if (work.kind === 'dir-unchanged') return detail(work, { path: t.path, kind: 'dir', state: 'clean', cache: repo.store.has(p.oid) ? 'ok' : 'missing' });
   if (p.kind === 'file') {
@@ -158,7 +178,7 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, selection: stri
   readManifest();
   // Of a partial checkout, only the parts asked for are expected here (and their objects in the cache).
   const expected = manifest && selection ? manifest.filter((e) => inSelection(selection, e.p)) : manifest;
-  const cache = expected ? cacheState(repo, index, p.oid, expected, !selection) : 'missing';
+  const cache = expected ? cacheState(repo, index, p.oid, () => fileOids(expected), !selection) : 'missing';
   const total = manifest?.filter(isFileEntry).length ?? 0;
   const partialOf = (present: number): PartialInfo | undefined => (selection && present < total ? { present, total, selected: selection } : undefined);
   if (work.kind === 'missing') return detail(work, { path: t.path, kind: 'dir', state: 'missing', cache, partial: partialOf(0) }, manifest);
@@ -176,6 +196,31 @@ function statusOne(repo: Repo, index: StatIndex, t: TrackedPath, selection: stri
   const partial = selection ? partialOf(present) : undefined;
   const state = dirty ? 'modified' : partial ? 'partial' : 'clean';
   return detail(work, { path: t.path, kind: 'dir', state, cache, changes: dirty ? changes : undefined, partial }, manifest);
+}
+
+/** The status of a whole directory compared with its manifest in place (readDirAgainst). */
+function comparedStatus(repo: Repo, index: StatIndex, rel: string, oid: Oid, reading: Extract<DirReading, { kind: 'compared' }>, problems: StatusResult['problems']): PathStatus {
+  const cache = cacheState(repo, index, oid, () => manifestTable(repo, oid)?.oids() ?? [], true);
+  const { changes, sizeMismatches } = compareEntries(reading.before, reading.after);
+  appendAll(problems, sizeProblems(rel, sizeMismatches));
+  const dirty = changes.added.length + changes.modified.length + changes.deleted.length > 0;
+  // Every entry equal, sizes too: the directory's manifest is this very one.
+  if (reading.fp && !dirty && sizeMismatches.length === 0) index.recordTree(rel, reading.fp, oid);
+  return { path: rel, kind: 'dir', state: dirty ? 'modified' : 'clean', cache, changes: dirty ? changes : undefined };
+}
+
+/** The table of manifest `oid` read in place, or undefined when it is not in the cache or not in the canonical layout. */
+function manifestTable(repo: Repo, oid: Oid): ManifestTable | undefined {
+  try {
+    return ManifestTable.scan(repo.store.readBytes(oid));
+  } catch (err) {
+    if (!(err instanceof MlxError)) throw err;
+    return undefined;
+  }
+}
+
+function* fileOids(entries: ManifestEntry[]): Iterable<Oid> {
+  for (const e of entries) if (isFileEntry(e)) yield e.o;
 }
 
 /**
@@ -207,11 +252,10 @@ function compareEntries(manifest: ManifestEntry[], work: ManifestEntry[]): { cha
  * the cache's contents stamp (taken before looking), so while nothing enters or leaves the cache the
  * answer costs 256 stats instead of one lookup per object.
  */
-function cacheState(repo: Repo, index: StatIndex, manifestOid: Oid, entries: ManifestEntry[], whole: boolean): PathStatus['cache'] {
+function cacheState(repo: Repo, index: StatIndex, manifestOid: Oid, oidsOf: () => Iterable<Oid>, whole: boolean): PathStatus['cache'] {
   const stamp = whole ? repo.store.contentsStamp() : undefined;
   if (stamp && index.knownComplete(manifestOid, stamp)) return 'ok';
-  const oids = new Set<Oid>();
-  for (const e of entries) if (isFileEntry(e)) oids.add(e.o);
+  const oids = new Set<Oid>(oidsOf());
   const missing = repo.store.missing(oids);
   if (missing.size === 0) {
     if (stamp) index.recordComplete(manifestOid, stamp);

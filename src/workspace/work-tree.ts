@@ -77,24 +77,29 @@ export function readWorkTree(repo: Repo, index: StatIndex, rel: string, opts: Re
     const fp = fingerprint(repo, abs, walked);
     const known = index.treeOid(rel, fp);
     if (opts.expectOid && known === opts.expectOid) return { kind: 'dir-unchanged', oid: known };
-    const files = new DirFiles(repo, rel, walked);
-    const entries: ManifestEntry[] = [];
-    opts.progress?.({ totalFiles: files.count, totalBytes: files.totalBytes() });
-    const read = fileEntries(repo, index, files, opts);
-    // Both lists are in manifest order; merging keeps the result in it.
-    let f = 0;
-    for (let i = 0; i < walked.count; i++) {
-      if (files.isFile(i)) {
-        entries.push(read.entries[f++]!);
-        continue;
-      }
-      const r = walked.rel(i);
-      if (walked.kind(i) === WALK_LINK) entries.push({ p: r, t: 'l', l: walked.targets.get(i)! });
-      else entries.push({ p: r, t: 'd' });
-    }
-    return { kind: 'dir', entries, skipped: walked.skipped, fp: read.allTrusted ? fp : undefined };
+    return readWalkedDir(repo, index, rel, walked, fp, opts);
   }
   throw badPath(`${rel} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file or directory'}; track its target instead`, { path: rel });
+}
+
+/** The entries of a directory walked into `walked` (stat fingerprint `fp`), each file's oid read as {@link readWorkTree} reads it. */
+export function readWalkedDir(repo: Repo, index: StatIndex, rel: string, walked: WalkedTree, fp: string, opts: ReadOptions): WorkTree {
+  const files = new DirFiles(repo, rel, walked);
+  const entries: ManifestEntry[] = [];
+  opts.progress?.({ totalFiles: files.count, totalBytes: files.totalBytes() });
+  const read = fileEntries(repo, index, files, opts);
+  // Both lists are in manifest order; merging keeps the result in it.
+  let f = 0;
+  for (let i = 0; i < walked.count; i++) {
+    if (files.isFile(i)) {
+      entries.push(read.entries[f++]!);
+      continue;
+    }
+    const r = walked.rel(i);
+    if (walked.kind(i) === WALK_LINK) entries.push({ p: r, t: 'l', l: walked.targets.get(i)! });
+    else entries.push({ p: r, t: 'd' });
+  }
+  return { kind: 'dir', entries, skipped: walked.skipped, fp: read.allTrusted ? fp : undefined };
 }
 
 /**
@@ -103,7 +108,7 @@ export function readWorkTree(repo: Repo, index: StatIndex, rel: string, opts: Re
  * added, removed, replaced or touched since, and none came or went by a change of the ignore rules.
  * The walk's columns go in as raw bytes: a million entries cost one pass, no string and no formatting.
  */
-function fingerprint(repo: Repo, rootAbs: string, walked: WalkedTree): string {
+export function fingerprint(repo: Repo, rootAbs: string, walked: WalkedTree): string {
   const h = repo.newHasher();
   for (const column of walked.columns()) h.update(column);
   // What the walk left out follows from the rules: other rules, another tree.
@@ -126,7 +131,7 @@ export function cacheLinkOid(repo: Repo, abs: string): Oid | undefined {
   return m && fs.existsSync(target) ? oidFromHex(`${m[1]}${m[2]}`) : undefined;
 }
 
-interface PendingFile {
+export interface PendingFile {
   key: string;
   abs: string;
   rel: string;
@@ -137,7 +142,7 @@ interface PendingFile {
 }
 
 /** Files read by number: a directory's (from its walk, no object per file) or a single file. */
-interface FileList {
+export interface FileList {
   readonly count: number;
   key(j: number): string;
   rel(j: number): string;
@@ -150,7 +155,7 @@ interface FileList {
 }
 
 /** The files of a walked directory, and the symlinks into the cache that stand for files there. */
-class DirFiles implements FileList {
+export class DirFiles implements FileList {
   /** Walk entry number of each file. */
   private readonly walkIndex: number[] = [];
   private readonly fileAt: Uint8Array;
@@ -254,7 +259,7 @@ function executable(repo: Repo, files: FileList, j: number, st: FileStat, linked
   return isObject ? opts.recordedX?.(files.key(j)) ?? false : mode;
 }
 
-function fileEntries(repo: Repo, index: StatIndex, files: FileList, opts: ReadOptions): { entries: FileEntry[]; allTrusted: boolean } {
+export function fileEntries(repo: Repo, index: StatIndex, files: FileList, opts: ReadOptions): { entries: FileEntry[]; allTrusted: boolean } {
   const known = new Array<Oid | undefined>(files.count);
   const recorded = opts.recorded ? new Array<FileEntry | undefined>(files.count) : undefined;
   const toCheck: Oid[] = [];

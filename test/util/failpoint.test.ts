@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Failpoints } from '../helpers/failpoints.js';
-import { failpoint, FAILPOINT_EXIT_CODE, resetFailpoints } from '../../src/util/failpoint.js';
+import { failpoint, failpointSync, FAILPOINT_EXIT_CODE, resetFailpoints } from '../../src/util/failpoint.js';
 
 const saved = { ...process.env };
 afterEach(() => {
@@ -35,5 +35,12 @@ describe('failpoints', () => {
     resetFailpoints();
     await expect(failpoint('boom')).rejects.toThrow('failpoint boom');
     expect(FAILPOINT_EXIT_CODE).toBe(86);
+  });
+
+  it('in synchronous code, do nothing unless configured, and throw at an error failpoint', () => {
+    process.env.MLX_FAILPOINTS = 'boom=error';
+    resetFailpoints();
+    expect(failpointSync('other')).toBeUndefined();
+    expect(() => failpointSync('boom')).toThrow('failpoint boom');
   });
 });
