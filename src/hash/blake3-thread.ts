@@ -4,9 +4,10 @@ import type { HasherFactory } from './blake3.js';
 import { oidFromHex, type Oid } from './oid.js';
 
 /*
- * A copy of a file that is hashed on a second thread as it is made. This thread reads the file a slot
- * at a time into a ring in shared memory and writes each slot out; the other thread hashes the slots
- * in order. What is hashed is exactly what was written: the same bytes, in the same memory.
+ * A file written and hashed on a second thread as it is written (a copy of a file into the cache, a
+ * large file rebuilt from the pack files of a directory remote). This thread fills a slot at a time
+ * of a ring in shared memory (reads it from a file) and writes each slot out; the other thread hashes
+ * the slots in order. What is hashed is exactly what was written: the same bytes, in the same memory.
  *
  * Slots are small on purpose. A write from memory the core has just filled costs about what the
  * kernel's own copy (`cp`) costs; from a buffer of 1 MiB or more, read a moment earlier, it cost three
@@ -95,11 +96,13 @@ export function canCopyHashed(newHasher: HasherFactory): boolean {
 }
 
 /**
- * Copies the open file `input`, from its start to its end, into the open file `output` (from its
- * start), hashing on a second thread exactly the bytes written. Returns their oid and number. When a
- * read or write fails, its error is thrown once the thread has let go of the ring.
+ * Writes into the open file `output`, from its start, the bytes `fill` gives, hashing on a second
+ * thread exactly the bytes written; returns their oid and number. `fill(slot, position)` puts the
+ * bytes of the output from `position` into `slot` (as many as it likes, at least one) and returns how
+ * many, or 0 at the end. When `fill` or a write fails, its error is thrown once the thread has let go
+ * of the ring.
  */
-export function copyHashed(newHasher: HasherFactory, input: number, output: number, onProgress?: (bytes: number) => void): { oid: Oid; size: number } {
+export function copyHashed(newHasher: HasherFactory, fill: (slot: Buffer, position: number) => number, output: number, onProgress?: (bytes: number) => void): { oid: Oid; size: number } {
   const native = newHasher.nativeModule;
   if (native === undefined) throw new Error('internal: copyHashed needs the native BLAKE3 backend');
   if (thread?.native !== native) thread = startThread(native);
@@ -113,7 +116,7 @@ export function copyHashed(newHasher: HasherFactory, input: number, output: numb
     for (;;) {
       waitFor(t, slot, (n) => n === FREE);
       const buf = t.slots[slot]!;
-      const n = readFull(input, buf, size);
+      const n = fill(buf, size);
       if (n === 0) break;
       writeAll(output, buf.subarray(0, n), size);
       Atomics.store(t.state, slot, n);
@@ -144,8 +147,13 @@ function waitFor(t: HashThread, at: number, ok: (value: number) => boolean): voi
   }
 }
 
+/** A `fill` for {@link copyHashed} that copies the open file `input` from its start to its end. */
+export function fileContents(input: number): (slot: Buffer, position: number) => number {
+  return (slot, position) => readFull(input, slot, position);
+}
+
 /** Fills `buf` from `position` unless the file ends first; returns the bytes read (0 at the end). */
-function readFull(fd: number, buf: Buffer, position: number): number {
+export function readFull(fd: number, buf: Buffer, position: number): number {
   let n = 0;
   for (let got = -1; n < buf.length && got !== 0; n += got) got = fs.readSync(fd, buf, n, buf.length - n, position + n);
   return n;

@@ -56,6 +56,11 @@ export class DirRemote implements Remote {
     if (!path.isAbsolute(root)) throw badConfig(`directory remote ${url}: path must be absolute, got ${root}`);
   }
 
+  localFile(key: string): string {
+    assertKey(key);
+    return this.pathOf(key);
+  }
+
   async list(prefix: string): Promise<RemoteObjectInfo[]> {
     return this.retrying(() => this.listOnce(prefix), 'list', prefix);
   }

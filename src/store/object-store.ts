@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { HasherFactory } from '../hash/blake3.js';
-import { canCopyHashed, copyHashed } from '../hash/blake3-thread.js';
+import { canCopyHashed, copyHashed, fileContents } from '../hash/blake3-thread.js';
 import { IO_BUFFER_SIZE, hashBytes, hashFd, ioBuffer } from '../hash/hash-file.js';
 import { OID_ALGO, type Oid, oidFromHex, oidHex } from '../hash/oid.js';
 import { MlxError, isErrno, objectCorrupt, objectMissing } from '../util/errors.js';
@@ -359,7 +359,7 @@ export class ObjectStore {
       const output = fs.openSync(tmp, 'wx', OBJECT_MODE);
       try {
         result = canCopyHashed(this.newHasher) && size >= THREAD_COPY_FROM
-          ? copyHashed(this.newHasher, input, output, onProgress)
+          ? copyHashed(this.newHasher, fileContents(input), output, onProgress)
           : hashFd(this.newHasher, input, (chunk) => writeAll(output, chunk), onProgress);
       } finally {
         fs.closeSync(output);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadHasher, type HasherFactory } from '../../src/hash/blake3.js';
-import { canCopyHashed, copyHashed, SLOT_SIZE } from '../../src/hash/blake3-thread.js';
+import { canCopyHashed, copyHashed, fileContents, SLOT_SIZE } from '../../src/hash/blake3-thread.js';
 import { hashBytes } from '../../src/hash/hash-file.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlx-b3-thread-'));
@@ -22,7 +22,7 @@ function copyOf(data: Buffer, name: string, onProgress?: (n: number) => void) {
   const input = fs.openSync(src, 'r');
   const output = fs.openSync(dest, 'wx');
   try {
-    return { result: copyHashed(newHasher, input, output, onProgress), copy: fs.readFileSync(dest) };
+    return { result: copyHashed(newHasher, fileContents(input), output, onProgress), copy: fs.readFileSync(dest) };
   } finally {
     fs.closeSync(input);
     fs.closeSync(output);
@@ -52,7 +52,7 @@ describe('copyHashed', () => {
     const input = fs.openSync(src, 'r');
     const readOnly = fs.openSync(src, 'r'); // writing to it fails with EBADF
     try {
-      expect(() => copyHashed(newHasher, input, readOnly)).toThrow(/EBADF/);
+      expect(() => copyHashed(newHasher, fileContents(input), readOnly)).toThrow(/EBADF/);
     } finally {
       fs.closeSync(input);
       fs.closeSync(readOnly);

@@ -30,6 +30,8 @@ function reversingRemote(inner: DirRemote, window: number): Remote {
   let started = 0;
   const done: Promise<void>[] = [];
   return Object.assign(Object.create(inner) as Remote, {
+    // Its reads must go through `get`, not straight to the pack files.
+    localFile: undefined,
     async get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
       if (!range) return inner.get(key, range, into);
       const n = started++;
