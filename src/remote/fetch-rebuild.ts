@@ -38,9 +38,10 @@ interface Building {
 
 /**
  * Rebuilds `files` into the cache, taking the chunks in `local` from cached files, hashing each file
- * as it is written. A file whose chunks all lie raw in packs the remote keeps on this machine is
- * copied from them directly (see local-pack-copy.ts). Returns the files that used local chunks and came out wrong (to be fetched again
- * from the remote alone); any other mismatch is the remote's and is thrown.
+ * as it is written; a file whose chunks all lie raw in packs the remote keeps on this machine is
+ * copied from them directly (see local-pack-copy.ts). Returns the files that used local chunks and
+ * came out wrong (to be fetched again from the remote alone); any other mismatch is the remote's and
+ * is thrown.
  */
 export async function rebuildFiles(ctx: RebuildContext, files: Map<Oid, Recipe>, local: Map<Oid, LocalChunk>): Promise<Oid[]> {
   const building = new Map<Oid, Building>();

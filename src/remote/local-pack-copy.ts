@@ -37,6 +37,7 @@ export function copyFromLocalPacks(ctx: RebuildContext, reads: readonly ChunkRea
     return fd;
   };
   let at = 0; // the read that holds the output's next bytes
+  let received = 0;
   const fill = (slot: Buffer, position: number): number => {
     while (at < reads.length && position >= reads[at]!.fileOffset + reads[at]!.size) at++;
     const r = reads[at];
@@ -45,11 +46,14 @@ export function copyFromLocalPacks(ctx: RebuildContext, reads: readonly ChunkRea
     const want = Math.min(slot.length, r.size - within);
     if (readFull(fdOf(r.source), slot.subarray(0, want), r.entry.off + within) !== want) throw new Error('a pack ends before a chunk the index places in it');
     ctx.progress?.({ bytes: want });
+    received += want;
     return want;
   };
   const output = fs.openSync(tmp, 'wx', 0o644);
   try {
-    return copyHashed(ctx.newHasher, fill, output).oid;
+    const { oid } = copyHashed(ctx.newHasher, fill, output);
+    ctx.summary.bytesReceived += received; // counted once the file is whole: a fallback reads it again
+    return oid;
   } catch (err) {
     if (err instanceof MlxError) throw err;
     fs.rmSync(tmp, { force: true });
