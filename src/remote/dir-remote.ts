@@ -19,6 +19,16 @@ const ATTEMPTS = 4;
 const TEMP_NAME = /^\..*\.tmp$/;
 
 /**
+ * A body at least this large, whose length is a whole number of 512-byte blocks (a pack always is),
+ * is written past the page cache (O_DIRECT) where the file system takes that. Every put is synced
+ * before it is renamed into place: written through the page cache, its bytes were copied into fresh
+ * cache pages and then written out by the sync, which together cost about three times the wall time
+ * and four times the CPU of writing them straight to the disk (measured on ext4: 1 GiB as 64 files).
+ */
+const DIRECT_FROM = 1 << 20;
+const DIRECT_BLOCK = 512;
+
+/**
  * A remote in a local or mounted directory; a key `a/b/c` is the file `<root>/a/b/c`.
  *
  * The root must exist: it is never created, so a remote on an unmounted file system fails loudly
@@ -26,8 +36,17 @@ const TEMP_NAME = /^\..*\.tmp$/;
  * size-checked temp file in the same folder, so a reader never sees a partial object.
  */
 export class DirRemote implements Remote {
-  readonly putsPiecesAsTheyAre = true;
   private rootChecked = false;
+  /** Whether this file system took a write past the page cache: not yet tried, it did, or it refused. */
+  private direct: 'untried' | 'works' | 'refused' = fs.constants.O_DIRECT === undefined ? 'refused' : 'untried';
+
+  /**
+   * Pieces are written as they are (a vectored write) only where a whole aligned buffer cannot be
+   * written past the page cache: that write spares more than joining the pieces costs.
+   */
+  get putsPiecesAsTheyAre(): boolean {
+    return this.direct === 'refused';
+  }
 
   /**
    * @param root absolute path of the remote's directory
@@ -35,6 +54,11 @@ export class DirRemote implements Remote {
    */
   constructor(readonly root: string, readonly url: string = root) {
     if (!path.isAbsolute(root)) throw badConfig(`directory remote ${url}: path must be absolute, got ${root}`);
+  }
+
+  localFile(key: string): string {
+    assertKey(key);
+    return this.pathOf(key);
   }
 
   async list(prefix: string): Promise<RemoteObjectInfo[]> {
@@ -173,8 +197,9 @@ export class DirRemote implements Remote {
     }
     const tmp = tempPathFor(target);
     try {
-      if (Buffer.isBuffer(body)) await fsp.writeFile(tmp, body, { flag: 'wx' });
-      else if (isPieces(body)) await writePieces(tmp, body);
+      if (Buffer.isBuffer(body)) {
+        if (!(await this.writeDirect(tmp, body))) await fsp.writeFile(tmp, body, { flag: 'wx' });
+      } else if (isPieces(body)) await writePieces(tmp, body);
       else await fsp.copyFile(body.file, tmp, fs.constants.COPYFILE_EXCL);
       // fsync before the rename, so a crash cannot leave a visible object with missing bytes.
       const fh = await fsp.open(tmp, 'r');
@@ -194,6 +219,37 @@ export class DirRemote implements Remote {
       throw this.wrap(err, 'put', key);
     } finally {
       await fsp.rm(tmp, { force: true });
+    }
+  }
+
+  /**
+   * Writes `body` into the new file `tmp` past the page cache; false, with no file left, where that
+   * cannot be done: the file system refuses O_DIRECT, or the memory or length is not aligned to its
+   * blocks (EINVAL either way). Until one such write has worked, a refusal is taken as the file
+   * system's, and later bodies are not tried.
+   */
+  private async writeDirect(tmp: string, body: Buffer): Promise<boolean> {
+    if (this.direct === 'refused' || body.length < DIRECT_FROM || body.length % DIRECT_BLOCK !== 0) return false;
+    const { O_WRONLY, O_CREAT, O_EXCL, O_DIRECT } = fs.constants;
+    let fh: fsp.FileHandle | undefined;
+    try {
+      fh = await fsp.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_DIRECT!, 0o666);
+      for (let done = 0; done < body.length; ) {
+        const { bytesWritten } = await fh.write(body, done, body.length - done, done);
+        if (bytesWritten === 0) throw new Error(`no bytes written to ${tmp}`);
+        done += bytesWritten;
+      }
+      this.direct = 'works';
+      return true;
+    } catch (err) {
+      if (!isErrno(err, 'EINVAL')) throw err;
+      if (this.direct === 'untried') this.direct = 'refused';
+      await fh?.close();
+      fh = undefined;
+      await fsp.rm(tmp, { force: true });
+      return false;
+    } finally {
+      await fh?.close();
     }
   }
 

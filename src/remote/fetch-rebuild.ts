@@ -6,6 +6,7 @@ import { saveRecipe, type LocalChunk } from '../store/chunk-map.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { E, MlxError, objectCorrupt } from '../util/errors.js';
 import { FileRebuild, ReorderGate } from './file-rebuild.js';
+import { canCopyFromLocalPacks, copyFromLocalPacks } from './local-pack-copy.js';
 import { CACHED_SOURCE, planChunkReads, type ChunkRead } from './fetch-plan.js';
 import { addWant, packReader, readMembers, type RangeReader, type Want } from './member-reads.js';
 import type { Remote } from './remote.js';
@@ -37,8 +38,10 @@ interface Building {
 
 /**
  * Rebuilds `files` into the cache, taking the chunks in `local` from cached files, hashing each file
- * as it is written. Returns the files that used local chunks and came out wrong (to be fetched again
- * from the remote alone); any other mismatch is the remote's and is thrown.
+ * as it is written; a file whose chunks all lie raw in packs the remote keeps on this machine is
+ * copied from them directly (see local-pack-copy.ts). Returns the files that used local chunks and
+ * came out wrong (to be fetched again from the remote alone); any other mismatch is the remote's and
+ * is thrown.
  */
 export async function rebuildFiles(ctx: RebuildContext, files: Map<Oid, Recipe>, local: Map<Oid, LocalChunk>): Promise<Oid[]> {
   const building = new Map<Oid, Building>();
@@ -49,9 +52,18 @@ export async function rebuildFiles(ctx: RebuildContext, files: Map<Oid, Recipe>,
   let retry: Oid[];
   try {
     for (const [oid, recipe] of files) {
+      const reads = planChunkReads(recipe, local, ctx.index);
+      if (canCopyFromLocalPacks(ctx, reads)) {
+        const tmp = ctx.store.newTempPath();
+        const actual = copyFromLocalPacks(ctx, reads, tmp);
+        if (actual !== undefined) {
+          adopt(ctx, oid, recipe, tmp, actual, 0);
+          continue;
+        }
+      }
       const state: Building = { file: new FileRebuild(ctx.store.newTempPath(), ctx.newHasher, recipe.size), sources: new Set(), reused: 0 };
       building.set(oid, state);
-      for (const read of planChunkReads(recipe, local, ctx.index)) {
+      for (const read of reads) {
         if (read.cachedIn) state.sources.add(read.cachedIn);
         addWant(wants, read.source, chunkWant(ctx, oid, state, read, gate));
       }
@@ -104,13 +116,18 @@ async function adoptRebuilt(ctx: RebuildContext, files: Map<Oid, Recipe>, buildi
       quarantineDamaged(ctx, sources);
       continue;
     }
-    ctx.store.adoptTempFile(file.tmp, oid, `${ctx.remote.url} (rebuilt from chunks)`, actual);
-    saveRecipe(ctx.store, oid, files.get(oid)!.chunks);
-    ctx.summary.bytesReused += reused;
-    ctx.summary.fetched++;
-    ctx.progress?.({ files: 1 });
+    adopt(ctx, oid, files.get(oid)!, file.tmp, actual, reused);
   }
   return retry;
+}
+
+/** Moves a rebuilt file into the cache if it hashed to `oid` (else OBJECT_CORRUPT, nothing stored), and remembers its chunks. */
+function adopt(ctx: RebuildContext, oid: Oid, recipe: Recipe, tmp: string, actual: Oid, reused: number): void {
+  ctx.store.adoptTempFile(tmp, oid, `${ctx.remote.url} (rebuilt from chunks)`, actual);
+  saveRecipe(ctx.store, oid, recipe.chunks);
+  ctx.summary.bytesReused += reused;
+  ctx.summary.fetched++;
+  ctx.progress?.({ files: 1 });
 }
 
 /** Re-hashes cached files whose chunks went into a rebuild that came out wrong: a damaged one is quarantined, so no later pull reuses it. */

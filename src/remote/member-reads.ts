@@ -81,27 +81,41 @@ export async function readMembers(read: RangeReader, groups: Map<string, Want[]>
   const longest = ranges.reduce((max, r) => Math.max(max, r.end - r.start), 0);
   await runPool(ranges, jobs, async (r) => {
     const scratch = buffers.pop() ?? Buffer.allocUnsafe(Math.min(MAX_RANGE, longest));
-    try {
-      const bytes = await read(r.hex, { start: r.start, end: r.end }, scratch);
-      const writing: Promise<void>[] = [];
-      for (const w of r.wants) {
-        let member: Buffer;
-        try {
-          member = extractMember(bytes, w.entry, r.start);
-        } catch (err) {
-          if (!w.refuse || !(err instanceof MlxError)) throw err;
-          w.refuse(err);
-          continue;
-        }
-        const done = w.take(member, r);
-        if (done) writing.push(done);
-      }
-      // Every write must be over before the buffer is reused, even when one of them failed.
-      const failed = (await Promise.allSettled(writing)).find((r) => r.status === 'rejected');
-      if (failed) throw (failed as PromiseRejectedResult).reason;
-    } catch (err) {
+    const fail = (err: unknown) => {
       onFailure?.(err);
-      throw err;
+      return err;
+    };
+    try {
+      let bytes: Buffer;
+      try {
+        bytes = await read(r.hex, { start: r.start, end: r.end }, scratch);
+      } catch (err) {
+        throw fail(err);
+      }
+      const writing: Promise<void>[] = [];
+      let failure: { err: unknown } | undefined;
+      try {
+        for (const w of r.wants) {
+          let member: Buffer;
+          try {
+            member = extractMember(bytes, w.entry, r.start);
+          } catch (err) {
+            if (!w.refuse || !(err instanceof MlxError)) throw err;
+            w.refuse(err);
+            continue;
+          }
+          const done = w.take(member, r);
+          if (done) writing.push(done);
+        }
+      } catch (err) {
+        // Told at once, so that writes of this range's earlier members waiting their turn give up.
+        failure = { err: fail(err) };
+      }
+      // Every write must be over before the buffer is reused, even when one of them failed (and
+      // none may be left behind unawaited: its failure would go unheard).
+      const failed = (await Promise.allSettled(writing)).find((r) => r.status === 'rejected');
+      if (failure) throw failure.err;
+      if (failed) throw fail((failed as PromiseRejectedResult).reason);
     } finally {
       buffers.push(scratch);
     }

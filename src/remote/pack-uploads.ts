@@ -1,7 +1,7 @@
 import type { HasherFactory } from '../hash/blake3.js';
-import { sharedBuffer } from '../hash/sha256-thread.js';
 import { oidHex, type Oid } from '../hash/oid.js';
 import { serializePackIndex, type PackIndex, type PackMemberType } from '../formats/pack-index.js';
+import { alignedSharedBuffer } from '../util/aligned-memory.js';
 import { failpoint } from '../util/failpoint.js';
 import { indexKey, packKey } from './layout.js';
 import { packHeadroom, PackWriter } from './pack.js';
@@ -37,7 +37,8 @@ export class PackUploads {
   private releases: (() => void)[] = [];
   /**
    * Pack buffers are reused once their upload is done: fresh buffers cost page faults. They live in
-   * shared memory so that a remote that hashes what it sends (S3 signing) can do so on another thread.
+   * shared memory so that a remote that hashes what it sends (S3 signing) can do so on another thread,
+   * and start on a page so that a directory remote can write them past the page cache.
    */
   private readonly spare: Buffer[] = [];
   private readonly capacity: number;
@@ -67,7 +68,7 @@ export class PackUploads {
    * is called once the pack's upload is over, sent or failed; or at once, when the bytes were copied.
    */
   add(oid: Oid, type: PackMemberType, bytes: Uint8Array, release?: () => void): void {
-    this.building ??= new PackWriter(this.newHasher, { level: 1, verify: false, buffer: this.spare.pop() ?? sharedBuffer(this.capacity) });
+    this.building ??= new PackWriter(this.newHasher, { level: 1, verify: false, buffer: this.spare.pop() ?? alignedSharedBuffer(this.capacity) });
     const byReference = release !== undefined && this.remote.putsPiecesAsTheyAre === true;
     try {
       this.building.add(oid, type, bytes, { byReference });

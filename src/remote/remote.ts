@@ -54,6 +54,11 @@ export interface Remote {
    * first, and a caller that has its bytes in one buffer anyway had better hand over that.
    */
   readonly putsPiecesAsTheyAre?: boolean;
+  /**
+   * The file that holds the object `key`, where the remote keeps its objects as files on this machine
+   * (a directory): a reader may then copy ranges of it itself. Nothing is checked (it may not exist).
+   */
+  localFile?(key: string): string;
   /** Removes an object; removing a missing object is not an error. */
   delete(key: string): Promise<void>;
   /** Checks the remote is reachable and usable (bucket exists, credentials work); clear MlxError otherwise. */

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { HasherFactory } from '../hash/blake3.js';
-import { canHashAsWritten, hashFileAsWritten } from '../hash/blake3-thread.js';
+import { canCopyHashed, copyHashed, fileContents } from '../hash/blake3-thread.js';
 import { IO_BUFFER_SIZE, hashBytes, hashFd, ioBuffer } from '../hash/hash-file.js';
 import { OID_ALGO, type Oid, oidFromHex, oidHex } from '../hash/oid.js';
 import { MlxError, isErrno, objectCorrupt, objectMissing } from '../util/errors.js';
@@ -13,10 +13,10 @@ import { WriteBehind } from './write-behind.js';
 /** Objects are read-only so an in-place edit of a linked work-tree file cannot silently change them. */
 const OBJECT_MODE = 0o444;
 /**
- * Files at least this large are copied into the store by the kernel while a second thread hashes the
- * copy; below it, one read-hash-write pass on this thread is cheaper than the hand-over.
+ * Files at least this large are copied into the store while a second thread hashes what is written
+ * (copyHashed); below it, one read-hash-write pass on this thread is cheaper than the hand-over.
  */
-const KERNEL_COPY_FROM = 8 * 1024 * 1024;
+const THREAD_COPY_FROM = 8 * 1024 * 1024;
 /**
  * Files smaller than this are imported with one read into the shared I/O buffer, hashed in one call
  * and written from that same buffer.
@@ -317,9 +317,9 @@ export class ObjectStore {
   }
 
   /**
-   * Copies a file into the store, hashing exactly the bytes that are written: a large file is copied by
-   * the kernel while a second thread hashes the copy as it grows (see hashFileAsWritten), a smaller one
-   * in one pass over a reused buffer. A process killed half-way leaves only a temp file, never a
+   * Copies a file into the store, hashing exactly the bytes that are written: a large file a slot at a
+   * time while a second thread hashes each slot written (see copyHashed), a smaller one in one pass
+   * over a reused buffer. A process killed half-way leaves only a temp file, never a
    * partial object.
    */
   importFile(src: string, onProgress?: (bytes: number) => void): ImportResult {
@@ -331,7 +331,7 @@ export class ObjectStore {
         onProgress?.(small.size);
         return small;
       }
-      return this.importLarge(src, input, size, onProgress);
+      return this.importLarge(input, size, onProgress);
     } finally {
       fs.closeSync(input);
     }
@@ -352,24 +352,17 @@ export class ObjectStore {
     return { oid, size: n };
   }
 
-  private importLarge(src: string, input: number, size: number, onProgress?: (bytes: number) => void): ImportResult {
+  private importLarge(input: number, size: number, onProgress?: (bytes: number) => void): ImportResult {
     const tmp = this.newTempPath();
     try {
       let result: ImportResult;
-      if (canHashAsWritten(this.newHasher) && size >= KERNEL_COPY_FROM) {
-        // Created here (exclusively: this temp is ours), so the hashing thread can open it at once;
-        // the copy then fills that same file.
-        fs.closeSync(fs.openSync(tmp, 'wx', 0o600));
-        result = hashFileAsWritten(this.newHasher, tmp, () => fs.copyFileSync(src, tmp));
-        fs.chmodSync(tmp, OBJECT_MODE);
-        onProgress?.(result.size);
-      } else {
-        const output = fs.openSync(tmp, 'wx', OBJECT_MODE);
-        try {
-          result = hashFd(this.newHasher, input, (chunk) => writeAll(output, chunk), onProgress);
-        } finally {
-          fs.closeSync(output);
-        }
+      const output = fs.openSync(tmp, 'wx', OBJECT_MODE);
+      try {
+        result = canCopyHashed(this.newHasher) && size >= THREAD_COPY_FROM
+          ? copyHashed(this.newHasher, fileContents(input), output, onProgress)
+          : hashFd(this.newHasher, input, (chunk) => writeAll(output, chunk), onProgress);
+      } finally {
+        fs.closeSync(output);
       }
       this.moveIntoPlace(tmp, result.oid);
       return result;

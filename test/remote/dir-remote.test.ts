@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import { DirRemote } from '../../src/remote/dir-remote.js';
+import { alignedSharedBuffer } from '../../src/util/aligned-memory.js';
 import { openRemote } from '../../src/remote/open-remote.js';
 import { E } from '../../src/util/errors.js';
 
@@ -49,6 +50,36 @@ describe('DirRemote', () => {
     expect(fs.readFileSync(dest).equals(bytes)).toBe(true);
     expect(await rejectionCode(remote.getToFile('packs/big.bin', dest))).toBe(E.BAD_STATE);
     expect(filesUnder(root)).toEqual(['a/b/hello.txt', 'packs/big.bin']);
+  });
+
+  it('writes a large body whole and exact, from memory aligned to pages or not, of a length in whole blocks or not', async () => {
+    const own = new DirRemote(root);
+    const aligned = alignedSharedBuffer(3 << 20);
+    crypto.randomFillSync(aligned);
+    const unaligned = Buffer.from(new SharedArrayBuffer((2 << 20) + 16), 16, 2 << 20);
+    crypto.randomFillSync(unaligned);
+    const odd = crypto.randomBytes((1 << 20) + 1);
+    for (const [key, body] of [['direct/aligned', aligned], ['direct/unaligned', unaligned], ['direct/odd', odd], ['direct/aligned-again', aligned]] as const) {
+      await own.put(key, body);
+      expect((await own.get(key)).equals(body)).toBe(true);
+    }
+    expect(filesUnder(path.join(root, 'direct'))).toEqual(['aligned', 'aligned-again', 'odd', 'unaligned']);
+  });
+
+  it('writes pieces as they are once the file system has refused a body written past the page cache', async () => {
+    const own = new DirRemote(root);
+    expect(own.putsPiecesAsTheyAre).toBe(false); // not tried yet: a whole buffer may go past the page cache
+    const refusing = vi.spyOn(fsp, 'open').mockImplementationOnce(async () => {
+      throw Object.assign(new Error('EINVAL: invalid argument, open'), { code: 'EINVAL' });
+    });
+    try {
+      const body = alignedSharedBuffer(1 << 20).fill(7);
+      await own.put('refused/k', body);
+      expect((await own.get('refused/k')).equals(body)).toBe(true);
+    } finally {
+      refusing.mockRestore();
+    }
+    expect(own.putsPiecesAsTheyAre).toBe(true);
   });
 
   it('replaces an existing key atomically: readers during the replacement see one whole version', async () => {
