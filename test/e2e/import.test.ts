@@ -84,6 +84,8 @@ describe('mlx import, update, get and ls across two repositories', () => {
     expect(fs.readFileSync(path.join(importer, '.gitignore'), 'utf8')).toContain('/inputs/clean');
     const status = mlxOk(importer, 'status').stdout;
     expect(status).toBe(`imported:     inputs/clean  from ../../../lab@${v1.slice(0, 12)} (data/clean, rev v1)\neverything is up to date\n`);
+    // Again, once the directory's manifest is known and status compares it in place.
+    expect(mlxOk(importer, 'status').stdout).toBe(status);
     expect(mlxOk(importer, 'diff').stdout).toContain(`added     inputs/clean/  11 B  imported from ../../../lab@${v1.slice(0, 12)} (data/clean, rev v1)`);
   });
 
