@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { redactUrl, urlHasCredentials } from '../formats/config.js';
@@ -38,6 +40,13 @@ const S3_OPTIONS: Record<string, OptionRule> = {
   multipartThreshold: COUNT,
   partSize: POSITIVE,
   partConcurrency: POSITIVE,
+  caBundle: STRING,
+  sse: { kind: 'enum', values: ['AES256', 'aws:kms', 'aws:kms:dsse'] },
+  sseKmsKeyId: STRING,
+  // GLACIER and DEEP_ARCHIVE objects cannot be read without a restore: mlx reads back what it
+  // writes (indexes, packs), so those classes are refused rather than failing at the next pull.
+  storageClass: { kind: 'enum', values: ['STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'EXPRESS_ONEZONE', 'OUTPOSTS'] },
+  acl: { kind: 'enum', values: ['private', 'public-read', 'public-read-write', 'authenticated-read', 'aws-exec-read', 'bucket-owner-read', 'bucket-owner-full-control'] },
 };
 
 /** What a remote url and its options describe, checked but not opened. */
@@ -72,7 +81,34 @@ export function parseRemoteSpec(url: string, options: Record<string, RemoteOptio
     });
   }
   parseOptions(url, options, {});
-  return { kind: 'dir', root: path.resolve(baseDir, url) };
+  return { kind: 'dir', root: directoryOf(url, baseDir) };
+}
+
+/**
+ * The directory a url without a scheme names. A path that says it is one (absolute, `./`, `../`, `~/`)
+ * may be created; a bare relative name (`bucket/p`, `backup`) must already exist, since it is more
+ * often an S3 url without its `s3://` than a folder meant inside the repository. A quoted `~` reaches
+ * mlx unexpanded: it is the home directory, never a folder named `~`.
+ */
+function directoryOf(url: string, baseDir: string): string {
+  const expanded = expandHome(url);
+  if (expanded !== url || path.isAbsolute(url) || /^\.\.?([/\\]|$)/.test(url)) return path.resolve(baseDir, expanded);
+  const root = path.resolve(baseDir, url);
+  if (!fs.existsSync(root)) {
+    throw badConfig(`remote url ${JSON.stringify(url)} has no scheme and is not an existing directory`, {
+      hint: `for S3 write s3://${url.replace(/^\/+/, '')}; for a new directory write ./${url} or an absolute path`,
+      url,
+    });
+  }
+  return root;
+}
+
+/** `~` and `~/x` as the shell would expand them; `~user` is refused rather than taken as a folder name. */
+export function expandHome(p: string): string {
+  if (p === '~') return os.homedir();
+  if (p.startsWith('~/')) return path.join(os.homedir(), p.slice(2));
+  if (p.startsWith('~')) throw badConfig(`path ${JSON.stringify(p)}: only ~ and ~/ are expanded`, { hint: 'write the path in full' });
+  return p;
 }
 
 /** mlx never reads credentials from a url, and a url is written into the config and printed: refuse them there. */
@@ -107,7 +143,9 @@ export async function openRemote(url: string, options: Record<string, RemoteOpti
   const spec = parseRemoteSpec(url, options, baseDir);
   if (spec.kind === 'dir') return new DirRemote(spec.root, url);
   const { S3Remote } = await import('./s3-remote.js');
-  return new S3Remote(spec.options, url);
+  // A relative CA bundle is the repository's file, as a relative directory remote is.
+  const caBundle = spec.options.caBundle;
+  return new S3Remote(caBundle === undefined ? spec.options : { ...spec.options, caBundle: path.resolve(baseDir, expandHome(caBundle)) }, url);
 }
 
 function parseS3Url(url: string, options: Partial<S3RemoteOptions>): S3RemoteOptions {
@@ -118,6 +156,10 @@ function parseS3Url(url: string, options: Partial<S3RemoteOptions>): S3RemoteOpt
   if (prefix.split('/').some((seg) => seg === '.' || seg === '..') || prefix.includes('//')) {
     throw badConfig(`remote url ${url} has an invalid prefix`, { hint: 'use a prefix like s3://bucket/some/prefix' });
   }
+  if (options.sseKmsKeyId !== undefined && options.sse === 'AES256') {
+    throw badConfig(`remote ${url}: sse_kms_key_id needs sse=aws:kms (or aws:kms:dsse), not AES256`, { url, option: 'sse_kms_key_id' });
+  }
+  if (options.caBundle !== undefined) expandHome(options.caBundle);
   return { ...options, bucket, prefix };
 }
 

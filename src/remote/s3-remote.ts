@@ -1,12 +1,14 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import https from 'node:https';
 import type { Readable } from 'node:stream';
-import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import type { ObjectCannedACL, S3Client, S3ClientConfig, StorageClass } from '@aws-sdk/client-s3';
 import { sha256Hex, sharedBuffer } from '../hash/sha256-thread.js';
 import { E, MlxError, isErrno, isMlxError, badConfig, badState, remoteAuth, remoteCorrupt, remoteFailed, remoteNoBucket, remoteNotFound, remoteUnreachable } from '../util/errors.js';
 import { commonJsExports } from '../util/modules.js';
 import { assertKey, assertPrefix, assertRange, isPieces, putBodySize, type ByteRange, type PutBody, type Remote, type RemoteObjectInfo } from './remote.js';
 import { backoffMs, BoundedRetryStrategy, retryBaseMs, sleep } from './retry.js';
+import { chooseRegion, environmentKeys, profileName } from './aws-settings.js';
 
 type S3Sdk = typeof import('@aws-sdk/client-s3');
 
@@ -17,13 +19,16 @@ export interface S3RemoteOptions {
   prefix?: string;
   /** A custom endpoint (`http://127.0.0.1:9000`); unset means AWS S3. */
   endpoint?: string;
-  /** Default: AWS_REGION, then AWS_DEFAULT_REGION, then `us-east-1`. */
+  /** Default: AWS_REGION, then AWS_DEFAULT_REGION, then the profile's `region`, then `us-east-1`. */
   region?: string;
   /** Path-style URLs (`endpoint/bucket/key`); default true when `endpoint` is set. */
   forcePathStyle?: boolean;
-  /** A profile of ~/.aws/credentials and ~/.aws/config; default: the SDK's chain (AWS_PROFILE, env keys ...). */
+  /** A profile of ~/.aws/credentials and ~/.aws/config: its credentials win over keys in the environment. */
   profile?: string;
-  /** Static credentials; when unset the SDK's default provider chain is used (preferred). */
+  /**
+   * Static credentials, which win over everything else. When unset: `profile`, then AWS_ACCESS_KEY_ID
+   * and AWS_SECRET_ACCESS_KEY, then the SDK's chain (AWS_PROFILE, ~/.aws, SSO, instance roles ...).
+   */
   accessKeyId?: string;
   secretAccessKey?: string;
   sessionToken?: string;
@@ -53,6 +58,16 @@ export interface S3RemoteOptions {
   partSize?: number;
   /** Parts in flight at once for one multipart upload; default 4. */
   partConcurrency?: number;
+  /** PEM file of the certificate authorities trusted for https (an absolute path); default AWS_CA_BUNDLE, else Node's. */
+  caBundle?: string;
+  /** Server-side encryption of every upload: `AES256` (SSE-S3) or `aws:kms` / `aws:kms:dsse`; default: the bucket's. */
+  sse?: 'AES256' | 'aws:kms' | 'aws:kms:dsse';
+  /** The KMS key of `aws:kms` encryption (implies `sse=aws:kms`); default: the account's S3 key. */
+  sseKmsKeyId?: string;
+  /** Storage class of every upload (`STANDARD_IA`, `INTELLIGENT_TIERING` ...); default STANDARD. */
+  storageClass?: string;
+  /** Canned ACL of every upload (`bucket-owner-full-control` ...); default: none sent. */
+  acl?: string;
 }
 
 const MIB = 1024 * 1024;
@@ -77,6 +92,10 @@ const UNREACHABLE = new Set([
 const AUTH = new Set([
   'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'Forbidden', 'ExpiredToken', 'InvalidToken',
   'TokenRefreshRequired', 'InvalidClientTokenId', 'CredentialsProviderError', 'AllAccessDisabled',
+]);
+/** TLS errors of a certificate chain Node does not trust: a private CA wants ca_bundle. */
+const TLS_TRUST = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT',
 ]);
 /** Throttling / server-side names worth another try of a request the SDK cannot retry itself. */
 const TRANSIENT = new Set(['SlowDown', 'ThrottlingException', 'RequestTimeout', 'InternalError', 'ServiceUnavailable']);
@@ -157,24 +176,61 @@ export class S3Remote implements Remote {
     const custom = o.endpoint !== undefined;
     const checksums = o.checksums ?? (custom ? 'when_required' : 'when_supported');
     const mode = checksums === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
+    const profile = profileName(o.profile);
     const config: S3ClientConfig = {
-      region: o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+      region: chooseRegion(o.region, profile),
       forcePathStyle: o.forcePathStyle ?? custom,
       requestChecksumCalculation: mode,
       responseChecksumValidation: mode,
       maxAttempts: o.maxAttempts,
       retryStrategy: new BoundedRetryStrategy(o.maxAttempts, retryBaseMs(o.retryBaseMs)),
       logger: QUIET_LOGGER,
-      requestHandler: { connectionTimeout: o.connectTimeoutMs, socketTimeout: o.socketTimeoutMs, logger: QUIET_LOGGER },
+      requestHandler: { connectionTimeout: o.connectTimeoutMs, socketTimeout: o.socketTimeoutMs, logger: QUIET_LOGGER, ...this.httpsAgent() },
     };
     if (custom) config.endpoint = o.endpoint;
     // On AWS a bucket in another region than the configured one still works, at one extra request.
     else config.followRegionRedirects = true;
-    if (o.profile !== undefined) config.profile = o.profile;
+    // Credentials in the AWS CLI's order (aws-settings.ts); the SDK's own chain lets AWS_PROFILE win over
+    // keys in the environment, so those are handed to it directly unless the remote names a profile.
     if (o.accessKeyId && o.secretAccessKey) {
       config.credentials = { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey, sessionToken: o.sessionToken };
+    } else if (o.profile !== undefined) {
+      config.profile = o.profile;
+    } else {
+      const keys = environmentKeys();
+      if (keys) config.credentials = keys;
     }
     return config;
+  }
+
+  /** An https agent trusting the CA bundle (option, else AWS_CA_BUNDLE), or nothing to keep Node's default. */
+  private httpsAgent(): { httpsAgent?: https.Agent } {
+    const file = this.opts.caBundle ?? (process.env.AWS_CA_BUNDLE || undefined);
+    if (file === undefined) return {};
+    let ca: Buffer;
+    try {
+      ca = fs.readFileSync(file);
+    } catch (err) {
+      const from = this.opts.caBundle !== undefined ? 'option ca_bundle' : 'AWS_CA_BUNDLE';
+      throw badConfig(`S3 remote ${this.url}: cannot read the CA bundle ${file} (${from}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+        hint: 'give the path of a PEM file of certificates',
+        url: this.url,
+      });
+    }
+    // The SDK's own defaults for its agent, with the bundle as the trusted authorities.
+    return { httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 50, ca }) };
+  }
+
+  /** What every upload sends besides the body: encryption, storage class, ACL. */
+  private uploadSettings(): { ServerSideEncryption?: 'AES256' | 'aws:kms' | 'aws:kms:dsse'; SSEKMSKeyId?: string; StorageClass?: StorageClass; ACL?: ObjectCannedACL } {
+    const o = this.opts;
+    const sse = o.sse ?? (o.sseKmsKeyId !== undefined ? 'aws:kms' : undefined);
+    return stripUndefined({
+      ServerSideEncryption: sse,
+      SSEKMSKeyId: o.sseKmsKeyId,
+      StorageClass: o.storageClass as StorageClass | undefined,
+      ACL: o.acl as ObjectCannedACL | undefined,
+    });
   }
 
   async list(prefix: string): Promise<RemoteObjectInfo[]> {
@@ -368,7 +424,7 @@ export class S3Remote implements Remote {
     if (Buffer.isBuffer(body)) {
       expected = body.length;
       try {
-        const put = new sdk.PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentLength: body.length });
+        const put = new sdk.PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentLength: body.length, ...this.uploadSettings() });
         // The signature covers the body's SHA-256; given in the header, the signer does not hash it again.
         const payloadHash = await sha256Hex(body);
         put.middlewareStack.add(
@@ -430,7 +486,7 @@ export class S3Remote implements Remote {
     for (let attempt = 1; ; attempt++) {
       const stream = fs.createReadStream(file, { highWaterMark: READ_CHUNK });
       try {
-        await client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key, Body: stream, ContentLength: size }));
+        await client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key, Body: stream, ContentLength: size, ...this.uploadSettings() }));
         return;
       } catch (err) {
         if (attempt >= this.opts.maxAttempts || !isTransient(err)) throw err;
@@ -448,7 +504,7 @@ export class S3Remote implements Remote {
     try {
       const upload = new Upload({
         client,
-        params: { Bucket: this.bucket, Key, Body: stream },
+        params: { Bucket: this.bucket, Key, Body: stream, ...this.uploadSettings() },
         partSize: this.opts.partSize,
         queueSize: this.opts.partConcurrency,
         leavePartsOnError: false,
@@ -535,6 +591,13 @@ export class S3Remote implements Remote {
       const why = name && name !== 'Unknown' && name !== 'Error' ? `${name}, HTTP ${status ?? '?'}` : `HTTP ${status}`;
       return remoteUnreachable(`${op} ${this.where(key)}: ${this.endpointName()} is failing or overloaded (${why})${tries}`, {
         hint: 'try again later; if it persists, check the server',
+        ...data,
+        cause: err,
+      });
+    }
+    if (TLS_TRUST.has(code)) {
+      return remoteFailed(`${this.where(key)}: the certificate of ${this.endpointName()} is not trusted (${code})`, {
+        hint: 'give the issuing CA as a PEM file with the remote option ca_bundle or AWS_CA_BUNDLE',
         ...data,
         cause: err,
       });

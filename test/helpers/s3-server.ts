@@ -20,6 +20,8 @@ export interface S3TestServer {
   secretAccessKey: string;
   /** Every request the server received, as `METHOD /path?query`, in arrival order. */
   requests: string[];
+  /** The headers of each of `requests`, same order (in-process server only: empty for a child process). */
+  requestHeaders: import('node:http').IncomingHttpHeaders[];
   stop(): Promise<void>;
 }
 
@@ -58,12 +60,15 @@ export async function startS3Server(opts: { bucket?: string } = {}): Promise<S3T
   });
   const address = await server.run();
   const requests: string[] = [];
+  const requestHeaders: import('node:http').IncomingHttpHeaders[] = [];
   // s3rver keeps its http.Server on `httpServer` (not in its typings).
   (server as unknown as { httpServer: import('node:http').Server }).httpServer.on('request', (req: import('node:http').IncomingMessage) => {
     requests.push(`${req.method} ${req.url}`);
+    requestHeaders.push(req.headers);
   });
   return {
     requests,
+    requestHeaders,
     endpoint: `http://127.0.0.1:${address.port}`,
     bucket,
     dir,
@@ -110,6 +115,7 @@ export async function startS3ServerProcess(opts: { bucket?: string } = {}): Prom
   });
   return {
     requests: [],
+    requestHeaders: [],
     endpoint: `http://127.0.0.1:${port}`,
     bucket,
     dir,
