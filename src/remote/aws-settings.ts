@@ -1,6 +1,6 @@
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { commonJsExports } from '../util/modules.js';
 
 /*
  * Region and credentials chosen the way the AWS CLI chooses them, where the SDK differs:
@@ -20,8 +20,8 @@ export function profileName(option: string | undefined, env: Env = process.env):
 }
 
 /** The region requests are signed for (see the chain above). */
-export function chooseRegion(option: string | undefined, profile: string, env: Env = process.env): string {
-  return option ?? (env.AWS_REGION || undefined) ?? (env.AWS_DEFAULT_REGION || undefined) ?? profileRegion(profile, env) ?? 'us-east-1';
+export async function chooseRegion(option: string | undefined, profile: string, env: Env = process.env): Promise<string> {
+  return option ?? (env.AWS_REGION || undefined) ?? (env.AWS_DEFAULT_REGION || undefined) ?? (await profileRegion(profile, env)) ?? 'us-east-1';
 }
 
 /** Static keys from the environment, when both halves are set; undefined leaves the choice to the SDK's chain. */
@@ -32,38 +32,18 @@ export function environmentKeys(env: Env = process.env): { accessKeyId: string; 
   return { accessKeyId, secretAccessKey, sessionToken: env.AWS_SESSION_TOKEN || undefined };
 }
 
-function profileRegion(profile: string, env: Env): string | undefined {
-  const home = os.homedir();
-  const config = env.AWS_CONFIG_FILE || path.join(home, '.aws', 'config');
-  const credentials = env.AWS_SHARED_CREDENTIALS_FILE || path.join(home, '.aws', 'credentials');
-  // In the config file a profile is `[profile NAME]` (the default one `[default]`); in the credentials file `[NAME]`.
-  const configSection = profile === 'default' ? 'default' : `profile ${profile}`;
-  return iniValue(config, [configSection], 'region') ?? iniValue(credentials, [profile], 'region');
-}
-
 /**
- * A top-level `key = value` of the first of `sections` in an AWS ini file that has one. Indented lines
- * belong to a nested setting (`s3 =` followed by `  region = ...`) and are not the profile's own.
+ * The profile's `region`, read by the AWS SDK's own loader of the shared config and credentials files
+ * (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/config and ~/.aws/credentials): the config
+ * file's entry wins, as in the AWS CLI. Loaded on first use, like the rest of the SDK.
  */
-function iniValue(file: string, sections: string[], key: string): string | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined; // no such file: nothing configured there
-  }
-  const found = new Map<string, string>();
-  let section: string | undefined;
-  for (const line of text.split(/\r?\n/)) {
-    const header = /^\s*\[\s*([^\]]+?)\s*\]/.exec(line);
-    if (header) {
-      section = header[1]!.replace(/\s+/g, ' ');
-      continue;
-    }
-    if (section === undefined || /^\s/.test(line)) continue;
-    const m = /^([A-Za-z0-9_.-]+)\s*=\s*(.*?)\s*$/.exec(line);
-    if (m && m[1] === key && m[2] && !found.has(section)) found.set(section, m[2]);
-  }
-  for (const s of sections) if (found.has(s)) return found.get(s);
-  return undefined;
+async function profileRegion(profile: string, env: Env): Promise<string | undefined> {
+  const { loadSharedConfigFiles } = commonJsExports(await import('@smithy/core/config'));
+  const home = os.homedir();
+  const { configFile, credentialsFile } = await loadSharedConfigFiles({
+    configFilepath: env.AWS_CONFIG_FILE || path.join(home, '.aws', 'config'),
+    filepath: env.AWS_SHARED_CREDENTIALS_FILE || path.join(home, '.aws', 'credentials'),
+    ignoreCache: true,
+  });
+  return configFile[profile]?.region || credentialsFile[profile]?.region || undefined;
 }

@@ -178,7 +178,8 @@ export class S3Remote implements Remote {
     const mode = checksums === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
     const profile = profileName(o.profile);
     const config: S3ClientConfig = {
-      region: chooseRegion(o.region, profile),
+      // A provider: the SDK asks for it when it first signs, after the shared config files are read.
+      region: () => chooseRegion(o.region, profile),
       forcePathStyle: o.forcePathStyle ?? custom,
       requestChecksumCalculation: mode,
       responseChecksumValidation: mode,
