@@ -28,7 +28,7 @@ export interface PullResult {
 export async function pull(opts: PullOptions): Promise<PullResult> {
   const repo = await openRepo(opts.cwd);
   const fetched = await fetchInto(repo, opts);
-  const done = await checkout(repo, opts.cwd, opts.paths ?? [], { force: opts.force });
+  const done = await checkout(repo, opts.cwd, opts.paths ?? [], { force: opts.force, progress: opts.progress });
   const mergeDriverRegistered = opts.command ? ensureMergeDriverRegistered(repo.root, opts.command) : false;
   return { fetch: fetched, checkout: done, mergeDriverRegistered };
 }

@@ -105,7 +105,7 @@ function checkFilePointerSizes({ set, repo, sizes }: CacheVerifying): void {
 
 /** Every needed object is hashed again; its size is checked against what the manifests claim. */
 function rehashNeededObjects({ opts: { progress }, repo, needs, problems, sizes }: CacheVerifying): void {
-  progress?.({ totalFiles: needs.paths.size });
+  progress?.({ phase: 'hashing objects', totalFiles: needs.paths.size });
   for (const [oid, paths] of needs.paths) {
     try {
       const size = repo.store.verify(oid, progress ? (n) => progress({ bytes: n }) : undefined);

@@ -65,7 +65,7 @@ export async function fetchObjects(store: ObjectStore, newHasher: HasherFactory,
   return fetch.summary;
 }
 
-const FETCH_STEPS: AsyncStep<Fetch>[] = [findWhatToFetch, prepareRemote, announceTotals, readBlobsAndRecipes, setAsideUnbuildableFiles, rebuildLargeFiles];
+const FETCH_STEPS: AsyncStep<Fetch>[] = [findWhatToFetch, prepareRemote, announceTotals, readBlobsAndRecipes, announceLargeFileBytes, setAsideUnbuildableFiles, rebuildLargeFiles];
 
 function findWhatToFetch(fetch: Fetch) {
   const need = [...fetch.store.missing(fetch.wanted)];
@@ -73,15 +73,32 @@ function findWhatToFetch(fetch: Fetch) {
   fetch.summary.alreadyLocal = fetch.wanted.length - need.length;
   appendAll(fetch.summary.missingOnRemote, missing);
   fetch.located = located;
-  if (located.length === 0) return DONE;
+  if (located.length === 0) {
+    fetch.progress?.({ totalFiles: 0, totalBytes: 0 });
+    return DONE;
+  }
 }
 
 async function prepareRemote({ remote }: Fetch): Promise<void> {
   await ensureLayout(remote, false);
 }
 
+/** The bytes of large files are added once their recipes are read (the index knows only the recipe's size). */
 function announceTotals({ progress, located, index }: Fetch): void {
-  progress?.({ totalFiles: located.length, totalBytes: located.reduce((n, o) => n + index.locate(o)!.entry.raw, 0) });
+  if (!progress) return;
+  let bytes = 0;
+  for (const oid of located) {
+    const { entry } = index.locate(oid)!;
+    if (entry.t === 'b') bytes += entry.raw;
+  }
+  progress({ totalFiles: located.length, totalBytes: bytes });
+}
+
+function announceLargeFileBytes({ progress, recipes }: Fetch): void {
+  if (!progress || recipes.size === 0) return;
+  let bytes = 0;
+  for (const recipe of recipes.values()) for (const [, size] of recipe.chunks) bytes += size;
+  progress({ totalBytes: bytes });
 }
 
 /**

@@ -233,7 +233,8 @@ async function prepareRemote({ push: { remote } }: Round): Promise<void> {
 
 function announceTotals({ push: { store, opts }, wanted, todo }: Round): void {
   const sizeOf = (i: number) => wanted.sizeAt(i) ?? fs.statSync(store.pathOf(wanted.oidAt(i))).size;
-  if (opts.progress) opts.progress({ totalFiles: todo.length, totalBytes: todo.reduce((n, i) => n + sizeOf(i), 0) });
+  // Objects count as they go into packs; packs upload as they fill, at most `jobs` behind.
+  if (opts.progress) opts.progress({ phase: 'uploading', totalFiles: todo.length, totalBytes: todo.reduce((n, i) => n + sizeOf(i), 0) });
 }
 
 /** What packing one round keeps track of. */
@@ -275,6 +276,7 @@ async function packAndUpload(round: Round): Promise<void> {
   } finally {
     threaded?.close();
   }
+  push.opts.progress?.({ phase: 'finishing uploads' });
   await uploads.finish();
   summary.uploadedObjects += uploads.objects;
   summary.packs += uploads.packs;

@@ -1,7 +1,7 @@
-/** Progress of a transfer: objects done of a total, bytes moved over the network. */
-export interface TransferProgress {
-  (delta: { files?: number; bytes?: number; totalFiles?: number; totalBytes?: number }): void;
-}
+import type { Progress } from '../util/progress.js';
+
+/** Progress of a transfer: objects done of a total, their bytes, in named phases. */
+export type TransferProgress = Progress;
 
 /** Runs `task` for every item with at most `jobs` in flight; the first failure rejects after the rest settle. */
 export async function runPool<T>(items: T[], jobs: number, task: (item: T) => Promise<void>): Promise<void> {

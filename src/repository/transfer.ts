@@ -97,7 +97,9 @@ export type ChosenRemote = Awaited<ReturnType<typeof resolveRemote>>;
  */
 export async function sendObjects(repo: Repo, objects: OidList, opts: TransferOptions, where?: Map<Oid, string>, target?: ChosenRemote): Promise<PushResult> {
   const { name, remote } = target ?? (await resolveRemote(repo, opts.remote));
+  opts.progress?.({ phase: 'reading the remote index' });
   const index = await openRemoteIndex(repo, remote, opts.jobs);
+  opts.progress?.({ phase: 'checking the remote' });
   try {
     const pushOnce = () => pushObjects(repo.store, repo.newHasher, remote, index, objects, { jobs: opts.jobs, progress: opts.progress });
     if (!opts.repair) return { remote: name, ...(await pushOnce()), warnings: index.warnings, repaired: [] };
@@ -147,13 +149,17 @@ export interface FetchResult extends FetchSummary {
  */
 export async function fetchSelection(repo: Repo, selection: Selection[], opts: TransferOptions = {}, afterwards: (() => Oid[])[] = []): Promise<FetchResult> {
   const { name, remote } = await resolveRemote(repo, opts.remote);
+  opts.progress?.({ phase: 'reading the remote index' });
   const index = await openRemoteIndex(repo, remote, opts.jobs);
+  opts.progress?.({ phase: 'downloading' });
   const first = await fetchObjects(repo.store, repo.newHasher, remote, index, selection.map((s) => s.tracked.pointer.oid), { jobs: opts.jobs, progress: opts.progress });
   const manifestsMissing = new Set(first.missingOnRemote);
   const withManifest = selection.filter((s) => !manifestsMissing.has(s.tracked.pointer.oid));
   const files: Oid[] = [];
   for (const s of withManifest) for (const e of manifestEntries(repo, s)) if (isFileEntry(e)) files.push(e.o);
+  opts.progress?.({ phase: 'downloading directories' });
   const second = await fetchObjects(repo.store, repo.newHasher, remote, index, files, { jobs: opts.jobs, progress: opts.progress });
+  if (afterwards.length > 0) opts.progress?.({ phase: 'downloading run records' });
   for (const more of afterwards) {
     const extra = await fetchObjects(repo.store, repo.newHasher, remote, index, more().filter((o) => index.has(o)), { jobs: opts.jobs });
     second.fetched += extra.fetched;

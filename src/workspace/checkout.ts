@@ -62,6 +62,8 @@ export async function checkoutSelection(repo: Repo, selection: Selection[], opts
     const index = StatIndex.load(repo.layout.statIndexFile);
     const partial = PartialCheckouts.load(repo.layout);
     const { widen, whole } = partialChanges(repo, partial, selection);
+    // Comparing with the work tree reads every file the stat index does not vouch for.
+    opts.progress?.({ phase: 'comparing with the work tree' });
     const plans = selection.map((s) => plan(repo, index, s, !!opts.force));
     const conflicts = plans.flatMap((p) => p.conflicts);
     if (conflicts.length > 0) {
@@ -81,6 +83,7 @@ export async function checkoutSelection(repo: Repo, selection: Selection[], opts
     }
     checkStoredObjects(repo, plans);
     opts.progress?.({
+      phase: 'checking out',
       totalFiles: plans.reduce((n, p) => n + p.writes.length, 0),
       totalBytes: plans.reduce((n, p) => n + p.writes.reduce((m, w) => m + w.s, 0), 0),
     });

@@ -9,11 +9,9 @@ import { fileStat, walkTree, WALK_FILE, WALK_LINK, type FileStat, type WalkedTre
 import { damagedLinkTarget, quarantineLinked, type DamagedObject } from './linked-damage.js';
 import { isTrusted, type StatIndex } from './stat-index.js';
 import { absPath, type Repo } from './repo.js';
+import type { Progress } from '../util/progress.js';
 
-/** Progress of long work, in files and bytes; the CLI renders it. */
-export interface Progress {
-  (delta: { files?: number; bytes?: number; totalFiles?: number; totalBytes?: number }): void;
-}
+export type { Progress, ProgressDelta } from '../util/progress.js';
 
 export type WorkTree =
   | { kind: 'missing' }
@@ -68,11 +66,13 @@ export function readWorkTree(repo: Repo, index: StatIndex, rel: string, opts: Re
   // A symlink into the cache (cache.type symlink) stands for its file: read through it like one.
   const throughLink = st.isSymbolicLink() && cacheLinkOid(repo, abs) ? fs.statSync(abs) : undefined;
   if (st.isFile() || throughLink) {
+    opts.progress?.({ phase: `hashing ${rel}`, totalFiles: 1, totalBytes: (throughLink ?? st).size });
     const { entries } = fileEntries(repo, index, new OneFile({ key: rel, abs, rel, stat: fileStat(throughLink ?? st), linked: !!throughLink }), opts);
     const entry = entries[0]!;
     return { kind: 'file', oid: entry.o, size: entry.s, x: entry.x };
   }
   if (st.isDirectory()) {
+    opts.progress?.({ phase: `scanning ${rel}` });
     const walked = walkTree(abs, { root: repo.root, rel });
     const fp = fingerprint(repo, abs, walked);
     const known = index.treeOid(rel, fp);
@@ -86,7 +86,7 @@ export function readWorkTree(repo: Repo, index: StatIndex, rel: string, opts: Re
 export function readWalkedDir(repo: Repo, index: StatIndex, rel: string, walked: WalkedTree, fp: string, opts: ReadOptions): WorkTree {
   const files = new DirFiles(repo, rel, walked);
   const entries: ManifestEntry[] = [];
-  opts.progress?.({ totalFiles: files.count, totalBytes: files.totalBytes() });
+  opts.progress?.({ phase: `hashing ${rel}`, totalFiles: files.count, totalBytes: files.totalBytes() });
   const read = fileEntries(repo, index, files, opts);
   // Both lists are in manifest order; merging keeps the result in it.
   let f = 0;

@@ -44,7 +44,7 @@ function matching(sources: string[], patterns: RegExp[]): string[] {
   return sources.filter((s) => patterns.some((p) => p.test(s)));
 }
 
-const HEAVY_LIBRARIES = [/node_modules\/@aws-sdk\//, /node_modules\/@smithy\//, /node_modules\/isomorphic-git\//, /node_modules\/hash-wasm\//, /node_modules\/tar-stream\//, /node_modules\/cli-progress\//];
+const HEAVY_LIBRARIES = [/node_modules\/@aws-sdk\//, /node_modules\/@smithy\//, /node_modules\/isomorphic-git\//, /node_modules\/hash-wasm\//, /node_modules\/tar-stream\//];
 
 describe('start-up path of the CLI bundle', () => {
   it('--help and --version load commander and the CLI entry only: no schemas, no YAML', () => {

@@ -3,7 +3,7 @@ import { formatBytes, type Output } from '../output.js';
 import { withProgress } from '../progress.js';
 
 export async function runAdd(out: Output, paths: string[]): Promise<void> {
-  const res = await withProgress(out, 'adding', (progress) => add({ cwd: out.cwd, paths, progress, onLockWait: (o) => out.info(`waiting for another mlx process (pid ${o.pid}) to finish...`) }));
+  const res = await withProgress(out, 'add', (progress) => add({ cwd: out.cwd, paths, progress, onLockWait: (o) => out.info(`waiting for another mlx process (pid ${o.pid}) to finish...`) }));
   for (const s of res.skipped) out.warn(`skipped ${s.path}: ${s.why}`);
   for (const d of res.damaged) out.warn(`${describeDamage(d)} (${DAMAGE_HINT})`);
   const { toGitAdd, ...reported } = res; // what to stage is said in words; --json reports the paths
