@@ -319,11 +319,14 @@ function hashOrImport(repo: Repo, f: PendingFile, opts: ReadOptions): Oid {
     // A touched or re-indexed large file usually still holds stored content: confirm by hashing
     // (fast) instead of copying it into the cache again.
     const candidate = f.stat.size >= CONFIRM_BEFORE_COPY ? opts.candidate?.(f.key) : undefined;
+    let counted = false;
     if (candidate && repo.store.has(candidate)) {
-      const hashed = hashFileSync(repo.newHasher, f.abs);
+      const hashed = hashFileSync(repo.newHasher, f.abs, onBytes);
+      counted = true;
       if (hashed.oid === candidate) res = hashed;
     }
-    res ??= repo.store.importFile(f.abs, onBytes);
+    // Progress counts a file's bytes once, though one whose bytes changed is read a second time here.
+    res ??= repo.store.importFile(f.abs, counted ? undefined : onBytes);
   } else {
     res = hashFileSync(repo.newHasher, f.abs, onBytes);
   }
