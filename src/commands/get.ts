@@ -5,7 +5,6 @@ import { isFileEntry, type ManifestEntry } from '../formats/manifest.js';
 import { isExecutable, type PointerSource } from '../formats/pointer.js';
 import { loadHasherOnFirstUse, type HasherFactory } from '../hash/blake3.js';
 import type { FetchSummary } from '../remote/fetch.js';
-import type { TransferProgress } from '../remote/transfer-progress.js';
 import { fetchSourceData, pointerSource, sourceCommit, sourcePath, sourcePointer, sourceRemote, sourceRun, withSourceRepository } from '../repository/import-source.js';
 import { fromSourceRemote } from '../repository/imports.js';
 import { ObjectStore } from '../store/object-store.js';
@@ -13,19 +12,10 @@ import type { Config } from '../formats/config.js';
 import { E, badPath, isMlxError } from '../util/errors.js';
 import { lstatIfExists, makeOwnTempDir, processUmask, tempPathFor } from '../util/fs.js';
 import { openRepo } from '../workspace/repo.js';
+import type { ImportOptions } from './import.js';
 
-export interface GetOptions {
-  cwd: string;
-  /** The source repository: a git url, or a local path relative to `cwd`. */
-  repo: string;
-  /** A path the source tracks. */
-  path: string;
-  rev?: string;
-  /** Where to write it, relative to `cwd` (default: the source path's last name). */
-  out?: string;
-  jobs?: number;
-  progress?: TransferProgress;
-}
+/** What `mlx get` takes: what `mlx import` takes (`out`: where the plain files are written). */
+export type GetOptions = ImportOptions;
 
 export interface GetResult {
   /** The folder or file written, absolute. */

@@ -80,10 +80,25 @@ function parsePipLines(lines: string[], add: Add): void {
 
 /** The `dependencies:` list of a conda environment file (`name=version=build`), with its `pip:` sub-list. */
 function parseCondaYaml(text: string, add: Add): void {
+  const { conda, pip } = condaDependencies(text);
+  for (const item of conda) {
+    const c = /^((?:[^\s=<>!~:]+::)?[^\s=<>!~:]+)\s*([=<>!~].*)?$/.exec(item);
+    if (!c) continue;
+    let spec = (c[2] ?? '').trim();
+    if (spec.startsWith('==')) spec = spec.slice(2);
+    else if (spec.startsWith('=')) spec = spec.slice(1);
+    add(c[1]!.toLowerCase(), spec);
+  }
+  parsePipLines(pip, (name, version) => add(`pip:${name}`, version));
+}
+
+/** The items of a conda environment file's `dependencies:` list, and those of its `- pip:` sub-list (unquoted). */
+function condaDependencies(text: string): { conda: string[]; pip: string[] } {
+  const conda: string[] = [];
+  const pip: string[] = [];
   let inDeps = false;
   /** Column of the `- pip:` item while reading its sub-list, else -1. */
   let pipIndent = -1;
-  const pipLines: string[] = [];
   for (const line of text.split('\n')) {
     if (/^\S/.test(line)) {
       inDeps = /^dependencies\s*:/.test(line);
@@ -95,18 +110,13 @@ function parseCondaYaml(text: string, add: Add): void {
     const indent = m[1]!.length;
     const item = m[2]!;
     if (pipIndent >= 0 && indent > pipIndent) {
-      pipLines.push(item);
+      pip.push(item.replace(/^(["'])(.*)\1$/, '$2'));
       continue;
     }
     pipIndent = /^pip\s*:$/.test(item) ? indent : -1;
-    const c = /^((?:[^\s=<>!~:]+::)?[^\s=<>!~:]+)\s*([=<>!~].*)?$/.exec(item);
-    if (!c) continue;
-    let spec = (c[2] ?? '').trim();
-    if (spec.startsWith('==')) spec = spec.slice(2);
-    else if (spec.startsWith('=')) spec = spec.slice(1);
-    add(c[1]!.toLowerCase(), spec);
+    if (pipIndent < 0) conda.push(item);
   }
-  parsePipLines(pipLines, (name, version) => add(`pip:${name}`, version));
+  return { conda, pip };
 }
 
 function parsePackageLock(text: string, add: Add): void {
@@ -157,7 +167,7 @@ export function pipRequirements(format: PackageFormat, text: string): string[] |
         .map(([name, info]) => `${name}==${info.version!.replace(/^===?/, '')}`)
         .sort(compareUtf8);
     }
-    if (format === 'conda') return condaPipLines(text);
+    if (format === 'conda') return condaDependencies(text).pip;
   } catch {
     return undefined; // not the format its name promises
   }
@@ -186,20 +196,3 @@ function tomlPins(text: string): string[] {
   return [...new Set(pins)].sort(compareUtf8);
 }
 
-function condaPipLines(text: string): string[] {
-  const lines: string[] = [];
-  let pipIndent = -1;
-  let inDeps = false;
-  for (const line of text.split('\n')) {
-    if (/^\S/.test(line)) {
-      inDeps = /^dependencies\s*:/.test(line);
-      pipIndent = -1;
-      continue;
-    }
-    const m = inDeps ? /^(\s*)-\s+(.+?)\s*$/.exec(line) : null;
-    if (!m) continue;
-    if (pipIndent >= 0 && m[1]!.length > pipIndent) lines.push(m[2]!.replace(/^(["'])(.*)\1$/, '$2'));
-    else pipIndent = /^pip\s*:$/.test(m[2]!) ? m[1]!.length : -1;
-  }
-  return lines;
-}

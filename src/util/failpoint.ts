@@ -31,16 +31,25 @@ function actions(): Map<string, FailpointAction> {
   return configured;
 }
 
-/** Marks a named step. A no-op unless a test configured this name through MLX_FAILPOINTS. */
-export async function failpoint(name: string): Promise<void> {
+/**
+ * Acts on a configured failpoint: exits or throws as configured, or, for `pause`, says it was reached
+ * and returns the file whose appearance lets it go on. Undefined when nothing is configured for `name`.
+ */
+function reach(name: string): string | undefined {
   const action = actions().get(name);
-  if (action === undefined) return;
+  if (action === undefined) return undefined;
   if (action === 'exit') process.exit(FAILPOINT_EXIT_CODE);
   if (action === 'error') throw new Error(`failpoint ${name}`);
   const dir = process.env.MLX_FAILPOINT_DIR;
   if (!dir) throw new Error(`failpoint ${name}: MLX_FAILPOINT_DIR is not set`);
   fs.writeFileSync(path.join(dir, `${name}.reached`), String(process.pid));
-  const go = path.join(dir, `${name}.go`);
+  return path.join(dir, `${name}.go`);
+}
+
+/** Marks a named step. A no-op unless a test configured this name through MLX_FAILPOINTS. */
+export async function failpoint(name: string): Promise<void> {
+  const go = reach(name);
+  if (go === undefined) return;
   // Polling a file keeps this usable across processes without a server; it only waits, it never decides.
   while (!fs.existsSync(go)) await new Promise((r) => setTimeout(r, 5));
 }
@@ -50,14 +59,8 @@ export async function failpoint(name: string): Promise<void> {
  * looks at the `.go` file.
  */
 export function failpointSync(name: string): void {
-  const action = actions().get(name);
-  if (action === undefined) return;
-  if (action === 'exit') process.exit(FAILPOINT_EXIT_CODE);
-  if (action === 'error') throw new Error(`failpoint ${name}`);
-  const dir = process.env.MLX_FAILPOINT_DIR;
-  if (!dir) throw new Error(`failpoint ${name}: MLX_FAILPOINT_DIR is not set`);
-  fs.writeFileSync(path.join(dir, `${name}.reached`), String(process.pid));
-  const go = path.join(dir, `${name}.go`);
+  const go = reach(name);
+  if (go === undefined) return;
   const nap = new Int32Array(new SharedArrayBuffer(4));
   while (!fs.existsSync(go)) Atomics.wait(nap, 0, 0, 5);
 }
