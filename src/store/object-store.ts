@@ -320,13 +320,15 @@ export class ObjectStore {
    * Copies a file into the store, hashing exactly the bytes that are written: a large file a slot at a
    * time while a second thread hashes each slot written (see copyHashed), a smaller one in one pass
    * over a reused buffer. A process killed half-way leaves only a temp file, never a
-   * partial object.
+   * partial object. `expectedSize`, the size a stat just gave, spares a small file its `fstat`: the
+   * one read that asks for a byte more confirms it (anything else falls back to the `fstat`).
    */
-  importFile(src: string, onProgress?: (bytes: number) => void): ImportResult {
+  importFile(src: string, onProgress?: (bytes: number) => void, expectedSize?: number): ImportResult {
     const input = fs.openSync(src, 'r');
     try {
-      const size = fs.fstatSync(input).size;
-      const small = size <= SMALL_IMPORT_MAX ? this.importSmall(input, size) : undefined;
+      let small = expectedSize !== undefined && expectedSize <= SMALL_IMPORT_MAX ? this.importSmall(input, expectedSize) : undefined;
+      const size = small?.size ?? fs.fstatSync(input).size;
+      if (!small && size <= SMALL_IMPORT_MAX && size !== expectedSize) small = this.importSmall(input, size);
       if (small) {
         onProgress?.(small.size);
         return small;

@@ -326,7 +326,7 @@ function hashOrImport(repo: Repo, f: PendingFile, opts: ReadOptions): Oid {
       if (hashed.oid === candidate) res = hashed;
     }
     // Progress counts a file's bytes once, though one whose bytes changed is read a second time here.
-    res ??= repo.store.importFile(f.abs, counted ? undefined : onBytes);
+    res ??= repo.store.importFile(f.abs, counted ? undefined : onBytes, f.stat.size);
   } else {
     res = hashFileSync(repo.newHasher, f.abs, onBytes);
   }

@@ -117,6 +117,20 @@ describe('ObjectStore', () => {
     expect(store.importFile(path.join(dir, 'empty.bin'))).toEqual({ oid: hashBytes(await loadHasher(), Buffer.alloc(0)), size: 0 });
   });
 
+  it('imports what the file holds whatever size the caller expected: right, smaller, larger, or past the small-file limit', async () => {
+    const newHasher = await loadHasher();
+    const cases: [number, number][] = [[3000, 3000], [3000, 2000], [3000, 4000], [3000, 0], [0, 10], [2 << 20, 3000], [3000, 2 << 20]];
+    for (const [actual, expected] of cases) {
+      const data = bytes(actual, `sized ${actual}`);
+      fs.writeFileSync(path.join(dir, 'sized.bin'), data);
+      let progressed = 0;
+      const res = store.importFile(path.join(dir, 'sized.bin'), (n) => (progressed += n), expected);
+      expect(res, `${actual} bytes, ${expected} expected`).toEqual({ oid: hashBytes(newHasher, data), size: actual });
+      expect(progressed).toBe(actual);
+      expect(fs.readFileSync(store.pathOf(res.oid)).equals(data)).toBe(true);
+    }
+  });
+
   it('sweeps the temp files a killed writer left in the fan-out folders only when asked, and never an object', () => {
     const oid = store.putBytes(Buffer.from('an old object'));
     const fanout = path.dirname(store.pathOf(oid));
