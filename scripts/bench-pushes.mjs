@@ -1,22 +1,29 @@
 #!/usr/bin/env node
 // A remote after many pushes: how many index requests and how long a fresh clone's first `mlx pull`
 // takes against a remote pushed to N times, beside the same against a remote pushed to once, for a
-// directory remote and a local S3 server (s3rver, child process).
+// directory remote and a local S3 server (s3rver, child process). Also run by the scale mode of
+// `npm run bench` (BENCH_PUSHES), which puts the figures in the issue's target table.
 //
-//   node scripts/bench-pushes.mjs                 N = 10,000 (directory), 1,000 (s3rver)
+//   node scripts/bench-pushes.mjs                 N = 10,000 for both remotes
 //   BENCH_PUSHES=1000 node scripts/bench-pushes.mjs        N for both
 //   BENCH_PUSHES_S3=0 node scripts/bench-pushes.mjs        directory remote only
 //   BENCH_CONSOLIDATE=0 ...                                pushes publish no consolidated index (before)
+//   BENCH_PUSH_CODE=1 ...                                  the N - 1 pushes run the whole push code (slow)
 //
-// The first push (one tracked file) runs through the CLI and is committed; the other N - 1 pushes
-// (one tiny object each, so one pack and one pack index each) run in this process through the real
-// push code, one after another (`BENCH_PUSHERS`, default 1), each pusher keeping its remote index
-// between its pushes: with one pusher that is exactly what a fresh load before each push would see,
-// without the cost of one. Several pushers at once each see only their own pushes, like clones that
-// never reload (more unconsolidated indexes than real pushes would leave). Then: a fresh
-// `git clone` and a timed `mlx pull` (fastest of 3), and, in this process, the requests a fresh load
-// of the remote index makes (GETs of pack and consolidated indexes, listings). Needs `npm run build`.
+// The first push (one tracked file) runs through the CLI and is committed. The other N - 1 pushes
+// each add one tiny object, so one pack and one pack index each. By default they are published
+// directly: each pack built by the push's own PackWriter (same options), uploaded, then its index
+// put; then the push's own consolidation step, with the push's policy, wherever a push would have
+// run one that did something (once eight packs are loose). That is the layout N pushes one after
+// another leave, without each push's keep record (keep/, read
+// only by `gc --remote`, never by a pull) and several times faster (a real push also re-reads the
+// sweep records and fsyncs its keep record). BENCH_PUSH_CODE=1 runs the real push code instead,
+// one push after another (`BENCH_PUSHERS` at a time), each pusher keeping its remote index between
+// its pushes. Then: a fresh `git clone` and a timed `mlx pull` (fastest of 3), and, in this
+// process, the requests a fresh load of the remote index makes (GETs of pack and consolidated
+// indexes, listings, and for S3 the pages those listings took). Needs `npm run build`.
 import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,11 +32,13 @@ import { build } from 'esbuild';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MLX = path.join(ROOT, 'bin', 'mlx.js');
-const WORK = path.join(ROOT, '.bench', 'pushes');
-const PUSHES = Number(process.env.BENCH_PUSHES ?? 10_000);
-const PUSHES_S3 = Number(process.env.BENCH_PUSHES_S3 ?? process.env.BENCH_PUSHES ?? 1_000);
+/** Where a run works unless told otherwise. */
+const DEFAULT_WORK = path.join(ROOT, '.bench', 'pushes');
 const PUSHERS = Math.max(1, Number(process.env.BENCH_PUSHERS ?? 1));
 const CONSOLIDATE = process.env.BENCH_CONSOLIDATE !== '0';
+const PUSH_CODE = process.env.BENCH_PUSH_CODE === '1';
+/** Pushes the direct generator uploads at once. */
+const PUBLISH_JOBS = 32;
 const ENV = {
   ...process.env,
   GIT_CONFIG_NOSYSTEM: '1',
@@ -47,8 +56,8 @@ function run(cmd, args, cwd) {
 }
 
 /** The parts of mlx this script drives in-process, bundled from src/ (esbuild, as the CLI is). */
-async function loadMlx() {
-  const out = path.join(WORK, 'lib.mjs');
+async function loadMlx(work) {
+  const out = path.join(work, 'lib.mjs');
   await build({
     stdin: {
       contents: `export { pushObjects } from './src/remote/push.ts';
@@ -57,7 +66,12 @@ export { DirRemote } from './src/remote/dir-remote.ts';
 export { S3Remote } from './src/remote/s3-remote.ts';
 export { ObjectStore } from './src/store/object-store.ts';
 export { loadHasher } from './src/hash/blake3.ts';
-export { PUSH_POLICY } from './src/remote/consolidate.ts';`,
+export { hashBytes } from './src/hash/hash-file.ts';
+export { PUSH_POLICY, consolidateIndexes } from './src/remote/consolidate.ts';
+export { PackWriter } from './src/remote/pack.ts';
+export { serializePackIndex } from './src/formats/pack-index.ts';
+export { packKey, indexKey } from './src/remote/layout.ts';
+export { oidHex } from './src/hash/oid.ts';`,
       resolveDir: ROOT,
       loader: 'ts',
     },
@@ -71,7 +85,7 @@ export { PUSH_POLICY } from './src/remote/consolidate.ts';`,
     logLevel: 'warning',
   });
   // Resolve node_modules from the repository.
-  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(WORK, 'node_modules'));
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(work, 'node_modules'));
   return import(out);
 }
 
@@ -101,7 +115,7 @@ function firstPush(dir, remoteArgs) {
 }
 
 /** `count` pushes of one new tiny object each, `PUSHERS` clones at a time, through the real push code. */
-async function morePushes(mlx, remote, dir, count) {
+export async function morePushes(mlx, remote, dir, count) {
   const newHasher = await mlx.loadHasher();
   const store = new mlx.ObjectStore(path.join(dir, 'pusher-store'), newHasher);
   store.init();
@@ -116,9 +130,45 @@ async function morePushes(mlx, remote, dir, count) {
   await Promise.all(Array.from({ length: PUSHERS }, (_, p) => pusher(p)));
 }
 
+/**
+ * `count` pushes of one new tiny object each, published directly (see the header). Each push's pack
+ * is built as PackUploads builds it (PackWriter at level 1, no second hash), uploaded, then its index
+ * put; these run `PUBLISH_JOBS` at a time. Then, in push order, the remote index learns of each pack
+ * and the push's consolidation step runs whenever the push policy's number of packs are loose, as
+ * the push that made them so would run it (after the others it does nothing). Consolidated indexes
+ * depend only on which packs the index knows when the step runs, so the remote ends as pushes one
+ * after another leave it.
+ */
+export async function publishPushes(mlx, remote, dir, count) {
+  const newHasher = await mlx.loadHasher();
+  const index = await mlx.RemoteIndex.load(remote, path.join(dir, 'publisher'));
+  const packIndexes = new Array(count);
+  let next = 0;
+  const publisher = async () => {
+    for (let n = next++; n < count; n = next++) {
+      const writer = new mlx.PackWriter(newHasher, { level: 1, verify: false, buffer: Buffer.allocUnsafe(64 * 1024) });
+      const bytes = Buffer.from(`push ${n} of another clone\n`);
+      writer.add(mlx.hashBytes(newHasher, bytes), 'b', bytes);
+      const { pack, index: packIndex } = writer.finish();
+      await remote.put(mlx.packKey(packIndex.pack), Buffer.from(pack));
+      await remote.put(mlx.indexKey(packIndex.pack), Buffer.from(mlx.serializePackIndex(packIndex)));
+      packIndexes[n] = packIndex;
+    }
+  };
+  await Promise.all(Array.from({ length: PUBLISH_JOBS }, publisher));
+  let loose = index.unconsolidatedPacks().length;
+  for (let n = 0; n < count; n++) {
+    index.addPack(mlx.oidHex(packIndexes[n].pack), packIndexes[n]);
+    if (++loose < mlx.PUSH_POLICY.minUnconsolidated) continue;
+    await mlx.consolidateIndexes(remote, index, newHasher, mlx.PUSH_POLICY);
+    loose = index.unconsolidatedPacks().length;
+  }
+}
+
 /** Requests a fresh load of the remote index makes, by kind. */
 async function countIndexRequests(mlx, remote, dir) {
-  const counts = { indexGets: 0, consolidatedGets: 0, lists: 0, listedKeys: 0 };
+  // S3 lists at most 1,000 keys per request (a page); a directory listing is one readdir.
+  const counts = { indexGets: 0, consolidatedGets: 0, lists: 0, listedKeys: 0, listPages: 0 };
   const counted = new Proxy(remote, {
     get(target, prop) {
       if (prop === 'get') return (key, ...rest) => {
@@ -130,6 +180,7 @@ async function countIndexRequests(mlx, remote, dir) {
         counts.lists++;
         const found = await target.list(prefix);
         counts.listedKeys += found.length;
+        counts.listPages += Math.max(1, Math.ceil(found.length / 1000));
         return found;
       };
       const v = Reflect.get(target, prop);
@@ -138,7 +189,12 @@ async function countIndexRequests(mlx, remote, dir) {
   });
   const start = performance.now();
   const index = await mlx.RemoteIndex.load(counted, path.join(dir, `fresh-load-${Date.now()}`));
-  return { ...counts, packs: index.packs.size, loadSeconds: (performance.now() - start) / 1000 };
+  const loadSeconds = (performance.now() - start) / 1000;
+  // The names of every pack, pack index and consolidated index: equal digests, equal layouts (both
+  // generators at the same N give the same one; BENCH_PUSH_CODE=1 checks the direct one).
+  const keys = [...(await remote.list('packs/')), ...(await remote.list('index/'))].map((o) => o.key).sort();
+  const layout = crypto.createHash('sha256').update(keys.join('\n')).digest('hex').slice(0, 16);
+  return { ...counts, packs: index.packs.size, loadSeconds, layout };
 }
 
 /** Fastest of three: a fresh `git clone` (untimed) and its first `mlx pull` (timed). */
@@ -156,10 +212,10 @@ function freshPull(repo, dir) {
   return Math.min(...times);
 }
 
-async function benchKind(mlx, kind, pushes) {
+async function benchKind(mlx, kind, pushes, log, work) {
   const rows = [];
   for (const n of [1, pushes]) {
-    const dir = path.join(WORK, `${kind}-${n}`);
+    const dir = path.join(work, `${kind}-${n}`);
     fs.mkdirSync(dir, { recursive: true });
     let s3;
     let remote;
@@ -177,34 +233,44 @@ async function benchKind(mlx, kind, pushes) {
     try {
       const repo = firstPush(dir, remoteArgs);
       const genStart = performance.now();
-      await morePushes(mlx, remote, dir, n - 1);
+      await (PUSH_CODE ? morePushes : publishPushes)(mlx, remote, dir, n - 1);
       const generateSeconds = (performance.now() - genStart) / 1000;
       const requests = await countIndexRequests(mlx, remote, dir);
       const pullSeconds = freshPull(repo, dir);
       rows.push({ kind, pushes: n, generateSeconds, pullSeconds, ...requests });
-      console.log(JSON.stringify(rows.at(-1)));
+      log(JSON.stringify(rows.at(-1)));
     } finally {
       s3?.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
+      if (!process.env.BENCH_KEEP) fs.rmSync(dir, { recursive: true, force: true });
     }
   }
   const [one, many] = rows;
-  console.log(`${kind}: ${many.pushes} pushes: fresh pull ${many.pullSeconds.toFixed(2)} s vs ${one.pullSeconds.toFixed(2)} s after 1 push (${(many.pullSeconds / one.pullSeconds).toFixed(2)}x); index GETs ${many.indexGets} + ${many.consolidatedGets} consolidated; ${many.lists} listings of ${many.listedKeys} keys (S3: ${kind === 's3rver' ? many.listedKeys / 1000 : '-'} pages)`);
-  return rows;
+  const summary = { kind, pushes: many.pushes, one, many, ratio: many.pullSeconds / one.pullSeconds, indexRequests: many.indexGets + many.consolidatedGets };
+  log(`${kind}: ${many.pushes} pushes (generated in ${many.generateSeconds.toFixed(1)} s): fresh pull ${many.pullSeconds.toFixed(2)} s vs ${one.pullSeconds.toFixed(2)} s after 1 push (${summary.ratio.toFixed(2)}x); index GETs ${many.indexGets} + ${many.consolidatedGets} consolidated; ${many.lists} listings of ${many.listedKeys} keys${kind === 's3rver' ? ` (${many.listPages} list requests)` : ''}`);
+  return summary;
 }
 
-async function main() {
-  fs.rmSync(WORK, { recursive: true, force: true });
-  fs.mkdirSync(WORK, { recursive: true });
+/**
+ * The benchmark for each remote kind with a positive count (`dir`, `s3`): one summary per kind (the
+ * remote after one push and after N, the ratio of their fresh pulls, index requests after N).
+ */
+export async function benchPushes({ dir: dirPushes, s3: s3Pushes, log = console.log, work = DEFAULT_WORK }) {
+  fs.rmSync(work, { recursive: true, force: true });
+  fs.mkdirSync(work, { recursive: true });
   try {
-    const mlx = await loadMlx();
+    const mlx = await loadMlx(work);
     if (!CONSOLIDATE) mlx.PUSH_POLICY.minUnconsolidated = Number.MAX_SAFE_INTEGER;
-    console.log(`pushes benchmark: ${os.cpus().length} CPUs, node ${process.version}, load ${os.loadavg().map((n) => n.toFixed(2)).join(' ')}, consolidation ${CONSOLIDATE ? 'on' : 'off'}`);
-    await benchKind(mlx, 'dir', PUSHES);
-    if (PUSHES_S3 > 0) await benchKind(mlx, 's3rver', PUSHES_S3);
+    log(`pushes benchmark: ${os.cpus().length} CPUs, node ${process.version}, load ${os.loadavg().map((n) => n.toFixed(2)).join(' ')}, consolidation ${CONSOLIDATE ? 'on' : 'off'}, ${PUSH_CODE ? 'the push code per push' : 'packs published directly'}`);
+    const out = [];
+    if (dirPushes > 0) out.push(await benchKind(mlx, 'dir', dirPushes, log, work));
+    if (s3Pushes > 0) out.push(await benchKind(mlx, 's3rver', s3Pushes, log, work));
+    return out;
   } finally {
-    if (!process.env.BENCH_KEEP) fs.rmSync(WORK, { recursive: true, force: true });
+    if (!process.env.BENCH_KEEP) fs.rmSync(work, { recursive: true, force: true });
   }
 }
 
-await main();
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const pushes = Number(process.env.BENCH_PUSHES ?? 10_000);
+  await benchPushes({ dir: pushes, s3: Number(process.env.BENCH_PUSHES_S3 ?? pushes) });
+}

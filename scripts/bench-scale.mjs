@@ -22,13 +22,15 @@ export function scaleSettings(env) {
     return n;
   };
   const files = count('BENCH_FILES', 100_000);
-  if (files < 100) throw new Error('BENCH_FILES must be at least 100 (1% of the files are edited)');
+  if (files > 0 && files < 100) throw new Error('BENCH_FILES must be 0 (skip the N-file workload) or at least 100 (1% of the files are edited)');
   const bigGiB = env.BENCH_BIG_GIB ? Number(env.BENCH_BIG_GIB) : 0;
   if (!(bigGiB >= 0)) throw new Error(`BENCH_BIG_GIB must be a number of GiB, got ${JSON.stringify(env.BENCH_BIG_GIB)}`);
   return {
     files,
     perDir: count('BENCH_PER_DIR', 1000),
-    resticFiles: Math.min(files, count('BENCH_RESTIC_FILES', 20_000)),
+    resticFiles: files > 0 ? Math.min(files, count('BENCH_RESTIC_FILES', 20_000)) : count('BENCH_RESTIC_FILES', 20_000),
+    pushes: count('BENCH_PUSHES', 10_000),
+    pushesS3: count('BENCH_PUSHES_S3', count('BENCH_PUSHES', 10_000)),
     bigGiB,
     tinyFiles: count('BENCH_TINY_FILES', 5_000),
   };
@@ -162,11 +164,12 @@ export async function benchScale(h, settings, tools, rows, ctx) {
   for (const [name, v] of Object.entries(peers)) if (!v) console.log(`  note: ${name} not installed: its comparison is skipped`);
   const result = { settings, peers };
   try {
-    h.attempt(ctx, { name: 'scale' }, 'many files', () => (result.many = benchManyFiles(h, settings, dir, rows, ctx)));
+    if (settings.files > 0) h.attempt(ctx, { name: 'scale' }, 'many files', () => (result.many = benchManyFiles(h, settings, dir, rows, ctx)));
     if (peers.restic && settings.resticFiles > 0) h.attempt(ctx, { name: 'scale' }, 'add + push vs restic', () => (result.restic = benchRestic(h, settings, dir, rows)));
     if (settings.bigGiB > 0) h.attempt(ctx, { name: 'scale' }, 'large file', () => (result.big = benchBigFile(h, settings, dir, rows, ctx, peers)));
     h.attempt(ctx, { name: 'scale' }, 'start-up', () => (result.startup = benchStartup(h, dir, rows, peers)));
     if (settings.tinyFiles > 0) h.attempt(ctx, { name: 'scale' }, 'tiny files', () => (result.tiny = benchTinyFiles(h, settings, dir, rows)));
+    if (h.REMOTE && (settings.pushes > 0 || settings.pushesS3 > 0)) await h.attemptAsync(ctx, { name: 'scale' }, 'remote after many pushes', async () => (result.pushes = await benchManyPushes(h, settings)));
   } finally {
     if (!h.KEEP) removeTree(dir);
   }
@@ -282,6 +285,8 @@ function benchRestic(h, s, dir, rows) {
   const n = s.resticFiles;
   const w = { name: `scale: ${n} files, add + push`, key: 'scale-restic', fileCount: n, bytes: 0 };
   const src = path.join(dir, 'source', 'data');
+  // Without the N-file workload (BENCH_FILES=0) nothing generated the files yet.
+  if (s.files === 0) generateTree(src, n, s.perDir);
   const repo = h.freshRepo(path.join(dir, 'restic-mlx'), (r) => h.run(process.execPath, [h.MLX, '-q', 'init'], r));
   linkFirst(src, path.join(repo, 'data'), n, s.perDir);
   w.bytes = treeBytes(path.join(repo, 'data'));
@@ -304,6 +309,17 @@ function benchRestic(h, s, dir, rows) {
   } finally {
     for (const k of Object.keys(env)) delete h.CHILD_ENV[k];
   }
+}
+
+/**
+ * A remote after many small pushes (scripts/bench-pushes.mjs, which says how the remote is built):
+ * index requests of a fresh load and a fresh clone's first pull against the pull after one push,
+ * for a directory remote and s3rver.
+ */
+async function benchManyPushes(h, s) {
+  const { benchPushes } = await import('./bench-pushes.mjs');
+  console.log(`\n== scale mode: a remote after ${s.pushes} pushes (directory) and ${s.pushesS3} (s3rver)`);
+  return benchPushes({ dir: s.pushes, s3: s.pushesS3, log: (line) => console.log(`  ${line}`), work: path.join(h.WORK_DIR, 'pushes') });
 }
 
 const maxOf = (a, b) => (a === null || b === null ? null : Math.max(a, b));
@@ -450,7 +466,15 @@ function printTargets(h, s, rows, result) {
   target(`push of a ${bigName} to a directory remote`, '<= 2x cp', ratio(find(rows, big, 'mlx', 'push (dir remote)'), bigCp), 2, 'x cp');
   target(`fresh pull of a ${bigName}, hard links`, '<= 2x cp', ratio(find(rows, big, 'mlx', 'fresh pull (hardlink)'), bigCp), 2, 'x cp');
   target(`fresh pull of a ${bigName}, copies`, '<= 2.5x cp', ratio(find(rows, big, 'mlx', 'fresh pull (copy)'), bigCp), 2.5, 'x cp');
-  out.push(['remote after 10,000 small pushes', '<= 20 index requests, <= 2x the time', 'not measured by the scale mode', '-']);
+  for (const kind of ['dir', 's3rver']) {
+    const p = result.pushes?.find((r) => r.kind === kind);
+    const name = `remote after ${p?.pushes ?? (kind === 'dir' ? s.pushes : s.pushesS3)} small pushes (${kind === 'dir' ? 'directory' : 's3rver'})`;
+    if (!p) out.push([name, '<= 20 index requests, <= 2x the time', 'not measured', '-']);
+    else {
+      const listings = kind === 's3rver' ? `, ${p.many.listPages} list requests` : '';
+      out.push([name, '<= 20 index requests, <= 2x the time', `${p.indexRequests} index GETs${listings}, ${p.ratio.toFixed(2)}x the pull after 1 push`, p.indexRequests <= 20 && p.ratio <= 2 ? 'met' : 'NOT MET']);
+    }
+  }
   const [st, node] = [find(rows, 'scale-startup', 'mlx', 'status (empty repo)'), find(rows, 'scale-startup', 'node', 'node -e 0')];
   // CPU time (user + system) where hyperfine gave it: on a busy machine the wall time of two
   // back-to-back hyperfine runs differs by more than the start-up being measured.
@@ -473,5 +497,6 @@ const SCALE_NOTES = [
   '`cp -r (warm)` copies the tracked tree once; it is the peer of push, fresh clone + pull and checkout. A fresh pull is a `git clone` of the mlx repo and a timed `mlx pull`; pulled and checked-out trees are compared with the source by sha256 (untimed).',
   'gc runs with --keep-recent 0 after the edit was committed: the old versions of the edited files are no longer needed.',
   'restic: `restic backup` of the same files into a new local repository (RESTIC_PASSWORD set, cache inside the work folder) against `mlx add` + `mlx push` to a new directory remote.',
+  'Many pushes: the remote is built as scripts/bench-pushes.mjs says (one CLI push, then packs of one tiny object each published through the push\'s own pack writer and consolidation step); index GETs are those of a fresh load of the remote index (pack and consolidated indexes; S3 list requests beside), the time a fresh clone\'s `mlx pull`, fastest of 3, against the same after one push.',
   'Start-up: hyperfine -N, 3 warm-up runs and 30 timed runs each, in a repository after `git init` and `mlx init`; the target is checked on CPU time (user + system), less disturbed by other load than wall time, which is shown beside it.',
 ];

@@ -21,7 +21,7 @@
 // remote, fresh clone + pull, checkout after deleting the data and gc, each with wall seconds, seconds
 // per 1,000 files and peak RSS, beside git status / git add / git diff / cp -r on the same files; add +
 // push of 20,000 of them beside restic backup; start-up (mlx status in an empty repo beside node -e 0,
-// with hyperfine); 5,000 files of 200 B (remote bytes); then the issue's target table, met or not.
+// with hyperfine); 5,000 files of 200 B (remote bytes); a remote after 10,000 pushes; then the issue's target table, met or not.
 //   BENCH_FILES=100000 npm run bench    the scale mode alone, with N files (default 100,000)
 //   BENCH_ONLY=scale npm run bench      the same (combine with other keys to run those too)
 //   BENCH_PER_DIR=1000                  files per sub-directory of the tracked directory (0: all in one)
@@ -29,6 +29,10 @@
 //   BENCH_BIG_GIB=8                     also a file of this many GiB: add beside b3sum --num-threads 1
 //                                       and cp, push and fresh pull (copies, hard links) beside cp
 //   BENCH_TINY_FILES=5000               files of 200 B for the remote-size check (0: skip)
+//   BENCH_PUSHES=10000                  pushes to the remote whose fresh pull is timed against one
+//                                       push's (directory remote; 0: skip; scripts/bench-pushes.mjs)
+//   BENCH_PUSHES_S3=10000               the same for s3rver (default BENCH_PUSHES; 0: skip)
+//   BENCH_FILES=0                       no N-file workload: only the other scale measurements
 //   BENCH_TIMEOUT_MIN=15                minutes after which one timed command is stopped (any mode)
 //
 // Comparison tools are optional; missing ones are skipped with a note. Peak RSS needs GNU time
@@ -505,6 +509,17 @@ function attempt(ctx, workload, what, fn) {
     ctx.failures.push(`${workload.name}: ${what}: ${lines.length > 1 ? `${lines[0]} -- ${lines.at(-1)}` : lines[0]}`);
     console.log(`  ! ${what} failed: ${String(e.message).trimEnd()}`);
     return null;
+  }
+}
+
+/** {@link attempt} for a step that waits. */
+async function attemptAsync(ctx, workload, what, fn) {
+  try {
+    return await fn();
+  } catch (e) {
+    return attempt(ctx, workload, what, () => {
+      throw e;
+    });
   }
 }
 
@@ -1248,8 +1263,8 @@ const NOTES = [
 /** What the scale mode (scripts/bench-scale.mjs) uses of this file. */
 function scaleHelpers() {
   return {
-    run, measure, record, freshRepo, linkInto, commitAll, remotesFor, attempt, mlx, has, warmUp, writeRandomFile, fmtBytes, fmtSecs,
-    MLX, CHILD_ENV, WORK_DIR, KEEP: Boolean(process.env.BENCH_KEEP),
+    run, measure, record, freshRepo, linkInto, commitAll, remotesFor, attempt, attemptAsync, mlx, has, warmUp, writeRandomFile, fmtBytes, fmtSecs,
+    MLX, CHILD_ENV, WORK_DIR, REMOTE, KEEP: Boolean(process.env.BENCH_KEEP),
   };
 }
 
