@@ -168,7 +168,7 @@ export async function publishPushes(mlx, remote, dir, count) {
 /** Requests a fresh load of the remote index makes, by kind. */
 async function countIndexRequests(mlx, remote, dir) {
   // S3 lists at most 1,000 keys per request (a page); a directory listing is one readdir.
-  const counts = { indexGets: 0, consolidatedGets: 0, lists: 0, listedKeys: 0, listPages: 0 };
+  const counts = { indexGets: 0, consolidatedGets: 0, lists: 0, listedKeys: 0, listPages: 0, listSeconds: 0 };
   const counted = new Proxy(remote, {
     get(target, prop) {
       if (prop === 'get') return (key, ...rest) => {
@@ -178,7 +178,9 @@ async function countIndexRequests(mlx, remote, dir) {
       };
       if (prop === 'list') return async (prefix) => {
         counts.lists++;
+        const started = performance.now();
         const found = await target.list(prefix);
+        counts.listSeconds += (performance.now() - started) / 1000; // the two listings run at once: their sum
         counts.listedKeys += found.length;
         counts.listPages += Math.max(1, Math.ceil(found.length / 1000));
         return found;
@@ -246,7 +248,7 @@ async function benchKind(mlx, kind, pushes, log, work) {
   }
   const [one, many] = rows;
   const summary = { kind, pushes: many.pushes, one, many, ratio: many.pullSeconds / one.pullSeconds, indexRequests: many.indexGets + many.consolidatedGets };
-  log(`${kind}: ${many.pushes} pushes (generated in ${many.generateSeconds.toFixed(1)} s): fresh pull ${many.pullSeconds.toFixed(2)} s vs ${one.pullSeconds.toFixed(2)} s after 1 push (${summary.ratio.toFixed(2)}x); index GETs ${many.indexGets} + ${many.consolidatedGets} consolidated; ${many.lists} listings of ${many.listedKeys} keys${kind === 's3rver' ? ` (${many.listPages} list requests)` : ''}`);
+  log(`${kind}: ${many.pushes} pushes (generated in ${many.generateSeconds.toFixed(1)} s): fresh pull ${many.pullSeconds.toFixed(2)} s vs ${one.pullSeconds.toFixed(2)} s after 1 push (${summary.ratio.toFixed(2)}x); index GETs ${many.indexGets} + ${many.consolidatedGets} consolidated; ${many.lists} listings of ${many.listedKeys} keys${kind === 's3rver' ? ` (${many.listPages} list requests)` : ''} taking ${many.listSeconds.toFixed(2)} s of a ${many.loadSeconds.toFixed(2)} s fresh index load`);
   return summary;
 }
 
