@@ -13,6 +13,6 @@
  * @packageDocumentation
  */
 export { openRepository, Repository, type CheckoutOptions, type PullOptions, type PushOptions, type TransferOptions } from './repository.js';
-export { MlxError } from './errors.js';
-export { E as ErrorCodes, type ErrorCode } from '../util/errors.js';
+export { ErrorCodes, MlxError, type ErrorCode } from './errors.js';
+/** The results and options of the calls, declared on their own (src/api/types.ts). */
 export type * from './types.js';

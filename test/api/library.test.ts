@@ -44,3 +44,17 @@ describe('the library, imported by the package name', () => {
     expect(out.checkoutRev).toEqual({ commit: 40, unchanged: ['data:2', 'model.bin:1'] });
   });
 });
+
+describe('the declarations the package ships (dist/types)', () => {
+  it('document every export with TSDoc', () => {
+    const dir = path.resolve(__dirname, '../../dist/types');
+    const files = fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.d.ts'));
+    const undocumented = files.flatMap((f) => {
+      const lines = fs.readFileSync(path.join(dir, f), 'utf8').split('\n');
+      return lines.flatMap((line, i) => (/^export (declare )?(abstract )?(class|function|interface|type|const) |^export (type )?\* from/.test(line) && !lines[i - 1]?.trimEnd().endsWith('*/') ? [`${f}: ${line}`] : []));
+    });
+    expect(files.sort()).toEqual(['api/errors.d.ts', 'api/index.d.ts', 'api/repository.d.ts', 'api/types.d.ts']);
+    expect(undocumented).toEqual([]);
+  });
+});
+

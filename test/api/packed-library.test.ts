@@ -82,4 +82,15 @@ describe('the library from a packed tarball installed into an empty prefix', () 
     const bad = spawnSync(process.execPath, [tsc, ...args], { cwd: prefix, encoding: 'utf8' });
     expect(bad.stdout.match(/error TS\d+/g)).toEqual(['error TS2345', 'error TS2322']);
   });
+
+  it('ships python/mlx_client, importable by the machine python3 from the installed package', () => {
+    const installed = path.join(prefix, 'node_modules', name);
+    expect(fs.readdirSync(path.join(installed, 'python'), { recursive: true, encoding: 'utf8' }).sort()).toEqual(['mlx_client', 'mlx_client/__init__.py']);
+    const r = spawnSync('python3', ['-c', 'import mlx_client; print(mlx_client.seed(), mlx_client.seeds())'], {
+      cwd: prefix,
+      encoding: 'utf8',
+      env: { ...process.env, PYTHONPATH: path.join(installed, 'python'), PYTHONDONTWRITEBYTECODE: '1', MLX_SEED: '5', MLX_SEED_DATA: '7' },
+    });
+    expect(r.stdout).toBe("5 {'data': 7}\n");
+  });
 });
