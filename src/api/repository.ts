@@ -140,8 +140,8 @@ export class Repository {
 
 /**
  * Opens the mlx repository around `dir` (default: the current directory): the nearest folder with
- * `.mlx/` inside a git work tree. Rejects with an {@link MlxError} coded `ENOTGITREPO` or `ENOTINIT`
- * when there is none.
+ * `.mlx/` inside a git work tree. When there is none it rejects with an {@link MlxError} whose code is
+ * `ErrorCodes.NOT_A_GIT_REPO` or `ErrorCodes.NOT_INITIALISED`.
  */
 export function openRepository(dir: string = process.cwd()): Promise<Repository> {
   return Repository.open(dir);
