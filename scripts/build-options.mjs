@@ -93,3 +93,22 @@ export const cliBuildOptions = {
   plugins: [startupPlugin],
   logLevel: 'warning',
 };
+
+/**
+ * The library (`exports` of package.json): src/api/index.ts as one ES module, dist/index.js. It shares
+ * the CLI's yaml file (dist/cli/yaml.cjs) and leaves the native addons in node_modules, as the CLI does.
+ */
+export const libraryBuildOptions = {
+  absWorkingDir: root,
+  entryPoints: ['src/api/index.ts'],
+  outfile: 'dist/index.js',
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  minifySyntax: true,
+  external: cliBuildOptions.external,
+  define: { MLX_VERSION: JSON.stringify(pkg.version), MLX_YAML_MODULE: JSON.stringify(`./cli/${YAML_FILE}`) },
+  banner: cliBuildOptions.banner,
+  logLevel: 'warning',
+};

@@ -113,6 +113,15 @@ const COMMANDS: [name: string, declare: Declare][] = [
       .action(async (first: string | undefined, sub: string | undefined, opts: { rev?: string }) =>
         (await import('./commands/ls.js')).runLs(out(), [first, sub].filter((a): a is string => a !== undefined), opts));
   }],
+  ['cat', (program, out) => {
+    program
+      .command('cat')
+      .description("write a tracked file's bytes as a revision's pointers name them (default: the work tree's) to stdout, or to a new file")
+      .argument('<path>', 'a tracked file, or a file inside a tracked directory')
+      .option('--rev <rev>', 'a commit, branch or tag')
+      .option('-o, --out <file>', 'write to this new file instead (needed with --json)')
+      .action(async (file: string, opts: { rev?: string; out?: string }) => (await import('./commands/cat.js')).runCat(out(), file, opts));
+  }],
   ['import', (program, out) => {
     program
       .command('import')
@@ -236,6 +245,13 @@ const COMMANDS: [name: string, declare: Declare][] = [
       .option('-S, --set-param <[file:]key=value>', 'override a param for this run and record it (as dvc exp run -S): params.yaml:train.lr=0.01, +key=value adds, ~key removes', collect)
       .option('--seed <[name=]n>', 'a seed: 42 is given as MLX_SEED, PYTHONHASHSEED, ...; data=7 as MLX_SEED_DATA (repeat for several)', collect)
       .action(async (cmd: string[], flags) => (await import('./commands/run.js')).runRun(out(), cmd, flags));
+  }],
+  ['params', (program, out) => {
+    program
+      .command('params')
+      .description('print a params file (YAML or JSON) as JSON with --json, else as key=value lines')
+      .argument('[file]', 'the params file (default: params.yaml)')
+      .action(async (file: string | undefined) => (await import('./commands/params.js')).runParams(out(), file));
   }],
   ['runs', (program, out) => {
     program

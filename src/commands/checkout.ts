@@ -35,6 +35,11 @@ export async function checkout(opts: CheckoutOptions): Promise<CheckoutResult | 
   return checkoutRevision(repo, rev, opts);
 }
 
+/** `mlx checkout <rev>` for callers that know `rev` is a revision (a path of that name is not looked for). */
+export async function checkoutAtRevision(opts: WorkTreeCheckoutOptions & { cwd: string; rev: string }): Promise<RevisionCheckoutResult> {
+  return checkoutRevision(await openRepo(opts.cwd), opts.rev, opts);
+}
+
 /** Whether a checkout restored a revision (and so reports its commit and fetches). */
 export function isRevisionCheckout(res: CheckoutResult | RevisionCheckoutResult): res is RevisionCheckoutResult {
   return 'commit' in res;

@@ -8,15 +8,7 @@ import { withOverrides, type OverrideMode, type ParamOverride } from './param-ov
  * `overrides` (of this file), the values are those the file holds once they are applied.
  */
 export function readParams(absFile: string, relFile: string, keys: string[], overrides: ParamOverride[] = [], mode?: OverrideMode): Record<string, unknown> {
-  let doc: unknown;
-  try {
-    const text = fs.readFileSync(absFile, 'utf8');
-    doc = relFile.endsWith('.json') ? JSON.parse(text) : yamlLibrary().parse(text);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw pathNotFound(`params file ${relFile} does not exist`);
-    throw badParams(`params file ${relFile} is not valid ${relFile.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
-  }
-  doc = withOverrides(doc, relFile, overrides, mode);
+  const doc = withOverrides(readParamsFile(absFile, relFile), relFile, overrides, mode);
   const out: Record<string, unknown> = {};
   for (const key of keys) {
     let cur: unknown = doc;
@@ -29,6 +21,17 @@ export function readParams(absFile: string, relFile: string, keys: string[], ove
     out[key] = cur;
   }
   return out;
+}
+
+/** A params file (YAML, or JSON by its `.json` name) whole, as parsed. */
+export function readParamsFile(absFile: string, relFile: string): unknown {
+  try {
+    const text = fs.readFileSync(absFile, 'utf8');
+    return relFile.endsWith('.json') ? JSON.parse(text) : yamlLibrary().parse(text);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw pathNotFound(`params file ${relFile} does not exist`, { path: relFile });
+    throw badParams(`params file ${relFile} is not valid ${relFile.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`, { file: relFile });
+  }
 }
 
 /** Reads a metrics file (JSON or YAML) whole. */
