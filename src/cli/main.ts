@@ -232,7 +232,7 @@ const COMMANDS: [name: string, declare: Declare][] = [
       .option('-d, --dep <path...>', 'inputs: data, code, anything the command reads')
       .option('-p, --param <file:keys...>', 'parameters to record, e.g. params.yaml:lr,epochs')
       .option('-o, --out <path...>', 'outputs, stored in the cache and tracked with pointers')
-      .option('-M, --metrics <file...>', 'metrics files (JSON or YAML) the command writes')
+      .option('-M, --metrics <file...>', 'metrics files the command writes: final values (JSON or YAML), per-step histories (.jsonl, .csv, .tsv)')
       .option('-S, --set-param <[file:]key=value>', 'override a param for this run and record it (as dvc exp run -S): params.yaml:train.lr=0.01, +key=value adds, ~key removes', collect)
       .option('--seed <[name=]n>', 'a seed: 42 is given as MLX_SEED, PYTHONHASHSEED, ...; data=7 as MLX_SEED_DATA (repeat for several)', collect)
       .action(async (cmd: string[], flags) => (await import('./commands/run.js')).runRun(out(), cmd, flags));

@@ -220,7 +220,9 @@ function headObjects(repo: Repo, data: PathChange[], runs: RunDelta[], headRuns:
   }
   for (const r of runs) {
     const run = headRuns[r.name];
-    if (run && (r.status === 'added' || r.status === 'changed' || r.status === 'rerun')) oids.add(run.record).add(run.env);
+    if (!run || !(r.status === 'added' || r.status === 'changed' || r.status === 'rerun')) continue;
+    oids.add(run.record).add(run.env);
+    for (const h of Object.values(run.histories ?? {})) oids.add(h.oid);
   }
   return [...oids];
 }
