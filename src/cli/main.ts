@@ -244,6 +244,17 @@ const COMMANDS: [name: string, declare: Declare][] = [
       .option('--all', 'list every run, not only the newest 50')
       .action(async (opts: { all?: boolean }) => (await import('./commands/runs.js')).runRuns(out(), opts));
   }],
+  ['plots', (program, out) => {
+    program
+      .command('plots')
+      .description('charts of runs: metric histories as lines, final metrics across runs as bars or against a param; SVG files with -o, else drawn in the terminal')
+      .argument('[runs...]', 'run ids (or prefixes) or names (default: the runs in mlx.lock)')
+      .option('--all', 'every run of the catalog (mlx runs --all)')
+      .option('-m, --metrics <names>', 'only these metrics (comma-separated, or repeat the flag)', collect)
+      .option('-x, --x <param>', 'plot final metrics against this param (key, or file:key)')
+      .option('-o, --output <dir>', 'write one SVG file per chart into this directory')
+      .action(async (runs: string[], opts: { all?: boolean; metrics?: string[]; x?: string; output?: string }) => (await import('./commands/plots.js')).runPlots(out(), runs, opts));
+  }],
   ['show', (program, out) => {
     program
       .command('show')
@@ -276,7 +287,8 @@ const COMMANDS: [name: string, declare: Declare][] = [
       .argument('[base]', 'compare with this revision (default: the merge base with origin/HEAD, origin/main or main; else HEAD~1)')
       .argument('[head]', 'up to this revision (default: the work tree)')
       .option('--md', 'GitHub-flavoured Markdown, for a pull request comment')
-      .action(async (base: string | undefined, head: string | undefined, opts: { md?: boolean }) => (await import('./commands/report.js')).runReport(out(), base, head, opts));
+      .option('--html <file>', 'write one self-contained HTML page (tables, charts, lineage graph; no script, no network)')
+      .action(async (base: string | undefined, head: string | undefined, opts: { md?: boolean; html?: string }) => (await import('./commands/report.js')).runReport(out(), base, head, opts));
   }],
   ['gc', (program, out) => {
     program

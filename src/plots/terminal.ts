@@ -64,13 +64,18 @@ class BrailleCanvas {
       if (e2 <= dx) [err, y0] = [err + dx, y0 + sy];
     }
   }
+  /** One row of cells; neighbouring cells of one series share one colour code. */
   row(r: number, color: boolean | undefined): string {
     let s = '';
+    let run = '';
+    let owner = -1;
     for (let c = 0; c < this.cols; c++) {
       const i = r * this.cols + c;
-      s += this.bits[i] ? paint(String.fromCharCode(0x2800 + this.bits[i]!), this.owner[i]!, color) : ' ';
+      const o = this.bits[i] ? this.owner[i]! : -1;
+      if (o !== owner) [s, run, owner] = [s + paint(run, owner, color), '', o];
+      run += this.bits[i] ? String.fromCharCode(0x2800 + this.bits[i]!) : ' ';
     }
-    return s;
+    return s + paint(run, owner, color);
   }
 }
 

@@ -11,7 +11,7 @@ import { sizeChange } from './sizes.js';
 
 // ---- shared formatting ----
 
-function value(v: unknown): string {
+export function value(v: unknown): string {
   if (v === undefined) return '—';
   if (typeof v === 'number') return String(+v.toPrecision(6));
   return typeof v === 'string' ? v : JSON.stringify(v);
@@ -22,7 +22,7 @@ function number(n: number): string {
 }
 
 /** `+0.05 (+12.5%)`, or empty when there is nothing numeric to compare. */
-function delta(d: ValueDelta): string {
+export function delta(d: ValueDelta): string {
   if (d.delta === undefined) return '';
   if (d.delta === 0) return '±0';
   const sign = d.delta > 0 ? '+' : '−';
@@ -31,13 +31,13 @@ function delta(d: ValueDelta): string {
 }
 
 
-function runIds(r: RunDelta): string {
+export function runIds(r: RunDelta): string {
   if (r.status === 'added') return r.head!.id;
   if (r.status === 'removed' || r.base!.id === r.head!.id) return r.base!.id;
   return `${r.base!.id} → ${r.head!.id}`;
 }
 
-function runNote(r: RunDelta): string {
+export function runNote(r: RunDelta): string {
   const note = runChange(r);
   const formats = Object.entries(r.formats ?? {}).map(([p, f]) => `${p}: ${formatSummary(f)}`);
   return [note, ...formats].filter(Boolean).join('; ');
@@ -50,11 +50,11 @@ function runChange(r: RunDelta): string {
   return '';
 }
 
-function headLabel(res: Report): string {
+export function headLabel(res: Report): string {
   return res.head.rev === 'workspace' ? 'the work tree' : res.head.rev;
 }
 
-function headDetail(res: Report): string {
+export function headDetail(res: Report): string {
   const { rev, commit, dirty, uncommitted } = res.head;
   if (rev !== 'workspace') return commit!.slice(0, 8);
   if (!commit) return 'no commits yet';
@@ -64,7 +64,7 @@ function headDetail(res: Report): string {
 }
 
 /** One line: whether the mlx remote holds what the head side brings. */
-function remoteLine(res: Report): string {
+export function remoteLine(res: Report): string {
   const r = res.remote;
   const where = `mlx remote ${r.remote ?? ''}`.trimEnd();
   if (r.state === 'no-remote') return 'mlx remote: none configured, nothing checked (mlx remote add -d <name> <url>)';
@@ -74,13 +74,13 @@ function remoteLine(res: Report): string {
   return `${where}: all ${r.checked} new object(s) present`;
 }
 
-function envLines(e: EnvDelta): string[] {
+export function envLines(e: EnvDelta): string[] {
   if (!e.changes) return [`(${e.note})`];
   if (e.changes.length === 0) return ['(the records differ only in fields mlx does not compare)'];
   return e.changes.map((c) => `${c.path}: ${value(c.from ?? undefined)} → ${value(c.to ?? undefined)}`);
 }
 
-function summary(res: Report): string {
+export function summary(res: Report): string {
   const count = (s: RunDelta['status']) => res.runs.filter((r) => r.status === s).length;
   const parts = [
     `${count('changed')} run(s) changed`,
