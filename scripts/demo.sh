@@ -46,13 +46,14 @@ git clone -q "$work" "$work-fresh"
 sums() { (cd "$1" && find . -type f | sort | xargs sha256sum | sha256sum); }
 if [ "$(sums data/train)" != "$(sums "$work-fresh/data/train")" ]; then echo "demo FAILED: the fresh clone's data differs" >&2; exit 1; fi
 cmp model.ckpt "$work-fresh/model.ckpt"
-step "mlx run -n train -d data/train -d train.mjs -p params.yaml:lr,epochs -o out/model.json -M out/metrics.json --seed 42 -- node train.mjs"
-mlx run -n train -d data/train -d train.mjs -p params.yaml:lr,epochs -o out/model.json -M out/metrics.json --seed 42 -- node train.mjs
-git add mlx.lock out/model.json.mlx out/metrics.json .gitignore && git commit -qm "train, lr 0.05"
+step "mlx run -n train -d data/train -d train.mjs -p params.yaml:lr,epochs -o out/model.json -M out/metrics.json -M out/history.csv --seed 42 -- node train.mjs"
+mlx run -n train -d data/train -d train.mjs -p params.yaml:lr,epochs -o out/model.json -M out/metrics.json -M out/history.csv --seed 42 -- node train.mjs
+git add mlx.lock out/model.json.mlx out/metrics.json out/history.csv .gitignore && git commit -qm "train, lr 0.05"
 sed -i.bak 's/^lr: .*/lr: 0.1/' params.yaml && rm -f params.yaml.bak
 step "edit params.yaml (lr: 0.1) && mlx repro"; mlx repro
 git add -A && git commit -qm "train, lr 0.1"
 step mlx runs; mlx runs
+step "mlx runs --compare --all"; mlx runs --compare --all
 step "mlx repro --verify train"; mlx repro --verify train
 step "mlx lineage out/model.json"; mlx lineage out/model.json
 step "mlx report HEAD~1 --md"; mlx report HEAD~1 --md

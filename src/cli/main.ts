@@ -241,8 +241,15 @@ const COMMANDS: [name: string, declare: Declare][] = [
     program
       .command('runs')
       .description('the experiment catalog: runs in mlx.lock and in the history of every branch, remote-tracking branch and tag')
-      .option('--all', 'list every run, not only the newest 50')
-      .action(async (opts: { all?: boolean }) => (await import('./commands/runs.js')).runRuns(out(), opts));
+      .argument('[runs...]', 'with --compare: the runs to compare, by id, id prefix or name (default: the newest run of each name)')
+      .option('--all', 'list every run, not only the newest 50; with --compare, compare every run')
+      .option('--compare', 'runs side by side: params and metrics as columns, the best value of each metric marked')
+      .option('--params <names>', 'with --compare: the params to show (comma-separated; default all)', collect)
+      .option('--metrics <names>', 'with --compare: the metrics to show (comma-separated; name:min or name:max says which way is better)', collect)
+      .option('--sort <column[:asc|desc]>', 'with --compare: sort by a param or metric (a metric without an order: best first)')
+      .option('--md', 'with --compare: a Markdown table')
+      .option('--csv', 'with --compare: CSV')
+      .action(async (names: string[], opts) => (await import('./commands/runs.js')).runRuns(out(), names, opts));
   }],
   ['plots', (program, out) => {
     program

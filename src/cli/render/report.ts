@@ -2,7 +2,9 @@ import { shortOid } from '../../hash/oid.js';
 import type { PathChange } from '../../commands/diff.js';
 import type { Report } from '../../commands/report.js';
 import type { EnvDelta, RunDelta, ValueDelta } from '../../run/report.js';
+import type { HistoryChart } from '../../run/history-chart.js';
 import { toMermaid, toTree } from './lineage.js';
+import { plainNumber, xyChartCaption, xyChartLines } from './xychart.js';
 import { importNote } from './diff.js';
 import { formatSummary } from './output-format.js';
 import { sizeChange } from './sizes.js';
@@ -113,6 +115,7 @@ export function reportText(res: Report): string[] {
   const valueLine = (d: ValueDelta) => `${d.run}  ${d.file}:${d.key}  ${value(d.base)} → ${value(d.head)}${delta(d) ? `  ${delta(d)}` : ''}`;
   section('Params', res.params.map(valueLine));
   section('Metrics', res.metrics.map(valueLine));
+  section('Metric histories', [...res.charts.map(historyLine), ...leftOut(res)]);
   section('Environment', res.environment.flatMap((e) => [`${e.run}: ${shortOid(e.base)} → ${shortOid(e.head)}`, ...envLines(e).map((l) => `  ${l}`)]));
   section(
     'Data',
@@ -125,7 +128,26 @@ export function reportText(res: Report): string[] {
   return lines;
 }
 
+/** `train loss: base 20 points, last 0.305 → head 20 points, last 0.29`. */
+function historyLine(c: HistoryChart): string {
+  return `${c.run} ${c.metric}: ${c.lines.map((l) => `${l.side} ${l.points} points, last ${plainNumber(l.last)}`).join(' → ')}`;
+}
+
+function leftOut(res: Report): string[] {
+  return res.chartsLeftOut ? [`${res.chartsLeftOut} more chart(s) left out to keep the report short (mlx plots draws them all)`] : [];
+}
+
 // ---- Markdown ----
+
+/** Each history chart as a Mermaid xychart GitHub draws inline, with a caption saying which line is which. */
+function historiesMarkdown(res: Report): string[] {
+  if (res.charts.length === 0) return [];
+  const lines = ['### Metric histories', ''];
+  for (const c of res.charts) lines.push('```mermaid', ...xyChartLines(c), '```', '', xyChartCaption(c), '');
+  const more = leftOut(res);
+  if (more.length) lines.push(`${more[0]}.`, '');
+  return lines;
+}
 
 /** A table cell: pipes escaped, newlines folded, so the row stays one row. */
 function cell(s: string): string {
@@ -164,6 +186,7 @@ export function reportMarkdown(res: Report): string[] {
   const valueRows = (ds: ValueDelta[]) => ds.map((d) => [code(d.run), `${code(d.file)} ${code(d.key)}`, value(d.base), value(d.head), delta(d) || (d.change === 'same' ? '' : d.change)]);
   lines.push(...table('Params', ['run', 'param', 'base', 'head', 'Δ'], valueRows(res.params)));
   lines.push(...table('Metrics', ['run', 'metric', 'base', 'head', 'Δ'], valueRows(res.metrics)));
+  lines.push(...historiesMarkdown(res));
 
   if (res.environment.length) {
     lines.push('### Environment', '');
