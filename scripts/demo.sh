@@ -40,7 +40,7 @@ mlx remote add -d storage "$work-store"
 mlx push
 git add .mlx/config.yaml && git commit -qm "add remote"
 step "git clone . fresh && cd fresh && mlx pull"
-trap 'rm -rf "$work" "$work-fresh" "$work-store"' EXIT
+trap 'rm -rf "$work" "$work-fresh" "$work-store" "$work-charts"' EXIT
 git clone -q "$work" "$work-fresh"
 (cd "$work-fresh" && mlx pull)
 sums() { (cd "$1" && find . -type f | sort | xargs sha256sum | sha256sum); }
@@ -54,6 +54,10 @@ step "edit params.yaml (lr: 0.1) && mlx repro"; mlx repro
 git add -A && git commit -qm "train, lr 0.1"
 step mlx runs; mlx runs
 step "mlx runs --compare --all"; mlx runs --compare --all
+step "mlx plots --all -m loss"; mlx plots --all -m loss
+step "mlx plots --all -o $work-charts"; mlx plots --all -o "$work-charts"
+if ! grep -q 'class="series"' "$work-charts/history-loss.svg"; then echo "demo FAILED: no loss chart was written" >&2; exit 1; fi
+step "mlx report HEAD~1 --html $work-charts/report.html"; mlx report HEAD~1 --html "$work-charts/report.html"
 step "mlx repro --verify train"; mlx repro --verify train
 step "mlx lineage out/model.json"; mlx lineage out/model.json
 step "mlx report HEAD~1 --md"; mlx report HEAD~1 --md

@@ -249,6 +249,7 @@ const COMMANDS: [name: string, declare: Declare][] = [
       .option('--sort <column[:asc|desc]>', 'with --compare: sort by a param or metric (a metric without an order: best first)')
       .option('--md', 'with --compare: a Markdown table')
       .option('--csv', 'with --compare: CSV')
+      .option('--html <file>', 'with --compare: write one self-contained HTML page with the table and the runs\' charts')
       .action(async (names: string[], opts) => (await import('./commands/runs.js')).runRuns(out(), names, opts));
   }],
   ['plots', (program, out) => {

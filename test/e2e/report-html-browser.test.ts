@@ -44,7 +44,7 @@ describe('report --html in a browser', () => {
   it('draws a line chart per metric history and bars for the changed final metrics', async () => {
     const charts = await inBrowser().evaluate<Box[]>(boxes('.charts svg.chart'));
     const titles = await inBrowser().evaluate<string[]>(`[...document.querySelectorAll('svg.chart .chart-title')].map((t) => t.textContent)`);
-    expect(titles).toEqual(['train: acc', 'train: loss', 'train: accuracy', 'train: loss']);
+    expect(titles).toEqual(['train: loss', 'train: acc', 'train: accuracy', 'train: loss']);
     expect(charts).toHaveLength(4);
     for (const c of charts) expect(c.w * c.h).toBeGreaterThan(100 * 100);
     const series = await inBrowser().evaluate<Box[]>(boxes('svg.line-chart g.series path'));
@@ -76,6 +76,22 @@ describe('report --html in a browser', () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     fs.writeFileSync(path.join(ARTIFACTS, 'report-page.png'), png);
     fs.copyFileSync(page, path.join(ARTIFACTS, 'report-page.html'));
+  });
+
+  it('runs --compare --html: the table with the best values marked, and the runs\' charts', async () => {
+    const file = path.join(dir, 'compare.html');
+    expect(mlxOk(dir, 'runs', '--compare', '--all', '--html', file).stdout).toBe('wrote compare.html (2 run(s), 4 chart(s))\n');
+    const b = inBrowser();
+    await b.open(pathToFileURL(file).href);
+    expect(await b.evaluate<string[]>(`[...document.querySelectorAll('#compare th')].map((t) => t.textContent)`)).toEqual(['run', 'id', 'commit', 'lr', 'accuracy ↑', 'loss ↓']);
+    expect(await b.evaluate<string[]>(`[...document.querySelectorAll('#compare td.best')].map((t) => t.textContent)`)).toEqual(['0.9497', '0.1007']);
+    const charts = await b.evaluate<Box[]>(boxes('.charts svg.chart'));
+    expect(charts).toHaveLength(4);
+    for (const c of charts) expect(c.w * c.h).toBeGreaterThan(100 * 100);
+    expect(await b.evaluate<number>(`document.querySelectorAll('svg.line-chart g.series').length`)).toBe(4);
+    const png = await b.screenshot();
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    fs.writeFileSync(path.join(ARTIFACTS, 'compare-page.png'), png);
   });
 
   it('is one format at a time', () => {

@@ -9,22 +9,22 @@ import type { CompareColumn, CompareRow, Comparison } from '../../commands/runs.
 const NO_RUNS = 'no runs recorded yet (mlx run -n <name> ... -- <command>)';
 
 /** One value as a cell: numbers to 6 significant digits, text as is, lists and maps as JSON, none as `-`. */
-function valueText(v: unknown): string {
+export function valueText(v: unknown): string {
   if (v === null || v === undefined) return '-';
   if (typeof v === 'number') return String(+v.toPrecision(6));
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
-function header(c: CompareColumn): string {
+export function header(c: CompareColumn): string {
   return c.best ? `${c.name} ${c.best.direction === 'max' ? '↑' : '↓'}` : c.name;
 }
 
-function commitText(r: CompareRow): string {
+export function commitText(r: CompareRow): string {
   return r.commit ? r.commit.slice(0, 8) : 'uncommitted';
 }
 
 /** What the marks mean, and which metrics had their direction from a flag. */
-function legend(cmp: Comparison, mark: string): string {
+export function legend(cmp: Comparison, mark: string): string {
   const flagged = cmp.columns.filter((c) => c.best?.by === 'flag').map((c) => c.name);
   const sorted = cmp.sort ? `; sorted by ${cmp.sort.column} (${cmp.sort.order === 'asc' ? 'ascending' : 'descending'})` : '';
   const told = flagged.length ? `as --metrics says for ${flagged.join(', ')}, as the name suggests for the others` : 'as the name suggests; --metrics name:min|max says otherwise';

@@ -1,7 +1,8 @@
 import type { PathChange } from '../../commands/diff.js';
-import type { Report, ReportCharts } from '../../commands/report.js';
+import type { Report } from '../../commands/report.js';
 import { shortOid } from '../../hash/oid.js';
-import { chartSvg } from '../../plots/chart.js';
+import { chartSvg, type Chart } from '../../plots/chart.js';
+import type { HistoryChart } from '../../run/history-chart.js';
 import type { ValueDelta } from '../../run/report.js';
 import { importNote } from './diff.js';
 import { chartsHtml, codeHtml, esc, htmlPage, htmlTable, lineageSvg, type Cell } from './html-page.js';
@@ -9,7 +10,7 @@ import { delta, envLines, headDetail, headLabel, remoteLine, runIds, runNote, su
 import { sizeChange } from './sizes.js';
 
 /** `mlx report --html`: the review as one self-contained page, with the charts and the lineage graph drawn inline. */
-export function reportHtml(res: Report, charts: ReportCharts): string {
+export function reportHtml(res: Report): string {
   const title = `mlx report: ${res.base.rev} → ${headLabel(res)}`;
   const body = [
     `<h1>${esc(title)}</h1>`,
@@ -17,7 +18,7 @@ export function reportHtml(res: Report, charts: ReportCharts): string {
     `<p class="meta">head ${esc(headLabel(res))} (${esc(headDetail(res))})</p>`,
     `<p class="meta">${esc(remoteLine(res))}</p>`,
     `<p id="summary">${esc(summary(res))}.</p>`,
-    ...[...res.warnings, ...charts.warnings].map((w) => `<div class="warning">${esc(w)}</div>`),
+    ...res.warnings.map((w) => `<div class="warning">${esc(w)}</div>`),
   ];
   const shown = res.runs.filter((r) => r.status !== 'unchanged');
   body.push('<h2>Runs</h2>');
@@ -25,7 +26,9 @@ export function reportHtml(res: Report, charts: ReportCharts): string {
   if (res.runs.length > shown.length) body.push(`<p>${res.runs.length - shown.length} run(s) unchanged.</p>`);
   if (res.params.length) body.push('<h2>Params</h2>', htmlTable(['run', 'param', 'base', 'head', 'Δ'], res.params.map(valueRow), ' id="params"'));
   if (res.metrics.length) body.push('<h2>Metrics</h2>', htmlTable(['run', 'metric', 'base', 'head', 'Δ'], res.metrics.map(valueRow), ' id="metrics"'));
-  if (charts.charts.length) body.push('<h2>Charts</h2>', chartsHtml(charts.charts.map((c) => chartSvg(c.chart))));
+  const charts = pageCharts(res);
+  if (charts.length) body.push('<h2>Charts</h2>', chartsHtml(charts.map(chartSvg)));
+  if (res.chartsLeftOut) body.push(`<p class="meta">${res.chartsLeftOut} more history chart(s) left out (mlx plots draws them all).</p>`);
   if (res.environment.length) {
     body.push('<h2>Environment</h2>');
     for (const e of res.environment) {
@@ -49,4 +52,23 @@ function dataRow(c: PathChange): Array<string | Cell> {
   const where = c.change === 'renamed' ? `${codeHtml(c.from!)} → ${codeHtml(c.path)}` : codeHtml(`${c.path}${c.kind === 'dir' ? '/' : ''}`);
   const note = importNote(c).trim();
   return [c.change, { html: `${where}${note ? `<br>${esc(note)}` : ''}` }, { html: esc(sizeChange(c)), num: true }, files];
+}
+
+/**
+ * The page's charts: the report's metric histories (base against head, on the grid the report
+ * downsampled them to) as lines, then each changed final metric that is a number on both sides as
+ * two bars.
+ */
+export function pageCharts(res: Pick<Report, 'charts' | 'metrics'>): Chart[] {
+  const lines = res.charts.map(historyLineChart);
+  const bars = res.metrics
+    .filter((d) => d.change !== 'same' && typeof d.base === 'number' && typeof d.head === 'number')
+    .map((d): Chart => ({ kind: 'bar', title: `${d.run}: ${d.key}`, valueLabel: `${d.file}:${d.key}`, bars: [{ label: 'base', value: d.base as number }, { label: 'head', value: d.head as number }], width: 480 }));
+  return [...lines, ...bars];
+}
+
+function historyLineChart(c: HistoryChart): Chart {
+  const step = (i: number, n: number) => (n < 2 ? c.x.min : c.x.min + ((c.x.max - c.x.min) * i) / (n - 1));
+  const series = c.lines.map((l) => ({ name: `${l.side} ${l.id}`, points: l.values.map((v, i) => [step(i, l.values.length), v] as const) }));
+  return { kind: 'line', title: `${c.run}: ${c.metric}`, xLabel: c.step ?? 'row', yLabel: c.metric, series, width: 520, height: 260 };
 }
