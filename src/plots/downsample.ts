@@ -11,31 +11,38 @@ export type Point = readonly [x: number, y: number];
  * equal x width its minimum and maximum. Points with a non-finite coordinate are left out.
  */
 export function minMaxDownsample(points: readonly Point[], buckets: number): Point[] {
-  const finite = points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
-  if (finite.length <= 2 * buckets + 2) return finite;
-  const x0 = finite[0]![0];
-  const span = finite[finite.length - 1]![0] - x0 || 1;
-  const out: Point[] = [finite[0]!];
+  const finite = (p: Point) => Number.isFinite(p[0]) && Number.isFinite(p[1]);
+  let first = 0;
+  let last = points.length - 1;
+  while (first <= last && !finite(points[first]!)) first++;
+  while (last >= first && !finite(points[last]!)) last--;
+  if (last - first + 1 <= 2 * buckets + 2) return points.slice(first, last + 1).filter(finite);
+  // Indexes into `points`, not copies: a 10,000-step history is walked once, without allocating.
+  const x0 = points[first]![0];
+  const span = points[last]![0] - x0 || 1;
+  const out: Point[] = [points[first]!];
   let bucket = -1;
   let lo = -1;
   let hi = -1;
   const flush = () => {
     if (bucket < 0) return;
     const [a, b] = lo <= hi ? [lo, hi] : [hi, lo];
-    out.push(finite[a]!);
-    if (b !== a) out.push(finite[b]!);
+    out.push(points[a]!);
+    if (b !== a) out.push(points[b]!);
   };
-  for (let i = 1; i < finite.length - 1; i++) {
-    const b = Math.min(buckets - 1, Math.floor(((finite[i]![0] - x0) / span) * buckets));
+  for (let i = first + 1; i < last; i++) {
+    const p = points[i]!;
+    if (!finite(p)) continue;
+    const b = Math.min(buckets - 1, Math.floor(((p[0] - x0) / span) * buckets));
     if (b !== bucket) {
       flush();
       [bucket, lo, hi] = [b, i, i];
       continue;
     }
-    if (finite[i]![1] < finite[lo]![1]) lo = i;
-    if (finite[i]![1] > finite[hi]![1]) hi = i;
+    if (p[1] < points[lo]![1]) lo = i;
+    if (p[1] > points[hi]![1]) hi = i;
   }
   flush();
-  out.push(finite[finite.length - 1]!);
+  out.push(points[last]!);
   return out;
 }

@@ -109,14 +109,16 @@ function yLabelWidth(lo: number, hi: number): number {
 }
 
 export function terminalLineChart(title: string, series: LineSeries[], opts: TerminalOptions): string[] {
-  const all = series.flatMap((s) => s.points.filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b)));
+  // Downsampled first: the extents of the kept points are those of the whole series (ends, minima, maxima).
+  const width = canvasFor(opts, 0).dotsWide;
+  const kept: Point[][] = series.map((s) => minMaxDownsample(s.points, width));
+  const all = kept.flat();
   if (all.length === 0) return [title, '  (no data)'];
   const [x, y] = [extent(all.map((p) => p[0])), extent(all.map((p) => p[1]))];
   const canvas = canvasFor(opts, yLabelWidth(...y));
   const sx = scale(x[0], x[1], 0, canvas.dotsWide - 1);
   const sy = scale(y[0], y[1], canvas.dotsHigh - 1, 0);
-  series.forEach((s, i) => {
-    const pts: Point[] = minMaxDownsample(s.points, canvas.dotsWide);
+  kept.forEach((pts, i) => {
     if (pts.length === 1) canvas.set(sx(pts[0]![0]), sy(pts[0]![1]), i);
     for (let j = 1; j < pts.length; j++) canvas.line(sx(pts[j - 1]![0]), sy(pts[j - 1]![1]), sx(pts[j]![0]), sy(pts[j]![1]), i);
   });
