@@ -38,8 +38,17 @@ const NOT_METRICS = new Set([...STEP_NAMES, 'timestamp', 'time', 'wall_time', 'w
  * number, a JSON line that is not an object, or a CSV/TSV without a header row is refused through `fail`.
  */
 export function parseMetricHistory(text: string, format: HistoryFormat, fail: (why: string) => Error): ParsedHistory {
-  const table = format === 'jsonl' ? jsonLines(text, fail) : delimitedRows(text, format === 'csv' ? ',' : '\t', fail);
-  return collect(table, fail);
+  return format === 'jsonl' ? collect(jsonLines(text, fail), fail) : parseDelimited(text, format === 'csv' ? ',' : '\t', fail);
+}
+
+/** The column taken for the step, or null when none is named like one. */
+function stepColumn(names: Iterable<string>): string | null {
+  const all = [...names];
+  return STEP_NAMES.map((s) => all.find((n) => n.toLowerCase() === s)).find((n) => n !== undefined) ?? null;
+}
+
+function isMetricName(name: string, step: string | null): boolean {
+  return name !== step && !NOT_METRICS.has(name.toLowerCase());
 }
 
 /** One logged row: its line number (from 1) and its fields, flattened to dotted names. */
@@ -55,7 +64,7 @@ interface Table {
 }
 
 function collect({ names, rows }: Table, fail: (why: string) => Error): ParsedHistory {
-  const step = STEP_NAMES.map((s) => [...names].find((n) => n.toLowerCase() === s)).find((n) => n !== undefined) ?? null;
+  const step = stepColumn(names);
   const metrics: Record<string, MetricSeries> = {};
   rows.forEach((r, i) => {
     let at = i;
@@ -65,7 +74,7 @@ function collect({ names, rows }: Table, fail: (why: string) => Error): ParsedHi
       at = s;
     }
     for (const [name, raw] of r.fields) {
-      if (name === step || NOT_METRICS.has(name.toLowerCase())) continue;
+      if (!isMetricName(name, step)) continue;
       const v = numberOf(raw);
       if (v !== undefined) (metrics[name] ??= []).push([at, v]);
     }
@@ -80,9 +89,11 @@ function describe(v: unknown): string {
 /** A finite number from a JSON number or a numeric cell; undefined for anything else. */
 function numberOf(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
-  if (typeof v !== 'string' || v.trim() === '') return undefined;
+  if (typeof v !== 'string') return undefined;
   const n = Number(v);
-  return Number.isFinite(n) ? n : undefined;
+  // Number('') and Number('  ') are 0: an empty cell is no point.
+  if (!Number.isFinite(n) || (n === 0 && v.trim() === '')) return undefined;
+  return n;
 }
 
 function jsonLines(text: string, fail: (why: string) => Error): Table {
@@ -114,27 +125,45 @@ function flattenInto(into: Map<string, unknown>, prefix: string, obj: Record<str
   }
 }
 
-function delimitedRows(text: string, sep: string, fail: (why: string) => Error): Table {
+/**
+ * CSV/TSV straight into series, column by column: logs run to millions of rows, so no object is made
+ * per row.
+ */
+function parseDelimited(text: string, sep: string, fail: (why: string) => Error): ParsedHistory {
   const lines = text.split('\n');
   const first = lines.findIndex((l) => l.trim() !== '');
-  if (first < 0) return { names: new Set(), rows: [] };
-  const header = splitRow(lines[first]!.replace(/\r$/, ''), sep);
+  if (first < 0) return { step: null, steps: 0, metrics: {} };
+  const header = splitRow(lines[first]!.replace(/\r$/, ''), sep).map((h) => h.trim());
   if (header.every((h) => numberOf(h) !== undefined)) throw fail(`line ${first + 1}: expected a header row naming the columns (such as step,loss), found numbers`);
-  const rows: Row[] = [];
+  const step = stepColumn(header);
+  const stepAt = step === null ? -1 : header.indexOf(step);
+  const columns = header.flatMap((name, c) => (isMetricName(name, step) && header.indexOf(name) === c ? [{ name, c, series: [] as MetricSeries }] : []));
+  let rows = 0;
   for (let i = first + 1; i < lines.length; i++) {
-    const line = lines[i]!.replace(/\r$/, '');
+    let line = lines[i]!;
+    if (line.endsWith('\r')) line = line.slice(0, -1);
     if (line.trim() === '') continue;
     const cells = splitRow(line, sep);
-    const fields = new Map<string, unknown>();
-    header.forEach((h, c) => fields.set(h, cells[c]));
-    rows.push({ line: i + 1, fields });
+    let at = rows;
+    if (stepAt >= 0) {
+      const s = numberOf(cells[stepAt]);
+      if (s === undefined) throw fail(`line ${i + 1}: the step (${step}) is ${describe(cells[stepAt]?.trim())}, not a number`);
+      at = s;
+    }
+    for (const col of columns) {
+      const v = numberOf(cells[col.c]);
+      if (v !== undefined) col.series.push([at, v]);
+    }
+    rows++;
   }
-  return { names: new Set(header), rows };
+  const metrics: Record<string, MetricSeries> = {};
+  for (const col of columns) if (col.series.length) metrics[col.name] = col.series;
+  return { step, steps: rows, metrics };
 }
 
 /** One CSV/TSV line's cells; a cell in double quotes may hold the separator (`""` is a quote). */
 function splitRow(line: string, sep: string): string[] {
-  if (!line.includes('"')) return line.split(sep).map((c) => c.trim());
+  if (!line.includes('"')) return line.split(sep); // Number() ignores the spaces around a number
   const cells: string[] = [];
   let cur = '';
   let quoted = false;

@@ -92,7 +92,8 @@ export interface Report {
   changedNodes: string[];
   /**
    * The metric histories of added, changed and re-run runs, base against head, downsampled for a
-   * picture (at most MAX_REPORT_CHARTS; `chartsLeftOut` counts the rest).
+   * picture (at most MAX_REPORT_CHARTS; `chartsLeftOut` counts the rest: charts, and the metrics of
+   * runs not read once the report was full).
    */
   charts: HistoryChart[];
   chartsLeftOut: number;
@@ -192,7 +193,13 @@ function reportCharts(repo: Repo, runs: RunDelta[], baseRuns: Record<string, Run
   let leftOut = 0;
   for (const r of runs) {
     if (r.status !== 'added' && r.status !== 'changed' && r.status !== 'rerun') continue;
-    const charts = historyCharts(r.name, r.status === 'added' ? undefined : read(r.name, baseRuns[r.name]), read(r.name, headRuns[r.name]));
+    const [b, h] = [r.status === 'added' ? undefined : baseRuns[r.name], headRuns[r.name]];
+    if (all.length >= MAX_REPORT_CHARTS) {
+      // Full already: the run's metrics are counted from the summaries, not read (a sweep's logs are large).
+      leftOut += new Set([b, h].flatMap((run) => Object.values(run?.histories ?? {}).flatMap((x) => x.metrics))).size;
+      continue;
+    }
+    const charts = historyCharts(r.name, read(r.name, b), read(r.name, h));
     all.push(...charts.slice(0, MAX_RUN_CHARTS));
     leftOut += Math.max(0, charts.length - MAX_RUN_CHARTS);
   }

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mlx, mlxJson, mlxOk } from '../helpers/cli.js';
 import { gitCommitAll, gitInit, tempDir } from '../helpers/repo.js';
+import { readRunLock } from '../../src/run/lockfile.js';
 import { openRepo } from '../../src/workspace/repo.js';
 
 // `mlx report --md` of a re-run whose per-epoch history changed (the fixture experiment at lr 0.05,
@@ -64,5 +65,24 @@ describe('mlx report: metric histories', () => {
     } finally {
       fs.writeFileSync(stored, saved);
     }
+  });
+
+  it('keeps the comment short: 6 charts a run, 12 in all, the rest counted (runs past the limit from their summaries)', async () => {
+    const sweep = path.join(tempDir('mlx-report-many-'), 'repo');
+    fs.mkdirSync(sweep, { recursive: true });
+    await gitInit(sweep);
+    mlxOk(sweep, 'init');
+    // Seven metrics a run, logged over three steps.
+    fs.writeFileSync(path.join(sweep, 'log.mjs'), "import fs from 'node:fs'; const m = ['a','b','c','d','e','f','g']; fs.writeFileSync('h.jsonl', [1,2,3].map((s) => JSON.stringify(Object.fromEntries([['step', s], ...m.map((k, i) => [k, s * i + Number(process.env.MLX_SEED)])]))).join('\\n'));");
+    await gitCommitAll(sweep, 'script');
+    for (const n of [1, 2, 3]) mlxOk(sweep, 'run', '-n', `r${n}`, '--seed', `${n}`, '-M', 'h.jsonl', '--', 'node', 'log.mjs');
+    // The third run's log is not even read: gone from the cache, it draws no warning.
+    const r = await openRepo(sweep);
+    fs.rmSync(r.store.pathOf(readRunLock(r).runs.r3!.histories!['h.jsonl']!.oid));
+    expect(mlxOk(sweep, 'report', 'HEAD').stderr).toBe('');
+    const json = mlxJson(sweep, 'report', 'HEAD');
+    expect(json.charts.map((c: any) => `${c.run}:${c.metric}`)).toEqual([...['a', 'b', 'c', 'd', 'e', 'f'].map((m) => `r1:${m}`), ...['a', 'b', 'c', 'd', 'e', 'f'].map((m) => `r2:${m}`)]);
+    expect(json.chartsLeftOut).toBe(1 + 1 + 7);
+    expect(mlxOk(sweep, 'report', 'HEAD', '--md').stdout).toContain('\n9 more chart(s) left out to keep the report short (mlx plots draws them all).\n');
   });
 });

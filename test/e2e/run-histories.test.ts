@@ -63,6 +63,18 @@ describe('metrics histories', () => {
     expect(mlxOk(dir, 'show', 'train').stdout).toContain('  history:   logs/train.csv: loss, val_loss over 5 steps\n');
   });
 
+  it('repro records the histories again, and repro --verify runs with them', async () => {
+    mlxOk(dir, ...RUN);
+    write(dir, 'log.mjs', LOGGER.replace('1 / (s + 1)', '1 / (s + 2)'));
+    const again = mlxJson(dir, 'repro');
+    expect(again.runs[0]).toMatchObject({ name: 'train', reran: true });
+    const r = await openRepo(dir);
+    const run = readRunLock(r).runs.train!;
+    expect(Object.keys(run.histories ?? {})).toEqual(['logs/train.csv', 'logs/eval.jsonl']);
+    expect(readRunHistories(r, { name: 'train', run }).metrics['logs/train.csv:loss']![1]).toEqual([1, 1 / 3]);
+    expect(mlx(dir, 'repro', '--verify', 'train').code).toBe(0);
+  });
+
   it('a run without histories reads as none, and its lockfile entry has no histories field', async () => {
     write(dir, 'final.mjs', "import fs from 'node:fs'; fs.writeFileSync('m.json', '{\"acc\": 1}');");
     mlxOk(dir, 'run', '-n', 'eval', '-M', 'm.json', '--', 'node', 'final.mjs');
