@@ -95,7 +95,8 @@ describe('report --html in a browser', () => {
   });
 
   it('is one format at a time', () => {
-    expect(expectCleanError(mlx(dir, 'report', 'HEAD', '--md', '--html', 'x.html'))).toBe('mlx: error: give --md or --html, not both');
+    expect(expectCleanError(mlx(dir, 'report', 'HEAD', '--md', '--html', 'x.html'))).toBe('mlx: error: --md or --html, not both');
+    expect(expectCleanError(mlx(dir, 'runs', '--compare', '--csv', '--html', 'x.html'))).toBe('mlx: error: --html or --csv, not both');
     expect(fs.existsSync(path.join(dir, 'x.html'))).toBe(false);
   });
 });

@@ -6,7 +6,7 @@ import { reportMarkdown, reportText } from '../render/report.js';
 import { pageCharts, reportHtml } from '../render/report-html.js';
 
 export async function runReport(out: Output, base: string | undefined, head: string | undefined, opts: { md?: boolean; html?: string }): Promise<void> {
-  if (opts.html !== undefined && opts.md) throw badUsage('give --md or --html, not both');
+  if (opts.html !== undefined && opts.md) throw badUsage('--md or --html, not both');
   const res = await report({ cwd: out.cwd, base, head });
   for (const w of res.warnings) out.warn(w);
   if (opts.html !== undefined) {

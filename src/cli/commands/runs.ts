@@ -25,7 +25,8 @@ export async function runRuns(out: Output, names: string[], opts: RunsFlags): Pr
     if (only.length) throw badUsage(`${only.join(', ')} ${only.length > 1 || names.length ? 'go' : 'goes'} with --compare: mlx runs --compare ${names.join(' ')}`.trimEnd());
     return listRuns(out, opts);
   }
-  if ([opts.md, opts.csv, opts.html !== undefined].filter(Boolean).length > 1) throw badUsage('--md, --csv or --html: one of them');
+  if (opts.md && opts.csv) throw badUsage('--md or --csv, not both');
+  if (opts.html !== undefined && (opts.md || opts.csv)) throw badUsage(`--html or ${opts.md ? '--md' : '--csv'}, not both`);
   const res = await compare({ cwd: out.cwd, runs: names, all: opts.all, params: commaList(opts.params), metrics: commaList(opts.metrics), sort: opts.sort });
   for (const w of res.warnings) out.warn(w);
   if (opts.html !== undefined) return comparePage(out, res, opts.html);
