@@ -40,19 +40,24 @@ mlx remote add -d storage "$work-store"
 mlx push
 git add .mlx/config.yaml && git commit -qm "add remote"
 step "git clone . fresh && cd fresh && mlx pull"
-trap 'rm -rf "$work" "$work-fresh" "$work-store"' EXIT
+trap 'rm -rf "$work" "$work-fresh" "$work-store" "$work-charts"' EXIT
 git clone -q "$work" "$work-fresh"
 (cd "$work-fresh" && mlx pull)
 sums() { (cd "$1" && find . -type f | sort | xargs sha256sum | sha256sum); }
 if [ "$(sums data/train)" != "$(sums "$work-fresh/data/train")" ]; then echo "demo FAILED: the fresh clone's data differs" >&2; exit 1; fi
 cmp model.ckpt "$work-fresh/model.ckpt"
-step "mlx run -n train -d data/train -d train.mjs -p params.yaml:lr,epochs -o out/model.json -M out/metrics.json --seed 42 -- node train.mjs"
-mlx run -n train -d data/train -d train.mjs -p params.yaml:lr,epochs -o out/model.json -M out/metrics.json --seed 42 -- node train.mjs
-git add mlx.lock out/model.json.mlx out/metrics.json .gitignore && git commit -qm "train, lr 0.05"
+step "mlx run -n train -d data/train -d train.mjs -p params.yaml:lr,epochs -o out/model.json -M out/metrics.json -M out/history.csv --seed 42 -- node train.mjs"
+mlx run -n train -d data/train -d train.mjs -p params.yaml:lr,epochs -o out/model.json -M out/metrics.json -M out/history.csv --seed 42 -- node train.mjs
+git add mlx.lock out/model.json.mlx out/metrics.json out/history.csv .gitignore && git commit -qm "train, lr 0.05"
 sed -i.bak 's/^lr: .*/lr: 0.1/' params.yaml && rm -f params.yaml.bak
 step "edit params.yaml (lr: 0.1) && mlx repro"; mlx repro
 git add -A && git commit -qm "train, lr 0.1"
 step mlx runs; mlx runs
+step "mlx runs --compare --all"; mlx runs --compare --all
+step "mlx plots --all -m loss"; mlx plots --all -m loss
+step "mlx plots --all -o $work-charts"; mlx plots --all -o "$work-charts"
+if ! grep -q 'class="series"' "$work-charts/history-loss.svg"; then echo "demo FAILED: no loss chart was written" >&2; exit 1; fi
+step "mlx report HEAD~1 --html $work-charts/report.html"; mlx report HEAD~1 --html "$work-charts/report.html"
 step "mlx repro --verify train"; mlx repro --verify train
 step "mlx lineage out/model.json"; mlx lineage out/model.json
 step "mlx report HEAD~1 --md"; mlx report HEAD~1 --md

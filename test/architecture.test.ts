@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
  * The layering of ARCHITECTURE.md: a folder imports only from folders in lower tiers, never from a
  * peer in its own tier and never upwards. Files inside one folder may import each other.
  */
-export const TIERS: string[][] = [['util'], ['hash'], ['formats'], ['store'], ['workspace', 'remote', 'git'], ['repository'], ['run'], ['commands'], ['cli', 'api']];
+export const TIERS: string[][] = [['util'], ['hash'], ['formats', 'plots'], ['store'], ['workspace', 'remote', 'git'], ['repository'], ['run'], ['commands'], ['cli', 'api']];
 const TIER = new Map(TIERS.flatMap((folders, i) => folders.map((f) => [f, i] as const)));
 
 /** Every relative module specifier in a source text: static imports, `export … from`, dynamic `import()`, both quote styles. */

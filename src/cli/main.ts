@@ -241,7 +241,7 @@ const COMMANDS: [name: string, declare: Declare][] = [
       .option('-d, --dep <path...>', 'inputs: data, code, anything the command reads')
       .option('-p, --param <file:keys...>', 'parameters to record, e.g. params.yaml:lr,epochs')
       .option('-o, --out <path...>', 'outputs, stored in the cache and tracked with pointers')
-      .option('-M, --metrics <file...>', 'metrics files (JSON or YAML) the command writes')
+      .option('-M, --metrics <file...>', 'metrics files the command writes: final values (JSON or YAML), per-step histories (.jsonl, .csv, .tsv)')
       .option('-S, --set-param <[file:]key=value>', 'override a param for this run and record it (as dvc exp run -S): params.yaml:train.lr=0.01, +key=value adds, ~key removes', collect)
       .option('--seed <[name=]n>', 'a seed: 42 is given as MLX_SEED, PYTHONHASHSEED, ...; data=7 as MLX_SEED_DATA (repeat for several)', collect)
       .action(async (cmd: string[], flags) => (await import('./commands/run.js')).runRun(out(), cmd, flags));
@@ -257,8 +257,27 @@ const COMMANDS: [name: string, declare: Declare][] = [
     program
       .command('runs')
       .description('the experiment catalog: runs in mlx.lock and in the history of every branch, remote-tracking branch and tag')
-      .option('--all', 'list every run, not only the newest 50')
-      .action(async (opts: { all?: boolean }) => (await import('./commands/runs.js')).runRuns(out(), opts));
+      .argument('[runs...]', 'with --compare: the runs to compare, by id, id prefix or name (default: the newest run of each name)')
+      .option('--all', 'list every run, not only the newest 50; with --compare, compare every run')
+      .option('--compare', 'runs side by side: params and metrics as columns, the best value of each metric marked')
+      .option('--params <names>', 'with --compare: the params to show (comma-separated; default all)', collect)
+      .option('--metrics <names>', 'with --compare: the metrics to show (comma-separated; name:min or name:max says which way is better)', collect)
+      .option('--sort <column[:asc|desc]>', 'with --compare: sort by a param or metric (a metric without an order: best first)')
+      .option('--md', 'with --compare: a Markdown table')
+      .option('--csv', 'with --compare: CSV')
+      .option('--html <file>', 'with --compare: write one self-contained HTML page with the table and the runs\' charts')
+      .action(async (names: string[], opts) => (await import('./commands/runs.js')).runRuns(out(), names, opts));
+  }],
+  ['plots', (program, out) => {
+    program
+      .command('plots')
+      .description('charts of runs: metric histories as lines, final metrics across runs as bars or against a param; SVG files with -o, else drawn in the terminal')
+      .argument('[runs...]', 'run ids (or prefixes) or names (default: the runs in mlx.lock)')
+      .option('--all', 'every run of the catalog (mlx runs --all)')
+      .option('-m, --metrics <names>', 'only these metrics (comma-separated, or repeat the flag)', collect)
+      .option('-x, --x <param>', 'plot final metrics against this param (key, or file:key)')
+      .option('-o, --output <dir>', 'write one SVG file per chart into this directory')
+      .action(async (runs: string[], opts: { all?: boolean; metrics?: string[]; x?: string; output?: string }) => (await import('./commands/plots.js')).runPlots(out(), runs, opts));
   }],
   ['show', (program, out) => {
     program
@@ -292,7 +311,8 @@ const COMMANDS: [name: string, declare: Declare][] = [
       .argument('[base]', 'compare with this revision (default: the merge base with origin/HEAD, origin/main or main; else HEAD~1)')
       .argument('[head]', 'up to this revision (default: the work tree)')
       .option('--md', 'GitHub-flavoured Markdown, for a pull request comment')
-      .action(async (base: string | undefined, head: string | undefined, opts: { md?: boolean }) => (await import('./commands/report.js')).runReport(out(), base, head, opts));
+      .option('--html <file>', 'write one self-contained HTML page (tables, charts, lineage graph; no script, no network)')
+      .action(async (base: string | undefined, head: string | undefined, opts: { md?: boolean; html?: string }) => (await import('./commands/report.js')).runReport(out(), base, head, opts));
   }],
   ['gc', (program, out) => {
     program

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { badUsage } from '../util/errors.js';
+import { writeFileAtomicSync } from '../util/fs.js';
 /** How the user asked to be spoken to: global flags shared by every command. */
 export interface GlobalOptions {
   json?: boolean;
@@ -36,6 +38,13 @@ export class Output {
     if (this.opts.quiet) return;
     const text = lines();
     if (text.length) process.stdout.write(`${text.join('\n')}\n`);
+  }
+
+  /** Writes a page or file the user asked for by name (`--html FILE`), whole or not at all; returns its absolute path. */
+  writeFile(file: string, text: string): string {
+    const target = path.resolve(this.cwd, file);
+    writeFileAtomicSync(target, text);
+    return target;
   }
 
   info(line: string): void {

@@ -1,7 +1,8 @@
 import * as z from 'zod/mini';
 import { isOid } from '../hash/oid.js';
 import { badRunLock } from '../util/errors.js';
-import { describeZodError } from './zod-error.js';
+import { HISTORY_FORMATS } from './metric-history.js';
+import { describeZodError, parseJsonWith } from './zod-error.js';
 import { yamlLibrary } from './yaml-library.js';
 
 export const RUN_LOCK_VERSION = 1;
@@ -41,6 +42,22 @@ export const OutputFormatSchema = z.strictObject({
 export type OutputFormat = z.infer<typeof OutputFormatSchema>;
 
 /**
+ * A per-step metric log a run wrote (`-M train.csv`): its bytes are stored as an object (`oid`, `size`),
+ * so it is versioned, pushed and kept by gc like any output; the rest summarises it: the `format` (told
+ * by the extension), the `step` column (null: the row number), the rows read (`steps`) and the metrics,
+ * in the order they first appear.
+ */
+export const HistorySchema = z.strictObject({
+  format: z.enum(HISTORY_FORMATS),
+  oid,
+  size: z.int().check(z.nonnegative()),
+  step: z.nullable(z.string()),
+  steps: z.int().check(z.nonnegative()),
+  metrics: z.array(z.string()),
+});
+export type History = z.infer<typeof HistorySchema>;
+
+/**
  * One recorded run: how an output was produced, enough to reproduce and to explain it. Fields are
  * written in this order (the order mlx has always written them in).
  */
@@ -73,6 +90,8 @@ export const RunSchema = z.strictObject({
   outs: z.record(z.string(), ArtifactSchema),
   /** metrics file → its content (JSON or YAML). */
   metrics: z.record(z.string(), value),
+  /** Per-step metric logs (JSON lines, CSV, TSV): file → the stored log and what it holds. Absent when none. */
+  histories: z.optional(z.record(z.string(), HistorySchema)),
   /**
    * Outputs that are checkpoints: output → the metadata the run wrote beside it
    * (`<out>.meta.json|yaml`) or inside it (`meta.json|yaml`), e.g. step and epoch.
@@ -170,6 +189,18 @@ export function runInputs(run: Pick<Run, 'cmd' | 'seed' | 'params' | 'deps' | 'e
     ...(run.seeds && Object.keys(run.seeds).length ? { seeds: run.seeds } : {}),
     ...(run.overrides?.length ? { overrides: run.overrides } : {}),
   });
+}
+
+/** A run record object: the run (without `id` and `record`, derived from the object's oid), its name and nonce. */
+const RunRecordSchema = z.extend(z.omit(RunSchema, { id: true, record: true }), { name: z.string(), nonce: z.string() });
+
+/**
+ * Reads a run record object's bytes (see `runRecordBytes`): its name and the run as recorded, without
+ * the `id` and `record` a reader derives from the oid. `source` names it in the error.
+ */
+export function parseRunRecord(bytes: Uint8Array, source: string): { name: string; run: Omit<Run, 'id' | 'record'> } {
+  const { name, nonce: _nonce, ...run } = parseJsonWith(RunRecordSchema, bytes, (why) => badRunLock(`run record ${source} cannot be read: ${why}`));
+  return { name, run };
 }
 
 /** JSON with object keys sorted at every level: equal values give equal bytes. */

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { type Artifact, type OutputFormat, type Run } from '../formats/run-lock.js';
+import { historyFormatOf } from '../formats/metric-history.js';
+import { type Artifact, type History, type OutputFormat, type Run } from '../formats/run-lock.js';
 import { E, MlxError, badUsage, runFailed } from '../util/errors.js';
 import { add } from '../repository/add.js';
 import { findTrackedAncestor, readPointer } from '../workspace/pointers.js';
@@ -13,6 +14,7 @@ import { readRunLock, writeRunLock } from './lockfile.js';
 import { overrideText, planOverrides, parseOverride, type ParamOverride } from './param-overrides.js';
 import { readOutputFormats } from './output-format.js';
 import { readCheckpointMeta, readMetrics, readParams } from './params.js';
+import { recordHistory } from './metric-history.js';
 import { environmentToRecord, seedEnvironment } from './seeds.js';
 import { snapshot } from './snapshot.js';
 
@@ -129,7 +131,11 @@ export async function execute(repo: Repo, cwd: string, spec: RunSpec, opts: { st
     for (const o of r.outs) outs[o] = snapshot(repo, index, o, false);
   }
   const metrics: Record<string, unknown> = {};
-  for (const m of r.metrics) metrics[m] = readMetrics(absPath(repo, m), m);
+  const histories: Record<string, History> = {};
+  for (const m of r.metrics) {
+    if (historyFormatOf(m)) histories[m] = recordHistory(repo, m);
+    else metrics[m] = readMetrics(absPath(repo, m), m);
+  }
   const checkpoints: Record<string, Record<string, unknown>> = {};
   const formats: Record<string, OutputFormat> = {};
   for (const o of r.outs) {
@@ -141,7 +147,7 @@ export async function execute(repo: Repo, cwd: string, spec: RunSpec, opts: { st
   const seeds = spec.seeds && Object.keys(spec.seeds).length ? { seeds: Object.fromEntries(Object.entries(spec.seeds).sort(([a], [b]) => (a < b ? -1 : 1))) } : {};
   const overrides = r.overrides.length ? { overrides: r.overrides.map(overrideText) } : {};
   const inputs = { cmd: spec.cmd, seed: spec.seed, ...seeds, params: params as Run['params'], ...overrides, deps, env: env.oid };
-  const run = { key: inputKey(repo.newHasher, inputs), ...inputs, outs, metrics: metrics as Run['metrics'], ...(Object.keys(checkpoints).length ? { checkpoints: checkpoints as Run['checkpoints'] } : {}), ...(Object.keys(formats).length ? { formats } : {}), started: started.toISOString(), duration_s: Math.round(duration * 1000) / 1000, git };
+  const run = { key: inputKey(repo.newHasher, inputs), ...inputs, outs, metrics: metrics as Run['metrics'], ...(Object.keys(histories).length ? { histories } : {}), ...(Object.keys(checkpoints).length ? { checkpoints: checkpoints as Run['checkpoints'] } : {}), ...(Object.keys(formats).length ? { formats } : {}), started: started.toISOString(), duration_s: Math.round(duration * 1000) / 1000, git };
   // The immutable record holds the run under its name; its oid names the execution (the id).
   const record = repo.store.putBytes(runRecordBytes(spec.name, run, newNonce()));
   return { id: idOfRecord(record), ...run, record };

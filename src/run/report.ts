@@ -11,7 +11,9 @@ import { loadConfig } from '../workspace/config-file.js';
 import type { Repo } from '../workspace/repo.js';
 import { WORKSPACE } from '../repository/revisions.js';
 import { diffStoredEnvironments, type EnvChange } from './env-diff.js';
+import { historyCharts, type HistoryChart } from './history-chart.js';
 import { artifactId, lineage, runNodeId, type Lineage } from './lineage.js';
+import { readRunHistories, type RunHistories } from './metric-history.js';
 import { readRunLock, readRunLockAt } from './lockfile.js';
 
 /** What a run became between base and head. `rerun`: same inputs (same key), recorded again. */
@@ -88,8 +90,19 @@ export interface Report {
   lineage: Lineage | null;
   /** Lineage node ids that are new or changed at head, for highlighting. */
   changedNodes: string[];
+  /**
+   * The metric histories of added, changed and re-run runs, base against head, downsampled for a
+   * picture (at most MAX_REPORT_CHARTS; `chartsLeftOut` counts the rest: charts, and the metrics of
+   * runs not read once the report was full).
+   */
+  charts: HistoryChart[];
+  chartsLeftOut: number;
   warnings: string[];
 }
+
+/** A pull-request comment stays short: so many metric charts in all, and so many per run. */
+export const MAX_REPORT_CHARTS = 12;
+export const MAX_RUN_CHARTS = 6;
 
 /**
  * `mlx report [base] [head]`: compares `base` (default: the merge base of HEAD with the upstream
@@ -138,6 +151,7 @@ export async function report(repo: Repo, opts: { base?: string; head?: string } 
     const run = headRuns[r.name];
     if (run && (r.status === 'added' || r.status === 'changed' || r.status === 'rerun')) changedNodes.push(runNodeId(run));
   }
+  const { charts, chartsLeftOut } = reportCharts(repo, runs, baseRuns, headRuns, warnings);
   const head: Report['head'] = { rev: headRev, ...(headCommit ? { commit: headCommit } : {}) };
   if (opts.head === undefined && headCommit) {
     const changes = (await uncommittedChanges(git))?.filter((c) => c.tracked || c.path.endsWith(POINTER_SUFFIX) || c.path.split('/').pop() === RUN_LOCK_FILE);
@@ -154,8 +168,42 @@ export async function report(repo: Repo, opts: { base?: string; head?: string } 
     environment,
     lineage: graph,
     changedNodes: changedNodes.filter((id) => graph?.nodes.some((n) => n.id === id)),
+    charts,
+    chartsLeftOut,
     warnings,
   };
+}
+
+/**
+ * The history charts of the runs a review looks at (added, changed, re-run). A side whose history is
+ * not in the cache is left out with a warning: the report never fails for a picture.
+ */
+function reportCharts(repo: Repo, runs: RunDelta[], baseRuns: Record<string, Run>, headRuns: Record<string, Run>, warnings: string[]): { charts: HistoryChart[]; chartsLeftOut: number } {
+  const read = (name: string, run: Run | undefined): RunHistories | undefined => {
+    if (!run?.histories) return undefined;
+    try {
+      return readRunHistories(repo, { name, run });
+    } catch (err) {
+      if (!isMlxError(err, E.OBJECT_MISSING)) throw err;
+      warnings.push(`${err.message}: its chart is left out (mlx fetch brings it)`);
+      return undefined;
+    }
+  };
+  const all: HistoryChart[] = [];
+  let leftOut = 0;
+  for (const r of runs) {
+    if (r.status !== 'added' && r.status !== 'changed' && r.status !== 'rerun') continue;
+    const [b, h] = [r.status === 'added' ? undefined : baseRuns[r.name], headRuns[r.name]];
+    if (all.length >= MAX_REPORT_CHARTS) {
+      // Full already: the run's metrics are counted from the summaries, not read (a sweep's logs are large).
+      leftOut += new Set([b, h].flatMap((run) => Object.values(run?.histories ?? {}).flatMap((x) => x.metrics))).size;
+      continue;
+    }
+    const charts = historyCharts(r.name, read(r.name, b), read(r.name, h));
+    all.push(...charts.slice(0, MAX_RUN_CHARTS));
+    leftOut += Math.max(0, charts.length - MAX_RUN_CHARTS);
+  }
+  return { charts: all.slice(0, MAX_REPORT_CHARTS), chartsLeftOut: leftOut + Math.max(0, all.length - MAX_REPORT_CHARTS) };
 }
 
 /**
@@ -220,7 +268,9 @@ function headObjects(repo: Repo, data: PathChange[], runs: RunDelta[], headRuns:
   }
   for (const r of runs) {
     const run = headRuns[r.name];
-    if (run && (r.status === 'added' || r.status === 'changed' || r.status === 'rerun')) oids.add(run.record).add(run.env);
+    if (!run || !(r.status === 'added' || r.status === 'changed' || r.status === 'rerun')) continue;
+    oids.add(run.record).add(run.env);
+    for (const h of Object.values(run.histories ?? {})) oids.add(h.oid);
   }
   return [...oids];
 }

@@ -20,7 +20,7 @@ export function specOf(name: string, run: Run): RunSpec {
     deps: Object.keys(run.deps),
     params: Object.entries(run.params).map(([file, values]) => ({ file, keys: Object.keys(values) })),
     outs: Object.keys(run.outs),
-    metrics: Object.keys(run.metrics),
+    metrics: [...Object.keys(run.metrics), ...Object.keys(run.histories ?? {})],
     seed: run.seed,
     seeds: run.seeds ?? {},
     overrides: run.overrides ?? [],

@@ -11,11 +11,12 @@ import { appendAll } from '../util/arrays.js';
 
 /**
  * What recorded runs keep alive besides their outputs (which have pointers): the run records, the
- * environment records and their lockfile blobs, and the dependency snapshots (files, manifests).
+ * environment records and their lockfile blobs, the metric histories, and the dependency snapshots
+ * (files, manifests).
  * gc keeps them and push sends them, so a run can be inspected and reproduced on another machine.
  */
 export interface RunObjects {
-  /** Single objects: records, environment records and blobs. */
+  /** Single objects: records, environment records and blobs, metric histories. */
   objects: Oid[];
   /** Dependency snapshots, shaped like pointers so directory manifests expand to their files. */
   artifacts: { path: string; pointer: Pointer; where: string }[];
@@ -25,6 +26,7 @@ export function runObjects(repo: Repo, lock: RunLock | undefined, where: string)
   const out: RunObjects = { objects: [], artifacts: [] };
   for (const [name, run] of Object.entries(lock?.runs ?? {})) {
     out.objects.push(run.record, run.env);
+    for (const h of Object.values(run.histories ?? {})) out.objects.push(h.oid);
     if (repo.store.has(run.env)) {
       try {
         appendAll(out.objects, referencedOids(parseEnvRecord(repo.store.readBytes(run.env).toString('utf8'), run.env)));

@@ -1,4 +1,5 @@
 import type { Run, RunLock } from '../../src/formats/run-lock.js';
+import type { ComparedRun } from '../../src/run/compare.js';
 
 /** A run as `mlx run` records it; `n` (1 to 9) varies its id, key, record and start time. */
 export function sampleRun(n: number, over: Partial<Run> = {}): Run {
@@ -23,3 +24,17 @@ export function sampleRun(n: number, over: Partial<Run> = {}): Run {
 
 /** A lockfile holding `runs` (name, run). */
 export const lockWith = (...runs: [string, Run][]): RunLock => ({ version: 1, runs: Object.fromEntries(runs) });
+
+/** A sweep: three learning rates, a final metrics file and an eval file that also has a loss. */
+export function sweep(): ComparedRun[] {
+  const at = (n: number, lr: number, metrics: Record<string, unknown>): ComparedRun => ({
+    name: `lr-${lr}`,
+    commit: n === 3 ? null : `${n}`.repeat(40),
+    run: sampleRun(n, { params: { 'params.yaml': { lr, model: { layers: 2 } } }, metrics }),
+  });
+  return [
+    at(3, 0.2, { 'metrics.json': { loss: 0.5, accuracy: 0.81 }, 'eval.json': { loss: 0.7, bleu: 'n/a' } }),
+    at(2, 0.05, { 'metrics.json': { loss: 0.25, accuracy: 0.93 }, 'eval.json': { loss: 0.4 } }),
+    at(1, 0.01, { 'metrics.json': { loss: 0.25, accuracy: 0.9 } }),
+  ];
+}

@@ -1,6 +1,6 @@
 import { run } from '../../commands/run.js';
 import type { Output } from '../output.js';
-import { flatten } from '../render/values.js';
+import { flatten, historyLine } from '../render/values.js';
 
 export interface RunFlags {
   name?: string;
@@ -30,6 +30,7 @@ export async function runRun(out: Output, cmd: string[], flags: RunFlags): Promi
     ...res.updatedPointers.map((p) => `stored the changed input ${p} and updated ${p}.mlx`),
     `recorded run ${res.name} (${res.run.id}) in mlx.lock: ${Object.keys(res.run.outs).length} output(s), ${res.run.duration_s.toFixed(1)} s`,
     ...Object.entries(res.run.metrics).map(([f, m]) => `  ${f}: ${flatten(m).join(', ')}`),
+    ...Object.entries(res.run.histories ?? {}).map(([f, h]) => `  ${historyLine(f, h)}`),
     'Commit mlx.lock and the pointer files of the outputs to keep it.',
   ]);
 }

@@ -1,7 +1,7 @@
 import { show } from '../../commands/show.js';
 import type { Output } from '../output.js';
 import { formatDetails, formatSummary } from '../render/output-format.js';
-import { flatten, seedSummary } from '../render/values.js';
+import { flatten, historyLine, seedSummary } from '../render/values.js';
 
 export async function runShow(out: Output, ref: string): Promise<void> {
   const { entry: e, key, sameInputs } = await show({ cwd: out.cwd, run: ref });
@@ -22,6 +22,7 @@ export async function runShow(out: Output, ref: string): Promise<void> {
     ...Object.entries(r.deps).map(([p, a]) => `  dep:       ${p}  ${a.oid.slice(0, 11)}  ${a.size} B`),
     ...Object.entries(r.outs).map(([p, a]) => `  out:       ${p}  ${a.oid.slice(0, 11)}  ${a.size} B`),
     ...Object.entries(r.metrics).map(([f, m]) => `  metrics:   ${f}: ${flatten(m).join(', ')}`),
+    ...Object.entries(r.histories ?? {}).map(([f, h]) => `  history:   ${historyLine(f, h)}`),
     ...Object.entries(r.checkpoints ?? {}).map(([o, m]) => `  checkpoint: ${o}: ${flatten(m).join(', ')} (from data ${Object.entries(r.deps).map(([d, a]) => `${d}@${a.oid.slice(3, 11)}`).join(', ') || '-'})`),
     ...Object.entries(r.formats ?? {}).flatMap(([p, f]) => [`  format:    ${p}: ${formatSummary(f)}`, ...formatDetails(f).map((l) => `             ${l}`)]),
     `  env:       ${r.env} (mlx env show ${r.env.slice(0, 11)})`,

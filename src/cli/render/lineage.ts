@@ -29,7 +29,7 @@ function importLine(s: PointerSource): string {
 }
 
 /** The lines of a node's label, shared by the diagram formats. */
-function labelLines(n: LineageNode): string[] {
+export function labelLines(n: LineageNode): string[] {
   if (n.type === 'artifact') return [`${n.path}${n.kind === 'dir' ? '/' : ''}`, shortOid(n.oid), ...(n.imported ? [importLine(n.imported)] : [])];
   const lines = [`run ${n.name} · ${n.runId}`, truncate(n.cmd.join(' '), 60)];
   const extra = [seedSummary(n) === '-' ? '' : `seed ${seedSummary(n)}`, truncate(paramSummary(n.params), 60)].filter(Boolean).join(' · ');

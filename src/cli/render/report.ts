@@ -2,7 +2,9 @@ import { shortOid } from '../../hash/oid.js';
 import type { PathChange } from '../../commands/diff.js';
 import type { Report } from '../../commands/report.js';
 import type { EnvDelta, RunDelta, ValueDelta } from '../../run/report.js';
+import type { HistoryChart } from '../../run/history-chart.js';
 import { toMermaid, toTree } from './lineage.js';
+import { plainNumber, xyChartCaption, xyChartLines } from './xychart.js';
 import { importNote } from './diff.js';
 import { formatSummary } from './output-format.js';
 import { sizeChange } from './sizes.js';
@@ -11,7 +13,7 @@ import { sizeChange } from './sizes.js';
 
 // ---- shared formatting ----
 
-function value(v: unknown): string {
+export function value(v: unknown): string {
   if (v === undefined) return '—';
   if (typeof v === 'number') return String(+v.toPrecision(6));
   return typeof v === 'string' ? v : JSON.stringify(v);
@@ -22,7 +24,7 @@ function number(n: number): string {
 }
 
 /** `+0.05 (+12.5%)`, or empty when there is nothing numeric to compare. */
-function delta(d: ValueDelta): string {
+export function delta(d: ValueDelta): string {
   if (d.delta === undefined) return '';
   if (d.delta === 0) return '±0';
   const sign = d.delta > 0 ? '+' : '−';
@@ -31,13 +33,13 @@ function delta(d: ValueDelta): string {
 }
 
 
-function runIds(r: RunDelta): string {
+export function runIds(r: RunDelta): string {
   if (r.status === 'added') return r.head!.id;
   if (r.status === 'removed' || r.base!.id === r.head!.id) return r.base!.id;
   return `${r.base!.id} → ${r.head!.id}`;
 }
 
-function runNote(r: RunDelta): string {
+export function runNote(r: RunDelta): string {
   const note = runChange(r);
   const formats = Object.entries(r.formats ?? {}).map(([p, f]) => `${p}: ${formatSummary(f)}`);
   return [note, ...formats].filter(Boolean).join('; ');
@@ -50,11 +52,11 @@ function runChange(r: RunDelta): string {
   return '';
 }
 
-function headLabel(res: Report): string {
+export function headLabel(res: Report): string {
   return res.head.rev === 'workspace' ? 'the work tree' : res.head.rev;
 }
 
-function headDetail(res: Report): string {
+export function headDetail(res: Report): string {
   const { rev, commit, dirty, uncommitted } = res.head;
   if (rev !== 'workspace') return commit!.slice(0, 8);
   if (!commit) return 'no commits yet';
@@ -64,7 +66,7 @@ function headDetail(res: Report): string {
 }
 
 /** One line: whether the mlx remote holds what the head side brings. */
-function remoteLine(res: Report): string {
+export function remoteLine(res: Report): string {
   const r = res.remote;
   const where = `mlx remote ${r.remote ?? ''}`.trimEnd();
   if (r.state === 'no-remote') return 'mlx remote: none configured, nothing checked (mlx remote add -d <name> <url>)';
@@ -74,13 +76,13 @@ function remoteLine(res: Report): string {
   return `${where}: all ${r.checked} new object(s) present`;
 }
 
-function envLines(e: EnvDelta): string[] {
+export function envLines(e: EnvDelta): string[] {
   if (!e.changes) return [`(${e.note})`];
   if (e.changes.length === 0) return ['(the records differ only in fields mlx does not compare)'];
   return e.changes.map((c) => `${c.path}: ${value(c.from ?? undefined)} → ${value(c.to ?? undefined)}`);
 }
 
-function summary(res: Report): string {
+export function summary(res: Report): string {
   const count = (s: RunDelta['status']) => res.runs.filter((r) => r.status === s).length;
   const parts = [
     `${count('changed')} run(s) changed`,
@@ -113,6 +115,7 @@ export function reportText(res: Report): string[] {
   const valueLine = (d: ValueDelta) => `${d.run}  ${d.file}:${d.key}  ${value(d.base)} → ${value(d.head)}${delta(d) ? `  ${delta(d)}` : ''}`;
   section('Params', res.params.map(valueLine));
   section('Metrics', res.metrics.map(valueLine));
+  section('Metric histories', [...res.charts.map(historyLine), ...leftOut(res)]);
   section('Environment', res.environment.flatMap((e) => [`${e.run}: ${shortOid(e.base)} → ${shortOid(e.head)}`, ...envLines(e).map((l) => `  ${l}`)]));
   section(
     'Data',
@@ -125,7 +128,26 @@ export function reportText(res: Report): string[] {
   return lines;
 }
 
+/** `train loss: base 20 points, last 0.305 → head 20 points, last 0.29`. */
+function historyLine(c: HistoryChart): string {
+  return `${c.run} ${c.metric}: ${c.lines.map((l) => `${l.side} ${l.points} points, last ${plainNumber(l.last)}`).join(' → ')}`;
+}
+
+function leftOut(res: Report): string[] {
+  return res.chartsLeftOut ? [`${res.chartsLeftOut} more chart(s) left out to keep the report short (mlx plots draws them all)`] : [];
+}
+
 // ---- Markdown ----
+
+/** Each history chart as a Mermaid xychart GitHub draws inline, with a caption saying which line is which. */
+function historiesMarkdown(res: Report): string[] {
+  if (res.charts.length === 0) return [];
+  const lines = ['### Metric histories', ''];
+  for (const c of res.charts) lines.push('```mermaid', ...xyChartLines(c), '```', '', xyChartCaption(c), '');
+  const more = leftOut(res);
+  if (more.length) lines.push(`${more[0]}.`, '');
+  return lines;
+}
 
 /** A table cell: pipes escaped, newlines folded, so the row stays one row. */
 function cell(s: string): string {
@@ -164,6 +186,7 @@ export function reportMarkdown(res: Report): string[] {
   const valueRows = (ds: ValueDelta[]) => ds.map((d) => [code(d.run), `${code(d.file)} ${code(d.key)}`, value(d.base), value(d.head), delta(d) || (d.change === 'same' ? '' : d.change)]);
   lines.push(...table('Params', ['run', 'param', 'base', 'head', 'Δ'], valueRows(res.params)));
   lines.push(...table('Metrics', ['run', 'metric', 'base', 'head', 'Δ'], valueRows(res.metrics)));
+  lines.push(...historiesMarkdown(res));
 
   if (res.environment.length) {
     lines.push('### Environment', '');

@@ -9,3 +9,9 @@ export function flatten(v: unknown, prefix = ''): string[] {
   if (v && typeof v === 'object' && !Array.isArray(v)) return Object.entries(v).flatMap(([k, x]) => flatten(x, prefix ? `${prefix}.${k}` : k));
   return [`${prefix || 'value'}=${typeof v === 'number' ? +v.toPrecision(6) : JSON.stringify(v)}`];
 }
+
+/** A recorded metrics history in one line: `logs/train.csv: loss, acc over 100 steps`. */
+export function historyLine(file: string, h: { metrics: string[]; steps: number; step: string | null }): string {
+  const metrics = h.metrics.length ? h.metrics.join(', ') : 'no metrics';
+  return `${file}: ${metrics} over ${h.steps} ${h.step === null ? 'rows' : h.step === 'step' ? 'steps' : `rows (by ${h.step})`}`;
+}
