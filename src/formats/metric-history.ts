@@ -38,6 +38,7 @@ const NOT_METRICS = new Set([...STEP_NAMES, 'timestamp', 'time', 'wall_time', 'w
  * number, a JSON line that is not an object, or a CSV/TSV without a header row is refused through `fail`.
  */
 export function parseMetricHistory(text: string, format: HistoryFormat, fail: (why: string) => Error): ParsedHistory {
+  if (text.startsWith('\uFEFF')) text = text.slice(1); // the byte-order mark spreadsheets write before a CSV header
   return format === 'jsonl' ? collect(jsonLines(text, fail), fail) : parseDelimited(text, format === 'csv' ? ',' : '\t', fail);
 }
 

@@ -31,6 +31,10 @@ describe('metric history format', () => {
     });
   });
 
+  it('reads past the byte-order mark a spreadsheet writes', () => {
+    expect(parseMetricHistory('\uFEFFstep,loss\n1,2\n', 'csv', fail)).toEqual({ step: 'step', steps: 1, metrics: { loss: [[1, 2]] } });
+  });
+
   it('counts rows from 0 when no column names a step, and takes epoch when it is the only counter', () => {
     expect(parseMetricHistory('loss\n3\n2\n', 'csv', fail)).toEqual({ step: null, steps: 2, metrics: { loss: [[0, 3], [1, 2]] } });
     expect(parseMetricHistory('epoch,acc\n1,0.5\n2,0.75\n', 'csv', fail).step).toBe('epoch');
