@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { isOid, type Oid } from '../hash/oid.js';
+import { compareWithJoined } from '../util/bytes.js';
 
 export const STAT_INDEX_VERSION = 3;
 
@@ -86,12 +87,16 @@ export class StatTable {
   private scratch = Buffer.alloc(256);
   /** Where the next in-order lookup is likely to be found. */
   private next = 0;
+  /** The stat fields are read through a view: faster than Buffer.readDoubleLE where every file is looked up. */
+  private readonly view: DataView;
 
   private constructor(
     private readonly buf: Buffer,
     /** Byte offset of each record. */
     private readonly offsets: Uint32Array,
-  ) {}
+  ) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
 
   static readonly empty = new StatTable(Buffer.alloc(0), new Uint32Array(0));
 
@@ -100,10 +105,21 @@ export class StatTable {
    * version or not sorted is read as empty (its files are hashed again), never trusted.
    */
   static parse(bytes: Buffer | undefined): StatTable {
-    if (!bytes || bytes.length < HEADER + TRAILER || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) return StatTable.empty;
-    if (bytes.readUInt32LE(MAGIC.length) !== STAT_INDEX_VERSION) return StatTable.empty;
+    return StatTable.read(bytes).table;
+  }
+
+  /**
+   * As {@link parse}, saying why a file that is there was not used: `damage` when it is not a stat
+   * index any more (cut short, bytes changed, out of order), which its reader reports once; an index
+   * of another version is no damage (an upgrade rebuilds it quietly).
+   */
+  static read(bytes: Buffer | undefined): { table: StatTable; damage?: string } {
+    const refused = (damage?: string) => ({ table: StatTable.empty, damage });
+    if (!bytes) return refused();
+    if (bytes.length < HEADER + TRAILER || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) return refused('not a stat index');
+    if (bytes.readUInt32LE(MAGIC.length) !== STAT_INDEX_VERSION) return refused();
     const checked = bytes.length - CHECKSUM;
-    if (!crypto.createHash('sha256').update(bytes.subarray(0, checked)).digest().equals(bytes.subarray(checked))) return StatTable.empty;
+    if (!crypto.createHash('sha256').update(bytes.subarray(0, checked)).digest().equals(bytes.subarray(checked))) return refused('checksum mismatch');
     const body = bytes.length - TRAILER;
     const count = bytes.readUInt32LE(body);
     const offsets = new Uint32Array(count);
@@ -111,22 +127,22 @@ export class StatTable {
     let prevStart = -1;
     let prevEnd = -1;
     for (let i = 0; i < count; i++) {
-      if (at + 2 > body) return StatTable.empty;
+      if (at + 2 > body) return refused('records cut short');
       const plen = bytes[at]! | (bytes[at + 1]! << 8);
       const pathStart = at + 2;
       const oidLenAt = pathStart + plen + FIXED - 1;
-      if (oidLenAt + 1 > body) return StatTable.empty;
+      if (oidLenAt + 1 > body) return refused('records cut short');
       const end = oidLenAt + 1 + bytes[oidLenAt]!;
-      if (end > body) return StatTable.empty;
+      if (end > body) return refused('records cut short');
       // Strictly increasing paths: what makes binary search and merging on save correct.
-      if (prevStart >= 0 && !pathsIncrease(bytes, prevStart, prevEnd, pathStart, pathStart + plen)) return StatTable.empty;
+      if (prevStart >= 0 && !pathsIncrease(bytes, prevStart, prevEnd, pathStart, pathStart + plen)) return refused('paths out of order');
       offsets[i] = at;
       prevStart = pathStart;
       prevEnd = pathStart + plen;
       at = end;
     }
-    if (at !== body) return StatTable.empty;
-    return new StatTable(bytes, offsets);
+    if (at !== body) return refused('records and count disagree');
+    return { table: new StatTable(bytes, offsets) };
   }
 
   get count(): number {
@@ -174,6 +190,13 @@ export class StatTable {
     return this.comparePath(i, this.encode(path));
   }
 
+  /** Compares record `i`'s path with `prefix` followed by bytes `start`..`end` of `other`, in place. */
+  compareJoined(i: number, prefix: Uint8Array, other: Uint8Array, start: number, end: number): number {
+    const at = this.offsets[i]!;
+    const plen = this.buf[at]! | (this.buf[at + 1]! << 8);
+    return compareWithJoined(this.buf, at + 2, at + 2 + plen, prefix, other, start, end);
+  }
+
   pathAt(i: number): string {
     const at = this.offsets[i]!;
     return this.buf.toString('utf8', at + 2, at + 2 + this.buf.readUInt16LE(at));
@@ -182,15 +205,16 @@ export class StatTable {
   /** Whether record `i` was taken with exactly this stat. Reads the bytes in place. */
   sameStat(i: number, st: StatFields): boolean {
     const f = this.fieldsAt(i);
-    return this.buf.readDoubleLE(f) === st.size && this.buf.readDoubleLE(f + 8) === st.mtimeMs && this.buf.readDoubleLE(f + 16) === st.ctimeMs && this.buf.readDoubleLE(f + 24) === st.ino;
+    const v = this.view;
+    return v.getFloat64(f, true) === st.size && v.getFloat64(f + 8, true) === st.mtimeMs && v.getFloat64(f + 16, true) === st.ctimeMs && v.getFloat64(f + 24, true) === st.ino;
   }
 
   mtimeAt(i: number): number {
-    return this.buf.readDoubleLE(this.fieldsAt(i) + 8);
+    return this.view.getFloat64(this.fieldsAt(i) + 8, true);
   }
 
   hashedAtAt(i: number): number {
-    return this.buf.readDoubleLE(this.fieldsAt(i) + 32);
+    return this.view.getFloat64(this.fieldsAt(i) + 32, true);
   }
 
   /** Record `i`'s oid; undefined if its bytes do not make one (the record is then never trusted). */
@@ -241,7 +265,7 @@ export class StatTable {
 
   private fieldsAt(i: number): number {
     const at = this.offsets[i]!;
-    return at + 2 + this.buf.readUInt16LE(at);
+    return at + 2 + (this.buf[at]! | (this.buf[at + 1]! << 8));
   }
 
   private encode(path: string): number {

@@ -13,3 +13,20 @@ export function compareByteRanges(a: Uint8Array, aStart: number, aEnd: number, b
   }
   return aLen - bLen;
 }
+
+/**
+ * Compares a..aEnd of `a` with the bytes of `prefix` followed by b..bEnd of `b`, as compareByteRanges
+ * would with the two joined: a repository path against a tracked folder and a path inside it, with no
+ * joined copy made.
+ */
+export function compareWithJoined(a: Uint8Array, aStart: number, aEnd: number, prefix: Uint8Array, b: Uint8Array, bStart: number, bEnd: number): number {
+  const aLen = aEnd - aStart;
+  const p = prefix.length;
+  const n = aLen < p ? aLen : p;
+  for (let i = 0; i < n; i++) {
+    const d = a[aStart + i]! - prefix[i]!;
+    if (d !== 0) return d;
+  }
+  if (aLen <= p) return aLen - (p + bEnd - bStart);
+  return compareByteRanges(a, aStart + p, aEnd, b, bStart, bEnd);
+}

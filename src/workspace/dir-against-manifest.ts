@@ -40,6 +40,7 @@ export function readDirAgainst(repo: Repo, index: StatIndex, rel: string, oid: O
   const toRead: number[] = [];
   const recorded = new Map<string, FileEntry>();
   const stat = {} as FileStat;
+  const indexed = index.cursor(rel);
   let same = 0;
   let sameBytes = 0;
   let m = 0;
@@ -58,7 +59,7 @@ export function readDirAgainst(repo: Repo, index: StatIndex, rel: string, oid: O
     if (paired >= 0 && table.isFile(paired) && !files.isLinked(j)) {
       files.statInto(j, stat);
       const sameMeta = ownBits(stat) && stat.size === table.sizeAt(paired) && (stat.mode & 0o111) !== 0 === table.isExecutable(paired);
-      if (sameMeta && index.holds(`${rel}/${walked.pathOf(i)}`, stat, table.source, table.oidStart(paired), table.oidEnd(paired))) {
+      if (sameMeta && indexed.holds(names, start, end, stat, table.source, table.oidStart(paired), table.oidEnd(paired))) {
         same++;
         sameBytes += stat.size;
         continue;

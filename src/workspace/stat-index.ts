@@ -7,6 +7,7 @@ import { failpointSync } from '../util/failpoint.js';
 import { parseTreeCache, serializeTreeCache, type TreeCache, type TreeRecord } from '../formats/tree-cache.js';
 import { isErrno } from '../util/errors.js';
 import { compareUtf8, inUtf8Order } from '../util/paths.js';
+import { compareWithJoined } from '../util/bytes.js';
 import { readFileIfExists, writeFileAtomicStreamSync, writeFileAtomicSync } from '../util/fs.js';
 
 /** The fields of a stat that the index compares. */
@@ -44,6 +45,8 @@ export class StatIndex {
   private readonly changes = new ChangeLog();
   private trees: TreeCache | undefined;
   private dirtyTrees = false;
+  /** Why the index file on disk was not used, when it was damaged (it is rebuilt as files are hashed). */
+  damage: string | undefined;
 
   private constructor(private readonly file: string) {}
 
@@ -53,7 +56,9 @@ export class StatIndex {
 
   private get loaded(): StatTable {
     if (this.table) return this.table;
-    this.table = StatTable.parse(readBytesIfExists(this.file));
+    const { table, damage } = StatTable.read(readBytesIfExists(this.file));
+    this.table = table;
+    this.damage ??= damage;
     this.logged.clear();
     this.loggedPaths = undefined;
     for (const [p, e] of parseStatLog(readBytesIfExists(this.logFile), this.table.identity)?.changes ?? []) this.logged.put(p, e);
@@ -144,6 +149,23 @@ export class StatIndex {
     }
     const i = t.find(path);
     return i >= 0 && t.sameStat(i, stat) && isTrusted({ mtimeMs: t.mtimeAt(i), hashedAt: t.hashedAtAt(i) }) && t.oidIsBytes(i, oid, start, end);
+  }
+
+  /**
+   * A reader of the entries under folder `dir` for look-ups in path order (as a walk of it makes
+   * them): each costs a byte comparison or two against the next entries, and makes no string.
+   */
+  cursor(dir: string): IndexCursor {
+    const t = this.loaded;
+    const under = `${dir}/`;
+    // What this process and the log changed under `dir` (the process's word wins), in path order.
+    const overlay = new Map<string, StatEntry | null>();
+    for (const log of [this.logged, this.changes]) {
+      if (log.size === 0) continue;
+      for (const [p, e] of log.inPathOrder()) if (p.startsWith(under)) overlay.set(p, e);
+    }
+    const changed = [...overlay].sort((a, b) => compareUtf8(a[0], b[0])).map(([p, e]) => ({ path: Buffer.from(p, 'utf8'), entry: e }));
+    return new IndexCursor(t, Buffer.from(under, 'utf8'), changed, t.lowerBound(under));
   }
 
   /** The oid remembered for `path` whatever its stat: a candidate to confirm by hashing. */
@@ -271,6 +293,50 @@ export class StatIndex {
     out.addRaw(t.recordsBytes(i, t.count), t.count - i);
     out.finish();
   }
+}
+
+/** See {@link StatIndex.cursor}. */
+export class IndexCursor {
+  /** Next changed entry and next table record that a later look-up can match. */
+  private k = 0;
+
+  constructor(
+    private readonly table: StatTable,
+    private readonly prefix: Buffer,
+    private readonly changed: { path: Buffer; entry: StatEntry | null }[],
+    private t: number,
+  ) {}
+
+  /**
+   * What {@link StatIndex.holds} answers for the path `dir/` + bytes `start`..`end` of `names`; the
+   * paths asked for must increase from call to call.
+   */
+  holds(names: Uint8Array, start: number, end: number, stat: StatLike, oid: Uint8Array, oidStart: number, oidEnd: number): boolean {
+    const ch = this.changed;
+    const pre = this.prefix;
+    while (this.k < ch.length) {
+      const c = ch[this.k]!;
+      const d = compareWithJoined(c.path, 0, c.path.length, pre, names, start, end);
+      if (d > 0) break;
+      this.k++;
+      if (d < 0) continue;
+      const e = c.entry;
+      return !!e && sameStat(e, stat) && isTrusted(e) && asciiEquals(e.oid, oid, oidStart, oidEnd);
+    }
+    const t = this.table;
+    while (this.t < t.count) {
+      const d = t.compareJoined(this.t, pre, names, start, end);
+      if (d > 0) return false;
+      const i = this.t++;
+      if (d < 0) continue;
+      return t.sameStat(i, stat) && isTrusted({ mtimeMs: t.mtimeAt(i), hashedAt: t.hashedAtAt(i) }) && t.oidIsBytes(i, oid, oidStart, oidEnd);
+    }
+    return false;
+  }
+}
+
+function sameStat(e: StatEntry, st: StatLike): boolean {
+  return e.size === st.size && e.mtimeMs === st.mtimeMs && e.ctimeMs === st.ctimeMs && e.ino === st.ino;
 }
 
 /**

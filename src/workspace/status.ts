@@ -60,6 +60,8 @@ export interface StatusResult {
   paths: PathStatus[];
   problems: { pointer: string; code: string; message: string; hint?: string }[];
   hashedFiles: number;
+  /** Said once and harmless to the answer (a damaged stat index, rebuilt by this status); absent when none. */
+  warnings?: string[];
 }
 
 /**
@@ -94,7 +96,9 @@ async function inspect(repo: Repo, cwd: string, userPaths: string[], progress: P
     }
   }
   if (index.isDirty) await saveIfUnlocked(repo, index);
-  return { result: { paths, problems, hashedFiles: stats.hashedFiles }, details };
+  const result: StatusResult = { paths, problems, hashedFiles: stats.hashedFiles };
+  if (index.damage) result.warnings = [`the stat index was damaged (${index.damage}): files were hashed again and the index rebuilt`];
+  return { result, details };
 }
 
 function selected(repo: Repo, cwd: string, userPaths: string[]) {

@@ -85,6 +85,21 @@ describe('stat index file (v3)', () => {
     expect(StatTable.parse(build([rows[0]!, rows[0]!])).count).toBe(0);
   });
 
+  it('says why a file that is there was refused: damage, but not another version or no file', () => {
+    const good = build(rows);
+    const flipped = Buffer.from(good);
+    flipped[40] ^= 1;
+    expect(StatTable.read(flipped).damage).toBe('checksum mismatch');
+    expect(StatTable.read(Buffer.from('{"v":2,"entries":{}}')).damage).toBe('not a stat index');
+    expect(StatTable.read(build([rows[1]!, rows[0]!])).damage).toBe('paths out of order');
+    const otherVersion = Buffer.from(good);
+    otherVersion.writeUInt32LE(2, 8);
+    expect(StatTable.read(otherVersion)).toEqual({ table: StatTable.empty, damage: undefined });
+    expect(StatTable.read(undefined).damage).toBeUndefined();
+    expect(StatTable.read(good).damage).toBeUndefined();
+    expect(StatTable.read(good).table.count).toBe(rows.length);
+  });
+
   it('never returns a record whose oid bytes are not an oid', () => {
     const t = StatTable.parse(build([['x', { ...entry(1), oid: 'b3:nothex' }]]));
     expect(t.find('x')).toBe(0);

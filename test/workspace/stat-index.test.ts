@@ -253,4 +253,46 @@ describe('StatIndex', () => {
     c.prune('d', (p) => p !== 'd/table');
     expect(holds('d/table', stat(1), oid('a'))).toBe(false);
   });
+
+  it('answers in-order look-ups under a folder through a cursor exactly as holds does, without a path string', () => {
+    const file = indexFile();
+    const a = StatIndex.load(file);
+    // Neighbours that sort around the folder's paths ("d.bak", "d0", "c/x") are never its entries.
+    for (const p of ['c/x', 'd.bak', 'd/a', 'd/b', 'd/c', 'd/é', 'd/sub/x', 'd0']) a.record(p, stat(1), oid('a'), 5000);
+    a.record('d/racy', stat(1), oid('a'), 1005);
+    a.save();
+    const b = StatIndex.load(file);
+    b.record('d/b', stat(2), oid('b'), 5000); // in the log, over the table
+    b.record('d/logged', stat(2), oid('b'), 5000);
+    b.save();
+    const c = StatIndex.load(file);
+    c.record('d/new', stat(3), oid('c'), 5000);
+    c.record('d/racy', stat(3), oid('c'), 3005); // this process's word wins, and it is racy
+    c.prune('d', (p) => p !== 'd/c');
+    const asked: [string, ReturnType<typeof stat>, string][] = [
+      ['a', stat(1), oid('a')],
+      ['b', stat(1), oid('a')],
+      ['c', stat(1), oid('a')],
+      ['logged', stat(2), oid('b')],
+      ['missing', stat(1), oid('a')],
+      ['new', stat(3), oid('c')],
+      ['racy', stat(3), oid('c')],
+      ['sub/x', stat(1), oid('a')],
+      ['sub/y', stat(1), oid('a')],
+      ['é', stat(1), oid('a')],
+      ['é', stat(1), oid('a')], // asked twice: not found again past it
+    ];
+    const names = Buffer.from(asked.map(([p]) => p).join(''), 'utf8');
+    const cursor = c.cursor('d');
+    let at = 0;
+    const answers = asked.map(([p, st, o]) => {
+      const end = at + Buffer.byteLength(p);
+      const got = cursor.holds(names, at, end, st, Buffer.from(o), 0, o.length);
+      at = end;
+      return got;
+    });
+    expect(answers).toEqual([true, false, false, true, false, true, false, true, false, true, false]);
+    const single = asked.slice(0, -1).map(([p, st, o]) => c.holds(`d/${p}`, st, Buffer.from(o), 0, o.length));
+    expect(single).toEqual(answers.slice(0, -1));
+  });
 });

@@ -7,6 +7,7 @@ const MAX_LISTED = 20;
 
 export async function runStatus(out: Output, paths: string[]): Promise<void> {
   const res = await status({ cwd: out.cwd, paths });
+  for (const w of res.warnings ?? []) out.warn(w);
   out.result(res, () => {
     const lines: string[] = [];
     for (const p of res.paths) for (const line of describe(p)) lines.push(line);
