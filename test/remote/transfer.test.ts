@@ -118,6 +118,29 @@ describe('push and fetch of a large file', () => {
     }
   });
 
+  it('refuses to push a large file changed in the cache (same size): it is quarantined and no recipe claims it', async () => {
+    const { root, remoteDir, source, addFile, push } = setUp();
+    try {
+      const data = crypto.randomBytes(12 << 20);
+      const oid = addFile('big.bin', data);
+      const file = source.pathOf(oid);
+      fs.chmodSync(file, 0o644);
+      const fd = fs.openSync(file, 'r+');
+      fs.writeSync(fd, Buffer.from([data[9 << 20]! ^ 1]), 0, 1, 9 << 20); // one byte, deep in the file
+      fs.closeSync(fd);
+      expect(await rejectionCode(push([oid]))).toBe(E.OBJECT_CORRUPT);
+      expect(fs.existsSync(file)).toBe(false);
+      // Chunks may have gone up (each is named by its own bytes); the recipe, which claims the file, has not.
+      const indexes = fs.existsSync(path.join(remoteDir, 'index')) ? fs.readdirSync(path.join(remoteDir, 'index')) : [];
+      for (const name of indexes) {
+        const idx = parsePackIndex(fs.readFileSync(path.join(remoteDir, 'index', name), 'utf8'));
+        expect(idx.entries.some((e) => e.o === oid)).toBe(false);
+      }
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('rebuilds a file whose chunks arrive out of order, hashing it exactly once in order', async () => {
     const { root, target, remote, addFile, push } = setUp();
     try {
