@@ -222,6 +222,8 @@ class ChunkThread {
       this.follower.on('error', fail);
       this.follower.on('exit', (code) => fail(new Error(`whole-file hash thread exited with code ${code}`)));
       fromFollower.port1.on('message', (m: { hex?: string; error?: string }) => {
+        // A failed hash may leave a block held that the worker waits for: fail at once, not at the end.
+        if (m.hex === undefined) fail(new Error(`internal: whole-file hash thread: ${m.error}`));
         this.whole = m;
         this.wake?.();
       });
