@@ -68,7 +68,7 @@ export class PackUploads {
    * is called once the pack's upload is over, sent or failed; or at once, when the bytes were copied.
    */
   add(oid: Oid, type: PackMemberType, bytes: Uint8Array, release?: () => void): void {
-    this.building ??= new PackWriter(this.newHasher, { level: 1, verify: false, buffer: this.spare.pop() ?? alignedSharedBuffer(this.capacity) });
+    this.building ??= new PackWriter(this.newHasher, { level: 1, verify: false, hashAtFinish: true, buffer: this.spare.pop() ?? alignedSharedBuffer(this.capacity) });
     const byReference = release !== undefined && this.remote.putsPiecesAsTheyAre === true;
     try {
       this.building.add(oid, type, bytes, { byReference });
@@ -98,26 +98,29 @@ export class PackUploads {
     if (this.building === undefined || this.building.count === 0) return;
     const releases = this.releases;
     this.releases = [];
-    let pieces: Buffer[];
-    let packIndex: PackIndex;
+    let sealed: { pieces: Buffer[]; objects: number; index: Promise<PackIndex> };
     try {
-      ({ pieces, index: packIndex } = this.building.finishPieces());
+      // The pack id is hashed on another thread while this one builds the next pack.
+      sealed = this.building.finishPiecesHashedApart();
     } catch (err) {
       for (const release of releases) release();
       throw err;
     }
+    const { pieces } = sealed;
     const storage = this.building.storage;
-    this.objects += packIndex.entries.length;
+    this.objects += sealed.objects;
     this.building = undefined;
     const previous = this.published;
     const sent = (async () => {
-      const idxBytes = Buffer.from(serializePackIndex(packIndex));
+      let packIndex: PackIndex;
       try {
+        packIndex = await sealed.index;
         await this.remote.put(packKey(packIndex.pack), pieces.length === 1 ? pieces[0]! : pieces);
       } finally {
         for (const release of releases) release();
       }
       this.spare.push(storage); // the pack's bytes are sent: its buffer can take the next pack
+      const idxBytes = Buffer.from(serializePackIndex(packIndex));
       await failpoint('push.after-upload');
       await previous; // rejects when an earlier pack failed: then this index is never published
       await failpoint('push.before-publish');

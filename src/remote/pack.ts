@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Hasher, HasherFactory } from '../hash/blake3.js';
+import { oidOfPieces } from '../hash/blake3-shared.js';
 import { hashBytes } from '../hash/hash-file.js';
 import { assertOid, oidFromHex, oidHex, type Oid } from '../hash/oid.js';
 import {
@@ -48,6 +49,12 @@ export interface PackWriterOptions {
    * the copying itself. Outgrown buffers are replaced by larger ones.
    */
   buffer?: Buffer;
+  /**
+   * Hash the pack id once, at the end, instead of member by member (default false): for a caller that
+   * finishes with {@link PackWriter.finishPiecesHashedApart}, which hashes a pack in shared memory on
+   * another thread.
+   */
+  hashAtFinish?: boolean;
 }
 
 /** Objects smaller than this are batched with others into one member. */
@@ -105,6 +112,7 @@ export class PackWriter {
    * copied, compressed or (a chunk) hashed on their own, while they are still in this core's cache.
    */
   private packHasher: Hasher | undefined;
+  private readonly hashAtFinish: boolean;
   private finished = false;
 
   constructor(newHasher: HasherFactory, opts: PackWriterOptions = {}) {
@@ -113,6 +121,7 @@ export class PackWriter {
     this.verify = opts.verify ?? true;
     this.level = opts.level ?? 3;
     this.buf = opts.buffer ?? Buffer.allocUnsafe(1 << 20);
+    this.hashAtFinish = opts.hashAtFinish ?? false;
   }
 
   /**
@@ -229,6 +238,28 @@ export class PackWriter {
    * valid until that is reused, and the bytes of members added by reference), and its index.
    */
   finishPieces(): { pieces: Buffer[]; index: PackIndex } {
+    const { pieces, size, entries } = this.seal();
+    let hasher = this.packHasher;
+    if (this.hashAtFinish) {
+      hasher = this.newHasher();
+      for (const p of pieces) hasher.update(p);
+    }
+    return { pieces, index: { v: packIndexVersion(entries), pack: oidFromHex(hasher!.digestHex()), size, entries } };
+  }
+
+  /**
+   * As {@link finishPieces}, but the index comes once the pack id is hashed: for a writer made with
+   * `hashAtFinish`, on another thread where the pack lies in shared memory (see oidOfPieces), while
+   * the caller builds the next pack. The pieces must stay unchanged until the index has come.
+   */
+  finishPiecesHashedApart(): { pieces: Buffer[]; objects: number; index: Promise<PackIndex> } {
+    const { pieces, size, entries } = this.seal();
+    const pack = this.hashAtFinish ? oidOfPieces(this.newHasher, pieces) : Promise.resolve(oidFromHex(this.packHasher!.digestHex()));
+    return { pieces, objects: entries.length, index: pack.then((id) => ({ v: packIndexVersion(entries), pack: id, size, entries })) };
+  }
+
+  /** Ends the tar stream: the pack's pieces, its size and its index entries (sorted by oid). */
+  private seal(): { pieces: Buffer[]; size: number; entries: PackEntry[] } {
     if (this.finished) throw badState('internal: PackWriter.finish called twice');
     this.writeBatch();
     this.finished = true;
@@ -239,12 +270,12 @@ export class PackWriter {
     this.offset += TAR_TRAILER;
     this.pieces.push(this.buf.subarray(this.sealed, this.used));
     const entries = [...this.entries.values()].sort((a, b) => (a.o < b.o ? -1 : a.o > b.o ? 1 : 0));
-    const pack = oidFromHex(this.packHasher!.digestHex());
-    return { pieces: this.pieces, index: { v: packIndexVersion(entries), pack, size: this.offset, entries } };
+    return { pieces: this.pieces, size: this.offset, entries };
   }
 
   /** Feeds the pack id's hash the bytes just appended to the pack (made on first use). */
   private hashAppended(bytes: Uint8Array): void {
+    if (this.hashAtFinish) return;
     (this.packHasher ??= this.newHasher()).update(bytes);
   }
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { HasherFactory } from '../hash/blake3.js';
 import { hashBytes } from '../hash/hash-file.js';
-import { type Oid, oidFromHex } from '../hash/oid.js';
+import { type Oid } from '../hash/oid.js';
 import { serializeRecipe, type RecipeChunk } from '../formats/recipe.js';
 import { saveRecipe } from '../store/chunk-map.js';
 import { hashedChunksOfFile } from '../store/chunk-thread.js';
@@ -329,18 +329,18 @@ function readSmall({ round: { push }, reader }: Packing, oid: Oid, hint: number 
 
 /**
  * Packs the chunks of a large file that neither the remote nor this push has yet, then its recipe.
- * One pass: a worker thread cuts and hashes the chunks (hashedChunksOfFile) while this one packs
- * each new chunk and feeds it to the whole-file hash. Chunks are named by their own bytes, so even a
+ * One pass: a worker thread cuts the chunks and another hashes the whole file (hashedChunksOfFile)
+ * while this one names and packs each new chunk. Chunks are named by their own bytes, so even a
  * corrupt local file uploads no wrongly named chunk; its recipe, which claims the whole, is added only
  * once the whole-file hash matches.
  */
 async function packLargeFile({ round: { push, summary }, uploads, packedHere }: Packing, oid: Oid): Promise<void> {
   const { store, newHasher, index, opts } = push;
-  const whole = newHasher();
   const recipe: RecipeChunk[] = [];
-  for await (const { chunk, oid: chunkOid, keep } of hashedChunksOfFile(newHasher, store.pathOf(oid))) {
-    whole.update(chunk);
+  let whole: Oid | undefined;
+  for await (const { chunk, oid: chunkOid, keep, fileOid } of hashedChunksOfFile(newHasher, store.pathOf(oid))) {
     recipe.push([chunkOid, chunk.length]);
+    whole = fileOid;
     if (index.has(chunkOid) || packedHere.has(chunkOid)) {
       summary.bytesDeduplicated += chunk.length;
       const loc = index.locate(chunkOid);
@@ -353,7 +353,7 @@ async function packLargeFile({ round: { push, summary }, uploads, packedHere }: 
     opts.progress?.({ bytes: chunk.length });
     await uploads.next();
   }
-  if (oidFromHex(whole.digestHex()) !== oid) store.verify(oid); // throws OBJECT_CORRUPT and quarantines
+  if (whole !== oid) store.verify(oid); // throws OBJECT_CORRUPT and quarantines
   // A file that is one chunk was just packed as a plain blob under its own oid.
   if (recipe.length > 1) {
     uploads.add(oid, 'r', Buffer.from(serializeRecipe(recipe)));

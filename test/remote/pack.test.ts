@@ -7,6 +7,7 @@ import { oidHex } from '../../src/hash/oid.js';
 import { findPackEntry, parsePackIndex, serializePackIndex, type PackEntry } from '../../src/formats/pack-index.js';
 import { parseRecipe, serializeRecipe } from '../../src/formats/recipe.js';
 import { extractMember, PackWriter, readMember, verifyMember, verifyPack } from '../../src/remote/pack.js';
+import { alignedSharedBuffer } from '../../src/util/aligned-memory.js';
 import { E } from '../../src/util/errors.js';
 import { prng } from '../helpers/repo.js';
 
@@ -66,6 +67,27 @@ function packOf(objs: Obj[], opts = {}): { pack: Buffer; entries: PackEntry[]; w
 }
 
 describe('PackWriter and readers', () => {
+  it('gives the same pack and index whether its id is hashed member by member, at the end, or on another thread', async () => {
+    const objs = sampleObjects(30).concat([prng(300_000, 'raw-member')].map((bytes) => ({ oid: hashBytes(newHasher, bytes), bytes })));
+    const build = (opts: { hashAtFinish?: boolean; buffer?: Buffer }) => {
+      const writer = new PackWriter(newHasher, opts);
+      for (const o of objs) writer.add(o.oid, 'b', o.bytes);
+      return writer;
+    };
+    const { pack, index } = build({}).finish();
+    const atFinish = build({ hashAtFinish: true }).finish();
+    expect(atFinish.pack.equals(pack)).toBe(true);
+    expect(atFinish.index).toEqual(index);
+    // In shared memory the id is hashed on the BLAKE3 thread; the pieces are the pack.
+    const apart = build({ hashAtFinish: true, buffer: alignedSharedBuffer(1 << 20) }).finishPiecesHashedApart();
+    expect(apart.objects).toBe(index.entries.length);
+    expect(Buffer.concat(apart.pieces).equals(pack)).toBe(true);
+    expect(await apart.index).toEqual(index);
+    expect(index.pack).toBe(hashBytes(newHasher, pack));
+    // Without hashAtFinish the id hashed member by member is handed over as it is.
+    expect(await build({}).finishPiecesHashedApart().index).toEqual(index);
+  });
+
   it('sends members added by reference as the caller\'s own bytes, in a pack equal to the copied one', () => {
     // Raw (incompressible) and compressible members above the batch size, small batched ones, a
     // recipe; a starting buffer far too small, so it grows while pieces are sealed.

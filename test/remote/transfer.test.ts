@@ -118,6 +118,30 @@ describe('push and fetch of a large file', () => {
     }
   });
 
+  it('refuses to push a large file changed in the cache (same size): it is quarantined and no recipe claims it', async () => {
+    const { root, source, remote, addFile, push } = setUp();
+    try {
+      const data = crypto.randomBytes(12 << 20);
+      const oid = addFile('big.bin', data);
+      const file = source.pathOf(oid);
+      fs.chmodSync(file, 0o644);
+      const fd = fs.openSync(file, 'r+');
+      fs.writeSync(fd, Buffer.from([data[9 << 20]! ^ 1]), 0, 1, 9 << 20); // one byte, deep in the file
+      fs.closeSync(fd);
+      expect(await rejectionCode(push([oid]))).toBe(E.OBJECT_CORRUPT);
+      expect(fs.existsSync(file)).toBe(false);
+      // Chunks may have gone up (each is named by its own bytes); the recipe, which claims the file, has not.
+      const published = await RemoteIndex.load(remote, path.join(root, 'idx-after'));
+      expect(published.has(oid)).toBe(false);
+      // The file added again pushes whole, recipe and all.
+      expect(addFile('big.bin', data)).toBe(oid);
+      await push([oid]);
+      expect((await RemoteIndex.load(remote, path.join(root, 'idx-again'))).has(oid)).toBe(true);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('rebuilds a file whose chunks arrive out of order, hashing it exactly once in order', async () => {
     const { root, target, remote, addFile, push } = setUp();
     try {

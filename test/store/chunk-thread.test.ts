@@ -24,12 +24,17 @@ const expected = (data: Buffer, opts?: ChunkerOptions) =>
 async function collect(file: string, opts?: ChunkerOptions, hasher = newHasher) {
   const out: { offset: number; length: number; oid: string }[] = [];
   const whole = crypto.createHash('sha256');
-  for await (const { chunk, offset, oid } of hashedChunksOfFile(hasher, file, opts)) {
+  const fileOids: (string | undefined)[] = [];
+  for await (const { chunk, offset, oid, fileOid } of hashedChunksOfFile(hasher, file, opts)) {
     // The bytes handed over are the ones named: hash them again here.
     expect(hashBytes(newHasher, chunk)).toBe(oid);
     whole.update(chunk);
     out.push({ offset, length: chunk.length, oid });
+    fileOids.push(fileOid);
   }
+  // The whole file's oid comes with the last chunk only (none for an empty file).
+  if (out.length > 0) expect(fileOids.pop()).toBe(hashBytes(newHasher, fs.readFileSync(file)));
+  expect(fileOids.every((o) => o === undefined)).toBe(true);
   return { chunks: out, sha: whole.digest('hex') };
 }
 
