@@ -6,6 +6,7 @@ import { expectCleanError } from '../helpers/cli.js';
 import { installedPackages, installPacked, runInstalled, type PackedInstall } from '../helpers/packed-install.js';
 import { snapshot, tempDir, write } from '../helpers/repo.js';
 import { startS3ServerProcess, type S3TestServer } from '../helpers/s3-server.js';
+import { loadHasher, type HasherFactory } from '../../src/hash/blake3.js';
 import { commitAll, git } from '../helpers/team.js';
 
 // The package as a user installs it, with and without install scripts, run by this test's Node (CI
@@ -17,8 +18,10 @@ const nodeHasZstd = typeof (zlib as unknown as { zstdCompressSync?: unknown }).z
 const BUNDLED = ['@aws-sdk/client-s3', '@aws-sdk/lib-storage', '@smithy/core', 'commander', 'hash-wasm', 'ignore', 'isomorphic-git', 'yaml', 'zod'];
 
 let s3: S3TestServer;
+let newHasher: HasherFactory;
 beforeAll(async () => {
   s3 = await startS3ServerProcess();
+  newHasher = await loadHasher();
 });
 afterAll(() => s3?.stop());
 
@@ -89,5 +92,34 @@ describe.each([{ ignoreScripts: false }, { ignoreScripts: true }])('the packed t
       expect(pulled.stderr).toBe('');
       expect(snapshot(path.join(bob, 'data'))).toEqual(snapshot(path.join(alice, 'data')));
     }
+  });
+});
+
+describe('the packed tarball installed without optional dependencies', () => {
+  let root: string;
+  let install: PackedInstall;
+  beforeAll(() => {
+    root = tempDir('mlx-packed-');
+    install = installPacked(path.join(root, 'prefix'), { ignoreScripts: true, omitOptional: true });
+  }, 600_000);
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it('hashes with the portable BLAKE3 where the prebuilt binding was left out, and doctor says so', () => {
+    expect(installedPackages(install).filter((p) => p.startsWith('@napi-rs/blake-hash-'))).toEqual([]);
+    const repo = path.join(root, 'repo');
+    git(root, 'init', '-q', '--initial-branch=main', repo);
+    const run = (...args: string[]) => runInstalled(install, repo, args);
+    expect(run('init').code).toBe(0);
+    const table = Buffer.from('a,b\n1,2\n'.repeat(5000));
+    write(repo, 'a.csv', table);
+    expect(run('add', 'a.csv').stderr).toBe('');
+    // The oid the native binding of this test process gives the same bytes.
+    expect(fs.readFileSync(path.join(repo, 'a.csv.mlx'), 'utf8')).toContain(`oid: b3:${newHasher.hexOf!(table)}`);
+    const later = new Date(Date.now() + 60_000);
+    fs.utimesSync(path.join(repo, 'a.csv'), later, later);
+    const status = JSON.parse(run('--json', 'status').stdout) as { paths: { state: string }[]; hashedFiles: number };
+    expect([status.paths.map((p) => p.state), status.hashedFiles]).toEqual([['clean'], 1]);
+    // The report is printed even where zstd is missing (Node 20: the optional addon was left out too).
+    expect(run('doctor').stdout).toMatch(/^hash: {8}blake3 \(wasm\)$/m);
   });
 });

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -55,14 +55,15 @@ export interface PackedInstall {
 }
 
 /**
- * `npm install <tarball>` into the empty folder `prefix`, with or without `--ignore-scripts`. Packages
- * already in npm's cache are taken from there; an addon build runs on every core.
+ * `npm install <tarball>` into the empty folder `prefix`, with or without `--ignore-scripts` (and
+ * `--omit=optional`, as some installs are made). Packages already in npm's cache are taken from there;
+ * an addon build runs on every core.
  */
-export function installPacked(prefix: string, { ignoreScripts }: { ignoreScripts: boolean }): PackedInstall {
+export function installPacked(prefix: string, { ignoreScripts, omitOptional = false }: { ignoreScripts: boolean; omitOptional?: boolean }): PackedInstall {
   const tarball = packProject();
   const name = (JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { name: string }).name;
   fs.mkdirSync(prefix, { recursive: true });
-  const args = ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', '--no-save', ...(ignoreScripts ? ['--ignore-scripts'] : []), tarball];
+  const args = ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', '--no-save', ...(ignoreScripts ? ['--ignore-scripts'] : []), ...(omitOptional ? ['--omit=optional'] : []), tarball];
   npm(prefix, args, { JOBS: 'max' });
   return { prefix, packageDir: path.join(prefix, 'node_modules', name), bin: path.join(prefix, 'node_modules', '.bin', 'mlx') };
 }
@@ -81,9 +82,4 @@ export function runInstalled(install: PackedInstall, cwd: string, args: string[]
 export function installedPackages(install: PackedInstall): string[] {
   const root = path.join(install.prefix, 'node_modules');
   return fs.readdirSync(root).filter((n) => !n.startsWith('.')).flatMap((n) => (n.startsWith('@') ? fs.readdirSync(path.join(root, n)).map((m) => `${n}/${m}`) : [n])).sort();
-}
-
-/** `git` in `cwd`, failing the test with its output. */
-export function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
