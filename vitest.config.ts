@@ -4,7 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 120_000,
-    hookTimeout: 180_000, // set-up hooks build whole repositories; a loaded machine must not fail them
+    // A shared fixture built in beforeAll runs dozens of CLI commands: on a loaded 2-core machine that passes a minute.
+    hookTimeout: 300_000,
     // The CLI tests spawn real processes; two workers match the two cores CI has.
     maxWorkers: 2,
   },

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { hashBackend, loadHasher } from '../hash/blake3.js';
 import type { LinkType } from '../formats/config.js';
+import { chooseZstd, type ZstdBackend } from '../remote/zstd.js';
 import { probeLinkTypes } from '../workspace/link.js';
 import { sweepOrphans } from '../workspace/process-lock.js';
 import { openRepo } from '../workspace/repo.js';
@@ -11,13 +12,15 @@ export interface DoctorReport {
   node: string;
   platform: string;
   hash: { algorithm: 'blake3'; backend: string };
+  /** The zstd packs are written and read with; `missing` (and `hint`) say why there is none. */
+  zstd: { backend: ZstdBackend | null; missing?: string; hint?: string };
   repo: string;
   cache: { dir: string; objects: number; bytes: number; freeBytes?: number };
   linkTypes: { configured: LinkType[]; supported: Record<LinkType, boolean> };
   staleTempFilesRemoved: number;
 }
 
-/** `mlx doctor`: versions, cache location and size, and which link types this machine supports. */
+/** `mlx doctor`: versions, the hash and zstd in use, cache location and size, and which link types this machine supports. */
 export interface DoctorOptions {
   cwd: string;
   /** The version of the running mlx, reported as is. */
@@ -41,11 +44,13 @@ export async function doctor(opts: DoctorOptions): Promise<DoctorReport> {
     freeBytes = undefined; // statfs is missing on some platforms and file systems: free space is then unknown
   }
   await loadHasher(); // the repository loads it on first use; the report names the backend in use
+  const zstd = chooseZstd();
   return {
     mlx: version,
     node: process.version,
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     hash: { algorithm: 'blake3', backend: hashBackend },
+    zstd: 'codec' in zstd ? { backend: zstd.codec.backend } : { backend: null, missing: zstd.missing, hint: zstd.hint },
     repo: repo.root,
     cache: { dir: repo.store.root, objects, bytes, freeBytes },
     linkTypes: { configured: repo.linkTypes, supported: probeLinkTypes(repo) },

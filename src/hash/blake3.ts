@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { badState } from '../util/errors.js';
+import { commonJsExports } from '../util/modules.js';
 
 /** A streaming hash: feed bytes, then read the hex digest once. */
 export interface Hasher {
@@ -42,7 +44,8 @@ export async function loadHasher(forceWasm = process.env.MLX_HASH_BACKEND === 'w
       // fall through to the portable implementation
     }
   }
-  const { createBLAKE3 } = await import('hash-wasm');
+  // hash-wasm is CommonJS (UMD): bundled, its import() holds the exports as `default` only.
+  const { createBLAKE3 } = commonJsExports(await import('hash-wasm'));
   // hash-wasm instances hold state, so keep a small pool; our hashing never nests deeper than this.
   const pool = await Promise.all([createBLAKE3(), createBLAKE3(), createBLAKE3(), createBLAKE3()]);
   factory = () => {
@@ -129,8 +132,16 @@ function findNativeBlake(): string | undefined {
       try {
         return require.resolve(`@napi-rs/blake-hash-linux-${process.arch}-gnu`);
       } catch {
-        // not installed under that name: the package entry finds whatever is there
+        // not installed as its platform package: the entry can still load a binary kept beside it
       }
+      // Nothing else would load here: without either (an install that left out optional dependencies) the portable backend is used.
+      let entry: string;
+      try {
+        entry = require.resolve('@napi-rs/blake-hash');
+      } catch {
+        return undefined;
+      }
+      return fs.existsSync(path.join(path.dirname(entry), `blake.linux-${process.arch}-gnu.node`)) ? entry : undefined;
     }
   }
   try {

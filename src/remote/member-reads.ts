@@ -2,7 +2,7 @@ import type { PackEntry } from '../formats/pack-index.js';
 import { packKey } from './layout.js';
 import { extractMember } from './pack.js';
 import type { ByteRange, Remote } from './remote.js';
-import { MlxError } from '../util/errors.js';
+import { E, MlxError } from '../util/errors.js';
 import { runPool } from './transfer-progress.js';
 import { oidFromHex } from '../hash/oid.js';
 
@@ -27,7 +27,7 @@ export interface Want {
    * buffer) the bytes came in.
    */
   take: (bytes: Buffer, range: object) => void | Promise<void>;
-  /** Called instead of `take` when the member cannot be decoded; without it, that fails the read. */
+  /** Called instead of `take` when the member is corrupt (`E.OBJECT_CORRUPT`); without it, that fails the read. */
   refuse?: (err: MlxError) => void;
 }
 
@@ -100,7 +100,8 @@ export async function readMembers(read: RangeReader, groups: Map<string, Want[]>
           try {
             member = extractMember(bytes, w.entry, r.start);
           } catch (err) {
-            if (!w.refuse || !(err instanceof MlxError)) throw err;
+            // Only damage is the member's own fault: a missing zstd, say, fails the whole read.
+            if (!w.refuse || !(err instanceof MlxError) || err.code !== E.OBJECT_CORRUPT) throw err;
             w.refuse(err);
             continue;
           }

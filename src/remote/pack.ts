@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import type { Hasher, HasherFactory } from '../hash/blake3.js';
 import { oidOfPieces } from '../hash/blake3-shared.js';
 import { hashBytes } from '../hash/hash-file.js';
@@ -14,7 +13,9 @@ import {
   type PackMemberType,
 } from '../formats/pack-index.js';
 import { MlxError, badState, objectCorrupt } from '../util/errors.js';
+import { readZstdFrame } from '../formats/zstd-frame.js';
 import { looksIncompressible } from './compressibility.js';
+import { loadZstd, zstdBound } from './zstd.js';
 
 /*
  * A pack is a plain POSIX ustar stream, so `tar tf` lists it and `tar x` + `zstd -d` recover its objects
@@ -65,22 +66,9 @@ const BATCH_TARGET = 16 * 1024;
 /** Largest member data a ustar header can describe (11 octal digits). */
 const MAX_MEMBER = 8 ** 11 - 1;
 
-type ZstdBinding = typeof import('zstd-napi/binding.js');
-let zstd: { binding: ZstdBinding; cctx: InstanceType<ZstdBinding['CCtx']>; dctx: InstanceType<ZstdBinding['DCtx']> } | undefined;
-
-/** zstd-napi is native; load it on first use so commands that never touch a pack start fast. */
-function loadZstd(): NonNullable<typeof zstd> {
-  if (!zstd) {
-    const require = createRequire(import.meta.url);
-    const binding = require('zstd-napi/binding.js') as ZstdBinding;
-    zstd = { binding, cctx: new binding.CCtx(), dctx: new binding.DCtx() };
-  }
-  return zstd;
-}
-
 /** Bytes a pack buffer needs beyond its target: one largest member (header, worst-case frame, padding) and the trailer. */
 export function packHeadroom(largestMember: number): number {
-  return TAR_BLOCK + loadZstd().binding.compressBound(largestMember) + TAR_BLOCK + TAR_TRAILER;
+  return TAR_BLOCK + zstdBound(largestMember) + TAR_BLOCK + TAR_TRAILER;
 }
 
 /**
@@ -179,14 +167,13 @@ export class PackWriter {
    * length and codec. Raw data `byReference` becomes a piece of its own instead of a copy.
    */
   private writeMember(name: string, bytes: Uint8Array, byReference: boolean): { len: number; codec: PackCodec } {
-    const { binding, cctx } = loadZstd();
-    this.reserve(this.used + TAR_BLOCK + binding.compressBound(bytes.length) + TAR_BLOCK + TAR_TRAILER);
+    this.reserve(this.used + TAR_BLOCK + zstdBound(bytes.length) + TAR_BLOCK + TAR_TRAILER);
     const header = this.used;
     const off = header + TAR_BLOCK;
     // Compress into place; when that does not save enough, the raw bytes overwrite the attempt. Bytes
     // that look incompressible are not even tried.
     const tried = !looksIncompressible(bytes);
-    let len = tried ? cctx.compress(this.buf.subarray(off), bytes, this.level) : bytes.length;
+    let len = tried ? loadZstd().compressInto(this.buf.subarray(off), bytes, this.level) : bytes.length;
     const useZstd = tried && len <= bytes.length * (1 - this.minSavings);
     if (!useZstd) len = bytes.length;
     writeTarHeader(this.buf, header, `${name}${useZstd ? '.zst' : ''}`, len);
@@ -320,18 +307,14 @@ function decodeMember(data: Buffer, entry: PackEntry): Buffer {
     if (data.length !== size) throw corrupt(entry.o, `stored size ${data.length} is not its size ${size}`);
     return data;
   }
-  const { binding, dctx } = loadZstd();
+  const codec = loadZstd();
+  // One whole frame, declaring exactly the size the index promises, and nothing after it.
+  const frame = readZstdFrame(data);
+  if (frame?.contentSize !== size || frame.frameSize !== data.length) throw corrupt(entry.o, 'its zstd frame does not match the index');
   let out: Buffer;
   try {
-    // One whole frame, declaring exactly the size the index promises, and nothing after it.
-    if (binding.getFrameContentSize(data) !== size || binding.findFrameCompressedSize(data) !== data.length) {
-      throw corrupt(entry.o, 'its zstd frame does not match the index');
-    }
-    out = Buffer.allocUnsafe(size);
-    const n = dctx.decompress(out, data);
-    if (n !== size) throw corrupt(entry.o, `it decoded to ${n} bytes, not ${size}`);
+    out = codec.decompress(data, size);
   } catch (err) {
-    if (err instanceof MlxError) throw err;
     throw corrupt(entry.o, `zstd: ${(err as Error).message}`, err);
   }
   return out;

@@ -112,14 +112,28 @@ function loadSdk(): Promise<S3Sdk> {
   return sdkPromise;
 }
 
+/** The oldest Node major the SDK supports: below it, constructing a client emits its NodeVersionSupportWarning. */
+const SDK_OLDEST_NODE = 22;
+
 /**
- * Builds the client with the SDK's NodeVersionSupportWarning switched off. The SDK emits it with
- * `process.emitWarning` from the client constructor (`@aws-sdk/core` emitWarningIfUnsupportedVersion),
+ * Whether mlx switches the SDK's NodeVersionSupportWarning off on `nodeVersion`: only below the Node
+ * the SDK supports (Node 20, which mlx still runs on). The SDK is bundled into mlx, so its advice to
+ * upgrade Node for SDK updates is mlx's to follow; the README says where Node 20 support stands. On a
+ * supported Node nothing is switched off (the SDK has nothing to say there).
+ */
+export function hidesSdkNodeWarning(nodeVersion: string = process.version): boolean {
+  return Number(/^v?(\d+)/.exec(nodeVersion)?.[1]) < SDK_OLDEST_NODE;
+}
+
+/**
+ * Builds the client; where {@link hidesSdkNodeWarning}, with the warning switched off. The SDK emits it
+ * with `process.emitWarning` from the client constructor (`@aws-sdk/core` emitWarningIfUnsupportedVersion),
  * unless AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED is "true"; it then remembers the warning as
  * emitted for the whole process. The variable is set only around the constructor, so it does not leak
  * into commands mlx spawns.
  */
 function newClient(sdk: S3Sdk, config: S3ClientConfig): S3Client {
+  if (!hidesSdkNodeWarning()) return new sdk.S3Client(config);
   const name = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
   const saved = process.env[name];
   process.env[name] = 'true';

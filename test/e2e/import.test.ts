@@ -266,7 +266,8 @@ describe('bad inputs to mlx import: one line each, nothing written', () => {
     const fp = new Failpoints();
     const tmp = path.join(root, 'tmp-of-import');
     fs.mkdirSync(tmp);
-    const env = { ...fp.env({ 'import.after-clone': 'pause' }), TMPDIR: tmp };
+    // Node 22+ keeps the CLI's compiled code in TMPDIR unless told where (bin/mlx.js): Node's cache, not the import's leftovers.
+    const env = { ...fp.env({ 'import.after-clone': 'pause' }), TMPDIR: tmp, NODE_COMPILE_CACHE: path.join(root, 'node-compile-cache') };
     Object.assign(cliEnv, env);
     try {
       const before = workTree(importer);
