@@ -48,7 +48,7 @@ describe.each([{ ignoreScripts: false }, { ignoreScripts: true }])('the packed t
     const packages = installedPackages(install);
     expect(packages).toContain('@napi-rs/blake-hash');
     expect(packages.filter((p) => BUNDLED.includes(p))).toEqual([]);
-    expect(fs.readdirSync(install.packageDir).sort()).toEqual(['LICENSE', 'README.md', 'bin', 'dist', 'package.json', 'spec'].filter((f) => fs.existsSync(path.join(install.packageDir, f))));
+    expect(fs.readdirSync(install.packageDir).sort()).toEqual(['LICENSE', 'README.md', 'bin', 'dist', 'package.json', 'python', 'spec'].filter((f) => fs.existsSync(path.join(install.packageDir, f))));
     expect(fs.existsSync(path.join(install.packageDir, 'dist', 'cli', 'main.js'))).toBe(true);
     if (ignoreScripts) expect(addonBuilt).toBe(false);
   });
