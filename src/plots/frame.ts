@@ -13,6 +13,11 @@ export interface Frame {
 }
 
 export const TITLE_Y = 18;
+
+/** The plot area of an x/y chart: room for the title above, the y labels left and the x labels below. */
+export function xyFrame(width: number, plotHeight: number): Frame {
+  return { width, height: plotHeight, left: 64, top: 32, right: width - 16, bottom: plotHeight - 44 };
+}
 const LEGEND_COLUMN = 170;
 const LEGEND_ROW = 16;
 const LEGEND_LABEL_CHARS = 24;

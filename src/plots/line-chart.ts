@@ -1,5 +1,5 @@
 import { minMaxDownsample, type Point } from './downsample.js';
-import { axes, legend, legendHeight, TITLE_Y, type Frame } from './frame.js';
+import { axes, legend, legendHeight, TITLE_Y, xyFrame } from './frame.js';
 import { seriesStyle } from './palette.js';
 import { el, escapeXml, pathData, svgDocument, text } from './svg.js';
 import { extent, niceTicks, scale } from './ticks.js';
@@ -27,7 +27,7 @@ export interface LineChart {
 export function lineChartSvg(chart: LineChart): string {
   const width = chart.width ?? 640;
   const plotHeight = chart.height ?? 320;
-  const f: Frame = { width, height: plotHeight, left: 64, top: 32, right: width - 16, bottom: plotHeight - 44 };
+  const f = xyFrame(width, plotHeight);
   const buckets = bucketsPerSeries(chart.series.length, f.right - f.left);
   const series = chart.series.map((s) => ({ name: s.name, points: minMaxDownsample(s.points, buckets) }));
   const all = series.flatMap((s) => s.points);

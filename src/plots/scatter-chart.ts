@@ -1,4 +1,4 @@
-import { axes, legend, legendHeight, TITLE_Y, type Frame } from './frame.js';
+import { axes, legend, legendHeight, TITLE_Y, xyFrame } from './frame.js';
 import { seriesStyle } from './palette.js';
 import { el, escapeXml, svgDocument, text } from './svg.js';
 import { extent, formatValue, niceTicks, scale } from './ticks.js';
@@ -25,7 +25,7 @@ export interface ScatterChart {
 export function scatterChartSvg(chart: ScatterChart): string {
   const width = chart.width ?? 640;
   const plotHeight = chart.height ?? 320;
-  const f: Frame = { width, height: plotHeight, left: 64, top: 32, right: width - 16, bottom: plotHeight - 44 };
+  const f = xyFrame(width, plotHeight);
   const points = chart.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
   const groups = [...new Set(points.map((p) => p.group))];
   const x = niceTicks(...extent(points.map((p) => p.x)), 6);
