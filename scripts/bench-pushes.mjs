@@ -37,8 +37,6 @@ const DEFAULT_WORK = path.join(ROOT, '.bench', 'pushes');
 const PUSHERS = Math.max(1, Number(process.env.BENCH_PUSHERS ?? 1));
 const CONSOLIDATE = process.env.BENCH_CONSOLIDATE !== '0';
 const PUSH_CODE = process.env.BENCH_PUSH_CODE === '1';
-/** Pushes the direct generator uploads at once. */
-const PUBLISH_JOBS = 32;
 const ENV = {
   ...process.env,
   GIT_CONFIG_NOSYSTEM: '1',
@@ -71,6 +69,7 @@ export { PUSH_POLICY, consolidateIndexes } from './src/remote/consolidate.ts';
 export { PackWriter } from './src/remote/pack.ts';
 export { serializePackIndex } from './src/formats/pack-index.ts';
 export { packKey, indexKey } from './src/remote/layout.ts';
+export { prepareLayout } from './src/remote/layout-upgrade.ts';
 export { oidHex } from './src/hash/oid.ts';`,
       resolveDir: ROOT,
       loader: 'ts',
@@ -133,35 +132,34 @@ export async function morePushes(mlx, remote, dir, count) {
 /**
  * `count` pushes of one new tiny object each, published directly (see the header). Each push's pack
  * is built as PackUploads builds it (PackWriter at level 1, no second hash), uploaded, then its index
- * put; these run `PUBLISH_JOBS` at a time. Then, in push order, the remote index learns of each pack
- * and the push's consolidation step runs whenever the push policy's number of packs are loose, as
- * the push that made them so would run it (after the others it does nothing). Consolidated indexes
- * depend only on which packs the index knows when the step runs, so the remote ends as pushes one
- * after another leave it.
+ * put where a push puts it. Pushes go in runs of as many as leave the push policy's number of packs
+ * loose, uploaded at once; then the push's consolidation step runs, as the push that made them so
+ * would run it (the pushes before it in the run find too few loose packs and do nothing). It works
+ * from a listing of the remote, so the remote ends as pushes one after another leave it.
  */
 export async function publishPushes(mlx, remote, dir, count) {
   const newHasher = await mlx.loadHasher();
-  const index = await mlx.RemoteIndex.load(remote, path.join(dir, 'publisher'));
-  const packIndexes = new Array(count);
+  const cacheRoot = path.join(dir, 'publisher');
+  // As each push does before it uploads: the marker says layout 3.
+  await mlx.prepareLayout(remote, cacheRoot, newHasher, true);
+  let loose = (await mlx.RemoteIndex.load(remote, cacheRoot)).unconsolidatedPacks().length;
   let next = 0;
-  const publisher = async () => {
-    for (let n = next++; n < count; n = next++) {
-      const writer = new mlx.PackWriter(newHasher, { level: 1, verify: false, buffer: Buffer.allocUnsafe(64 * 1024) });
-      const bytes = Buffer.from(`push ${n} of another clone\n`);
-      writer.add(mlx.hashBytes(newHasher, bytes), 'b', bytes);
-      const { pack, index: packIndex } = writer.finish();
-      await remote.put(mlx.packKey(packIndex.pack), Buffer.from(pack));
-      await remote.put(mlx.indexKey(packIndex.pack), Buffer.from(mlx.serializePackIndex(packIndex)));
-      packIndexes[n] = packIndex;
-    }
+  const publish = async (n) => {
+    const writer = new mlx.PackWriter(newHasher, { level: 1, verify: false, buffer: Buffer.allocUnsafe(64 * 1024) });
+    const bytes = Buffer.from(`push ${n} of another clone\n`);
+    writer.add(mlx.hashBytes(newHasher, bytes), 'b', bytes);
+    const { pack, index: packIndex } = writer.finish();
+    await remote.put(mlx.packKey(packIndex.pack), Buffer.from(pack));
+    await remote.put(mlx.indexKey(packIndex.pack), Buffer.from(mlx.serializePackIndex(packIndex)));
   };
-  await Promise.all(Array.from({ length: PUBLISH_JOBS }, publisher));
-  let loose = index.unconsolidatedPacks().length;
-  for (let n = 0; n < count; n++) {
-    index.addPack(mlx.oidHex(packIndexes[n].pack), packIndexes[n]);
-    if (++loose < mlx.PUSH_POLICY.minUnconsolidated) continue;
-    await mlx.consolidateIndexes(remote, index, newHasher, mlx.PUSH_POLICY);
-    loose = index.unconsolidatedPacks().length;
+  while (next < count) {
+    const run = Math.min(count - next, Math.max(1, mlx.PUSH_POLICY.minUnconsolidated - loose));
+    await Promise.all(Array.from({ length: run }, (_, i) => publish(next + i)));
+    next += run;
+    loose += run;
+    if (loose < mlx.PUSH_POLICY.minUnconsolidated) continue;
+    await mlx.consolidateIndexes(remote, cacheRoot, newHasher, mlx.PUSH_POLICY);
+    loose = (await mlx.RemoteIndex.load(remote, cacheRoot)).unconsolidatedPacks().length;
   }
 }
 

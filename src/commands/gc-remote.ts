@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { consolidateIndexes, GC_POLICY } from '../remote/consolidate.js';
+import { upgradeRemote } from '../remote/layout-upgrade.js';
+import { retireRemovals } from '../remote/removal-retire.js';
 import { fetchObjects } from '../remote/fetch.js';
 import { addRecipeChunks, collectRemote, type RemoteGcResult } from '../remote/remote-gc.js';
 import { RemoteIndex } from '../remote/remote-index.js';
@@ -65,7 +67,10 @@ export async function gcRemote(opts: RemoteGcOptions): Promise<RemoteGcReport> {
   const rules: RemoteGcOptions = team ? { ...opts, tips: [...(opts.tips ?? []), ...team.branches], revs: [...(opts.revs ?? []), ...team.tags] } : opts;
   const { commits, pointers, runObjects: extra } = await keptPointers(repo, git, rules);
   const { name, remote } = await resolveRemote(repo, opts.remoteName);
-  const index = await RemoteIndex.load(remote, path.join(repo.store.root, 'remotes'));
+  const cacheRoot = path.join(repo.store.root, 'remotes');
+  // A layout-1 or -2 remote is upgraded first: this sweep writes layout 3's removal records.
+  if (!opts.dryRun) await upgradeRemote(remote, cacheRoot, repo.newHasher);
+  const index = await RemoteIndex.load(remote, cacheRoot);
   // Manifests name the files a directory keeps: bring the ones the cache lacks from the remote.
   const dirs = pointers.filter((p) => p.pointer.kind === 'dir').map((p) => p.pointer.oid);
   await fetchObjects(repo.store, repo.newHasher, remote, index, dirs.filter((o) => index.has(o)));
@@ -74,7 +79,10 @@ export async function gcRemote(opts: RemoteGcOptions): Promise<RemoteGcReport> {
   await addRecipeChunks(remote, index, keep);
   const res = await collectRemote(remote, index, keep, { graceMs: opts.graceMs ?? 60 * 60_000, dryRun: opts.dryRun });
   // What survived the sweep goes into one consolidated index: a fresh clone then reads one file.
-  if (!opts.dryRun) await consolidateIndexes(remote, index, repo.newHasher, GC_POLICY);
+  if (!opts.dryRun) {
+    await consolidateIndexes(remote, cacheRoot, repo.newHasher, GC_POLICY);
+    await retireRemovals(remote, cacheRoot);
+  }
   return {
     ...res,
     remote: name,

@@ -1,13 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { HasherFactory } from '../hash/blake3.js';
+import { oidFromHex } from '../hash/oid.js';
 import { consolidatedIndexPieces } from '../formats/consolidated-index.js';
 import type { PackIndex } from '../formats/pack-index.js';
 import { failpoint } from '../util/failpoint.js';
 import { tempPathFor } from '../util/fs.js';
-import { consolidatedKey } from './layout.js';
+import { consolidatedKey, indexKey, REMOTE_LAYOUT } from './layout.js';
 import type { Remote } from './remote.js';
-import type { RemoteIndex } from './remote-index.js';
+import { RemoteIndex } from './remote-index.js';
 
 /*
  * Index consolidation (spec/remote.md, "Consolidated indexes"), tiered as in an LSM tree: once enough
@@ -15,12 +17,23 @@ import type { RemoteIndex } from './remote-index.js';
  * smaller consolidated indexes, which are then retired. A reader thus reads a handful of files however
  * many pushes there were, and each pack index is copied O(log pushes) times in all.
  *
- * Consolidated indexes are copies, never the authority (a pack is published by its own `.idx`), so
- * every step is safe whatever runs at the same time: one that misses a pack a concurrent push
- * published leaves that pack to be read from its own index; one that names a pack a sweep removed
- * names nothing a reader uses; retiring one only makes a reader that listed it read its packs' own
- * indexes. Nothing anyone needs can become unreachable by a consolidation, or by killing one.
+ * In layout 3 a consolidated index publishes the packs it holds, so it retires (deletes) the pack
+ * indexes it took in as well. Why that is safe whatever runs at the same time:
+ *  - it works from its own fresh listing, and retires only files that listing named, after its own
+ *    consolidated index, holding all of their packs, is published: a reader that finds a listed file
+ *    gone lists again and finds that one;
+ *  - it leaves out the packs a listed removal record names, and publishes only within
+ *    CONSOLIDATION_WINDOW of its listing: a removal record written after the listing hides the
+ *    pack from readers anyway, and is retired only long after the consolidation published
+ *    (removal-retire.ts), when a listing shows what it published.
  */
+
+/** CONSOLIDATION_WINDOW: a consolidation publishes only this soon after its listing; later, it gives up (see above). Tests shorten it. */
+export function consolidationWindowMs(): number {
+  const v = Number(process.env.MLX_CONSOLIDATION_WINDOW_MS || NaN);
+  return Number.isFinite(v) && v >= 0 && v <= DEFAULT_WINDOW_MS ? v : DEFAULT_WINDOW_MS;
+}
+const DEFAULT_WINDOW_MS = 10 * 60_000;
 
 export interface ConsolidationPolicy {
   /** Consolidate once at least this many published packs are in no consolidated index. */
@@ -71,32 +84,61 @@ export interface ConsolidationResult {
   /** The consolidated index published, or undefined when there was nothing to do. */
   published?: string;
   packs: number;
+  /** Consolidated indexes and pack indexes retired. */
   retired: number;
+  /** Set when it gave up: its listing was older than {@link consolidationWindowMs()} by the time it could publish. */
+  abandoned?: string;
 }
 
 /**
- * Publishes a consolidated index of what `index` holds when `policy` calls for one, then retires the
- * consolidated indexes it replaces (never before it is published). `index` learns of both.
+ * Publishes a consolidated index of what the remote publishes now when `policy` calls for one, then
+ * retires the consolidated indexes and pack indexes it replaces (never before it is published). Works
+ * from a fresh load of the remote's index (files already in the local folder are not downloaded
+ * again), never from a caller's index, which may have forgotten packs (those a gc plans to remove):
+ * leaving out a published pack would remove it without a removal record.
  */
-export async function consolidateIndexes(remote: Remote, index: RemoteIndex, newHasher: HasherFactory, policy: ConsolidationPolicy): Promise<ConsolidationResult> {
+export async function consolidateIndexes(remote: Remote, cacheRoot: string, newHasher: HasherFactory, policy: ConsolidationPolicy): Promise<ConsolidationResult> {
+  const index = await RemoteIndex.load(remote, cacheRoot);
+  if (index.layout !== REMOTE_LAYOUT) return { packs: 0, retired: 0 };
+  await failpoint('consolidate.after-list');
   const held = new Map([...index.consolidated].map(([hex, packs]) => [hex, packs.filter((p) => index.packs.has(p))]));
   const plan = planConsolidation(index.unconsolidatedPacks(), held, policy);
   if (!plan) return { packs: 0, retired: 0 };
-  const staged = stageConsolidated(index.cacheDir, plan.packs.map((hex) => index.packs.get(hex)!), newHasher);
-  const hex = staged.hex;
-  try {
-    await failpoint('consolidate.before-publish');
-    await remote.put(consolidatedKey(hex), { file: staged.file });
-    // Hashed as it was written, it is the copy a later load would download and check; only a cache.
-    keepLocalCopy(staged.file, path.join(index.cacheDir, `${hex}.midx`));
-  } finally {
-    fs.rmSync(staged.file, { force: true });
-  }
+  const hex = await publishConsolidated(remote, index, plan.packs, newHasher, () => {
+    const age = performance.now() - index.listedAt;
+    return age > consolidationWindowMs() ? `its listing of ${remote.url} was ${Math.round(age / 1000)} s old when it was ready to publish` : undefined;
+  });
+  if (typeof hex !== 'string') return { packs: 0, retired: 0, abandoned: hex.abandoned };
   await failpoint('consolidate.after-publish');
   const retired = plan.retire.filter((old) => old !== hex);
   for (const old of retired) await remote.delete(consolidatedKey(old));
-  index.recordConsolidation(hex, plan.packs, retired);
-  return { published: hex, packs: plan.packs.length, retired: retired.length };
+  // Every listed pack index whose pack a consolidated index still listed holds (the new one or one it
+  // kept): the ones it took in, and those a killed consolidation left behind.
+  const covered = new Set(plan.packs);
+  for (const [old, packs] of held) if (!retired.includes(old)) for (const p of packs) covered.add(p);
+  const indexes = [...index.indexed].filter((p) => covered.has(p));
+  for (const p of indexes) await remote.delete(indexKey(oidFromHex(p)));
+  return { published: hex, packs: plan.packs.length, retired: retired.length + indexes.length };
+}
+/**
+ * Writes the consolidated index of `packs` (all in `index`) and publishes it, unless `tooLate` (asked
+ * right before the upload) gives a reason not to. Returns its hex.
+ */
+export async function publishConsolidated(remote: Remote, index: RemoteIndex, packs: string[], newHasher: HasherFactory): Promise<string>;
+export async function publishConsolidated(remote: Remote, index: RemoteIndex, packs: string[], newHasher: HasherFactory, tooLate: () => string | undefined): Promise<string | { abandoned: string }>;
+export async function publishConsolidated(remote: Remote, index: RemoteIndex, packs: string[], newHasher: HasherFactory, tooLate?: () => string | undefined): Promise<string | { abandoned: string }> {
+  const staged = stageConsolidated(index.cacheDir, packs.map((hex) => index.packs.get(hex)!), newHasher);
+  try {
+    await failpoint('consolidate.before-publish');
+    const abandoned = tooLate?.();
+    if (abandoned !== undefined) return { abandoned };
+    await remote.put(consolidatedKey(staged.hex), { file: staged.file });
+    // Hashed as it was written, it is the copy a later load would download and check; only a cache.
+    keepLocalCopy(staged.file, path.join(index.cacheDir, `${staged.hex}.midx`));
+  } finally {
+    fs.rmSync(staged.file, { force: true });
+  }
+  return staged.hex;
 }
 
 /**

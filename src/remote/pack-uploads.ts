@@ -1,8 +1,10 @@
+import path from 'node:path';
 import type { HasherFactory } from '../hash/blake3.js';
 import { oidHex, type Oid } from '../hash/oid.js';
 import { serializePackIndex, type PackIndex, type PackMemberType } from '../formats/pack-index.js';
 import { alignedSharedBuffer } from '../util/aligned-memory.js';
 import { failpoint } from '../util/failpoint.js';
+import { writeFileAtomicSync } from '../util/fs.js';
 import { indexKey, packKey } from './layout.js';
 import { packHeadroom, PackWriter } from './pack.js';
 import type { Remote } from './remote.js';
@@ -17,6 +19,8 @@ export interface PackUploadsOptions {
   largestMember: number;
   /** Hears of each pack once its index is published (before the `push.after-publish` failpoint). */
   onPublished: (hex: string) => void;
+  /** Given to each pack (PackWriter's `salt`): set when a push sends again what it withheld. */
+  salt?: string;
 }
 
 /**
@@ -31,6 +35,11 @@ export class PackUploads {
   /** Packs published, and their bytes (pack and index) sent. */
   packs = 0;
   bytesSent = 0;
+  /**
+   * Packs not published because a removal record names a pack of the same name (and the ones after
+   * it, which may hold recipes of its chunks): their objects stay absent, to be sent again salted.
+   */
+  withheld = 0;
 
   private building: PackWriter | undefined;
   /** Lets go of the bytes the pack being built holds by reference, once it is sent (or has failed). */
@@ -68,7 +77,7 @@ export class PackUploads {
    * is called once the pack's upload is over, sent or failed; or at once, when the bytes were copied.
    */
   add(oid: Oid, type: PackMemberType, bytes: Uint8Array, release?: () => void): void {
-    this.building ??= new PackWriter(this.newHasher, { level: 1, verify: false, hashAtFinish: true, buffer: this.spare.pop() ?? alignedSharedBuffer(this.capacity) });
+    this.building ??= new PackWriter(this.newHasher, { level: 1, verify: false, hashAtFinish: true, buffer: this.spare.pop() ?? alignedSharedBuffer(this.capacity), salt: this.opts.salt });
     const byReference = release !== undefined && this.remote.putsPiecesAsTheyAre === true;
     try {
       this.building.add(oid, type, bytes, { byReference });
@@ -113,9 +122,12 @@ export class PackUploads {
     const previous = this.published;
     const sent = (async () => {
       let packIndex: PackIndex;
+      let removedName: boolean;
       try {
         packIndex = await sealed.index;
-        await this.remote.put(packKey(packIndex.pack), pieces.length === 1 ? pieces[0]! : pieces);
+        // A removed pack's name stays removed: its pack file is not written over either.
+        removedName = this.index.isGone(oidHex(packIndex.pack));
+        if (!removedName) await this.remote.put(packKey(packIndex.pack), pieces.length === 1 ? pieces[0]! : pieces);
       } finally {
         for (const release of releases) release();
       }
@@ -123,9 +135,15 @@ export class PackUploads {
       const idxBytes = Buffer.from(serializePackIndex(packIndex));
       await failpoint('push.after-upload');
       await previous; // rejects when an earlier pack failed: then this index is never published
+      if (removedName || this.withheld > 0) {
+        this.withheld++;
+        this.objects -= sealed.objects; // sent again, and counted then
+        return;
+      }
       await failpoint('push.before-publish');
       await this.remote.put(indexKey(packIndex.pack), idxBytes);
       this.index.addPack(oidHex(packIndex.pack), packIndex);
+      keepLocalCopy(path.join(this.index.cacheDir, `${oidHex(packIndex.pack)}.idx`), idxBytes);
       this.opts.onPublished(oidHex(packIndex.pack));
       await failpoint('push.after-publish');
       this.packs++;
@@ -148,5 +166,14 @@ export class PackUploads {
     if (this.inFlight.size === 0 || Date.now() - this.lastYield < 5) return;
     await new Promise((resolve) => setImmediate(resolve));
     this.lastYield = Date.now();
+  }
+}
+
+/** Keeps a published index in the local folder of downloaded ones: this process's next load (a consolidation) needs no download. */
+function keepLocalCopy(file: string, bytes: Buffer): void {
+  try {
+    writeFileAtomicSync(file, bytes, { durable: false });
+  } catch {
+    // only a cache: a later load downloads it instead
   }
 }

@@ -56,6 +56,12 @@ export interface PackWriterOptions {
    * another thread.
    */
   hashAtFinish?: boolean;
+  /**
+   * Writes an empty first member `n/<salt>` that no index lists, so the pack's name differs from that
+   * of a pack of the same objects: a push re-sending the objects of a removed pack must not publish
+   * the removed pack's name (spec/remote.md, "Removal records").
+   */
+  salt?: string;
 }
 
 /** Objects smaller than this are batched with others into one member. */
@@ -110,6 +116,7 @@ export class PackWriter {
     this.level = opts.level ?? 3;
     this.buf = opts.buffer ?? Buffer.allocUnsafe(1 << 20);
     this.hashAtFinish = opts.hashAtFinish ?? false;
+    if (opts.salt !== undefined) this.writeMember(`n/${opts.salt}`, new Uint8Array(0), false);
   }
 
   /**

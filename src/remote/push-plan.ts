@@ -1,7 +1,7 @@
 import { oidFromHex } from '../hash/oid.js';
 import type { OidList } from './oid-list.js';
 import type { RemoteIndex } from './remote-index.js';
-import { indexKey, packKey } from './layout.js';
+import { packKey } from './layout.js';
 
 /*
  * The decisions of a push that need no I/O: what to send, what to rely on, how rounds add up, and
@@ -48,14 +48,15 @@ export function addRound<T extends RoundCounts>(total: T, round: RoundCounts): T
 }
 
 /**
- * The packs among `atRisk` that a listing of the packs folder shows gone: their index file is
- * missing, or their pack file is missing or not the size the index this push holds says.
+ * The packs among `atRisk` that are gone: not `published` (their index is gone or a removal record
+ * names them), or their pack file is missing from a listing of the packs folder or not the size the
+ * index this push holds says.
  */
-export function packsGone(atRisk: Iterable<string>, listing: readonly { key: string; size: number }[], packs: ReadonlyMap<string, { size: number }>): Set<string> {
+export function packsGone(atRisk: Iterable<string>, listing: readonly { key: string; size: number }[], packs: ReadonlyMap<string, { size: number }>, published: ReadonlyMap<string, unknown>): Set<string> {
   const sizes = new Map(listing.map((o) => [o.key, o.size]));
   const gone = new Set<string>();
   for (const hex of atRisk) {
-    if (!sizes.has(indexKey(oidFromHex(hex))) || sizes.get(packKey(oidFromHex(hex))) !== packs.get(hex)?.size) gone.add(hex);
+    if (!published.has(hex) || sizes.get(packKey(oidFromHex(hex))) !== packs.get(hex)?.size) gone.add(hex);
   }
   return gone;
 }

@@ -1,8 +1,9 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { HasherFactory } from '../hash/blake3.js';
 import { hashBytes } from '../hash/hash-file.js';
-import { type Oid } from '../hash/oid.js';
+import { oidFromHex, type Oid } from '../hash/oid.js';
 import { serializeRecipe, type RecipeChunk } from '../formats/recipe.js';
 import { saveRecipe } from '../store/chunk-map.js';
 import { hashedChunksOfFile } from '../store/chunk-thread.js';
@@ -12,13 +13,14 @@ import { MlxError, objectCorrupt, objectMissing, remoteFailed } from '../util/er
 import { failpoint } from '../util/failpoint.js';
 import { DONE, runStepsAsync, type AsyncStep } from '../util/steps.js';
 import { consolidateIndexes, PUSH_POLICY } from './consolidate.js';
-import { ensureLayout, PACKS_PREFIX } from './layout.js';
+import { indexKey, PACKS_PREFIX } from './layout.js';
+import { prepareLayout } from './layout-upgrade.js';
 import { PackUploads } from './pack-uploads.js';
 import { addRound, packsGone, planSends } from './push-plan.js';
 import { dropIncompleteRecipes } from './recipe-check.js';
 import { doomedPacks, recordKeep } from './remote-gc.js';
 import type { Remote } from './remote.js';
-import type { RemoteIndex } from './remote-index.js';
+import { RemoteIndex } from './remote-index.js';
 import { OidList } from './oid-list.js';
 import { ThreadedReadAhead } from './read-thread.js';
 import { SmallObjectFeed, SmallObjectReader, type ReadAheadItem } from './small-object-reader.js';
@@ -76,10 +78,16 @@ interface Push {
   round: number;
   /** Every pack this push's data lives in: relied on, or uploaded by it. */
   ours: Set<string>;
+  /** The packs this push published. */
+  published: Set<string>;
   /** The rounds so far, added up. */
   summary: PushSummary | undefined;
   /** Packs of `ours` found gone after this round. */
   gone: Set<string>;
+  /** Packs of the last round not published because a removal record names their name. */
+  withheld: number;
+  /** Set once a round withheld packs: each pack after that starts with an empty member of this name. */
+  salt?: string;
 }
 
 /**
@@ -102,8 +110,10 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
     started: performance.now(),
     round: 1,
     ours: new Set(),
+    published: new Set(),
     summary: undefined,
     gone: new Set(),
+    withheld: 0,
   };
   while ((await runStepsAsync(push, PUSH_ROUND)) !== DONE) push.round++;
   if (push.summary!.packs > 0) await consolidateAfterPush(push);
@@ -117,7 +127,8 @@ export async function pushObjects(store: ObjectStore, newHasher: HasherFactory, 
  */
 async function consolidateAfterPush({ remote, index, newHasher }: Push): Promise<void> {
   try {
-    await consolidateIndexes(remote, index, newHasher, PUSH_POLICY);
+    const done = await consolidateIndexes(remote, index.cacheRoot, newHasher, PUSH_POLICY);
+    if (done.abandoned) index.warnings.push(`did not consolidate the pack indexes of ${remote.url}: ${done.abandoned}`);
   } catch (err) {
     if (!(err instanceof MlxError)) throw err;
     index.warnings.push(`could not consolidate the pack indexes of ${remote.url}: ${err.message}`);
@@ -127,9 +138,20 @@ async function consolidateAfterPush({ remote, index, newHasher }: Push): Promise
 /** A round of a push; rounds repeat while a concurrent remote gc removes what they sent or rely on. */
 const PUSH_ROUND: AsyncStep<Push>[] = [sendMissingObjects, letGoOfForgottenPacks, keepOurPacks, findVanishedPacks, forgetVanishedPacks];
 
+/**
+ * Packs are named by their bytes, so sending again exactly the objects of a removed pack makes a pack
+ * of the removed pack's name, which its removal record hides: such a pack is withheld, and its
+ * objects are sent again at once in salted packs, whose names differ.
+ */
 async function sendMissingObjects(push: Push): Promise<void> {
-  const sent = await sendRound(push);
-  push.summary = push.summary ? addRound(push.summary, sent) : sent;
+  for (let salted = 0; ; salted++) {
+    push.withheld = 0;
+    const sent = await sendRound(push);
+    push.summary = push.summary ? addRound(push.summary, sent) : sent;
+    if (push.withheld === 0) return;
+    if (salted === MAX_ROUNDS) throw remoteFailed(`${push.withheld} pack(s) of this push kept getting the name of a pack removed from ${push.remote.url}`);
+    push.salt = crypto.randomBytes(16).toString('hex');
+  }
 }
 
 /** Packs the index no longer holds (a pending remote gc plans to remove them) are not this push's to keep. */
@@ -151,8 +173,14 @@ async function keepOurPacks({ remote, ours }: Push): Promise<void> {
 async function findVanishedPacks(push: Push) {
   await failpoint('push.before-recheck');
   const atRisk = await packsAtRisk(push.remote, push.ours, performance.now() - push.started > SWEEP_TRACE_MS / 2);
-  push.gone = atRisk.size === 0 ? atRisk : packsGone(atRisk, await push.remote.list(PACKS_PREFIX), push.index.packs);
+  if (atRisk.size === 0) return DONE;
+  // What the remote publishes now (removal records subtracted), and the pack files as they are.
+  const now = await RemoteIndex.load(push.remote, push.index.cacheRoot, push.jobs);
+  push.gone = packsGone(atRisk, await push.remote.list(PACKS_PREFIX), push.index.packs, now.packs);
   if (push.gone.size === 0) return DONE;
+  // An index this push published under a name a removal record names serves no reader; left listed,
+  // it would keep that record from being retired.
+  for (const hex of push.gone) if (now.gone.has(hex) && push.published.has(hex)) await push.remote.delete(indexKey(oidFromHex(hex)));
 }
 
 /** Their objects count as absent now: the next round sends them again. */
@@ -164,7 +192,8 @@ function forgetVanishedPacks(push: Push): void {
     });
   }
   push.summary!.resentPacks += gone.size;
-  index.forget(gone);
+  // A removal record may name them: what is sent again must not be published under their names.
+  index.markGone(gone);
   for (const hex of gone) ours.delete(hex);
 }
 
@@ -227,8 +256,8 @@ function requireLocalObjects({ push: { store }, wanted, todo }: Round): void {
   }
 }
 
-async function prepareRemote({ push: { remote } }: Round): Promise<void> {
-  await ensureLayout(remote, true);
+async function prepareRemote({ push: { remote, index, newHasher } }: Round): Promise<void> {
+  await prepareLayout(remote, index.cacheRoot, newHasher, true);
 }
 
 function announceTotals({ push: { store, opts }, wanted, todo }: Round): void {
@@ -256,7 +285,11 @@ async function packAndUpload(round: Round): Promise<void> {
     // Packs are named by content: re-sending a doomed pack's objects can recreate that very pack,
     // which the keep record then saves from the sweep; a new pack can be planned as soon as it is
     // published. Both are this push's.
-    onPublished: (hex) => push.ours.add(hex),
+    onPublished: (hex) => {
+      push.ours.add(hex);
+      push.published.add(hex);
+    },
+    salt: push.salt,
   });
   const packing: Packing = { round, uploads, reader: new SmallObjectReader(push.chunkThreshold), packedHere: new Set() };
   // Small objects whose size the pointers and manifests record; read ahead, several at once, when the disk is slow.
@@ -281,6 +314,7 @@ async function packAndUpload(round: Round): Promise<void> {
   summary.uploadedObjects += uploads.objects;
   summary.packs += uploads.packs;
   summary.bytesSent += uploads.bytesSent;
+  push.withheld = uploads.withheld;
 }
 
 /** The first objects are read on this thread; their reads say whether the rest come from the page cache. */

@@ -2,7 +2,8 @@ import crypto from 'node:crypto';
 import { type Oid, oidFromHex } from '../hash/oid.js';
 import { MlxError } from '../util/errors.js';
 import { failpoint } from '../util/failpoint.js';
-import { indexKey, packKey } from './layout.js';
+import { writeGoneRecord } from './gone-records.js';
+import { indexKey, legacyIndexKey, packKey } from './layout.js';
 import { readRemoteRecipe } from './recipe-check.js';
 import type { Remote } from './remote.js';
 import type { RemoteIndex } from './remote-index.js';
@@ -13,8 +14,9 @@ import { readSweepRecords, removeOldSweepRecords, SweepLease } from './sweep-rec
  * (the protocol and why it is safe: spec/lifecycle.md, "gc --remote and concurrent pushes"):
  *  - mark: packs none of whose objects a kept pointer needs are written into a plan `gc/<ms>-<rand>.json`;
  *  - sweep (a later run, once the plan is older than the grace period): each planned pack that is still
- *    unneeded and that no push has relied on since the plan was made is removed, index first. The sweep
- *    first publishes a sweep record naming those packs (src/remote/sweep-records.ts).
+ *    unneeded and that no push has relied on since the plan was made is removed: a removal record
+ *    (gone-records.ts) first, then its index and its pack file. The sweep first publishes a sweep record
+ *    naming those packs (src/remote/sweep-records.ts).
  * A push treats objects in planned packs as absent (it uploads them again), records in
  * `keep/<ms>-<rand>.json` every pack its data lives in — which the sweep respects — and then checks,
  * against the sweep records, that none of them vanished meanwhile.
@@ -110,28 +112,22 @@ export async function collectRemote(remote: Remote, index: RemoteIndex, keep: Se
   try {
     keeps = await readJsonRecords(remote, KEEP_PREFIX);
     await failpoint('gc.sweep.after-read-keeps');
-    for (const { key, doc } of due) {
+    const removing = new Set<string>();
+    for (const { doc } of due) {
       const reliedOn = new Set(keeps.filter((k) => k.doc.created >= doc.created - opts.graceMs).flatMap((k) => k.doc.packs));
       for (const hex of doc.packs) {
-        if (!index.packs.has(hex)) continue; // already gone
+        if (!index.packs.has(hex) || removing.has(hex)) continue; // already gone
         if (needed(hex) || reliedOn.has(hex)) {
           result.spared++;
           continue;
         }
+        removing.add(hex);
         result.removedPacks++;
         result.removedBytes += index.packs.get(hex)!.size;
-        if (!opts.dryRun) {
-          await failpoint('gc.sweep.before-delete-index');
-          await lease!.beforeRemove();
-          await remote.delete(indexKey(oidFromHex(hex))); // unpublish first: readers stop seeing it
-          await failpoint('gc.sweep.before-delete-pack');
-          await lease!.beforeRemove();
-          await remote.delete(packKey(oidFromHex(hex)));
-          index.packs.delete(hex);
-        }
       }
-      if (!opts.dryRun) await remote.delete(key);
     }
+    if (!opts.dryRun && removing.size > 0) await removePacks(remote, index, lease!, removing);
+    if (!opts.dryRun) for (const { key } of due) await remote.delete(key);
   } finally {
     // Also after a failure: this sweep removes nothing more, so pushes need not wait for it.
     if (lease) await lease.finish();
@@ -150,4 +146,24 @@ export async function collectRemote(remote: Remote, index: RemoteIndex, keep: Se
     await remote.put(recordKey(GC_PREFIX), Buffer.from(JSON.stringify({ v: 1, created: now, packs: unneeded.sort() })));
   }
   return result;
+}
+
+/**
+ * Removes packs: first a removal record naming them all, which hides them from every reader at once
+ * (a consolidated index may still name them), then per pack its index (layout 3's, and a layout-2 one
+ * left from before the upgrade) and its pack file. The lease is checked before each step.
+ */
+async function removePacks(remote: Remote, index: RemoteIndex, lease: SweepLease, packs: Set<string>): Promise<void> {
+  await lease.beforeRemove();
+  await writeGoneRecord(remote, packs);
+  index.markGone(packs);
+  for (const hex of packs) {
+    await failpoint('gc.sweep.before-delete-index');
+    await lease.beforeRemove();
+    await remote.delete(indexKey(oidFromHex(hex)));
+    await remote.delete(legacyIndexKey(oidFromHex(hex)));
+    await failpoint('gc.sweep.before-delete-pack');
+    await lease.beforeRemove();
+    await remote.delete(packKey(oidFromHex(hex)));
+  }
 }

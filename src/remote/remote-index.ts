@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { loadHasher, type HasherFactory } from '../hash/blake3.js';
@@ -8,9 +9,12 @@ import { consolidatedPackIndexes } from '../formats/consolidated-index.js';
 import { parsePackIndex, type PackEntry, type PackIndex, type PackMemberType } from '../formats/pack-index.js';
 import type { Recipe } from '../formats/recipe.js';
 import { writeFileAtomicSync } from '../util/fs.js';
-import { E, MlxError, badPackIndex, remoteCorrupt } from '../util/errors.js';
+import { E, MlxError, badPackIndex, remoteCorrupt, remoteFailed } from '../util/errors.js';
 import { failpoint } from '../util/failpoint.js';
-import { CONSOLIDATED_PREFIX, consolidatedIndexes, consolidatedKey, damagedCopies, indexKey, packKey, PACKS_PREFIX, publishedPacks } from './layout.js';
+import { readGoneRecord, type GoneRecord } from './gone-records.js';
+import {
+  consolidatedIndexes, consolidatedKey, damagedCopies, goneRecordKeys, indexedPacks, indexKey, INDEX_PREFIX, legacyIndexKey, packKey, PACKS_PREFIX, publishedPacks, readLayout, REMOTE_LAYOUT,
+} from './layout.js';
 import { DigestSlots, OID_BYTES, PackTable, writeOidBytes, type TableRow } from './pack-table.js';
 import type { Remote } from './remote.js';
 
@@ -39,10 +43,20 @@ export class RemoteIndex {
   private readonly key = Buffer.alloc(OID_BYTES);
   readonly packs = new Map<string, PackTable>();
   /**
-   * The consolidated indexes read (hex -> the packs each holds, published or not). A copy only: which
-   * packs exist is still said by the listing of pack indexes.
+   * The consolidated indexes read (hex -> every pack each holds). In layout 3 they publish those packs
+   * (minus the removed ones); in layouts 1 and 2 they are copies, and the listing of pack indexes says
+   * which packs exist.
    */
   readonly consolidated = new Map<string, string[]>();
+  /** Layout 3: the packs whose own index is listed at `index/<hex>.idx` (removed ones too). */
+  readonly indexed = new Set<string>();
+  /** Layout 3: the removal records listed, and every pack they or this process found removed. */
+  readonly goneRecords: { key: string; record: GoneRecord }[] = [];
+  readonly gone = new Set<string>();
+  /** Layouts 1 and 2: the damaged-copy markers listed in `packs/` (an upgrade copies them into `index/`). */
+  readonly legacyDamaged: { packHex: string; oid: Oid }[] = [];
+  /** When (performance.now()) the listing this index was built from was made. */
+  listedAt = 0;
   /** Published indexes that were not used (unreadable, or their pack is missing or the wrong size). */
   readonly warnings: string[] = [];
 
@@ -50,12 +64,61 @@ export class RemoteIndex {
     readonly remote: Remote,
     /** The local folder of this remote's downloaded indexes. */
     readonly cacheDir: string,
+    /** The folder `cacheDir` is in (the one `load` was given). */
+    readonly cacheRoot: string,
+    /** The layout the remote's marker named when this was loaded (undefined: no marker yet). */
+    readonly layout: number | undefined,
   ) {}
 
-  static async load(remote: Remote, cacheDir: string, jobs = 8): Promise<RemoteIndex> {
-    const dir = path.join(cacheDir, crypto.createHash('sha256').update(remote.url).digest('hex').slice(0, 16));
-    const idx = new RemoteIndex(remote, dir);
-    const [listing, consolidatedListing] = await Promise.all([remote.list(PACKS_PREFIX), remote.list(CONSOLIDATED_PREFIX)]);
+  /**
+   * What `remote` publishes now. Layout 3: one listing of `index/` (spec/remote.md, "What a remote
+   * has"). Layouts 1 and 2: listings of `packs/` and `index/`.
+   */
+  static async load(remote: Remote, cacheRoot: string, jobs = 8): Promise<RemoteIndex> {
+    const dir = path.join(cacheRoot, crypto.createHash('sha256').update(remote.url).digest('hex').slice(0, 16));
+    const idx = new RemoteIndex(remote, dir, cacheRoot, await readLayout(remote));
+    if (idx.layout === REMOTE_LAYOUT) await idx.loadListed(jobs);
+    else await idx.loadLegacy(jobs);
+    return idx;
+  }
+
+  /**
+   * Layout 3: every listed pack index and consolidated index publishes its packs, minus those a
+   * listed removal record names. A listed file that is gone when read was retired by a consolidation
+   * that published its packs first: a new listing holds them, so the listing is made again.
+   */
+  private async loadListed(jobs: number): Promise<void> {
+    for (let listing = 1; ; listing++) {
+      const keys = (await this.remote.list(INDEX_PREFIX)).map((o) => o.key);
+      this.listedAt = performance.now();
+      fs.mkdirSync(this.cacheDir, { recursive: true });
+      await failpoint('remote-index.after-list');
+      let read: ListedIndexes;
+      try {
+        read = await readListed(this.remote, this.cacheDir, keys, jobs);
+      } catch (err) {
+        if (!(err instanceof MlxError) || err.code !== E.REMOTE_NOT_FOUND) throw err;
+        if (listing === MAX_LISTINGS) {
+          throw remoteFailed(`the indexes of ${this.remote.url} kept changing while they were read (${err.message})`, { hint: 'run the command again' });
+        }
+        continue;
+      }
+      this.warnings.push(...read.warnings);
+      for (const [hex, packs] of read.consolidated) this.consolidated.set(hex, packs);
+      for (const hex of read.indexed) this.indexed.add(hex);
+      this.goneRecords.push(...read.goneRecords);
+      for (const { record } of read.goneRecords) for (const hex of record.packs) this.gone.add(hex);
+      for (const [hex, table] of read.tables) if (!this.gone.has(hex)) this.addPack(hex, table);
+      for (const bad of damagedCopies(keys)) this.avoid(bad.packHex, bad.oid);
+      return;
+    }
+  }
+
+  /** Layouts 1 and 2 (and a remote with no marker yet): the `.idx` files in `packs/` publish. */
+  private async loadLegacy(jobs: number): Promise<void> {
+    const { remote, cacheDir: dir } = this;
+    const [listing, consolidatedListing] = await Promise.all([remote.list(PACKS_PREFIX), remote.list(INDEX_PREFIX)]);
+    this.listedAt = performance.now();
     // After the listing: a remote that does not answer leaves no trace in the cache.
     fs.mkdirSync(dir, { recursive: true });
     await failpoint('remote-index.after-list');
@@ -71,23 +134,23 @@ export class RemoteIndex {
         if (!(err instanceof MlxError) || !UNUSABLE_INDEX.has(err.code)) throw err;
         // Retired since the listing (a larger one holds its packs), or damaged: either way each of its
         // packs is still published by its own index, which is read instead.
-        if (err.code !== E.REMOTE_NOT_FOUND) idx.warnings.push(`ignored ${consolidatedKey(hex)}: ${err.message}`);
+        if (err.code !== E.REMOTE_NOT_FOUND) this.warnings.push(`ignored ${consolidatedKey(hex)}: ${err.message}`);
         return;
       }
       for (const table of tables) copies.set(table.hex, table);
-      idx.consolidated.set(hex, tables.map((t) => t.hex));
+      this.consolidated.set(hex, tables.map((t) => t.hex));
     });
     await inParallel(publishedPacks(listing.map((o) => o.key)), jobs, async (hex) => {
       let index = copies.get(hex);
       if (index === undefined) {
         try {
-          index = PackTable.from(await readIndex(remote, dir, hex));
+          index = PackTable.from(await readIndex(remote, dir, hex, legacyIndexKey));
         } catch (err) {
           // Only a damaged or vanished index is passed over; a failed download (network, credentials)
           // says nothing about the remote's data and ends the command, or its objects would be
           // reported as never pushed.
           if (!(err instanceof MlxError) || !UNUSABLE_INDEX.has(err.code)) throw err;
-          idx.warnings.push(`ignored ${indexKey(oidFromHex(hex))}: ${err.message}`);
+          this.warnings.push(`ignored ${legacyIndexKey(oidFromHex(hex))}: ${err.message}`);
           return;
         }
       }
@@ -95,13 +158,27 @@ export class RemoteIndex {
       // so the next push sends them again and repairs the remote.
       const packSize = sizes.get(packKey(oidFromHex(hex)));
       if (packSize !== index.size) {
-        idx.warnings.push(`ignored pack ${hex.slice(0, 12)}: ${packSize === undefined ? 'its pack file is missing' : `its pack has ${packSize} bytes, the index says ${index.size}`}`);
+        this.warnings.push(`ignored pack ${hex.slice(0, 12)}: ${packSize === undefined ? 'its pack file is missing' : `its pack has ${packSize} bytes, the index says ${index.size}`}`);
         return;
       }
-      idx.addPack(hex, index);
+      this.addPack(hex, index);
     });
-    for (const bad of damagedCopies(listing.map((o) => o.key))) idx.avoid(bad.packHex, bad.oid);
-    return idx;
+    for (const bad of damagedCopies(listing.map((o) => o.key))) {
+      this.legacyDamaged.push(bad);
+      this.avoid(bad.packHex, bad.oid);
+    }
+  }
+
+  /** Whether a push may publish a pack of this name: not when a removal record names it. */
+  isGone(hex: string): boolean {
+    return this.gone.has(hex);
+  }
+
+  /** Packs found removed while this process ran: their objects count as absent, and their names are not published again. */
+  markGone(packs: Iterable<string>): void {
+    const set = new Set(packs);
+    for (const hex of set) this.gone.add(hex);
+    this.forget(set);
   }
 
   /** Packs whose index this index holds but no consolidated index does: what the next consolidation takes in. */
@@ -217,16 +294,17 @@ export class RemoteIndex {
   }
 }
 
-async function readIndex(remote: Remote, dir: string, hex: string): Promise<PackIndex> {
+async function readIndex(remote: Remote, dir: string, hex: string, keyOf: (pack: Oid) => string): Promise<PackIndex> {
   const local = path.join(dir, `${hex}.idx`);
-  const source = `${remote.url}/${indexKey(oidFromHex(hex))}`;
+  const key = keyOf(oidFromHex(hex));
+  const source = `${remote.url}/${key}`;
   try {
     return check(parsePackIndex(fs.readFileSync(local), local), hex);
   } catch (err) {
     if (!(err instanceof MlxError) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     // Not cached yet (or the cached copy is damaged): fetch it again.
   }
-  const bytes = await remote.get(indexKey(oidFromHex(hex)));
+  const bytes = await remote.get(key);
   const parsed = check(parsePackIndex(bytes, source), hex);
   writeFileAtomicSync(local, bytes, { durable: false });
   return parsed;
@@ -238,7 +316,9 @@ async function readIndex(remote: Remote, dir: string, hex: string): Promise<Pack
  */
 async function readConsolidated(remote: Remote, dir: string, hex: string, newHasher: HasherFactory): Promise<PackTable[]> {
   const local = path.join(dir, `${hex}.midx`);
-  const tablesOf = (bytes: Uint8Array, source: string) => Array.from(consolidatedPackIndexes(bytes, source), (index) => PackTable.from(index));
+  const tablesOf = (bytes: Uint8Array, source: string) => remember(local, Array.from(consolidatedPackIndexes(bytes, source), (index) => PackTable.from(index)));
+  const known = parsedConsolidated.get(local);
+  if (known) return known;
   try {
     // Written here only after its hash was checked.
     return tablesOf(fs.readFileSync(local), local);
@@ -252,6 +332,70 @@ async function readConsolidated(remote: Remote, dir: string, hex: string, newHas
   const parsed = tablesOf(bytes, `${remote.url}/${key}`);
   writeFileAtomicSync(local, bytes, { durable: false });
   return parsed;
+}
+
+/** Listings of `index/` made by one load before it gives up on a remote whose indexes keep being retired under it. */
+const MAX_LISTINGS = 5;
+
+/** What the files one listing of `index/` names hold. */
+interface ListedIndexes {
+  /** Every pack a listed pack index or consolidated index holds (removed ones too). */
+  tables: Map<string, PackTable>;
+  consolidated: Map<string, string[]>;
+  indexed: Set<string>;
+  goneRecords: { key: string; record: GoneRecord }[];
+  warnings: string[];
+}
+
+/**
+ * Reads what a listing of `index/` names (from the local folder where it can). A file that is gone
+ * (`E.REMOTE_NOT_FOUND`) ends the read: the listing is stale. A damaged one is passed over with a
+ * warning: its objects count as absent, so the next push sends them again.
+ */
+async function readListed(remote: Remote, dir: string, keys: string[], jobs: number): Promise<ListedIndexes> {
+  const out: ListedIndexes = { tables: new Map(), consolidated: new Map(), indexed: new Set(), goneRecords: [], warnings: [] };
+  const newHasher = await loadHasher();
+  const damaged = (what: string, err: unknown) => {
+    if (!(err instanceof MlxError) || !UNUSABLE_INDEX.has(err.code) || err.code === E.REMOTE_NOT_FOUND) throw err;
+    out.warnings.push(`ignored ${what}: ${err.message}`);
+  };
+  // A removal record that cannot be read is not passed over: it would bring removed packs back.
+  await inParallel(goneRecordKeys(keys), jobs, async (key) => {
+    out.goneRecords.push({ key, record: await readGoneRecord(remote, dir, key) });
+  });
+  await inParallel(consolidatedIndexes(keys), jobs, async (hex) => {
+    try {
+      const tables = await readConsolidated(remote, dir, hex, newHasher);
+      out.consolidated.set(hex, tables.map((t) => t.hex));
+      for (const table of tables) if (!out.tables.has(table.hex)) out.tables.set(table.hex, table);
+    } catch (err) {
+      damaged(consolidatedKey(hex), err);
+    }
+  });
+  const own = indexedPacks(keys);
+  for (const hex of own) out.indexed.add(hex);
+  await inParallel(own.filter((hex) => !out.tables.has(hex)), jobs, async (hex) => {
+    try {
+      out.tables.set(hex, PackTable.from(await readIndex(remote, dir, hex, indexKey)));
+    } catch (err) {
+      damaged(indexKey(oidFromHex(hex)), err);
+    }
+  });
+  out.goneRecords.sort((a, b) => (a.key < b.key ? -1 : 1));
+  return out;
+}
+
+/**
+ * Consolidated indexes parsed by this process, by local path: they are immutable, and a process that
+ * loads the index again (a push's consolidation, its recheck) would otherwise parse them again.
+ */
+const parsedConsolidated = new Map<string, PackTable[]>();
+const PARSED_KEPT = 32;
+
+function remember(local: string, tables: PackTable[]): PackTable[] {
+  if (parsedConsolidated.size >= PARSED_KEPT) parsedConsolidated.delete(parsedConsolidated.keys().next().value!);
+  parsedConsolidated.set(local, tables);
+  return tables;
 }
 
 /** Runs `work` on every item, at most `jobs` at a time. */

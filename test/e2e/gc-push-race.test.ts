@@ -86,12 +86,14 @@ describe('a push racing gc --remote keeps its data (directory remote)', () => {
     }
     commitAll(alice, 'more');
     ok(await startMlx(bob, {}, 'gc', '--remote', '--grace', '60'), 'gc');
+    // Layout 3: one consolidated index publishes every pack; the pack indexes it took in are retired.
     const consolidated = fs.readdirSync(path.join(storeDir, 'index'));
     expect(consolidated).toHaveLength(1);
-    const held = JSON.parse(fs.readFileSync(path.join(storeDir, 'index', consolidated[0]!), 'utf8')).indexes.map((i: { pack: string }) => `${i.pack.slice(3)}.idx`);
-    const published = fs.readdirSync(path.join(storeDir, 'packs')).filter((f) => f.endsWith('.idx'));
-    expect(published).toHaveLength(4);
-    expect(held.sort()).toEqual(published.sort());
+    expect(consolidated[0]).toMatch(/\.midx$/);
+    const held = JSON.parse(fs.readFileSync(path.join(storeDir, 'index', consolidated[0]!), 'utf8')).indexes.map((i: { pack: string }) => `${i.pack.slice(3)}.pack`);
+    const packs = fs.readdirSync(path.join(storeDir, 'packs'));
+    expect(packs).toHaveLength(4);
+    expect(held.sort()).toEqual(packs.sort());
     expectAllPullable(alice);
   });
 
@@ -131,11 +133,14 @@ describe('a push racing gc --remote keeps its data (directory remote)', () => {
     expectAllPullable(alice);
   });
 
-  it('sweep about to remove the index while the push published it: the push checks after the sweep and sends again', async () => {
+  it('sweep about to remove the index while the push published it: the push checks after the sweep and sends again, salted', async () => {
     const { alice, bob } = prepare(dirRemote);
+    // The push reads the remote before the sweep writes its removal record, so it does not know of it.
+    const push = startMlx(alice, fp.env({ 'push.after-read-plans': 'pause', 'push.after-publish': 'pause' }), 'push');
+    await fp.reached('push.after-read-plans');
     const sweep = startMlx(bob, fp.env({ 'gc.sweep.before-delete-index': 'pause' }), 'gc', '--remote', '--grace', '0');
     await fp.reached('gc.sweep.before-delete-index');
-    const push = startMlx(alice, fp.env({ 'push.after-publish': 'pause' }), 'push');
+    fp.release('push.after-read-plans');
     await fp.reached('push.after-publish');
     fp.release('gc.sweep.before-delete-index');
     expect(ok(await sweep, 'gc')).toMatchObject({ removedPacks: 1 });
@@ -146,9 +151,11 @@ describe('a push racing gc --remote keeps its data (directory remote)', () => {
 
   it('sweep removed the index, the push republished it, then the sweep removed the pack: the push finds the pack missing', async () => {
     const { alice, bob } = prepare(dirRemote);
+    const push = startMlx(alice, fp.env({ 'push.after-read-plans': 'pause', 'push.before-recheck': 'pause' }), 'push');
+    await fp.reached('push.after-read-plans');
     const sweep = startMlx(bob, fp.env({ 'gc.sweep.before-delete-pack': 'pause' }), 'gc', '--remote', '--grace', '0');
     await fp.reached('gc.sweep.before-delete-pack');
-    const push = startMlx(alice, fp.env({ 'push.before-recheck': 'pause' }), 'push');
+    fp.release('push.after-read-plans');
     await fp.reached('push.before-recheck'); // published and wrote its keep record
     fp.release('gc.sweep.before-delete-pack');
     expect(ok(await sweep, 'gc')).toMatchObject({ removedPacks: 1 });
@@ -173,14 +180,21 @@ describe('a push racing gc --remote keeps its data (directory remote)', () => {
     await fp.reached('push.after-read-plans');
     expect(ok(await startMlx(bob, {}, 'gc', '--remote', '--grace', '0'), 'gc')).toMatchObject({ removedPacks: 1 });
     fp.release('push.after-read-plans');
-    expect(ok(await push, 'push')).toMatchObject({ uploadedObjects: FILES + 1 });
+    // It recreated the removed pack, which the sweep's removal record hides: its check finds it gone,
+    // and it sends the objects again in a salted pack of another name.
+    expect(ok(await push, 'push')).toMatchObject({ uploadedObjects: 2 * (FILES + 1), resentPacks: 1 });
+    // The index it published under the removed name is gone again, so the removal record can be retired.
+    const listed = fs.readdirSync(path.join(storeDir, 'index'));
+    const removed = listed.filter((f) => f.endsWith('.gone')).flatMap((f) => JSON.parse(fs.readFileSync(path.join(storeDir, 'index', f), 'utf8')).packs);
+    expect(removed).toHaveLength(1);
+    expect(listed).not.toContain(`${removed[0]}.idx`);
     expectAllPullable(alice);
   });
 
   it('a sweep killed mid-way: the push waits until its record goes stale, then checks its pack', async () => {
     const { alice, bob } = prepare(dirRemote);
-    const killed = await startMlx(bob, fp.env({ 'gc.sweep.before-delete-pack': 'exit' }), 'gc', '--remote', '--grace', '0');
-    expect(killed.code).toBe(86); // the index is gone; the pack, the plan and a live sweep record remain
+    const killed = await startMlx(bob, fp.env({ 'gc.sweep.after-read-keeps': 'exit' }), 'gc', '--remote', '--grace', '0');
+    expect(killed.code).toBe(86); // nothing removed yet; the plan and a live sweep record remain
     const push = startMlx(alice, { ...fp.env({ 'push.wait-sweep': 'pause' }), MLX_GC_LEASE_MS: '1000' }, 'push');
     await fp.reached('push.wait-sweep');
     fp.release('push.wait-sweep');
@@ -221,9 +235,11 @@ describe('a push racing gc --remote keeps its data (S3)', () => {
 
   it('sweep about to remove the pack while the push republished its index: the push finds the pack missing', async () => {
     const { alice, bob } = prepare(s3Remote);
+    const push = startMlx(alice, fp.env({ 'push.after-read-plans': 'pause', 'push.before-recheck': 'pause' }), 'push');
+    await fp.reached('push.after-read-plans');
     const sweep = startMlx(bob, fp.env({ 'gc.sweep.before-delete-pack': 'pause' }), 'gc', '--remote', '--grace', '0');
     await fp.reached('gc.sweep.before-delete-pack');
-    const push = startMlx(alice, fp.env({ 'push.before-recheck': 'pause' }), 'push');
+    fp.release('push.after-read-plans');
     await fp.reached('push.before-recheck');
     fp.release('gc.sweep.before-delete-pack');
     expect(ok(await sweep, 'gc')).toMatchObject({ removedPacks: 1 });

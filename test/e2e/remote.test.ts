@@ -177,9 +177,9 @@ describe.each(kinds)('$name remote', (kind) => {
     expect(expectCleanError(mlx(fresh, 'pull'))).toMatch(/tampered|corrupt/);
     expect(fs.existsSync(path.join(fresh, 'data'))).toBe(false);
 
-    // A truncated pack no longer matches its index: the index is ignored and the remote called damaged.
+    // A truncated pack no longer holds what its index says: a read past its end is refused.
     fs.writeFileSync(packFile, original.subarray(0, original.length / 2));
-    expect(expectCleanError(mlx(fresh, 'pull'))).toMatch(/the remote is damaged \(ignored pack [0-9a-f]+: its pack has \d+ bytes, the index says \d+\)/);
+    expect(expectCleanError(mlx(fresh, 'pull'))).toMatch(/pack member b3:[0-9a-f]+ is corrupt: its bytes \[\d+, \d+\) are not all in the \d+ bytes read/);
     expect(fs.existsSync(path.join(fresh, 'data'))).toBe(false);
 
     // Every object that did reach the cache is intact (verified on the way in).
@@ -200,7 +200,8 @@ describe.each(kinds)('$name remote', (kind) => {
     // Flip one byte in a small file's member and one in a chunk of the large file.
     const indexes = kind.storedKeys(id).filter((k) => k.endsWith('.idx')).map((k) => ({ k, idx: JSON.parse(fs.readFileSync(kind.storedFile(id, k), 'utf8')) }));
     type Entry = { o: string; t: string; off: number; len: number; raw: number };
-    const packOf = (k: string) => kind.storedFile(id, k.replace(/\.idx$/, '.pack'));
+    // index/<hex>.idx describes packs/<hex>.pack
+    const packOf = (k: string) => kind.storedFile(id, k.replace(/index\/([0-9a-f]{64})\.idx$/, 'packs/$1.pack'));
     const small = indexes.find(({ idx }) => idx.entries.some((e: Entry) => e.raw === 3000))!;
     const chunky = indexes.find(({ idx }) => idx.entries.some((e: Entry) => e.raw > 100_000))!;
     for (const [where, pick] of [[small, (e: Entry) => e.raw === 3000], [chunky, (e: Entry) => e.raw > 100_000]] as const) {
@@ -284,12 +285,13 @@ describe('remote failures', () => {
     mlxOk(dir, 'add', 'data');
     const child = mlxSpawn(dir, 'push', '-j', '1');
     const packs = path.join(target, 'packs');
-    for (let i = 0; i < 1000 && !(fs.existsSync(packs) && fs.readdirSync(packs).some((f) => f.endsWith('.idx'))); i++) await new Promise((r) => setTimeout(r, 10));
+    const published = path.join(target, 'index');
+    for (let i = 0; i < 1000 && !(fs.existsSync(published) && fs.readdirSync(published).some((f) => f.endsWith('.idx'))); i++) await new Promise((r) => setTimeout(r, 10));
     child.kill('SIGKILL');
     await finished(child);
     // Every published index names a complete pack.
-    for (const f of fs.readdirSync(packs).filter((n) => n.endsWith('.idx'))) {
-      const idx = JSON.parse(fs.readFileSync(path.join(packs, f), 'utf8'));
+    for (const f of fs.readdirSync(published).filter((n) => n.endsWith('.idx'))) {
+      const idx = JSON.parse(fs.readFileSync(path.join(published, f), 'utf8'));
       expect(fs.statSync(path.join(packs, f.replace(/\.idx$/, '.pack'))).size).toBe(idx.size);
     }
     const second = mlxJson(dir, 'push');
@@ -310,16 +312,17 @@ describe('remote failures', () => {
     mlxOk(dir, 'push');
     await gitCommitAll(dir, 'v1');
     const packs = path.join(target, 'packs');
-    const indexes = fs.readdirSync(packs).filter((f) => f.endsWith('.idx')).map((f) => ({ f, idx: JSON.parse(fs.readFileSync(path.join(packs, f), 'utf8')) }));
-    return { data, packs, indexes };
+    const published = path.join(target, 'index');
+    const indexes = fs.readdirSync(published).filter((f) => f.endsWith('.idx')).map((f) => ({ f, idx: JSON.parse(fs.readFileSync(path.join(published, f), 'utf8')) }));
+    return { data, packs, published, indexes };
   }
 
   it('a remote that lost the chunks of a large file says so everywhere, and the next push repairs it', async () => {
-    const { data, packs, indexes } = await pushedLargeFile('lost');
+    const { data, packs, published, indexes } = await pushedLargeFile('lost');
     // Remove, pack and index together, a pack that holds chunks but not the recipe.
     const victim = indexes.find(({ idx }) => idx.entries.every((e: { t: string }) => e.t === 'b'))!;
     expect(indexes.some(({ idx }) => idx.entries.some((e: { t: string }) => e.t === 'r'))).toBe(true);
-    fs.rmSync(path.join(packs, victim.f));
+    fs.rmSync(path.join(published, victim.f));
     fs.rmSync(path.join(packs, victim.f.replace(/\.idx$/, '.pack')));
 
     const status = mlxJson(dir, 'status', '--remote');

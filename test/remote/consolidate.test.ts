@@ -2,11 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadHasher, type HasherFactory } from '../../src/hash/blake3.js';
-import type { Oid } from '../../src/hash/oid.js';
 import { parseConsolidatedIndex, serializeConsolidatedIndex } from '../../src/formats/consolidated-index.js';
 import { consolidateIndexes, GC_POLICY, planConsolidation, PUSH_POLICY } from '../../src/remote/consolidate.js';
 import { DirRemote } from '../../src/remote/dir-remote.js';
-import { consolidatedKey, CONSOLIDATED_PREFIX } from '../../src/remote/layout.js';
+import { oidFromHex, type Oid } from '../../src/hash/oid.js';
+import { GONE_RETIRE_MS } from '../../src/remote/gone-records.js';
+import { consolidatedKey, indexKey, INDEX_PREFIX } from '../../src/remote/layout.js';
+import { retireRemovals } from '../../src/remote/removal-retire.js';
 import { pushObjects } from '../../src/remote/push.js';
 import { collectRemote } from '../../src/remote/remote-gc.js';
 import { RemoteIndex } from '../../src/remote/remote-index.js';
@@ -51,7 +53,12 @@ function dirRemote(): DirRemote {
 
 /** The remote's index as a new command run in a fresh clone would load it (an empty local folder). */
 function freshIndex(remote: Remote): Promise<RemoteIndex> {
-  return RemoteIndex.load(remote, path.join(root, `fresh-${loads++}`));
+  return RemoteIndex.load(remote, cacheRoot());
+}
+
+/** A local folder for downloaded indexes that no earlier load filled. */
+function cacheRoot(): string {
+  return path.join(root, `fresh-${loads++}`);
 }
 
 /** `remote` with every request counted by kind: index downloads, listings, the rest. */
@@ -95,7 +102,7 @@ async function packsOfOne(remote: Remote, count: number): Promise<Oid[]> {
 }
 
 async function consolidatedKeys(remote: Remote): Promise<string[]> {
-  return (await remote.list(CONSOLIDATED_PREFIX)).map((o) => o.key).sort();
+  return (await remote.list(INDEX_PREFIX)).map((o) => o.key).sort();
 }
 
 describe('index consolidation after many pushes', () => {
@@ -109,17 +116,8 @@ describe('index consolidation after many pushes', () => {
     expect(index.warnings).toEqual([]);
     expect(counted.indexGets.length).toBeLessThanOrEqual(20);
     expect((await consolidatedKeys(remote)).length).toBeLessThanOrEqual(PUSH_POLICY.maxConsolidated);
-    // Every pack keeps its own index: a reader that knows nothing of consolidated indexes (an older
-    // mlx, which lists only packs/) still sees every object.
-    const older = new Proxy(remote, {
-      get(target, prop) {
-        if (prop === 'list') return (prefix: string) => (prefix === CONSOLIDATED_PREFIX ? Promise.resolve([]) : target.list(prefix));
-        const v = Reflect.get(target, prop);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    });
-    const old = await freshIndex(older);
-    for (const oid of oids) expect(old.has(oid)).toBe(true);
+    // Layout 3: the reader lists index/ only, never packs/ (two keys per pack).
+    expect(counted.lists).toEqual([INDEX_PREFIX]);
   });
 
   describe('on s3rver', () => {
@@ -137,7 +135,7 @@ describe('index consolidation after many pushes', () => {
       for (const oid of oids) expect(index.has(oid)).toBe(true);
       // 40 packs: consolidated after the 8th, 16th ... 40th push, merged in tiers.
       expect(counted.indexGets.length).toBeLessThanOrEqual(PUSH_POLICY.maxConsolidated);
-      expect(counted.lists.sort()).toEqual([CONSOLIDATED_PREFIX, 'packs/']);
+      expect(counted.lists).toEqual([INDEX_PREFIX]);
     });
   });
 
@@ -178,19 +176,21 @@ describe('consolidated index format', () => {
     const remote = dirRemote();
     await packsOfOne(remote, 3);
     const index = await freshIndex(remote);
-    const res = await consolidateIndexes(remote, index, newHasher, GC_POLICY);
+    const res = await consolidateIndexes(remote, cacheRoot(), newHasher, GC_POLICY);
     expect(res.packs).toBe(3);
     const bytes = fs.readFileSync(path.join(remote.root, consolidatedKey(res.published!)));
     const doc = parseConsolidatedIndex(bytes, 'test');
     expect(serializeConsolidatedIndex(doc.indexes.reverse())).toBe(bytes.toString('utf8'));
     expect(doc.indexes.map((i) => i.pack.slice(3)).sort()).toEqual([...index.packs.keys()].sort());
 
-    // A damaged copy (its bytes no longer hash to its name) is ignored with a warning: each pack is
-    // then read from its own index, and nothing is missing.
+    // It took the pack indexes in: they are retired.
+    expect(await consolidatedKeys(remote)).toEqual([consolidatedKey(res.published!)]);
+    // A damaged copy (its bytes no longer hash to its name) is ignored with a warning: in layout 3 it
+    // published its packs, so their objects now count as absent (the next push sends them again).
     fs.writeFileSync(path.join(remote.root, consolidatedKey(res.published!)), bytes.toString('utf8').replace('"v":1', '"v":1 '));
     const reread = await freshIndex(remote);
     expect(reread.warnings.join('\n')).toMatch(/ignored index\/[0-9a-f]{64}\.midx: .*is corrupt/);
-    expect(reread.packs.size).toBe(3);
+    expect(reread.packs.size).toBe(0);
     expect(() => parseConsolidatedIndex('{"v":1,"indexes":[{"v":1}]}', 'x')).toThrow(expect.objectContaining({ code: E.BAD_PACK_INDEX }));
   });
 });
@@ -203,7 +203,7 @@ describe('consolidated index of batched packs', () => {
     const plain = await freshIndex(remote);
     const [own] = [...plain.packs.values()];
     expect(own!.v).toBe(2);
-    const res = await consolidateIndexes(remote, plain, newHasher, GC_POLICY);
+    const res = await consolidateIndexes(remote, cacheRoot(), newHasher, GC_POLICY);
     const doc = parseConsolidatedIndex(fs.readFileSync(path.join(remote.root, consolidatedKey(res.published!))), 'test');
     expect(doc.indexes).toEqual([{ v: own!.v, pack: own!.pack, size: own!.size, entries: own!.entries }]);
     const counted = counting(remote);
@@ -230,97 +230,137 @@ describe('consolidation races (failpoints)', () => {
     fp.cleanup();
   });
 
-  it('a push that publishes while a consolidation is under way: the new pack is read from its own index', async () => {
+  it('a push that publishes while a consolidation is under way: the new pack keeps its own index', async () => {
     const remote = dirRemote();
     const first = await packsOfOne(remote, 3);
-    const consolidator = await freshIndex(remote);
     pauseAt('consolidate.before-publish');
-    const consolidating = consolidateIndexes(remote, consolidator, newHasher, GC_POLICY);
+    const consolidating = consolidateIndexes(remote, cacheRoot(), newHasher, GC_POLICY);
     await fp.reached('consolidate.before-publish');
     const later = tinyObject();
+    process.env = { ...saved };
+    resetFailpoints();
     await pushObjects(store, newHasher, remote, await freshIndex(remote), [later]);
     fp.release('consolidate.before-publish');
     expect((await consolidating).packs).toBe(3);
     const counted = counting(remote);
     const index = await freshIndex(counted.remote);
     for (const oid of [...first, later]) expect(index.has(oid)).toBe(true);
-    expect(counted.indexGets.filter((k) => k.endsWith('.idx'))).toHaveLength(1);
+    expect(counted.indexGets.filter((k) => k.endsWith('.idx'))).toEqual([indexKey(oidFromHex(index.locate(later)!.packHex))]);
   });
 
-  it('a consolidation killed after it published, before it retired the older ones: readers see everything, the next one tidies up', async () => {
+  it('a consolidation killed after it published, before it retired what it took in: readers see everything, the next one tidies up', async () => {
     const remote = dirRemote();
     const oids = await packsOfOne(remote, 3);
-    await consolidateIndexes(remote, await freshIndex(remote), newHasher, GC_POLICY);
+    await consolidateIndexes(remote, cacheRoot(), newHasher, GC_POLICY);
     oids.push(...(await packsOfOne(remote, 2)));
     Object.assign(process.env, fp.env({ 'consolidate.after-publish': 'error' }));
     resetFailpoints();
-    await expect(consolidateIndexes(remote, await freshIndex(remote), newHasher, GC_POLICY)).rejects.toThrow('failpoint consolidate.after-publish');
+    await expect(consolidateIndexes(remote, cacheRoot(), newHasher, GC_POLICY)).rejects.toThrow('failpoint consolidate.after-publish');
     process.env = { ...saved };
     resetFailpoints();
-    expect(await consolidatedKeys(remote)).toHaveLength(2);
+    // Two consolidated indexes and the two pack indexes the second one took in: each pack is listed twice.
+    const left = await consolidatedKeys(remote);
+    expect(left.filter((k) => k.endsWith('.midx'))).toHaveLength(2);
+    expect(left.filter((k) => k.endsWith('.idx'))).toHaveLength(2);
     const index = await freshIndex(remote);
     for (const oid of oids) expect(index.has(oid)).toBe(true);
+    expect(index.packs.size).toBe(5);
     expect(index.warnings).toEqual([]);
-    await consolidateIndexes(remote, index, newHasher, GC_POLICY);
-    // Nothing was unconsolidated: the leftover stays until more packs come.
-    oids.push(...(await packsOfOne(remote, 1)));
-    await consolidateIndexes(remote, await freshIndex(remote), newHasher, GC_POLICY);
+    // The next consolidation merges both (more than the policy keeps) and retires the leftover pack indexes.
+    await consolidateIndexes(remote, cacheRoot(), newHasher, GC_POLICY);
     expect(await consolidatedKeys(remote)).toHaveLength(1);
     const after = await freshIndex(remote);
     for (const oid of oids) expect(after.has(oid)).toBe(true);
   });
 
-  it('a reader that listed a consolidated index a concurrent consolidation then retired reads those packs from their own indexes', async () => {
+  it('a reader that listed files a concurrent consolidation then retired lists again and finds every pack', async () => {
     const remote = dirRemote();
     const oids = await packsOfOne(remote, 3);
-    await consolidateIndexes(remote, await freshIndex(remote), newHasher, GC_POLICY);
+    await consolidateIndexes(remote, cacheRoot(), newHasher, GC_POLICY);
     oids.push(...(await packsOfOne(remote, 2)));
-    const consolidator = await freshIndex(remote);
     pauseAt('remote-index.after-list');
-    const reading = freshIndex(remote);
+    const counted = counting(remote);
+    const reading = freshIndex(counted.remote);
     await fp.reached('remote-index.after-list');
-    const res = await consolidateIndexes(remote, consolidator, newHasher, GC_POLICY);
-    expect(res.retired).toBe(1);
+    process.env = { ...saved };
+    resetFailpoints();
+    const res = await consolidateIndexes(remote, cacheRoot(), newHasher, GC_POLICY);
+    expect(res.retired).toBe(3); // the older consolidated index and two pack indexes
     fp.release('remote-index.after-list');
     const index = await reading;
     for (const oid of oids) expect(index.has(oid)).toBe(true);
     expect(index.warnings).toEqual([]);
+    expect(counted.lists).toEqual([INDEX_PREFIX, INDEX_PREFIX]);
   });
 
-  it('a consolidation that names a pack a sweep removed meanwhile: the pack stays removed for readers', async () => {
+  it('a consolidation that listed before a sweep removed a pack: its index names the pack, the removal record hides it, and is kept while any index names it', async () => {
     const remote = dirRemote();
     const [kept, dropped] = await packsOfOne(remote, 2);
-    const gcIndex = await freshIndex(remote);
-    await collectRemote(remote, gcIndex, new Set([kept!]), { graceMs: 0 }); // plans the pack of `dropped`
-    const consolidator = await freshIndex(remote);
-    pauseAt('consolidate.before-publish');
-    const consolidating = consolidateIndexes(remote, consolidator, newHasher, GC_POLICY);
-    await fp.reached('consolidate.before-publish');
+    await collectRemote(remote, await freshIndex(remote), new Set([kept!]), { graceMs: 0 }); // plans the pack of `dropped`
+    pauseAt('consolidate.after-list');
+    const consolidating = consolidateIndexes(remote, cacheRoot(), newHasher, GC_POLICY);
+    await fp.reached('consolidate.after-list');
+    process.env = { ...saved };
+    resetFailpoints();
     const swept = await collectRemote(remote, await freshIndex(remote), new Set([kept!]), { graceMs: 0 });
     expect(swept.removedPacks).toBe(1);
-    fp.release('consolidate.before-publish');
+    expect((await consolidatedKeys(remote)).filter((k) => k.endsWith('.gone'))).toHaveLength(1);
+    fp.release('consolidate.after-list');
     expect((await consolidating).packs).toBe(2);
     const index = await freshIndex(remote);
     expect(index.has(kept!)).toBe(true);
     expect(index.has(dropped!)).toBe(false);
     expect(index.packs.size).toBe(1);
     expect(index.warnings).toEqual([]);
+    // An hour on, the record is still needed: the consolidated index names the removed pack.
+    const hourOn = Date.now() + GONE_RETIRE_MS + 1000;
+    expect((await retireRemovals(remote, cacheRoot(), hourOn)).goneRecords).toBe(0);
+    expect((await freshIndex(remote)).has(dropped!)).toBe(false);
+    // The next consolidation leaves the removed pack out; then the record goes.
+    await packsOfOne(remote, 1);
+    await consolidateIndexes(remote, cacheRoot(), newHasher, GC_POLICY);
+    expect((await retireRemovals(remote, cacheRoot(), hourOn)).goneRecords).toBe(1);
+    expect((await consolidatedKeys(remote)).filter((k) => k.endsWith('.gone'))).toEqual([]);
+    const after = await freshIndex(remote);
+    expect(after.has(kept!)).toBe(true);
+    expect(after.has(dropped!)).toBe(false);
+  });
+
+  it('a consolidation that could not publish within its window after its listing gives up and changes nothing', async () => {
+    const remote = dirRemote();
+    const oids = await packsOfOne(remote, 3);
+    const before = await consolidatedKeys(remote);
+    process.env.MLX_CONSOLIDATION_WINDOW_MS = '0';
+    pauseAt('consolidate.before-publish');
+    const consolidating = consolidateIndexes(remote, cacheRoot(), newHasher, GC_POLICY);
+    await fp.reached('consolidate.before-publish');
+    await new Promise((r) => setTimeout(r, 5));
+    fp.release('consolidate.before-publish');
+    const res = await consolidating;
+    expect(res.published).toBeUndefined();
+    expect(res.abandoned).toMatch(/listing of .* was \d+ s old/);
+    expect(await consolidatedKeys(remote)).toEqual(before);
+    const index = await freshIndex(remote);
+    for (const oid of oids) expect(index.has(oid)).toBe(true);
   });
 
   it('two consolidations at once: both publish, readers see everything, a later one merges them', async () => {
     const remote = dirRemote();
     const oids = await packsOfOne(remote, 4);
-    const a = await freshIndex(remote);
+    pauseAt('consolidate.before-publish');
+    const a = consolidateIndexes(remote, cacheRoot(), newHasher, GC_POLICY);
+    await fp.reached('consolidate.before-publish');
+    process.env = { ...saved };
+    resetFailpoints();
     oids.push(...(await packsOfOne(remote, 1)));
-    const b = await freshIndex(remote);
-    // Both planned before either published: neither knows of the other's consolidated index.
-    await consolidateIndexes(remote, a, newHasher, GC_POLICY);
-    await consolidateIndexes(remote, b, newHasher, GC_POLICY);
-    expect(await consolidatedKeys(remote)).toHaveLength(2);
+    await consolidateIndexes(remote, cacheRoot(), newHasher, GC_POLICY);
+    fp.release('consolidate.before-publish');
+    await a;
+    expect((await consolidatedKeys(remote)).filter((k) => k.endsWith('.midx'))).toHaveLength(2);
     const index = await freshIndex(remote);
     for (const oid of oids) expect(index.has(oid)).toBe(true);
     oids.push(...(await packsOfOne(remote, 1)));
-    await consolidateIndexes(remote, await freshIndex(remote), newHasher, GC_POLICY);
+    await consolidateIndexes(remote, cacheRoot(), newHasher, GC_POLICY);
     expect(await consolidatedKeys(remote)).toHaveLength(1);
     const merged = counting(remote);
     const after = await freshIndex(merged.remote);

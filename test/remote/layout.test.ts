@@ -50,9 +50,12 @@ describe('ensureLayout', () => {
     const old = remoteWith('{"mlx":"remote","layout":1}');
     await ensureLayout(old, false);
     expect(JSON.parse(fs.readFileSync(path.join(old.root, MARKER_KEY), 'utf8')).layout).toBe(1);
-    await ensureLayout(old, true);
+    // The upgrade step runs before the marker is raised.
+    const seen: unknown[] = [];
+    await ensureLayout(old, true, async (from) => void seen.push(from, JSON.parse(fs.readFileSync(path.join(old.root, MARKER_KEY), 'utf8')).layout));
+    expect(seen).toEqual([1, 1]);
     expect(JSON.parse(fs.readFileSync(path.join(old.root, MARKER_KEY), 'utf8'))).toEqual({ mlx: 'remote', layout: REMOTE_LAYOUT });
-    expect(REMOTE_LAYOUT).toBe(2);
+    expect(REMOTE_LAYOUT).toBe(3);
   });
 
   it.each([['0'], ['"1"'], ['1.5']])('refuses the layout %s as another layout', async (layout) => {

@@ -70,12 +70,13 @@ describe('rebuilding a large file from the pack files of a directory remote', ()
     const { remoteDir, target, oid, counted, loadIndex, fetchInto } = await pushed(9 << 20);
     const index = await loadIndex(); // a pack of the wrong size is not even listed: cut it short after
     const packs = path.join(remoteDir, 'packs');
+    const indexes = path.join(remoteDir, 'index');
     // A pack of chunks only: cutting short the one that holds the recipe would fail before any chunk is read.
     const chunksOnly = (f: string) => {
-      const { entries } = parsePackIndex(fs.readFileSync(path.join(packs, f)), f);
+      const { entries } = parsePackIndex(fs.readFileSync(path.join(indexes, f)), f);
       return entries.some((e) => e.t === 'b') && !entries.some((e) => e.t === 'r');
     };
-    const idx = fs.readdirSync(packs).find((f) => f.endsWith('.idx') && chunksOnly(f))!;
+    const idx = fs.readdirSync(indexes).find((f) => f.endsWith('.idx') && chunksOnly(f))!;
     const pack = path.join(packs, idx.replace(/\.idx$/, '.pack'));
     fs.truncateSync(pack, fs.statSync(pack).size >> 1);
     const { via, seen } = counted();

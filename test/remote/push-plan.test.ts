@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { oidFromHex } from '../../src/hash/oid.js';
-import { indexKey, packKey } from '../../src/remote/layout.js';
+import { packKey } from '../../src/remote/layout.js';
 import { OidList } from '../../src/remote/oid-list.js';
 import { addRound, packsGone, planSends } from '../../src/remote/push-plan.js';
 import { fakeOid as oid, fakePackHex as hexOf, fakePackIndex as packIndex, useEmptyRemoteIndexes } from '../helpers/plans.js';
@@ -58,23 +58,22 @@ describe('addRound', () => {
 describe('packsGone', () => {
   const [whole, noIndex, noPack, shortPack, notAtRisk] = [hexOf(1), hexOf(2), hexOf(3), hexOf(4), hexOf(5)];
   const sizes = new Map([whole, noIndex, noPack, shortPack, notAtRisk].map((hex) => [hex, { size: 1000 }]));
-  const listed = (hex: string, packSize = 1000) => [
-    { key: packKey(oidFromHex(hex)), size: packSize },
-    { key: indexKey(oidFromHex(hex)), size: 77 },
-  ];
+  const listed = (hex: string, packSize = 1000) => [{ key: packKey(oidFromHex(hex)), size: packSize }];
+  /** What a fresh load of the remote publishes: every pack but `noIndex` (its index gone, or a removal record names it). */
+  const published = new Map([whole, noPack, shortPack, notAtRisk].map((hex) => [hex, { size: 1000 }]));
 
-  it('finds gone the packs whose index or pack file is missing, or whose pack is not the size the index says', () => {
-    const listing = [...listed(whole), listed(noIndex)[0]!, listed(noPack)[1]!, ...listed(shortPack, 999)];
-    const gone = packsGone([whole, noIndex, noPack, shortPack], listing, sizes);
+  it('finds gone the packs no longer published, whose pack file is missing, or whose pack is not the size the index says', () => {
+    const listing = [...listed(whole), ...listed(noIndex), ...listed(shortPack, 999)];
+    const gone = packsGone([whole, noIndex, noPack, shortPack], listing, sizes, published);
     expect([...gone].sort()).toEqual([noIndex, noPack, shortPack].sort());
   });
 
   it('looks only at the packs at risk', () => {
-    expect(packsGone([whole], listed(whole), sizes)).toEqual(new Set());
-    expect(packsGone([], [], sizes)).toEqual(new Set());
+    expect(packsGone([whole], listed(whole), sizes, published)).toEqual(new Set());
+    expect(packsGone([], [], sizes, published)).toEqual(new Set());
   });
 
   it('counts a pack the held index does not know as gone', () => {
-    expect(packsGone([notAtRisk], listed(notAtRisk), new Map())).toEqual(new Set([notAtRisk]));
+    expect(packsGone([notAtRisk], listed(notAtRisk), new Map(), published)).toEqual(new Set([notAtRisk]));
   });
 });

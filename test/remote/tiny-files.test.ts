@@ -7,7 +7,7 @@ import { hashBytes } from '../../src/hash/hash-file.js';
 import { parsePackIndex, serializePackIndex } from '../../src/formats/pack-index.js';
 import { DirRemote } from '../../src/remote/dir-remote.js';
 import { fetchObjects } from '../../src/remote/fetch.js';
-import { MARKER_KEY, PACKS_PREFIX } from '../../src/remote/layout.js';
+import { INDEX_PREFIX, MARKER_KEY, PACKS_PREFIX } from '../../src/remote/layout.js';
 import { pushObjects } from '../../src/remote/push.js';
 import { RemoteIndex } from '../../src/remote/remote-index.js';
 import type { Remote } from '../../src/remote/remote.js';
@@ -107,7 +107,7 @@ describe('tiny files on a remote', () => {
     const newDatas = Array.from({ length: 30 }, (_, i) => Buffer.from(`a tiny file ${i} of a later push\n`));
     const newOids = newDatas.map((d) => source.putBytes(d));
     await pushObjects(source, newHasher, remote, await freshIndex(remote), newOids);
-    expect(JSON.parse(fs.readFileSync(path.join(remoteDir, MARKER_KEY), 'utf8')).layout).toBe(2);
+    expect(JSON.parse(fs.readFileSync(path.join(remoteDir, MARKER_KEY), 'utf8')).layout).toBe(3);
     const both = await freshIndex(remote);
     expect(both.packs.size).toBe(2);
     expect([...both.packs.values()].map((p) => p.v).sort()).toEqual([1, 2]);
@@ -115,7 +115,10 @@ describe('tiny files on a remote', () => {
     await fetchObjects(again, newHasher, remote, both, [...oldOids, ...newOids]);
     newDatas.forEach((d, i) => expect(again.readBytes(newOids[i]!).equals(d)).toBe(true));
     oldDatas.forEach((d, i) => expect(again.readBytes(oldOids[i]!).equals(d)).toBe(true));
-    expect((await remote.list(PACKS_PREFIX)).filter((o) => o.key.endsWith('.idx'))).toHaveLength(2);
+    // Upgraded to layout 3: the layout-1 pack is published by a consolidated index (its old index
+    // stays until gc --remote), the new one by its index in index/.
+    expect((await remote.list(PACKS_PREFIX)).filter((o) => o.key.endsWith('.idx'))).toHaveLength(1);
+    expect((await remote.list(INDEX_PREFIX)).map((o) => o.key.replace(/^index\/[0-9a-f]{64}/, ''))).toEqual(expect.arrayContaining(['.midx', '.idx']));
   });
 });
 

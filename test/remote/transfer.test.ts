@@ -211,7 +211,8 @@ describe('push and fetch of a large file', () => {
             return;
           }
           await remote.put(key, body);
-          if (key.endsWith('.idx')) published.push(key.slice(0, -'.idx'.length));
+          // index/<hex>.idx publishes packs/<hex>.pack
+          if (key.endsWith('.idx')) published.push(key.slice(0, -'.idx'.length).replace(/^index\//, 'packs/'));
         },
       });
       const res = await push([oid], { packTarget: 1 << 20, jobs: 8 }, firstHeld);
@@ -259,8 +260,8 @@ describe('push and fetch of a large file', () => {
       const oid = addFile('big.bin', crypto.randomBytes(6 << 20));
       await push([oid]);
       // Flip one byte in the middle of a raw chunk (random data is stored uncompressed).
-      const idxFile = fs.readdirSync(path.join(remoteDir, 'packs')).find((f) => f.endsWith('.idx'))!;
-      const packIndex = parsePackIndex(fs.readFileSync(path.join(remoteDir, 'packs', idxFile)), idxFile);
+      const idxFile = fs.readdirSync(path.join(remoteDir, 'index')).find((f) => f.endsWith('.idx'))!;
+      const packIndex = parsePackIndex(fs.readFileSync(path.join(remoteDir, 'index', idxFile)), idxFile);
       const chunk = packIndex.entries.find((e) => e.t === 'b' && e.c === 'none')!;
       const packFile = path.join(remoteDir, 'packs', idxFile.replace(/\.idx$/, '.pack'));
       const pack = fs.readFileSync(packFile);

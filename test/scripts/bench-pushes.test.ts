@@ -8,6 +8,7 @@ import { PackWriter } from '../../src/remote/pack.js';
 import { pushObjects } from '../../src/remote/push.js';
 import { RemoteIndex } from '../../src/remote/remote-index.js';
 import { indexKey, packKey } from '../../src/remote/layout.js';
+import { prepareLayout } from '../../src/remote/layout-upgrade.js';
 import { serializePackIndex } from '../../src/formats/pack-index.js';
 import { ObjectStore } from '../../src/store/object-store.js';
 import { loadHasher } from '../../src/hash/blake3.js';
@@ -19,7 +20,7 @@ import { morePushes, publishPushes } from '../../scripts/bench-pushes.mjs';
 import { scaleSettings } from '../../scripts/bench-scale.mjs';
 
 /** What the bench scripts drive, from the sources (the scripts bundle the same modules). */
-const mlx = { RemoteIndex, ObjectStore, loadHasher, hashBytes, PUSH_POLICY, consolidateIndexes, PackWriter, serializePackIndex, packKey, indexKey, oidHex, pushObjects };
+const mlx = { RemoteIndex, ObjectStore, loadHasher, hashBytes, PUSH_POLICY, consolidateIndexes, PackWriter, serializePackIndex, packKey, indexKey, oidHex, pushObjects, prepareLayout };
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -48,6 +49,8 @@ describe('bench-pushes', () => {
     const direct = await keysAfter(publishPushes, pushes);
     expect(viaPush.filter((k) => k.startsWith('index/')).length).toBeGreaterThan(0);
     expect(viaPush.filter((k) => k.includes('.pack ')).length).toBe(pushes);
+    // Layout 3: every pack index went into a consolidated index but the last few pushes' ones.
+    expect(viaPush.filter((k) => k.includes('.idx ')).length).toBeLessThan(PUSH_POLICY.minUnconsolidated);
     expect(direct).toEqual(viaPush);
   });
 });
