@@ -62,7 +62,10 @@ export async function readGoneRecord(remote: Remote, dir: string, key: string): 
   }
   if (!isGoneRecord(doc)) {
     fs.rmSync(local, { force: true });
-    throw remoteCorrupt(`${remote.url}/${key} is not a removal record`, { key });
+    throw remoteCorrupt(`${remote.url}/${key} is not a removal record`, {
+      key,
+      hint: 'restore it from a backup; deleting it would bring back the packs it removed, which may be gone',
+    });
   }
   return doc;
 }

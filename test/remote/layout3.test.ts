@@ -126,6 +126,27 @@ describe.each(kinds)('layout 3 on a %s remote', (_kind, newRemote) => {
     expect(target.readBytes(lost).equals(store.readBytes(lost))).toBe(true);
   });
 
+  it('a removal record that cannot be read ends the load with one clear error instead of bringing its packs back', async () => {
+    const remote = newRemote();
+    await pushObjects(store, newHasher, remote, await freshIndex(remote), [store.putBytes(Buffer.from(`some object ${root}`))]);
+    await remote.put(`${INDEX_PREFIX}1700000000000-0badc0de.gone`, Buffer.from('{"v":1,"created":1,"packs":["nothex"]}'));
+    await expect(freshIndex(remote)).rejects.toThrow(/index\/1700000000000-0badc0de\.gone is not a removal record/);
+  });
+
+  it('a pack file removed by hand is still listed as published (readers list no packs/), and a fetch of its objects says it is missing', async () => {
+    const remote = newRemote();
+    const oid = store.putBytes(Buffer.from(`an object whose pack goes missing ${root}`));
+    await pushObjects(store, newHasher, remote, await freshIndex(remote), [oid]);
+    const index = await freshIndex(remote);
+    await remote.delete(packKey(oidFromHex(index.locate(oid)!.packHex)));
+    const reread = await freshIndex(remote);
+    expect(reread.has(oid)).toBe(true);
+    const target = new ObjectStore(path.join(root, 'target'), newHasher);
+    target.init();
+    await expect(fetchObjects(target, newHasher, remote, reread, [oid])).rejects.toThrow(/packs\/[0-9a-f]{64}\.pack/);
+    expect(target.has(oid)).toBe(false);
+  });
+
   it('gc --remote retires a removal record an hour on, once no index names its packs, and layout-2 indexes a consolidated index holds', async () => {
     const remote = newRemote();
     await remote.put(MARKER_KEY, Buffer.from('{"mlx":"remote","layout":3}\n'));
