@@ -2,19 +2,15 @@ import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { loadHasher, type HasherFactory } from '../hash/blake3.js';
-import { hashBytes } from '../hash/hash-file.js';
-import { type Oid, oidFromHex, oidHex } from '../hash/oid.js';
-import { consolidatedPackIndexes } from '../formats/consolidated-index.js';
-import { parsePackIndex, type PackEntry, type PackIndex, type PackMemberType } from '../formats/pack-index.js';
+import { loadHasher } from '../hash/blake3.js';
+import { type Oid, oidFromHex } from '../hash/oid.js';
+import type { PackEntry, PackIndex, PackMemberType } from '../formats/pack-index.js';
 import type { Recipe } from '../formats/recipe.js';
-import { writeFileAtomicSync } from '../util/fs.js';
-import { E, MlxError, badPackIndex, remoteCorrupt, remoteFailed } from '../util/errors.js';
+import { E, MlxError, remoteFailed } from '../util/errors.js';
 import { failpoint } from '../util/failpoint.js';
-import { readGoneRecord, type GoneRecord } from './gone-records.js';
-import {
-  consolidatedIndexes, consolidatedKey, damagedCopies, goneRecordKeys, indexedPacks, indexKey, INDEX_PREFIX, legacyIndexKey, packKey, PACKS_PREFIX, publishedPacks, readLayout, REMOTE_LAYOUT,
-} from './layout.js';
+import type { GoneRecord } from './gone-records.js';
+import { inParallel, type ListedIndexes, readConsolidated, readIndex, readListed, UNUSABLE_INDEX } from './index-files.js';
+import { consolidatedIndexes, consolidatedKey, damagedCopies, INDEX_PREFIX, legacyIndexKey, packKey, PACKS_PREFIX, publishedPacks, readLayout, REMOTE_LAYOUT } from './layout.js';
 import { DigestSlots, OID_BYTES, PackTable, writeOidBytes, type TableRow } from './pack-table.js';
 import type { Remote } from './remote.js';
 
