@@ -165,6 +165,19 @@ export class RemoteIndex {
     }
   }
 
+  /**
+   * Lists `packs/` (which a load of layout 3 does not) and stops answering from packs whose file is
+   * missing or not the size their index says: their objects count as absent, so a push sends them
+   * again (`push --repair`). Returns those packs.
+   */
+  async forgetMissingPackFiles(): Promise<string[]> {
+    const sizes = new Map((await this.remote.list(PACKS_PREFIX)).map((o) => [o.key, o.size]));
+    const missing = [...this.packs].filter(([hex, table]) => sizes.get(packKey(oidFromHex(hex))) !== table.size).map(([hex]) => hex);
+    for (const hex of missing) this.warnings.push(`pack ${hex.slice(0, 12)} is published but its pack file is ${sizes.has(packKey(oidFromHex(hex))) ? 'not the size its index says' : 'missing'}: its objects are sent again`);
+    this.forget(new Set(missing));
+    return missing;
+  }
+
   /** Whether a push may publish a pack of this name: not when a removal record names it. */
   isGone(hex: string): boolean {
     return this.gone.has(hex);

@@ -105,6 +105,8 @@ export async function sendObjects(repo: Repo, objects: OidList, opts: TransferOp
     if (!opts.repair) return { remote: name, ...(await pushOnce()), warnings: index.warnings, repaired: [] };
     const repaired: DamagedCopy[] = [];
     let summary: PushSummary | undefined;
+    // Readers do not list packs/: a pack file lost by hand is found here, and its objects sent again.
+    await index.forgetMissingPackFiles();
     // A damaged recipe hides which chunks its file needs: once this push has published a good one,
     // those files are checked again (a second round at most, in practice).
     for (let check: Oid[] = [...objects], round = 0; round === 0 || (check.length > 0 && round < 3); round++) {

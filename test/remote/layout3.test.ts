@@ -145,6 +145,13 @@ describe.each(kinds)('layout 3 on a %s remote', (_kind, newRemote) => {
     target.init();
     await expect(fetchObjects(target, newHasher, remote, reread, [oid])).rejects.toThrow(/packs\/[0-9a-f]{64}\.pack/);
     expect(target.has(oid)).toBe(false);
+    // What push --repair does first: list packs/, forget the packs whose file is gone, send their objects again.
+    const repairing = await freshIndex(remote);
+    expect(await repairing.forgetMissingPackFiles()).toEqual([index.locate(oid)!.packHex]);
+    expect(repairing.warnings.join('\n')).toMatch(/its pack file is missing: its objects are sent again/);
+    expect((await pushObjects(store, newHasher, remote, repairing, [oid])).uploadedObjects).toBe(1);
+    await fetchObjects(target, newHasher, remote, await freshIndex(remote), [oid]);
+    expect(target.readBytes(oid).equals(store.readBytes(oid))).toBe(true);
   });
 
   it('gc --remote retires a removal record an hour on, once no index names its packs, and layout-2 indexes a consolidated index holds', async () => {
