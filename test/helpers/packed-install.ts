@@ -27,9 +27,18 @@ export function npmCli(): string {
   throw new Error('npm is not on PATH');
 }
 
+/**
+ * The environment npm runs with: this one, with the extra CA certificates vitest.config.ts keeps from
+ * the CLI processes (npm may reach the registry through a proxy that needs them).
+ */
+export function npmEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const ca = process.env.MLX_TEST_NPM_CA_CERTS;
+  return { ...process.env, ...(ca ? { NODE_EXTRA_CA_CERTS: ca } : {}), ...env };
+}
+
 /** Runs npm with this process's Node in `cwd`; throws with npm's output when it fails. */
 export function npm(cwd: string, args: string[], env: Record<string, string> = {}): string {
-  const r = spawnSync(process.execPath, [npmCli(), ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...env } });
+  const r = spawnSync(process.execPath, [npmCli(), ...args], { cwd, encoding: 'utf8', env: npmEnv(env) });
   if (r.status !== 0) throw new Error(`npm ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
