@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { npmEnv } from '../helpers/packed-install.js';
+import { keepAddonPrebuild, npmEnv, useAddonPrebuilds } from '../helpers/packed-install.js';
 import { tempDir } from '../helpers/repo.js';
 import { gitClone, prepareLibraryRepo, useLibrary } from './library-repo.js';
 
@@ -42,8 +42,10 @@ beforeAll(() => {
   if (pack.status !== 0) throw new Error(`npm pack failed: ${pack.stderr}`);
   const tarball = path.join(work, (JSON.parse(pack.stdout) as { filename: string }[])[0]!.filename);
   fs.writeFileSync(path.join(prefix, 'package.json'), '{ "private": true, "type": "module" }\n');
+  useAddonPrebuilds(prefix);
   const install = spawnSync('npm', ['install', ...NPM_FLAGS, tarball], { cwd: prefix, encoding: 'utf8', env: npmEnv() });
   if (install.status !== 0) throw new Error(`npm install of the tarball failed: ${install.stderr}`);
+  keepAddonPrebuild(prefix);
 }, 900_000);
 
 afterAll(() => {
