@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keepAddonPrebuild, npmEnv, useAddonPrebuilds } from '../helpers/packed-install.js';
 import { tempDir } from '../helpers/repo.js';
 import { gitClone, prepareLibraryRepo, useLibrary } from './library-repo.js';
 
@@ -37,12 +38,14 @@ beforeAll(() => {
   prefix = path.join(work, 'prefix');
   fs.mkdirSync(prefix);
   // Packed from the build the suite runs against (dist/ is built before the tests).
-  const pack = spawnSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work, ...NPM_FLAGS], { cwd: ROOT, encoding: 'utf8' });
+  const pack = spawnSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work, ...NPM_FLAGS], { cwd: ROOT, encoding: 'utf8', env: npmEnv() });
   if (pack.status !== 0) throw new Error(`npm pack failed: ${pack.stderr}`);
   const tarball = path.join(work, (JSON.parse(pack.stdout) as { filename: string }[])[0]!.filename);
   fs.writeFileSync(path.join(prefix, 'package.json'), '{ "private": true, "type": "module" }\n');
-  const install = spawnSync('npm', ['install', ...NPM_FLAGS, tarball], { cwd: prefix, encoding: 'utf8' });
+  useAddonPrebuilds(prefix);
+  const install = spawnSync('npm', ['install', ...NPM_FLAGS, tarball], { cwd: prefix, encoding: 'utf8', env: npmEnv() });
   if (install.status !== 0) throw new Error(`npm install of the tarball failed: ${install.stderr}`);
+  keepAddonPrebuild(prefix);
 }, 900_000);
 
 afterAll(() => {

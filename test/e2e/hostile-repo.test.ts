@@ -81,12 +81,11 @@ async function attackerPushes(kind: RemoteKind, id: string, manifests: (blob: st
   mlxOk(attacker, 'add', 'payload', 'blob.bin');
   const blobOid = oidIn(fs.readFileSync(path.join(attacker, 'blob.bin.mlx'), 'utf8'));
   const crafted = manifests(blobOid);
-  const out = new Map<string, string>();
-  for (const [name, text] of Object.entries(crafted)) {
-    write(attacker, `m/${name}`, text);
-    mlxOk(attacker, 'add', `m/${name}`);
-    out.set(name, oidIn(fs.readFileSync(path.join(attacker, `m/${name}.mlx`), 'utf8')));
-  }
+  const names = Object.keys(crafted);
+  for (const name of names) write(attacker, `m/${name}`, crafted[name]!);
+  // One add for them all: each file still gets its own pointer.
+  if (names.length > 0) mlxOk(attacker, 'add', ...names.map((name) => `m/${name}`));
+  const out = new Map(names.map((name) => [name, oidIn(fs.readFileSync(path.join(attacker, `m/${name}.mlx`), 'utf8'))]));
   mlxOk(attacker, 'push');
   const dirPointer = fs.readFileSync(path.join(attacker, 'payload.mlx'), 'utf8');
   await gitCommitAll(attacker, 'data');

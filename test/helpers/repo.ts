@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import git from 'isomorphic-git';
-import { afterEach, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { loadHasher } from '../../src/hash/blake3.js';
 import { ObjectStore } from '../../src/store/object-store.js';
 
@@ -90,15 +90,23 @@ export async function gitCloneLocal(src: string, dest: string): Promise<void> {
 }
 
 /**
- * Registers a fresh `git init` + `mlx init` repository for every test of the calling file and removes
- * it afterwards; read the current one through the returned getter.
+ * Registers a fresh `git init` + `init(dir)` repository for every test of the calling file and removes
+ * it afterwards; read the current one through the returned getter. The repository is built once per
+ * file and copied for each test (a copy is what a fresh build gives: `init` writes nothing that names
+ * the folder), which spares each test the CLI processes `init` starts.
  */
 export function useTempRepo(init: (dir: string) => void): () => string {
+  let template = '';
   let dir = '';
-  beforeEach(async () => {
+  beforeAll(async () => {
+    template = tempDir('mlx-template-');
+    await gitInit(template);
+    init(template);
+  });
+  afterAll(() => fs.rmSync(template, { recursive: true, force: true }));
+  beforeEach(() => {
     dir = tempDir();
-    await gitInit(dir);
-    init(dir);
+    fs.cpSync(template, dir, { recursive: true });
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
   return () => dir;

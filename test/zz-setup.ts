@@ -1,0 +1,2 @@
+import { expect } from 'vitest';
+process.env.MLX_TEST_FILE = expect.getState().testPath ?? 'unknown';
