@@ -312,6 +312,23 @@ export function fileEntries(repo: Repo, index: StatIndex, files: FileList, opts:
   return { entries: out, allTrusted };
 }
 
+/**
+ * The oid of a file that is its own (one link, not a symlink into the cache, so no cache object can
+ * have changed through it), hashed as {@link fileEntries} hashes it and recorded in the stat index.
+ * `trusted`: whether the new record can be trusted later (see isTrusted).
+ */
+export function hashOwnFile(repo: Repo, index: StatIndex, key: string, stat: FileStat, opts: ReadOptions): { oid: Oid; trusted: boolean } {
+  const oid = hashOrImport(repo, { key, abs: absPath(repo, key), rel: key, stat }, opts);
+  const hashedAt = Date.now();
+  index.record(key, stat, oid, hashedAt);
+  if (opts.stats) {
+    opts.stats.hashedFiles++;
+    opts.stats.hashedBytes += stat.size;
+  }
+  opts.progress?.({ files: 1 });
+  return { oid, trusted: isTrusted({ mtimeMs: stat.mtimeMs, hashedAt }) };
+}
+
 function hashOrImport(repo: Repo, f: PendingFile, opts: ReadOptions): Oid {
   const onBytes = opts.progress ? (n: number) => opts.progress!({ bytes: n }) : undefined;
   let res: { oid: Oid; size: number } | undefined;
