@@ -5,7 +5,7 @@ import { lstatIfExists } from '../util/fs.js';
 import { walkTree, WALK_LINK, type FileStat } from './scan.js';
 import { OTHER_OID, SAME_OID, UNKNOWN, type StatIndex } from './stat-index.js';
 import { absPath, type Repo } from './repo.js';
-import { DirFiles, fileEntries, fingerprint, hashOwnFile, readWalkedDir, readWorkTree, type FileList, type PendingFile, type ReadOptions, type WorkTree } from './work-tree.js';
+import { DirFiles, fileEntries, fingerprint, hashStatChanged, readWalkedDir, readWorkTree, type FileList, type PendingFile, type ReadOptions, type WorkTree } from './work-tree.js';
 import { asciiEquals } from '../util/bytes.js';
 
 export type DirReading =
@@ -71,15 +71,15 @@ export function readDirAgainst(repo: Repo, index: StatIndex, rel: string, oid: O
         sameBytes += stat.size;
         continue;
       }
-      // Touched, perhaps unchanged: a file of its own is hashed here and its oid compared in place, so
-      // after every file of a million was touched each leaves only its stat index record behind.
-      if (sameMeta && stat.nlink <= 1) {
+      // Touched, perhaps unchanged: hashed here and its oid compared in place, so after every file of
+      // a million was touched each leaves only its stat index record behind.
+      if (sameMeta) {
         let oid: Oid;
         if (known === OTHER_OID) {
           oid = indexed.otherOid(); // changed, and hashed by an earlier command
           opts.progress?.({ files: 1, bytes: stat.size });
         } else {
-          const hashed = hashOwnFile(repo, index, `${rel}/${walked.pathOf(i)}`, stat, opts);
+          const hashed = hashStatChanged(repo, index, `${rel}/${walked.pathOf(i)}`, stat, table.oidAt(paired), opts);
           allTrusted &&= hashed.trusted;
           oid = hashed.oid;
           if (asciiEquals(oid, table.source, table.oidStart(paired), table.oidEnd(paired))) {

@@ -313,12 +313,18 @@ export function fileEntries(repo: Repo, index: StatIndex, files: FileList, opts:
 }
 
 /**
- * The oid of a file that is its own (one link, not a symlink into the cache, so no cache object can
- * have changed through it), hashed as {@link fileEntries} hashes it and recorded in the stat index.
+ * The oid of file `key` (stat `stat`, not a symlink into the cache), hashed and recorded in the stat
+ * index as {@link fileEntries} does it, with the same check that an edit through a hard link did not
+ * change a cache object (`recordedOid`: what the version compared with records for it).
  * `trusted`: whether the new record can be trusted later (see isTrusted).
  */
-export function hashOwnFile(repo: Repo, index: StatIndex, key: string, stat: FileStat, opts: ReadOptions): { oid: Oid; trusted: boolean } {
-  const oid = hashOrImport(repo, { key, abs: absPath(repo, key), rel: key, stat }, opts);
+export function hashStatChanged(repo: Repo, index: StatIndex, key: string, stat: FileStat, recordedOid: Oid, opts: ReadOptions): { oid: Oid; trusted: boolean } {
+  const f: PendingFile = { key, abs: absPath(repo, key), rel: key, stat };
+  const oid = hashOrImport(repo, f, opts);
+  if (stat.nlink > 1) {
+    const damaged = damagedLinkTarget(repo, f, oid, [index.candidate(key), recordedOid]);
+    if (damaged) opts.onDamaged?.(quarantineLinked(repo, f, damaged, oid));
+  }
   const hashedAt = Date.now();
   index.record(key, stat, oid, hashedAt);
   if (opts.stats) {
