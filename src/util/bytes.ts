@@ -30,3 +30,10 @@ export function compareWithJoined(a: Uint8Array, aStart: number, aEnd: number, p
   if (aLen <= p) return aLen - (p + bEnd - bStart);
   return compareByteRanges(a, aStart + p, aEnd, b, bStart, bEnd);
 }
+
+/** Whether string `text` is the ASCII bytes `start`..`end` of `bytes` (an oid against a manifest's bytes, with no string made of them). */
+export function asciiEquals(text: string, bytes: Uint8Array, start: number, end: number): boolean {
+  if (text.length !== end - start) return false;
+  for (let k = 0; k < text.length; k++) if (text.charCodeAt(k) !== bytes[start + k]) return false;
+  return true;
+}

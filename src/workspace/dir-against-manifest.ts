@@ -3,9 +3,10 @@ import { isFileEntry, type FileEntry, type ManifestEntry } from '../formats/mani
 import type { ManifestTable } from '../formats/manifest-table.js';
 import { lstatIfExists } from '../util/fs.js';
 import { walkTree, WALK_LINK, type FileStat } from './scan.js';
-import type { StatIndex } from './stat-index.js';
+import { OTHER_OID, SAME_OID, UNKNOWN, type StatIndex } from './stat-index.js';
 import { absPath, type Repo } from './repo.js';
-import { DirFiles, fileEntries, fingerprint, readWalkedDir, readWorkTree, type FileList, type PendingFile, type ReadOptions, type WorkTree } from './work-tree.js';
+import { DirFiles, fileEntries, fingerprint, hashStatChanged, readWalkedDir, readWorkTree, type FileList, type PendingFile, type ReadOptions, type WorkTree } from './work-tree.js';
+import { asciiEquals } from '../util/bytes.js';
 
 export type DirReading =
   /** Read as readWorkTree reads it: not a directory, unchanged, or its manifest had no table. */
@@ -20,8 +21,10 @@ export type DirReading =
  * Reads tracked directory `rel` against its manifest `oid`, whose table `tableOf` gives (asked only when
  * the stat fingerprint does not answer). A file whose trusted stat index entry names the manifest's
  * oid, with the manifest's size and executable bit, is counted and nothing more: after a 1% edit of
- * 100,000 files, entries are made for the 1,000 edited ones, not for every file on both sides. The
- * rest (changed, new, links, files that may be cache objects) are read as readWorkTree reads them.
+ * 100,000 files, entries are made for the 1,000 edited ones, not for every file on both sides. One of
+ * the manifest's size and bit whose stat changed is hashed on the spot and counted the same way when
+ * its oid is the manifest's. The rest (new, resized, links, files that may be cache objects) are read
+ * as readWorkTree reads them.
  */
 export function readDirAgainst(repo: Repo, index: StatIndex, rel: string, oid: Oid, tableOf: () => ManifestTable | undefined, opts: ReadOptions): DirReading {
   const abs = absPath(repo, rel);
@@ -42,7 +45,9 @@ export function readDirAgainst(repo: Repo, index: StatIndex, rel: string, oid: O
   const stat = {} as FileStat;
   const indexed = index.cursor(rel);
   let same = 0;
+  let unread = 0;
   let sameBytes = 0;
+  let allTrusted = true;
   let m = 0;
   let fileNo = 0;
   for (let i = 0; i < walked.count; i++) {
@@ -59,9 +64,31 @@ export function readDirAgainst(repo: Repo, index: StatIndex, rel: string, oid: O
     if (paired >= 0 && table.isFile(paired) && !files.isLinked(j)) {
       files.statInto(j, stat);
       const sameMeta = ownBits(stat) && stat.size === table.sizeAt(paired) && (stat.mode & 0o111) !== 0 === table.isExecutable(paired);
-      if (sameMeta && indexed.holds(names, start, end, stat, table.source, table.oidStart(paired), table.oidEnd(paired))) {
+      const known = sameMeta ? indexed.match(names, start, end, stat, table.source, table.oidStart(paired), table.oidEnd(paired)) : UNKNOWN;
+      if (known === SAME_OID) {
         same++;
+        unread++;
         sameBytes += stat.size;
+        continue;
+      }
+      // Touched, perhaps unchanged: hashed here and its oid compared in place, so after every file of
+      // a million was touched each leaves only its stat index record behind.
+      if (sameMeta) {
+        let oid: Oid;
+        if (known === OTHER_OID) {
+          oid = indexed.otherOid(); // changed, and hashed by an earlier command
+          opts.progress?.({ files: 1, bytes: stat.size });
+        } else {
+          const hashed = hashStatChanged(repo, index, `${rel}/${walked.pathOf(i)}`, stat, table.oidAt(paired), opts);
+          allTrusted &&= hashed.trusted;
+          oid = hashed.oid;
+          if (asciiEquals(oid, table.source, table.oidStart(paired), table.oidEnd(paired))) {
+            same++; // progress counted it as it was hashed
+            continue;
+          }
+        }
+        before.push(table.entryAt(paired));
+        after.push({ p: walked.rel(i), o: oid, s: stat.size, x: (stat.mode & 0o111) !== 0 });
         continue;
       }
     }
@@ -73,14 +100,14 @@ export function readDirAgainst(repo: Repo, index: StatIndex, rel: string, oid: O
     if (isFileEntry(e)) recorded.set(files.key(j), e);
   }
   while (m < table.count) before.push(table.entryAt(m++));
-  opts.progress?.({ files: same, bytes: sameBytes });
+  opts.progress?.({ files: unread, bytes: sameBytes });
   const read = fileEntries(repo, index, new SomeFiles(files, toRead), {
     ...opts,
     recorded: (key) => recorded.get(key),
     candidate: (key) => recorded.get(key)?.o,
     recordedX: (key) => recorded.get(key)?.x,
   });
-  return { kind: 'compared', before, after: after.map((a) => (typeof a === 'number' ? read.entries[a]! : a)), same, fp: read.allTrusted ? fp : undefined };
+  return { kind: 'compared', before, after: after.map((a) => (typeof a === 'number' ? read.entries[a]! : a)), same, fp: allTrusted && read.allTrusted ? fp : undefined };
 }
 
 /**

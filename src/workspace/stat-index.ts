@@ -6,12 +6,13 @@ import { parseStatLog, statLogBatch, statLogHeader } from '../formats/stat-index
 import { failpointSync } from '../util/failpoint.js';
 import { parseTreeCache, serializeTreeCache, type TreeCache, type TreeRecord } from '../formats/tree-cache.js';
 import { isErrno } from '../util/errors.js';
-import { compareUtf8, inUtf8Order } from '../util/paths.js';
-import { compareWithJoined } from '../util/bytes.js';
+import { compareUtf8 } from '../util/paths.js';
+import { asciiEquals, compareWithJoined } from '../util/bytes.js';
 import { readFileIfExists, writeFileAtomicStreamSync, writeFileAtomicSync } from '../util/fs.js';
 
-/** The fields of a stat that the index compares. */
-export interface StatLike { size: number; mtimeMs: number; ctimeMs: number; ino: number }
+import { StatChanges, type StatLike } from './stat-changes.js';
+
+export type { StatLike } from './stat-changes.js';
 
 /** The index file of versions 1 and 2 (JSON), removed once the binary index is written. */
 const OLD_INDEX = 'index.json';
@@ -38,11 +39,11 @@ const MAX_COMPLETE = 64;
 export class StatIndex {
   private table: StatTable | undefined;
   /** Entries of the change log file beside the table (read with it); they override the table. */
-  private readonly logged = new ChangeLog();
+  private readonly logged = new StatChanges();
   /** The log's live paths in index order, made when prune first needs them. */
   private loggedPaths: string[] | undefined;
   /** Entries learnt or forgotten since loading; they override the log and the table. */
-  private readonly changes = new ChangeLog();
+  private readonly changes = new StatChanges();
   private trees: TreeCache | undefined;
   private dirtyTrees = false;
   /** Why the index file on disk was not used, when it was damaged (it is rebuilt as files are hashed). */
@@ -228,10 +229,7 @@ export class StatIndex {
     if (!this.isDirty) return;
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
     if (this.changes.size > 0 && !this.appendToLog()) {
-      const all = new ChangeLog();
-      all.putAll(this.logged.inPathOrder());
-      all.putAll(this.changes.inPathOrder());
-      writeFileAtomicStreamSync(this.file, (write) => this.writeMerged(write, all), { durable: false });
+      writeFileAtomicStreamSync(this.file, (write) => this.writeMerged(write, overlaid(this.logged.inPathOrder(), this.changes.inPathOrder())), { durable: false });
       // The log now extends an index that is gone: it would be ignored, but it is not kept.
       fs.rmSync(this.logFile, { force: true });
       fs.rmSync(path.join(path.dirname(this.file), OLD_INDEX), { force: true });
@@ -280,11 +278,11 @@ export class StatIndex {
    * search, and the unchanged records between two changes are copied as one run of bytes: after a 1%
    * edit of a large tree, the cost is the write, not a step per record.
    */
-  private writeMerged(write: (data: Uint8Array) => void, changes: ChangeLog): void {
+  private writeMerged(write: (data: Uint8Array) => void, changes: Iterable<[string, StatEntry | null]>): void {
     const t = this.loaded;
     const out = new StatIndexWriter(write);
     let i = 0;
-    for (const [key, e] of changes.inPathOrder()) {
+    for (const [key, e] of changes) {
       const at = t.lowerBound(key, i);
       out.addRaw(t.recordsBytes(i, at), at - i);
       i = at < t.count && t.compareWith(at, key) === 0 ? at + 1 : at;
@@ -295,10 +293,17 @@ export class StatIndex {
   }
 }
 
+/** What an {@link IndexCursor} knows of a file: nothing it can trust for this stat, the oid asked about, or another. */
+export const UNKNOWN = 0;
+export const SAME_OID = 1;
+export const OTHER_OID = 2;
+
 /** See {@link StatIndex.cursor}. */
 export class IndexCursor {
   /** Next changed entry and next table record that a later look-up can match. */
   private k = 0;
+  /** The trusted entry of the last {@link match} that answered OTHER_OID: a changed entry, or a table record's number. */
+  private other: StatEntry | number = -1;
 
   constructor(
     private readonly table: StatTable,
@@ -312,6 +317,14 @@ export class IndexCursor {
    * paths asked for must increase from call to call.
    */
   holds(names: Uint8Array, start: number, end: number, stat: StatLike, oid: Uint8Array, oidStart: number, oidEnd: number): boolean {
+    return this.match(names, start, end, stat, oid, oidStart, oidEnd) === SAME_OID;
+  }
+
+  /**
+   * As {@link holds}, telling a trusted entry of another oid (the file was changed and hashed before:
+   * {@link otherOid} names it, no need to hash it again) from none (UNKNOWN).
+   */
+  match(names: Uint8Array, start: number, end: number, stat: StatLike, oid: Uint8Array, oidStart: number, oidEnd: number): number {
     const ch = this.changed;
     const pre = this.prefix;
     while (this.k < ch.length) {
@@ -321,17 +334,31 @@ export class IndexCursor {
       this.k++;
       if (d < 0) continue;
       const e = c.entry;
-      return !!e && sameStat(e, stat) && isTrusted(e) && asciiEquals(e.oid, oid, oidStart, oidEnd);
+      if (!e || !sameStat(e, stat) || !isTrusted(e)) return UNKNOWN;
+      if (asciiEquals(e.oid, oid, oidStart, oidEnd)) return SAME_OID;
+      this.other = e;
+      return OTHER_OID;
     }
     const t = this.table;
     while (this.t < t.count) {
       const d = t.compareJoined(this.t, pre, names, start, end);
-      if (d > 0) return false;
+      if (d > 0) return UNKNOWN;
       const i = this.t++;
       if (d < 0) continue;
-      return t.sameStat(i, stat) && isTrusted({ mtimeMs: t.mtimeAt(i), hashedAt: t.hashedAtAt(i) }) && t.oidIsBytes(i, oid, oidStart, oidEnd);
+      if (!t.sameStat(i, stat) || !isTrusted({ mtimeMs: t.mtimeAt(i), hashedAt: t.hashedAtAt(i) })) return UNKNOWN;
+      if (t.oidIsBytes(i, oid, oidStart, oidEnd)) return SAME_OID;
+      // A record whose bytes make no oid is never trusted.
+      if (t.oidAt(i) === undefined) return UNKNOWN;
+      this.other = i;
+      return OTHER_OID;
     }
-    return false;
+    return UNKNOWN;
+  }
+
+  /** The oid of the entry the last OTHER_OID answer found. */
+  otherOid(): Oid {
+    const o = this.other;
+    return typeof o === 'number' ? this.table.oidAt(o)! : o.oid;
   }
 }
 
@@ -340,90 +367,24 @@ function sameStat(e: StatEntry, st: StatLike): boolean {
 }
 
 /**
- * What a process learnt (or forgot) of the index, as a log in columns: a walk records a million files
- * without a million entry objects. The last word on a path wins. The map from path to position is
- * built only when something asks about a path after it was recorded.
+ * Two lists of changes in path order merged into one, `over`'s word winning where both name a path:
+ * the log and this process's changes are written out without a merged copy of either.
  */
-class ChangeLog {
-  private readonly paths: string[] = [];
-  /** size, mtimeMs, ctimeMs, ino, hashedAt per change. */
-  private readonly numbers: number[] = [];
-  /** The oid, or null for a forgotten path. */
-  private readonly oids: (Oid | null)[] = [];
-  private positions: Map<string, number> | undefined;
-
-  get size(): number {
-    return this.paths.length;
-  }
-
-  set(path: string, st: StatLike, oid: Oid, hashedAt: number): void {
-    this.numbers.push(st.size, st.mtimeMs, st.ctimeMs, st.ino, hashedAt);
-    this.append(path, oid);
-  }
-
-  forget(path: string): void {
-    this.numbers.push(0, 0, 0, 0, 0);
-    this.append(path, null);
-  }
-
-  /** Records an entry, or forgets the path for null. */
-  put(path: string, e: StatEntry | null): void {
-    if (e) this.set(path, e, e.oid, e.hashedAt);
-    else this.forget(path);
-  }
-
-  putAll(changes: Iterable<[string, StatEntry | null]>): void {
-    for (const [p, e] of changes) this.put(p, e);
-  }
-
-  /** The latest change of `path`: an entry, null when forgotten, undefined when unchanged. */
-  get(path: string): StatEntry | null | undefined {
-    if (this.paths.length === 0) return undefined;
-    this.positions ??= new Map(this.paths.map((p, i) => [p, i]));
-    const i = this.positions.get(path);
-    return i === undefined ? undefined : this.entryAt(i);
-  }
-
-  /** Paths whose latest change is an entry (not a removal). */
-  *livePaths(): Iterable<string> {
-    for (const [p, e] of this.inPathOrder()) if (e) yield p;
-  }
-
-  /** Each changed path once, with its latest change, in the index file's order. */
-  *inPathOrder(): Iterable<[string, StatEntry | null]> {
-    const n = this.paths.length;
-    let order: number[] | undefined;
-    // A walk records in path order; only other orders (or a path changed twice) need sorting.
-    if (!inUtf8Order(this.paths, (p) => p)) {
-      const last = new Map<string, number>();
-      this.paths.forEach((p, i) => last.set(p, i));
-      order = [...last.values()].sort((a, b) => compareUtf8(this.paths[a]!, this.paths[b]!));
+function* overlaid(under: Iterable<[string, StatEntry | null]>, over: Iterable<[string, StatEntry | null]>): Iterable<[string, StatEntry | null]> {
+  const a = under[Symbol.iterator]();
+  const b = over[Symbol.iterator]();
+  let x = a.next();
+  let y = b.next();
+  while (!x.done || !y.done) {
+    const c = x.done ? 1 : y.done ? -1 : compareUtf8(x.value[0], y.value[0]);
+    if (c < 0) {
+      yield x.value;
+      x = a.next();
+      continue;
     }
-    for (let k = 0; k < (order ? order.length : n); k++) {
-      const i = order ? order[k]! : k;
-      yield [this.paths[i]!, this.entryAt(i)];
-    }
-  }
-
-  clear(): void {
-    this.paths.length = 0;
-    this.numbers.length = 0;
-    this.oids.length = 0;
-    this.positions = undefined;
-  }
-
-  private append(path: string, oid: Oid | null): void {
-    this.positions?.set(path, this.paths.length);
-    this.paths.push(path);
-    this.oids.push(oid);
-  }
-
-  private entryAt(i: number): StatEntry | null {
-    const oid = this.oids[i];
-    if (!oid) return null;
-    const n = this.numbers;
-    const at = i * 5;
-    return { size: n[at]!, mtimeMs: n[at + 1]!, ctimeMs: n[at + 2]!, ino: n[at + 3]!, hashedAt: n[at + 4]!, oid };
+    yield y.value;
+    if (c === 0) x = a.next();
+    y = b.next();
   }
 }
 
@@ -448,12 +409,6 @@ function lowerBoundOf(paths: string[], p: string): number {
     else hi = mid;
   }
   return lo;
-}
-
-function asciiEquals(text: string, bytes: Uint8Array, start: number, end: number): boolean {
-  if (text.length !== end - start) return false;
-  for (let k = 0; k < text.length; k++) if (text.charCodeAt(k) !== bytes[start + k]) return false;
-  return true;
 }
 
 /** Whether the index file on disk still ends with checksum `base` (no other command rewrote it). */

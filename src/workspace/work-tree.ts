@@ -312,6 +312,29 @@ export function fileEntries(repo: Repo, index: StatIndex, files: FileList, opts:
   return { entries: out, allTrusted };
 }
 
+/**
+ * The oid of file `key` (stat `stat`, not a symlink into the cache), hashed and recorded in the stat
+ * index as {@link fileEntries} does it, with the same check that an edit through a hard link did not
+ * change a cache object (`recordedOid`: what the version compared with records for it).
+ * `trusted`: whether the new record can be trusted later (see isTrusted).
+ */
+export function hashStatChanged(repo: Repo, index: StatIndex, key: string, stat: FileStat, recordedOid: Oid, opts: ReadOptions): { oid: Oid; trusted: boolean } {
+  const f: PendingFile = { key, abs: absPath(repo, key), rel: key, stat };
+  const oid = hashOrImport(repo, f, opts);
+  if (stat.nlink > 1) {
+    const damaged = damagedLinkTarget(repo, f, oid, [index.candidate(key), recordedOid]);
+    if (damaged) opts.onDamaged?.(quarantineLinked(repo, f, damaged, oid));
+  }
+  const hashedAt = Date.now();
+  index.record(key, stat, oid, hashedAt);
+  if (opts.stats) {
+    opts.stats.hashedFiles++;
+    opts.stats.hashedBytes += stat.size;
+  }
+  opts.progress?.({ files: 1 });
+  return { oid, trusted: isTrusted({ mtimeMs: stat.mtimeMs, hashedAt }) };
+}
+
 function hashOrImport(repo: Repo, f: PendingFile, opts: ReadOptions): Oid {
   const onBytes = opts.progress ? (n: number) => opts.progress!({ bytes: n }) : undefined;
   let res: { oid: Oid; size: number } | undefined;

@@ -98,3 +98,26 @@ for (const type of ['hardlink', 'symlink'] as const) {
     });
   });
 }
+
+describe('cache.type hardlink: a directory file made writable and edited in place', () => {
+  beforeEach(() => mlxOk(dir, 'config', 'cache.type', 'hardlink'));
+
+  it('is named by status comparing the directory with its manifest in place, and the damaged object is quarantined', async () => {
+    for (let i = 0; i < 3; i++) write(dir, `data/f${i}.bin`, bytes(3000, `f${i}`));
+    mlxOk(dir, 'add', 'data');
+    await gitCommitAll(dir, 'v1');
+    mlxOk(dir, 'status');
+    const oldOid = hashBytes(await loadHasher(), bytes(3000, 'f1'));
+    // Writable, its size and bit unchanged: what status hashes on the spot rather than listing for a read.
+    fs.chmodSync(path.join(dir, 'data/f1.bin'), 0o644);
+    fs.chmodSync(path.join(dir, 'data/f2.bin'), 0o644);
+    expect(fs.statSync(path.join(dir, 'data/f1.bin')).nlink).toBeGreaterThan(1);
+    editInPlace('data/f1.bin', 'CHANGED');
+
+    const res = mlxJson(dir, 'status');
+    expect(res.problems).toEqual([expect.objectContaining({ pointer: 'data.mlx', code: 'EOBJECTCORRUPT', message: expect.stringContaining(`cache object ${oldOid} was changed by an in-place edit of data/f1.bin`) })]);
+    expect(res.paths).toEqual([expect.objectContaining({ path: 'data', state: 'modified', changes: { added: [], modified: ['f1.bin'], deleted: [] } })]);
+    expect(fs.existsSync(objectFile(oldOid))).toBe(false);
+    expect(fs.readFileSync(path.join(dir, 'data/f1.bin'))).toEqual(edited(bytes(3000, 'f1'), 'CHANGED'));
+  });
+});

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StatTable } from '../../src/formats/stat-index.js';
 import { parseStatLog } from '../../src/formats/stat-index-log.js';
-import { StatIndex } from '../../src/workspace/stat-index.js';
+import { OTHER_OID, SAME_OID, StatIndex, UNKNOWN } from '../../src/workspace/stat-index.js';
 
 const oid = (c: string) => `b3:${c.repeat(64)}`;
 const stat = (n: number) => ({ size: n, mtimeMs: 1000 * n, ctimeMs: 1000 * n, ino: n });
@@ -294,5 +294,34 @@ describe('StatIndex', () => {
     expect(answers).toEqual([true, false, false, true, false, true, false, true, false, true, false]);
     const single = asked.slice(0, -1).map(([p, st, o]) => c.holds(`d/${p}`, st, Buffer.from(o), 0, o.length));
     expect(single).toEqual(answers.slice(0, -1));
+  });
+
+  it('tells a trusted entry of another oid (and names it) from none, through the table, the log and this process', () => {
+    const file = indexFile();
+    const a = StatIndex.load(file);
+    a.record('d/a', stat(1), oid('a'), 5000);
+    a.record('d/racy', stat(1), oid('a'), 1005);
+    a.save();
+    const b = StatIndex.load(file);
+    b.record('d/logged', stat(2), oid('b'), 5000);
+    b.save();
+    const c = StatIndex.load(file);
+    c.record('d/new', stat(3), oid('c'), 5000);
+    const asked: [string, ReturnType<typeof stat>][] = [['a', stat(1)], ['a2', stat(1)], ['logged', stat(2)], ['new', stat(4)], ['racy', stat(1)]];
+    const names = Buffer.from(asked.map(([p]) => p).join(''), 'utf8');
+    const cursor = c.cursor('d');
+    const wanted = Buffer.from(oid('f'));
+    let at = 0;
+    const answers = asked.map(([p, st]) => {
+      const end = at + Buffer.byteLength(p);
+      const got = cursor.match(names, at, end, st, wanted, 0, wanted.length);
+      at = end;
+      return got === OTHER_OID ? cursor.otherOid() : got;
+    });
+    // Another oid where the stat matches and the entry is trusted; nothing for a stat that changed or a racy entry.
+    expect(answers).toEqual([oid('a'), UNKNOWN, oid('b'), UNKNOWN, UNKNOWN]);
+    const again = c.cursor('d');
+    const own = Buffer.from(oid('a'));
+    expect(again.match(names, 0, 1, stat(1), own, 0, own.length)).toBe(SAME_OID);
   });
 });

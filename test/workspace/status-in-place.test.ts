@@ -64,6 +64,34 @@ describe('status of a directory compared with its manifest in place', () => {
     }
   });
 
+  it('hashes every touched file once, finds a same-size edit with its mtime put back among them, and hashes none the next time', async () => {
+    const root = dir();
+    for (let i = 0; i < 30; i++) write(root, `data/s${i % 3}/f${String(i).padStart(2, '0')}.txt`, `file ${i}\n`);
+    mlxOk(root, 'add', 'data');
+    await gitCommitAll(root, 'v1');
+    const edited = path.join(root, 'data/s1/f04.txt');
+    const { mtime } = fs.statSync(edited);
+    fs.writeFileSync(edited, 'FILE 4\n');
+    fs.utimesSync(edited, mtime, mtime);
+    // Every file's ctime moves (as after a copy or a chmod); an hour back, so the new records are trusted.
+    const past = new Date(Date.now() - 3_600_000);
+    for (const sub of ['s0', 's1', 's2']) {
+      for (const name of fs.readdirSync(path.join(root, 'data', sub))) fs.utimesSync(path.join(root, 'data', sub, name), past, past);
+    }
+    fs.utimesSync(edited, mtime, mtime);
+    const first = await status(await openRepo(root), root, []);
+    expect(first.hashedFiles).toBe(30);
+    expect(first.paths[0]).toMatchObject({ state: 'modified', changes: { added: [], modified: ['s1/f04.txt'], deleted: [] } });
+    const second = await status(await openRepo(root), root, []);
+    expect(second.hashedFiles).toBe(0);
+    expect(second.paths[0]).toEqual(first.paths[0]);
+    fs.writeFileSync(edited, 'file 4\n');
+    fs.utimesSync(edited, past, past);
+    const back = await status(await openRepo(root), root, []);
+    expect(back).toMatchObject({ hashedFiles: 1, paths: [{ state: 'clean' }] });
+    expect((await status(await openRepo(root), root, [])).hashedFiles).toBe(0);
+  });
+
   it('still reports a directory whose manifest left the cache as unknown', async () => {
     const root = dir();
     write(root, 'data/a.txt', 'a\n');
