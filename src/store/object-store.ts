@@ -8,6 +8,7 @@ import { OID_ALGO, type Oid, oidFromHex, oidHex } from '../hash/oid.js';
 import { MlxError, isErrno, objectCorrupt, objectMissing } from '../util/errors.js';
 import { removeOrphanedTemps } from '../util/orphans.js';
 import { registerTempDir, uniqueTempName } from '../util/fs.js';
+import { lstatInto, type LstatFields } from '../util/lstat-fields.js';
 import { WriteBehind } from './write-behind.js';
 
 /** Objects are read-only so an in-place edit of a linked work-tree file cannot silently change them. */
@@ -53,6 +54,8 @@ export class ObjectStore {
    * their sizes, so checking them against a manifest costs no stat.
    */
   private readonly writtenSizes = new Map<Oid, number>();
+  /** One stat record, refilled by each statOf. */
+  private readonly statFields = {} as LstatFields;
   /** Set during writeBehindDuring: small objects stored so far, and the thread writing them once there are many. */
   private behind: { count: number; writes?: WriteBehind } | undefined;
 
@@ -97,7 +100,8 @@ export class ObjectStore {
 
   private objectPath(oid: Oid): string {
     const hex = oidHex(oid);
-    return path.join(this.objectsDir, hex.slice(0, 2), hex.slice(2));
+    // objectsDir is normalised (path.join) and the hex has no separator: joined as they are.
+    return `${this.objectsDir}${path.sep}${hex.slice(0, 2)}${path.sep}${hex.slice(2)}`;
   }
 
   /**
@@ -174,14 +178,15 @@ export class ObjectStore {
   statOf(oid: Oid): { size: number; writable: boolean } | undefined {
     const known = this.writtenSizes.get(oid);
     if (known !== undefined) return { size: known, writable: false };
-    let st: fs.Stats;
+    // The stat's numbers alone (no fs.Stats and its Dates): checkout asks this once per file written.
+    const st = this.statFields;
     try {
-      st = fs.lstatSync(this.pathOf(oid));
+      lstatInto(this.pathOf(oid), st);
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return undefined;
       throw err;
     }
-    if (!st.isFile()) throw this.corrupt(oid, 'it is not a regular file');
+    if ((st.mode & fs.constants.S_IFMT) !== fs.constants.S_IFREG) throw this.corrupt(oid, 'it is not a regular file');
     return { size: st.size, writable: (st.mode & 0o222) !== 0 };
   }
 

@@ -49,9 +49,10 @@ export function lstatInto(abs: string, out: LstatFields): LstatFields {
   return out;
 }
 
-/** Forgets the fast path's verdict (tests run both paths). */
+/** Forgets the fast paths' verdicts (tests run both paths). */
 export function useRawLstat(allowed: boolean): void {
   raw = allowed ? undefined : null;
+  rawFstat = raw;
 }
 
 function copyFields(st: fs.Stats, out: LstatFields): LstatFields {
@@ -80,6 +81,51 @@ function probe(abs: string): RawLstat | null {
     const a = call(abs, false, undefined, false);
     if (!(a instanceof Float64Array) || a.length < 18) return null;
     const got = { size: a[SIZE], mtimeMs: a[MTIME_S]! * 1e3 + a[MTIME_NS]! / 1e6, ctimeMs: a[CTIME_S]! * 1e3 + a[CTIME_NS]! / 1e6, ino: a[INO], mode: a[MODE], nlink: a[NLINK], dev: a[DEV] };
+    for (const k of Object.keys(expected) as (keyof LstatFields)[]) if (!Object.is(expected[k], got[k])) return null;
+    return call;
+  } catch {
+    // Any failure of the probe only means the portable call is used.
+    return null;
+  }
+}
+
+/** Node's own call under `fs.fstatSync`, probed as `probe` probes the lstat one. */
+// Called with the arguments `fs.fstatSync` passes it.
+type RawFstat = (fd: number, bigint: boolean, req: undefined, flag: boolean) => Float64Array | undefined;
+
+let rawFstat: RawFstat | null | undefined;
+
+/** A new record of the open file `fd`'s stat (as `fs.fstatSync` reports it, without its `Date`s). */
+export function fstatFields(fd: number): LstatFields {
+  if (rawFstat === undefined) rawFstat = probeFstat(fd);
+  const a = rawFstat?.(fd, false, undefined, false);
+  if (!(a instanceof Float64Array)) return copyFields(fs.fstatSync(fd), {} as LstatFields);
+  return fromArray(a);
+}
+
+function fromArray(a: Float64Array): LstatFields {
+  return {
+    size: a[SIZE]!,
+    mtimeMs: a[MTIME_S]! * 1e3 + a[MTIME_NS]! / 1e6,
+    ctimeMs: a[CTIME_S]! * 1e3 + a[CTIME_NS]! / 1e6,
+    ino: a[INO]!,
+    mode: a[MODE]!,
+    nlink: a[NLINK]!,
+    dev: a[DEV]!,
+  };
+}
+
+function probeFstat(fd: number): RawFstat | null {
+  try {
+    const p = process as unknown as { permission?: unknown; binding?: (name: string) => { fstat?: unknown } };
+    if (p.permission !== undefined || typeof p.binding !== 'function') return null;
+    const fstat = p.binding('fs').fstat;
+    if (typeof fstat !== 'function') return null;
+    const call = fstat as RawFstat;
+    const expected = copyFields(fs.fstatSync(fd), {} as LstatFields);
+    const a = call(fd, false, undefined, false);
+    if (!(a instanceof Float64Array) || a.length < 18) return null;
+    const got = fromArray(a);
     for (const k of Object.keys(expected) as (keyof LstatFields)[]) if (!Object.is(expected[k], got[k])) return null;
     return call;
   } catch {

@@ -249,7 +249,7 @@ function workTreeProbe(repo: Repo, index: StatIndex, rel: string): WorkTreeProbe
 async function apply(repo: Repo, index: StatIndex, plan: CheckoutPlan, progress?: Progress): Promise<CheckoutPathResult> {
   const rel = plan.tracked.path;
   const rootAbs = absPath(repo, rel);
-  const absOf = (p: string) => (p === '' ? rootAbs : path.join(rootAbs, ...p.split('/')));
+  const absOf = workTreePathOf(rootAbs);
   const keyOf = (p: string) => (p === '' ? rel : `${rel}/${p}`);
   for (const p of plan.removeFiles) fs.rmSync(absOf(p), { force: true });
   for (const p of plan.removeDirs) fs.rmSync(absOf(p), { recursive: true, force: true });
@@ -257,8 +257,7 @@ async function apply(repo: Repo, index: StatIndex, plan: CheckoutPlan, progress?
   if (plan.tracked.pointer.kind === 'dir') makeDirUnder(rootAbs, '');
   for (const p of plan.makeDirs) makeDirUnder(rootAbs, p);
   // Every folder the files go to exists (checked to be a real one) before the first file is written.
-  const parents = new Set(plan.writes.map((w) => w.p.slice(0, Math.max(0, w.p.lastIndexOf('/')))));
-  for (const dir of parents) if (dir !== '') makeDirUnder(rootAbs, dir);
+  for (const dir of foldersOf(plan.writes)) if (dir !== '') makeDirUnder(rootAbs, dir);
   fs.mkdirSync(repo.layout.tmpDir, { recursive: true });
   const writes = plan.writes;
   const placementAt = (i: number) => {
@@ -285,6 +284,27 @@ async function apply(repo: Repo, index: StatIndex, plan: CheckoutPlan, progress?
   for (const c of plan.chmods) fs.chmodSync(absOf(c.p), (c.x ? 0o777 : 0o666) & ~processUmask());
   index.prune(rel, (p) => plan.desiredFiles.has(p === rel ? '' : p.slice(rel.length + 1)));
   return { path: rel, written: plan.writes.length + plan.links.length, removed: plan.removeFiles.length + plan.removeDirs.length, unchanged: plan.unchanged };
+}
+
+/**
+ * The absolute path of a manifest path under `rootAbs`. Manifest paths are checked when read (no empty,
+ * `.` or `..` component), so where `/` is the separator the path is `rootAbs` and the manifest path
+ * joined as they are: no per-file split and normalisation.
+ */
+function workTreePathOf(rootAbs: string): (p: string) => string {
+  if (path.sep === '/') return (p) => (p === '' ? rootAbs : `${rootAbs}/${p}`);
+  return (p) => (p === '' ? rootAbs : path.join(rootAbs, ...p.split('/')));
+}
+
+/** The folders of the files written, each once (a folder's files mostly come together: one string per folder, not per file). */
+function foldersOf(writes: readonly FileEntry[]): Set<string> {
+  const out = new Set<string>();
+  let last: string | undefined;
+  for (const w of writes) {
+    const dir = w.p.slice(0, Math.max(0, w.p.lastIndexOf('/')));
+    if (dir !== last) out.add((last = dir));
+  }
+  return out;
 }
 
 /**

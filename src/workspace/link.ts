@@ -7,6 +7,7 @@ import { missingObject } from '../store/object-store.js';
 import { isErrno, linkFailed } from '../util/errors.js';
 import { failpoint } from '../util/failpoint.js';
 import { processUmask, uniqueTempName } from '../util/fs.js';
+import { fstatFields, type LstatFields } from '../util/lstat-fields.js';
 import type { Repo } from './repo.js';
 
 /** Errors that mean "this link type is not possible here", as opposed to real failures. */
@@ -38,7 +39,7 @@ export interface Placement {
 export interface Materialized {
   type: LinkType;
   /** The new file's stat, when it was taken from the open file (a file created in place). */
-  stat?: fs.Stats;
+  stat?: LstatFields;
 }
 
 /**
@@ -91,7 +92,7 @@ export async function materialize(repo: Repo, p: Placement, onBytes?: (n: number
  * only once checkout has finished, so status reports it modified and the next checkout refuses to
  * overwrite it unless its content is in the cache or --force is given (spec/workspace.md).
  */
-async function createInPlace(repo: Repo, p: Placement, onBytes?: (n: number) => void): Promise<fs.Stats | undefined> {
+async function createInPlace(repo: Repo, p: Placement, onBytes?: (n: number) => void): Promise<LstatFields | undefined> {
   let fd: number;
   try {
     fd = fs.openSync(p.dest, 'wx', (p.executable ? 0o777 : 0o666) & ~processUmask());
@@ -103,7 +104,7 @@ async function createInPlace(repo: Repo, p: Placement, onBytes?: (n: number) => 
     await failpoint('checkout.created-in-place');
     repo.store.copyOutTo(p.oid, fd, repo.verifyCache, undefined, p.size);
     onBytes?.(p.size);
-    return fs.fstatSync(fd);
+    return fstatFields(fd);
   } catch (err) {
     fs.rmSync(p.dest, { force: true });
     throw err;

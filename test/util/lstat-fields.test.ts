@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { lstatInto, useRawLstat, type LstatFields } from '../../src/util/lstat-fields.js';
+import { fstatFields, lstatInto, useRawLstat, type LstatFields } from '../../src/util/lstat-fields.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlx-lstat-'));
 fs.writeFileSync(path.join(dir, 'file'), 'twelve bytes');
@@ -35,5 +35,31 @@ describe.each([
     useRawLstat(allowed);
     expect(() => lstatInto(path.join(dir, 'gone'), {} as LstatFields)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
     expect(() => lstatInto(path.join(dir, 'file', 'x'), {} as LstatFields)).toThrow(expect.objectContaining({ code: 'ENOTDIR' }));
+  });
+});
+
+describe.each([
+  ['with the fast call allowed', true],
+  ['with fs.fstatSync only', false],
+])('fstatFields %s', (_, allowed) => {
+  it('gives exactly the fields fs.fstatSync reports for an open file, a new record each time', () => {
+    useRawLstat(allowed);
+    const fd = fs.openSync(path.join(dir, 'file'), 'r');
+    try {
+      const st = fs.fstatSync(fd);
+      const first = fstatFields(fd);
+      expect(first).toEqual({ size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, mode: st.mode, nlink: st.nlink, dev: st.dev });
+      expect(fstatFields(fd)).not.toBe(first);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
+  it('fails as fs.fstatSync does for a closed descriptor', () => {
+    useRawLstat(allowed);
+    const fd = fs.openSync(path.join(dir, 'file'), 'r');
+    fstatFields(fd); // the first call decides which call is used
+    fs.closeSync(fd);
+    expect(() => fstatFields(fd)).toThrow(expect.objectContaining({ code: 'EBADF', syscall: 'fstat' }));
   });
 });
