@@ -9,6 +9,8 @@ import { DigestSlots, OID_BYTES, writeOidBytes } from './pack-table.js';
 export class OidList {
   private bytes = Buffer.allocUnsafe(OID_BYTES * 1024);
   private sizes = new Float64Array(1024);
+  /** 1 where the caller vouched that the object is in the local cache (see `add`). */
+  private inCache = new Uint8Array(1024);
   private count = 0;
   private readonly slots = new DigestSlots([this]);
   private readonly key = Buffer.alloc(OID_BYTES);
@@ -28,18 +30,29 @@ export class OidList {
     return this.count;
   }
 
-  /** Adds `oid` unless it is there; a size, when given, is recorded (a later one replaces an earlier). */
-  add(oid: Oid, size?: number): void {
+  /**
+   * Adds `oid` unless it is there; a size, when given, is recorded (a later one replaces an earlier).
+   * `inCache`: the caller knows the object is in the local cache (a stat-checked record says so), so
+   * a push need not look for it before reading it.
+   */
+  add(oid: Oid, size?: number, inCache = false): void {
     writeOidBytes(assertOid(oid), this.key);
     const there = this.slots.get(this.key);
     if (there) {
       if (size !== undefined) this.sizes[there.row] = size;
+      if (inCache) this.inCache[there.row] = 1;
       return;
     }
     if (this.count === this.sizes.length) this.grow();
     this.key.copy(this.bytes, this.count * OID_BYTES);
     this.sizes[this.count] = size ?? -1;
+    this.inCache[this.count] = inCache ? 1 : 0;
     this.slots.set({ no: 0, row: this.count++ });
+  }
+
+  /** Whether the object at `i` was added as known to be in the local cache. */
+  knownInCacheAt(i: number): boolean {
+    return this.inCache[i] === 1;
   }
 
   has(oid: Oid): boolean {
@@ -74,5 +87,8 @@ export class OidList {
     const sizes = new Float64Array(this.sizes.length * 2);
     sizes.set(this.sizes);
     this.sizes = sizes;
+    const inCache = new Uint8Array(this.inCache.length * 2);
+    inCache.set(this.inCache);
+    this.inCache = inCache;
   }
 }

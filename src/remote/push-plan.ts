@@ -20,10 +20,11 @@ export interface SendPlan {
 }
 
 /** Splits `wanted` into what the remote lacks and the packs that hold the rest. */
-export function planSends(index: Pick<RemoteIndex, 'locate'>, wanted: OidList): SendPlan {
+export function planSends(index: Pick<RemoteIndex, 'locate' | 'typeOfListed'>, wanted: OidList): SendPlan {
   const plan: SendPlan = { todo: [], reliedOn: new Set(), alreadyOnRemote: 0, bytesDeduplicated: 0 };
   for (let i = 0; i < wanted.length; i++) {
-    const loc = index.locate(wanted.oidAt(i));
+    // What the remote lacks is found by digest; an oid string is made only for what it has.
+    const loc = index.typeOfListed(wanted, i) === undefined ? undefined : index.locate(wanted.oidAt(i));
     if (!loc) {
       plan.todo.push(i);
       continue;

@@ -9,7 +9,7 @@ import { saveRecipe } from '../store/chunk-map.js';
 import { hashedChunksOfFile } from '../store/chunk-thread.js';
 import { DEFAULT_CHUNKER_OPTIONS } from '../store/chunker.js';
 import type { ObjectStore } from '../store/object-store.js';
-import { MlxError, objectCorrupt, objectMissing, remoteFailed } from '../util/errors.js';
+import { isErrno, MlxError, objectCorrupt, objectMissing, remoteFailed } from '../util/errors.js';
 import { failpoint } from '../util/failpoint.js';
 import { DONE, runStepsAsync, type AsyncStep } from '../util/steps.js';
 import { consolidateIndexes, PUSH_POLICY } from './consolidate.js';
@@ -240,12 +240,20 @@ function planWhatToSend(round: Round) {
   if (round.todo.length === 0) return DONE;
 }
 
-/** Asked one cache folder at a time, so that the oids of a folder's objects only are strings at once. */
+/**
+ * Asked one cache folder at a time, so that the oids of a folder's objects only are strings at once.
+ * Objects the caller vouched for (a manifest known complete in the cache as it is now) are not asked.
+ */
 function requireLocalObjects({ push: { store }, wanted, todo }: Round): void {
   const byFan: number[][] = Array.from({ length: 256 }, () => []);
-  for (const i of todo) byFan[wanted.fanAt(i)]!.push(i);
+  let asked = 0;
+  for (const i of todo) {
+    if (wanted.knownInCacheAt(i)) continue;
+    byFan[wanted.fanAt(i)]!.push(i);
+    asked++;
+  }
   const missing = new Set<Oid>();
-  for (const fan of byFan) for (const oid of store.missing(fan.map((i) => wanted.oidAt(i)), { outOf: todo.length })) missing.add(oid);
+  for (const fan of byFan) if (fan.length > 0) for (const oid of store.missing(fan.map((i) => wanted.oidAt(i)), { outOf: asked })) missing.add(oid);
   if (missing.size > 0) {
     // In the order of the selection, as the message names the first.
     const absent = new Set(todo.map((i) => wanted.oidAt(i)).filter((oid) => missing.has(oid)));
@@ -350,7 +358,14 @@ async function packOne(packing: Packing, oid: Oid, small: Buffer | undefined): P
 function readSmall({ round: { push }, reader }: Packing, oid: Oid, hint: number | undefined): Buffer | undefined {
   const { store, newHasher } = push;
   const file = store.pathOf(oid);
-  let bytes = reader.read(file, hint);
+  let bytes: Buffer | undefined;
+  try {
+    bytes = reader.read(file, hint);
+  } catch (err) {
+    // Gone since it was vouched for or looked for (a gc, or a hand, in the meantime).
+    if (isErrno(err, 'ENOENT')) throw objectMissing(`object ${oid} to push left the local cache while the push ran`, { hint: 'add or fetch it again, then push again', oids: [oid] });
+    throw err;
+  }
   if (bytes === undefined || hashBytes(newHasher, bytes) === oid) return bytes;
   if (hint !== undefined) {
     // The recorded size may be wrong (a hand-edited pointer): read the file whole and look again.

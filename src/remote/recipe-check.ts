@@ -4,6 +4,7 @@ import { E, MlxError } from '../util/errors.js';
 import { packKey } from './layout.js';
 import { extractMember } from './pack.js';
 import type { Remote } from './remote.js';
+import { OidList } from './oid-list.js';
 import type { Located, RemoteIndex } from './remote-index.js';
 import { runPool } from './transfer-progress.js';
 
@@ -21,10 +22,15 @@ export async function readRemoteRecipe(remote: Remote, oid: Oid, { packHex, entr
  * file counts as absent everywhere: push sends it again, status and verify report it.
  * With `chunkPacks`, the packs holding the chunks of every complete recipe are added to it.
  */
-export async function dropIncompleteRecipes(remote: Remote, index: RemoteIndex, oids: Iterable<Oid>, jobs = 8, chunkPacks?: Set<string>): Promise<Oid[]> {
-  // Recipes are few among a million objects: only they are collected (and their repeats dropped).
+export async function dropIncompleteRecipes(remote: Remote, index: RemoteIndex, oids: Iterable<Oid> | OidList, jobs = 8, chunkPacks?: Set<string>): Promise<Oid[]> {
+  // Recipes are few among a million objects: only they are collected (and their repeats dropped);
+  // in a list they are found by digest, with no oid string made for the rest.
   const recipes = new Set<Oid>();
-  for (const oid of oids) if (index.typeOf(oid) === 'r') recipes.add(oid);
+  if (oids instanceof OidList) {
+    for (let i = 0; i < oids.length; i++) if (index.typeOfListed(oids, i) === 'r') recipes.add(oids.oidAt(i));
+  } else {
+    for (const oid of oids) if (index.typeOf(oid) === 'r') recipes.add(oid);
+  }
   const dropped: Oid[] = [];
   await runPool([...recipes], jobs, async (oid) => {
     let why: string | undefined;

@@ -272,6 +272,15 @@ export class RemoteIndex {
     return this.rowOf(oid) !== undefined;
   }
 
+  /**
+   * The type of the copy of the object at `i` in `list`, or undefined when the remote lacks it: looked
+   * up by its digest where the list holds it, with no oid string made.
+   */
+  typeOfListed(list: { readonly digests: Buffer }, i: number): PackMemberType | undefined {
+    const at = this.objects.get(list.digests, i * OID_BYTES);
+    return at && this.tables[at.no]!.typeAt(at.row);
+  }
+
   /** The type of the copy `locate` would return, without making its entry. */
   typeOf(oid: Oid): PackMemberType | undefined {
     const at = this.rowOf(oid);

@@ -11,6 +11,7 @@ import type { TransferProgress } from '../remote/transfer-progress.js';
 import { E, isMlxError, objectMissing, pathNotFound } from '../util/errors.js';
 import { manifestOf } from '../workspace/manifest-reads.js';
 import type { Repo } from '../workspace/repo.js';
+import { StatIndex } from '../workspace/stat-index.js';
 import { resolveRemote } from './remotes.js';
 import type { Selection } from '../workspace/targets.js';
 import { appendAll } from '../util/arrays.js';
@@ -55,12 +56,17 @@ export function neededOids(repo: Repo, selection: Selection[], sizes?: Map<Oid, 
   return oids;
 }
 
-/** Hands over each object a selection needs and its recorded size, if any; a manifest's entries go once it is read. */
-function eachNeeded(repo: Repo, selection: Selection[], take: (oid: Oid, size?: number) => void): void {
+/**
+ * Hands over each object a selection needs and its recorded size, if any; a manifest's entries go once
+ * it is read. With `completeInCache`, those of a manifest it says is whole in the cache are handed over
+ * as known to be there.
+ */
+function eachNeeded(repo: Repo, selection: Selection[], take: (oid: Oid, size?: number, inCache?: boolean) => void, completeInCache?: (manifest: Oid) => boolean): void {
   for (const s of selection) {
     const p = s.tracked.pointer;
     take(p.oid, p.kind === 'file' ? p.size : undefined);
-    for (const e of manifestEntries(repo, s, false)) if (isFileEntry(e)) take(e.o, e.s);
+    const inCache = p.kind === 'dir' && completeInCache?.(p.oid) === true;
+    for (const e of manifestEntries(repo, s, false)) if (isFileEntry(e)) take(e.o, e.s, inCache);
   }
 }
 
@@ -76,8 +82,13 @@ export function selectionObjects(repo: Repo, selection: Selection[]): OidList {
   if (absent.size > 0) {
     throw objectMissing(`cannot push: the manifest ${[...absent][0]} is not in the local cache`, { hint: 'mlx fetch it first, or push from the machine that added the data' });
   }
+  // A manifest add or status found whole in the cache, which has not changed since (its contents
+  // stamp, 256 stats), vouches for its objects: a push need not list the cache to find them.
+  const index = StatIndex.load(repo.layout.statIndexFile);
+  let stamp: string | undefined;
+  const completeInCache = (manifest: Oid) => index.knownComplete(manifest, (stamp ??= repo.store.contentsStamp()));
   const objects = new OidList();
-  eachNeeded(repo, selection, (oid, size) => objects.add(oid, size));
+  eachNeeded(repo, selection, (oid, size, inCache) => objects.add(oid, size, inCache), completeInCache);
   return objects;
 }
 

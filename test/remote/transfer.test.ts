@@ -9,6 +9,7 @@ import { DirRemote } from '../../src/remote/dir-remote.js';
 import { fetchObjects } from '../../src/remote/fetch.js';
 import { pushObjects, type PushOptions } from '../../src/remote/push.js';
 import type { Oid } from '../../src/hash/oid.js';
+import { OidList } from '../../src/remote/oid-list.js';
 import { RemoteIndex } from '../../src/remote/remote-index.js';
 import type { ByteRange, Remote } from '../../src/remote/remote.js';
 import { chunkBuffer } from '../../src/store/chunker.js';
@@ -376,6 +377,29 @@ describe('push of many small objects', () => {
 });
 
 describe('push of objects the cache lacks', () => {
+  it('does not look for objects vouched to be in the cache, and reports one gone by the time it is read as missing', async () => {
+    const { root, remoteDir, source, addFile } = setUp();
+    try {
+      const present = Array.from({ length: 40 }, (_, i) => addFile(`v${i}`, Buffer.from(`vouched ${i}`)));
+      const gone = `b3:${'c'.repeat(64)}`;
+      const list = new OidList();
+      for (const oid of [...present, gone]) list.add(oid, undefined, true);
+      const remote = new DirRemote(remoteDir);
+      const index = await RemoteIndex.load(remote, path.join(root, 'idx'));
+      const err = await pushObjects(source, newHasher, remote, index, list).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (!isMlxError(err, E.OBJECT_MISSING)) throw err;
+      // Found when read, not by the look beforehand (which names the first of all those absent).
+      expect(err.message).toContain(`object ${gone} to push left the local cache`);
+      expect(err.data.oids).toEqual([gone]);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+
   it('sends nothing and names every absent object, in the order given, however many are asked about', async () => {
     const { root, remoteDir, source, addFile, push } = setUp();
     try {
