@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { canCopyHashed, copyHashed, readFull } from '../hash/blake3-thread.js';
+import { canCopyHashed, copyHashed, type CopySource } from '../hash/blake3-thread.js';
 import { oidFromHex, type Oid } from '../hash/oid.js';
 import { MlxError } from '../util/errors.js';
 import type { ChunkRead } from './fetch-plan.js';
@@ -8,8 +8,8 @@ import type { RebuildContext } from './fetch-rebuild.js';
 
 /*
  * A large file rebuilt straight from the pack files of a remote that keeps them on this machine (a
- * directory): each chunk stored raw is copied from its pack into the temp file a slot at a time, and
- * the bytes written are hashed on a second thread (copyHashed). Read, written and hashed while they
+ * directory): each chunk stored raw is copied from its pack into the temp file a slot at a time, read
+ * and hashed on a second thread while this one writes (copyHashed). Read, written and hashed while they
  * are in the core's cache, they cost about half of what the general way costs (ranged reads into
  * buffers of up to 16 MiB, written from there on libuv's threads), whose writes from memory read long
  * before took most of a pull's time. The file enters the cache only if it hashes to its oid, as
@@ -30,29 +30,11 @@ export function canCopyFromLocalPacks(ctx: RebuildContext, reads: readonly Chunk
  */
 export function copyFromLocalPacks(ctx: RebuildContext, reads: readonly ChunkRead[], tmp: string): Oid | undefined {
   const localFile = ctx.remote.localFile!.bind(ctx.remote);
-  const fds = new Map<string, number>();
-  const fdOf = (hex: string) => {
-    let fd = fds.get(hex);
-    if (fd === undefined) fds.set(hex, (fd = fs.openSync(localFile(packKey(oidFromHex(hex))), 'r')));
-    return fd;
-  };
-  let at = 0; // the read that holds the output's next bytes
-  let received = 0;
-  const fill = (slot: Buffer, position: number): number => {
-    while (at < reads.length && position >= reads[at]!.fileOffset + reads[at]!.size) at++;
-    const r = reads[at];
-    if (r === undefined) return 0;
-    const within = position - r.fileOffset;
-    const want = Math.min(slot.length, r.size - within);
-    if (readFull(fdOf(r.source), slot.subarray(0, want), r.entry.off + within) !== want) throw new Error('a pack ends before a chunk the index places in it');
-    ctx.progress?.({ bytes: want });
-    received += want;
-    return want;
-  };
+  const sources: CopySource[] = reads.map((r) => ({ file: localFile(packKey(oidFromHex(r.source))), position: r.entry.off, length: r.size }));
   const output = fs.openSync(tmp, 'wx', 0o644);
   try {
-    const { oid } = copyHashed(ctx.newHasher, fill, output);
-    ctx.summary.bytesReceived += received; // counted once the file is whole: a fallback reads it again
+    const { oid, size } = copyHashed(ctx.newHasher, sources, output, (bytes) => ctx.progress?.({ bytes }));
+    ctx.summary.bytesReceived += size; // counted once the file is whole: a fallback reads it again
     return oid;
   } catch (err) {
     if (err instanceof MlxError) throw err;
@@ -60,6 +42,5 @@ export function copyFromLocalPacks(ctx: RebuildContext, reads: readonly ChunkRea
     return undefined; // a pack missing, short or unreadable: see above
   } finally {
     fs.closeSync(output);
-    for (const fd of fds.values()) fs.closeSync(fd);
   }
 }

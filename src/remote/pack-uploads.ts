@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { HasherFactory } from '../hash/blake3.js';
 import { oidHex, type Oid } from '../hash/oid.js';
 import { serializePackIndex, type PackIndex, type PackMemberType } from '../formats/pack-index.js';
-import { alignedSharedBuffer } from '../util/aligned-memory.js';
+import { alignedSharedBuffer, releaseAligned } from '../util/aligned-memory.js';
 import { failpoint } from '../util/failpoint.js';
 import { writeFileAtomicSync } from '../util/fs.js';
 import { indexKey, packKey } from './layout.js';
@@ -99,6 +99,8 @@ export class PackUploads {
   async finish(): Promise<void> {
     await this.flush();
     await Promise.all(this.inFlight);
+    // Every pack is sent: its buffer can take a later push's packs.
+    for (const buf of this.spare.splice(0)) releaseAligned(buf);
     if (this.failures.length) throw this.failures[0];
   }
 

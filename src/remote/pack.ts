@@ -14,6 +14,7 @@ import {
 } from '../formats/pack-index.js';
 import { MlxError, badState, objectCorrupt } from '../util/errors.js';
 import { readZstdFrame } from '../formats/zstd-frame.js';
+import { copyInto } from '../util/aligned-memory.js';
 import { looksIncompressible } from './compressibility.js';
 import { loadZstd, zstdBound } from './zstd.js';
 
@@ -194,7 +195,7 @@ export class PackWriter {
       this.hashAppended(bytes);
       this.hashAppended(this.buf.subarray(off, this.used));
     } else {
-      if (!useZstd) this.buf.set(bytes, off);
+      if (!useZstd) copyInto(this.buf, off, bytes);
       this.buf.fill(0, off + len, off + len + padding);
       this.used = off + len + padding;
       this.hashAppended(this.buf.subarray(header, this.used));

@@ -2,6 +2,7 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { Hasher, HasherFactory } from '../hash/blake3.js';
 import { hashBytes } from '../hash/hash-file.js';
 import { oidFromHex, type Oid } from '../hash/oid.js';
+import { alignedSharedBuffer, releaseAligned } from '../util/aligned-memory.js';
 import { findCut, resolveChunker, type ChunkerOptions, type ChunkerParams } from './chunker.js';
 
 /*
@@ -62,7 +63,7 @@ const { port, follower } = workerData;
 const { state, blocks } = workerData;
 /** Threads that read a filled block: the caller, and the whole-file thread if there is one. */
 const readers = follower ? 2 : 1;
-const views = blocks.map((b) => Buffer.from(b));
+const views = blocks.map(([memory, offset, length]) => Buffer.from(memory, offset, length));
 
 /** A free block, taken; -1 when the caller gave up on the file. */
 function acquire() {
@@ -136,7 +137,7 @@ const FOLLOWER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { Blake3Hasher } = require(workerData.native);
 const { input, output, state, blocks } = workerData;
-const views = blocks.map((b) => Buffer.from(b));
+const views = blocks.map(([memory, offset, length]) => Buffer.from(memory, offset, length));
 const letGo = ${letGo.toString()};
 let h;
 input.on('message', ({ start, block, from, to, last }) => {
@@ -188,6 +189,7 @@ class ChunkThread {
   private readonly follower: Worker | undefined;
   readonly port: MessagePort;
   readonly state = new Int32Array(new SharedArrayBuffer(4 * (BLOCKS + 2)));
+  private readonly ring: Buffer;
   readonly views: Buffer[];
   private readonly inbox: Message[] = [];
   /** The whole-file thread's answer for the file being chunked. */
@@ -203,8 +205,10 @@ class ChunkThread {
   private whenUnheld: (() => void) | undefined;
 
   constructor(readonly blockSize: number, readonly native: string | undefined) {
-    const blocks = Array.from({ length: BLOCKS }, () => new SharedArrayBuffer(blockSize));
-    this.views = blocks.map((b) => Buffer.from(b));
+    // The ring lies in the arena of aligned buffers, as packs do: a chunk is copied into its pack as a memmove.
+    this.ring = alignedSharedBuffer(BLOCKS * blockSize);
+    this.views = Array.from({ length: BLOCKS }, (_, b) => this.ring.subarray(b * blockSize, (b + 1) * blockSize));
+    const blocks = this.views.map((v) => [v.buffer, v.byteOffset, v.length]);
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     const fail = (err: Error) => {
@@ -343,8 +347,9 @@ class ChunkThread {
   stop(): void {
     Atomics.store(this.state, CANCELLED, 1);
     Atomics.notify(this.state, FREED);
-    void this.worker.terminate();
-    void this.follower?.terminate();
+    // The ring is given back only once neither thread can touch it and no upload still sends a kept chunk from it.
+    const stopped = Promise.all([this.worker.terminate(), this.follower?.terminate()]);
+    this.onceUnheld(() => void stopped.then(() => releaseAligned(this.ring)));
   }
 }
 

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { HasherFactory } from '../hash/blake3.js';
-import { canCopyHashed, copyHashed, fileContents } from '../hash/blake3-thread.js';
+import { canCopyHashed, copyHashed, wholeFile } from '../hash/blake3-thread.js';
 import { IO_BUFFER_SIZE, hashBytes, hashFd, ioBuffer } from '../hash/hash-file.js';
 import { OID_ALGO, type Oid, oidFromHex, oidHex } from '../hash/oid.js';
 import { MlxError, isErrno, objectCorrupt, objectMissing } from '../util/errors.js';
@@ -14,8 +14,9 @@ import { WriteBehind } from './write-behind.js';
 /** Objects are read-only so an in-place edit of a linked work-tree file cannot silently change them. */
 const OBJECT_MODE = 0o444;
 /**
- * Files at least this large are copied into the store while a second thread hashes what is written
- * (copyHashed); below it, one read-hash-write pass on this thread is cheaper than the hand-over.
+ * Files at least this large are copied into the store while a second thread reads and hashes what
+ * this one writes (copyHashed); below it, one read-hash-write pass on this thread is cheaper than the
+ * hand-over.
  */
 const THREAD_COPY_FROM = 8 * 1024 * 1024;
 /**
@@ -323,7 +324,7 @@ export class ObjectStore {
 
   /**
    * Copies a file into the store, hashing exactly the bytes that are written: a large file a slot at a
-   * time while a second thread hashes each slot written (see copyHashed), a smaller one in one pass
+   * time, read and hashed on a second thread and written on this one (see copyHashed), a smaller one in one pass
    * over a reused buffer. A process killed half-way leaves only a temp file, never a
    * partial object. `expectedSize`, the size a stat just gave, spares a small file its `fstat`: the
    * one read that asks for a byte more confirms it (anything else falls back to the `fstat`).
@@ -366,7 +367,7 @@ export class ObjectStore {
       const output = fs.openSync(tmp, 'wx', OBJECT_MODE);
       try {
         result = canCopyHashed(this.newHasher) && size >= THREAD_COPY_FROM
-          ? copyHashed(this.newHasher, fileContents(input), output, onProgress)
+          ? copyHashed(this.newHasher, wholeFile(input), output, onProgress)
           : hashFd(this.newHasher, input, (chunk) => writeAll(output, chunk), onProgress);
       } finally {
         fs.closeSync(output);

@@ -113,4 +113,26 @@ describe('hashedChunksOfFile', () => {
     await expect(collect(path.join(tmp, 'absent.bin'), opts)).rejects.toMatchObject({ code: 'ENOENT' });
     expect((await collect(file, opts)).chunks).toEqual(expected(data, opts));
   });
+
+  it('a chunk kept from a file the caller stopped half-way stays unchanged while later files are chunked, until released', async () => {
+    const opts = { min: 2048, avg: 8192, max: 32768 };
+    const first = prng(2 * MiB, 'stopped-kept');
+    const later = prng(2 * MiB, 'chunked-later');
+    const firstFile = path.join(tmp, 'stopped-kept.bin');
+    const laterFile = path.join(tmp, 'chunked-later.bin');
+    fs.writeFileSync(firstFile, first);
+    fs.writeFileSync(laterFile, later);
+    let kept: { chunk: Buffer; offset: number; release: () => void } | undefined;
+    for await (const c of hashedChunksOfFile(newHasher, firstFile, opts)) {
+      kept = { chunk: c.chunk, offset: c.offset, release: c.keep()! };
+      break; // the thread is stopped: its ring must not go to another thread while the chunk is kept
+    }
+    const original = Buffer.from(first.subarray(kept!.offset, kept!.offset + kept!.chunk.length));
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the stopped threads exit meanwhile
+    // Several at once: beyond the threads kept idle, new ones (and rings) are made.
+    const all = await Promise.all([1, 2, 3, 4].map(() => collect(laterFile, opts)));
+    for (const got of all) expect(got.chunks).toEqual(expected(later, opts));
+    expect(kept!.chunk.equals(original)).toBe(true);
+    kept!.release();
+  });
 });
