@@ -140,10 +140,16 @@ describe('leftovers of killed processes', () => {
       mlxOk(dir, 'push');
       const pack = fs.readdirSync(path.join(store, 'packs')).find((f) => f.endsWith('.pack'))!;
       fs.rmSync(path.join(store, 'packs', pack));
-      const st = mlx(dir, 'status', '--remote');
-      expect(st.stdout).toMatch(/not pushed: +a\.bin/);
-      expect(st.stderr).toMatch(/mlx: warning: ignored pack [0-9a-f]+: its pack file is missing/);
-      expect(mlxJson(dir, 'push').uploadedObjects).toBe(1);
+      // Readers of layout 3 list index/ only: verify --remote (which lists packs/) finds the loss,
+      // and push --repair sends the objects again.
+      const verify = mlx(dir, 'verify', '--remote');
+      expect(verify.code).toBe(1);
+      expect(verify.stdout + verify.stderr).toMatch(/a\.bin/);
+      const repair = mlx(dir, '--json', 'push', '--repair');
+      expect(repair.code).toBe(0);
+      const repaired = JSON.parse(repair.stdout);
+      expect(repaired.uploadedObjects).toBe(1);
+      expect(`${JSON.stringify(repaired.warnings ?? [])}${repair.stderr}`).toMatch(/pack [0-9a-f]+ is published but its pack file is missing: its objects are sent again/);
       mlxOk(dir, 'verify', '--remote');
     } finally {
       fs.rmSync(store, { recursive: true, force: true });
