@@ -2,7 +2,8 @@ import type { HasherFactory } from '../hash/blake3.js';
 import { oidFromHex } from '../hash/oid.js';
 import { failpoint } from '../util/failpoint.js';
 import { publishConsolidated } from './consolidate.js';
-import { consolidatedIndexes, consolidatedKey, damagedKey, ensureLayout, INDEX_PREFIX, readLayout, REMOTE_LAYOUT } from './layout.js';
+import { consolidatedIndexes, consolidatedKey, damagedKey, ensureLayout, INDEX_PREFIX, legacyIndexKey, readLayout, REMOTE_LAYOUT } from './layout.js';
+import { forEachLimited } from '../util/pool.js';
 import type { Remote } from './remote.js';
 import { RemoteIndex } from './remote-index.js';
 import { readSweepRecords } from './sweep-records.js';
@@ -28,10 +29,11 @@ export async function upgradeRemote(remote: Remote, cacheRoot: string, newHasher
 }
 
 /**
- * Everything but the marker's raise. Packs a sweep that is not done may be removing are left out:
- * leaving a pack out only makes its objects be sent again by the next push that needs them.
+ * Everything before the marker's raise; returns the step after it. Packs a sweep that is not done may
+ * be removing are left out: leaving a pack out only makes its objects be sent again by the next push
+ * that needs them.
  */
-export async function upgradeToLayout3(remote: Remote, cacheRoot: string, newHasher: HasherFactory): Promise<void> {
+export async function upgradeToLayout3(remote: Remote, cacheRoot: string, newHasher: HasherFactory): Promise<() => Promise<void>> {
   // Listed first: only what was there before this upgrade's own consolidated index is retired.
   const earlier = consolidatedIndexes((await remote.list(INDEX_PREFIX)).map((o) => o.key));
   const legacy = await RemoteIndex.load(remote, cacheRoot);
@@ -41,4 +43,11 @@ export async function upgradeToLayout3(remote: Remote, cacheRoot: string, newHas
   for (const bad of legacy.legacyDamaged) await remote.put(damagedKey(oidFromHex(bad.packHex), bad.oid), Buffer.alloc(0));
   await failpoint('layout-upgrade.before-retire');
   for (const old of earlier) if (old !== published) await remote.delete(consolidatedKey(old));
+  // Once the marker says 3, the layout-2 indexes of the packs taken in go: an older mlx reads no marker
+  // before its gc --remote, and would otherwise remove such a pack by its `packs/<hex>.idx` alone,
+  // without the removal record that hides it from layout-3 readers.
+  return async () => {
+    await failpoint('layout-upgrade.after-raise');
+    await forEachLimited(packs, 8, (hex) => remote.delete(legacyIndexKey(oidFromHex(hex))));
+  };
 }

@@ -108,14 +108,16 @@ export async function readLayout(remote: Remote): Promise<number | undefined> {
  * misreads a remote written in a newer layout. A writer raises an older layout only after `upgrade`
  * (given by writers) made the remote readable in this one.
  */
-export async function ensureLayout(remote: Remote, create: boolean, upgrade?: (from: number) => Promise<void>): Promise<number> {
+export async function ensureLayout(remote: Remote, create: boolean, upgrade?: (from: number) => Promise<void | (() => Promise<void>)>): Promise<number> {
   const layout = await readLayout(remote);
   if (!create || layout === REMOTE_LAYOUT) return layout ?? REMOTE_LAYOUT;
+  let afterRaise: void | (() => Promise<void>) = undefined;
   if (layout !== undefined) {
     if (!upgrade) throw new Error(`internal: raising ${remote.url} from layout ${layout} needs an upgrade step`);
-    await upgrade(layout);
+    afterRaise = await upgrade(layout);
   }
   await remote.put(MARKER_KEY, Buffer.from(`${JSON.stringify({ mlx: 'remote', layout: REMOTE_LAYOUT })}\n`));
+  if (afterRaise) await afterRaise();
   return REMOTE_LAYOUT;
 }
 

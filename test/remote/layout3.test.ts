@@ -20,6 +20,7 @@ import { retireRemovals } from '../../src/remote/removal-retire.js';
 import { S3Remote } from '../../src/remote/s3-remote.js';
 import { SWEEP_PREFIX } from '../../src/remote/sweep-records.js';
 import { ObjectStore } from '../../src/store/object-store.js';
+import { resetFailpoints } from '../../src/util/failpoint.js';
 import { tempDir } from '../helpers/repo.js';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
 
@@ -220,11 +221,36 @@ describe.each(kinds)('upgrade of a layout-2 remote on a %s remote', (_kind, newR
     // Left out: the pack a sweep may be removing (its objects would be sent again), and the removed one.
     expect(index.has(sweeping.oids[0]!)).toBe(false);
     expect(index.has(removed.oids[0]!)).toBe(false);
-    // Layout-2 indexes stay until a gc --remote finds them held by a consolidated index.
-    expect((await keys(remote, PACKS_PREFIX)).filter((k) => k.endsWith('.idx'))).toHaveLength(3);
-    expect((await retireRemovals(remote, cacheRoot())).legacyIndexes).toBe(2);
+    // Once the marker is raised, the layout-2 indexes of the packs taken in are deleted (an older
+    // gc --remote, which reads no marker, can then remove none of them without a removal record);
+    // the one left out stays for whoever is sweeping it.
     expect((await keys(remote, PACKS_PREFIX)).filter((k) => k.endsWith('.idx'))).toEqual([legacyIndexKey(sweeping.index.pack)]);
+    expect((await retireRemovals(remote, cacheRoot())).legacyIndexes).toBe(0);
     const after = await freshIndex(remote);
     for (const oid of [...a.oids, ...b.oids, added]) expect(after.has(oid)).toBe(true);
+  });
+});
+
+describe.each(kinds)('an upgrade killed after raising the marker, on a %s remote', (_kind, newRemote) => {
+  it('leaves layout-2 indexes that readers of layout 3 ignore and the next gc --remote retires', async () => {
+    const remote = newRemote();
+    await remote.put(MARKER_KEY, Buffer.from('{"mlx":"remote","layout":2}\n'));
+    const a = await legacyPack(remote, [Buffer.from(`killed upgrade ${root}`)]);
+    const added = store.putBytes(Buffer.from(`pushed by the killed upgrade ${root}`));
+    process.env.MLX_FAILPOINTS = 'layout-upgrade.after-raise=error';
+    resetFailpoints();
+    try {
+      await expect(pushObjects(store, newHasher, remote, await freshIndex(remote), [added])).rejects.toThrow('failpoint layout-upgrade.after-raise');
+    } finally {
+      delete process.env.MLX_FAILPOINTS;
+      resetFailpoints();
+    }
+    expect(JSON.parse((await remote.get(MARKER_KEY)).toString('utf8')).layout).toBe(3);
+    expect(await keys(remote, PACKS_PREFIX)).toContain(legacyIndexKey(a.index.pack));
+    const index = await freshIndex(remote);
+    expect(index.has(a.oids[0]!)).toBe(true);
+    expect((await retireRemovals(remote, cacheRoot())).legacyIndexes).toBe(1);
+    expect(await keys(remote, PACKS_PREFIX)).not.toContain(legacyIndexKey(a.index.pack));
+    expect((await freshIndex(remote)).has(a.oids[0]!)).toBe(true);
   });
 });
