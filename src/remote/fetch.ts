@@ -6,7 +6,6 @@ import type { ObjectStore } from '../store/object-store.js';
 import { DONE, runStepsAsync, type AsyncStep } from '../util/steps.js';
 import { locateOnRemote, packOrder, rebuildableFiles } from './fetch-plan.js';
 import { describePack, rebuildFiles, type RebuildContext } from './fetch-rebuild.js';
-import { ensureLayout } from './layout.js';
 import type { Remote } from './remote.js';
 import type { RemoteIndex } from './remote-index.js';
 import { addWant, packReader, readMembers, type Want } from './member-reads.js';
@@ -65,7 +64,7 @@ export async function fetchObjects(store: ObjectStore, newHasher: HasherFactory,
   return fetch.summary;
 }
 
-const FETCH_STEPS: AsyncStep<Fetch>[] = [findWhatToFetch, prepareRemote, announceTotals, readBlobsAndRecipes, announceLargeFileBytes, setAsideUnbuildableFiles, rebuildLargeFiles];
+const FETCH_STEPS: AsyncStep<Fetch>[] = [findWhatToFetch, announceTotals, readBlobsAndRecipes, announceLargeFileBytes, setAsideUnbuildableFiles, rebuildLargeFiles];
 
 function findWhatToFetch(fetch: Fetch) {
   const need = [...fetch.store.missing(fetch.wanted)];
@@ -77,10 +76,6 @@ function findWhatToFetch(fetch: Fetch) {
     fetch.progress?.({ totalFiles: 0, totalBytes: 0 });
     return DONE;
   }
-}
-
-async function prepareRemote({ remote }: Fetch): Promise<void> {
-  await ensureLayout(remote, false);
 }
 
 /** The bytes of large files are added once their recipes are read (the index knows only the recipe's size). */

@@ -11,6 +11,7 @@ import { readGoneRecord, type GoneRecord } from './gone-records.js';
 import { consolidatedIndexes, consolidatedKey, goneRecordKeys, indexedPacks, indexKey } from './layout.js';
 import { PackTable } from './pack-table.js';
 import type { Remote } from './remote.js';
+import { forEachLimited } from '../util/pool.js';
 
 /*
  * Reading the files that publish packs (pack indexes, consolidated indexes, removal records), each
@@ -83,10 +84,10 @@ export async function readListed(remote: Remote, dir: string, keys: string[], jo
     out.warnings.push(`ignored ${what}: ${err.message}`);
   };
   // A removal record that cannot be read is not passed over: it would bring removed packs back.
-  await inParallel(goneRecordKeys(keys), jobs, async (key) => {
+  await forEachLimited(goneRecordKeys(keys), jobs, async (key) => {
     out.goneRecords.push({ key, record: await readGoneRecord(remote, dir, key) });
   });
-  await inParallel(consolidatedIndexes(keys), jobs, async (hex) => {
+  await forEachLimited(consolidatedIndexes(keys), jobs, async (hex) => {
     try {
       const tables = await readConsolidated(remote, dir, hex, newHasher);
       out.consolidated.set(hex, tables.map((t) => t.hex));
@@ -97,7 +98,7 @@ export async function readListed(remote: Remote, dir: string, keys: string[], jo
   });
   const own = indexedPacks(keys);
   for (const hex of own) out.indexed.add(hex);
-  await inParallel(own.filter((hex) => !out.tables.has(hex)), jobs, async (hex) => {
+  await forEachLimited(own.filter((hex) => !out.tables.has(hex)), jobs, async (hex) => {
     try {
       out.tables.set(hex, PackTable.from(await readIndex(remote, dir, hex, indexKey)));
     } catch (err) {
@@ -119,15 +120,6 @@ function remember(local: string, tables: PackTable[]): PackTable[] {
   if (parsedConsolidated.size >= PARSED_KEPT) parsedConsolidated.delete(parsedConsolidated.keys().next().value!);
   parsedConsolidated.set(local, tables);
   return tables;
-}
-
-/** Runs `work` on every item, at most `jobs` at a time. */
-export async function inParallel<T>(items: T[], jobs: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, worker));
 }
 
 function check(index: PackIndex, hex: string): PackIndex {

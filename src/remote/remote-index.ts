@@ -9,10 +9,11 @@ import type { Recipe } from '../formats/recipe.js';
 import { E, MlxError, remoteFailed } from '../util/errors.js';
 import { failpoint } from '../util/failpoint.js';
 import type { GoneRecord } from './gone-records.js';
-import { inParallel, type ListedIndexes, readConsolidated, readIndex, readListed, UNUSABLE_INDEX } from './index-files.js';
+import { type ListedIndexes, readConsolidated, readIndex, readListed, UNUSABLE_INDEX } from './index-files.js';
 import { consolidatedIndexes, consolidatedKey, damagedCopies, INDEX_PREFIX, legacyIndexKey, packKey, PACKS_PREFIX, publishedPacks, readLayout, REMOTE_LAYOUT } from './layout.js';
 import { DigestSlots, OID_BYTES, PackTable, writeOidBytes, type TableRow } from './pack-table.js';
 import type { Remote } from './remote.js';
+import { forEachLimited } from '../util/pool.js';
 
 /** Listings of `index/` made by one load before it gives up on a remote whose indexes keep being retired under it. */
 const MAX_LISTINGS = 5;
@@ -122,7 +123,7 @@ export class RemoteIndex {
     // Consolidated indexes first: each pack they hold needs no request of its own.
     const copies = new Map<string, PackTable>();
     const newHasher = await loadHasher();
-    await inParallel(consolidatedIndexes(consolidatedListing.map((o) => o.key)), jobs, async (hex) => {
+    await forEachLimited(consolidatedIndexes(consolidatedListing.map((o) => o.key)), jobs, async (hex) => {
       let tables: PackTable[];
       try {
         tables = await readConsolidated(remote, dir, hex, newHasher);
@@ -136,7 +137,7 @@ export class RemoteIndex {
       for (const table of tables) copies.set(table.hex, table);
       this.consolidated.set(hex, tables.map((t) => t.hex));
     });
-    await inParallel(publishedPacks(listing.map((o) => o.key)), jobs, async (hex) => {
+    await forEachLimited(publishedPacks(listing.map((o) => o.key)), jobs, async (hex) => {
       let index = copies.get(hex);
       if (index === undefined) {
         try {

@@ -35,9 +35,32 @@ let raw: RawLstat | null | undefined;
 
 /** Fills `out` with `abs`'s lstat (as `fs.lstatSync` reports it); errors are `fs.lstatSync`'s. */
 export function lstatInto(abs: string, out: LstatFields): LstatFields {
-  if (raw === undefined) raw = probe(abs);
+  if (raw === undefined) raw = probe<RawLstat>('lstat', abs, () => fs.lstatSync(abs));
   const a = raw?.(abs, false, undefined, false);
   if (!a) return copyFields(fs.lstatSync(abs), out); // no fast path, or an error to report as lstatSync does
+  return fillFields(a, out);
+}
+
+/** Node's own call under `fs.fstatSync`, probed as the lstat one is; called with the arguments `fs.fstatSync` passes it. */
+type RawFstat = (fd: number, bigint: boolean, req: undefined, flag: boolean) => Float64Array | undefined;
+
+let rawFstat: RawFstat | null | undefined;
+
+/** A new record of the open file `fd`'s stat (as `fs.fstatSync` reports it, without its `Date`s). */
+export function fstatFields(fd: number): LstatFields {
+  if (rawFstat === undefined) rawFstat = probe<RawFstat>('fstat', fd, () => fs.fstatSync(fd));
+  const a = rawFstat?.(fd, false, undefined, false);
+  if (!(a instanceof Float64Array)) return copyFields(fs.fstatSync(fd), {} as LstatFields);
+  return fillFields(a, {} as LstatFields);
+}
+
+/** Forgets the fast paths' verdicts (tests run both paths). */
+export function useRawLstat(allowed: boolean): void {
+  raw = allowed ? undefined : null;
+  rawFstat = raw;
+}
+
+function fillFields(a: Float64Array, out: LstatFields): LstatFields {
   out.size = a[SIZE]!;
   // As Node computes them from (seconds, nanoseconds), so they equal what fs.Stats would say.
   out.mtimeMs = a[MTIME_S]! * 1e3 + a[MTIME_NS]! / 1e6;
@@ -47,12 +70,6 @@ export function lstatInto(abs: string, out: LstatFields): LstatFields {
   out.nlink = a[NLINK]!;
   out.dev = a[DEV]!;
   return out;
-}
-
-/** Forgets the fast paths' verdicts (tests run both paths). */
-export function useRawLstat(allowed: boolean): void {
-  raw = allowed ? undefined : null;
-  rawFstat = raw;
 }
 
 function copyFields(st: fs.Stats, out: LstatFields): LstatFields {
@@ -67,67 +84,25 @@ function copyFields(st: fs.Stats, out: LstatFields): LstatFields {
 }
 
 /**
- * The internal call if it exists here and agrees with `fs.lstatSync` on `abs`, field by field; null
- * otherwise (another Node, a permission model that the internal call would bypass).
+ * The internal call `name` if it exists here and agrees with the portable call on `target`, field by
+ * field; null otherwise (another Node, a permission model that the internal call would bypass).
  */
-function probe(abs: string): RawLstat | null {
+function probe<Call extends (target: never, bigint: boolean, req: undefined, flag: boolean) => Float64Array | undefined>(
+  name: 'lstat' | 'fstat',
+  target: Parameters<Call>[0],
+  portable: () => fs.Stats,
+): Call | null {
   try {
-    const p = process as unknown as { permission?: unknown; binding?: (name: string) => { lstat?: unknown } };
+    const p = process as unknown as { permission?: unknown; binding?: (name: string) => Record<string, unknown> };
     if (p.permission !== undefined || typeof p.binding !== 'function') return null;
-    const lstat = p.binding('fs').lstat;
-    if (typeof lstat !== 'function') return null;
-    const call = lstat as RawLstat;
-    const expected = copyFields(fs.lstatSync(abs), {} as LstatFields);
-    const a = call(abs, false, undefined, false);
+    const call = p.binding('fs')[name];
+    if (typeof call !== 'function') return null;
+    const expected = copyFields(portable(), {} as LstatFields);
+    const a = (call as Call)(target, false, undefined, false);
     if (!(a instanceof Float64Array) || a.length < 18) return null;
-    const got = { size: a[SIZE], mtimeMs: a[MTIME_S]! * 1e3 + a[MTIME_NS]! / 1e6, ctimeMs: a[CTIME_S]! * 1e3 + a[CTIME_NS]! / 1e6, ino: a[INO], mode: a[MODE], nlink: a[NLINK], dev: a[DEV] };
+    const got = fillFields(a, {} as LstatFields);
     for (const k of Object.keys(expected) as (keyof LstatFields)[]) if (!Object.is(expected[k], got[k])) return null;
-    return call;
-  } catch {
-    // Any failure of the probe only means the portable call is used.
-    return null;
-  }
-}
-
-/** Node's own call under `fs.fstatSync`, probed as `probe` probes the lstat one. */
-// Called with the arguments `fs.fstatSync` passes it.
-type RawFstat = (fd: number, bigint: boolean, req: undefined, flag: boolean) => Float64Array | undefined;
-
-let rawFstat: RawFstat | null | undefined;
-
-/** A new record of the open file `fd`'s stat (as `fs.fstatSync` reports it, without its `Date`s). */
-export function fstatFields(fd: number): LstatFields {
-  if (rawFstat === undefined) rawFstat = probeFstat(fd);
-  const a = rawFstat?.(fd, false, undefined, false);
-  if (!(a instanceof Float64Array)) return copyFields(fs.fstatSync(fd), {} as LstatFields);
-  return fromArray(a);
-}
-
-function fromArray(a: Float64Array): LstatFields {
-  return {
-    size: a[SIZE]!,
-    mtimeMs: a[MTIME_S]! * 1e3 + a[MTIME_NS]! / 1e6,
-    ctimeMs: a[CTIME_S]! * 1e3 + a[CTIME_NS]! / 1e6,
-    ino: a[INO]!,
-    mode: a[MODE]!,
-    nlink: a[NLINK]!,
-    dev: a[DEV]!,
-  };
-}
-
-function probeFstat(fd: number): RawFstat | null {
-  try {
-    const p = process as unknown as { permission?: unknown; binding?: (name: string) => { fstat?: unknown } };
-    if (p.permission !== undefined || typeof p.binding !== 'function') return null;
-    const fstat = p.binding('fs').fstat;
-    if (typeof fstat !== 'function') return null;
-    const call = fstat as RawFstat;
-    const expected = copyFields(fs.fstatSync(fd), {} as LstatFields);
-    const a = call(fd, false, undefined, false);
-    if (!(a instanceof Float64Array) || a.length < 18) return null;
-    const got = fromArray(a);
-    for (const k of Object.keys(expected) as (keyof LstatFields)[]) if (!Object.is(expected[k], got[k])) return null;
-    return call;
+    return call as Call;
   } catch {
     // Any failure of the probe only means the portable call is used.
     return null;
